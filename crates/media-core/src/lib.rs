@@ -1,0 +1,1 @@
+//! Sans-IO selective forwarding unit built on str0m.

@@ -1,0 +1,1 @@
+//! Typed configuration: defaults, TOML file, environment and command line.

@@ -1,0 +1,1 @@
+//! HTTP routes: static web client, health, development token endpoints, WebSocket upgrade.

@@ -1,0 +1,9 @@
+//! The Profstage server: HTTP and WebSocket signalling edge, UDP media loop and the wiring
+//! between them and the media core.
+
+pub mod config;
+pub mod http;
+pub mod media_loop;
+pub mod signalling;
+pub mod telemetry;
+pub mod token;

@@ -1,0 +1,1 @@
+//! The task that owns the UDP socket and drives the media core.

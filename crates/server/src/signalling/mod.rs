@@ -1,0 +1,3 @@
+//! WebSocket signalling: protocol messages and one session per connection.
+
+pub mod protocol;

@@ -1,0 +1,269 @@
+//! Signalling messages exchanged over the WebSocket at `/ws`, as JSON text frames.
+//!
+//! Each direction is one enum tagged by the field `type`. The full description, with
+//! examples and the order of messages, is in `docs/signalling.md`.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of this protocol. A client sends it in [`ClientMessage::Join`]; the server
+/// rejects other versions with [`ErrorCode::UnsupportedProtocol`].
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest text frame the server reads, in bytes. Larger frames get
+/// [`ErrorCode::MessageTooLarge`] and are otherwise ignored.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// A message from the browser to the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// Opens the session. Must be the first message.
+    Join {
+        /// The client's protocol version, [`PROTOCOL_VERSION`].
+        protocol: u32,
+        /// Access token signed by the server (HMAC JWT).
+        token: String,
+    },
+    /// An SDP offer for the publishing connection, sent whenever the set of published
+    /// tracks changes. The server replies with [`ServerMessage::PublishAnswer`].
+    Publish {
+        /// SDP offer text.
+        sdp: String,
+        /// What each sending m-line carries, by MID.
+        tracks: Vec<PublishedTrack>,
+    },
+    /// The SDP answer to [`ServerMessage::SubscribeOffer`].
+    SubscribeAnswer {
+        /// SDP answer text.
+        sdp: String,
+    },
+    /// Keeps the connection alive; the server replies with [`ServerMessage::Pong`].
+    Ping,
+    /// Ends the session; the server closes the connection.
+    Leave,
+}
+
+/// What a published m-line carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublishedTrack {
+    /// The m-line's MID in the publisher's offer.
+    pub mid: String,
+    /// The device behind the track.
+    pub source: TrackSource,
+}
+
+/// The device a track comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackSource {
+    /// The workplace camera.
+    Camera,
+    /// The microphone.
+    Microphone,
+    /// A shared screen or window.
+    Screen,
+    /// Sound captured with a shared screen or tab.
+    ScreenAudio,
+}
+
+/// A person's role in a room, as named in the access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Publishes their own camera, microphone and screen; sees only organisers.
+    Participant,
+    /// Watches and listens to everyone in the room; publishes nothing.
+    Expert,
+    /// Publishes and watches.
+    Organiser,
+}
+
+/// A message from the server to the browser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// The reply to [`ClientMessage::Join`]: who the client is and who is already there.
+    Welcome {
+        /// The server's protocol version.
+        protocol: u32,
+        /// Room identifier.
+        room: String,
+        /// The client's own identity, from the token.
+        identity: String,
+        /// The client's display name, from the token.
+        name: String,
+        /// The client's role, from the token.
+        role: Role,
+        /// People already in the room, with their published tracks.
+        peers: Vec<PeerInfo>,
+    },
+    /// The SDP answer to [`ClientMessage::Publish`].
+    PublishAnswer {
+        /// SDP answer text.
+        sdp: String,
+    },
+    /// An SDP offer for the receiving connection. The client replies with
+    /// [`ClientMessage::SubscribeAnswer`].
+    SubscribeOffer {
+        /// SDP offer text.
+        sdp: String,
+        /// What each sending m-line of the offer carries. M-lines not listed are unused.
+        tracks: Vec<SubscribedTrack>,
+    },
+    /// Someone entered the room.
+    PeerJoined(PeerInfo),
+    /// Someone left the room.
+    PeerLeft {
+        /// Identity of who left.
+        identity: String,
+    },
+    /// Someone started publishing a track.
+    TrackPublished(TrackInfo),
+    /// A track stopped.
+    TrackUnpublished {
+        /// Track identifier.
+        track: String,
+        /// Identity of the publisher.
+        identity: String,
+    },
+    /// A request failed. Unless `fatal` is set, the connection stays open.
+    Error {
+        /// Stable machine-readable code.
+        code: ErrorCode,
+        /// Human-readable explanation.
+        message: String,
+        /// Whether the server closes the connection after this message.
+        fatal: bool,
+    },
+    /// The reply to [`ClientMessage::Ping`].
+    Pong,
+}
+
+/// A person in a room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeerInfo {
+    /// Identity from the token.
+    pub identity: String,
+    /// Display name from the token.
+    pub name: String,
+    /// Role from the token.
+    pub role: Role,
+    /// Tracks the person publishes now.
+    pub tracks: Vec<TrackInfo>,
+}
+
+/// A published track.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackInfo {
+    /// Track identifier, unique within the server.
+    pub track: String,
+    /// Identity of the publisher.
+    pub identity: String,
+    /// Audio or video.
+    pub kind: MediaKind,
+    /// The device behind the track.
+    pub source: TrackSource,
+}
+
+/// A track offered on the receiving connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscribedTrack {
+    /// The m-line's MID in [`ServerMessage::SubscribeOffer`].
+    pub mid: String,
+    /// The track forwarded on that m-line.
+    #[serde(flatten)]
+    pub info: TrackInfo,
+}
+
+/// Audio or video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    /// An audio track.
+    Audio,
+    /// A video track.
+    Video,
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not valid JSON or lacks a required field.
+    InvalidMessage,
+    /// The `type` field names no known message.
+    UnknownType,
+    /// The frame exceeds [`MAX_MESSAGE_BYTES`].
+    MessageTooLarge,
+    /// The client speaks another protocol version. Fatal.
+    UnsupportedProtocol,
+    /// A message other than `join` came before `join`.
+    NotJoined,
+    /// `join` came twice.
+    AlreadyJoined,
+    /// The token is malformed or its signature is wrong. Fatal.
+    InvalidToken,
+    /// The token has expired. Fatal.
+    TokenExpired,
+    /// The token names a room that does not exist. Fatal.
+    UnknownRoom,
+    /// The role may not do this (for example, an expert publishing).
+    Forbidden,
+    /// The SDP could not be parsed or applied.
+    InvalidSdp,
+    /// The SDP offer contains no audio or video.
+    NoMedia,
+    /// None of the offered codecs is supported.
+    UnsupportedCodec,
+    /// An answer came when no offer was pending.
+    NoPendingOffer,
+    /// The server failed; the message says nothing more about the cause.
+    Internal,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_parses_from_json() {
+        let text = r#"{"type":"join","protocol":1,"token":"abc"}"#;
+        let parsed: ClientMessage = serde_json::from_str(text).unwrap();
+        let expected = ClientMessage::Join {
+            protocol: 1,
+            token: "abc".into(),
+        };
+        assert_eq!(parsed, expected);
+    }
+
+    #[test]
+    fn error_serializes_with_snake_case_code() {
+        let message = ServerMessage::Error {
+            code: ErrorCode::MessageTooLarge,
+            message: "too large".into(),
+            fatal: false,
+        };
+        let text = serde_json::to_string(&message).unwrap();
+        assert_eq!(
+            text,
+            r#"{"type":"error","code":"message_too_large","message":"too large","fatal":false}"#
+        );
+    }
+
+    #[test]
+    fn subscribed_track_is_flat() {
+        let track = SubscribedTrack {
+            mid: "0".into(),
+            info: TrackInfo {
+                track: "t1".into(),
+                identity: "p1".into(),
+                kind: MediaKind::Video,
+                source: TrackSource::Screen,
+            },
+        };
+        let value = serde_json::to_value(&track).unwrap();
+        assert_eq!(value["mid"], "0");
+        assert_eq!(value["source"], "screen");
+        assert_eq!(value["identity"], "p1");
+    }
+}

@@ -1,0 +1,1 @@
+//! Access tokens: HMAC-SHA256 JWTs naming room, identity, display name and role.
