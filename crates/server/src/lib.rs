@@ -5,5 +5,6 @@ pub mod config;
 pub mod http;
 pub mod media_loop;
 pub mod signalling;
+pub mod state;
 pub mod telemetry;
 pub mod token;
