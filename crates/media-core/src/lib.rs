@@ -1,1 +1,26 @@
-//! Sans-IO selective forwarding unit built on str0m.
+//! Sans-IO selective forwarding of WebRTC media, built on str0m.
+//!
+//! The crate knows rooms, clients, peer connections and tracks, and decides who receives
+//! which track. It owns no socket and no clock: [`Sfu`] takes datagrams and timeouts with an
+//! explicit `now` and gives back datagrams to send, events for signalling and the time it
+//! next needs to run. RTP is forwarded as it arrives, without decoding; only SSRC, sequence
+//! number, timestamp and payload type are rewritten for each subscriber.
+
+#![warn(missing_docs)]
+
+mod error;
+mod ids;
+pub mod keyframe;
+mod peer;
+pub mod rewrite;
+mod sdp_check;
+mod sfu;
+mod track;
+
+pub use error::{AnswerError, PublishError};
+pub use ids::{ClientId, PeerId, RoomId, TrackId, TrackSource};
+pub use peer::PeerKind;
+pub use sdp_check::SUPPORTED_CODECS;
+pub use sfu::{ClientOptions, OfferedTrack, Receives, Sfu, SfuConfig, SfuEvent, TrackSummary};
+pub use str0m::media::MediaKind;
+pub use str0m::net::Transmit;

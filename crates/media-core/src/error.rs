@@ -1,0 +1,49 @@
+//! Errors of the operations a signalling layer calls.
+
+use crate::ids::ClientId;
+
+/// Why a publisher's SDP offer was rejected. Nothing changed when this is returned, except
+/// for [`PublishError::Failed`].
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The client is not known (it left or was never added).
+    #[error("client {0} is not connected")]
+    UnknownClient(ClientId),
+    /// The client may not publish.
+    #[error("client {0} may not publish")]
+    Forbidden(ClientId),
+    /// The text is not a valid SDP offer.
+    #[error("invalid SDP offer: {0}")]
+    InvalidSdp(String),
+    /// The offer has no audio or video m-line.
+    #[error("the SDP offer has no audio or video")]
+    NoMedia,
+    /// An m-line offers only codecs that are not forwarded.
+    #[error("m-line {mid} offers no supported codec (supported: {supported})")]
+    UnsupportedCodec {
+        /// The m-line.
+        mid: String,
+        /// Codec names that would be accepted.
+        supported: &'static str,
+    },
+    /// The peer connection failed while applying the offer and was closed.
+    #[error("the publishing connection failed and was closed")]
+    Failed,
+}
+
+/// Why a subscriber's SDP answer was rejected.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    /// The client is not known.
+    #[error("client {0} is not connected")]
+    UnknownClient(ClientId),
+    /// No offer is waiting for an answer.
+    #[error("no offer is waiting for an answer")]
+    NoPendingOffer,
+    /// The text is not a valid SDP answer, or does not match the offer.
+    #[error("invalid SDP answer: {0}")]
+    InvalidSdp(String),
+    /// The peer connection failed while applying the answer and was closed.
+    #[error("the receiving connection failed and was closed")]
+    Failed,
+}

@@ -1,0 +1,129 @@
+//! One peer connection: a `str0m::Rtc` plus what the router keeps about it.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
+
+use str0m::change::SdpPendingOffer;
+use str0m::format::PayloadParams;
+use str0m::media::{MediaKind, Mid, Pt};
+use str0m::rtp::Ssrc;
+use str0m::Rtc;
+
+use crate::ids::{ClientId, PeerId, TrackId, TrackSource};
+use crate::rewrite::Rewriter;
+
+/// Which way media flows on a peer connection, seen from the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PeerKind {
+    /// The client sends its tracks to the server; the client makes the offers.
+    Publishing,
+    /// The server sends other clients' tracks to the client; the server makes the offers.
+    Receiving,
+}
+
+pub(crate) struct Peer {
+    pub id: PeerId,
+    pub client: ClientId,
+    pub rtc: Rtc,
+    pub next_timeout: Option<Instant>,
+    /// Set when str0m panicked inside this peer; the peer is then removed.
+    pub failed: bool,
+    pub side: Side,
+}
+
+pub(crate) enum Side {
+    Publishing(PublishingSide),
+    Receiving(ReceivingSide),
+}
+
+/// What a publishing connection carries.
+#[derive(Default)]
+pub(crate) struct PublishingSide {
+    /// Tracks by the m-line that carries them.
+    pub tracks: HashMap<Mid, TrackId>,
+    /// Sources the client declared in its latest offer.
+    pub sources: HashMap<Mid, TrackSource>,
+    /// Every m-line seen in an offer, in order.
+    pub mids: Vec<Mid>,
+    /// Tracks by incoming SSRC, filled on the first packet of each SSRC.
+    pub by_ssrc: HashMap<Ssrc, TrackId>,
+}
+
+/// What a receiving connection carries and its negotiation state.
+#[derive(Default)]
+pub(crate) struct ReceivingSide {
+    pub forwards: HashMap<Mid, Forward>,
+    /// The offer waiting for the client's answer.
+    pub pending: Option<SdpPendingOffer>,
+    /// Tracks to add in the next offer.
+    pub to_add: Vec<TrackId>,
+    /// M-lines to stop in the next offer.
+    pub to_stop: Vec<Mid>,
+}
+
+/// One track forwarded on one m-line of a receiving connection.
+pub(crate) struct Forward {
+    pub track: TrackId,
+    pub kind: MediaKind,
+    /// False until the client's answer covering this m-line is accepted.
+    pub open: bool,
+    pub rewriter: Option<Rewriter>,
+    /// Payload type mapping from the publisher's to the subscriber's numbering.
+    pub payload_type: Option<(Pt, Pt)>,
+}
+
+impl Forward {
+    pub fn new(track: TrackId, kind: MediaKind) -> Self {
+        Self {
+            track,
+            kind,
+            open: false,
+            rewriter: None,
+            payload_type: None,
+        }
+    }
+}
+
+impl Peer {
+    /// Runs `f` on the peer's `Rtc`, turning a panic inside str0m into a failed peer.
+    pub fn guarded<R>(&mut self, f: impl FnOnce(&mut Rtc) -> R) -> Option<R> {
+        if self.failed {
+            return None;
+        }
+        match catch_unwind(AssertUnwindSafe(|| f(&mut self.rtc))) {
+            Ok(result) => Some(result),
+            Err(_) => {
+                tracing::error!(peer = %self.id, client = %self.client, "peer connection panicked, closing it");
+                self.failed = true;
+                None
+            }
+        }
+    }
+
+    pub fn publishing(&mut self) -> Option<&mut PublishingSide> {
+        match &mut self.side {
+            Side::Publishing(side) => Some(side),
+            Side::Receiving(_) => None,
+        }
+    }
+
+    pub fn receiving(&mut self) -> Option<&mut ReceivingSide> {
+        match &mut self.side {
+            Side::Receiving(side) => Some(side),
+            Side::Publishing(_) => None,
+        }
+    }
+
+    pub fn kind(&self) -> PeerKind {
+        match self.side {
+            Side::Publishing(_) => PeerKind::Publishing,
+            Side::Receiving(_) => PeerKind::Receiving,
+        }
+    }
+
+    /// Returns the publisher's payload parameters for `pt`.
+    pub fn payload_params(&self, pt: Pt) -> Option<PayloadParams> {
+        self.rtc.codec_config().find(|p| p.pt() == pt).cloned()
+    }
+}

@@ -1,0 +1,114 @@
+//! Checks on an SDP offer's text before it reaches str0m, so that an offer that cannot work
+//! is rejected without changing any connection state.
+
+use crate::error::PublishError;
+
+/// Codec names (as in `a=rtpmap`) that the server forwards.
+pub const SUPPORTED_CODECS: &str = "opus, VP8, H264, VP9, AV1";
+
+const FORWARDED: [&str; 5] = ["opus", "vp8", "h264", "vp9", "av1"];
+
+/// Checks that `offer` has at least one audio or video m-line and that every sending audio or
+/// video m-line offers at least one forwarded codec.
+pub fn check_offer(offer: &str) -> Result<(), PublishError> {
+    let sections = media_sections(offer);
+    let media: Vec<&Section> = sections.iter().filter(|s| s.is_audio_or_video).collect();
+    if media.is_empty() {
+        return Err(PublishError::NoMedia);
+    }
+    for section in media.iter().filter(|s| s.is_sending()) {
+        if !section.codecs.iter().any(|c| is_forwarded(c)) {
+            return Err(PublishError::UnsupportedCodec {
+                mid: section.mid.clone().unwrap_or_else(|| "?".into()),
+                supported: SUPPORTED_CODECS,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn is_forwarded(codec: &str) -> bool {
+    FORWARDED.iter().any(|f| codec.eq_ignore_ascii_case(f))
+}
+
+#[derive(Debug, Default)]
+struct Section {
+    is_audio_or_video: bool,
+    port_zero: bool,
+    mid: Option<String>,
+    direction: Option<String>,
+    codecs: Vec<String>,
+}
+
+impl Section {
+    fn is_sending(&self) -> bool {
+        let direction = self.direction.as_deref().unwrap_or("sendrecv");
+        !self.port_zero && matches!(direction, "sendrecv" | "sendonly")
+    }
+}
+
+fn media_sections(sdp: &str) -> Vec<Section> {
+    let mut sections = Vec::new();
+    for line in sdp.lines().map(str::trim_end) {
+        if let Some(media) = line.strip_prefix("m=") {
+            let mut fields = media.split(' ');
+            let kind = fields.next().unwrap_or_default();
+            let port = fields.next().unwrap_or_default();
+            sections.push(Section {
+                is_audio_or_video: kind == "audio" || kind == "video",
+                port_zero: port == "0",
+                ..Section::default()
+            });
+            continue;
+        }
+        let Some(section) = sections.last_mut() else {
+            continue;
+        };
+        if let Some(mid) = line.strip_prefix("a=mid:") {
+            section.mid = Some(mid.to_string());
+        } else if let Some(rtpmap) = line.strip_prefix("a=rtpmap:") {
+            if let Some(name) = rtpmap.split([' ', '/']).nth(1) {
+                section.codecs.push(name.to_string());
+            }
+        } else if let Some(direction) = line.strip_prefix("a=") {
+            if matches!(direction, "sendrecv" | "sendonly" | "recvonly" | "inactive") {
+                section.direction = Some(direction.to_string());
+            }
+        }
+    }
+    sections
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VIDEO_VP8: &str = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\n";
+
+    #[test]
+    fn accepts_vp8() {
+        assert!(check_offer(VIDEO_VP8).is_ok());
+    }
+
+    #[test]
+    fn rejects_offer_without_media() {
+        let offer = "v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:0\r\n";
+        assert!(matches!(check_offer(offer), Err(PublishError::NoMedia)));
+        assert!(matches!(check_offer("v=0\r\n"), Err(PublishError::NoMedia)));
+    }
+
+    #[test]
+    fn rejects_unsupported_codec_only() {
+        let offer = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:a\r\na=sendonly\r\na=rtpmap:0 PCMU/8000\r\n";
+        let error = check_offer(offer).unwrap_err();
+        assert!(matches!(error, PublishError::UnsupportedCodec { ref mid, .. } if mid == "a"));
+    }
+
+    #[test]
+    fn ignores_inactive_sections() {
+        let offer = format!(
+            "{VIDEO_VP8}m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:1\r\na=inactive\r\na=rtpmap:0 PCMU/8000\r\n"
+        );
+        assert!(check_offer(&offer).is_ok());
+    }
+}
