@@ -35,8 +35,9 @@ export default {
   'participant.controls': 'Stream controls',
   'participant.organisers': 'Organiser',
 
-  'devices.heading': 'Camera and microphone check',
+  'devices.heading': 'Your camera and microphone',
   'devices.camera_preview': 'This is what the experts will see',
+  'devices.screen_preview': 'Your screen as the experts see it',
   'devices.camera': 'Camera',
   'devices.microphone': 'Microphone',
   'devices.level': 'Microphone level',

@@ -36,8 +36,9 @@ export default {
   'participant.controls': 'Управление трансляцией',
   'participant.organisers': 'Организатор',
 
-  'devices.heading': 'Проверка камеры и микрофона',
+  'devices.heading': 'Ваши камера и микрофон',
   'devices.camera_preview': 'Так вас увидят эксперты',
+  'devices.screen_preview': 'Ваш экран, как его видят эксперты',
   'devices.camera': 'Камера',
   'devices.microphone': 'Микрофон',
   'devices.level': 'Уровень звука микрофона',

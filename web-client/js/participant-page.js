@@ -22,6 +22,7 @@ const ui = {
   leave: byTestId('leave'),
   enableSound: byTestId('enable-sound'),
   screenPreview: byTestId('screen-preview'),
+  screenPreviewBox: document.getElementById('screen-preview-box'),
   noToken: document.getElementById('no-token'),
   organisers: document.getElementById('organisers'),
 };
@@ -63,7 +64,7 @@ function updateControls() {
   ui.shareScreen.disabled = busy || !publishing;
   ui.stopSharing.hidden = !joined() || screenShare?.active !== true;
   ui.stopSharing.disabled = busy;
-  ui.screenPreview.hidden = screenShare?.active !== true;
+  ui.screenPreviewBox.hidden = screenShare?.active !== true;
   renderStatus(ui.status, session);
 }
 
