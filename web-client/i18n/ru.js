@@ -77,7 +77,7 @@ export default {
   'tile.state.connecting': 'Подключение',
   'tile.state.live': 'В эфире',
   'tile.state.no-video': 'Нет видео',
-  'tile.state.disconnected': 'Отключён',
+  'tile.state.disconnected': 'Нет связи',
 
   'capture.denied.camera':
     'Нет доступа к камере. Разрешите доступ в настройках браузера и обновите страницу.',

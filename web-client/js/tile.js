@@ -170,13 +170,13 @@ export class Tile {
       this.#media.append(video);
     }
     this.#placeholder = element('p', 'tile-placeholder');
-    this.#media.append(this.#placeholder);
+    this.#stateLabel = element('span', 'tile-state');
+    this.#media.append(this.#placeholder, this.#stateLabel);
 
     const bar = element('div', 'tile-bar');
     this.#name = element('span', 'tile-name');
-    this.#stateLabel = element('span', 'tile-state');
     this.#muteButton = element('button', 'tile-mute', { type: 'button', 'data-testid': 'mute' });
-    bar.append(this.#name, this.#stateLabel, this.#muteButton);
+    bar.append(this.#name, this.#muteButton);
 
     this.#audioBox = element('div', 'tile-audio');
     this.#audioBox.hidden = true;
