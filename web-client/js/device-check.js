@@ -39,7 +39,7 @@ export class DeviceCheck extends EventTarget {
     onDeviceChange(() => this.#fillSelects());
   }
 
-  /** Opens camera and microphone; resolves once the check shows what it could open. */
+  /** Opens camera and microphone and resolves once the check shows what it could open. */
   async start() {
     const opened = await openCameraAndMicrophone();
     if (opened.cameraError) {
@@ -52,7 +52,7 @@ export class DeviceCheck extends EventTarget {
     await this.#fillSelects();
   }
 
-  /** Whether at least one device works, so that there is something to publish. */
+  /** True when at least one device works, so that there is something to publish. */
   get ready() {
     return this.camera !== null || this.microphone !== null;
   }

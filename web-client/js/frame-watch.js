@@ -31,7 +31,8 @@ export class FrameWatch {
   // Without requestVideoFrameCallback, advancing playback time stands in for frames.
   #pollPlaybackTime(now) {
     const video = this.#video;
-    if (video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && video.currentTime !== this.#lastTime) {
+    const hasFrame = video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA;
+    if (hasFrame && video.currentTime !== this.#lastTime) {
       this.#lastTime = video.currentTime;
       this.#lastFrameAt = now;
     }

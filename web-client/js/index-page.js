@@ -12,7 +12,7 @@ const organiserView = document.getElementById('organiser-view');
 const loading = document.getElementById('loading');
 const personalLink = document.getElementById('personal-link');
 
-/** The page for a role; organisers pick one of the two. */
+/** Picks the page for a role. Organisers choose between the two. */
 function pageFor(role, view) {
   if (role === 'expert' || (role === 'organiser' && view === 'watch')) {
     return 'expert.html';

@@ -73,7 +73,7 @@ export async function openCameraAndMicrophone() {
   };
 }
 
-/** Asks the user for a screen, window or tab; returns its stream (video and maybe audio). */
+/** Asks the user for a screen, window or tab and returns its stream (video, maybe audio). */
 export async function openScreen() {
   if (!navigator.mediaDevices?.getDisplayMedia) {
     throw new InsecureContextError();

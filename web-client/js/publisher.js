@@ -44,7 +44,7 @@ export class Publisher extends EventTarget {
     transceiver.direction = 'sendonly';
   }
 
-  /** Stops sending `source`; its m-line becomes inactive at the next negotiation. */
+  /** Stops sending `source`, so its m-line becomes inactive at the next negotiation. */
   async remove(source) {
     const transceiver = this.#transceivers.get(source);
     if (!transceiver) {
@@ -62,7 +62,7 @@ export class Publisher extends EventTarget {
     }
   }
 
-  /** Whether `source` is being sent. */
+  /** Checks whether `source` is being sent. */
   isSending(source) {
     return this.#transceivers.get(source)?.direction === 'sendonly';
   }
@@ -83,7 +83,7 @@ export class Publisher extends EventTarget {
   }
 
   /**
-   * Takes a server message; returns true when it belonged to a waiting `publish`.
+   * Takes a server message and returns true when it belonged to a waiting `publish`.
    * The protocol does not tie an `error` to the request that caused it, so an error
    * that arrives while a `publish` waits is taken as that request's failure.
    */
@@ -103,7 +103,7 @@ export class Publisher extends EventTarget {
     return false;
   }
 
-  /** Closes the connection; the tracks stay with their owners. */
+  /** Closes the connection but leaves the tracks running for their owners. */
   close() {
     this.#pendingAnswer?.reject(new Error('publishing connection closed'));
     this.pc.close();

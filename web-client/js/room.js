@@ -1,4 +1,4 @@
-// Who is in the room and what each person publishes, kept current from `welcome`,
+// The people in the room and the tracks each one publishes, kept current from `welcome`,
 // `peer_joined`, `peer_left`, `track_published` and `track_unpublished`.
 //
 // Event: `change` (detail: `{identity, peer}`), where `peer` is null once the person left.
@@ -20,7 +20,7 @@ export class Room extends EventTarget {
     }
   }
 
-  /** Applies a room message; returns false for messages of other kinds. */
+  /** Applies a room message and returns false for messages of other kinds. */
   handle(message) {
     switch (message.type) {
       case 'peer_joined':
@@ -48,7 +48,7 @@ export class Room extends EventTarget {
   }
 }
 
-/** Whether `peer` publishes a track from `source`. */
+/** Checks whether `peer` publishes a track from `source`. */
 export function publishes(peer, source) {
   for (const info of peer.tracks.values()) {
     if (info.source === source) {

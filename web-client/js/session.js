@@ -40,7 +40,7 @@ export class Session extends EventTarget {
     this.#token = token;
   }
 
-  /** Connects and joins; resolves with `welcome`, rejects when the server refuses. */
+  /** Connects and joins. Resolves with `welcome` and rejects on an error or a closed socket. */
   async start() {
     this.#setPhase('connecting');
     this.signalling = new Signalling();
@@ -61,7 +61,7 @@ export class Session extends EventTarget {
     return this.welcome;
   }
 
-  /** The publishing connection, created on first use. */
+  /** Returns the publishing connection and creates it on first use. */
   ensurePublisher() {
     if (!this.publisher) {
       this.publisher = new Publisher(this.signalling);

@@ -47,7 +47,7 @@ export class Signalling extends EventTarget {
   #pingTimer = 0;
   #leaving = false;
 
-  /** Opens the socket and sends `join`; resolves with the `welcome` message. */
+  /** Opens the socket, sends `join` and resolves with the `welcome` message. */
   join(token) {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(signallingUrl());
@@ -84,7 +84,7 @@ export class Signalling extends EventTarget {
     });
   }
 
-  /** Sends one message; drops it when the socket is not open. */
+  /** Sends one message, or drops it when the socket is not open. */
   send(message) {
     if (this.#socket?.readyState === WebSocket.OPEN) {
       this.#socket.send(JSON.stringify(message));

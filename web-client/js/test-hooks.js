@@ -1,4 +1,4 @@
-// `window.profstage`: read-only hooks for end-to-end tests; no UI depends on it.
+// `window.profstage`: read-only hooks for end-to-end tests. No UI depends on them.
 //   publisher   the publishing RTCPeerConnection, or null
 //   subscriber  the receiving RTCPeerConnection, or null
 //   tiles       the state of each tile by identity: connecting, live, no-video, disconnected

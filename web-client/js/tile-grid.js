@@ -19,7 +19,7 @@ export class TileGrid extends EventTarget {
   /**
    * @param {HTMLElement} container the grid element
    * @param {object} options `include(peer)` decides who gets a tile; `onAutoplayBlocked`
-   *   runs when the browser refuses to play sound before a user gesture
+   *   runs when the browser blocks sound until a user gesture
    */
   constructor(container, { include, onAutoplayBlocked }) {
     super();
@@ -57,7 +57,7 @@ export class TileGrid extends EventTarget {
     session.addEventListener('ended', () => this.#markAllDisconnected());
   }
 
-  /** The state of each tile by identity, for tests and diagnostics. */
+  /** Returns the state of each tile by identity, for tests and diagnostics. */
   summary() {
     return Object.fromEntries([...this.#tiles].map(([identity, tile]) => [identity, tile.state]));
   }
