@@ -68,7 +68,13 @@ function updateControls() {
   renderStatus(ui.status, session);
 }
 
-// Runs one user action with the controls locked, and shows what went wrong.
+function showFailure(error, describe = describeError) {
+  const { key, vars } = describe(error);
+  showError(key, vars);
+}
+
+// Runs one user action with the controls locked, and shows what went wrong. Once the
+// session has ended, its `failure` event has already explained why.
 async function act(action, describe = describeError) {
   busy = true;
   updateControls();
@@ -76,8 +82,7 @@ async function act(action, describe = describeError) {
     await action();
   } catch (error) {
     if (session?.phase !== 'ended') {
-      const { key, vars } = describe(error);
-      showError(key, vars);
+      showFailure(error, describe);
     }
   } finally {
     busy = false;
@@ -90,12 +95,14 @@ async function join() {
   publishing = false;
   session = new Session(token);
   session.addEventListener('statechange', updateControls);
-  session.addEventListener('failure', (event) => {
-    const { key, vars } = describeError(event.detail.error);
-    showError(key, vars);
-  });
+  session.addEventListener('failure', (event) => showFailure(event.detail.error));
   session.addEventListener('ended', onSessionEnded);
-  await session.start();
+  try {
+    await session.start();
+  } catch (error) {
+    showFailure(error); // the server rejected the join, or could not be reached
+    return;
+  }
   grid.bind(session);
   await publishDevices();
 }
@@ -171,10 +178,7 @@ function start() {
     ui.organisers.hidden = grid.size === 0;
   });
   devices.addEventListener('trackchange', (event) => {
-    onDeviceChanged(event.detail).catch((error) => {
-      const { key, vars } = describeError(error);
-      showError(key, vars);
-    });
+    onDeviceChanged(event.detail).catch((error) => showFailure(error));
   });
   window.addEventListener('pagehide', leave);
 
