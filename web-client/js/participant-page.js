@@ -1,0 +1,189 @@
+// participant.html: device check, then joining, publishing camera and microphone, and
+// sharing the screen. Organisers' video, when they publish, appears below.
+
+import { DeviceCheck } from './device-check.js';
+import { clearError, initErrorBanner, showError } from './error-banner.js';
+import { describeError, describeScreenError } from './errors.js';
+import { initLanguage } from './i18n.js';
+import { ScreenShare } from './screen-share.js';
+import { Session } from './session.js';
+import { renderStatus } from './status-line.js';
+import { exposeTestHooks } from './test-hooks.js';
+import { TileGrid } from './tile-grid.js';
+import { tokenFromFragment } from './token.js';
+
+const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
+
+const ui = {
+  status: byTestId('status'),
+  join: byTestId('join'),
+  shareScreen: byTestId('share-screen'),
+  stopSharing: byTestId('stop-sharing'),
+  leave: byTestId('leave'),
+  enableSound: byTestId('enable-sound'),
+  screenPreview: byTestId('screen-preview'),
+  screenPreviewBox: document.getElementById('screen-preview-box'),
+  noToken: document.getElementById('no-token'),
+  organisers: document.getElementById('organisers'),
+};
+
+const token = tokenFromFragment();
+let session = null;
+let screenShare = null;
+let publishing = false;
+let busy = false;
+
+const reportError = (key, vars) => showError(key, vars);
+const devices = new DeviceCheck(
+  {
+    preview: byTestId('preview'),
+    cameraSelect: document.getElementById('camera-select'),
+    microphoneSelect: document.getElementById('microphone-select'),
+    meter: document.getElementById('microphone-level'),
+  },
+  reportError,
+);
+
+const grid = new TileGrid(document.getElementById('organiser-grid'), {
+  include: (peer) => peer.role === 'organiser' && peer.tracks.size > 0,
+  onAutoplayBlocked: () => {
+    ui.enableSound.hidden = false;
+  },
+});
+
+function joined() {
+  return session?.phase === 'joined';
+}
+
+function updateControls() {
+  const inSession = session !== null && session.phase !== 'ended';
+  ui.join.hidden = inSession;
+  ui.join.disabled = busy || token === null || !devices.ready;
+  ui.leave.hidden = !inSession;
+  ui.shareScreen.hidden = !joined() || screenShare?.active === true;
+  ui.shareScreen.disabled = busy || !publishing;
+  ui.stopSharing.hidden = !joined() || screenShare?.active !== true;
+  ui.stopSharing.disabled = busy;
+  ui.screenPreviewBox.hidden = screenShare?.active !== true;
+  renderStatus(ui.status, session);
+}
+
+function showFailure(error, describe = describeError) {
+  const { key, vars } = describe(error);
+  showError(key, vars);
+}
+
+// Runs one user action with the controls locked, and shows what went wrong. Once the
+// session has ended, its `failure` event has already explained why.
+async function act(action, describe = describeError) {
+  busy = true;
+  updateControls();
+  try {
+    await action();
+  } catch (error) {
+    if (session?.phase !== 'ended') {
+      showFailure(error, describe);
+    }
+  } finally {
+    busy = false;
+    updateControls();
+  }
+}
+
+async function join() {
+  clearError();
+  publishing = false;
+  session = new Session(token);
+  session.addEventListener('statechange', updateControls);
+  session.addEventListener('failure', (event) => showFailure(event.detail.error));
+  session.addEventListener('ended', onSessionEnded);
+  try {
+    await session.start();
+  } catch (error) {
+    showFailure(error); // the server rejected the join, or could not be reached
+    return;
+  }
+  grid.bind(session);
+  await publishDevices();
+}
+
+async function publishDevices() {
+  const publisher = session.ensurePublisher();
+  if (devices.camera) {
+    await publisher.add('camera', devices.camera);
+  }
+  if (devices.microphone) {
+    await publisher.add('microphone', devices.microphone);
+  }
+  await publisher.negotiate();
+  publishing = true;
+}
+
+// A device switched in the device check replaces the published one.
+async function onDeviceChanged({ source, track }) {
+  const publisher = session?.publisher;
+  if (!joined() || !publisher || !track) {
+    return;
+  }
+  if (publisher.isSending(source)) {
+    await publisher.replaceTrack(source, track);
+  } else {
+    await publisher.add(source, track);
+    await publisher.negotiate();
+  }
+}
+
+async function shareScreen() {
+  screenShare = new ScreenShare(session.publisher);
+  screenShare.addEventListener('ended', () => act(stopSharing));
+  try {
+    await screenShare.start();
+  } finally {
+    ui.screenPreview.srcObject = screenShare.stream;
+  }
+}
+
+async function stopSharing() {
+  ui.screenPreview.srcObject = null;
+  await screenShare?.stop();
+}
+
+function onSessionEnded() {
+  screenShare?.release();
+  ui.screenPreview.srcObject = null;
+  publishing = false;
+  ui.enableSound.hidden = true;
+  updateControls();
+}
+
+function leave() {
+  session?.leave();
+}
+
+function start() {
+  initLanguage();
+  initErrorBanner();
+  exposeTestHooks(() => session, grid);
+  ui.noToken.hidden = token !== null;
+
+  ui.join.addEventListener('click', () => act(join));
+  ui.shareScreen.addEventListener('click', () => act(shareScreen, describeScreenError));
+  ui.stopSharing.addEventListener('click', () => act(stopSharing));
+  ui.leave.addEventListener('click', leave);
+  ui.enableSound.addEventListener('click', () => {
+    grid.resumeAudio();
+    ui.enableSound.hidden = true;
+  });
+  grid.addEventListener('change', () => {
+    ui.organisers.hidden = grid.size === 0;
+  });
+  devices.addEventListener('trackchange', (event) => {
+    onDeviceChanged(event.detail).catch((error) => showFailure(error));
+  });
+  window.addEventListener('pagehide', leave);
+
+  updateControls();
+  devices.start().finally(updateControls);
+}
+
+start();

@@ -1,0 +1,168 @@
+// The publishing connection: the client offers, the server answers (`publish` and
+// `publish_answer`). Each source (camera, microphone, screen, screen_audio) keeps one
+// transceiver for the whole session; stopping a source makes its m-line inactive, and
+// publishing it again reuses that m-line.
+
+import { createPeerConnection, iceGatheringComplete } from './ice.js';
+import { ServerError } from './signalling.js';
+
+const ANSWER_TIMEOUT_MS = 15_000;
+
+/** The server sent no `publish_answer` in time. */
+export class AnswerTimeoutError extends Error {
+  constructor() {
+    super(`no publish_answer within ${ANSWER_TIMEOUT_MS} ms`);
+    this.name = 'AnswerTimeoutError';
+  }
+}
+
+export class Publisher extends EventTarget {
+  #signalling;
+  #transceivers = new Map(); // source → RTCRtpTransceiver
+  #pendingAnswer = null; // {resolve, reject} while a `publish` waits for its answer
+  #negotiation = null;
+  #negotiateAgain = false;
+
+  constructor(signalling) {
+    super();
+    this.#signalling = signalling;
+    this.pc = createPeerConnection();
+    this.pc.addEventListener('connectionstatechange', () => {
+      this.dispatchEvent(new Event('statechange'));
+    });
+  }
+
+  /** Sends `track` as `source` from the next negotiation on. */
+  async add(source, track) {
+    const transceiver = this.#transceivers.get(source);
+    if (!transceiver) {
+      const added = this.pc.addTransceiver(track, { direction: 'sendonly' });
+      this.#transceivers.set(source, added);
+      return;
+    }
+    await transceiver.sender.replaceTrack(track);
+    transceiver.direction = 'sendonly';
+  }
+
+  /** Stops sending `source`, so its m-line becomes inactive at the next negotiation. */
+  async remove(source) {
+    const transceiver = this.#transceivers.get(source);
+    if (!transceiver) {
+      return;
+    }
+    await transceiver.sender.replaceTrack(null);
+    transceiver.direction = 'inactive';
+  }
+
+  /** Swaps the device behind a sending source without a new offer. */
+  async replaceTrack(source, track) {
+    const transceiver = this.#transceivers.get(source);
+    if (transceiver?.direction === 'sendonly' && track) {
+      await transceiver.sender.replaceTrack(track);
+    }
+  }
+
+  /** Checks whether `source` is being sent. */
+  isSending(source) {
+    return this.#transceivers.get(source)?.direction === 'sendonly';
+  }
+
+  /**
+   * Sends a `publish` offer for the current tracks and applies the answer. Calls made
+   * while a negotiation runs are folded into one more negotiation after it.
+   */
+  negotiate() {
+    if (this.#negotiation) {
+      this.#negotiateAgain = true;
+      return this.#negotiation;
+    }
+    this.#negotiation = this.#negotiateUntilSettled().finally(() => {
+      this.#negotiation = null;
+    });
+    return this.#negotiation;
+  }
+
+  /**
+   * Takes a server message and returns true when it belonged to a waiting `publish`.
+   * The protocol does not tie an `error` to the request that caused it, so an error
+   * that arrives while a `publish` waits is taken as that request's failure.
+   */
+  handleMessage(message) {
+    const pending = this.#pendingAnswer;
+    if (!pending) {
+      return false;
+    }
+    if (message.type === 'publish_answer') {
+      pending.resolve(message.sdp);
+      return true;
+    }
+    if (message.type === 'error') {
+      pending.reject(new ServerError(message));
+      return true;
+    }
+    return false;
+  }
+
+  /** Closes the connection but leaves the tracks running for their owners. */
+  close() {
+    this.#pendingAnswer?.reject(new Error('publishing connection closed'));
+    this.pc.close();
+  }
+
+  async #negotiateUntilSettled() {
+    do {
+      this.#negotiateAgain = false;
+      await this.#negotiateOnce();
+    } while (this.#negotiateAgain);
+  }
+
+  async #negotiateOnce() {
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    await iceGatheringComplete(this.pc);
+
+    const answer = this.#waitForAnswer();
+    this.#signalling.send({
+      type: 'publish',
+      sdp: this.pc.localDescription.sdp,
+      tracks: this.#publishedTracks(),
+    });
+
+    let sdp;
+    try {
+      sdp = await answer;
+    } catch (error) {
+      // Returns to the last agreed state so that a later offer can start afresh.
+      if (this.pc.signalingState === 'have-local-offer') {
+        await this.pc.setLocalDescription({ type: 'rollback' });
+      }
+      throw error;
+    }
+    await this.pc.setRemoteDescription({ type: 'answer', sdp });
+  }
+
+  #waitForAnswer() {
+    return new Promise((resolve, reject) => {
+      const finish = (callback, value) => {
+        clearTimeout(timer);
+        this.#pendingAnswer = null;
+        callback(value);
+      };
+      const timer = setTimeout(() => finish(reject, new AnswerTimeoutError()), ANSWER_TIMEOUT_MS);
+      this.#pendingAnswer = {
+        resolve: (sdp) => finish(resolve, sdp),
+        reject: (error) => finish(reject, error),
+      };
+    });
+  }
+
+  // MIDs exist once the offer is the local description.
+  #publishedTracks() {
+    const tracks = [];
+    for (const [source, transceiver] of this.#transceivers) {
+      if (transceiver.mid !== null && transceiver.direction === 'sendonly') {
+        tracks.push({ mid: transceiver.mid, source });
+      }
+    }
+    return tracks;
+  }
+}

@@ -1,0 +1,59 @@
+// The people in the room and the tracks each one publishes, kept current from `welcome`,
+// `peer_joined`, `peer_left`, `track_published` and `track_unpublished`.
+//
+// Event: `change` (detail: `{identity, peer}`), where `peer` is null once the person left.
+
+function toPeer({ identity, name, role, tracks }) {
+  return { identity, name, role, tracks: new Map(tracks.map((info) => [info.track, info])) };
+}
+
+export class Room extends EventTarget {
+  /** Everyone in the room except the client itself, by identity. */
+  peers = new Map();
+
+  constructor(welcome) {
+    super();
+    this.id = welcome.room;
+    this.self = welcome.identity;
+    for (const peer of welcome.peers) {
+      this.peers.set(peer.identity, toPeer(peer));
+    }
+  }
+
+  /** Applies a room message and returns false for messages of other kinds. */
+  handle(message) {
+    switch (message.type) {
+      case 'peer_joined':
+        this.peers.set(message.identity, toPeer(message));
+        break;
+      case 'peer_left':
+        this.peers.delete(message.identity);
+        break;
+      case 'track_published':
+        this.peers.get(message.identity)?.tracks.set(message.track, message);
+        break;
+      case 'track_unpublished':
+        this.peers.get(message.identity)?.tracks.delete(message.track);
+        break;
+      default:
+        return false;
+    }
+    this.#changed(message.identity);
+    return true;
+  }
+
+  #changed(identity) {
+    const peer = this.peers.get(identity) ?? null;
+    this.dispatchEvent(new CustomEvent('change', { detail: { identity, peer } }));
+  }
+}
+
+/** Checks whether `peer` publishes a track from `source`. */
+export function publishes(peer, source) {
+  for (const info of peer.tracks.values()) {
+    if (info.source === source) {
+      return true;
+    }
+  }
+  return false;
+}

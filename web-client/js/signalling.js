@@ -1,0 +1,113 @@
+// The signalling WebSocket at /ws: JSON messages as described in docs/signalling.md.
+
+export const PROTOCOL_VERSION = 1;
+const PING_INTERVAL_MS = 20_000;
+
+/** An `error` message from the server. */
+export class ServerError extends Error {
+  constructor({ code, message, fatal }) {
+    super(`${code}: ${message}`);
+    this.name = 'ServerError';
+    this.code = code;
+    this.serverMessage = message;
+    this.fatal = Boolean(fatal);
+  }
+}
+
+/** The socket closed before the server welcomed the client. */
+export class ConnectionClosedError extends Error {
+  constructor(code) {
+    super(`signalling socket closed with code ${code}`);
+    this.name = 'ConnectionClosedError';
+    this.closeCode = code;
+  }
+}
+
+function signallingUrl() {
+  const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${window.location.host}/ws`;
+}
+
+function parseMessage(data) {
+  try {
+    const message = JSON.parse(data);
+    return typeof message?.type === 'string' ? message : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One signalling session. After `join` resolves, every server message is dispatched as a
+ * `message` event (detail: the message) and the end of the socket as a `close` event
+ * (detail: `{expected}`, true after `leave`).
+ */
+export class Signalling extends EventTarget {
+  #socket = null;
+  #pingTimer = 0;
+  #leaving = false;
+
+  /** Opens the socket, sends `join` and resolves with the `welcome` message. */
+  join(token) {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(signallingUrl());
+      this.#socket = socket;
+      let welcomed = false;
+
+      socket.addEventListener('open', () => {
+        this.send({ type: 'join', protocol: PROTOCOL_VERSION, token });
+      });
+      socket.addEventListener('message', (event) => {
+        const message = parseMessage(event.data);
+        if (!message) {
+          console.warn('ignored a signalling frame that is not a message');
+        } else if (welcomed) {
+          this.dispatchEvent(new CustomEvent('message', { detail: message }));
+        } else if (message.type === 'welcome') {
+          welcomed = true;
+          this.#startPing();
+          resolve(message);
+        } else if (message.type === 'error') {
+          reject(new ServerError(message));
+          this.#close();
+        }
+      });
+      socket.addEventListener('close', (event) => {
+        this.#stopPing();
+        if (!welcomed) {
+          reject(new ConnectionClosedError(event.code));
+          return;
+        }
+        const detail = { expected: this.#leaving, code: event.code };
+        this.dispatchEvent(new CustomEvent('close', { detail }));
+      });
+    });
+  }
+
+  /** Sends one message, or drops it when the socket is not open. */
+  send(message) {
+    if (this.#socket?.readyState === WebSocket.OPEN) {
+      this.#socket.send(JSON.stringify(message));
+    }
+  }
+
+  /** Sends `leave` and closes the socket. */
+  leave() {
+    this.#leaving = true;
+    this.send({ type: 'leave' });
+    this.#close();
+  }
+
+  #close() {
+    this.#stopPing();
+    this.#socket?.close(1000);
+  }
+
+  #startPing() {
+    this.#pingTimer = setInterval(() => this.send({ type: 'ping' }), PING_INTERVAL_MS);
+  }
+
+  #stopPing() {
+    clearInterval(this.#pingTimer);
+  }
+}

@@ -1,0 +1,161 @@
+// The grid of other people's tiles for one session: kept current from the room model and
+// the receiving connection. A click on a tile (or Enter) enlarges it; another click or
+// Escape returns it to the grid.
+//
+// Event: `change` when tiles are added or removed.
+
+import { Tile } from './tile.js';
+
+const REFRESH_INTERVAL_MS = 500;
+
+export class TileGrid extends EventTarget {
+  #container;
+  #include;
+  #onAutoplayBlocked;
+  #tiles = new Map(); // identity → Tile
+  #session = null;
+  #enlarged = null;
+
+  /**
+   * @param {HTMLElement} container the grid element
+   * @param {object} options `include(peer)` decides who gets a tile; `onAutoplayBlocked`
+   *   runs when the browser blocks sound until a user gesture
+   */
+  constructor(container, { include, onAutoplayBlocked }) {
+    super();
+    this.#container = container;
+    this.#include = include;
+    this.#onAutoplayBlocked = onAutoplayBlocked;
+    container.addEventListener('click', (event) => this.#onClick(event));
+    container.addEventListener('keydown', (event) => this.#onKey(event));
+    document.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') {
+        this.#enlarge(null);
+      }
+    });
+    setInterval(() => this.#refresh(), REFRESH_INTERVAL_MS);
+  }
+
+  /** Shows the people of `session`, replacing the tiles of any earlier session. */
+  bind(session) {
+    this.#session = session;
+    this.#clear();
+    for (const peer of session.room.peers.values()) {
+      this.#sync(peer.identity, peer);
+    }
+    session.room.addEventListener('change', (event) => {
+      this.#sync(event.detail.identity, event.detail.peer);
+    });
+    session.subscriber.addEventListener('trackadded', (event) => {
+      const { info, track } = event.detail;
+      this.#tileFor(info.identity)?.attach(info, track);
+    });
+    session.subscriber.addEventListener('trackremoved', (event) => {
+      const { info, track } = event.detail;
+      this.#tiles.get(info.identity)?.detach(info, track);
+    });
+    session.addEventListener('ended', () => this.#markAllDisconnected());
+  }
+
+  /** Returns the state of each tile by identity, for tests and diagnostics. */
+  summary() {
+    return Object.fromEntries([...this.#tiles].map(([identity, tile]) => [identity, tile.state]));
+  }
+
+  /** The number of tiles. */
+  get size() {
+    return this.#tiles.size;
+  }
+
+  /** Retries sound on every tile, from a user gesture. */
+  resumeAudio() {
+    for (const tile of this.#tiles.values()) {
+      tile.resumeAudio();
+    }
+  }
+
+  #sync(identity, peer) {
+    const tile = this.#tiles.get(identity);
+    if (peer && this.#include(peer)) {
+      this.#tileFor(identity).update(peer);
+    } else if (peer && tile) {
+      this.#remove(identity); // present, but no longer someone this grid shows
+    } else if (tile) {
+      tile.update(null); // left: the tile stays, marked disconnected
+    }
+  }
+
+  #tileFor(identity) {
+    const existing = this.#tiles.get(identity);
+    if (existing) {
+      return existing;
+    }
+    const peer = this.#session?.room.peers.get(identity);
+    if (!peer || !this.#include(peer)) {
+      return null;
+    }
+    const tile = new Tile(identity, this.#onAutoplayBlocked);
+    tile.update(peer);
+    this.#tiles.set(identity, tile);
+    this.#container.append(tile.element);
+    this.dispatchEvent(new Event('change'));
+    return tile;
+  }
+
+  #remove(identity) {
+    const tile = this.#tiles.get(identity);
+    if (this.#enlarged === tile) {
+      this.#enlarge(null);
+    }
+    tile.element.remove();
+    this.#tiles.delete(identity);
+    this.dispatchEvent(new Event('change'));
+  }
+
+  #clear() {
+    for (const identity of [...this.#tiles.keys()]) {
+      this.#remove(identity);
+    }
+  }
+
+  #markAllDisconnected() {
+    for (const tile of this.#tiles.values()) {
+      tile.markConnectionFailed();
+    }
+  }
+
+  #refresh() {
+    for (const tile of this.#tiles.values()) {
+      tile.refreshState();
+    }
+  }
+
+  #tileOf(target) {
+    const element = target.closest('[data-testid="tile"]');
+    return element ? this.#tiles.get(element.dataset.identity) : undefined;
+  }
+
+  #onClick(event) {
+    if (event.target.closest('button')) {
+      return;
+    }
+    const tile = this.#tileOf(event.target);
+    if (tile) {
+      this.#enlarge(this.#enlarged === tile ? null : tile);
+    }
+  }
+
+  #onKey(event) {
+    if ((event.key === 'Enter' || event.key === ' ') && event.target.matches('.tile')) {
+      event.preventDefault();
+      this.#onClick(event);
+    }
+  }
+
+  #enlarge(tile) {
+    this.#enlarged?.element.classList.remove('enlarged');
+    this.#enlarged = tile;
+    tile?.element.classList.add('enlarged');
+    this.#container.classList.toggle('has-enlarged', tile !== null);
+  }
+}
