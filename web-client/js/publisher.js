@@ -3,7 +3,7 @@
 // transceiver for the whole session; stopping a source makes its m-line inactive, and
 // publishing it again reuses that m-line.
 
-import { createPeerConnection, iceGatheringComplete } from './ice.js';
+import { createPeerConnection } from './ice.js';
 import { ServerError } from './signalling.js';
 
 const ANSWER_TIMEOUT_MS = 15_000;
@@ -118,7 +118,6 @@ export class Publisher extends EventTarget {
 
   async #negotiateOnce() {
     await this.pc.setLocalDescription(await this.pc.createOffer());
-    await iceGatheringComplete(this.pc);
 
     const answer = this.#waitForAnswer();
     this.#signalling.send({

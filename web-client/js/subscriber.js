@@ -6,7 +6,7 @@
 // offer's entry `{mid, track, identity, kind, source}`), `statechange`, and `error`
 // (detail: the error) when an offer could not be answered.
 
-import { createPeerConnection, iceGatheringComplete } from './ice.js';
+import { createPeerConnection } from './ice.js';
 
 export class Subscriber extends EventTarget {
   #signalling;
@@ -41,7 +41,6 @@ export class Subscriber extends EventTarget {
     const pc = this.#connection();
     await pc.setRemoteDescription({ type: 'offer', sdp });
     await pc.setLocalDescription(await pc.createAnswer());
-    await iceGatheringComplete(pc);
     this.#signalling.send({ type: 'subscribe_answer', sdp: pc.localDescription.sdp });
     this.#reconcile();
   }
