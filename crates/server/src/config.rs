@@ -1,4 +1,910 @@
 //! Typed configuration: defaults, TOML file, environment and command line.
+//!
+//! Each layer overrides the one before it:
+//!
+//! 1. [`Config::default`], the only place defaults live;
+//! 2. a TOML file, given with `--config PATH`, or `config/default.toml` when that exists in
+//!    the current directory;
+//! 3. environment variables `PROFSTAGE_<SECTION>_<KEY>`, listed by [`env_var_names`];
+//! 4. command-line flags, [`Cli`].
+//!
+//! [`Config::load`] applies the layers and validates the result.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use clap::Parser;
+use serde::{Deserialize, Serialize, Serializer};
+use thiserror::Error;
+
+/// The file read when no `--config` is given, relative to the current directory.
+pub const DEFAULT_CONFIG_PATH: &str = "config/default.toml";
+
+/// Minimum length of `auth.token_secret`, in bytes: the size of an HMAC-SHA256 key.
+pub const MIN_TOKEN_SECRET_BYTES: usize = 32;
+
+/// Suffix of placeholder hostnames. The `.invalid` top-level domain never resolves
+/// (RFC 2606), so such a name is rejected before any DNS lookup.
+const PLACEHOLDER_SUFFIX: &str = ".invalid";
 
 /// The server's whole configuration.
-pub struct Config {}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Development mode; `None` means on when `http.listen` is a loopback address.
+    /// `[dev] enabled` sets the same thing.
+    pub dev_mode: Option<bool>,
+    /// The HTTP and WebSocket listener.
+    pub http: HttpConfig,
+    /// The UDP media socket and the address browsers send media to.
+    pub media: MediaConfig,
+    /// Access tokens.
+    pub auth: AuthConfig,
+    /// Development mode, as a section.
+    pub dev: DevConfig,
+    /// The web client's files.
+    pub web: WebConfig,
+    /// Rooms people can join.
+    pub rooms: Vec<RoomConfig>,
+    /// WebSocket signalling sessions.
+    pub signalling: SignallingConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            dev_mode: None,
+            http: HttpConfig::default(),
+            media: MediaConfig::default(),
+            auth: AuthConfig::default(),
+            dev: DevConfig::default(),
+            web: WebConfig::default(),
+            rooms: vec![RoomConfig {
+                id: RoomId("demo".to_owned()),
+                title: "Демонстрационная комната".to_owned(),
+            }],
+            signalling: SignallingConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// `[http]`: the HTTP and WebSocket listener.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address and port the HTTP server binds.
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+/// `[media]`: the one UDP socket that carries every peer's media.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// Address and port the UDP media socket binds.
+    pub udp_listen: SocketAddr,
+    /// IP address or hostname put in the ICE host candidate.
+    pub public_host: Option<String>,
+    /// Port put in the ICE host candidate, for a NAT port forward.
+    pub public_port: Option<u16>,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            udp_listen: SocketAddr::from(([127, 0, 0, 1], 50000)),
+            public_host: None,
+            public_port: None,
+        }
+    }
+}
+
+/// `[auth]`: access tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// HMAC key that signs tokens. Required unless development mode is on.
+    pub token_secret: Option<TokenSecret>,
+    /// Lifetime of tokens from `POST /api/dev/token`, in seconds.
+    pub dev_token_ttl_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            token_secret: None,
+            dev_token_ttl_secs: 12 * 60 * 60,
+        }
+    }
+}
+
+/// `[dev]`: development mode, as an alternative to the top-level `dev_mode` key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DevConfig {
+    /// Same as the top-level `dev_mode`.
+    pub enabled: Option<bool>,
+}
+
+/// `[web]`: the web client's files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// Directory served at `/`, relative to the current directory unless absolute.
+    pub root: PathBuf,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            root: PathBuf::from("web-client"),
+        }
+    }
+}
+
+/// One `[[rooms]]` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomConfig {
+    /// Room identifier, as in tokens and signalling messages.
+    pub id: RoomId,
+    /// Name shown to people.
+    pub title: String,
+}
+
+/// `[signalling]`: WebSocket signalling sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignallingConfig {
+    /// Seconds without any message from a client before its session is closed.
+    pub idle_timeout_secs: u64,
+    /// Largest text frame read from a client, in bytes.
+    pub max_message_bytes: usize,
+}
+
+impl Default for SignallingConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout_secs: 60,
+            max_message_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// `[log]`: logging.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `tracing_subscriber::EnvFilter` directive. `RUST_LOG` overrides it.
+    pub level: String,
+    /// Output format.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".to_owned(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            _ => Err("expected text or json".to_owned()),
+        }
+    }
+}
+
+/// Room identifier: 1 to 64 characters from `a-z`, `0-9`, `_` and `-`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RoomId(String);
+
+impl RoomId {
+    /// Largest room identifier, in characters.
+    pub const MAX_LEN: usize = 64;
+
+    /// Returns the identifier as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RoomId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for RoomId {
+    type Err = InvalidRoomId;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Self::try_from(value.to_owned())
+    }
+}
+
+impl TryFrom<String> for RoomId {
+    type Error = InvalidRoomId;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let allowed =
+            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
+        let length_ok = (1..=Self::MAX_LEN).contains(&value.len());
+        if length_ok && value.chars().all(allowed) {
+            Ok(Self(value))
+        } else {
+            Err(InvalidRoomId(value))
+        }
+    }
+}
+
+impl From<RoomId> for String {
+    fn from(id: RoomId) -> Self {
+        id.0
+    }
+}
+
+/// A room identifier that breaks the rules of [`RoomId`].
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("invalid room id {0:?}: use 1 to 64 characters from a-z, 0-9, '_' and '-'")]
+pub struct InvalidRoomId(pub String);
+
+/// The token signing secret. `Debug` and `Serialize` hide it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct TokenSecret(String);
+
+impl TokenSecret {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    /// Returns the secret's bytes, for building the HMAC key.
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl FromStr for TokenSecret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(secret: &str) -> Result<Self, Self::Err> {
+        Ok(Self::new(secret))
+    }
+}
+
+impl fmt::Debug for TokenSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenSecret(<hidden>)")
+    }
+}
+
+impl Serialize for TokenSecret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("<hidden>")
+    }
+}
+
+/// An error that stops the configuration from loading.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("failed to read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not match the expected keys and types.
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error, with line and column.
+        source: Box<toml::de::Error>,
+    },
+    /// A `PROFSTAGE_` environment variable matches no key.
+    #[error("unknown environment variable {name}; known variables: {known}")]
+    UnknownEnv {
+        /// The variable.
+        name: String,
+        /// Every variable the server reads, comma-separated.
+        known: String,
+    },
+    /// A `PROFSTAGE_` environment variable is not valid UTF-8.
+    #[error("environment variable {name} is not valid UTF-8")]
+    NonUnicodeEnv {
+        /// The variable, lossily converted.
+        name: String,
+    },
+    /// An environment variable could not be parsed.
+    #[error("invalid {name} = {value:?}: expected {expected}")]
+    InvalidEnv {
+        /// The variable.
+        name: String,
+        /// Its value.
+        value: String,
+        /// Description of a valid value.
+        expected: &'static str,
+    },
+    /// A key has a value that breaks its rules.
+    #[error("invalid {key} = {value}: {reason}")]
+    Invalid {
+        /// Dotted key, such as `media.public_port`.
+        key: String,
+        /// The value as written in TOML.
+        value: String,
+        /// Explanation of the problem and its fix.
+        reason: String,
+    },
+    /// `auth.token_secret` is shorter than [`MIN_TOKEN_SECRET_BYTES`].
+    #[error(
+        "auth.token_secret is too short: {len} bytes, at least {MIN_TOKEN_SECRET_BYTES} \
+         required; generate one with `openssl rand -base64 48`"
+    )]
+    SecretTooShort {
+        /// The secret's length in bytes.
+        len: usize,
+    },
+    /// `auth.token_secret` is missing and development mode is off.
+    #[error(
+        "auth.token_secret is not set and development mode is off: set \
+         PROFSTAGE_AUTH_TOKEN_SECRET to a random string of at least {MIN_TOKEN_SECRET_BYTES} \
+         bytes (for example from `openssl rand -base64 48`)"
+    )]
+    MissingSecret,
+    /// The hostname in `media.public_host` could not be resolved.
+    #[error("failed to resolve media.public_host {host:?}: {source}")]
+    Resolve {
+        /// The hostname.
+        host: String,
+        /// The resolver's error.
+        source: std::io::Error,
+    },
+    /// The hostname in `media.public_host` resolved to no address.
+    #[error("media.public_host {host:?} resolved to no address")]
+    NoAddress {
+        /// The hostname.
+        host: String,
+    },
+    /// Neither `media.public_port` nor the port of `media.udp_listen` is usable.
+    #[error(
+        "media.udp_listen has port 0 and media.public_port is not set, so the ICE candidate \
+         has no port: set a fixed udp_listen port or public_port"
+    )]
+    NoCandidatePort,
+}
+
+impl ConfigError {
+    fn invalid(key: &str, value: impl fmt::Debug, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            key: key.to_owned(),
+            value: format!("{value:?}"),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// `PROFSTAGE_` environment variables, by name.
+pub type EnvVars = BTreeMap<String, String>;
+
+/// Prefix of every environment variable the server reads.
+pub const ENV_PREFIX: &str = "PROFSTAGE_";
+
+type EnvSetter = fn(&mut Config, &str) -> Result<(), InvalidValue>;
+
+/// A value that does not parse as the type of its key.
+#[derive(Debug)]
+struct InvalidValue;
+
+/// Every environment variable the server reads, with the form of its value and the key it
+/// sets. An empty value unsets an optional key.
+const ENV_VARS: &[(&str, &str, EnvSetter)] = &[
+    ("PROFSTAGE_DEV_MODE", EXPECT_BOOL, set_dev_mode_env),
+    ("PROFSTAGE_DEV_ENABLED", EXPECT_BOOL, set_dev_mode_env),
+    ("PROFSTAGE_HTTP_LISTEN", EXPECT_ADDR, |c, v| {
+        set(&mut c.http.listen, v)
+    }),
+    ("PROFSTAGE_MEDIA_UDP_LISTEN", EXPECT_ADDR, |c, v| {
+        set(&mut c.media.udp_listen, v)
+    }),
+    ("PROFSTAGE_MEDIA_PUBLIC_HOST", EXPECT_HOST, |c, v| {
+        set_optional(&mut c.media.public_host, v)
+    }),
+    ("PROFSTAGE_MEDIA_PUBLIC_PORT", EXPECT_PORT, |c, v| {
+        set_optional(&mut c.media.public_port, v)
+    }),
+    ("PROFSTAGE_AUTH_TOKEN_SECRET", "a string", |c, v| {
+        set_optional(&mut c.auth.token_secret, v)
+    }),
+    ("PROFSTAGE_AUTH_DEV_TOKEN_TTL_SECS", EXPECT_SECS, |c, v| {
+        set(&mut c.auth.dev_token_ttl_secs, v)
+    }),
+    ("PROFSTAGE_WEB_ROOT", "a directory path", |c, v| {
+        set(&mut c.web.root, v)
+    }),
+    (
+        "PROFSTAGE_SIGNALLING_IDLE_TIMEOUT_SECS",
+        EXPECT_SECS,
+        |c, v| set(&mut c.signalling.idle_timeout_secs, v),
+    ),
+    (
+        "PROFSTAGE_SIGNALLING_MAX_MESSAGE_BYTES",
+        EXPECT_BYTES,
+        |c, v| set(&mut c.signalling.max_message_bytes, v),
+    ),
+    (
+        "PROFSTAGE_LOG_LEVEL",
+        "an EnvFilter directive such as info",
+        |c, v| set(&mut c.log.level, v),
+    ),
+    ("PROFSTAGE_LOG_FORMAT", "text or json", |c, v| {
+        set(&mut c.log.format, v)
+    }),
+];
+
+const EXPECT_BOOL: &str = "true or false";
+const EXPECT_ADDR: &str = "an address and port such as 127.0.0.1:8080";
+const EXPECT_HOST: &str = "an IP address or hostname";
+const EXPECT_PORT: &str = "a port number from 1 to 65535";
+const EXPECT_SECS: &str = "a whole number of seconds";
+const EXPECT_BYTES: &str = "a whole number of bytes";
+
+fn set<T: FromStr>(field: &mut T, value: &str) -> Result<(), InvalidValue> {
+    *field = value.parse().map_err(|_| InvalidValue)?;
+    Ok(())
+}
+
+/// Sets an optional key, or unsets it when the value is empty.
+fn set_optional<T: FromStr>(field: &mut Option<T>, value: &str) -> Result<(), InvalidValue> {
+    *field = if value.is_empty() {
+        None
+    } else {
+        Some(value.parse().map_err(|_| InvalidValue)?)
+    };
+    Ok(())
+}
+
+fn set_dev_mode_env(config: &mut Config, value: &str) -> Result<(), InvalidValue> {
+    let mut mode = None;
+    set_optional(&mut mode, value)?;
+    set_dev_mode(config, mode);
+    Ok(())
+}
+
+/// Sets development mode from a layer above the file, replacing both spellings below it.
+fn set_dev_mode(config: &mut Config, value: Option<bool>) {
+    config.dev_mode = value;
+    config.dev.enabled = None;
+}
+
+/// Names of every environment variable the server reads.
+pub fn env_var_names() -> impl Iterator<Item = &'static str> {
+    ENV_VARS.iter().map(|(name, ..)| *name)
+}
+
+/// Collects the process's `PROFSTAGE_` environment variables.
+pub fn read_env() -> Result<EnvVars, ConfigError> {
+    let mut vars = EnvVars::new();
+    for (name, value) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        if !name.starts_with(ENV_PREFIX) {
+            continue;
+        }
+        let value = value
+            .into_string()
+            .map_err(|_| ConfigError::NonUnicodeEnv { name: name.clone() })?;
+        vars.insert(name, value);
+    }
+    Ok(vars)
+}
+
+/// Command-line flags. Each one overrides the same key from the file and the environment.
+#[derive(Debug, Clone, Default, Parser)]
+#[command(
+    name = "profstage",
+    version,
+    about = "Profstage server: web client, WebSocket signalling and WebRTC media forwarding",
+    after_help = "Settings come from defaults, then the TOML file, then PROFSTAGE_<SECTION>_<KEY> \
+                  environment variables, then these flags; each overrides the one before. \
+                  The token secret is read only from the file or PROFSTAGE_AUTH_TOKEN_SECRET, \
+                  never from a flag, so that it does not show in the process list."
+)]
+pub struct Cli {
+    /// TOML configuration file to read [default: config/default.toml if it exists]
+    #[arg(short, long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Development mode: the /api/dev endpoints hand out tokens to anyone
+    /// (sets dev_mode; default: on when --http-listen is a loopback address)
+    #[arg(long, value_name = "BOOL")]
+    pub dev_mode: Option<bool>,
+
+    /// Address and port of the HTTP and WebSocket server (sets http.listen)
+    #[arg(long, value_name = "IP:PORT")]
+    pub http_listen: Option<SocketAddr>,
+
+    /// Address and port of the UDP socket for all media (sets media.udp_listen)
+    #[arg(long, value_name = "IP:PORT")]
+    pub media_udp_listen: Option<SocketAddr>,
+
+    /// IP address or hostname that browsers send media to (sets media.public_host)
+    #[arg(long, value_name = "HOST")]
+    pub media_public_host: Option<String>,
+
+    /// UDP port that browsers send media to, for a NAT port forward
+    /// (sets media.public_port)
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub media_public_port: Option<u16>,
+
+    /// Lifetime of development tokens, in seconds (sets auth.dev_token_ttl_secs)
+    #[arg(long, value_name = "SECONDS")]
+    pub auth_dev_token_ttl_secs: Option<u64>,
+
+    /// Directory with the web client's files (sets web.root)
+    #[arg(long, value_name = "DIR")]
+    pub web_root: Option<PathBuf>,
+
+    /// Seconds without a client message before its signalling session is closed
+    /// (sets signalling.idle_timeout_secs)
+    #[arg(long, value_name = "SECONDS")]
+    pub signalling_idle_timeout_secs: Option<u64>,
+
+    /// Largest signalling message read from a client, in bytes
+    /// (sets signalling.max_message_bytes)
+    #[arg(long, value_name = "BYTES")]
+    pub signalling_max_message_bytes: Option<usize>,
+
+    /// Log filter such as info or profstage_server=debug; RUST_LOG overrides it
+    /// (sets log.level)
+    #[arg(long, value_name = "FILTER")]
+    pub log_level: Option<String>,
+
+    /// Log output format (sets log.format)
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+impl Cli {
+    /// Returns the file to read: `--config`, or [`DEFAULT_CONFIG_PATH`] when it exists.
+    pub fn config_path(&self) -> Option<PathBuf> {
+        if let Some(path) = &self.config {
+            return Some(path.clone());
+        }
+        let default = PathBuf::from(DEFAULT_CONFIG_PATH);
+        default.is_file().then_some(default)
+    }
+
+    fn apply(&self, config: &mut Config) {
+        if self.dev_mode.is_some() {
+            set_dev_mode(config, self.dev_mode);
+        }
+        override_with(&mut config.http.listen, &self.http_listen);
+        override_with(&mut config.media.udp_listen, &self.media_udp_listen);
+        override_optional(&mut config.media.public_host, &self.media_public_host);
+        override_optional(&mut config.media.public_port, &self.media_public_port);
+        override_with(
+            &mut config.auth.dev_token_ttl_secs,
+            &self.auth_dev_token_ttl_secs,
+        );
+        override_with(&mut config.web.root, &self.web_root);
+        override_with(
+            &mut config.signalling.idle_timeout_secs,
+            &self.signalling_idle_timeout_secs,
+        );
+        override_with(
+            &mut config.signalling.max_message_bytes,
+            &self.signalling_max_message_bytes,
+        );
+        override_with(&mut config.log.level, &self.log_level);
+        override_with(&mut config.log.format, &self.log_format);
+    }
+}
+
+fn override_with<T: Clone>(field: &mut T, flag: &Option<T>) {
+    if let Some(value) = flag {
+        *field = value.clone();
+    }
+}
+
+fn override_optional<T: Clone>(field: &mut Option<T>, flag: &Option<T>) {
+    if flag.is_some() {
+        field.clone_from(flag);
+    }
+}
+
+impl Config {
+    /// Loads the configuration from every layer and validates it.
+    ///
+    /// `env` contains the `PROFSTAGE_` variables, from [`read_env`] in the server.
+    pub fn load(cli: &Cli, env: &EnvVars) -> Result<Self, ConfigError> {
+        let mut config = match cli.config_path() {
+            Some(path) => Self::from_file(&path)?,
+            None => Self::default(),
+        };
+        config.apply_env(env)?;
+        cli.apply(&mut config);
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and parses a TOML file, without validating the values.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let read_error = |source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        };
+        let text = std::fs::read_to_string(path).map_err(read_error)?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })
+    }
+
+    /// Overrides keys with `PROFSTAGE_` environment variables.
+    pub fn apply_env(&mut self, env: &EnvVars) -> Result<(), ConfigError> {
+        check_dev_mode_env(env)?;
+        for (name, value) in env {
+            let Some((_, expected, setter)) = ENV_VARS.iter().find(|(known, ..)| known == name)
+            else {
+                return Err(unknown_env(name));
+            };
+            setter(self, value).map_err(|_| ConfigError::InvalidEnv {
+                name: name.clone(),
+                value: value.clone(),
+                expected,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Returns whether development mode is on: `dev_mode` or `[dev] enabled` when set, otherwise
+    /// whether `http.listen` is a loopback address.
+    pub fn dev_mode(&self) -> bool {
+        self.dev_mode
+            .or(self.dev.enabled)
+            .unwrap_or_else(|| self.http.listen.ip().is_loopback())
+    }
+
+    /// Finds the room with this identifier.
+    pub fn room(&self, id: &str) -> Option<&RoomConfig> {
+        self.rooms.iter().find(|room| room.id.as_str() == id)
+    }
+
+    /// Checks every value's rules. The error names the key and the value.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_dev_mode()?;
+        self.media.validate()?;
+        self.validate_auth()?;
+        self.validate_rooms()?;
+        self.signalling.validate()?;
+        self.log.validate()
+    }
+
+    fn validate_dev_mode(&self) -> Result<(), ConfigError> {
+        match (self.dev_mode, self.dev.enabled) {
+            (Some(top), Some(section)) if top != section => Err(ConfigError::invalid(
+                "dev.enabled",
+                section,
+                format!("it contradicts dev_mode = {top}; set only one of them"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn validate_auth(&self) -> Result<(), ConfigError> {
+        match &self.auth.token_secret {
+            Some(secret) if secret.expose().len() < MIN_TOKEN_SECRET_BYTES => {
+                Err(ConfigError::SecretTooShort {
+                    len: secret.expose().len(),
+                })
+            }
+            None if !self.dev_mode() => Err(ConfigError::MissingSecret),
+            _ if self.auth.dev_token_ttl_secs == 0 => Err(ConfigError::invalid(
+                "auth.dev_token_ttl_secs",
+                0,
+                "must be at least 1 second",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn validate_rooms(&self) -> Result<(), ConfigError> {
+        let mut seen = HashSet::new();
+        for (index, room) in self.rooms.iter().enumerate() {
+            if !seen.insert(&room.id) {
+                let key = format!("rooms[{index}].id");
+                return Err(ConfigError::invalid(
+                    &key,
+                    room.id.as_str(),
+                    "duplicate room id",
+                ));
+            }
+            if room.title.trim().is_empty() {
+                let key = format!("rooms[{index}].title");
+                return Err(ConfigError::invalid(&key, &room.title, "must not be empty"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_dev_mode_env(env: &EnvVars) -> Result<(), ConfigError> {
+    let top = env.get("PROFSTAGE_DEV_MODE");
+    let section = env.get("PROFSTAGE_DEV_ENABLED");
+    match (top, section) {
+        (Some(top), Some(section)) if top != section => Err(ConfigError::invalid(
+            "PROFSTAGE_DEV_ENABLED",
+            section,
+            format!("it contradicts PROFSTAGE_DEV_MODE = {top:?}; set only one of them"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn unknown_env(name: &str) -> ConfigError {
+    let known: Vec<&str> = env_var_names().collect();
+    ConfigError::UnknownEnv {
+        name: name.to_owned(),
+        known: known.join(", "),
+    }
+}
+
+impl MediaConfig {
+    /// Resolves the address put in the ICE host candidate.
+    ///
+    /// The host is `public_host`, or the IP of `udp_listen`, or 127.0.0.1 when that is
+    /// unspecified (0.0.0.0 or ::). A hostname is resolved with the system resolver and
+    /// its first IPv4 address is preferred. The port is `public_port`, or the port of
+    /// `udp_listen`.
+    pub fn candidate_addr(&self) -> Result<SocketAddr, ConfigError> {
+        let port = self.public_port.unwrap_or(self.udp_listen.port());
+        if port == 0 {
+            return Err(ConfigError::NoCandidatePort);
+        }
+        let Some(host) = &self.public_host else {
+            let ip = self.udp_listen.ip();
+            let ip = if ip.is_unspecified() {
+                IpAddr::V4(Ipv4Addr::LOCALHOST)
+            } else {
+                ip
+            };
+            return Ok(SocketAddr::new(ip, port));
+        };
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Ok(SocketAddr::new(ip, port));
+        }
+        check_public_host(host)?;
+        resolve_host(host, port)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(host) = &self.public_host {
+            check_public_host(host)?;
+        }
+        if self.public_port == Some(0) {
+            return Err(ConfigError::invalid(
+                "media.public_port",
+                0,
+                "must be a port from 1 to 65535",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Checks the syntax of `media.public_host` without resolving it.
+fn check_public_host(host: &str) -> Result<(), ConfigError> {
+    let invalid = |reason: &str| ConfigError::invalid("media.public_host", host, reason);
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        if ip.is_unspecified() {
+            return Err(invalid(
+                "browsers cannot send to an unspecified address; use the server's public IP",
+            ));
+        }
+        return Ok(());
+    }
+    if host.to_ascii_lowercase().ends_with(PLACEHOLDER_SUFFIX) {
+        return Err(invalid(
+            "this is a placeholder; set the server's public IP address or hostname",
+        ));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+    let valid_name = !host.is_empty()
+        && host.len() <= 253
+        && host.chars().all(allowed)
+        && host
+            .split('.')
+            .all(|label| !label.is_empty() && label.len() <= 63);
+    if valid_name {
+        Ok(())
+    } else {
+        Err(invalid(
+            "expected an IP address (IPv6 without brackets) or a hostname",
+        ))
+    }
+}
+
+fn resolve_host(host: &str, port: u16) -> Result<SocketAddr, ConfigError> {
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|source| ConfigError::Resolve {
+            host: host.to_owned(),
+            source,
+        })?
+        .collect();
+    let first_ipv4 = addrs.iter().find(|addr| addr.is_ipv4());
+    first_ipv4
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| ConfigError::NoAddress {
+            host: host.to_owned(),
+        })
+}
+
+impl SignallingConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.idle_timeout_secs == 0 {
+            return Err(ConfigError::invalid(
+                "signalling.idle_timeout_secs",
+                0,
+                "must be at least 1 second",
+            ));
+        }
+        if self.max_message_bytes == 0 {
+            return Err(ConfigError::invalid(
+                "signalling.max_message_bytes",
+                0,
+                "must be at least 1 byte",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl LogConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        tracing_subscriber::EnvFilter::try_new(&self.level)
+            .map(drop)
+            .map_err(|error| {
+                ConfigError::invalid(
+                    "log.level",
+                    &self.level,
+                    format!("{error}; expected a filter such as info or profstage_server=debug"),
+                )
+            })
+    }
+}

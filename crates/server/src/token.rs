@@ -1,4 +1,199 @@
 //! Access tokens: HMAC-SHA256 JWTs naming room, identity, display name and role.
+//!
+//! The claims are described in `docs/signalling.md` under "Access".
+
+use std::fmt;
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::signalling::protocol::Role;
+
+/// Clock difference tolerated when checking `exp`, in seconds.
+pub const LEEWAY_SECS: u64 = 5;
+
+/// The claims of an access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Identity, unique within the room.
+    pub sub: String,
+    /// Display name shown to others.
+    pub name: String,
+    /// Room identifier.
+    pub room: String,
+    /// The holder's role in the room.
+    pub role: Role,
+    /// Issue time, in seconds since the Unix epoch.
+    pub iat: u64,
+    /// Expiry time, in seconds since the Unix epoch.
+    pub exp: u64,
+}
+
+/// A reason to reject a token. The messages never contain the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum TokenError {
+    /// The token is not a JWT with the expected header and claims.
+    #[error("malformed token")]
+    Malformed,
+    /// The signature does not match, or the token is not signed with HS256.
+    #[error("invalid token signature")]
+    InvalidSignature,
+    /// The token's `exp` has passed.
+    #[error("token has expired")]
+    Expired,
+}
 
 /// Keys that sign and verify access tokens.
-pub struct TokenKeys {}
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl TokenKeys {
+    /// Builds the keys from an HMAC secret. The configuration requires at least 32 bytes.
+    pub fn new(secret: &[u8]) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = LEEWAY_SECS;
+        validation.set_required_spec_claims(&["exp"]);
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+        }
+    }
+
+    /// Signs the claims with HS256 and returns the compact JWT.
+    pub fn issue(&self, claims: &Claims) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .expect("HMAC signing cannot fail and Claims always serializes to JSON")
+    }
+
+    /// Checks the signature and expiry and returns the claims.
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|error| match error.kind() {
+                ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => {
+                    TokenError::InvalidSignature
+                }
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Malformed,
+            })
+    }
+}
+
+impl fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenKeys")
+            .field("algorithm", &Algorithm::HS256)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn now() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    fn claims(exp: u64) -> Claims {
+        Claims {
+            sub: "u-1a2b3c".to_owned(),
+            name: "Иванов И. И.".to_owned(),
+            room: "demo".to_owned(),
+            role: Role::Expert,
+            iat: now(),
+            exp,
+        }
+    }
+
+    /// `{"alg":"none","typ":"JWT"}` in base64url without padding.
+    const ALG_NONE_HEADER: &str = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0";
+
+    #[test]
+    fn issue_then_verify_round_trips() {
+        let keys = TokenKeys::new(SECRET);
+        let original = claims(now() + 600);
+        let token = keys.issue(&original);
+        assert_eq!(keys.verify(&token), Ok(original));
+    }
+
+    #[test]
+    fn verify_rejects_other_secret() {
+        let token = TokenKeys::new(SECRET).issue(&claims(now() + 600));
+        let other = TokenKeys::new(b"another-secret-of-at-least-32-bytes!");
+        assert_eq!(other.verify(&token), Err(TokenError::InvalidSignature));
+    }
+
+    #[test]
+    fn verify_rejects_expired() {
+        let keys = TokenKeys::new(SECRET);
+        let token = keys.issue(&claims(now() - 2 * LEEWAY_SECS - 1));
+        assert_eq!(keys.verify(&token), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn verify_accepts_expiry_within_leeway() {
+        let keys = TokenKeys::new(SECRET);
+        let token = keys.issue(&claims(now() - 1));
+        assert!(keys.verify(&token).is_ok());
+    }
+
+    #[test]
+    fn verify_rejects_alg_none() {
+        let keys = TokenKeys::new(SECRET);
+        let signed = keys.issue(&claims(now() + 600));
+        let payload = signed.split('.').nth(1).unwrap();
+        let token = format!("{ALG_NONE_HEADER}.{payload}.");
+        assert_eq!(keys.verify(&token), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn verify_rejects_other_hmac_algorithm() {
+        let keys = TokenKeys::new(SECRET);
+        let header = Header::new(Algorithm::HS512);
+        let encoding = EncodingKey::from_secret(SECRET);
+        let token = jsonwebtoken::encode(&header, &claims(now() + 600), &encoding).unwrap();
+        assert_eq!(keys.verify(&token), Err(TokenError::InvalidSignature));
+    }
+
+    #[test]
+    fn verify_rejects_missing_exp() {
+        let keys = TokenKeys::new(SECRET);
+        let body = serde_json::json!({
+            "sub": "u-1", "name": "n", "room": "demo", "role": "expert", "iat": now()
+        });
+        let encoding = EncodingKey::from_secret(SECRET);
+        let token = jsonwebtoken::encode(&Header::default(), &body, &encoding).unwrap();
+        assert_eq!(keys.verify(&token), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn verify_rejects_garbage() {
+        let keys = TokenKeys::new(SECRET);
+        for token in ["", "abc", "a.b.c", "....", "ä.ö.ü"] {
+            assert_eq!(keys.verify(token), Err(TokenError::Malformed), "{token:?}");
+        }
+    }
+
+    #[test]
+    fn debug_hides_secret() {
+        let keys = TokenKeys::new(b"visible-if-leaked-0123456789abcdef");
+        let printed = format!("{keys:?}");
+        assert!(!printed.contains("visible-if-leaked"), "{printed}");
+        assert!(printed.contains("TokenKeys"), "{printed}");
+    }
+}
