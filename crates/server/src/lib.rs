@@ -1,6 +1,7 @@
 //! The Profstage server: HTTP and WebSocket signalling edge, UDP media loop and the wiring
 //! between them and the media core.
 
+pub mod app;
 pub mod config;
 pub mod http;
 pub mod media_loop;

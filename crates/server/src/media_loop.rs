@@ -1,5 +1,494 @@
 //! The task that owns the UDP socket and drives the media core.
+//!
+//! One task owns the socket, the [`Sfu`] and the list of who is in which room. Signalling
+//! sessions talk to it through [`MediaHandle`]; it talks back through each session's
+//! outgoing message channel. Keeping the room list in the same task as the router means that
+//! room events reach every session in the order the router produced them.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use media_core::{
+    AnswerError, ClientId, ClientOptions, MediaKind, PeerKind, PublishError, Receives, RoomId, Sfu,
+    SfuConfig, SfuEvent, TrackId, TrackSource, TrackSummary,
+};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::signalling::protocol::{
+    self, PeerInfo, Role, ServerMessage, SubscribedTrack, TrackInfo,
+};
+
+/// Capacity of the command channel into the media loop.
+const COMMAND_CAPACITY: usize = 1024;
+/// Largest UDP datagram read; WebRTC packets stay below the path MTU.
+const MAX_DATAGRAM: usize = 2048;
 
 /// A cloneable channel into the media loop.
 #[derive(Clone)]
-pub struct MediaHandle {}
+pub struct MediaHandle {
+    commands: mpsc::Sender<Command>,
+    local_addr: SocketAddr,
+}
+
+/// Who joins, as the signalling layer learned from the token.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// Room identifier.
+    pub room: String,
+    /// Identity from the token.
+    pub identity: String,
+    /// Display name from the token.
+    pub name: String,
+    /// Role from the token.
+    pub role: Role,
+}
+
+/// What a joining session gets back.
+pub struct Joined {
+    /// The media core's id of the new client.
+    pub client: ClientId,
+    /// Everyone else in the room, with their tracks.
+    pub peers: Vec<PeerInfo>,
+}
+
+/// The media loop stopped; the server is shutting down.
+#[derive(Debug, thiserror::Error)]
+#[error("the media loop has stopped")]
+pub struct MediaStopped;
+
+enum Command {
+    Join {
+        member: Member,
+        outbox: mpsc::Sender<ServerMessage>,
+        reply: oneshot::Sender<Joined>,
+    },
+    Leave {
+        client: ClientId,
+    },
+    Publish {
+        client: ClientId,
+        sdp: String,
+        sources: Vec<(String, TrackSource)>,
+        reply: oneshot::Sender<Result<String, PublishError>>,
+    },
+    SubscribeAnswer {
+        client: ClientId,
+        sdp: String,
+        reply: oneshot::Sender<Result<(), AnswerError>>,
+    },
+}
+
+impl MediaHandle {
+    /// Returns a handle connected to no media loop, for tests of the HTTP layer alone: every
+    /// operation on it fails with [`MediaStopped`].
+    pub fn detached() -> Self {
+        let (commands, _) = mpsc::channel(1);
+        Self {
+            commands,
+            local_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
+    }
+
+    /// The local address of the UDP socket.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Adds a client to a room. Messages for it go to `outbox`.
+    pub async fn join(
+        &self,
+        member: Member,
+        outbox: mpsc::Sender<ServerMessage>,
+    ) -> Result<Joined, MediaStopped> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Join {
+            member,
+            outbox,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| MediaStopped)
+    }
+
+    /// Removes a client; its tracks stop and the room is told.
+    pub async fn leave(&self, client: ClientId) {
+        let _ = self.send(Command::Leave { client }).await;
+    }
+
+    /// Applies a publishing offer and returns the SDP answer.
+    pub async fn publish(
+        &self,
+        client: ClientId,
+        sdp: String,
+        sources: Vec<(String, TrackSource)>,
+    ) -> Result<Result<String, PublishError>, MediaStopped> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Publish {
+            client,
+            sdp,
+            sources,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| MediaStopped)
+    }
+
+    /// Applies the answer to the pending offer of the client's receiving connection.
+    pub async fn subscribe_answer(
+        &self,
+        client: ClientId,
+        sdp: String,
+    ) -> Result<Result<(), AnswerError>, MediaStopped> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::SubscribeAnswer { client, sdp, reply })
+            .await?;
+        answer.await.map_err(|_| MediaStopped)
+    }
+
+    async fn send(&self, command: Command) -> Result<(), MediaStopped> {
+        self.commands.send(command).await.map_err(|_| MediaStopped)
+    }
+}
+
+/// Binds the UDP socket and spawns the media loop on the current tokio runtime. The loop
+/// ends when every [`MediaHandle`] is dropped.
+pub async fn start(
+    udp_listen: SocketAddr,
+    candidate: SocketAddr,
+) -> io::Result<(MediaHandle, JoinHandle<()>)> {
+    let socket = UdpSocket::bind(udp_listen).await?;
+    let local_addr = socket.local_addr()?;
+    let candidate = if candidate.port() == 0 {
+        SocketAddr::new(candidate.ip(), local_addr.port())
+    } else {
+        candidate
+    };
+    let (commands, receiver) = mpsc::channel(COMMAND_CAPACITY);
+    let media = MediaLoop {
+        socket,
+        sfu: Sfu::new(SfuConfig::new(candidate)),
+        members: HashMap::new(),
+    };
+    tracing::info!(udp = %local_addr, "media loop started");
+    let task = tokio::spawn(media.run(receiver));
+    let handle = MediaHandle {
+        commands,
+        local_addr,
+    };
+    Ok((handle, task))
+}
+
+struct Joiner {
+    member: Member,
+    outbox: mpsc::Sender<ServerMessage>,
+    tracks: Vec<TrackInfo>,
+}
+
+struct MediaLoop {
+    socket: UdpSocket,
+    sfu: Sfu,
+    members: HashMap<ClientId, Joiner>,
+}
+
+impl MediaLoop {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut buffer = vec![0u8; MAX_DATAGRAM];
+        loop {
+            let wake = self
+                .sfu
+                .poll_timeout()
+                .map(tokio::time::Instant::from_std)
+                .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_millis(100));
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => self.handle_command(command),
+                    None => break,
+                },
+                received = self.socket.recv_from(&mut buffer) => match received {
+                    Ok((length, source)) => {
+                        self.sfu.handle_receive(Instant::now(), source, &buffer[..length]);
+                    }
+                    // ICMP errors from earlier sends surface here on Linux; they concern
+                    // one remote address, not the socket.
+                    Err(error) => tracing::debug!(error = %error, "UDP receive failed"),
+                },
+                () = tokio::time::sleep_until(wake) => self.sfu.handle_timeout(Instant::now()),
+            }
+            self.flush().await;
+            self.dispatch_events();
+        }
+        tracing::info!("media loop stopped");
+    }
+
+    async fn flush(&mut self) {
+        while let Some(transmit) = self.sfu.poll_transmit() {
+            if let Err(error) = self
+                .socket
+                .send_to(&transmit.contents, transmit.destination)
+                .await
+            {
+                tracing::debug!(error = %error, "UDP send failed");
+            }
+        }
+    }
+
+    fn handle_command(&mut self, command: Command) {
+        let now = Instant::now();
+        match command {
+            Command::Join {
+                member,
+                outbox,
+                reply,
+            } => self.join(now, member, outbox, reply),
+            Command::Leave { client } => self.leave(now, client),
+            Command::Publish {
+                client,
+                sdp,
+                sources,
+                reply,
+            } => {
+                let result = self.sfu.publish(now, client, &sdp, &sources);
+                let _ = reply.send(result);
+            }
+            Command::SubscribeAnswer { client, sdp, reply } => {
+                let result = self.sfu.subscribe_answer(now, client, &sdp);
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    fn join(
+        &mut self,
+        now: Instant,
+        member: Member,
+        outbox: mpsc::Sender<ServerMessage>,
+        reply: oneshot::Sender<Joined>,
+    ) {
+        let options = client_options(&member);
+        let peers = self
+            .members
+            .values()
+            .filter(|m| m.member.room == member.room && may_see(member.role, m.member.role))
+            .map(|m| peer_info(&m.member, &m.tracks))
+            .collect();
+        let announcement = ServerMessage::PeerJoined(peer_info(&member, &[]));
+        self.broadcast(&member, None, &announcement);
+        let client = self.sfu.add_client(now, options);
+        tracing::info!(room = %member.room, identity = %member.identity, role = ?member.role, client = %client, "joined");
+        let joiner = Joiner {
+            member,
+            outbox,
+            tracks: Vec::new(),
+        };
+        self.members.insert(client, joiner);
+        let _ = reply.send(Joined { client, peers });
+    }
+
+    fn leave(&mut self, now: Instant, client: ClientId) {
+        self.sfu.remove_client(now, client);
+        self.dispatch_events();
+        if let Some(left) = self.members.remove(&client) {
+            tracing::info!(room = %left.member.room, identity = %left.member.identity, client = %client, "left");
+            let message = ServerMessage::PeerLeft {
+                identity: left.member.identity.clone(),
+            };
+            self.broadcast(&left.member, None, &message);
+        }
+    }
+
+    fn dispatch_events(&mut self) {
+        while let Some(event) = self.sfu.poll_event() {
+            self.dispatch(event);
+        }
+    }
+
+    fn dispatch(&mut self, event: SfuEvent) {
+        match event {
+            SfuEvent::TrackPublished { room, track } => {
+                let Some(publisher) = self.members.get_mut(&track.client) else {
+                    return;
+                };
+                let info = track_info(&publisher.member.identity, &track);
+                publisher.tracks.push(info.clone());
+                let member = publisher.member.clone();
+                debug_assert_eq!(member.room, room.0);
+                self.broadcast(
+                    &member,
+                    Some(track.client),
+                    &ServerMessage::TrackPublished(info),
+                );
+            }
+            SfuEvent::TrackUnpublished {
+                room,
+                track,
+                client,
+            } => {
+                let Some(publisher) = self.members.get_mut(&client) else {
+                    return;
+                };
+                let id = track.to_string();
+                publisher.tracks.retain(|t| t.track != id);
+                let message = ServerMessage::TrackUnpublished {
+                    track: id,
+                    identity: publisher.member.identity.clone(),
+                };
+                let member = publisher.member.clone();
+                debug_assert_eq!(member.room, room.0);
+                self.broadcast(&member, Some(client), &message);
+            }
+            SfuEvent::SubscribeOffer {
+                client,
+                sdp,
+                tracks,
+            } => {
+                let tracks = tracks
+                    .iter()
+                    .filter_map(|offered| self.subscribed_track(&offered.mid, offered.track))
+                    .collect();
+                self.send_to(client, ServerMessage::SubscribeOffer { sdp, tracks });
+            }
+            SfuEvent::Connected { client, kind } => {
+                tracing::info!(client = %client, ?kind, "media connected");
+            }
+            SfuEvent::Disconnected { client, kind } => {
+                tracing::info!(client = %client, ?kind, "media connection lost");
+                let message = error_message(
+                    protocol::ErrorCode::Internal,
+                    match kind {
+                        PeerKind::Publishing => {
+                            "The publishing connection was lost. Publish again."
+                        }
+                        PeerKind::Receiving => {
+                            "The receiving connection was lost. Rejoin to receive."
+                        }
+                    },
+                    false,
+                );
+                self.send_to(client, message);
+            }
+            SfuEvent::ClientFailed { client } => {
+                tracing::error!(client = %client, "client removed after an internal failure");
+                let message = error_message(
+                    protocol::ErrorCode::Internal,
+                    "The server failed to handle this connection. Join again.",
+                    true,
+                );
+                self.send_to(client, message);
+                if let Some(left) = self.members.remove(&client) {
+                    let message = ServerMessage::PeerLeft {
+                        identity: left.member.identity.clone(),
+                    };
+                    self.broadcast(&left.member, None, &message);
+                }
+            }
+        }
+    }
+
+    fn subscribed_track(&self, mid: &str, track: TrackId) -> Option<SubscribedTrack> {
+        let id = track.to_string();
+        let info = self
+            .members
+            .values()
+            .flat_map(|m| m.tracks.iter())
+            .find(|t| t.track == id)?;
+        Some(SubscribedTrack {
+            mid: mid.to_string(),
+            info: info.clone(),
+        })
+    }
+
+    fn send_to(&self, client: ClientId, message: ServerMessage) {
+        if let Some(joiner) = self.members.get(&client) {
+            deliver(client, &joiner.outbox, message);
+        }
+    }
+
+    /// Sends `message`, which is about `subject`, to everyone in the subject's room who may
+    /// see the subject, except `except`.
+    fn broadcast(&self, subject: &Member, except: Option<ClientId>, message: &ServerMessage) {
+        for (client, joiner) in &self.members {
+            let viewer = &joiner.member;
+            let addressed = viewer.room == subject.room && Some(*client) != except;
+            if addressed && may_see(viewer.role, subject.role) {
+                deliver(*client, &joiner.outbox, message.clone());
+            }
+        }
+    }
+}
+
+/// Queues a message for a session without waiting. A session whose queue is full is too
+/// slow to follow the room; it loses the message and its session notices the gap.
+fn deliver(client: ClientId, outbox: &mpsc::Sender<ServerMessage>, message: ServerMessage) {
+    if let Err(mpsc::error::TrySendError::Full(_)) = outbox.try_send(message) {
+        tracing::warn!(client = %client, "signalling queue full, message dropped");
+    }
+}
+
+/// Whether someone in role `viewer` learns about someone in role `subject`. Participants see
+/// only organisers, so that they learn nothing about each other.
+fn may_see(viewer: Role, subject: Role) -> bool {
+    viewer != Role::Participant || subject == Role::Organiser
+}
+
+fn client_options(member: &Member) -> ClientOptions {
+    let room = RoomId(member.room.clone());
+    match member.role {
+        Role::Participant => ClientOptions {
+            room,
+            may_publish: true,
+            presenter: false,
+            receives: Receives::Presenters,
+        },
+        Role::Expert => ClientOptions {
+            room,
+            may_publish: false,
+            presenter: false,
+            receives: Receives::Everyone,
+        },
+        Role::Organiser => ClientOptions {
+            room,
+            may_publish: true,
+            presenter: true,
+            receives: Receives::Everyone,
+        },
+    }
+}
+
+fn peer_info(member: &Member, tracks: &[TrackInfo]) -> PeerInfo {
+    PeerInfo {
+        identity: member.identity.clone(),
+        name: member.name.clone(),
+        role: member.role,
+        tracks: tracks.to_vec(),
+    }
+}
+
+fn track_info(identity: &str, track: &TrackSummary) -> TrackInfo {
+    TrackInfo {
+        track: track.track.to_string(),
+        identity: identity.to_string(),
+        kind: match track.kind {
+            MediaKind::Audio => protocol::MediaKind::Audio,
+            MediaKind::Video => protocol::MediaKind::Video,
+        },
+        source: match track.source {
+            TrackSource::Camera => protocol::TrackSource::Camera,
+            TrackSource::Microphone => protocol::TrackSource::Microphone,
+            TrackSource::Screen => protocol::TrackSource::Screen,
+            TrackSource::ScreenAudio => protocol::TrackSource::ScreenAudio,
+        },
+    }
+}
+
+/// Builds an `error` message.
+pub fn error_message(code: protocol::ErrorCode, message: &str, fatal: bool) -> ServerMessage {
+    ServerMessage::Error {
+        code,
+        message: message.to_string(),
+        fatal,
+    }
+}

@@ -34,7 +34,7 @@ fn state_with(dev_mode: bool, web_root: PathBuf) -> Arc<AppState> {
     Arc::new(AppState {
         config: Arc::new(config),
         tokens: TokenKeys::new(SECRET.as_bytes()),
-        media: MediaHandle {},
+        media: MediaHandle::detached(),
     })
 }
 

@@ -43,6 +43,11 @@ pub enum ClientMessage {
     Leave,
 }
 
+impl ClientMessage {
+    /// Every value of the `type` field a client may send.
+    pub const TYPES: [&'static str; 5] = ["join", "publish", "subscribe_answer", "ping", "leave"];
+}
+
 /// What a published m-line carries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublishedTrack {
@@ -234,6 +239,16 @@ mod tests {
             token: "abc".into(),
         };
         assert_eq!(parsed, expected);
+    }
+
+    #[test]
+    fn every_listed_type_is_a_message() {
+        for name in ClientMessage::TYPES {
+            let text = format!(r#"{{"type":"{name}"}}"#);
+            let error = serde_json::from_str::<ClientMessage>(&text).err();
+            let unknown = error.is_some_and(|e| e.to_string().contains("unknown variant"));
+            assert!(!unknown, "{name} is not a client message type");
+        }
     }
 
     #[test]

@@ -1,0 +1,167 @@
+//! Starting and stopping the whole server: media loop, token keys and HTTP listener.
+
+use std::future::IntoFuture;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+
+use rand::rngs::OsRng;
+use rand::RngCore;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, ConfigError};
+use crate::http;
+use crate::media_loop;
+use crate::state::AppState;
+use crate::token::TokenKeys;
+
+/// Size of the random token secret generated in development mode, in bytes.
+const GENERATED_SECRET_BYTES: usize = 32;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The ICE candidate address could not be worked out.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The UDP media socket could not be bound.
+    #[error("failed to bind the UDP media socket on {addr}: {source}")]
+    BindUdp {
+        /// The configured address.
+        addr: SocketAddr,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The HTTP listener could not be bound.
+    #[error("failed to bind the HTTP listener on {addr}: {source}")]
+    BindHttp {
+        /// The configured address.
+        addr: SocketAddr,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+/// A server that is running: its bound addresses and the means to stop it.
+pub struct RunningServer {
+    /// The bound HTTP address.
+    pub http_addr: SocketAddr,
+    /// The bound UDP media address.
+    pub udp_addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    http: JoinHandle<io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting requests and waits for HTTP requests in flight.
+    pub async fn stop(mut self) -> io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.http).await.unwrap_or(Ok(()))
+    }
+
+    /// The URL to open in a browser.
+    pub fn url(&self) -> String {
+        browser_url(self.http_addr)
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.http.abort();
+    }
+}
+
+/// Binds the UDP and HTTP sockets and starts serving on the current tokio runtime.
+pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+    warn_about_setup(&config);
+    let candidate = candidate(&config)?;
+    let udp_listen = config.media.udp_listen;
+    let (media, _media_task) =
+        media_loop::start(udp_listen, candidate)
+            .await
+            .map_err(|source| StartError::BindUdp {
+                addr: udp_listen,
+                source,
+            })?;
+    let udp_addr = media.local_addr();
+    let http_listen = config.http.listen;
+    let listener = TcpListener::bind(http_listen)
+        .await
+        .map_err(|source| StartError::BindHttp {
+            addr: http_listen,
+            source,
+        })?;
+    let http_addr = listener.local_addr().unwrap_or(http_listen);
+    let state = Arc::new(AppState {
+        tokens: token_keys(&config),
+        config: Arc::new(config),
+        media,
+    });
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serve = axum::serve(listener, http::router(state)).with_graceful_shutdown(async move {
+        let _ = stopped.await;
+    });
+    let http = tokio::spawn(serve.into_future());
+    Ok(RunningServer {
+        http_addr,
+        udp_addr,
+        stop: Some(stop),
+        http,
+    })
+}
+
+/// Returns the ICE candidate address. With an ephemeral UDP port (port 0) and no public port,
+/// the candidate takes the port the socket is bound to, which the media loop fills in.
+fn candidate(config: &Config) -> Result<SocketAddr, ConfigError> {
+    if config.media.udp_listen.port() == 0 && config.media.public_port.is_none() {
+        let mut media = config.media.clone();
+        media.public_port = Some(1);
+        let resolved = media.candidate_addr()?;
+        return Ok(SocketAddr::new(resolved.ip(), 0));
+    }
+    config.media.candidate_addr()
+}
+
+fn token_keys(config: &Config) -> TokenKeys {
+    if let Some(secret) = &config.auth.token_secret {
+        return TokenKeys::new(secret.expose());
+    }
+    // Config::validate allows a missing secret only in development mode.
+    tracing::warn!(
+        "auth.token_secret is not set: using a random secret for this run, so tokens stop \
+         working when the server restarts"
+    );
+    let mut secret = [0u8; GENERATED_SECRET_BYTES];
+    OsRng.fill_bytes(&mut secret);
+    TokenKeys::new(&secret)
+}
+
+fn warn_about_setup(config: &Config) {
+    if config.dev_mode() && !config.http.listen.ip().is_loopback() {
+        tracing::warn!(
+            "development mode is on and http.listen is not a loopback address: anyone who \
+             reaches the server can get a token from /api/dev/token"
+        );
+    }
+    if !config.web.root.is_dir() {
+        tracing::warn!(
+            root = %config.web.root.display(),
+            "web.root is not a directory, so the web client's pages will answer 404"
+        );
+    }
+}
+
+/// Formats the address to open in a browser: the bound address, with loopback in place of an
+/// unspecified IP.
+fn browser_url(local: SocketAddr) -> String {
+    let host = match local.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}/", SocketAddr::new(host, local.port()))
+}

@@ -1,0 +1,283 @@
+//! One signalling session: a WebSocket from join to leave.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket};
+use media_core::{AnswerError, ClientId, PublishError, TrackSource};
+use tokio::sync::mpsc;
+
+use super::protocol::{self, ClientMessage, ErrorCode, ServerMessage, PROTOCOL_VERSION};
+use crate::media_loop::{error_message, Member};
+use crate::state::AppState;
+use crate::token::TokenError;
+
+/// Messages queued for one session before the media loop starts dropping them.
+const OUTBOX_CAPACITY: usize = 256;
+
+/// What the session does after handling a message.
+enum Flow {
+    Continue,
+    Close,
+}
+
+struct Session {
+    state: Arc<AppState>,
+    outbox: mpsc::Sender<ServerMessage>,
+    joined: Option<ClientId>,
+}
+
+/// Runs a session until the client leaves, the socket closes or the client is idle too long.
+pub async fn run(state: Arc<AppState>, mut socket: WebSocket) {
+    let idle = Duration::from_secs(state.config.signalling.idle_timeout_secs);
+    let (outbox, mut inbox) = mpsc::channel(OUTBOX_CAPACITY);
+    let mut session = Session {
+        state,
+        outbox,
+        joined: None,
+    };
+    loop {
+        tokio::select! {
+            received = tokio::time::timeout(idle, socket.recv()) => {
+                let flow = match received {
+                    Err(_) => {
+                        tracing::debug!(client = ?session.joined, "signalling session idle, closing");
+                        Flow::Close
+                    }
+                    Ok(None | Some(Err(_))) => Flow::Close,
+                    Ok(Some(Ok(message))) => session.handle_frame(&mut socket, message).await,
+                };
+                if matches!(flow, Flow::Close) {
+                    break;
+                }
+            }
+            Some(message) = inbox.recv() => {
+                let fatal = matches!(message, ServerMessage::Error { fatal: true, .. });
+                if send(&mut socket, &message).await.is_err() || fatal {
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(client) = session.joined {
+        session.state.media.leave(client).await;
+    }
+    let _ = socket.send(Message::Close(None)).await;
+}
+
+async fn send(socket: &mut WebSocket, message: &ServerMessage) -> Result<(), axum::Error> {
+    let text = serde_json::to_string(message).expect("server messages always serialize");
+    socket.send(Message::Text(text.into())).await
+}
+
+impl Session {
+    async fn handle_frame(&mut self, socket: &mut WebSocket, frame: Message) -> Flow {
+        let reply = match frame {
+            Message::Text(text) => self.handle_text(text.as_str()).await,
+            Message::Binary(_) => Err(failure(
+                ErrorCode::InvalidMessage,
+                "Binary frames are not part of the protocol; send JSON text frames.",
+            )),
+            Message::Close(_) => return Flow::Close,
+            Message::Ping(_) | Message::Pong(_) => return Flow::Continue,
+        };
+        let (message, flow) = match reply {
+            Ok(Some(message)) => (message, Flow::Continue),
+            Ok(None) => return Flow::Continue,
+            Err(Failure::Close) => return Flow::Close,
+            Err(Failure::Error(message)) => {
+                let fatal = matches!(message, ServerMessage::Error { fatal: true, .. });
+                (message, if fatal { Flow::Close } else { Flow::Continue })
+            }
+        };
+        if send(socket, &message).await.is_err() {
+            return Flow::Close;
+        }
+        flow
+    }
+
+    async fn handle_text(&mut self, text: &str) -> Result<Option<ServerMessage>, Failure> {
+        let limit = self.state.config.signalling.max_message_bytes;
+        if text.len() > limit {
+            let message = format!(
+                "The message has {} bytes; the limit is {limit}.",
+                text.len()
+            );
+            return Err(failure(ErrorCode::MessageTooLarge, &message));
+        }
+        let message = parse(text)?;
+        match message {
+            ClientMessage::Join { protocol, token } => self.join(protocol, &token).await,
+            ClientMessage::Publish { sdp, tracks } => {
+                let client = self.client()?;
+                let sources = tracks
+                    .into_iter()
+                    .map(|t| (t.mid, source(t.source)))
+                    .collect();
+                let result = self.state.media.publish(client, sdp, sources).await;
+                let answer = result
+                    .map_err(|_| Failure::Close)?
+                    .map_err(publish_failure)?;
+                Ok(Some(ServerMessage::PublishAnswer { sdp: answer }))
+            }
+            ClientMessage::SubscribeAnswer { sdp } => {
+                let client = self.client()?;
+                let result = self.state.media.subscribe_answer(client, sdp).await;
+                result
+                    .map_err(|_| Failure::Close)?
+                    .map_err(answer_failure)?;
+                Ok(None)
+            }
+            ClientMessage::Ping => Ok(Some(ServerMessage::Pong)),
+            ClientMessage::Leave => Err(Failure::Close),
+        }
+    }
+
+    fn client(&self) -> Result<ClientId, Failure> {
+        self.joined.ok_or_else(|| {
+            failure(
+                ErrorCode::NotJoined,
+                "Send join with a token before any other message.",
+            )
+        })
+    }
+
+    async fn join(&mut self, version: u32, token: &str) -> Result<Option<ServerMessage>, Failure> {
+        if self.joined.is_some() {
+            return Err(failure(
+                ErrorCode::AlreadyJoined,
+                "This session has already joined.",
+            ));
+        }
+        if version != PROTOCOL_VERSION {
+            let message = format!(
+                "Protocol version {version} is not supported; this server speaks version {PROTOCOL_VERSION}. Reload the page."
+            );
+            return Err(fatal(ErrorCode::UnsupportedProtocol, &message));
+        }
+        let claims = self.state.tokens.verify(token).map_err(token_failure)?;
+        let room_known = self.state.config.room(&claims.room).is_some();
+        if !room_known {
+            return Err(fatal(
+                ErrorCode::UnknownRoom,
+                "The room named in the link does not exist. Ask the organiser for a new link.",
+            ));
+        }
+        let member = Member {
+            room: claims.room.clone(),
+            identity: claims.sub.clone(),
+            name: claims.name.clone(),
+            role: claims.role,
+        };
+        let joined = self
+            .state
+            .media
+            .join(member, self.outbox.clone())
+            .await
+            .map_err(|_| Failure::Close)?;
+        self.joined = Some(joined.client);
+        Ok(Some(ServerMessage::Welcome {
+            protocol: PROTOCOL_VERSION,
+            room: claims.room,
+            identity: claims.sub,
+            name: claims.name,
+            role: claims.role,
+            peers: joined.peers,
+        }))
+    }
+}
+
+/// Why a message got no normal reply.
+enum Failure {
+    /// Send this error message.
+    Error(ServerMessage),
+    /// Close the session without a message (the client left or the server is stopping).
+    Close,
+}
+
+fn failure(code: ErrorCode, message: &str) -> Failure {
+    Failure::Error(error_message(code, message, false))
+}
+
+fn fatal(code: ErrorCode, message: &str) -> Failure {
+    Failure::Error(error_message(code, message, true))
+}
+
+/// Parses a text frame, telling apart broken JSON, unknown message types and bad fields.
+fn parse(text: &str) -> Result<ClientMessage, Failure> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        failure(
+            ErrorCode::InvalidMessage,
+            &format!("The message is not valid JSON: {e}."),
+        )
+    })?;
+    let Some(kind) = value
+        .get("type")
+        .and_then(|t| t.as_str())
+        .map(str::to_owned)
+    else {
+        return Err(failure(
+            ErrorCode::InvalidMessage,
+            "The message must be a JSON object with a string field \"type\".",
+        ));
+    };
+    if !ClientMessage::TYPES.contains(&kind.as_str()) {
+        let known = ClientMessage::TYPES.join(", ");
+        let message = format!("Unknown message type \"{kind}\"; known types: {known}.");
+        return Err(failure(ErrorCode::UnknownType, &message));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        failure(
+            ErrorCode::InvalidMessage,
+            &format!("Invalid \"{kind}\" message: {e}."),
+        )
+    })
+}
+
+fn token_failure(error: TokenError) -> Failure {
+    match error {
+        TokenError::Expired => fatal(
+            ErrorCode::TokenExpired,
+            "The access link has expired. Ask the organiser for a new one.",
+        ),
+        _ => fatal(
+            ErrorCode::InvalidToken,
+            "The access token is invalid. Open the link from the organiser again.",
+        ),
+    }
+}
+
+fn publish_failure(error: PublishError) -> Failure {
+    let code = match &error {
+        PublishError::Forbidden(_) => ErrorCode::Forbidden,
+        PublishError::InvalidSdp(_) => ErrorCode::InvalidSdp,
+        PublishError::NoMedia => ErrorCode::NoMedia,
+        PublishError::UnsupportedCodec { .. } => ErrorCode::UnsupportedCodec,
+        PublishError::UnknownClient(_) | PublishError::Failed => {
+            tracing::warn!(error = %error, "publish failed");
+            ErrorCode::Internal
+        }
+    };
+    failure(code, &error.to_string())
+}
+
+fn answer_failure(error: AnswerError) -> Failure {
+    let code = match &error {
+        AnswerError::NoPendingOffer => ErrorCode::NoPendingOffer,
+        AnswerError::InvalidSdp(_) => ErrorCode::InvalidSdp,
+        AnswerError::UnknownClient(_) | AnswerError::Failed => {
+            tracing::warn!(error = %error, "subscribe answer failed");
+            ErrorCode::Internal
+        }
+    };
+    failure(code, &error.to_string())
+}
+
+fn source(source: protocol::TrackSource) -> TrackSource {
+    match source {
+        protocol::TrackSource::Camera => TrackSource::Camera,
+        protocol::TrackSource::Microphone => TrackSource::Microphone,
+        protocol::TrackSource::Screen => TrackSource::Screen,
+        protocol::TrackSource::ScreenAudio => TrackSource::ScreenAudio,
+    }
+}

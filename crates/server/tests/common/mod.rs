@@ -1,0 +1,126 @@
+//! A server on 127.0.0.1 with ephemeral ports, and a WebSocket client for it.
+
+#![allow(dead_code)]
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::{SinkExt, StreamExt};
+use profstage_server::app::{self, RunningServer};
+use profstage_server::config::{Config, TokenSecret};
+use profstage_server::signalling::protocol::{Role, ServerMessage};
+use profstage_server::token::{Claims, TokenKeys};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
+const RECEIVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct TestServer {
+    pub running: RunningServer,
+    keys: TokenKeys,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        let mut config = Config::default();
+        config.http.listen = "127.0.0.1:0".parse().unwrap();
+        config.media.udp_listen = "127.0.0.1:0".parse().unwrap();
+        config.auth.token_secret = Some(TokenSecret::new(SECRET));
+        config.dev_mode = Some(true);
+        let running = app::start(config).await.expect("server starts");
+        Self {
+            running,
+            keys: TokenKeys::new(SECRET.as_bytes()),
+        }
+    }
+
+    pub fn claims(&self, identity: &str, room: &str, role: Role) -> Claims {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        Claims {
+            sub: identity.into(),
+            name: format!("Name of {identity}"),
+            room: room.into(),
+            role,
+            iat: now,
+            exp: now + 3600,
+        }
+    }
+
+    pub fn issue(&self, claims: &Claims) -> String {
+        self.keys.issue(claims)
+    }
+
+    pub fn token(&self, identity: &str, room: &str, role: Role) -> String {
+        self.issue(&self.claims(identity, room, role))
+    }
+}
+
+pub struct Client {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    pub async fn connect(server: &TestServer) -> Self {
+        let url = format!("ws://{}/ws", server.running.http_addr);
+        let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("WebSocket connects");
+        Self { socket }
+    }
+
+    pub async fn send(&mut self, value: serde_json::Value) {
+        self.send_text(&value.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.socket
+            .send(Message::Text(text.to_string().into()))
+            .await
+            .expect("send succeeds");
+    }
+
+    /// Returns the next server message, failing the test after a timeout.
+    pub async fn receive(&mut self) -> ServerMessage {
+        loop {
+            let frame = tokio::time::timeout(RECEIVE_TIMEOUT, self.socket.next())
+                .await
+                .expect("a message arrives in time")
+                .expect("the socket is open")
+                .expect("the frame is valid");
+            match frame {
+                Message::Text(text) => {
+                    return serde_json::from_str(text.as_str()).expect("server message parses")
+                }
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("unexpected frame {other:?}"),
+            }
+        }
+    }
+
+    /// Whether the server closes the socket within the timeout.
+    pub async fn is_closed(&mut self) -> bool {
+        loop {
+            match tokio::time::timeout(RECEIVE_TIMEOUT, self.socket.next()).await {
+                Err(_) => return false,
+                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return true,
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
+    /// Asserts that the session still answers a ping, skipping room events.
+    pub async fn expect_alive(&mut self) {
+        self.send(serde_json::json!({"type": "ping"})).await;
+        loop {
+            match self.receive().await {
+                ServerMessage::Pong => return,
+                ServerMessage::PeerJoined(_) | ServerMessage::PeerLeft { .. } => continue,
+                other => panic!("expected pong, got {other:?}"),
+            }
+        }
+    }
+}
