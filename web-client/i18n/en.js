@@ -115,6 +115,8 @@ export default {
   'server_error.token_expired':
     'The link has expired. Ask the organiser for a new one. ({message})',
   'server_error.unknown_room': 'This room does not exist. ({message})',
+  'server_error.session_replaced':
+    'You joined this room from another page or device, so this session has ended.',
   'server_error.forbidden': 'Your role may not do this: {message}',
   'server_error.invalid_sdp': 'The server rejected the media description: {message}',
   'server_error.no_media': 'Nothing to send: no camera and no microphone. ({message})',

@@ -118,6 +118,8 @@ export default {
   'server_error.token_expired':
     'Срок действия ссылки истёк. Попросите у организатора новую. ({message})',
   'server_error.unknown_room': 'Такой комнаты нет. ({message})',
+  'server_error.session_replaced':
+    'Вы вошли в эту комнату с другой страницы или устройства, поэтому здесь сеанс завершён.',
   'server_error.forbidden': 'Вашей роли это действие недоступно: {message}',
   'server_error.invalid_sdp': 'Сервер отклонил описание медиапотока: {message}',
   'server_error.no_media': 'Нечего передавать: нет ни камеры, ни микрофона. ({message})',

@@ -12,6 +12,7 @@ const SERVER_ERROR_CODES = new Set([
   'invalid_token',
   'token_expired',
   'unknown_room',
+  'session_replaced',
   'forbidden',
   'invalid_sdp',
   'no_media',

@@ -268,6 +268,7 @@ impl MediaLoop {
         outbox: mpsc::Sender<ServerMessage>,
         reply: oneshot::Sender<Joined>,
     ) {
+        self.replace_session(now, &member);
         let options = client_options(&member);
         let peers = self
             .members
@@ -286,6 +287,26 @@ impl MediaLoop {
         };
         self.members.insert(client, joiner);
         let _ = reply.send(Joined { client, peers });
+    }
+
+    /// Ends an earlier session of the same identity in the same room, so that a reloaded page
+    /// or a second device takes the person's place instead of appearing twice.
+    fn replace_session(&mut self, now: Instant, member: &Member) {
+        let earlier = self
+            .members
+            .iter()
+            .find(|(_, m)| m.member.room == member.room && m.member.identity == member.identity)
+            .map(|(client, _)| *client);
+        let Some(earlier) = earlier else {
+            return;
+        };
+        let message = error_message(
+            protocol::ErrorCode::SessionReplaced,
+            "You joined this room from another page or device; this page has left.",
+            true,
+        );
+        self.send_to(earlier, message);
+        self.leave(now, earlier);
     }
 
     fn leave(&mut self, now: Instant, client: ClientId) {

@@ -267,3 +267,25 @@ async fn second_join_is_rejected() {
         .await;
     expect_recoverable(&mut client, ErrorCode::AlreadyJoined).await;
 }
+
+#[tokio::test]
+async fn same_identity_replaces_earlier_session() {
+    let server = TestServer::start().await;
+    let mut expert = joined(&server, "expert-1", Role::Expert).await;
+    let mut first = joined(&server, "p1", Role::Participant).await;
+    assert!(matches!(
+        expert.receive().await,
+        ServerMessage::PeerJoined(_)
+    ));
+
+    let _second = joined(&server, "p1", Role::Participant).await;
+    expect_fatal(&mut first, ErrorCode::SessionReplaced).await;
+    match expert.receive().await {
+        ServerMessage::PeerLeft { identity } => assert_eq!(identity, "p1"),
+        other => panic!("expected peer_left, got {other:?}"),
+    }
+    match expert.receive().await {
+        ServerMessage::PeerJoined(peer) => assert_eq!(peer.identity, "p1"),
+        other => panic!("expected peer_joined, got {other:?}"),
+    }
+}

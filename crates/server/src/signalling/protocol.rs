@@ -212,6 +212,9 @@ pub enum ErrorCode {
     TokenExpired,
     /// The token names a room that does not exist. Fatal.
     UnknownRoom,
+    /// The same identity joined the room from another session, which replaces this one.
+    /// Fatal.
+    SessionReplaced,
     /// The role may not do this (for example, an expert publishing).
     Forbidden,
     /// The SDP could not be parsed or applied.
