@@ -87,6 +87,9 @@ impl Session {
             Err(Failure::Close) => return Flow::Close,
             Err(Failure::Error(message)) => {
                 let fatal = matches!(message, ServerMessage::Error { fatal: true, .. });
+                if let ServerMessage::Error { code, .. } = &message {
+                    tracing::info!(client = ?self.joined, ?code, fatal, "request rejected");
+                }
                 (message, if fatal { Flow::Close } else { Flow::Continue })
             }
         };

@@ -72,6 +72,14 @@ impl Client {
         Self { socket }
     }
 
+    /// The client's own address, as the server sees it.
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        match self.socket.get_ref() {
+            MaybeTlsStream::Plain(stream) => stream.local_addr().expect("socket has an address"),
+            _ => unreachable!("tests connect without TLS"),
+        }
+    }
+
     pub async fn send(&mut self, value: serde_json::Value) {
         self.send_text(&value.to_string()).await;
     }
