@@ -22,10 +22,13 @@ export class Publisher extends EventTarget {
   #pendingAnswer = null; // {resolve, reject} while a `publish` waits for its answer
   #negotiation = null;
   #negotiateAgain = false;
+  #videoCodec;
 
-  constructor(signalling) {
+  /** `videoCodec`, a MIME type such as `video/VP9`, is put first in every video offer. */
+  constructor(signalling, { videoCodec = null } = {}) {
     super();
     this.#signalling = signalling;
+    this.#videoCodec = videoCodec;
     this.pc = createPeerConnection();
     this.pc.addEventListener('connectionstatechange', () => {
       this.dispatchEvent(new Event('statechange'));
@@ -37,6 +40,9 @@ export class Publisher extends EventTarget {
     const transceiver = this.#transceivers.get(source);
     if (!transceiver) {
       const added = this.pc.addTransceiver(track, { direction: 'sendonly' });
+      if (track.kind === 'video' && this.#videoCodec) {
+        preferCodec(added, this.#videoCodec);
+      }
       this.#transceivers.set(source, added);
       return;
     }
@@ -164,4 +170,16 @@ export class Publisher extends EventTarget {
     }
     return tracks;
   }
+}
+
+/** Puts the codecs of `mimeType` first in the transceiver's offer, keeping the others. */
+function preferCodec(transceiver, mimeType) {
+  const codecs = RTCRtpReceiver.getCapabilities('video')?.codecs ?? [];
+  const wanted = mimeType.toLowerCase();
+  const preferred = codecs.filter((codec) => codec.mimeType.toLowerCase() === wanted);
+  if (preferred.length === 0) {
+    return;
+  }
+  const others = codecs.filter((codec) => codec.mimeType.toLowerCase() !== wanted);
+  transceiver.setCodecPreferences([...preferred, ...others]);
 }

@@ -7,6 +7,7 @@ import { Publisher } from './publisher.js';
 import { Room } from './room.js';
 import { ServerError, Signalling } from './signalling.js';
 import { Subscriber } from './subscriber.js';
+import { videoCodecFromFragment } from './token.js';
 
 /** The signalling socket closed without `leave`. */
 export class ConnectionLostError extends Error {
@@ -64,7 +65,7 @@ export class Session extends EventTarget {
   /** Returns the publishing connection and creates it on first use. */
   ensurePublisher() {
     if (!this.publisher) {
-      this.publisher = new Publisher(this.signalling);
+      this.publisher = new Publisher(this.signalling, { videoCodec: videoCodecFromFragment() });
       this.#watchConnection(this.publisher, 'publishing');
     }
     return this.publisher;
