@@ -254,9 +254,11 @@ impl Sfu {
         if !entry.options.may_publish {
             return Err(PublishError::Forbidden(client));
         }
-        check_offer(offer)?;
+        // Parse before checking the media, so that text that is not SDP at all is reported
+        // as invalid rather than as an offer without media.
         let parsed = SdpOffer::from_sdp_string(offer)
             .map_err(|e| PublishError::InvalidSdp(e.to_string()))?;
+        check_offer(offer)?;
 
         let existing = entry.publishing;
         let peer_id = match existing {
