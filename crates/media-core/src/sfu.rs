@@ -254,9 +254,11 @@ impl Sfu {
         if !entry.options.may_publish {
             return Err(PublishError::Forbidden(client));
         }
-        check_offer(offer)?;
+        // Parse before checking the media, so that text that is not SDP at all is reported
+        // as invalid rather than as an offer without media.
         let parsed = SdpOffer::from_sdp_string(offer)
             .map_err(|e| PublishError::InvalidSdp(e.to_string()))?;
+        check_offer(offer)?;
 
         let existing = entry.publishing;
         let peer_id = match existing {
@@ -613,7 +615,7 @@ impl Sfu {
             (false, Some(track), _) => {
                 side.tracks.remove(&mid);
                 side.by_ssrc.retain(|_, t| *t != track);
-                self.remove_track(track);
+                self.remove_tracks(&[track]);
             }
             _ => {}
         }
@@ -663,25 +665,35 @@ impl Sfu {
         }
     }
 
-    fn remove_track(&mut self, id: TrackId) {
-        let Some(track) = self.tracks.remove(&id) else {
-            return;
-        };
-        tracing::info!(room = %track.room, client = %track.client, track = %id, "track unpublished");
-        for (peer_id, mid) in &track.subscribers {
-            let side = self.peers.get_mut(peer_id).and_then(|p| p.receiving());
-            if let Some(side) = side {
-                side.forwards.remove(mid);
-                side.to_add.retain(|t| *t != id);
-                side.to_stop.push(*mid);
+    /// Removes tracks and stops the m-lines that carry them, with one new offer per affected
+    /// subscriber, so that a publisher leaving with several tracks costs one renegotiation.
+    fn remove_tracks(&mut self, ids: &[TrackId]) {
+        let mut affected: Vec<PeerId> = Vec::new();
+        for id in ids {
+            let Some(track) = self.tracks.remove(id) else {
+                continue;
+            };
+            tracing::info!(room = %track.room, client = %track.client, track = %id, "track unpublished");
+            for (peer_id, mid) in &track.subscribers {
+                let side = self.peers.get_mut(peer_id).and_then(|p| p.receiving());
+                if let Some(side) = side {
+                    side.forwards.remove(mid);
+                    side.to_add.retain(|t| t != id);
+                    side.to_stop.push(*mid);
+                }
+                if !affected.contains(peer_id) {
+                    affected.push(*peer_id);
+                }
             }
-            self.negotiate(*peer_id);
+            self.events.push_back(SfuEvent::TrackUnpublished {
+                room: track.room,
+                track: *id,
+                client: track.client,
+            });
         }
-        self.events.push_back(SfuEvent::TrackUnpublished {
-            room: track.room,
-            track: id,
-            client: track.client,
-        });
+        for peer_id in affected {
+            self.negotiate(peer_id);
+        }
     }
 
     fn subscribe(&mut self, now: Instant, client: ClientId, track: TrackId) {
@@ -878,9 +890,7 @@ impl Sfu {
             Side::Publishing(side) => {
                 let mut tracks: Vec<TrackId> = side.tracks.values().copied().collect();
                 tracks.sort();
-                for track in tracks {
-                    self.remove_track(track);
-                }
+                self.remove_tracks(&tracks);
             }
             Side::Receiving(side) => {
                 for forward in side.forwards.values() {

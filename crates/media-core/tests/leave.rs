@@ -1,0 +1,124 @@
+//! Clients leaving: a subscriber's departure leaves the others' flows alone, and a publisher's
+//! departure withdraws its tracks from every subscriber.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{assert_contiguous, media_section, member, Harness};
+use media_core::{MediaKind, SfuEvent, TrackSource};
+use str0m::media::Direction;
+
+const BOTH: [(MediaKind, TrackSource); 2] = [
+    (MediaKind::Video, TrackSource::Camera),
+    (MediaKind::Audio, TrackSource::Microphone),
+];
+
+#[test]
+fn subscriber_leaving_keeps_other_flow() {
+    let mut h = Harness::new();
+    let publisher = h.add_publisher(member("hall"), &BOTH);
+    let leaving = h.add_subscriber(member("hall"));
+    let staying = h.add_subscriber(member("hall"));
+    h.connect_all();
+    h.run_for(Duration::from_secs(2));
+    let offers_before = h.endpoint(staying).offers.len();
+
+    let left_at = h.now;
+    h.remove_client(h.endpoint(leaving).client);
+    h.run_for(Duration::from_secs(2));
+
+    assert_eq!(h.sfu.client_count(), 2);
+    assert_eq!(
+        h.endpoint(staying).offers.len(),
+        offers_before,
+        "the staying subscriber is not renegotiated"
+    );
+    for (kind, minimum) in [(MediaKind::Video, 100), (MediaKind::Audio, 80)] {
+        let mid = h.mid_for(staying, h.track_of(publisher, kind));
+        let packets = h.endpoint(staying).received_on(mid);
+        assert_contiguous(&packets, &format!("{kind:?} across the departure"));
+        let after = packets.iter().filter(|p| p.at > left_at).count();
+        assert!(
+            after >= minimum,
+            "{kind:?}: {after} packets after the departure, expected at least {minimum}"
+        );
+        let longest_pause = packets
+            .windows(2)
+            .map(|pair| pair[1].at - pair[0].at)
+            .max()
+            .expect("several packets");
+        assert!(
+            longest_pause < Duration::from_millis(100),
+            "{kind:?}: {longest_pause:?} without packets"
+        );
+    }
+}
+
+#[test]
+fn publisher_leaving_unpublishes_and_stops_mlines() {
+    let mut h = Harness::new();
+    let publisher = h.add_publisher(member("hall"), &BOTH);
+    let subscriber = h.add_subscriber(member("hall"));
+    h.connect_all();
+    h.run_for(Duration::from_secs(1));
+    let publisher_client = h.endpoint(publisher).client;
+    let subscriber_client = h.endpoint(subscriber).client;
+    let tracks = h.published_tracks(publisher_client);
+    assert_eq!(tracks.len(), 2);
+    let mids: Vec<_> = tracks
+        .iter()
+        .map(|(track, _)| h.mid_for(subscriber, *track))
+        .collect();
+    let events_before = h.events.len();
+    let offers_before = h.endpoint(subscriber).offers.len();
+
+    let left_at = h.now;
+    h.remove_client(publisher_client);
+    h.run_for(Duration::from_secs(1));
+
+    let events: Vec<&SfuEvent> = h.events[events_before..].iter().map(|(_, e)| e).collect();
+    for (track, _) in &tracks {
+        let unpublished = events.iter().any(|e| {
+            matches!(e, SfuEvent::TrackUnpublished { track: t, client, .. }
+                if t == track && *client == publisher_client)
+        });
+        assert!(unpublished, "TrackUnpublished for {track}");
+    }
+    let offers: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            SfuEvent::SubscribeOffer {
+                client,
+                sdp,
+                tracks,
+            } if *client == subscriber_client => Some((sdp, tracks)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(offers.len(), 1, "one new offer stops both m-lines");
+    let (sdp, offered) = offers[0];
+    assert!(offered.is_empty(), "no track offered any more: {offered:?}");
+    for mid in &mids {
+        let section = media_section(sdp, *mid);
+        let m_line = section.first().expect("the m-line stays in the offer");
+        // A stopped m-section keeps its place in the offer, with port 0.
+        let port = m_line.split(' ').nth(1);
+        assert_eq!(port, Some("0"), "m-line {mid} stopped: {m_line}");
+    }
+
+    let answered = &h.endpoint(subscriber).offers;
+    assert_eq!(answered.len(), offers_before + 1, "the subscriber answered");
+    for mid in &mids {
+        let media = h.endpoint(subscriber).rtc.media(*mid);
+        let inactive = media.is_none_or(|m| m.disabled() || m.direction() == Direction::Inactive);
+        assert!(inactive, "m-line {mid} inactive at the subscriber");
+        let late = h
+            .endpoint(subscriber)
+            .received_on(*mid)
+            .iter()
+            .filter(|p| p.at > left_at + Duration::from_millis(100))
+            .count();
+        assert_eq!(late, 0, "packets on {mid} after the publisher left");
+    }
+}
