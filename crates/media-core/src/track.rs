@@ -22,6 +22,8 @@ pub(crate) struct TrackIn {
     /// Subscribers' receiving connections and the m-line carrying this track in each.
     pub subscribers: Vec<(PeerId, Mid)>,
     pub keyframes: KeyframeThrottle,
+    /// Whether a subscriber asked for a full intra refresh (FIR) since the last request.
+    pub full_intra_requested: bool,
 }
 
 /// Limits keyframe requests sent to a publisher to one per interval per track, and keeps

@@ -7,137 +7,27 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use str0m::change::{SdpAnswer, SdpOffer};
-use str0m::format::PayloadParams;
-use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
+use str0m::media::Mid;
 use str0m::net::{Protocol, Receive, Transmit};
-use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
 use crate::error::{AnswerError, PublishError};
 use crate::ids::{ClientId, PeerId, RoomId, TrackId, TrackSource};
-use crate::keyframe::starts_keyframe;
-use crate::peer::{Forward, Peer, PeerKind, PublishingSide, ReceivingSide, Side};
-use crate::rewrite::Rewriter;
+use crate::peer::{Peer, PeerKind, PublishingSide, Side};
 use crate::sdp_check::check_offer;
-use crate::track::{KeyframeThrottle, TrackIn};
 
-/// Settings of the router.
-#[derive(Debug, Clone)]
-pub struct SfuConfig {
-    /// The address put in every ICE host candidate: where browsers send media. Behind NAT,
-    /// the public address of the port forward.
-    pub candidate: SocketAddr,
-    /// Shortest time between two keyframe requests sent to a publisher for one track.
-    pub keyframe_interval: Duration,
-}
+mod config;
+mod events;
+mod forwarding;
+mod negotiation;
+mod publishing;
 
-impl SfuConfig {
-    /// Returns a configuration with the default keyframe interval of one second.
-    pub fn new(candidate: SocketAddr) -> Self {
-        Self {
-            candidate,
-            keyframe_interval: Duration::from_secs(1),
-        }
-    }
-}
-
-/// Whose tracks a client receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Receives {
-    /// Nothing.
-    Nothing,
-    /// Only tracks of clients marked as presenters.
-    Presenters,
-    /// Every other client's tracks in the room.
-    Everyone,
-}
-
-/// What a client may do.
-#[derive(Debug, Clone)]
-pub struct ClientOptions {
-    /// The room the client is in.
-    pub room: RoomId,
-    /// Whether the client may publish tracks.
-    pub may_publish: bool,
-    /// Whether the client's tracks go to clients that receive only presenters.
-    pub presenter: bool,
-    /// Whose tracks the client receives.
-    pub receives: Receives,
-}
-
-/// A track offered to a subscriber on one m-line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OfferedTrack {
-    /// The m-line in the offer.
-    pub mid: String,
-    /// The track sent on it.
-    pub track: TrackId,
-}
-
-/// A published track, as reported to the signalling layer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrackSummary {
-    /// Track identifier.
-    pub track: TrackId,
-    /// The publishing client.
-    pub client: ClientId,
-    /// Audio or video.
-    pub kind: MediaKind,
-    /// The device behind the track.
-    pub source: TrackSource,
-}
-
-/// Something the signalling layer must act on or pass to clients.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SfuEvent {
-    /// A client started publishing a track.
-    TrackPublished {
-        /// The room of the publisher.
-        room: RoomId,
-        /// The track.
-        track: TrackSummary,
-    },
-    /// A track stopped.
-    TrackUnpublished {
-        /// The room of the publisher.
-        room: RoomId,
-        /// The track.
-        track: TrackId,
-        /// The publishing client.
-        client: ClientId,
-    },
-    /// A new SDP offer for a client's receiving connection.
-    SubscribeOffer {
-        /// The client that must answer.
-        client: ClientId,
-        /// The offer.
-        sdp: String,
-        /// Every track carried on the connection after this offer.
-        tracks: Vec<OfferedTrack>,
-    },
-    /// ICE and DTLS completed on one of a client's connections.
-    Connected {
-        /// The client.
-        client: ClientId,
-        /// Which connection.
-        kind: PeerKind,
-    },
-    /// One of a client's connections was lost (ICE timed out or DTLS closed) and removed.
-    Disconnected {
-        /// The client.
-        client: ClientId,
-        /// Which connection.
-        kind: PeerKind,
-    },
-    /// The client's state broke (a panic inside its peer connection); the client was removed.
-    ClientFailed {
-        /// The client.
-        client: ClientId,
-    },
-}
+use crate::track::TrackIn;
+pub use config::{ClientOptions, Receives, SfuConfig};
+pub use events::{OfferedTrack, SfuEvent, TrackSummary};
 
 struct Client {
     options: ClientOptions,
@@ -560,325 +450,11 @@ impl Sfu {
                     .and_then(|side| side.forwards.get(&request.mid))
                     .map(|f| f.track);
                 if let Some(track) = track {
-                    self.request_keyframe(now, track);
+                    self.request_keyframe(now, track, request.kind);
                 }
             }
             _ => {}
         }
-    }
-
-    fn note_mid(&mut self, peer_id: PeerId, mid: Mid) {
-        let side = self.peers.get_mut(&peer_id).and_then(|p| p.publishing());
-        if let Some(side) = side {
-            if !side.mids.contains(&mid) {
-                side.mids.push(mid);
-            }
-        }
-    }
-
-    /// Brings every m-line of a publishing peer in line with its negotiated direction.
-    fn reconcile_published(&mut self, now: Instant, peer_id: PeerId) {
-        let mids = match self.peers.get_mut(&peer_id).and_then(|p| p.publishing()) {
-            Some(side) => side.mids.clone(),
-            None => return,
-        };
-        for mid in mids {
-            self.reconcile_mid(now, peer_id, mid);
-        }
-    }
-
-    /// Publishes a track for an m-line that receives and has none, or unpublishes the track
-    /// of an m-line that no longer receives.
-    fn reconcile_mid(&mut self, now: Instant, peer_id: PeerId, mid: Mid) {
-        let Some(peer) = self.peers.get_mut(&peer_id) else {
-            return;
-        };
-        let media = peer.rtc.media(mid);
-        let receiving = media.is_some_and(|m| m.direction().is_receiving() && !m.disabled());
-        let kind = media.map(|m| m.kind());
-        let client = peer.client;
-        let side = peer
-            .publishing()
-            .expect("reconcile is called for publishing peers");
-        let existing = side.tracks.get(&mid).copied();
-        match (receiving, existing, kind) {
-            (true, None, Some(kind)) => {
-                let source = side.sources.get(&mid).copied().unwrap_or(match kind {
-                    MediaKind::Audio => TrackSource::Microphone,
-                    MediaKind::Video => TrackSource::Camera,
-                });
-                let id = TrackId(self.allocate_id());
-                let side = self.peers.get_mut(&peer_id).and_then(|p| p.publishing());
-                side.expect("checked above").tracks.insert(mid, id);
-                self.add_track(now, client, peer_id, mid, kind, source, id);
-            }
-            (false, Some(track), _) => {
-                side.tracks.remove(&mid);
-                side.by_ssrc.retain(|_, t| *t != track);
-                self.remove_tracks(&[track]);
-            }
-            _ => {}
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn add_track(
-        &mut self,
-        now: Instant,
-        client: ClientId,
-        peer: PeerId,
-        mid: Mid,
-        kind: MediaKind,
-        source: TrackSource,
-        id: TrackId,
-    ) {
-        let Some(room) = self.clients.get(&client).map(|c| c.options.room.clone()) else {
-            return;
-        };
-        let track = TrackIn {
-            id,
-            client,
-            room: room.clone(),
-            peer,
-            mid,
-            kind,
-            source,
-            ssrc: None,
-            subscribers: Vec::new(),
-            keyframes: KeyframeThrottle::default(),
-        };
-        tracing::info!(room = %room, client = %client, track = %id, ?kind, ?source, "track published");
-        self.events.push_back(SfuEvent::TrackPublished {
-            room,
-            track: summary(&track),
-        });
-        self.tracks.insert(id, track);
-        let receivers: Vec<ClientId> = self.clients.keys().copied().collect();
-        for receiver in receivers {
-            let eligible = self
-                .tracks
-                .get(&id)
-                .is_some_and(|t| self.may_receive(receiver, t));
-            if eligible {
-                self.subscribe(now, receiver, id);
-            }
-        }
-    }
-
-    /// Removes tracks and stops the m-lines that carry them, with one new offer per affected
-    /// subscriber, so that a publisher leaving with several tracks costs one renegotiation.
-    fn remove_tracks(&mut self, ids: &[TrackId]) {
-        let mut affected: Vec<PeerId> = Vec::new();
-        for id in ids {
-            let Some(track) = self.tracks.remove(id) else {
-                continue;
-            };
-            tracing::info!(room = %track.room, client = %track.client, track = %id, "track unpublished");
-            for (peer_id, mid) in &track.subscribers {
-                let side = self.peers.get_mut(peer_id).and_then(|p| p.receiving());
-                if let Some(side) = side {
-                    side.forwards.remove(mid);
-                    side.to_add.retain(|t| t != id);
-                    side.to_stop.push(*mid);
-                }
-                if !affected.contains(peer_id) {
-                    affected.push(*peer_id);
-                }
-            }
-            self.events.push_back(SfuEvent::TrackUnpublished {
-                room: track.room,
-                track: *id,
-                client: track.client,
-            });
-        }
-        for peer_id in affected {
-            self.negotiate(peer_id);
-        }
-    }
-
-    fn subscribe(&mut self, now: Instant, client: ClientId, track: TrackId) {
-        let Some(entry) = self.clients.get(&client) else {
-            return;
-        };
-        let peer_id = match entry.receiving {
-            Some(peer) => peer,
-            None => {
-                let peer = self.create_peer(now, client, Side::Receiving(ReceivingSide::default()));
-                self.attach(client, peer, PeerKind::Receiving);
-                peer
-            }
-        };
-        if let Some(side) = self.peers.get_mut(&peer_id).and_then(|p| p.receiving()) {
-            side.to_add.push(track);
-        }
-        self.negotiate(peer_id);
-    }
-
-    /// Sends a new offer on a receiving connection if something changed and no offer waits.
-    fn negotiate(&mut self, peer_id: PeerId) {
-        let Some(peer) = self.peers.get_mut(&peer_id) else {
-            return;
-        };
-        let client = peer.client;
-        let Side::Receiving(side) = &mut peer.side else {
-            return;
-        };
-        if side.pending.is_some() {
-            return;
-        }
-        let to_add = std::mem::take(&mut side.to_add);
-        let to_stop = std::mem::take(&mut side.to_stop);
-        let mut added = Vec::new();
-        let tracks = &self.tracks;
-        let applied = peer.guarded(|rtc| {
-            let mut change = rtc.sdp_api();
-            for id in to_add {
-                let Some(track) = tracks.get(&id) else {
-                    continue;
-                };
-                let stream = track.client.to_string();
-                let mid = change.add_media(
-                    track.kind,
-                    Direction::SendOnly,
-                    Some(stream),
-                    Some(id.to_string()),
-                    None,
-                );
-                added.push((mid, id, track.kind));
-            }
-            for mid in to_stop {
-                change.stop_media(mid);
-            }
-            change.apply()
-        });
-        let Some(Some((offer, pending))) = applied else {
-            return;
-        };
-        let side = peer.receiving().expect("checked above");
-        side.pending = Some(pending);
-        for (mid, id, kind) in &added {
-            side.forwards.insert(*mid, Forward::new(*id, *kind));
-        }
-        let mut offered: Vec<OfferedTrack> = side
-            .forwards
-            .iter()
-            .map(|(mid, f)| OfferedTrack {
-                mid: mid.to_string(),
-                track: f.track,
-            })
-            .collect();
-        offered.sort_by(|a, b| a.mid.cmp(&b.mid));
-        for (mid, id, _) in added {
-            if let Some(track) = self.tracks.get_mut(&id) {
-                track.subscribers.push((peer_id, mid));
-            }
-        }
-        self.dirty.push(peer_id);
-        self.events.push_back(SfuEvent::SubscribeOffer {
-            client,
-            sdp: offer.to_sdp_string(),
-            tracks: offered,
-        });
-    }
-
-    /// Marks the forwards covered by an accepted answer as open and asks their publishers for
-    /// keyframes, so that the new subscriber can start decoding.
-    fn open_forwards(&mut self, now: Instant, peer_id: PeerId) {
-        let Some(side) = self.peers.get_mut(&peer_id).and_then(|p| p.receiving()) else {
-            return;
-        };
-        let mut opened = Vec::new();
-        for forward in side.forwards.values_mut().filter(|f| !f.open) {
-            forward.open = true;
-            if forward.kind == MediaKind::Video {
-                opened.push(forward.track);
-            }
-        }
-        for track in opened {
-            self.request_keyframe(now, track);
-        }
-    }
-
-    fn request_keyframe(&mut self, now: Instant, track: TrackId) {
-        let interval = self.config.keyframe_interval;
-        let Some(entry) = self.tracks.get_mut(&track) else {
-            return;
-        };
-        if entry.kind == MediaKind::Video && entry.keyframes.request(now, interval) {
-            self.send_keyframe_request(track);
-        }
-    }
-
-    fn send_keyframe_request(&mut self, track: TrackId) {
-        let Some(entry) = self.tracks.get_mut(&track) else {
-            return;
-        };
-        let Some(peer) = self.peers.get_mut(&entry.peer) else {
-            return;
-        };
-        let mid = entry.mid;
-        let sent = peer.guarded(|rtc| {
-            let mut api = rtc.direct_api();
-            let stream = api.stream_rx_by_mid(mid, None)?;
-            stream.request_keyframe(KeyframeRequestKind::Pli);
-            Some(())
-        });
-        if sent.flatten().is_some() {
-            tracing::trace!(track = %track, "keyframe requested");
-            self.dirty.push(entry.peer);
-        } else {
-            entry.keyframes.hold();
-        }
-    }
-
-    /// Sends one incoming RTP packet to every open subscriber of its track.
-    fn forward(&mut self, now: Instant, peer_id: PeerId, packet: RtpPacket) {
-        let Some(track_id) = self.track_of_packet(peer_id, &packet) else {
-            return;
-        };
-        let Some(params) = self
-            .peers
-            .get(&peer_id)
-            .and_then(|p| p.payload_params(packet.header.payload_type))
-        else {
-            return;
-        };
-        let Some(track) = self.tracks.get_mut(&track_id) else {
-            return;
-        };
-        track.ssrc = Some(packet.header.ssrc);
-        let keyframe =
-            track.kind == MediaKind::Video && starts_keyframe(params.spec().codec, &packet.payload);
-        let subscribers = track.subscribers.clone();
-        let mut wants_keyframe = false;
-        for (subscriber, mid) in subscribers {
-            let Some(peer) = self.peers.get_mut(&subscriber) else {
-                continue;
-            };
-            match write_forward(now, peer, mid, &packet, &params, keyframe) {
-                Written::Sent => self.dirty.push(subscriber),
-                Written::NeedsKeyframe => wants_keyframe = true,
-                Written::Skipped => {}
-            }
-        }
-        if wants_keyframe {
-            self.request_keyframe(now, track_id);
-        }
-    }
-
-    fn track_of_packet(&mut self, peer_id: PeerId, packet: &RtpPacket) -> Option<TrackId> {
-        let peer = self.peers.get_mut(&peer_id)?;
-        let ssrc = packet.header.ssrc;
-        if let Some(track) = peer.publishing()?.by_ssrc.get(&ssrc) {
-            return Some(*track);
-        }
-        let mid = peer
-            .guarded(|rtc| rtc.direct_api().stream_rx(&ssrc).map(|s| s.mid()))
-            .flatten()?;
-        let side = peer.publishing()?;
-        let track = *side.tracks.get(&mid)?;
-        side.by_ssrc.insert(ssrc, track);
-        Some(track)
     }
 
     fn remove_peer(&mut self, now: Instant, peer_id: PeerId) {
@@ -961,99 +537,55 @@ impl Sfu {
     }
 }
 
-enum Written {
-    Sent,
-    NeedsKeyframe,
-    Skipped,
-}
-
-/// Writes one packet to one subscriber's m-line, rewriting SSRC (by writing to the
-/// subscriber's own stream), sequence number, timestamp and payload type.
-fn write_forward(
-    now: Instant,
-    peer: &mut Peer,
-    mid: Mid,
-    packet: &RtpPacket,
-    params: &PayloadParams,
-    keyframe: bool,
-) -> Written {
-    let Some(side) = peer.receiving() else {
-        return Written::Skipped;
-    };
-    let Some(forward) = side.forwards.get_mut(&mid) else {
-        return Written::Skipped;
-    };
-    if !forward.open {
-        return Written::Skipped;
-    }
-    let header = &packet.header;
-    let spec = params.spec();
-    let rewriter = forward
-        .rewriter
-        .get_or_insert_with(|| Rewriter::new(spec.clock_rate.get()));
-    if !rewriter.is_current(header.ssrc) {
-        if forward.kind == MediaKind::Video && !keyframe {
-            return Written::NeedsKeyframe;
-        }
-        rewriter.switch_to(header.ssrc, packet.seq_no, header.timestamp, now);
-    }
-    let Some(numbering) = rewriter.rewrite(header.ssrc, packet.seq_no, header.timestamp, now)
-    else {
-        return Written::Skipped;
-    };
-    let in_pt = header.payload_type;
-    let out_pt = match forward.payload_type {
-        Some((cached_in, out)) if cached_in == in_pt => out,
-        _ => {
-            let Some(out) = peer
-                .rtc
-                .codec_config()
-                .match_params(*params)
-                .map(|p| p.pt())
-            else {
-                return Written::Skipped;
-            };
-            let side = peer.receiving().expect("checked above");
-            if let Some(forward) = side.forwards.get_mut(&mid) {
-                forward.payload_type = Some((in_pt, out));
-            }
-            out
-        }
-    };
-    let video = spec.codec.is_video();
-    let extensions = ExtensionValues {
-        audio_level: header.ext_vals.audio_level,
-        voice_activity: header.ext_vals.voice_activity,
-        video_orientation: header.ext_vals.video_orientation,
-        ..ExtensionValues::default()
-    };
-    let write = RtpWrite::new(
-        out_pt,
-        numbering.sequence,
-        numbering.timestamp,
-        packet.timestamp,
-        packet.payload.clone(),
-    )
-    .marker(header.marker)
-    .ext_vals(extensions)
-    .nackable(video);
-    let written = peer.guarded(|rtc| {
-        let mut api = rtc.direct_api();
-        let stream = api.stream_tx_by_mid(mid, None)?;
-        stream.write_rtp(write);
-        Some(())
-    });
-    match written.flatten() {
-        Some(()) => Written::Sent,
-        None => Written::Skipped,
-    }
-}
-
-fn summary(track: &TrackIn) -> TrackSummary {
+pub(crate) fn summary(track: &TrackIn) -> TrackSummary {
     TrackSummary {
         track: track.id,
         client: track.client,
         kind: track.kind,
         source: track.source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::peer::PublishingSide;
+
+    fn options() -> ClientOptions {
+        ClientOptions {
+            room: RoomId("room".into()),
+            may_publish: true,
+            presenter: false,
+            receives: Receives::Nothing,
+        }
+    }
+
+    fn publishing_peer(sfu: &mut Sfu, now: Instant, client: ClientId) -> PeerId {
+        let side = Side::Publishing(PublishingSide::default());
+        let peer = sfu.create_peer(now, client, side);
+        sfu.attach(client, peer, PeerKind::Publishing);
+        peer
+    }
+
+    #[test]
+    fn panic_in_one_peer_removes_only_its_client() {
+        let now = Instant::now();
+        let mut sfu = Sfu::new(SfuConfig::new("127.0.0.1:5000".parse().unwrap()));
+        let broken = sfu.add_client(now, options());
+        let healthy = sfu.add_client(now, options());
+        let broken_peer = publishing_peer(&mut sfu, now, broken);
+        let healthy_peer = publishing_peer(&mut sfu, now, healthy);
+
+        let peer = sfu.peers.get_mut(&broken_peer).unwrap();
+        let result = peer.guarded(|_| -> () { panic!("a broken invariant inside str0m") });
+        assert!(result.is_none());
+        sfu.handle_timeout(now);
+
+        let events: Vec<SfuEvent> = std::iter::from_fn(|| sfu.poll_event()).collect();
+        assert!(events.contains(&SfuEvent::ClientFailed { client: broken }));
+        assert_eq!(sfu.client_count(), 1);
+        assert!(!sfu.peers.contains_key(&broken_peer));
+        assert!(sfu.peers.contains_key(&healthy_peer));
+        assert!(sfu.clients.contains_key(&healthy));
     }
 }

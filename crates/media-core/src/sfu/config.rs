@@ -1,0 +1,50 @@
+//! Settings of the router and of each client.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::ids::RoomId;
+
+/// Settings of the router.
+#[derive(Debug, Clone)]
+pub struct SfuConfig {
+    /// The address put in every ICE host candidate: where browsers send media. Behind NAT,
+    /// the public address of the port forward.
+    pub candidate: SocketAddr,
+    /// Shortest time between two keyframe requests sent to a publisher for one track.
+    pub keyframe_interval: Duration,
+}
+
+impl SfuConfig {
+    /// Returns a configuration with the default keyframe interval of one second.
+    pub fn new(candidate: SocketAddr) -> Self {
+        Self {
+            candidate,
+            keyframe_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Whose tracks a client receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receives {
+    /// Nothing.
+    Nothing,
+    /// Only tracks of clients marked as presenters.
+    Presenters,
+    /// Every other client's tracks in the room.
+    Everyone,
+}
+
+/// What a client may do.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// The room the client is in.
+    pub room: RoomId,
+    /// Whether the client may publish tracks.
+    pub may_publish: bool,
+    /// Whether the client's tracks go to clients that receive only presenters.
+    pub presenter: bool,
+    /// Whose tracks the client receives.
+    pub receives: Receives,
+}
