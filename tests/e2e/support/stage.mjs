@@ -1,0 +1,104 @@
+// A server and a browser for one test file, torn down together. On failure the server log,
+// each page's console and a screenshot of each page go to tests/e2e/artifacts/<name>/.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { launchBrowser } from './browser.mjs';
+import { REPO_ROOT, spawnServer } from './server.mjs';
+
+export const ARTIFACTS_ROOT = path.join(REPO_ROOT, 'tests', 'e2e', 'artifacts');
+
+export class Stage {
+  failed = false;
+
+  constructor(name, server, browser, room) {
+    this.name = name;
+    this.server = server;
+    this.browser = browser;
+    this.room = room;
+  }
+
+  /** Starts a server and a browser; `name` names the artifacts folder. */
+  static async open(name) {
+    const server = await spawnServer();
+    let browser;
+    try {
+      await server.waitHealthy();
+      browser = await launchBrowser();
+      const room = await firstRoom(server);
+      return new Stage(name, server, browser, room);
+    } catch (error) {
+      await browser?.close();
+      await server.stop();
+      saveServerLog(artifactsDir(name), server);
+      server.removeDataDir();
+      throw error;
+    }
+  }
+
+  /**
+   * Opens `<html>.html` (participant or expert) with a new token for `name` in `role`.
+   * `label` names the page in the artifacts. Returns `{page, identity}`.
+   */
+  async openPage({ label, html, role, name }) {
+    const { token, identity } = await this.server.devToken(this.room, name, role);
+    const url = `${this.server.baseUrl}/${html}.html#token=${encodeURIComponent(token)}`;
+    const page = await this.browser.openPage(label, url);
+    return { page, identity };
+  }
+
+  /** Runs `body` and records a failure for `close`. */
+  async step(body) {
+    try {
+      return await body();
+    } catch (error) {
+      this.failed = true;
+      throw error;
+    }
+  }
+
+  /** Saves artifacts if a step failed, then stops the browser and the server. */
+  async close() {
+    const dir = this.failed ? artifactsDir(this.name) : null;
+    if (dir) {
+      await this.browser.saveArtifacts(dir);
+    }
+    await this.browser.close();
+    await this.server.stop();
+    if (dir) {
+      saveServerLog(dir, this.server);
+      console.error(`e2e artifacts saved in ${dir}`);
+    }
+    this.server.removeDataDir();
+  }
+}
+
+async function firstRoom(server) {
+  const response = await fetch(`${server.baseUrl}/api/dev/rooms`);
+  const text = await response.text();
+  if (!response.ok) {
+    throw new Error(`GET /api/dev/rooms failed: ${response.status} ${text}`);
+  }
+  const rooms = JSON.parse(text);
+  if (!Array.isArray(rooms) || typeof rooms[0]?.id !== 'string') {
+    throw new Error(`GET /api/dev/rooms returned no room: ${text}`);
+  }
+  return rooms[0].id;
+}
+
+// Returns the artifacts folder of a test file, emptied and created on first use.
+function artifactsDir(name) {
+  const dir = path.join(ARTIFACTS_ROOT, name);
+  if (!createdDirs.has(dir)) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    createdDirs.add(dir);
+  }
+  return dir;
+}
+
+const createdDirs = new Set();
+
+function saveServerLog(dir, server) {
+  fs.copyFileSync(server.logPath, path.join(dir, 'server.log'));
+}

@@ -1,0 +1,138 @@
+// WebRTC statistics read inside the pages through the `window.profstage` test hooks.
+//
+// The functions passed to `page.evaluate` run in the browser, so they use nothing from this
+// module's scope.
+
+/**
+ * Returns what the publishing connection sends, per video source:
+ * `{camera, screen, audioTracks}` where each video entry is the sender's outbound-rtp
+ * `{framesEncoded, frameWidth, frameHeight, packetsSent}`, or null when that source is not
+ * being sent. A video track from getDisplayMedia is the screen: only such tracks have
+ * `displaySurface` in their settings.
+ */
+export async function readSent(page) {
+  return page.evaluate(async () => {
+    const pc = window.profstage?.publisher;
+    const sent = { camera: null, screen: null, audioTracks: 0 };
+    if (!pc) {
+      return sent;
+    }
+    for (const sender of pc.getSenders()) {
+      const track = sender.track;
+      if (!track || track.readyState !== 'live') {
+        continue;
+      }
+      if (track.kind === 'audio') {
+        sent.audioTracks += 1;
+        continue;
+      }
+      const source = 'displaySurface' in track.getSettings() ? 'screen' : 'camera';
+      const report = await sender.getStats();
+      const outbound = [...report.values()].find((stats) => stats.type === 'outbound-rtp');
+      sent[source] = outbound
+        ? {
+            framesEncoded: outbound.framesEncoded ?? 0,
+            frameWidth: outbound.frameWidth ?? 0,
+            frameHeight: outbound.frameHeight ?? 0,
+            packetsSent: outbound.packetsSent ?? 0,
+          }
+        : null;
+    }
+    return sent;
+  });
+}
+
+/**
+ * Returns what the receiving connection gets from `identity`, found through that person's
+ * tile: `{tileState, camera, screen, audio}`. `camera` and `screen` are the inbound-rtp
+ * `{framesDecoded, frameWidth, frameHeight, packetsReceived}` of the track the tile shows,
+ * or null; `audio` lists `{packetsReceived, totalAudioEnergy, audioLevel}` for each audio
+ * track the tile plays. Returns null while the page has no receiving connection.
+ */
+export async function readReceived(page, identity) {
+  return page.evaluate(async (identity) => {
+    const pc = window.profstage?.subscriber;
+    if (!pc) {
+      return null;
+    }
+    const selector = `[data-testid="tile"][data-identity="${CSS.escape(identity)}"]`;
+    const tile = document.querySelector(selector);
+    if (!tile) {
+      return { tileState: null, camera: null, screen: null, audio: [] };
+    }
+
+    const report = await pc.getStats();
+    const inbound = [...report.values()].filter((stats) => stats.type === 'inbound-rtp');
+    const byTrack = (id) => inbound.find((stats) => stats.trackIdentifier === id);
+
+    const video = (source) => {
+      const element = tile.querySelector(`[data-testid="tile-${source}"]`);
+      const track = element?.srcObject?.getVideoTracks?.()[0];
+      const stats = track ? byTrack(track.id) : undefined;
+      if (!stats) {
+        return null;
+      }
+      return {
+        framesDecoded: stats.framesDecoded ?? 0,
+        frameWidth: stats.frameWidth ?? 0,
+        frameHeight: stats.frameHeight ?? 0,
+        packetsReceived: stats.packetsReceived ?? 0,
+      };
+    };
+
+    const audioTracks = [...tile.querySelectorAll('audio')].flatMap(
+      (element) => element.srcObject?.getAudioTracks?.() ?? [],
+    );
+    const audio = audioTracks.map((track) => {
+      const stats = byTrack(track.id);
+      return {
+        packetsReceived: stats?.packetsReceived ?? 0,
+        totalAudioEnergy: stats?.totalAudioEnergy ?? 0,
+        audioLevel: stats?.audioLevel ?? 0,
+      };
+    });
+
+    return {
+      tileState: tile.dataset.state ?? null,
+      camera: video('camera'),
+      screen: video('screen'),
+      audio,
+    };
+  }, identity);
+}
+
+/**
+ * Polls the page's receiving connection every 50 ms until the camera track of `identity`
+ * has a decoded frame, and returns the milliseconds from the page's DOMContentLoaded (the
+ * expert page joins while its module script runs, just before that event) to that
+ * moment, measured on the page's own clock. Rejects after `timeoutMs`.
+ */
+export async function msToFirstCameraFrame(page, identity, timeoutMs) {
+  return page.evaluate(
+    async ({ identity, timeoutMs }) => {
+      const [navigation] = performance.getEntriesByType('navigation');
+      const start = navigation.domContentLoadedEventStart;
+      const selector =
+        `[data-testid="tile"][data-identity="${CSS.escape(identity)}"] ` +
+        '[data-testid="tile-camera"]';
+      const deadline = performance.now() + timeoutMs;
+
+      while (performance.now() < deadline) {
+        const track = document.querySelector(selector)?.srcObject?.getVideoTracks?.()[0];
+        const pc = window.profstage?.subscriber;
+        if (track && pc) {
+          const report = await pc.getStats();
+          const stats = [...report.values()].find(
+            (entry) => entry.type === 'inbound-rtp' && entry.trackIdentifier === track.id,
+          );
+          if ((stats?.framesDecoded ?? 0) > 0) {
+            return performance.now() - start;
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error(`no decoded camera frame from ${identity} within ${timeoutMs} ms`);
+    },
+    { identity, timeoutMs },
+  );
+}
