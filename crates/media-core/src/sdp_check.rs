@@ -27,17 +27,76 @@ pub fn check_offer(offer: &str) -> Result<(), PublishError> {
     Ok(())
 }
 
+/// A video codec the server forwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VideoCodec {
+    Vp8,
+    H264,
+    Vp9,
+    Av1,
+}
+
+impl VideoCodec {
+    /// The server's own order of preference.
+    const DEFAULT_ORDER: [VideoCodec; 4] = [Self::Vp8, Self::H264, Self::Vp9, Self::Av1];
+
+    fn from_name(name: &str) -> Option<Self> {
+        Self::DEFAULT_ORDER
+            .into_iter()
+            .find(|codec| name.eq_ignore_ascii_case(codec.name()))
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Vp8 => "VP8",
+            Self::H264 => "H264",
+            Self::Vp9 => "VP9",
+            Self::Av1 => "AV1",
+        }
+    }
+
+    /// Returns every codec, `preferred` first and the rest in the default order.
+    pub(crate) fn ordered(preferred: Option<Self>) -> Vec<Self> {
+        let mut order: Vec<Self> = preferred.into_iter().collect();
+        order.extend(
+            Self::DEFAULT_ORDER
+                .iter()
+                .filter(|c| Some(**c) != preferred),
+        );
+        order
+    }
+}
+
+/// Returns the forwarded video codec the offer prefers: the first one in the payload type
+/// list of its first sending video m-line, which lists them in order of preference
+/// (RFC 8866 section 5.14).
+pub(crate) fn preferred_video_codec(offer: &str) -> Option<VideoCodec> {
+    let sections = media_sections(offer);
+    let video = sections
+        .iter()
+        .find(|s| s.kind == "video" && s.is_sending())?;
+    video.formats.iter().find_map(|format| {
+        let name = video.rtpmap.iter().find(|(pt, _)| pt == format)?.1.as_str();
+        VideoCodec::from_name(name)
+    })
+}
+
 fn is_forwarded(codec: &str) -> bool {
     FORWARDED.iter().any(|f| codec.eq_ignore_ascii_case(f))
 }
 
 #[derive(Debug, Default)]
 struct Section {
+    kind: String,
     is_audio_or_video: bool,
     port_zero: bool,
     mid: Option<String>,
     direction: Option<String>,
     codecs: Vec<String>,
+    /// Payload types in the order of the m-line.
+    formats: Vec<String>,
+    /// Payload type and codec name of each `a=rtpmap` line.
+    rtpmap: Vec<(String, String)>,
 }
 
 impl Section {
@@ -54,9 +113,12 @@ fn media_sections(sdp: &str) -> Vec<Section> {
             let mut fields = media.split(' ');
             let kind = fields.next().unwrap_or_default();
             let port = fields.next().unwrap_or_default();
+            let formats = fields.skip(1).map(str::to_string).collect();
             sections.push(Section {
+                kind: kind.to_string(),
                 is_audio_or_video: kind == "audio" || kind == "video",
                 port_zero: port == "0",
+                formats,
                 ..Section::default()
             });
             continue;
@@ -67,8 +129,10 @@ fn media_sections(sdp: &str) -> Vec<Section> {
         if let Some(mid) = line.strip_prefix("a=mid:") {
             section.mid = Some(mid.to_string());
         } else if let Some(rtpmap) = line.strip_prefix("a=rtpmap:") {
-            if let Some(name) = rtpmap.split([' ', '/']).nth(1) {
+            let mut fields = rtpmap.split([' ', '/']);
+            if let (Some(pt), Some(name)) = (fields.next(), fields.next()) {
                 section.codecs.push(name.to_string());
+                section.rtpmap.push((pt.to_string(), name.to_string()));
             }
         } else if let Some(direction) = line.strip_prefix("a=") {
             if matches!(direction, "sendrecv" | "sendonly" | "recvonly" | "inactive") {
@@ -102,6 +166,31 @@ mod tests {
         let offer = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:a\r\na=sendonly\r\na=rtpmap:0 PCMU/8000\r\n";
         let error = check_offer(offer).unwrap_err();
         assert!(matches!(error, PublishError::UnsupportedCodec { ref mid, .. } if mid == "a"));
+    }
+
+    #[test]
+    fn preferred_codec_follows_payload_order() {
+        let offer = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 98 96 45\r\na=mid:0\r\na=sendonly\r\n\
+                     a=rtpmap:96 VP8/90000\r\na=rtpmap:98 VP9/90000\r\na=rtpmap:45 AV1/90000\r\n";
+        assert_eq!(preferred_video_codec(offer), Some(VideoCodec::Vp9));
+        assert_eq!(preferred_video_codec(VIDEO_VP8), Some(VideoCodec::Vp8));
+        let audio_only = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n";
+        assert_eq!(preferred_video_codec(audio_only), None);
+    }
+
+    #[test]
+    fn preferred_codec_goes_first() {
+        let order = VideoCodec::ordered(Some(VideoCodec::Av1));
+        assert_eq!(
+            order,
+            [
+                VideoCodec::Av1,
+                VideoCodec::Vp8,
+                VideoCodec::H264,
+                VideoCodec::Vp9
+            ]
+        );
+        assert_eq!(VideoCodec::ordered(None), VideoCodec::DEFAULT_ORDER);
     }
 
     #[test]

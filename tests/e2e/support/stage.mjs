@@ -38,11 +38,13 @@ export class Stage {
 
   /**
    * Opens `<html>.html` (participant or expert) with a new token for `name` in `role`.
-   * `label` names the page in the artifacts. Returns `{page, identity}`.
+   * `label` names the page in the artifacts; `fragment` adds parameters to the URL
+   * fragment, such as `{codec: 'vp9'}`. Returns `{page, identity}`.
    */
-  async openPage({ label, html, role, name }) {
+  async openPage({ label, html, role, name, fragment = {} }) {
     const { token, identity } = await this.server.devToken(this.room, name, role);
-    const url = `${this.server.baseUrl}/${html}.html#token=${encodeURIComponent(token)}`;
+    const params = new URLSearchParams({ token, ...fragment });
+    const url = `${this.server.baseUrl}/${html}.html#${params}`;
     const page = await this.browser.openPage(label, url);
     return { page, identity };
   }

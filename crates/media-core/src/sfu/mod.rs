@@ -17,7 +17,7 @@ use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use crate::error::{AnswerError, PublishError};
 use crate::ids::{ClientId, PeerId, RoomId, TrackId, TrackSource};
 use crate::peer::{Peer, PeerKind, PublishingSide, Side};
-use crate::sdp_check::check_offer;
+use crate::sdp_check::{check_offer, preferred_video_codec, VideoCodec};
 
 mod config;
 mod events;
@@ -153,7 +153,10 @@ impl Sfu {
         let existing = entry.publishing;
         let peer_id = match existing {
             Some(peer) => peer,
-            None => self.create_peer(now, client, Side::Publishing(PublishingSide::default())),
+            None => {
+                let side = Side::Publishing(PublishingSide::default());
+                self.create_peer(now, client, side, preferred_video_codec(offer))
+            }
         };
         let peer = self
             .peers
@@ -313,18 +316,30 @@ impl Sfu {
         peers.chain(keyframes).min()
     }
 
-    fn create_peer(&mut self, now: Instant, client: ClientId, side: Side) -> PeerId {
+    /// Creates a peer connection. `preferred` goes first among the video codecs, because
+    /// str0m orders the codecs of an answer by its own configuration.
+    fn create_peer(
+        &mut self,
+        now: Instant,
+        client: ClientId,
+        side: Side,
+        preferred: Option<VideoCodec>,
+    ) -> PeerId {
         let id = PeerId(self.allocate_id());
-        let mut rtc = Rtc::builder()
+        let mut builder = Rtc::builder()
             .set_ice_lite(true)
             .set_rtp_mode(true)
             .clear_codecs()
-            .enable_opus(true, false)
-            .enable_vp8(true)
-            .enable_h264(true)
-            .enable_vp9(true)
-            .enable_av1(true)
-            .build(now);
+            .enable_opus(true, false);
+        for codec in VideoCodec::ordered(preferred) {
+            builder = match codec {
+                VideoCodec::Vp8 => builder.enable_vp8(true),
+                VideoCodec::H264 => builder.enable_h264(true),
+                VideoCodec::Vp9 => builder.enable_vp9(true),
+                VideoCodec::Av1 => builder.enable_av1(true),
+            };
+        }
+        let mut rtc = builder.build(now);
         match Candidate::host(self.config.candidate, "udp") {
             Ok(candidate) => {
                 rtc.add_local_candidate(candidate);
@@ -562,7 +577,7 @@ mod tests {
 
     fn publishing_peer(sfu: &mut Sfu, now: Instant, client: ClientId) -> PeerId {
         let side = Side::Publishing(PublishingSide::default());
-        let peer = sfu.create_peer(now, client, side);
+        let peer = sfu.create_peer(now, client, side, None);
         sfu.attach(client, peer, PeerKind::Publishing);
         peer
     }

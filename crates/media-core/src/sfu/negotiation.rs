@@ -16,7 +16,8 @@ impl Sfu {
         let peer_id = match entry.receiving {
             Some(peer) => peer,
             None => {
-                let peer = self.create_peer(now, client, Side::Receiving(ReceivingSide::default()));
+                let side = Side::Receiving(ReceivingSide::default());
+                let peer = self.create_peer(now, client, side, None);
                 self.attach(client, peer, PeerKind::Receiving);
                 peer
             }
