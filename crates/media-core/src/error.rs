@@ -2,8 +2,8 @@
 
 use crate::ids::ClientId;
 
-/// Why a publisher's SDP offer was rejected. Nothing changed when this is returned, except
-/// for [`PublishError::Failed`].
+/// Errors of [`crate::Sfu::publish`]. Nothing changed when one is returned, except for
+/// [`PublishError::Failed`].
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     /// The client is not known (it left or was never added).
@@ -31,7 +31,7 @@ pub enum PublishError {
     Failed,
 }
 
-/// Why a subscriber's SDP answer was rejected.
+/// Errors of [`crate::Sfu::subscribe_answer`].
 #[derive(Debug, thiserror::Error)]
 pub enum AnswerError {
     /// The client is not known.

@@ -1,11 +1,11 @@
 //! Keyframe detection on RTP payloads, without depacketizing.
 //!
-//! Each function answers whether a packet starts a frame that a decoder can begin from.
+//! Each function returns whether a packet starts a frame that a decoder can begin from.
 //! Malformed or truncated payloads are "not a keyframe"; nothing here panics on any input.
 
 use str0m::format::Codec;
 
-/// Whether `payload` (an RTP payload of `codec`) starts a keyframe.
+/// Returns whether `payload` (an RTP payload of `codec`) starts a keyframe.
 pub fn starts_keyframe(codec: Codec, payload: &[u8]) -> bool {
     match codec {
         Codec::Vp8 => vp8(payload),

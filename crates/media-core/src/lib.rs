@@ -1,6 +1,6 @@
 //! Sans-IO selective forwarding of WebRTC media, built on str0m.
 //!
-//! The crate knows rooms, clients, peer connections and tracks, and decides who receives
+//! The crate tracks rooms, clients, peer connections and tracks, and decides who receives
 //! which track. It owns no socket and no clock: [`Sfu`] takes datagrams and timeouts with an
 //! explicit `now` and gives back datagrams to send, events for signalling and the time it
 //! next needs to run. RTP is forwarded as it arrives, without decoding; only SSRC, sequence

@@ -13,7 +13,7 @@ use str0m::Rtc;
 use crate::ids::{ClientId, PeerId, TrackId, TrackSource};
 use crate::rewrite::Rewriter;
 
-/// Which way media flows on a peer connection, seen from the client.
+/// Direction of media on a peer connection, seen from the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PeerKind {
     /// The client sends its tracks to the server; the client makes the offers.
@@ -37,7 +37,7 @@ pub(crate) enum Side {
     Receiving(ReceivingSide),
 }
 
-/// What a publishing connection carries.
+/// State of a publishing connection: its tracks and their sources.
 #[derive(Default)]
 pub(crate) struct PublishingSide {
     /// Tracks by the m-line that carries them.
@@ -50,7 +50,7 @@ pub(crate) struct PublishingSide {
     pub by_ssrc: HashMap<Ssrc, TrackId>,
 }
 
-/// What a receiving connection carries and its negotiation state.
+/// State of a receiving connection: the forwarded tracks and the negotiation.
 #[derive(Default)]
 pub(crate) struct ReceivingSide {
     pub forwards: HashMap<Mid, Forward>,

@@ -59,7 +59,7 @@ impl Rewriter {
         }
     }
 
-    /// Whether packets of `ssrc` are forwarded now without a switch.
+    /// Returns whether packets of `ssrc` are forwarded now without a switch.
     pub fn is_current(&self, ssrc: Ssrc) -> bool {
         self.source.is_some_and(|s| s.ssrc == ssrc)
     }

@@ -36,7 +36,7 @@ pub enum Receives {
     Everyone,
 }
 
-/// What a client may do.
+/// Permissions and subscriptions of a client.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
     /// The room the client is in.

@@ -1,4 +1,4 @@
-//! What the router reports to the signalling layer.
+//! Events the router reports to the signalling layer.
 
 use str0m::media::MediaKind;
 

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use str0m::format::PayloadParams;
-use str0m::media::{KeyframeRequestKind, MediaKind, Mid};
+use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Pt};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 
 use super::Sfu;
@@ -145,6 +145,7 @@ fn write_forward(
     if !forward.open {
         return Written::Skipped;
     }
+
     let header = &packet.header;
     let spec = params.spec();
     let rewriter = forward
@@ -160,25 +161,13 @@ fn write_forward(
     else {
         return Written::Skipped;
     };
-    let in_pt = header.payload_type;
-    let out_pt = match forward.payload_type {
-        Some((cached_in, out)) if cached_in == in_pt => out,
-        _ => {
-            let Some(out) = peer
-                .rtc
-                .codec_config()
-                .match_params(*params)
-                .map(|p| p.pt())
-            else {
-                return Written::Skipped;
-            };
-            let side = peer.receiving().expect("checked above");
-            if let Some(forward) = side.forwards.get_mut(&mid) {
-                forward.payload_type = Some((in_pt, out));
-            }
-            out
-        }
+
+    let cached = forward.payload_type;
+    let Some(out_pt) = subscriber_payload_type(peer, mid, cached, header.payload_type, params)
+    else {
+        return Written::Skipped;
     };
+
     let video = spec.codec.is_video();
     let extensions = ExtensionValues {
         audio_level: header.ext_vals.audio_level,
@@ -196,6 +185,7 @@ fn write_forward(
     .marker(header.marker)
     .ext_vals(extensions)
     .nackable(video);
+
     let written = peer.guarded(|rtc| {
         let mut api = rtc.direct_api();
         let stream = api.stream_tx_by_mid(mid, None)?;
@@ -206,4 +196,28 @@ fn write_forward(
         Some(()) => Written::Sent,
         None => Written::Skipped,
     }
+}
+
+/// Returns the subscriber's payload type for the publisher's payload type `in_pt`, from the
+/// cache of the m-line or from the codec the subscriber accepted in its answer. Returns
+/// `None` when the subscriber did not accept the publisher's codec.
+fn subscriber_payload_type(
+    peer: &mut Peer,
+    mid: Mid,
+    cached: Option<(Pt, Pt)>,
+    in_pt: Pt,
+    params: &PayloadParams,
+) -> Option<Pt> {
+    if let Some((_, out)) = cached.filter(|(cached_in, _)| *cached_in == in_pt) {
+        return Some(out);
+    }
+    let out = peer.rtc.codec_config().match_params(*params)?.pt();
+    let accepted = peer.rtc.media(mid)?.remote_pts().contains(&out);
+    if !accepted {
+        tracing::debug!(mid = %mid, pt = *out, "subscriber did not accept the publisher's codec");
+        return None;
+    }
+    let forward = peer.receiving()?.forwards.get_mut(&mid)?;
+    forward.payload_type = Some((in_pt, out));
+    Some(out)
 }

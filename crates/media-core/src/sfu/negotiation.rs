@@ -40,6 +40,7 @@ impl Sfu {
         if side.pending.is_some() {
             return;
         }
+
         let to_add = std::mem::take(&mut side.to_add);
         let to_stop = std::mem::take(&mut side.to_stop);
         let mut added = Vec::new();
@@ -50,14 +51,9 @@ impl Sfu {
                 let Some(track) = tracks.get(&id) else {
                     continue;
                 };
-                let stream = track.client.to_string();
-                let mid = change.add_media(
-                    track.kind,
-                    Direction::SendOnly,
-                    Some(stream),
-                    Some(id.to_string()),
-                    None,
-                );
+                let stream = Some(track.client.to_string());
+                let track_id = Some(id.to_string());
+                let mid = change.add_media(track.kind, Direction::SendOnly, stream, track_id, None);
                 added.push((mid, id, track.kind));
             }
             for mid in to_stop {
@@ -68,25 +64,19 @@ impl Sfu {
         let Some(Some((offer, pending))) = applied else {
             return;
         };
+
         let side = peer.receiving().expect("checked above");
         side.pending = Some(pending);
         for (mid, id, kind) in &added {
             side.forwards.insert(*mid, Forward::new(*id, *kind));
         }
-        let mut offered: Vec<OfferedTrack> = side
-            .forwards
-            .iter()
-            .map(|(mid, f)| OfferedTrack {
-                mid: mid.to_string(),
-                track: f.track,
-            })
-            .collect();
-        offered.sort_by(|a, b| a.mid.cmp(&b.mid));
+        let offered = offered_tracks(side);
         for (mid, id, _) in added {
             if let Some(track) = self.tracks.get_mut(&id) {
                 track.subscribers.push((peer_id, mid));
             }
         }
+
         self.dirty.push(peer_id);
         self.events.push_back(SfuEvent::SubscribeOffer {
             client,
@@ -112,4 +102,18 @@ impl Sfu {
             self.request_keyframe(now, track, KeyframeRequestKind::Pli);
         }
     }
+}
+
+/// Lists the tracks a receiving connection carries, by MID.
+fn offered_tracks(side: &ReceivingSide) -> Vec<OfferedTrack> {
+    let mut offered: Vec<OfferedTrack> = side
+        .forwards
+        .iter()
+        .map(|(mid, forward)| OfferedTrack {
+            mid: mid.to_string(),
+            track: forward.track,
+        })
+        .collect();
+    offered.sort_by(|a, b| a.mid.cmp(&b.mid));
+    offered
 }
