@@ -20,7 +20,7 @@ use crate::token::TokenKeys;
 /// Size of the random token secret generated in development mode, in bytes.
 const GENERATED_SECRET_BYTES: usize = 32;
 
-/// Why the server could not start.
+/// Errors of [`start`].
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The ICE candidate address could not be worked out.
@@ -63,7 +63,7 @@ impl RunningServer {
         (&mut self.http).await.unwrap_or(Ok(()))
     }
 
-    /// The URL to open in a browser.
+    /// Returns the URL to open in a browser.
     pub fn url(&self) -> String {
         browser_url(self.http_addr)
     }
@@ -96,6 +96,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             source,
         })?;
     let http_addr = listener.local_addr().unwrap_or(http_listen);
+
     let state = Arc::new(AppState {
         tokens: token_keys(&config),
         config: Arc::new(config),
@@ -106,6 +107,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         let _ = stopped.await;
     });
     let http = tokio::spawn(serve.into_future());
+
     Ok(RunningServer {
         http_addr,
         udp_addr,

@@ -34,7 +34,7 @@ pub struct MediaHandle {
     local_addr: SocketAddr,
 }
 
-/// Who joins, as the signalling layer learned from the token.
+/// A person joining a room, as named in their token.
 #[derive(Debug, Clone)]
 pub struct Member {
     /// Room identifier.
@@ -47,7 +47,7 @@ pub struct Member {
     pub role: Role,
 }
 
-/// What a joining session gets back.
+/// The reply to a join: the new client's id and the room as it is.
 pub struct Joined {
     /// The media core's id of the new client.
     pub client: ClientId,
@@ -93,7 +93,7 @@ impl MediaHandle {
         }
     }
 
-    /// The local address of the UDP socket.
+    /// Returns the local address of the UDP socket.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
@@ -114,7 +114,7 @@ impl MediaHandle {
         answer.await.map_err(|_| MediaStopped)
     }
 
-    /// Removes a client; its tracks stop and the room is told.
+    /// Removes a client. Its tracks stop and the rest of the room gets `peer_left`.
     pub async fn leave(&self, client: ClientId) {
         let _ = self.send(Command::Leave { client }).await;
     }
@@ -449,7 +449,7 @@ fn deliver(client: ClientId, outbox: &mpsc::Sender<ServerMessage>, message: Serv
     }
 }
 
-/// Whether someone in role `viewer` learns about someone in role `subject`. Participants see
+/// Returns whether someone in role `viewer` learns about someone in role `subject`. Participants see
 /// only organisers, so that they learn nothing about each other.
 fn may_see(viewer: Role, subject: Role) -> bool {
     viewer != Role::Participant || subject == Role::Organiser

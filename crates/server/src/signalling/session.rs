@@ -15,7 +15,7 @@ use crate::token::TokenError;
 /// Messages queued for one session before the media loop starts dropping them.
 const OUTBOX_CAPACITY: usize = 256;
 
-/// What the session does after handling a message.
+/// The session's next step after handling a message.
 enum Flow {
     Continue,
     Close,
@@ -190,7 +190,7 @@ impl Session {
     }
 }
 
-/// Why a message got no normal reply.
+/// The outcome of a message that got no normal reply.
 enum Failure {
     /// Send this error message.
     Error(ServerMessage),
