@@ -373,10 +373,12 @@ impl MediaLoop {
                 self.send_to(client, ServerMessage::SubscribeOffer { sdp, tracks });
             }
             SfuEvent::Connected { client, kind } => {
-                tracing::info!(client = %client, ?kind, "media connected");
+                let (room, identity) = self.names(client);
+                tracing::info!(room, identity, client = %client, ?kind, "media connected");
             }
             SfuEvent::Disconnected { client, kind } => {
-                tracing::info!(client = %client, ?kind, "media connection lost");
+                let (room, identity) = self.names(client);
+                tracing::info!(room, identity, client = %client, ?kind, "media connection lost");
                 let message = error_message(
                     protocol::ErrorCode::Internal,
                     match kind {
@@ -392,7 +394,8 @@ impl MediaLoop {
                 self.send_to(client, message);
             }
             SfuEvent::ClientFailed { client } => {
-                tracing::error!(client = %client, "client removed after an internal failure");
+                let (room, identity) = self.names(client);
+                tracing::error!(room, identity, client = %client, "client removed after an internal failure");
                 let message = error_message(
                     protocol::ErrorCode::Internal,
                     "The server failed to handle this connection. Join again.",
@@ -406,6 +409,14 @@ impl MediaLoop {
                     self.broadcast(&left.member, None, &message);
                 }
             }
+        }
+    }
+
+    /// Returns the room and identity of a client, for log lines.
+    fn names(&self, client: ClientId) -> (&str, &str) {
+        match self.members.get(&client) {
+            Some(joiner) => (&joiner.member.room, &joiner.member.identity),
+            None => ("", ""),
         }
     }
 
