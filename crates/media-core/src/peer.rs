@@ -58,8 +58,20 @@ pub(crate) struct ReceivingSide {
     pub pending: Option<SdpPendingOffer>,
     /// Tracks to add in the next offer.
     pub to_add: Vec<TrackId>,
-    /// M-lines to stop in the next offer.
-    pub to_stop: Vec<Mid>,
+    /// M-lines whose track ended, to be made inactive in the next offer.
+    pub to_deactivate: Vec<IdleSlot>,
+    /// Inactive m-lines, reused for the next tracks of their kind.
+    pub idle: Vec<IdleSlot>,
+}
+
+/// An m-line of a receiving connection that carries no track. M-lines are made inactive
+/// and reused rather than stopped: stopping the first m-line of a BUNDLE group, or all of
+/// them, makes browsers reject the offer (RFC 8843 section 7.5.3).
+pub(crate) struct IdleSlot {
+    pub mid: Mid,
+    pub kind: MediaKind,
+    /// The numbering of the m-line's last track, continued by the next one.
+    pub rewriter: Option<Rewriter>,
 }
 
 /// One track forwarded on one m-line of a receiving connection.
@@ -74,13 +86,22 @@ pub(crate) struct Forward {
 }
 
 impl Forward {
-    pub fn new(track: TrackId, kind: MediaKind) -> Self {
+    pub fn new(track: TrackId, kind: MediaKind, rewriter: Option<Rewriter>) -> Self {
         Self {
             track,
             kind,
             open: false,
-            rewriter: None,
+            rewriter,
             payload_type: None,
+        }
+    }
+
+    /// Frees the m-line for another track.
+    pub fn into_idle(self, mid: Mid) -> IdleSlot {
+        IdleSlot {
+            mid,
+            kind: self.kind,
+            rewriter: self.rewriter,
         }
     }
 }

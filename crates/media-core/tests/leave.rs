@@ -56,7 +56,7 @@ fn subscriber_leaving_keeps_other_flow() {
 }
 
 #[test]
-fn publisher_leaving_unpublishes_and_stops_mlines() {
+fn publisher_leaving_unpublishes_and_idles_mlines() {
     let mut h = Harness::new();
     let publisher = h.add_publisher(member("hall"), &BOTH);
     let subscriber = h.add_subscriber(member("hall"));
@@ -96,15 +96,32 @@ fn publisher_leaving_unpublishes_and_stops_mlines() {
             _ => None,
         })
         .collect();
-    assert_eq!(offers.len(), 1, "one new offer stops both m-lines");
+    assert_eq!(offers.len(), 1, "one new offer idles both m-lines");
     let (sdp, offered) = offers[0];
     assert!(offered.is_empty(), "no track offered any more: {offered:?}");
     for mid in &mids {
         let section = media_section(sdp, *mid);
         let m_line = section.first().expect("the m-line stays in the offer");
-        // A stopped m-section keeps its place in the offer, with port 0.
+        // The m-line stays open and in the BUNDLE group, only inactive, so that browsers
+        // accept the offer and the m-line can carry a later track.
         let port = m_line.split(' ').nth(1);
-        assert_eq!(port, Some("0"), "m-line {mid} stopped: {m_line}");
+        assert_ne!(
+            port,
+            Some("0"),
+            "m-line {mid} must not be stopped: {m_line}"
+        );
+        assert!(
+            section.iter().any(|line| line.trim() == "a=inactive"),
+            "m-line {mid} inactive: {section:?}"
+        );
+        let bundle = sdp
+            .lines()
+            .find(|l| l.starts_with("a=group:BUNDLE"))
+            .unwrap_or("");
+        assert!(
+            bundle.split(' ').any(|m| m == mid.to_string()),
+            "{mid} in {bundle}"
+        );
     }
 
     let answered = &h.endpoint(subscriber).offers;
@@ -121,4 +138,57 @@ fn publisher_leaving_unpublishes_and_stops_mlines() {
             .count();
         assert_eq!(late, 0, "packets on {mid} after the publisher left");
     }
+}
+
+#[test]
+fn next_publisher_reuses_idle_mlines() {
+    let mut h = Harness::new();
+    let first = h.add_publisher(member("hall"), &BOTH);
+    let subscriber = h.add_subscriber(member("hall"));
+    h.connect_all();
+    h.run_for(Duration::from_secs(1));
+    let first_video = h.track_of(first, MediaKind::Video);
+    let video_mid = h.mid_for(subscriber, first_video);
+    let last_before = h
+        .endpoint(subscriber)
+        .received_on(video_mid)
+        .last()
+        .map(|p| (p.ssrc, p.sequence))
+        .expect("video arrived from the first publisher");
+
+    h.remove_client(h.endpoint(first).client);
+    h.run_for(Duration::from_secs(1));
+    let rejoined_at = h.now;
+    let second = h.add_publisher(member("hall"), &BOTH);
+    h.connect_all();
+    h.run_for(Duration::from_secs(2));
+
+    let second_video = h.track_of(second, MediaKind::Video);
+    assert_ne!(second_video, first_video);
+    assert_eq!(
+        h.mid_for(subscriber, second_video),
+        video_mid,
+        "the idle video m-line carries the next video track"
+    );
+    let offer = h.endpoint(subscriber).offers.last().expect("an offer");
+    let m_lines = offer.offer.lines().filter(|l| l.starts_with("m=")).count();
+    assert_eq!(m_lines, 2, "no m-line added: {}", offer.offer);
+
+    let packets = h.endpoint(subscriber).received_on(video_mid);
+    let after: Vec<_> = packets.iter().filter(|p| p.at > rejoined_at).collect();
+    let first_after = after.first().expect("video from the second publisher");
+    assert_eq!(
+        first_after.ssrc, last_before.0,
+        "same outgoing SSRC on the m-line"
+    );
+    assert_eq!(
+        first_after.sequence,
+        last_before.1 + 1,
+        "the sequence continues across publishers"
+    );
+    assert!(
+        after.len() >= 30,
+        "{} video packets after the rejoin",
+        after.len()
+    );
 }

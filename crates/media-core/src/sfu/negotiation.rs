@@ -1,12 +1,14 @@
 //! Negotiation of receiving connections: the server offers, the subscriber answers.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind};
 
 use super::{OfferedTrack, Sfu, SfuEvent};
 use crate::ids::{ClientId, PeerId, TrackId};
-use crate::peer::{Forward, PeerKind, ReceivingSide, Side};
+use crate::peer::{Forward, IdleSlot, PeerKind, ReceivingSide, Side};
+use crate::track::TrackIn;
 
 impl Sfu {
     pub(super) fn subscribe(&mut self, now: Instant, client: ClientId, track: TrackId) {
@@ -42,36 +44,48 @@ impl Sfu {
         }
 
         let to_add = std::mem::take(&mut side.to_add);
-        let to_stop = std::mem::take(&mut side.to_stop);
-        let mut added = Vec::new();
-        let tracks = &self.tracks;
+        let to_deactivate = std::mem::take(&mut side.to_deactivate);
+        let mut idle = std::mem::take(&mut side.idle);
+        let plan = plan_additions(&self.tracks, to_add, &mut idle);
         let applied = peer.guarded(|rtc| {
             let mut change = rtc.sdp_api();
-            for id in to_add {
-                let Some(track) = tracks.get(&id) else {
-                    continue;
+            let mut mids = Vec::with_capacity(plan.len());
+            for addition in &plan {
+                let mid = match &addition.slot {
+                    Some(slot) => {
+                        change.set_direction(slot.mid, Direction::SendOnly);
+                        slot.mid
+                    }
+                    None => {
+                        let stream = Some(addition.stream.clone());
+                        let track = Some(addition.track.to_string());
+                        change.add_media(addition.kind, Direction::SendOnly, stream, track, None)
+                    }
                 };
-                let stream = Some(track.client.to_string());
-                let track_id = Some(id.to_string());
-                let mid = change.add_media(track.kind, Direction::SendOnly, stream, track_id, None);
-                added.push((mid, id, track.kind));
+                mids.push(mid);
             }
-            for mid in to_stop {
-                change.stop_media(mid);
+            for slot in &to_deactivate {
+                change.set_direction(slot.mid, Direction::Inactive);
             }
-            change.apply()
+            change.apply().map(|offer| (offer, mids))
         });
-        let Some(Some((offer, pending))) = applied else {
-            return;
-        };
 
         let side = peer.receiving().expect("checked above");
+        idle.extend(to_deactivate);
+        side.idle = idle;
+        let Some(Some(((offer, pending), mids))) = applied else {
+            return;
+        };
         side.pending = Some(pending);
-        for (mid, id, kind) in &added {
-            side.forwards.insert(*mid, Forward::new(*id, *kind));
+        let mut added = Vec::with_capacity(plan.len());
+        for (addition, mid) in plan.into_iter().zip(mids) {
+            let rewriter = addition.slot.and_then(|slot| slot.rewriter);
+            let forward = Forward::new(addition.track, addition.kind, rewriter);
+            side.forwards.insert(mid, forward);
+            added.push((mid, addition.track));
         }
         let offered = offered_tracks(side);
-        for (mid, id, _) in added {
+        for (mid, id) in added {
             if let Some(track) = self.tracks.get_mut(&id) {
                 track.subscribers.push((peer_id, mid));
             }
@@ -116,4 +130,38 @@ fn offered_tracks(side: &ReceivingSide) -> Vec<OfferedTrack> {
         .collect();
     offered.sort_by(|a, b| a.mid.cmp(&b.mid));
     offered
+}
+
+/// A track to add to a receiving connection, on an idle m-line of its kind or a new one.
+struct Addition {
+    track: TrackId,
+    kind: MediaKind,
+    /// The publisher's client, as the MSID stream of a new m-line.
+    stream: String,
+    slot: Option<IdleSlot>,
+}
+
+/// Pairs each track still published with an idle m-line of its kind, where one is left.
+fn plan_additions(
+    tracks: &HashMap<TrackId, TrackIn>,
+    to_add: Vec<TrackId>,
+    idle: &mut Vec<IdleSlot>,
+) -> Vec<Addition> {
+    let mut plan = Vec::with_capacity(to_add.len());
+    for id in to_add {
+        let Some(track) = tracks.get(&id) else {
+            continue;
+        };
+        let slot = idle
+            .iter()
+            .position(|slot| slot.kind == track.kind)
+            .map(|position| idle.remove(position));
+        plan.push(Addition {
+            track: id,
+            kind: track.kind,
+            stream: track.client.to_string(),
+            slot,
+        });
+    }
+    plan
 }

@@ -120,9 +120,10 @@ impl Sfu {
             for (peer_id, mid) in &track.subscribers {
                 let side = self.peers.get_mut(peer_id).and_then(|p| p.receiving());
                 if let Some(side) = side {
-                    side.forwards.remove(mid);
+                    if let Some(forward) = side.forwards.remove(mid) {
+                        side.to_deactivate.push(forward.into_idle(*mid));
+                    }
                     side.to_add.retain(|t| t != id);
-                    side.to_stop.push(*mid);
                 }
                 if !affected.contains(peer_id) {
                     affected.push(*peer_id);
