@@ -56,7 +56,7 @@ export default {
 
   'expert.title': 'Profstage: expert',
   'expert.heading': 'Room',
-  'expert.room': 'Room {room}',
+  'expert.room': '{room}',
   'expert.controls': 'Viewing controls',
   'expert.hint': 'Click a participant to enlarge; Esc to return.',
   'expert.empty': 'No participants in the room yet.',
@@ -108,13 +108,13 @@ export default {
   'server_error.unknown_type': 'The server does not know this message: {message}',
   'server_error.message_too_large': 'The message is too large: {message}',
   'server_error.unsupported_protocol':
-    'This client version does not match the server. Reload the page. ({message})',
+    'This client version does not match the server. Reload the page.',
   'server_error.not_joined': 'The client has not entered the room yet: {message}',
   'server_error.already_joined': 'The client is already in the room: {message}',
-  'server_error.invalid_token': 'The link is invalid. Ask the organiser for a new one. ({message})',
+  'server_error.invalid_token': 'The link is invalid. Ask the organiser for a new one.',
   'server_error.token_expired':
-    'The link has expired. Ask the organiser for a new one. ({message})',
-  'server_error.unknown_room': 'This room does not exist. ({message})',
+    'The link has expired. Ask the organiser for a new one.',
+  'server_error.unknown_room': 'This room does not exist.',
   'server_error.session_replaced':
     'You joined this room from another page or device, so this session has ended.',
   'server_error.forbidden': 'Your role may not do this: {message}',
@@ -122,6 +122,6 @@ export default {
   'server_error.no_media': 'Nothing to send: no camera and no microphone. ({message})',
   'server_error.unsupported_codec': 'The browser lacks the required codecs: {message}',
   'server_error.no_pending_offer': 'The server was not waiting for an answer: {message}',
-  'server_error.internal': 'Internal server error. Try again. ({message})',
+  'server_error.internal': 'Internal server error. Try again.',
   'server_error.unknown': 'Server error: {message}',
 };

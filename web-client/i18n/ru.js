@@ -57,7 +57,7 @@ export default {
 
   'expert.title': 'Profstage — эксперт',
   'expert.heading': 'Комната',
-  'expert.room': 'Комната {room}',
+  'expert.room': '{room}',
   'expert.controls': 'Управление просмотром',
   'expert.hint': 'Щёлкните по участнику, чтобы увеличить; Esc — вернуться.',
   'expert.empty': 'В комнате пока нет участников.',
@@ -110,14 +110,14 @@ export default {
   'server_error.unknown_type': 'Сервер не знает такого сообщения: {message}',
   'server_error.message_too_large': 'Сообщение слишком большое: {message}',
   'server_error.unsupported_protocol':
-    'Версия клиента не подходит к серверу. Обновите страницу. ({message})',
+    'Версия клиента не подходит к серверу. Обновите страницу.',
   'server_error.not_joined': 'Клиент ещё не вошёл в комнату: {message}',
   'server_error.already_joined': 'Клиент уже в комнате: {message}',
   'server_error.invalid_token':
-    'Ссылка недействительна. Попросите у организатора новую. ({message})',
+    'Ссылка недействительна. Попросите у организатора новую.',
   'server_error.token_expired':
-    'Срок действия ссылки истёк. Попросите у организатора новую. ({message})',
-  'server_error.unknown_room': 'Такой комнаты нет. ({message})',
+    'Срок действия ссылки истёк. Попросите у организатора новую.',
+  'server_error.unknown_room': 'Такой комнаты нет.',
   'server_error.session_replaced':
     'Вы вошли в эту комнату с другой страницы или устройства, поэтому здесь сеанс завершён.',
   'server_error.forbidden': 'Вашей роли это действие недоступно: {message}',
@@ -125,6 +125,6 @@ export default {
   'server_error.no_media': 'Нечего передавать: нет ни камеры, ни микрофона. ({message})',
   'server_error.unsupported_codec': 'Браузер не поддерживает нужные кодеки: {message}',
   'server_error.no_pending_offer': 'Сервер не ждал ответа: {message}',
-  'server_error.internal': 'Внутренняя ошибка сервера. Попробуйте ещё раз. ({message})',
+  'server_error.internal': 'Внутренняя ошибка сервера. Попробуйте ещё раз.',
   'server_error.unknown': 'Ошибка сервера: {message}',
 };

@@ -57,7 +57,7 @@ async function join() {
   });
   try {
     const welcome = await session.start();
-    setText(ui.room, 'expert.room', { room: welcome.room });
+    setText(ui.room, 'expert.room', { room: welcome.room_title || welcome.room });
     grid.bind(session);
     if (welcome.role === 'organiser') {
       publishBar.bind(session);

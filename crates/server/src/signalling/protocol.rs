@@ -93,6 +93,8 @@ pub enum ServerMessage {
         protocol: u32,
         /// Room identifier.
         room: String,
+        /// The room's title, for people.
+        room_title: String,
         /// The client's own identity, from the token.
         identity: String,
         /// The client's display name, from the token.

@@ -159,13 +159,13 @@ impl Session {
             return Err(fatal(ErrorCode::UnsupportedProtocol, &message));
         }
         let claims = self.state.tokens.verify(token).map_err(token_failure)?;
-        let room_known = self.state.config.room(&claims.room).is_some();
-        if !room_known {
+        let Some(room) = self.state.config.room(&claims.room) else {
             return Err(fatal(
                 ErrorCode::UnknownRoom,
                 "The room named in the link does not exist. Ask the organiser for a new link.",
             ));
-        }
+        };
+        let room_title = room.title.clone();
         let member = Member {
             room: claims.room.clone(),
             identity: claims.sub.clone(),
@@ -182,6 +182,7 @@ impl Session {
         Ok(Some(ServerMessage::Welcome {
             protocol: PROTOCOL_VERSION,
             room: claims.room,
+            room_title,
             identity: claims.sub,
             name: claims.name,
             role: claims.role,
