@@ -122,6 +122,7 @@ export default {
   'server_error.no_media': 'Nothing to send: no camera and no microphone. ({message})',
   'server_error.unsupported_codec': 'The browser lacks the required codecs: {message}',
   'server_error.no_pending_offer': 'The server was not waiting for an answer: {message}',
+  'server_error.rate_limited': 'Too many requests. Wait a moment.',
   'server_error.internal': 'Internal server error. Try again.',
   'server_error.unknown': 'Server error: {message}',
 };

@@ -125,6 +125,7 @@ export default {
   'server_error.no_media': 'Нечего передавать: нет ни камеры, ни микрофона. ({message})',
   'server_error.unsupported_codec': 'Браузер не поддерживает нужные кодеки: {message}',
   'server_error.no_pending_offer': 'Сервер не ждал ответа: {message}',
+  'server_error.rate_limited': 'Слишком много запросов. Подождите немного.',
   'server_error.internal': 'Внутренняя ошибка сервера. Попробуйте ещё раз.',
   'server_error.unknown': 'Ошибка сервера: {message}',
 };

@@ -18,6 +18,7 @@ const SERVER_ERROR_CODES = new Set([
   'no_media',
   'unsupported_codec',
   'no_pending_offer',
+  'rate_limited',
   'internal',
 ]);
 

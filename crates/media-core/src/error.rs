@@ -18,6 +18,14 @@ pub enum PublishError {
     /// The offer has no audio or video m-line.
     #[error("the SDP offer has no audio or video")]
     NoMedia,
+    /// The offer has more m-lines than a publisher may send.
+    #[error("the SDP offer has {count} m-lines; at most {max} are allowed")]
+    TooManyMedia {
+        /// M-lines in the offer.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
     /// An m-line offers only codecs that are not forwarded.
     #[error("m-line {mid} offers no supported codec (supported: {supported})")]
     UnsupportedCodec {

@@ -8,6 +8,11 @@ pub const SUPPORTED_CODECS: &str = "opus, VP8, H264, VP9, AV1";
 
 const FORWARDED: [&str; 5] = ["opus", "vp8", "h264", "vp9", "av1"];
 
+/// Most m-lines a publishing offer may have. A publisher sends a camera, a microphone, a
+/// screen and its sound; the limit leaves room for more while keeping one client from
+/// making the router parse and track hundreds of m-lines.
+pub const MAX_PUBLISHED_MEDIA: usize = 16;
+
 /// Checks that `offer` has at least one audio or video m-line and that every sending audio or
 /// video m-line offers at least one forwarded codec.
 pub fn check_offer(offer: &str) -> Result<(), PublishError> {
@@ -15,6 +20,12 @@ pub fn check_offer(offer: &str) -> Result<(), PublishError> {
     let media: Vec<&Section> = sections.iter().filter(|s| s.is_audio_or_video).collect();
     if media.is_empty() {
         return Err(PublishError::NoMedia);
+    }
+    if sections.len() > MAX_PUBLISHED_MEDIA {
+        return Err(PublishError::TooManyMedia {
+            count: sections.len(),
+            max: MAX_PUBLISHED_MEDIA,
+        });
     }
     for section in media.iter().filter(|s| s.is_sending()) {
         if !section.codecs.iter().any(|c| is_forwarded(c)) {
@@ -191,6 +202,17 @@ mod tests {
             ]
         );
         assert_eq!(VideoCodec::ordered(None), VideoCodec::DEFAULT_ORDER);
+    }
+
+    #[test]
+    fn rejects_too_many_media() {
+        let many = VIDEO_VP8.repeat(MAX_PUBLISHED_MEDIA + 1);
+        let error = check_offer(&many).unwrap_err();
+        assert!(matches!(
+            error,
+            PublishError::TooManyMedia { count: 17, max: 16 }
+        ));
+        assert!(check_offer(&VIDEO_VP8.repeat(MAX_PUBLISHED_MEDIA)).is_ok());
     }
 
     #[test]

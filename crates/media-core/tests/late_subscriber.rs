@@ -73,3 +73,29 @@ fn late_subscriber_gets_keyframe_within_a_second() {
         "the publisher was asked for a new keyframe"
     );
 }
+
+#[test]
+fn late_subscriber_gets_all_tracks_in_one_offer() {
+    let mut h = Harness::new();
+    let tracks = [
+        (MediaKind::Video, TrackSource::Camera),
+        (MediaKind::Audio, TrackSource::Microphone),
+        (MediaKind::Video, TrackSource::Screen),
+    ];
+    h.add_publisher(member("hall"), &tracks);
+    h.add_publisher(member("hall"), &tracks);
+    h.connect_all();
+    h.run_for(Duration::from_secs(1));
+
+    let late = h.add_subscriber(member("hall"));
+    h.connect_all();
+    h.run_for(Duration::from_secs(1));
+
+    let offers = &h.endpoint(late).offers;
+    assert_eq!(
+        offers.len(),
+        1,
+        "one offer for everything already published"
+    );
+    assert_eq!(offers[0].tracks.len(), 6);
+}

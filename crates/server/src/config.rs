@@ -16,6 +16,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use crate::signalling::protocol::MAX_FRAME_BYTES;
 use clap::Parser;
 use serde::{Deserialize, Serialize, Serializer};
 use thiserror::Error;
@@ -179,7 +180,8 @@ impl Default for SignallingConfig {
     fn default() -> Self {
         Self {
             idle_timeout_secs: 60,
-            max_message_bytes: 64 * 1024,
+            // An SDP answer grows by about 2.5 KiB per m-line; this fits some 200.
+            max_message_bytes: 512 * 1024,
         }
     }
 }
@@ -889,6 +891,13 @@ impl SignallingConfig {
                 "signalling.max_message_bytes",
                 0,
                 "must be at least 1 byte",
+            ));
+        }
+        if self.max_message_bytes > MAX_FRAME_BYTES {
+            return Err(ConfigError::invalid(
+                "signalling.max_message_bytes",
+                self.max_message_bytes,
+                "must be at most 1048576 bytes (1 MiB), the WebSocket frame limit",
             ));
         }
         Ok(())

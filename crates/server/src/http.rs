@@ -25,7 +25,7 @@ use uuid::Uuid;
 use crate::signalling;
 use crate::signalling::protocol::{Role, PROTOCOL_VERSION};
 use crate::state::AppState;
-use crate::token::Claims;
+use crate::token::{is_display_text, Claims, MAX_NAME_CHARS};
 
 /// Content-Security-Policy of every response: scripts, styles and fonts only from the
 /// server's own files, no inline code, media from `blob:` and WebSocket connections.
@@ -36,9 +36,6 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 
 /// Largest body accepted by `POST /api/dev/token`, in bytes.
 const DEV_TOKEN_BODY_LIMIT: usize = 16 * 1024;
-
-/// Largest display name, in characters after trimming.
-const MAX_NAME_CHARS: usize = 100;
 
 /// Builds the application's routes.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -200,8 +197,8 @@ async fn dev_token(
     }))
 }
 
-/// Returns the trimmed name, or an error unless it has 1 to 100 characters and no
-/// control characters.
+/// Returns the trimmed name, or an error unless it has 1 to 100 characters and no control or
+/// invisible formatting characters.
 fn validate_name(name: &str) -> Result<&str, ApiError> {
     let name = name.trim();
     let length = name.chars().count();
@@ -211,10 +208,10 @@ fn validate_name(name: &str) -> Result<&str, ApiError> {
             format!("name must have 1 to {MAX_NAME_CHARS} characters after trimming spaces"),
         ));
     }
-    if name.chars().any(char::is_control) {
+    if !is_display_text(name) {
         return Err(ApiError::unprocessable(
             "invalid_name",
-            "name must not contain control characters",
+            "name must not contain control or invisible formatting characters",
         ));
     }
     Ok(name)

@@ -43,6 +43,42 @@ pub enum TokenError {
     /// The token's `exp` has passed.
     #[error("token has expired")]
     Expired,
+    /// A claim is empty, too long or contains characters it may not.
+    #[error("invalid claim {0} in token")]
+    InvalidClaim(&'static str),
+}
+
+/// Longest identity (`sub`), in characters.
+pub const MAX_IDENTITY_CHARS: usize = 128;
+/// Longest display name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// Returns whether `text` can be shown as a name: no control characters and no invisible
+/// formatting characters (zero-width spaces and joiners, bidirectional overrides and
+/// isolates, the byte order mark) with which one name could pass for another or look blank.
+pub fn is_display_text(text: &str) -> bool {
+    !text.chars().any(|c| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+    })
+}
+
+impl Claims {
+    /// Checks the claims that end up in other people's pages and in logs.
+    pub fn validate(&self) -> Result<(), TokenError> {
+        let identity_length = self.sub.chars().count();
+        let identity_ok = (1..=MAX_IDENTITY_CHARS).contains(&identity_length)
+            && is_display_text(&self.sub)
+            && !self.sub.chars().any(char::is_whitespace);
+        if !identity_ok {
+            return Err(TokenError::InvalidClaim("sub"));
+        }
+        let name_length = self.name.trim().chars().count();
+        if !(1..=MAX_NAME_CHARS).contains(&name_length) || !is_display_text(&self.name) {
+            return Err(TokenError::InvalidClaim("name"));
+        }
+        Ok(())
+    }
 }
 
 /// Keys that sign and verify access tokens.
@@ -72,9 +108,9 @@ impl TokenKeys {
             .expect("HMAC signing cannot fail and Claims always serializes to JSON")
     }
 
-    /// Checks the signature and expiry and returns the claims.
+    /// Checks the signature, the expiry and the identity and name, and returns the claims.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|error| match error.kind() {
                 ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => {
@@ -82,7 +118,9 @@ impl TokenKeys {
                 }
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Malformed,
-            })
+            })?;
+        claims.validate()?;
+        Ok(claims)
     }
 }
 
@@ -195,5 +233,42 @@ mod tests {
         let printed = format!("{keys:?}");
         assert!(!printed.contains("visible-if-leaked"), "{printed}");
         assert!(printed.contains("TokenKeys"), "{printed}");
+    }
+
+    #[test]
+    fn claims_with_bad_identity_are_rejected() {
+        let keys = TokenKeys::new(SECRET);
+        for sub in [
+            "",
+            "two words",
+            "line\nbreak",
+            &"x".repeat(MAX_IDENTITY_CHARS + 1),
+        ] {
+            let mut bad = claims(now() + 60);
+            bad.sub = sub.to_owned();
+            let result = keys.verify(&keys.issue(&bad));
+            assert_eq!(result, Err(TokenError::InvalidClaim("sub")), "sub {sub:?}");
+        }
+    }
+
+    #[test]
+    fn claims_with_bad_name_are_rejected() {
+        let keys = TokenKeys::new(SECRET);
+        for name in [
+            " ",
+            "\u{202E}nimda",
+            "\u{200B}",
+            "tab\there",
+            &"я".repeat(MAX_NAME_CHARS + 1),
+        ] {
+            let mut bad = claims(now() + 60);
+            bad.name = name.to_owned();
+            let result = keys.verify(&keys.issue(&bad));
+            assert_eq!(
+                result,
+                Err(TokenError::InvalidClaim("name")),
+                "name {name:?}"
+            );
+        }
     }
 }

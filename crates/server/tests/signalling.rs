@@ -119,7 +119,8 @@ async fn oversized_message_is_rejected() {
     let server = TestServer::start().await;
     let mut bystander = joined(&server, "bystander", Role::Expert).await;
     let mut client = joined(&server, "p1", Role::Participant).await;
-    let huge = "a".repeat(200 * 1024);
+    // Above the default limit of 512 KiB, below the 1 MiB frame limit.
+    let huge = "a".repeat(600 * 1024);
     client
         .send(json!({"type": "publish", "sdp": huge, "tracks": []}))
         .await;
@@ -288,4 +289,63 @@ async fn same_identity_replaces_earlier_session() {
         ServerMessage::PeerJoined(peer) => assert_eq!(peer.identity, "p1"),
         other => panic!("expected peer_joined, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn connection_without_join_is_closed() {
+    let server = TestServer::start().await;
+    let mut client = Client::connect(&server).await;
+    let started = std::time::Instant::now();
+    match client
+        .receive_within(std::time::Duration::from_secs(15))
+        .await
+    {
+        ServerMessage::Error { code, fatal, .. } => {
+            assert_eq!(code, ErrorCode::NotJoined);
+            assert!(fatal);
+        }
+        other => panic!("expected not_joined, got {other:?}"),
+    }
+    assert!(started.elapsed() >= std::time::Duration::from_secs(9));
+    assert!(client.is_closed().await);
+}
+
+#[tokio::test]
+async fn message_flood_is_rate_limited() {
+    let server = TestServer::start().await;
+    let mut client = joined(&server, "p1", Role::Participant).await;
+    for _ in 0..100 {
+        client.send(json!({"type": "ping"})).await;
+    }
+    let mut pongs = 0;
+    loop {
+        match client.receive().await {
+            ServerMessage::Pong => pongs += 1,
+            ServerMessage::Error { code, fatal, .. } => {
+                assert_eq!(code, ErrorCode::RateLimited);
+                assert!(!fatal);
+                break;
+            }
+            other => panic!("expected pong or rate_limited, got {other:?}"),
+        }
+    }
+    assert!(
+        (55..=70).contains(&pongs),
+        "{pongs} pings answered before the limit"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    client.expect_alive().await;
+}
+
+#[tokio::test]
+async fn invisible_name_in_token_is_rejected() {
+    let server = TestServer::start().await;
+    let mut claims = server.claims("p1", "demo", Role::Participant);
+    claims.name = "\u{202E}nimda".into();
+    let token = server.issue(&claims);
+    let mut client = Client::connect(&server).await;
+    client
+        .send(json!({"type": "join", "protocol": 1, "token": token}))
+        .await;
+    expect_fatal(&mut client, ErrorCode::InvalidToken).await;
 }

@@ -84,15 +84,14 @@ impl Sfu {
             receiving: None,
         };
         self.clients.insert(id, client);
-        let visible: Vec<TrackId> = self
+        let mut visible: Vec<TrackId> = self
             .tracks
             .values()
             .filter(|t| self.may_receive(id, t))
             .map(|t| t.id)
             .collect();
-        for track in visible {
-            self.subscribe(now, id, track);
-        }
+        visible.sort();
+        self.subscribe(now, id, &visible);
         self.process(now);
         id
     }

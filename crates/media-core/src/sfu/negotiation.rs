@@ -11,7 +11,12 @@ use crate::peer::{Forward, IdleSlot, PeerKind, ReceivingSide, Side};
 use crate::track::TrackIn;
 
 impl Sfu {
-    pub(super) fn subscribe(&mut self, now: Instant, client: ClientId, track: TrackId) {
+    /// Adds `tracks` to the client's receiving connection, creating it if needed, in one
+    /// offer.
+    pub(super) fn subscribe(&mut self, now: Instant, client: ClientId, tracks: &[TrackId]) {
+        if tracks.is_empty() {
+            return;
+        }
         let Some(entry) = self.clients.get(&client) else {
             return;
         };
@@ -25,7 +30,7 @@ impl Sfu {
             }
         };
         if let Some(side) = self.peers.get_mut(&peer_id).and_then(|p| p.receiving()) {
-            side.to_add.push(track);
+            side.to_add.extend_from_slice(tracks);
         }
         self.negotiate(peer_id);
     }

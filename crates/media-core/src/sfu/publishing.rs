@@ -103,7 +103,7 @@ impl Sfu {
                 .get(&id)
                 .is_some_and(|t| self.may_receive(receiver, t));
             if eligible {
-                self.subscribe(now, receiver, id);
+                self.subscribe(now, receiver, &[id]);
             }
         }
     }

@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 /// rejects other versions with [`ErrorCode::UnsupportedProtocol`].
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// Largest text frame the server reads, in bytes. Larger frames get
-/// [`ErrorCode::MessageTooLarge`] and are otherwise ignored.
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Largest WebSocket frame or message the server accepts at all, in bytes. A message larger
+/// than the configured `signalling.max_message_bytes` but within this limit gets
+/// [`ErrorCode::MessageTooLarge`] and the session goes on; a larger one ends the session.
+pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
 
 /// A message from the browser to the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -200,7 +201,7 @@ pub enum ErrorCode {
     InvalidMessage,
     /// The `type` field names no known message.
     UnknownType,
-    /// The frame exceeds [`MAX_MESSAGE_BYTES`].
+    /// The message exceeds the configured `signalling.max_message_bytes`.
     MessageTooLarge,
     /// The client speaks another protocol version. Fatal.
     UnsupportedProtocol,
@@ -227,6 +228,8 @@ pub enum ErrorCode {
     UnsupportedCodec,
     /// An answer came when no offer was pending.
     NoPendingOffer,
+    /// The client sends messages faster than the server accepts them.
+    RateLimited,
     /// The server failed; the message says nothing more about the cause.
     Internal,
 }

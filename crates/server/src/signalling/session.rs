@@ -1,7 +1,7 @@
 //! One signalling session: a WebSocket from join to leave.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message, WebSocket};
 use media_core::{AnswerError, ClientId, PublishError, TrackSource};
@@ -15,6 +15,21 @@ use crate::token::TokenError;
 /// Messages queued for one session before the media loop starts dropping them.
 const OUTBOX_CAPACITY: usize = 256;
 
+/// Time a new connection has to send `join`.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Rejected requests of one session that are logged; later ones are counted only.
+const LOGGED_REJECTIONS: u32 = 20;
+
+/// Messages a session may send in a burst, and per second after it.
+const MESSAGE_BURST: f64 = 60.0;
+const MESSAGES_PER_SECOND: f64 = 20.0;
+
+/// `publish` offers a session may send in a burst, and per second after it. Each offer is
+/// parsed and applied on the media loop, so offers are limited more tightly.
+const PUBLISH_BURST: f64 = 5.0;
+const PUBLISHES_PER_SECOND: f64 = 1.0;
+
 /// The session's next step after handling a message.
 enum Flow {
     Continue,
@@ -25,6 +40,44 @@ struct Session {
     state: Arc<AppState>,
     outbox: mpsc::Sender<ServerMessage>,
     joined: Option<ClientId>,
+    messages: TokenBucket,
+    publishes: TokenBucket,
+    /// Whether the client was told it sends too fast, since its last accepted message.
+    throttled: bool,
+    rejections: u32,
+}
+
+/// A token bucket: `capacity` tokens, refilled at `rate` per second.
+struct TokenBucket {
+    capacity: f64,
+    rate: f64,
+    tokens: f64,
+    refilled_at: Instant,
+}
+
+impl TokenBucket {
+    fn new(capacity: f64, rate: f64) -> Self {
+        Self {
+            capacity,
+            rate,
+            tokens: capacity,
+            refilled_at: Instant::now(),
+        }
+    }
+
+    /// Takes one token if there is one.
+    fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now
+            .saturating_duration_since(self.refilled_at)
+            .as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.capacity);
+        self.refilled_at = now;
+        if self.tokens < 1.0 {
+            return false;
+        }
+        self.tokens -= 1.0;
+        true
+    }
 }
 
 /// Runs a session until the client leaves, the socket closes or the client is idle too long.
@@ -35,9 +88,23 @@ pub async fn run(state: Arc<AppState>, mut socket: WebSocket) {
         state,
         outbox,
         joined: None,
+        messages: TokenBucket::new(MESSAGE_BURST, MESSAGES_PER_SECOND),
+        publishes: TokenBucket::new(PUBLISH_BURST, PUBLISHES_PER_SECOND),
+        throttled: false,
+        rejections: 0,
     };
+    let join_deadline = tokio::time::Instant::now() + JOIN_TIMEOUT;
     loop {
         tokio::select! {
+            () = tokio::time::sleep_until(join_deadline), if session.joined.is_none() => {
+                let message = error_message(
+                    ErrorCode::NotJoined,
+                    "No join message came within 10 seconds of connecting.",
+                    true,
+                );
+                let _ = send(&mut socket, &message).await;
+                break;
+            }
             received = tokio::time::timeout(idle, socket.recv()) => {
                 let flow = match received {
                     Err(_) => {
@@ -72,6 +139,9 @@ async fn send(socket: &mut WebSocket, message: &ServerMessage) -> Result<(), axu
 
 impl Session {
     async fn handle_frame(&mut self, socket: &mut WebSocket, frame: Message) -> Flow {
+        if matches!(frame, Message::Text(_) | Message::Binary(_)) && !self.admit(Instant::now()) {
+            return self.throttle(socket).await;
+        }
         let reply = match frame {
             Message::Text(text) => self.handle_text(text.as_str()).await,
             Message::Binary(_) => Err(failure(
@@ -86,9 +156,10 @@ impl Session {
             Ok(None) => return Flow::Continue,
             Err(Failure::Close) => return Flow::Close,
             Err(Failure::Error(message)) => {
+                let message = *message;
                 let fatal = matches!(message, ServerMessage::Error { fatal: true, .. });
                 if let ServerMessage::Error { code, .. } = &message {
-                    tracing::info!(client = ?self.joined, ?code, fatal, "request rejected");
+                    self.log_rejection(*code, fatal);
                 }
                 (message, if fatal { Flow::Close } else { Flow::Continue })
             }
@@ -97,6 +168,44 @@ impl Session {
             return Flow::Close;
         }
         flow
+    }
+
+    /// Takes a token for one message. Returns false when the client sends too fast.
+    fn admit(&mut self, now: Instant) -> bool {
+        let admitted = self.messages.take(now);
+        if admitted {
+            self.throttled = false;
+        }
+        admitted
+    }
+
+    /// Answers the first message over the rate with `rate_limited` and drops the others
+    /// silently until the client slows down.
+    async fn throttle(&mut self, socket: &mut WebSocket) -> Flow {
+        if self.throttled {
+            return Flow::Continue;
+        }
+        self.throttled = true;
+        tracing::info!(client = ?self.joined, "signalling rate limit reached, dropping messages");
+        let message = error_message(
+            ErrorCode::RateLimited,
+            "Too many messages; the server drops them until the client slows down.",
+            false,
+        );
+        match send(socket, &message).await {
+            Ok(()) => Flow::Continue,
+            Err(_) => Flow::Close,
+        }
+    }
+
+    fn log_rejection(&mut self, code: ErrorCode, fatal: bool) {
+        self.rejections += 1;
+        if self.rejections <= LOGGED_REJECTIONS {
+            tracing::info!(client = ?self.joined, ?code, fatal, "request rejected");
+        }
+        if self.rejections == LOGGED_REJECTIONS {
+            tracing::info!(client = ?self.joined, "further rejected requests of this session are not logged");
+        }
     }
 
     async fn handle_text(&mut self, text: &str) -> Result<Option<ServerMessage>, Failure> {
@@ -113,6 +222,12 @@ impl Session {
             ClientMessage::Join { protocol, token } => self.join(protocol, &token).await,
             ClientMessage::Publish { sdp, tracks } => {
                 let client = self.client()?;
+                if !self.publishes.take(Instant::now()) {
+                    return Err(failure(
+                        ErrorCode::RateLimited,
+                        "Too many publish offers; wait a second and offer again.",
+                    ));
+                }
                 let sources = tracks
                     .into_iter()
                     .map(|t| (t.mid, source(t.source)))
@@ -194,17 +309,17 @@ impl Session {
 /// The outcome of a message that got no normal reply.
 enum Failure {
     /// Send this error message.
-    Error(ServerMessage),
+    Error(Box<ServerMessage>),
     /// Close the session without a message (the client left or the server is stopping).
     Close,
 }
 
 fn failure(code: ErrorCode, message: &str) -> Failure {
-    Failure::Error(error_message(code, message, false))
+    Failure::Error(Box::new(error_message(code, message, false)))
 }
 
 fn fatal(code: ErrorCode, message: &str) -> Failure {
-    Failure::Error(error_message(code, message, true))
+    Failure::Error(Box::new(error_message(code, message, true)))
 }
 
 /// Parses a text frame, telling apart broken JSON, unknown message types and bad fields.
@@ -254,7 +369,7 @@ fn token_failure(error: TokenError) -> Failure {
 fn publish_failure(error: PublishError) -> Failure {
     let code = match &error {
         PublishError::Forbidden(_) => ErrorCode::Forbidden,
-        PublishError::InvalidSdp(_) => ErrorCode::InvalidSdp,
+        PublishError::InvalidSdp(_) | PublishError::TooManyMedia { .. } => ErrorCode::InvalidSdp,
         PublishError::NoMedia => ErrorCode::NoMedia,
         PublishError::UnsupportedCodec { .. } => ErrorCode::UnsupportedCodec,
         PublishError::UnknownClient(_) | PublishError::Failed => {

@@ -93,8 +93,13 @@ impl Client {
 
     /// Returns the next server message, failing the test after a timeout.
     pub async fn receive(&mut self) -> ServerMessage {
+        self.receive_within(RECEIVE_TIMEOUT).await
+    }
+
+    /// Returns the next server message, failing the test after `timeout`.
+    pub async fn receive_within(&mut self, timeout: Duration) -> ServerMessage {
         loop {
-            let frame = tokio::time::timeout(RECEIVE_TIMEOUT, self.socket.next())
+            let frame = tokio::time::timeout(timeout, self.socket.next())
                 .await
                 .expect("a message arrives in time")
                 .expect("the socket is open")
