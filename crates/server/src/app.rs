@@ -103,6 +103,9 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         media,
     });
     let (stop, stopped) = oneshot::channel::<()>();
+    // NOTE: axum::serve sets no timeout for reading request headers or bodies, so slow or
+    // stalled clients hold their connections. In production the TLS reverse proxy in front
+    // (see README) enforces those timeouts.
     let serve = axum::serve(listener, http::router(state)).with_graceful_shutdown(async move {
         let _ = stopped.await;
     });
