@@ -452,8 +452,10 @@ impl MediaLoop {
     }
 }
 
-/// Queues a message for a session without waiting. A session whose queue is full is too
-/// slow to follow the room; it loses the message and its session notices the gap.
+/// Queues a message for a session without waiting, so that one slow client cannot stall the
+/// media loop.
+// NOTE: a session whose queue of 256 messages is full loses the message and nothing tells
+// the client; its view of the room stays stale until it rejoins.
 fn deliver(client: ClientId, outbox: &mpsc::Sender<ServerMessage>, message: ServerMessage) {
     if let Err(mpsc::error::TrySendError::Full(_)) = outbox.try_send(message) {
         tracing::warn!(client = %client, "signalling queue full, message dropped");
