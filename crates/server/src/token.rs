@@ -48,9 +48,9 @@ pub enum TokenError {
     InvalidClaim(&'static str),
 }
 
-/// Longest identity (`sub`), in characters.
+/// Maximum length of an identity (`sub`), in characters.
 pub const MAX_IDENTITY_CHARS: usize = 128;
-/// Longest display name, in characters.
+/// Maximum length of a display name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 
 /// Returns whether `text` can be shown as a name: no control characters and no invisible

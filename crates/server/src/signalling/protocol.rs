@@ -30,7 +30,7 @@ pub enum ClientMessage {
     Publish {
         /// SDP offer text.
         sdp: String,
-        /// What each sending m-line carries, by MID.
+        /// The source of each sending m-line, by MID.
         tracks: Vec<PublishedTrack>,
     },
     /// The SDP answer to [`ServerMessage::SubscribeOffer`].
@@ -49,7 +49,7 @@ impl ClientMessage {
     pub const TYPES: [&'static str; 5] = ["join", "publish", "subscribe_answer", "ping", "leave"];
 }
 
-/// What a published m-line carries.
+/// The source of one published m-line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublishedTrack {
     /// The m-line's MID in the publisher's offer.
@@ -115,7 +115,7 @@ pub enum ServerMessage {
     SubscribeOffer {
         /// SDP offer text.
         sdp: String,
-        /// What each sending m-line of the offer carries. M-lines not listed are unused.
+        /// The track on each sending m-line of the offer. M-lines not listed are unused.
         tracks: Vec<SubscribedTrack>,
     },
     /// Someone entered the room.
@@ -193,7 +193,7 @@ pub enum MediaKind {
     Video,
 }
 
-/// Why a request failed.
+/// Error codes of `error` messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -230,7 +230,7 @@ pub enum ErrorCode {
     NoPendingOffer,
     /// The client sends messages faster than the server accepts them.
     RateLimited,
-    /// The server failed; the message says nothing more about the cause.
+    /// The server failed; the message gives no details of the cause.
     Internal,
 }
 

@@ -114,7 +114,7 @@ impl Client {
         }
     }
 
-    /// Whether the server closes the socket within the timeout.
+    /// Returns whether the server closes the socket within the timeout.
     pub async fn is_closed(&mut self) -> bool {
         loop {
             match tokio::time::timeout(RECEIVE_TIMEOUT, self.socket.next()).await {
