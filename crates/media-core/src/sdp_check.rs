@@ -8,9 +8,9 @@ pub const SUPPORTED_CODECS: &str = "opus, VP8, H264, VP9, AV1";
 
 const FORWARDED: [&str; 5] = ["opus", "vp8", "h264", "vp9", "av1"];
 
-/// Most m-lines a publishing offer may have. A publisher sends a camera, a microphone, a
-/// screen and its sound; the limit leaves room for more while keeping one client from
-/// making the router parse and track hundreds of m-lines.
+/// Maximum number of m-lines in a publishing offer. A publisher sends a camera, a microphone,
+/// a screen and its sound, so 16 leaves room to spare. The limit keeps one client from making
+/// the router parse and track hundreds of m-lines.
 pub const MAX_PUBLISHED_MEDIA: usize = 16;
 
 /// Checks that `offer` has at least one audio or video m-line and that every sending audio or

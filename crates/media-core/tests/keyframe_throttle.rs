@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::{member, EndpointId, Harness};
 use media_core::{MediaKind, TrackSource};
-use str0m::media::Mid;
+use str0m::media::{KeyframeRequestKind, Mid};
 
 const INTERVAL: Duration = Duration::from_secs(1);
 
@@ -118,5 +118,35 @@ fn early_request_is_sent_when_interval_ends() {
     assert!(
         gap >= INTERVAL && gap < INTERVAL + Duration::from_millis(50),
         "held request sent {gap:?} after the previous one"
+    );
+}
+
+#[test]
+fn fir_reaches_publisher_as_fir() {
+    let Setup {
+        mut h,
+        publisher,
+        subscribers,
+        ..
+    } = publisher_with_subscribers(1);
+    let (subscriber, mid) = subscribers[0];
+    let before = h.endpoint(publisher).keyframe_kinds.len();
+
+    h.request_keyframe(subscriber, mid);
+    h.run_for(Duration::from_millis(300));
+    h.request_keyframe_of_kind(subscriber, mid, KeyframeRequestKind::Fir);
+    h.run_for(Duration::from_millis(1500));
+
+    let kinds = &h.endpoint(publisher).keyframe_kinds[before..];
+    assert_eq!(
+        kinds.len(),
+        2,
+        "the PLI at once, the held FIR after the interval"
+    );
+    assert_eq!(kinds[0], KeyframeRequestKind::Pli);
+    assert_eq!(
+        kinds[1],
+        KeyframeRequestKind::Fir,
+        "the held request became a FIR"
     );
 }

@@ -95,6 +95,8 @@ pub struct Endpoint {
     pub received: Vec<ReceivedPacket>,
     /// Keyframe requests received, by m-line.
     pub keyframe_requests: Vec<(Instant, Mid)>,
+    /// Kind of each keyframe request, in the order of `keyframe_requests`.
+    pub keyframe_kinds: Vec<KeyframeRequestKind>,
     /// Offers of the SFU this subscriber answered, in order.
     pub offers: Vec<AnsweredOffer>,
     /// Tracks this publisher sends.
@@ -395,11 +397,21 @@ impl Harness {
 
     /// Asks the SFU for a keyframe on a subscriber's m-line, as a decoder would with a PLI.
     pub fn request_keyframe(&mut self, id: EndpointId, mid: Mid) {
+        self.request_keyframe_of_kind(id, mid, KeyframeRequestKind::Pli);
+    }
+
+    /// Asks the SFU for a keyframe on a subscriber's m-line with a PLI or a FIR.
+    pub fn request_keyframe_of_kind(
+        &mut self,
+        id: EndpointId,
+        mid: Mid,
+        kind: KeyframeRequestKind,
+    ) {
         let mut api = self.endpoints[id.0].rtc.direct_api();
         let stream = api
             .stream_rx_by_mid(mid, None)
             .expect("the subscriber receives on this m-line");
-        stream.request_keyframe(KeyframeRequestKind::Pli);
+        stream.request_keyframe(kind);
         self.pump();
     }
 
@@ -487,6 +499,7 @@ impl Harness {
             closed: false,
             received: Vec::new(),
             keyframe_requests: Vec::new(),
+            keyframe_kinds: Vec::new(),
             offers: Vec::new(),
             tracks: Vec::new(),
             dropped: Vec::new(),
@@ -699,6 +712,7 @@ impl Endpoint {
             Event::RtpPacket(packet) => self.record(now, packet),
             Event::KeyframeRequest(request) => {
                 self.keyframe_requests.push((now, request.mid));
+                self.keyframe_kinds.push(request.kind);
                 let track = self.tracks.iter_mut().find(|t| t.mid == request.mid);
                 if let Some(track) = track {
                     track.keyframe_requested_at.get_or_insert(now);

@@ -42,7 +42,7 @@ struct Session {
     joined: Option<ClientId>,
     messages: TokenBucket,
     publishes: TokenBucket,
-    /// Whether the client was told it sends too fast, since its last accepted message.
+    /// Whether the client got `rate_limited` since its last accepted message.
     throttled: bool,
     rejections: u32,
 }
