@@ -19,25 +19,40 @@ pub fn starts_keyframe(codec: Codec, payload: &[u8]) -> bool {
 /// VP8 payload descriptor (RFC 7741 section 4.2) followed by the VP8 frame tag, whose lowest
 /// bit is 0 for a key frame (RFC 6386 section 9.1).
 fn vp8(payload: &[u8]) -> bool {
-    let Some(&first) = payload.first() else {
-        return false;
-    };
+    vp8_frame_start(payload)
+        .and_then(|offset| payload.get(offset))
+        .is_some_and(|tag| tag & 0x01 == 0)
+}
+
+/// Returns the width and height a VP8 key frame declares, when `payload` starts one: the
+/// 3-byte frame tag, the start code 9d 01 2a, then two 16-bit little-endian fields whose low
+/// 14 bits are the size (RFC 6386 section 9.1).
+pub fn vp8_keyframe_size(payload: &[u8]) -> Option<(u32, u32)> {
+    let offset = vp8_frame_start(payload)?;
+    let header = payload.get(offset..offset + 10)?;
+    if header[0] & 0x01 != 0 || header[3..6] != [0x9d, 0x01, 0x2a] {
+        return None;
+    }
+    let width = u16::from_le_bytes([header[6], header[7]]) & 0x3fff;
+    let height = u16::from_le_bytes([header[8], header[9]]) & 0x3fff;
+    Some((u32::from(width), u32::from(height)))
+}
+
+/// Returns where the VP8 frame begins when `payload` starts the first partition of a frame.
+fn vp8_frame_start(payload: &[u8]) -> Option<usize> {
+    let first = *payload.first()?;
     let start_of_partition = first & 0x10 != 0;
     let partition_index = first & 0x07;
     if !start_of_partition || partition_index != 0 {
-        return false;
+        return None;
     }
     let mut offset = 1;
     if first & 0x80 != 0 {
-        let Some(&extension) = payload.get(1) else {
-            return false;
-        };
+        let extension = *payload.get(1)?;
         offset = 2;
         if extension & 0x80 != 0 {
             // PictureID: 15 bits when its first bit (M) is set, else 7 bits.
-            let Some(&picture_id) = payload.get(offset) else {
-                return false;
-            };
+            let picture_id = *payload.get(offset)?;
             offset += if picture_id & 0x80 != 0 { 2 } else { 1 };
         }
         if extension & 0x40 != 0 {
@@ -47,7 +62,7 @@ fn vp8(payload: &[u8]) -> bool {
             offset += 1; // TID, Y and KEYIDX share one byte.
         }
     }
-    payload.get(offset).is_some_and(|tag| tag & 0x01 == 0)
+    Some(offset)
 }
 
 /// VP9 payload descriptor (RFC 9628 section 4.2): P clear (not inter-predicted) and B set
@@ -119,6 +134,25 @@ mod tests {
         assert!(starts_keyframe(Codec::Vp8, &payload));
         let delta = [0x90, 0x80, 0x81, 0x23, 0x01];
         assert!(!starts_keyframe(Codec::Vp8, &delta));
+    }
+
+    #[test]
+    fn vp8_keyframe_size_is_read_from_the_frame_header() {
+        // Descriptor with a 7-bit picture id, then tag, start code, 640 and 480 with scaling
+        // bits set in the top two bits, which are not part of the size.
+        let payload = [
+            0x90, 0x80, 0x05, 0x50, 0x2a, 0x01, 0x9d, 0x01, 0x2a, 0x80, 0x42, 0xe0, 0xc1,
+        ];
+        assert_eq!(vp8_keyframe_size(&payload), Some((640, 480)));
+        let mut delta = payload;
+        delta[3] |= 0x01;
+        assert_eq!(vp8_keyframe_size(&delta), None);
+        let mut no_start_code = payload;
+        no_start_code[7] = 0;
+        assert_eq!(vp8_keyframe_size(&no_start_code), None);
+        for end in 0..payload.len() {
+            assert_eq!(vp8_keyframe_size(&payload[..end]), None);
+        }
     }
 
     #[test]

@@ -21,6 +21,10 @@ pub use error::{AnswerError, PublishError};
 pub use ids::{ClientId, PeerId, RoomId, TrackId, TrackSource};
 pub use peer::PeerKind;
 pub use sdp_check::SUPPORTED_CODECS;
-pub use sfu::{ClientOptions, OfferedTrack, Receives, Sfu, SfuConfig, SfuEvent, TrackSummary};
+pub use sfu::{
+    ClientOptions, MediaPacket, OfferedTrack, Receives, SenderClock, Sfu, SfuConfig, SfuEvent,
+    TrackSummary,
+};
+pub use str0m::format::Codec;
 pub use str0m::media::MediaKind;
 pub use str0m::net::Transmit;

@@ -24,6 +24,8 @@ pub(crate) struct TrackIn {
     pub keyframes: KeyframeThrottle,
     /// Whether a subscriber asked for a full intra refresh (FIR) since the last request.
     pub full_intra_requested: bool,
+    /// Whether packets are copied out for recording.
+    pub recorded: bool,
 }
 
 /// Limits keyframe requests sent to a publisher to one per interval per track, and keeps

@@ -23,6 +23,7 @@ fn options(presenter: bool, may_publish: bool, receives: Receives) -> ClientOpti
         may_publish,
         presenter,
         receives,
+        recorded: false,
     }
 }
 

@@ -269,7 +269,7 @@ impl MediaLoop {
         reply: oneshot::Sender<Joined>,
     ) {
         self.replace_session(now, &member);
-        let options = client_options(&member);
+        let options = client_options(&member, false);
         let peers = self
             .members
             .values()
@@ -468,7 +468,7 @@ fn may_see(viewer: Role, subject: Role) -> bool {
     viewer != Role::Participant || subject == Role::Organiser
 }
 
-fn client_options(member: &Member) -> ClientOptions {
+fn client_options(member: &Member, recorded: bool) -> ClientOptions {
     let room = RoomId(member.room.clone());
     match member.role {
         Role::Participant => ClientOptions {
@@ -476,18 +476,21 @@ fn client_options(member: &Member) -> ClientOptions {
             may_publish: true,
             presenter: false,
             receives: Receives::Presenters,
+            recorded,
         },
         Role::Expert => ClientOptions {
             room,
             may_publish: false,
             presenter: false,
             receives: Receives::Everyone,
+            recorded: false,
         },
         Role::Organiser => ClientOptions {
             room,
             may_publish: true,
             presenter: true,
             receives: Receives::Everyone,
+            recorded,
         },
     }
 }

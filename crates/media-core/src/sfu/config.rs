@@ -47,4 +47,7 @@ pub struct ClientOptions {
     pub presenter: bool,
     /// Whose tracks the client receives.
     pub receives: Receives,
+    /// Whether the packets of the client's tracks are handed out for recording
+    /// ([`Sfu::poll_media`](super::Sfu::poll_media)).
+    pub recorded: bool,
 }

@@ -77,6 +77,7 @@ impl Sfu {
         else {
             return;
         };
+        self.tap(track_id, &packet, &params);
         let Some(track) = self.tracks.get_mut(&track_id) else {
             return;
         };

@@ -24,10 +24,12 @@ mod events;
 mod forwarding;
 mod negotiation;
 mod publishing;
+mod tap;
 
 use crate::track::TrackIn;
 pub use config::{ClientOptions, Receives, SfuConfig};
 pub use events::{OfferedTrack, SfuEvent, TrackSummary};
+pub use tap::{MediaPacket, SenderClock};
 
 struct Client {
     options: ClientOptions,
@@ -46,6 +48,8 @@ pub struct Sfu {
     next_id: u64,
     transmits: VecDeque<Transmit>,
     events: VecDeque<SfuEvent>,
+    /// Packets of recorded tracks not taken yet.
+    media: VecDeque<MediaPacket>,
     /// Events taken from peers and not handled yet.
     work: VecDeque<(PeerId, Event)>,
     /// Peers given input since they were last polled.
@@ -64,6 +68,7 @@ impl Sfu {
             next_id: 1,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            media: VecDeque::new(),
             work: VecDeque::new(),
             dirty: Vec::new(),
         }
@@ -571,6 +576,7 @@ mod tests {
             may_publish: true,
             presenter: false,
             receives: Receives::Nothing,
+            recorded: false,
         }
     }
 

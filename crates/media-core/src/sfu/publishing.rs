@@ -74,7 +74,11 @@ impl Sfu {
         source: TrackSource,
         id: TrackId,
     ) {
-        let Some(room) = self.clients.get(&client).map(|c| c.options.room.clone()) else {
+        let Some((room, recorded)) = self
+            .clients
+            .get(&client)
+            .map(|c| (c.options.room.clone(), c.options.recorded))
+        else {
             return;
         };
         let track = TrackIn {
@@ -89,6 +93,7 @@ impl Sfu {
             subscribers: Vec::new(),
             keyframes: KeyframeThrottle::default(),
             full_intra_requested: false,
+            recorded,
         };
         tracing::info!(room = %room, client = %client, track = %id, ?kind, ?source, "track published");
         self.events.push_back(SfuEvent::TrackPublished {

@@ -14,8 +14,8 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use media_core::{
-    ClientId, ClientOptions, OfferedTrack, PublishError, Receives, RoomId, Sfu, SfuConfig,
-    SfuEvent, TrackId, TrackSource, Transmit,
+    ClientId, ClientOptions, MediaPacket, OfferedTrack, PublishError, Receives, RoomId, Sfu,
+    SfuConfig, SfuEvent, TrackId, TrackSource, Transmit,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -74,6 +74,8 @@ pub struct Harness {
     pub now: Instant,
     /// Every event the SFU emitted, with the time it was taken out.
     pub events: Vec<(Instant, SfuEvent)>,
+    /// Every packet handed out for recording.
+    pub media: Vec<MediaPacket>,
     endpoints: Vec<Endpoint>,
 }
 
@@ -248,6 +250,7 @@ pub fn member(room: &str) -> ClientOptions {
         may_publish: true,
         presenter: false,
         receives: Receives::Everyone,
+        recorded: false,
     }
 }
 
@@ -271,6 +274,7 @@ impl Harness {
             sfu: Sfu::new(config),
             now: Instant::now(),
             events: Vec::new(),
+            media: Vec::new(),
             endpoints: Vec::new(),
         }
     }
@@ -557,6 +561,9 @@ impl Harness {
             while let Some(event) = self.sfu.poll_event() {
                 busy = true;
                 self.handle_sfu_event(event);
+            }
+            while let Some(packet) = self.sfu.poll_media() {
+                self.media.push(packet);
             }
             if !busy {
                 break;
