@@ -176,6 +176,15 @@ impl RecorderError {
             reason: reason.into(),
         }
     }
+
+    /// Builds a [`Pipeline`](Self::Pipeline) error of a mux.
+    pub(crate) fn pipeline(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Self::Pipeline {
+            operation: Operation::Mux,
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
 }
 
 #[cfg(test)]

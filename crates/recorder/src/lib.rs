@@ -7,5 +7,7 @@
 
 pub mod error;
 pub mod journal;
+mod keyframe;
+pub mod mux;
 
 pub use error::{Operation, RecorderError};
