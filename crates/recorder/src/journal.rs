@@ -321,7 +321,7 @@ fn encode_sender_report(clock: SenderClock, body: &mut Vec<u8>) {
 
 /// Syncs the folder that contains `path`, so that a newly created file's name survives a
 /// power loss.
-fn sync_parent(path: &Path) -> io::Result<()> {
+pub(crate) fn sync_parent(path: &Path) -> io::Result<()> {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => File::open(parent)?.sync_all(),
         _ => File::open(".")?.sync_all(),

@@ -8,6 +8,7 @@
 pub mod error;
 pub mod journal;
 mod keyframe;
+pub mod manifest;
 pub mod mux;
 
 pub use error::{Operation, RecorderError};
