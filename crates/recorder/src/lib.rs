@@ -5,6 +5,8 @@
 //! on its own. A manifest per recording lists the segments with their SHA-256 hashes chained,
 //! so that a removed or altered segment is detected.
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod journal;
 mod keyframe;

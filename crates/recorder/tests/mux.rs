@@ -65,6 +65,27 @@ fn ffprobe(path: &Path, arguments: &[&str]) -> Vec<u8> {
     output.stdout
 }
 
+/// Decodes the whole file with ffmpeg and fails on any decoder error or warning.
+fn assert_decodes(path: &Path) {
+    let output = Command::new("ffmpeg")
+        .args(["-v", "warning", "-nostdin", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("ffmpeg must be installed for the mux tests (Debian package ffmpeg)");
+    assert!(
+        output.status.success(),
+        "ffmpeg failed on {}",
+        path.display()
+    );
+    let messages = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        messages.trim().is_empty(),
+        "decoding {}: {messages}",
+        path.display()
+    );
+}
+
 fn stream(probe: &serde_json::Value) -> &serde_json::Value {
     let streams = probe["streams"].as_array().unwrap();
     assert_eq!(streams.len(), 1, "{probe}");
@@ -135,6 +156,7 @@ fn vp8_segment_probes_as_webm() {
     assert_eq!(packet_count(&probe), 90);
     assert_close(duration_s(&probe), 3.0, 0.1, "ffprobe duration");
     assert!(video_packet_flags(&out)[0].starts_with('K'));
+    assert_decodes(&out);
 }
 
 #[test]
@@ -191,6 +213,7 @@ fn leading_delta_frames_skipped() {
     assert_eq!(packet_count(&probe), (90 - first_key) as u64);
     assert_close(duration_s(&probe), expected_s, 0.1, "ffprobe duration");
     assert!(video_packet_flags(&out)[0].starts_with('K'));
+    assert_decodes(&out);
 }
 
 #[test]
@@ -261,6 +284,7 @@ fn vp9_segment_reports_resolution() {
     assert_eq!(stream(&probe)["height"], 240);
     assert_eq!(packet_count(&probe), 60);
     assert_close(duration_s(&probe), 2.0, 0.1, "ffprobe duration");
+    assert_decodes(&out);
 }
 
 #[test]
@@ -287,6 +311,7 @@ fn h264_segment_probes_as_matroska() {
     assert_eq!(packet_count(&probe), 30);
     assert_close(duration_s(&probe), 1.0, 0.1, "ffprobe duration");
     assert!(video_packet_flags(&out)[0].starts_with('K'));
+    assert_decodes(&out);
 }
 
 #[test]
@@ -308,6 +333,7 @@ fn opus_segment_duration() {
     assert_eq!(stream(&probe)["channels"], 2);
     assert_eq!(packet_count(&probe), packets.len() as u64);
     assert_close(duration_s(&probe), 3.0, 0.1, "ffprobe duration");
+    assert_decodes(&out);
 }
 
 #[test]
