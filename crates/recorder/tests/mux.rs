@@ -23,8 +23,7 @@ fn mux_packets(
     out: &Path,
 ) -> Result<SegmentMedia, RecorderError> {
     mux::init().unwrap();
-    let journal_path = dir.join(format!("{}.journal", out.display().to_string().len()));
-    let _ = std::fs::remove_file(&journal_path);
+    let journal_path = dir.join(out.with_extension("journal").file_name().unwrap());
     write_journal(&journal_path, codec, packets);
     let journal = read_journal(&journal_path).unwrap();
     mux_segment(&journal, out)
@@ -108,10 +107,10 @@ fn packet_count(probe: &serde_json::Value) -> u64 {
         .unwrap()
 }
 
-fn assert_close(actual: f64, expected: f64, tolerance: f64, what: &str) {
+fn assert_close(actual: f64, expected: f64, tolerance: f64, quantity: &str) {
     assert!(
         (actual - expected).abs() <= tolerance,
-        "{what}: {actual} is not within {tolerance} of {expected}"
+        "{quantity}: {actual} is not within {tolerance} of {expected}"
     );
 }
 
