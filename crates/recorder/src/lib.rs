@@ -4,3 +4,13 @@
 //! its journal is muxed by GStreamer into a WebM file that starts with a keyframe and plays
 //! on its own. A manifest per recording lists the segments with their SHA-256 hashes chained,
 //! so that a removed or altered segment is detected.
+
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod journal;
+mod keyframe;
+pub mod manifest;
+pub mod mux;
+
+pub use error::{Operation, RecorderError};

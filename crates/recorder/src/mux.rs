@@ -1,0 +1,577 @@
+//! Muxing of a closed journal into a WebM or Matroska file with GStreamer.
+//!
+//! The packets are put in sequence order and pushed, each behind an RTP header rebuilt from the
+//! journal, into `appsrc ! <depayloader> [! parser] ! <muxer> ! filesink`. Nothing is decoded
+//! or re-encoded, and the pipeline runs without a clock, as fast as the CPU allows.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+
+use crate::error::{Operation, RecorderError};
+use crate::journal::{Codec, Journal, JournalHeader, JournalPacket, MediaKind};
+use crate::keyframe::starts_keyframe;
+
+/// Time a pipeline may take to reach the end of the stream before the mux is abandoned, so
+/// that a journal that stalls GStreamer cannot hang the caller.
+pub const MUX_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// SSRC written into the rebuilt RTP headers. A journal contains one stream, so any fixed
+/// value works.
+const REBUILT_SSRC: u32 = 0x5053_4a52;
+
+/// Elements every codec except AV1 needs, with the Debian package that provides each.
+const REQUIRED_ELEMENTS: &[(&str, &str)] = &[
+    ("appsrc", "gstreamer1.0-plugins-base"),
+    ("filesink", "libgstreamer1.0-0"),
+    ("webmmux", "gstreamer1.0-plugins-good"),
+    ("matroskamux", "gstreamer1.0-plugins-good"),
+    ("rtpopusdepay", "gstreamer1.0-plugins-good"),
+    ("rtpvp8depay", "gstreamer1.0-plugins-good"),
+    ("rtpvp9depay", "gstreamer1.0-plugins-good"),
+    ("rtph264depay", "gstreamer1.0-plugins-good"),
+    ("h264parse", "gstreamer1.0-plugins-bad"),
+];
+
+/// Facts about a muxed segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SegmentMedia {
+    /// Codec of the track.
+    pub codec: Codec,
+    /// Picture width from the caps the muxer negotiated, for video.
+    pub width: Option<u32>,
+    /// Picture height from the caps the muxer negotiated, for video.
+    pub height: Option<u32>,
+    /// Time from the first frame's start to the last frame's end, in microseconds. The last
+    /// frame's length is estimated: the mean frame interval for video, and the length coded in
+    /// the packet's TOC byte for Opus.
+    pub duration_us: u64,
+    /// Extended RTP timestamp of the first muxed frame.
+    pub first_rtp_time: u64,
+    /// Frames (video) or packets (audio) that reached the muxer.
+    pub frames: u64,
+    /// Whether the file starts with a keyframe. Always true for audio, and for video because a
+    /// segment without a keyframe is rejected.
+    pub starts_with_keyframe: bool,
+    /// Packets before the first keyframe that were skipped.
+    pub dropped_leading: u64,
+    /// Sequence numbers missing between the first and the last muxed packet.
+    pub missing_packets: u64,
+}
+
+/// Initialises GStreamer once and checks that the elements for Opus, VP8, VP9 and H.264 exist.
+/// A missing AV1 depayloader only makes [`codec_supported`] return false for AV1.
+pub fn init() -> Result<(), RecorderError> {
+    static INIT: OnceLock<Result<(), String>> = OnceLock::new();
+    let result = INIT.get_or_init(|| {
+        gst::init().map_err(|e| format!("initialisation failed: {e}"))?;
+        check_elements()?;
+        if !codec_supported(Codec::Av1) {
+            tracing::info!("GStreamer has no rtpav1depay, so AV1 tracks cannot be muxed");
+        }
+        Ok(())
+    });
+    result
+        .clone()
+        .map_err(|reason| RecorderError::GstreamerUnavailable { reason })
+}
+
+fn check_elements() -> Result<(), String> {
+    let missing: Vec<String> = REQUIRED_ELEMENTS
+        .iter()
+        .filter(|(name, _)| gst::ElementFactory::find(name).is_none())
+        .map(|(name, package)| format!("{name} (Debian package {package})"))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("missing elements: {}", missing.join(", ")))
+    }
+}
+
+/// Checks whether the installed GStreamer has every element needed to mux `codec`. Call
+/// [`init`] first.
+pub fn codec_supported(codec: Codec) -> bool {
+    let chain = Chain::of(codec);
+    let exists = |name: &str| gst::ElementFactory::find(name).is_some();
+    chain.depayloaders.iter().all(|name| exists(name)) && exists(chain.muxer)
+}
+
+/// Reads the packets of `journal`, puts them in sequence order without duplicates, skips video
+/// packets before the first keyframe and muxes the rest into the file `out`, which is replaced
+/// if it exists. Opus, VP8 and VP9 go into WebM, and H.264 into Matroska, which WebM does not
+/// allow.
+///
+/// Fails with [`RecorderError::Empty`] or [`RecorderError::NoKeyframe`] before touching `out`,
+/// and removes what was written of `out` on every later failure, including a pipeline that does
+/// not finish within [`MUX_TIMEOUT`].
+pub fn mux_segment(journal: &Journal, out: &Path) -> Result<SegmentMedia, RecorderError> {
+    init()?;
+    let selection = Selection::of(journal, out)?;
+    let started = Instant::now();
+
+    let result = run_pipeline(&journal.header, &selection, out);
+    match &result {
+        Ok(media) => tracing::debug!(
+            codec = ?media.codec,
+            frames = media.frames,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "muxed segment"
+        ),
+        Err(_) => remove_output(out),
+    }
+    result
+}
+
+fn remove_output(out: &Path) {
+    if let Err(e) = std::fs::remove_file(out) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(path = %out.display(), error = %e, "removing a failed mux output failed");
+        }
+    }
+}
+
+/// Packets of a journal chosen for muxing.
+struct Selection<'a> {
+    /// Packets in sequence order, starting at the first keyframe for video.
+    packets: Vec<&'a JournalPacket>,
+    dropped_leading: u64,
+    missing_packets: u64,
+}
+
+impl<'a> Selection<'a> {
+    fn of(journal: &'a Journal, out: &Path) -> Result<Self, RecorderError> {
+        let mut packets: Vec<&JournalPacket> = journal.packets().collect();
+        // A stable sort keeps the first copy of a duplicate first, and dedup keeps that one.
+        packets.sort_by_key(|packet| packet.seq);
+        packets.dedup_by_key(|packet| packet.seq);
+        if packets.is_empty() {
+            return Err(RecorderError::Empty {
+                operation: Operation::Mux,
+                path: out.to_owned(),
+            });
+        }
+
+        let codec = journal.header.codec;
+        let first = match codec.kind() {
+            MediaKind::Audio => 0,
+            MediaKind::Video => packets
+                .iter()
+                .position(|packet| starts_keyframe(codec, &packet.payload))
+                .ok_or_else(|| RecorderError::NoKeyframe {
+                    operation: Operation::Mux,
+                    path: out.to_owned(),
+                    packets: packets.len(),
+                })?,
+        };
+        let packets = packets.split_off(first);
+        let missing_packets = packets
+            .windows(2)
+            .map(|pair| pair[1].seq - pair[0].seq - 1)
+            .sum();
+
+        Ok(Self {
+            packets,
+            dropped_leading: first as u64,
+            missing_packets,
+        })
+    }
+
+    fn first_rtp_time(&self) -> u64 {
+        self.packets.first().map_or(0, |packet| packet.rtp_time)
+    }
+}
+
+/// Depayloader, optional parser and muxer of one codec.
+struct Chain {
+    depayloaders: &'static [&'static str],
+    muxer: &'static str,
+}
+
+impl Chain {
+    fn of(codec: Codec) -> Self {
+        let (depayloaders, muxer): (&'static [&'static str], _) = match codec {
+            Codec::Opus => (&["rtpopusdepay"], "webmmux"),
+            Codec::Vp8 => (&["rtpvp8depay"], "webmmux"),
+            Codec::Vp9 => (&["rtpvp9depay"], "webmmux"),
+            Codec::H264 => (&["rtph264depay", "h264parse"], "matroskamux"),
+            // NOTE: untested, because GStreamer 1.22 in Debian 12 has no rtpav1depay.
+            Codec::Av1 => (&["rtpav1depay", "av1parse"], "matroskamux"),
+        };
+        Self {
+            depayloaders,
+            muxer,
+        }
+    }
+}
+
+/// Frames counted at the muxer's input by a pad probe.
+#[derive(Default)]
+struct FrameCounter {
+    frames: AtomicU64,
+    first_pts_ns: AtomicU64,
+    last_pts_ns: AtomicU64,
+}
+
+impl FrameCounter {
+    fn new() -> Self {
+        Self {
+            first_pts_ns: AtomicU64::new(u64::MAX),
+            ..Self::default()
+        }
+    }
+
+    fn count(&self, buffer: &gst::BufferRef) {
+        self.frames.fetch_add(1, Ordering::Relaxed);
+        if let Some(pts) = buffer.pts() {
+            self.first_pts_ns
+                .fetch_min(pts.nseconds(), Ordering::Relaxed);
+            self.last_pts_ns
+                .fetch_max(pts.nseconds(), Ordering::Relaxed);
+        }
+    }
+}
+
+/// Pipeline that is set to NULL when dropped, on every return path.
+struct StoppedOnDrop(gst::Pipeline);
+
+impl Drop for StoppedOnDrop {
+    fn drop(&mut self) {
+        if let Err(e) = self.0.set_state(gst::State::Null) {
+            tracing::warn!(error = %e, "stopping a mux pipeline failed");
+        }
+    }
+}
+
+fn run_pipeline(
+    header: &JournalHeader,
+    selection: &Selection,
+    out: &Path,
+) -> Result<SegmentMedia, RecorderError> {
+    let codec = header.codec;
+    let chain = Chain::of(codec);
+    let counter = Arc::new(FrameCounter::new());
+    let (pipeline, appsrc, muxer) = build_pipeline(header, selection, &chain, &counter, out)?;
+    let pipeline = StoppedOnDrop(pipeline);
+
+    pipeline
+        .0
+        .set_state(gst::State::Playing)
+        .map_err(|e| RecorderError::pipeline(out, format!("cannot start: {e}")))?;
+    push_packets(&appsrc, header, selection);
+    wait_for_end(&pipeline.0, out, MUX_TIMEOUT)?;
+
+    let (width, height) = video_size(&muxer);
+    let frames = counter.frames.load(Ordering::Relaxed);
+    if frames == 0 {
+        return Err(RecorderError::pipeline(out, "no frame reached the muxer"));
+    }
+    // Buffers without a PTS leave the first PTS at its initial u64::MAX.
+    let first_pts = match counter.first_pts_ns.load(Ordering::Relaxed) {
+        u64::MAX => 0,
+        pts => pts,
+    };
+    let last_pts = counter.last_pts_ns.load(Ordering::Relaxed).max(first_pts);
+    let clock_rate = u64::from(codec.clock_rate());
+    let last_frame_ns = last_frame_duration_ns(codec, selection, frames, first_pts, last_pts);
+
+    Ok(SegmentMedia {
+        codec,
+        width,
+        height,
+        duration_us: (last_pts.saturating_sub(first_pts) + last_frame_ns) / 1_000,
+        first_rtp_time: selection.first_rtp_time() + scale(first_pts, clock_rate, 1_000_000_000),
+        frames,
+        starts_with_keyframe: true,
+        dropped_leading: selection.dropped_leading,
+        missing_packets: selection.missing_packets,
+    })
+}
+
+fn build_pipeline(
+    header: &JournalHeader,
+    selection: &Selection,
+    chain: &Chain,
+    counter: &Arc<FrameCounter>,
+    out: &Path,
+) -> Result<(gst::Pipeline, gst_app::AppSrc, gst::Element), RecorderError> {
+    let caps = rtp_caps(header, selection, out)?;
+    let appsrc = gst_app::AppSrc::builder()
+        .caps(&caps)
+        .format(gst::Format::Time)
+        .is_live(false)
+        // The whole journal is queued at once, since it is in memory already. With a limit,
+        // appsrc would only emit enough-data, because its block property stays false.
+        .max_bytes(0)
+        .build();
+    let mut elements = vec![appsrc.clone().upcast::<gst::Element>()];
+    for name in chain.depayloaders {
+        elements.push(make_element(name, header.codec, out)?);
+    }
+    let muxer = make_element(chain.muxer, header.codec, out)?;
+    let filesink = make_element("filesink", header.codec, out)?;
+    filesink.set_property("location", out.to_string_lossy().as_ref());
+    filesink.set_property("sync", false);
+
+    let before_muxer = elements.last().cloned().expect("appsrc is always present");
+    count_frames_at(&before_muxer, counter, out)?;
+    elements.push(muxer.clone());
+    elements.push(filesink);
+
+    let pipeline = gst::Pipeline::new();
+    let link_error = |e: gst::glib::BoolError| RecorderError::pipeline(out, e.to_string());
+    pipeline.add_many(&elements).map_err(link_error)?;
+    gst::Element::link_many(&elements).map_err(link_error)?;
+    Ok((pipeline, appsrc, muxer))
+}
+
+fn make_element(name: &str, codec: Codec, out: &Path) -> Result<gst::Element, RecorderError> {
+    gst::ElementFactory::make(name)
+        .build()
+        .map_err(|e| RecorderError::UnsupportedCodec {
+            operation: Operation::Mux,
+            path: out.to_owned(),
+            codec,
+            reason: format!("cannot create GStreamer element {name}: {e}"),
+        })
+}
+
+fn count_frames_at(
+    element: &gst::Element,
+    counter: &Arc<FrameCounter>,
+    out: &Path,
+) -> Result<(), RecorderError> {
+    let pad = element
+        .static_pad("src")
+        .ok_or_else(|| RecorderError::pipeline(out, "the depayloader has no src pad"))?;
+    let counter = Arc::clone(counter);
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        if let Some(buffer) = info.buffer() {
+            counter.count(buffer);
+        }
+        gst::PadProbeReturn::Ok
+    });
+    Ok(())
+}
+
+/// Builds the `application/x-rtp` caps that tell the depayloader what the packets carry.
+fn rtp_caps(
+    header: &JournalHeader,
+    selection: &Selection,
+    out: &Path,
+) -> Result<gst::Caps, RecorderError> {
+    if header.payload_type > 127 {
+        let reason = format!("invalid RTP payload type {}", header.payload_type);
+        return Err(RecorderError::invalid(Operation::Mux, out, reason));
+    }
+    let codec = header.codec;
+    let (media, encoding_name) = match codec {
+        Codec::Opus => ("audio", "OPUS"),
+        Codec::Vp8 => ("video", "VP8"),
+        Codec::Vp9 => ("video", "VP9"),
+        Codec::H264 => ("video", "H264"),
+        Codec::Av1 => ("video", "AV1"),
+    };
+    let mut caps = gst::Caps::builder("application/x-rtp")
+        .field("media", media)
+        .field("encoding-name", encoding_name)
+        .field("clock-rate", codec.clock_rate() as i32)
+        .field("payload", i32::from(header.payload_type));
+    if codec == Codec::Opus {
+        // RFC 7587 always declares two channels. The TOC byte's s bit is set when the sender
+        // codes stereo, which rtpopusdepay reads from sprop-stereo. Without
+        // sprop-maxcapturerate, rtpopusdepay 1.22 sets no rate and webmmux rejects the caps.
+        // Matroska stores 48 kHz for Opus in any case.
+        let stereo = selection
+            .packets
+            .first()
+            .and_then(|packet| packet.payload.first())
+            .is_some_and(|toc| toc & 0x04 != 0);
+        caps = caps
+            .field("encoding-params", "2")
+            .field("sprop-stereo", if stereo { "1" } else { "0" })
+            .field("sprop-maxcapturerate", "48000");
+    }
+    Ok(caps.build())
+}
+
+/// Pushes every selected packet behind a rebuilt RTP header, then the end of the stream.
+/// Stops early when the pipeline has failed, because the error is then on the bus.
+fn push_packets(appsrc: &gst_app::AppSrc, header: &JournalHeader, selection: &Selection) {
+    let clock_rate = u64::from(header.codec.clock_rate());
+    let first_rtp_time = selection.first_rtp_time();
+    for packet in &selection.packets {
+        let mut buffer = gst::Buffer::from_mut_slice(rtp_packet(header.payload_type, packet));
+        let elapsed = packet.rtp_time.saturating_sub(first_rtp_time);
+        let pts = scale(elapsed, 1_000_000_000, clock_rate);
+        if let Some(buffer) = buffer.get_mut() {
+            buffer.set_pts(gst::ClockTime::from_nseconds(pts));
+        }
+        if appsrc.push_buffer(buffer).is_err() {
+            break;
+        }
+    }
+    // An error here also means that the pipeline failed, which the bus reports.
+    let _ = appsrc.end_of_stream();
+}
+
+/// Builds an RTP packet (RFC 3550 section 5.1) from the low bits of the extended sequence
+/// number and timestamp.
+fn rtp_packet(payload_type: u8, packet: &JournalPacket) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(12 + packet.payload.len());
+    bytes.push(0x80); // Version 2, no padding, no extension, no CSRC.
+    bytes.push(u8::from(packet.marker) << 7 | payload_type);
+    bytes.extend_from_slice(&(packet.seq as u16).to_be_bytes());
+    bytes.extend_from_slice(&(packet.rtp_time as u32).to_be_bytes());
+    bytes.extend_from_slice(&REBUILT_SSRC.to_be_bytes());
+    bytes.extend_from_slice(&packet.payload);
+    bytes
+}
+
+/// Waits for the end of the stream or an error on the pipeline's bus.
+fn wait_for_end(
+    pipeline: &gst::Pipeline,
+    out: &Path,
+    timeout: Duration,
+) -> Result<(), RecorderError> {
+    let bus = pipeline
+        .bus()
+        .ok_or_else(|| RecorderError::pipeline(out, "the pipeline has no bus"))?;
+    let wait = gst::ClockTime::from_nseconds(timeout.as_nanos() as u64);
+    let types = [gst::MessageType::Eos, gst::MessageType::Error];
+    let Some(message) = bus.timed_pop_filtered(wait, &types) else {
+        return Err(RecorderError::TimedOut {
+            operation: Operation::Mux,
+            path: out.to_owned(),
+            timeout,
+        });
+    };
+    match message.view() {
+        gst::MessageView::Error(error) => {
+            let element = error
+                .src()
+                .map_or_else(|| "pipeline".to_owned(), |src| src.name().to_string());
+            let debug = error.debug().map(|d| d.to_string()).unwrap_or_default();
+            let reason = format!("{element}: {} ({debug})", error.error());
+            Err(RecorderError::pipeline(out, reason))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Reads the picture size from the caps of the muxer's video input.
+fn video_size(muxer: &gst::Element) -> (Option<u32>, Option<u32>) {
+    for pad in muxer.sink_pads() {
+        let Some(caps) = pad.current_caps() else {
+            continue;
+        };
+        let Some(structure) = caps.structure(0) else {
+            continue;
+        };
+        if !structure.name().starts_with("video/") {
+            continue;
+        }
+        let dimension = |field| {
+            let value = structure.get::<i32>(field).ok()?;
+            u32::try_from(value).ok()
+        };
+        return (dimension("width"), dimension("height"));
+    }
+    (None, None)
+}
+
+/// Estimates the length of the last frame in nanoseconds: the mean interval between video
+/// frames (1/30 s for a single frame), or the length an Opus packet's TOC byte codes.
+fn last_frame_duration_ns(
+    codec: Codec,
+    selection: &Selection,
+    frames: u64,
+    first_pts_ns: u64,
+    last_pts_ns: u64,
+) -> u64 {
+    const SINGLE_VIDEO_FRAME_NS: u64 = 1_000_000_000 / 30;
+    const DEFAULT_OPUS_NS: u64 = 20_000_000;
+    match codec.kind() {
+        MediaKind::Video if frames > 1 => last_pts_ns.saturating_sub(first_pts_ns) / (frames - 1),
+        MediaKind::Video => SINGLE_VIDEO_FRAME_NS,
+        MediaKind::Audio => selection
+            .packets
+            .last()
+            .and_then(|packet| opus_packet_samples(&packet.payload))
+            .map_or(DEFAULT_OPUS_NS, |samples| {
+                scale(samples, 1_000_000_000, 48_000)
+            }),
+    }
+}
+
+/// Returns the length of an Opus packet in 48 kHz samples from its TOC byte and frame count
+/// (RFC 6716 section 3.1), or `None` for a malformed packet.
+fn opus_packet_samples(payload: &[u8]) -> Option<u64> {
+    let toc = *payload.first()?;
+    let config = toc >> 3;
+    let frame_samples: u64 = match config {
+        // SILK: 10, 20, 40 and 60 ms.
+        0..=11 => [480, 960, 1920, 2880][usize::from(config % 4)],
+        // Hybrid: 10 and 20 ms.
+        12..=15 => [480, 960][usize::from(config % 2)],
+        // CELT: 2.5, 5, 10 and 20 ms.
+        _ => [120, 240, 480, 960][usize::from(config % 4)],
+    };
+    let frames = match toc & 0x03 {
+        0 => 1,
+        1 | 2 => 2,
+        _ => u64::from(payload.get(1)? & 0x3f),
+    };
+    Some(frame_samples * frames)
+}
+
+/// Computes `value * multiplier / divisor` without overflow, saturating at `u64::MAX`.
+fn scale(value: u64, multiplier: u64, divisor: u64) -> u64 {
+    let result = u128::from(value) * u128::from(multiplier) / u128::from(divisor.max(1));
+    u64::try_from(result).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opus_toc_durations() {
+        // CELT 20 ms, one frame.
+        assert_eq!(opus_packet_samples(&[0xf8]), Some(960));
+        // SILK 60 ms, two frames.
+        assert_eq!(opus_packet_samples(&[0x19]), Some(5760));
+        // Hybrid 10 ms, code 3 with four frames.
+        assert_eq!(opus_packet_samples(&[0x63, 0x04]), Some(1920));
+        assert_eq!(opus_packet_samples(&[0x63]), None);
+        assert_eq!(opus_packet_samples(&[]), None);
+    }
+
+    #[test]
+    fn rtp_header_uses_low_bits() {
+        let packet = JournalPacket {
+            arrival_unix_us: 0,
+            seq: 0x1_0002,
+            rtp_time: 0x1_0000_0003,
+            marker: true,
+            payload: vec![0xaa],
+        };
+        let bytes = rtp_packet(96, &packet);
+        assert_eq!(bytes[..2], [0x80, 0x80 | 96]);
+        assert_eq!(bytes[2..4], [0x00, 0x02]);
+        assert_eq!(bytes[4..8], [0, 0, 0, 3]);
+        assert_eq!(bytes[12..], [0xaa]);
+    }
+
+    #[test]
+    fn scale_does_not_overflow() {
+        assert_eq!(scale(90_000, 1_000_000_000, 90_000), 1_000_000_000);
+        assert_eq!(scale(u64::MAX, 2, 1), u64::MAX);
+        assert_eq!(scale(5, 1, 0), 5);
+    }
+}
