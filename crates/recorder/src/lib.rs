@@ -4,3 +4,5 @@
 //! its journal is muxed by GStreamer into a WebM file that starts with a keyframe and plays
 //! on its own. A manifest per recording lists the segments with their SHA-256 hashes chained,
 //! so that a removed or altered segment is detected.
+
+pub mod export;
