@@ -75,9 +75,9 @@ pub enum ExportError {
     #[error("failed to initialise GStreamer: {0}")]
     Init(#[from] gst::glib::Error),
     /// A GStreamer element could not be created or linked.
-    #[error("failed to build the {what} pipeline: {source}")]
+    #[error("failed to build the {pipeline} pipeline: {source}")]
     Build {
-        what: &'static str,
+        pipeline: &'static str,
         source: gst::glib::BoolError,
     },
     /// The track's codec cannot be written to WebM.
@@ -292,7 +292,7 @@ struct SegmentReader {
 impl SegmentReader {
     fn open(path: &Path) -> Result<Self, ExportError> {
         let build = |source| ExportError::Build {
-            what: "segment reader",
+            pipeline: "segment reader",
             source,
         };
         let pipeline = gst::Pipeline::new();
@@ -365,7 +365,8 @@ impl SegmentReader {
 
 impl Drop for SegmentReader {
     fn drop(&mut self) {
-        // Stopping a pipeline whose elements failed can itself fail; nothing is left to clean.
+        // Stopping a pipeline whose elements failed can itself fail, and then nothing is left
+        // to release.
         let _ = self.pipeline.set_state(gst::State::Null);
     }
 }
@@ -453,7 +454,7 @@ struct Output {
 impl Output {
     fn build(starts: &[TrackStart], path: &Path) -> Result<Self, ExportError> {
         let build = |source| ExportError::Build {
-            what: "output",
+            pipeline: "output",
             source,
         };
         let pipeline = gst::Pipeline::new();
@@ -493,7 +494,8 @@ impl Output {
                 .collect();
             let waited = self.wait(shared);
 
-            // Unblocks feeders stuck in a push; after the end of stream it closes the file.
+            // Stopping the pipeline unblocks feeders stuck in a push. After the end of stream it
+            // also closes the file.
             shared.cancelled.store(true, Ordering::Relaxed);
             let _ = self.pipeline.set_state(gst::State::Null);
 
@@ -509,8 +511,8 @@ impl Output {
         })
     }
 
-    /// Waits for the end of stream or an error. `Err(None)` means a feeder failed and its own
-    /// error tells why.
+    /// Waits for the end of stream or an error. `Err(None)` means that a feeder failed, and
+    /// the feeder's own error explains why.
     fn wait(&self, shared: &Shared) -> Result<(), Option<ExportError>> {
         let bus = self.pipeline.bus().expect("a pipeline has a bus");
         let mut last_progress = shared.progress.load(Ordering::Relaxed);
@@ -589,7 +591,7 @@ fn add_track_source(
         .max_bytes(TRACK_QUEUE_BYTES)
         .build();
     let build = |source| ExportError::Build {
-        what: "output",
+        pipeline: "output",
         source,
     };
     pipeline.add(&source).map_err(build)?;
