@@ -113,6 +113,7 @@ export class Timeline extends EventTarget {
     const width = ((toMs - fromMs) * 100) / this.#spanMs;
     element.style.left = `${Math.max(0, left)}%`;
     element.style.width = `${Math.max(0, Math.min(width, 100 - left))}%`;
+    element.dataset.align = left > 50 ? 'end' : 'start';
   }
 
   #row(label, className) {
@@ -176,7 +177,9 @@ export class Timeline extends EventTarget {
     marker.dataset.testid = 'timeline-event';
     marker.dataset.kind = event.kind;
     const offsetMs = event.at_unix_ms - this.#startMs;
-    marker.style.left = `${Math.min(100, Math.max(0, (offsetMs * 100) / this.#spanMs))}%`;
+    const percent = Math.min(100, Math.max(0, (offsetMs * 100) / this.#spanMs));
+    marker.style.left = `${percent}%`;
+    marker.dataset.align = percent > 50 ? 'end' : 'start';
     const text = this.#eventText(event);
     marker.dataset.tooltip = text;
     marker.setAttribute('aria-label', text);
