@@ -9,7 +9,7 @@ import { Session } from './session.js';
 import { renderStatus } from './status-line.js';
 import { exposeTestHooks } from './test-hooks.js';
 import { TileGrid } from './tile-grid.js';
-import { tokenFromFragment } from './token.js';
+import { pageLink, tokenFromFragment } from './token.js';
 
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
 
@@ -19,6 +19,7 @@ const ui = {
   leave: byTestId('leave'),
   enableSound: byTestId('enable-sound'),
   room: byTestId('room'),
+  recordings: byTestId('recordings-link'),
   empty: document.getElementById('empty'),
   noToken: document.getElementById('no-token'),
 };
@@ -74,6 +75,10 @@ function start() {
   initErrorBanner();
   exposeTestHooks(() => session, grid);
   ui.noToken.hidden = token !== null;
+  if (token !== null) {
+    ui.recordings.href = pageLink('review.html', token);
+    ui.recordings.hidden = false;
+  }
 
   ui.join.addEventListener('click', join);
   ui.leave.addEventListener('click', () => session?.leave());
