@@ -57,6 +57,9 @@ pub struct ExportInfo {
 }
 
 /// Failure of [`export`]. The output file does not exist after any of them.
+///
+/// Each variant's fields are the values its message names.
+#[allow(missing_docs)]
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     /// No track has a segment.

@@ -42,6 +42,9 @@ pub struct Manifest {
     pub room: String,
     /// Identity of the participant (the token subject), never a display name.
     pub participant: String,
+    /// The participant's display name, for reviewers; not part of the hash chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participant_name: Option<String>,
     /// Server clock at the start of the recording, in milliseconds since the Unix epoch.
     pub started_unix_ms: u64,
     /// Server clock at the end of the recording, once it ended.
@@ -138,6 +141,7 @@ impl Manifest {
             recording: recording.into(),
             room: room.into(),
             participant: participant.into(),
+            participant_name: None,
             started_unix_ms,
             ended_unix_ms: None,
             status: RecordingStatus::Recording,

@@ -4,6 +4,7 @@ use std::future::IntoFuture;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rand::rngs::OsRng;
 use rand::RngCore;
@@ -14,7 +15,9 @@ use tokio::task::JoinHandle;
 use crate::config::{Config, ConfigError};
 use crate::http;
 use crate::media_loop;
+use crate::recording::{self, RecordingIndex, RecordingRuntime};
 use crate::state::AppState;
+use crate::state::Recordings;
 use crate::token::TokenKeys;
 
 /// Size of the random token secret generated in development mode, in bytes.
@@ -34,6 +37,9 @@ pub enum StartError {
         /// The cause.
         source: io::Error,
     },
+    /// Recording could not start.
+    #[error("recording: {0}")]
+    Recording(#[from] recording::StartRecordingError),
     /// The HTTP listener could not be bound.
     #[error("failed to bind the HTTP listener on {addr}: {source}")]
     BindHttp {
@@ -52,15 +58,30 @@ pub struct RunningServer {
     pub udp_addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     http: JoinHandle<io::Result<()>>,
+    recording: Option<RecordingRuntime>,
+    shutdown_upload: Duration,
 }
 
 impl RunningServer {
     /// Stops accepting requests and waits for HTTP requests in flight.
-    pub async fn stop(mut self) -> io::Result<()> {
+    pub async fn stop(&mut self) -> io::Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         (&mut self.http).await.unwrap_or(Ok(()))
+    }
+
+    /// Closes every open recording segment and waits, up to `recording.shutdown_upload_secs`,
+    /// for storage to take the rest.
+    pub async fn finish_recordings(&mut self) {
+        if let Some(recording) = self.recording.take() {
+            recording.shutdown(self.shutdown_upload).await;
+        }
+    }
+
+    /// The recorder's index, when recording is on.
+    pub fn recording_index(&self) -> Option<Arc<RecordingIndex>> {
+        self.recording.as_ref().map(|r| Arc::clone(&r.index))
     }
 
     /// Returns the URL to open in a browser.
@@ -80,13 +101,18 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     warn_about_setup(&config);
     let candidate = candidate(&config)?;
     let udp_listen = config.media.udp_listen;
-    let (media, _media_task) =
-        media_loop::start(udp_listen, candidate)
-            .await
-            .map_err(|source| StartError::BindUdp {
-                addr: udp_listen,
-                source,
-            })?;
+    let (recording, link) = if config.recording.enabled {
+        let (runtime, link) = recording::start(&config).await?;
+        (Some(runtime), Some(link))
+    } else {
+        (None, None)
+    };
+    let (media, _media_task) = media_loop::start(udp_listen, candidate, link)
+        .await
+        .map_err(|source| StartError::BindUdp {
+            addr: udp_listen,
+            source,
+        })?;
     let udp_addr = media.local_addr();
     let http_listen = config.http.listen;
     let listener = TcpListener::bind(http_listen)
@@ -97,18 +123,28 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         })?;
     let http_addr = listener.local_addr().unwrap_or(http_listen);
 
+    let shutdown_upload = Duration::from_secs(config.recording.shutdown_upload_secs);
+    let recordings = recording
+        .as_ref()
+        .map(|runtime| Recordings::new(runtime, &config));
     let state = Arc::new(AppState {
         tokens: token_keys(&config),
         config: Arc::new(config),
         media,
+        recordings,
     });
+    if state.recordings.is_some() {
+        tokio::spawn(crate::retention::run(Arc::clone(&state)));
+    }
     let (stop, stopped) = oneshot::channel::<()>();
     // NOTE: axum::serve sets no timeout for reading request headers or bodies, so slow or
     // stalled clients hold their connections. In production the TLS reverse proxy in front
     // (see README) enforces those timeouts.
-    let serve = axum::serve(listener, http::router(state)).with_graceful_shutdown(async move {
-        let _ = stopped.await;
-    });
+    let serve = axum::serve(listener, http::router(Arc::clone(&state))).with_graceful_shutdown(
+        async move {
+            let _ = stopped.await;
+        },
+    );
     let http = tokio::spawn(serve.into_future());
 
     Ok(RunningServer {
@@ -116,6 +152,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         udp_addr,
         stop: Some(stop),
         http,
+        recording,
+        shutdown_upload,
     })
 }
 

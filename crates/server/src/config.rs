@@ -54,6 +54,10 @@ pub struct Config {
     pub signalling: SignallingConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Recording of published tracks.
+    pub recording: RecordingConfig,
+    /// Where recordings are kept: a local folder or an S3 bucket.
+    pub storage: storage::StorageConfig,
 }
 
 impl Default for Config {
@@ -68,9 +72,12 @@ impl Default for Config {
             rooms: vec![RoomConfig {
                 id: RoomId("demo".to_owned()),
                 title: "Демонстрационная комната".to_owned(),
+                retention_days: None,
             }],
             signalling: SignallingConfig::default(),
             log: LogConfig::default(),
+            recording: RecordingConfig::default(),
+            storage: storage::StorageConfig::default(),
         }
     }
 }
@@ -164,6 +171,10 @@ pub struct RoomConfig {
     pub id: RoomId,
     /// Name shown to people.
     pub title: String,
+    /// Days this room's recordings are kept after they end; `recording.retention_days`
+    /// when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u64>,
 }
 
 /// `[signalling]`: WebSocket signalling sessions.
@@ -183,6 +194,77 @@ impl Default for SignallingConfig {
             // An SDP answer grows by about 2.5 KiB per m-line; this fits some 200.
             max_message_bytes: 512 * 1024,
         }
+    }
+}
+
+/// `[recording]`: recording of published tracks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecordingConfig {
+    /// Whether every track participants and organisers publish is recorded.
+    pub enabled: bool,
+    /// Folder where segments wait until storage has them, and where open segments are
+    /// journaled. It must survive a restart of the server.
+    pub spool_dir: PathBuf,
+    /// Most bytes the spool may hold, for example during a storage outage.
+    pub spool_max_bytes: u64,
+    /// Target length of a segment, in seconds.
+    pub segment_secs: u64,
+    /// Milliseconds without media after which the time is a gap in the recording.
+    pub gap_ms: u64,
+    /// Seconds a recording stays open after its participant left, so that a participant who
+    /// comes back continues the same recording.
+    pub rejoin_grace_secs: u64,
+    /// Seconds a published track may send nothing before its state is "no media".
+    pub no_media_secs: u64,
+    /// Seconds the server waits at shutdown for storage to take the last segments; what is
+    /// left stays in the spool and is uploaded at the next start.
+    pub shutdown_upload_secs: u64,
+    /// Days recordings are kept after they end; then they are deleted.
+    pub retention_days: u64,
+    /// Folder for files made for download, and the audit log.
+    pub data_dir: PathBuf,
+}
+
+impl Default for RecordingConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            spool_dir: PathBuf::from("data/spool"),
+            spool_max_bytes: 20 * 1024 * 1024 * 1024,
+            segment_secs: 4,
+            gap_ms: 1500,
+            rejoin_grace_secs: 30,
+            no_media_secs: 10,
+            shutdown_upload_secs: 30,
+            retention_days: 365,
+            data_dir: PathBuf::from("data"),
+        }
+    }
+}
+
+impl RecordingConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("recording.segment_secs", self.segment_secs),
+            ("recording.gap_ms", self.gap_ms),
+            ("recording.no_media_secs", self.no_media_secs),
+            ("recording.retention_days", self.retention_days),
+            ("recording.spool_max_bytes", self.spool_max_bytes),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(ConfigError::invalid(key, value, "must be at least 1"));
+            }
+        }
+        if self.segment_secs > 60 {
+            return Err(ConfigError::invalid(
+                "recording.segment_secs",
+                self.segment_secs,
+                "must be at most 60: a crash loses at most the open segment",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -476,7 +558,95 @@ const ENV_VARS: &[(&str, &str, EnvSetter)] = &[
     ("PROFSTAGE_LOG_FORMAT", "text or json", |c, v| {
         set(&mut c.log.format, v)
     }),
+    ("PROFSTAGE_RECORDING_ENABLED", EXPECT_BOOL, |c, v| {
+        set(&mut c.recording.enabled, v)
+    }),
+    ("PROFSTAGE_RECORDING_SPOOL_DIR", EXPECT_DIR, |c, v| {
+        set(&mut c.recording.spool_dir, v)
+    }),
+    ("PROFSTAGE_RECORDING_DATA_DIR", EXPECT_DIR, |c, v| {
+        set(&mut c.recording.data_dir, v)
+    }),
+    ("PROFSTAGE_RECORDING_SEGMENT_SECS", EXPECT_SECS, |c, v| {
+        set(&mut c.recording.segment_secs, v)
+    }),
+    (
+        "PROFSTAGE_RECORDING_REJOIN_GRACE_SECS",
+        EXPECT_SECS,
+        |c, v| set(&mut c.recording.rejoin_grace_secs, v),
+    ),
+    ("PROFSTAGE_RECORDING_GAP_MS", EXPECT_MS, |c, v| {
+        set(&mut c.recording.gap_ms, v)
+    }),
+    (
+        "PROFSTAGE_RECORDING_SPOOL_MAX_BYTES",
+        EXPECT_BYTES,
+        |c, v| set(&mut c.recording.spool_max_bytes, v),
+    ),
+    ("PROFSTAGE_RECORDING_NO_MEDIA_SECS", EXPECT_SECS, |c, v| {
+        set(&mut c.recording.no_media_secs, v)
+    }),
+    (
+        "PROFSTAGE_RECORDING_SHUTDOWN_UPLOAD_SECS",
+        EXPECT_SECS,
+        |c, v| set(&mut c.recording.shutdown_upload_secs, v),
+    ),
+    (
+        "PROFSTAGE_RECORDING_RETENTION_DAYS",
+        "a whole number of days",
+        |c, v| set(&mut c.recording.retention_days, v),
+    ),
+    ("PROFSTAGE_STORAGE_BACKEND", "local or s3", |c, v| {
+        c.storage.backend = match v {
+            "local" => storage::Backend::Local,
+            "s3" => storage::Backend::S3,
+            _ => return Err(InvalidValue),
+        };
+        Ok(())
+    }),
+    ("PROFSTAGE_STORAGE_LOCAL_DIR", EXPECT_DIR, |c, v| {
+        set(&mut c.storage.local_dir, v)
+    }),
+    ("PROFSTAGE_STORAGE_S3_ENDPOINT", "a URL", |c, v| {
+        set_optional(&mut c.storage.s3.endpoint, v)
+    }),
+    ("PROFSTAGE_STORAGE_S3_REGION", "a region name", |c, v| {
+        set_optional(&mut c.storage.s3.region, v)
+    }),
+    ("PROFSTAGE_STORAGE_S3_BUCKET", "a bucket name", |c, v| {
+        set_optional(&mut c.storage.s3.bucket, v)
+    }),
+    ("PROFSTAGE_STORAGE_S3_PATH_STYLE", EXPECT_BOOL, |c, v| {
+        set(&mut c.storage.s3.path_style, v)
+    }),
+    (
+        "PROFSTAGE_STORAGE_S3_ACCESS_KEY_ID",
+        "an access key id",
+        |c, v| set_optional(&mut c.storage.s3.access_key_id, v),
+    ),
+    (
+        "PROFSTAGE_STORAGE_S3_SECRET_ACCESS_KEY",
+        "a secret access key",
+        |c, v| {
+            c.storage.s3.secret_access_key =
+                (!v.is_empty()).then(|| storage::SecretAccessKey::new(v));
+            Ok(())
+        },
+    ),
+    (
+        "PROFSTAGE_STORAGE_S3_CONNECT_TIMEOUT_SECS",
+        EXPECT_SECS,
+        |c, v| set(&mut c.storage.s3.connect_timeout_secs, v),
+    ),
+    (
+        "PROFSTAGE_STORAGE_S3_OPERATION_TIMEOUT_SECS",
+        EXPECT_SECS,
+        |c, v| set(&mut c.storage.s3.operation_timeout_secs, v),
+    ),
 ];
+
+const EXPECT_DIR: &str = "a directory path";
+const EXPECT_MS: &str = "a whole number of milliseconds";
 
 const EXPECT_BOOL: &str = "true or false";
 const EXPECT_ADDR: &str = "an address and port such as 127.0.0.1:8080";
@@ -713,6 +883,7 @@ impl Config {
         self.validate_auth()?;
         self.validate_rooms()?;
         self.signalling.validate()?;
+        self.recording.validate()?;
         self.log.validate()
     }
 

@@ -43,6 +43,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let routes = Router::new()
         .merge(api_routes(state.config.dev_mode()))
         .route("/ws", get(signalling::upgrade))
+        .route("/metrics", get(crate::recording_api::metrics))
         .fallback_service(static_files)
         .method_not_allowed_fallback(method_not_allowed);
     let tracing = TraceLayer::new_for_http()
@@ -60,7 +61,8 @@ pub fn router(state: Arc<AppState>) -> Router {
 fn api_routes(dev_mode: bool) -> Router<Arc<AppState>> {
     let mut api = Router::new()
         .route("/api/v1/health", get(health))
-        .route("/api/v1/info", get(info));
+        .route("/api/v1/info", get(info))
+        .merge(crate::recording_api::routes());
     if dev_mode {
         let token = post(dev_token).layer(DefaultBodyLimit::max(DEV_TOKEN_BODY_LIMIT));
         api = api

@@ -2,9 +2,13 @@
 //! between them and the media core.
 
 pub mod app;
+pub mod audit;
 pub mod config;
 pub mod http;
 pub mod media_loop;
+pub mod recording;
+pub mod recording_api;
+pub mod retention;
 pub mod signalling;
 pub mod state;
 pub mod telemetry;

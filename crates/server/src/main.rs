@@ -34,7 +34,7 @@ async fn main() -> ExitCode {
         dev_mode = config.dev_mode(),
         "starting"
     );
-    let server = match app::start(config).await {
+    let mut server = match app::start(config).await {
         Ok(server) => server,
         Err(error) => {
             tracing::error!(%error, "failed to start");
@@ -54,6 +54,8 @@ async fn main() -> ExitCode {
             "requests still in flight after the grace period; stopping anyway"
         ),
     }
+    tracing::info!("closing recordings");
+    server.finish_recordings().await;
     tracing::info!("stopped");
     ExitCode::SUCCESS
 }

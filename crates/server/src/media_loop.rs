@@ -18,6 +18,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::recording::{Input as RecorderInput, Publisher, RecorderHandle};
 use crate::signalling::protocol::{
     self, PeerInfo, Role, ServerMessage, SubscribedTrack, TrackInfo,
 };
@@ -159,6 +160,7 @@ impl MediaHandle {
 pub async fn start(
     udp_listen: SocketAddr,
     candidate: SocketAddr,
+    recorder: Option<RecorderLink>,
 ) -> io::Result<(MediaHandle, JoinHandle<()>)> {
     let socket = UdpSocket::bind(udp_listen).await?;
     let local_addr = socket.local_addr()?;
@@ -172,6 +174,7 @@ pub async fn start(
         socket,
         sfu: Sfu::new(SfuConfig::new(candidate)),
         members: HashMap::new(),
+        recorder,
     };
     tracing::info!(udp = %local_addr, "media loop started");
     let task = tokio::spawn(media.run(receiver));
@@ -188,10 +191,28 @@ struct Joiner {
     tracks: Vec<TrackInfo>,
 }
 
+/// The recorder as the media loop sees it: where packets go, and where keyframe requests
+/// come from.
+pub struct RecorderLink {
+    /// Packets and track events.
+    pub handle: RecorderHandle,
+    /// Tracks the recorder needs a keyframe of.
+    pub keyframes: mpsc::UnboundedReceiver<TrackId>,
+}
+
 struct MediaLoop {
     socket: UdpSocket,
     sfu: Sfu,
     members: HashMap<ClientId, Joiner>,
+    recorder: Option<RecorderLink>,
+}
+
+/// Waits for the recorder's next keyframe request, or for ever when nothing is recorded.
+async fn next_keyframe_request(recorder: &mut Option<RecorderLink>) -> Option<TrackId> {
+    match recorder {
+        Some(link) => link.keyframes.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 impl MediaLoop {
@@ -217,11 +238,30 @@ impl MediaLoop {
                     Err(error) => tracing::debug!(error = %error, "UDP receive failed"),
                 },
                 () = tokio::time::sleep_until(wake) => self.sfu.handle_timeout(Instant::now()),
+                Some(track) = next_keyframe_request(&mut self.recorder) => {
+                    self.sfu.request_keyframe_for(Instant::now(), track);
+                }
             }
+            self.hand_to_recorder();
             self.flush().await;
             self.dispatch_events();
         }
         tracing::info!("media loop stopped");
+    }
+
+    fn hand_to_recorder(&mut self) {
+        let Some(link) = &self.recorder else {
+            return;
+        };
+        while let Some(packet) = self.sfu.poll_media() {
+            link.handle.packet(packet);
+        }
+    }
+
+    fn tell_recorder(&self, input: RecorderInput) {
+        if let Some(link) = &self.recorder {
+            link.handle.send(input);
+        }
     }
 
     async fn flush(&mut self) {
@@ -269,7 +309,7 @@ impl MediaLoop {
         reply: oneshot::Sender<Joined>,
     ) {
         self.replace_session(now, &member);
-        let options = client_options(&member, false);
+        let options = client_options(&member, self.recorder.is_some());
         let peers = self
             .members
             .values()
@@ -314,6 +354,9 @@ impl MediaLoop {
         self.dispatch_events();
         if let Some(left) = self.members.remove(&client) {
             tracing::info!(room = %left.member.room, identity = %left.member.identity, client = %client, "left");
+            self.tell_recorder(RecorderInput::Left {
+                publisher: recorded_publisher(&left.member),
+            });
             let message = ServerMessage::PeerLeft {
                 identity: left.member.identity.clone(),
             };
@@ -342,6 +385,13 @@ impl MediaLoop {
                     Some(track.client),
                     &ServerMessage::TrackPublished(info),
                 );
+                self.tell_recorder(RecorderInput::TrackStarted {
+                    publisher: recorded_publisher(&member),
+                    client: track.client,
+                    track: track.track,
+                    kind: track.kind,
+                    source: track.source,
+                });
             }
             SfuEvent::TrackUnpublished {
                 room,
@@ -360,6 +410,7 @@ impl MediaLoop {
                 let member = publisher.member.clone();
                 debug_assert_eq!(member.room, room.0);
                 self.broadcast(&member, Some(client), &message);
+                self.tell_recorder(RecorderInput::TrackEnded { track });
             }
             SfuEvent::SubscribeOffer {
                 client,
@@ -403,6 +454,9 @@ impl MediaLoop {
                 );
                 self.send_to(client, message);
                 if let Some(left) = self.members.remove(&client) {
+                    self.tell_recorder(RecorderInput::Left {
+                        publisher: recorded_publisher(&left.member),
+                    });
                     let message = ServerMessage::PeerLeft {
                         identity: left.member.identity.clone(),
                     };
@@ -466,6 +520,14 @@ fn deliver(client: ClientId, outbox: &mpsc::Sender<ServerMessage>, message: Serv
 /// only organisers, so that they learn nothing about each other.
 fn may_see(viewer: Role, subject: Role) -> bool {
     viewer != Role::Participant || subject == Role::Organiser
+}
+
+fn recorded_publisher(member: &Member) -> Publisher {
+    Publisher {
+        room: member.room.clone(),
+        identity: member.identity.clone(),
+        name: member.name.clone(),
+    }
 }
 
 fn client_options(member: &Member, recorded: bool) -> ClientOptions {

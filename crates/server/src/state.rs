@@ -1,9 +1,15 @@
 //! State shared by every HTTP and WebSocket handler.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use storage::Storage;
+
+use crate::audit::AuditLog;
 use crate::config::Config;
 use crate::media_loop::MediaHandle;
+use crate::recording::{RecordingIndex, RecordingRuntime};
+use crate::recording_api::TicketKeys;
 use crate::token::TokenKeys;
 
 /// Everything a request handler may need, behind one `Arc`.
@@ -14,4 +20,37 @@ pub struct AppState {
     pub tokens: TokenKeys,
     /// The channel into the media loop.
     pub media: MediaHandle,
+    /// Recording review, when recording is on.
+    pub recordings: Option<Recordings>,
+}
+
+/// What the recording routes need.
+pub struct Recordings {
+    /// Manifests and live state.
+    pub index: Arc<RecordingIndex>,
+    /// Where recordings are kept.
+    pub storage: Arc<Storage>,
+    /// Append-only record of every view, download and deletion.
+    pub audit: AuditLog,
+    /// Folder of files made for download.
+    pub exports: PathBuf,
+    /// Folder of segments waiting for upload.
+    pub spool: PathBuf,
+    /// Signs short-lived links to recorded media, for `<video src>`.
+    pub tickets: TicketKeys,
+}
+
+impl Recordings {
+    /// Builds the routes' state from the running recorder.
+    pub fn new(runtime: &RecordingRuntime, config: &Config) -> Self {
+        let data = &config.recording.data_dir;
+        Self {
+            index: Arc::clone(&runtime.index),
+            storage: Arc::clone(&runtime.storage),
+            audit: AuditLog::new(data.join("audit.jsonl")),
+            exports: data.join("exports"),
+            spool: config.recording.spool_dir.clone(),
+            tickets: TicketKeys::generate(),
+        }
+    }
 }

@@ -84,9 +84,22 @@ fn every_key_set() -> Config {
         rooms: vec![RoomConfig {
             id: "demo".parse().unwrap(),
             title: "t".to_owned(),
+            retention_days: Some(30),
         }],
         signalling: SignallingConfig::default(),
         log: LogConfig::default(),
+        recording: Default::default(),
+        storage: storage::StorageConfig {
+            s3: storage::S3Config {
+                endpoint: Some("http://127.0.0.1:3900".to_owned()),
+                region: Some("garage".to_owned()),
+                bucket: Some("recordings".to_owned()),
+                access_key_id: Some("GK0".to_owned()),
+                secret_access_key: Some(storage::SecretAccessKey::new("s")),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
     }
 }
 

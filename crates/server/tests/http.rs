@@ -35,6 +35,7 @@ fn state_with(dev_mode: bool, web_root: PathBuf) -> Arc<AppState> {
         config: Arc::new(config),
         tokens: TokenKeys::new(SECRET.as_bytes()),
         media: MediaHandle::detached(),
+        recordings: None,
     })
 }
 

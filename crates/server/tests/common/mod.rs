@@ -19,19 +19,33 @@ const RECEIVE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct TestServer {
     pub running: RunningServer,
     keys: TokenKeys,
+    /// Spool, local storage, exports and audit log of this server.
+    pub data: tempfile::TempDir,
 }
 
 impl TestServer {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server on ephemeral loopback ports, with its files in a fresh temporary
+    /// folder, after `adjust` has changed the configuration.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let data = tempfile::tempdir().expect("a temporary folder");
         let mut config = Config::default();
         config.http.listen = "127.0.0.1:0".parse().unwrap();
         config.media.udp_listen = "127.0.0.1:0".parse().unwrap();
         config.auth.token_secret = Some(TokenSecret::new(SECRET));
         config.dev_mode = Some(true);
+        config.recording.spool_dir = data.path().join("spool");
+        config.recording.data_dir = data.path().join("data");
+        config.storage.local_dir = data.path().join("recordings");
+        adjust(&mut config);
         let running = app::start(config).await.expect("server starts");
         Self {
             running,
             keys: TokenKeys::new(SECRET.as_bytes()),
+            data,
         }
     }
 

@@ -1,0 +1,141 @@
+//! What the HTTP layer may know about recordings: finished and running manifests, the
+//! recordings in progress and the upload backlog.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use recorder::manifest::Manifest;
+use serde::Serialize;
+
+/// Counters shared by the recorder, the uploader and the metrics endpoint.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Packets dropped because the recorder was too far behind.
+    pub dropped_packets: AtomicU64,
+    /// Segments waiting for storage.
+    pub backlog_segments: AtomicU64,
+    /// Bytes of segments waiting for storage.
+    pub backlog_bytes: AtomicU64,
+    /// Bytes in the spool folder: open journals and segments not uploaded yet.
+    pub spool_bytes: AtomicU64,
+    /// Segments storage has taken since start.
+    pub uploaded_segments: AtomicU64,
+    /// Upload attempts that failed since start.
+    pub upload_failures: AtomicU64,
+    /// Segments muxed since start.
+    pub muxed_segments: AtomicU64,
+    /// Recordings open now.
+    pub active_recordings: AtomicU64,
+}
+
+impl Stats {
+    /// Reads a counter.
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// One source of a recording in progress.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LiveSource {
+    /// camera, microphone, screen.
+    pub source: String,
+    /// starting, recording, gap, failed or ended.
+    pub state: String,
+    /// Why it failed, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Segments closed so far.
+    pub segments: u32,
+    /// Bytes written so far.
+    pub bytes: u64,
+}
+
+/// A recording in progress.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LiveRecording {
+    /// Recording identifier.
+    pub recording: String,
+    /// Room.
+    #[serde(skip)]
+    pub room: String,
+    /// The participant's identity.
+    pub participant: String,
+    /// The participant's display name.
+    pub participant_name: String,
+    /// Start on the server clock.
+    pub started_unix_ms: u64,
+    /// Each source and its state.
+    pub sources: Vec<LiveSource>,
+    /// Segments of this recording waiting for storage.
+    pub pending_upload: u32,
+}
+
+/// Manifests by recording, and the recordings in progress.
+#[derive(Debug, Default)]
+pub struct RecordingIndex {
+    manifests: RwLock<HashMap<String, Arc<Manifest>>>,
+    live: RwLock<Vec<LiveRecording>>,
+    /// Shared counters.
+    pub stats: Arc<Stats>,
+}
+
+impl RecordingIndex {
+    /// Stores the newest manifest of a recording.
+    pub fn put(&self, manifest: Manifest) {
+        let id = manifest.recording.clone();
+        if let Ok(mut manifests) = self.manifests.write() {
+            manifests.insert(id, Arc::new(manifest));
+        }
+    }
+
+    /// Forgets a recording (after it was deleted).
+    pub fn remove(&self, recording: &str) {
+        if let Ok(mut manifests) = self.manifests.write() {
+            manifests.remove(recording);
+        }
+    }
+
+    /// The newest manifest of a recording.
+    pub fn get(&self, recording: &str) -> Option<Arc<Manifest>> {
+        self.manifests.read().ok()?.get(recording).cloned()
+    }
+
+    /// Every manifest of a room, newest first.
+    pub fn in_room(&self, room: &str) -> Vec<Arc<Manifest>> {
+        let Ok(manifests) = self.manifests.read() else {
+            return Vec::new();
+        };
+        let mut found: Vec<_> = manifests
+            .values()
+            .filter(|m| m.room == room)
+            .cloned()
+            .collect();
+        found.sort_by_key(|m| std::cmp::Reverse(m.started_unix_ms));
+        found
+    }
+
+    /// Every manifest.
+    pub fn all(&self) -> Vec<Arc<Manifest>> {
+        self.manifests
+            .read()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Replaces the list of recordings in progress.
+    pub fn set_live(&self, live: Vec<LiveRecording>) {
+        if let Ok(mut current) = self.live.write() {
+            *current = live;
+        }
+    }
+
+    /// Recordings in progress in a room.
+    pub fn live_in_room(&self, room: &str) -> Vec<LiveRecording> {
+        self.live
+            .read()
+            .map(|live| live.iter().filter(|r| r.room == room).cloned().collect())
+            .unwrap_or_default()
+    }
+}

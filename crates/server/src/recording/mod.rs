@@ -1,0 +1,352 @@
+//! Recording every published track, crash-safe, to the configured storage.
+//!
+//! The media loop hands each packet of a recorded track to the recorder thread
+//! ([`worker`]), which appends it to the open segment's journal in the spool folder. A
+//! closed segment is muxed into WebM by GStreamer on the mux thread, hashed, listed in the
+//! recording's manifest and handed to the uploader ([`upload`]), which retries until storage
+//! takes it. After a crash, [`recovery`] muxes the journals left in the spool and uploads what
+//! was not uploaded.
+
+pub mod clock;
+pub mod index;
+pub mod recovery;
+pub mod segmenter;
+pub mod upload;
+pub mod worker;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use media_core::{ClientId, MediaKind, MediaPacket, TrackId, TrackSource};
+
+pub use index::{LiveRecording, LiveSource, RecordingIndex};
+
+/// Packets that may wait for the recorder thread before new ones are dropped (and the loss
+/// counted); about ten seconds of 50 streams at 1.5 Mbit/s.
+pub const MAX_QUEUED_PACKETS: usize = 100_000;
+
+/// Settings of the recorder, in the units it works in.
+#[derive(Debug, Clone)]
+pub struct RecorderSettings {
+    /// Where journals and segments wait until storage has them.
+    pub spool_dir: PathBuf,
+    /// Target length of a segment.
+    pub segment: Duration,
+    /// Silence after which the time without media is a gap.
+    pub gap: Duration,
+    /// Most bytes the spool may hold; further segments of a source fail.
+    pub spool_max_bytes: u64,
+    /// How long a recording stays open after its participant left, for them to come back.
+    pub rejoin_grace: Duration,
+    /// How long a recording may wait for its first packet before it is "no media".
+    pub no_media: Duration,
+}
+
+/// Who published a track, for the recording it goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publisher {
+    /// Room identifier.
+    pub room: String,
+    /// The person's identity (token subject).
+    pub identity: String,
+    /// The person's display name.
+    pub name: String,
+}
+
+/// Messages to the recorder thread.
+#[derive(Debug)]
+pub enum Input {
+    /// A recorded client started publishing a track.
+    TrackStarted {
+        /// The publisher.
+        publisher: Publisher,
+        /// The publishing client.
+        client: ClientId,
+        /// The track.
+        track: TrackId,
+        /// Audio or video.
+        kind: MediaKind,
+        /// The device behind it.
+        source: TrackSource,
+    },
+    /// One packet of a recorded track, with its arrival on the server clock.
+    Packet {
+        /// Microseconds since the Unix epoch.
+        arrival_unix_us: u64,
+        /// The packet.
+        packet: MediaPacket,
+    },
+    /// A track stopped.
+    TrackEnded {
+        /// The track.
+        track: TrackId,
+    },
+    /// A person left the room (their tracks have ended).
+    Left {
+        /// The person.
+        publisher: Publisher,
+    },
+    /// The mux thread finished a segment.
+    Muxed(Box<worker::MuxOutcome>),
+    /// Storage took a segment.
+    Uploaded {
+        /// The recording.
+        recording: String,
+        /// The segment's index.
+        index: u32,
+    },
+    /// Close everything, then answer.
+    Stop(mpsc::Sender<()>),
+}
+
+/// The media loop's side of the recorder: cheap to clone, never blocks.
+#[derive(Clone)]
+pub struct RecorderHandle {
+    inputs: mpsc::Sender<Input>,
+    queued: Arc<AtomicUsize>,
+    clock: WallClock,
+    stats: Arc<index::Stats>,
+}
+
+impl RecorderHandle {
+    /// Sends a control message.
+    pub fn send(&self, input: Input) {
+        let _ = self.inputs.send(input);
+    }
+
+    /// Queues one packet, or counts it as dropped when the recorder is too far behind.
+    pub fn packet(&self, packet: MediaPacket) {
+        if self.queued.load(Ordering::Relaxed) >= MAX_QUEUED_PACKETS {
+            self.stats.dropped_packets.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        let arrival_unix_us = self.clock.unix_us(packet.arrival);
+        let _ = self.inputs.send(Input::Packet {
+            arrival_unix_us,
+            packet,
+        });
+    }
+
+    /// Asks the recorder to close every segment and waits until it has.
+    pub fn stop(&self) {
+        let (reply, done) = mpsc::channel();
+        if self.inputs.send(Input::Stop(reply)).is_ok() {
+            let _ = done.recv();
+        }
+    }
+}
+
+/// Maps monotonic instants to the wall clock, fixed at start, so that recorded times never
+/// jump when the system clock is adjusted.
+#[derive(Debug, Clone, Copy)]
+pub struct WallClock {
+    instant: Instant,
+    unix_us: u64,
+}
+
+impl WallClock {
+    /// Takes the current time as the anchor.
+    pub fn now() -> Self {
+        Self {
+            instant: Instant::now(),
+            unix_us: system_unix_us(),
+        }
+    }
+
+    /// The wall-clock time of `at`, in microseconds since the Unix epoch.
+    pub fn unix_us(&self, at: Instant) -> u64 {
+        match at.checked_duration_since(self.instant) {
+            Some(after) => self.unix_us + after.as_micros() as u64,
+            None => self
+                .unix_us
+                .saturating_sub(self.instant.duration_since(at).as_micros() as u64),
+        }
+    }
+
+    /// The current wall-clock time, in microseconds since the Unix epoch.
+    pub fn now_us(&self) -> u64 {
+        self.unix_us(Instant::now())
+    }
+}
+
+fn system_unix_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// The name of a source in manifests, keys and the API.
+pub fn source_name(source: TrackSource) -> &'static str {
+    match source {
+        TrackSource::Camera => "camera",
+        TrackSource::Microphone => "microphone",
+        TrackSource::Screen => "screen",
+        TrackSource::ScreenAudio => "screen-audio",
+    }
+}
+
+/// The folder of one recording in the spool.
+pub fn spool_folder(spool: &Path, recording: &str) -> PathBuf {
+    spool.join(recording)
+}
+
+/// The running recorder: what the HTTP layer and shutdown need.
+pub struct RecordingRuntime {
+    /// Manifests and live state.
+    pub index: Arc<RecordingIndex>,
+    /// Where recordings are kept.
+    pub storage: Arc<storage::Storage>,
+    /// The recorder thread's handle.
+    pub handle: RecorderHandle,
+    uploader: tokio::task::JoinHandle<()>,
+    upload_jobs: Option<upload::UploadHandle>,
+    worker: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Prefix of every recording's object keys.
+pub const KEY_ROOT: &str = "recordings";
+
+/// Errors of [`start`].
+#[derive(Debug, thiserror::Error)]
+pub enum StartRecordingError {
+    /// The storage configuration is incomplete or wrong.
+    #[error("storage: {0}")]
+    Storage(#[from] storage::StorageError),
+    /// GStreamer or an element it needs is missing.
+    #[error("GStreamer: {0}")]
+    Mux(String),
+    /// The spool folder cannot be used.
+    #[error("recording.spool_dir {path}: {source}")]
+    Spool {
+        /// The folder.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Opens storage, recovers what a crash left in the spool, and starts the uploader and the
+/// recorder thread. Returns the runtime and the media loop's link to the recorder.
+pub async fn start(
+    config: &crate::config::Config,
+) -> Result<(RecordingRuntime, crate::media_loop::RecorderLink), StartRecordingError> {
+    recorder::mux::init().map_err(|e| StartRecordingError::Mux(e.to_string()))?;
+    let storage = Arc::new(storage::Storage::from_config(&config.storage)?);
+    let settings = settings(&config.recording);
+    std::fs::create_dir_all(&settings.spool_dir).map_err(|source| StartRecordingError::Spool {
+        path: settings.spool_dir.clone(),
+        source,
+    })?;
+    let index = Arc::new(RecordingIndex::default());
+    let (uploads, jobs) = upload::channel();
+
+    let spool = settings.spool_dir.clone();
+    let (recovery_index, recovery_uploads) = (Arc::clone(&index), uploads.clone());
+    let recovered = tokio::task::spawn_blocking(move || {
+        recovery::recover(&spool, KEY_ROOT, &recovery_index, &recovery_uploads)
+    })
+    .await
+    .unwrap_or_default();
+    tracing::debug!(?recovered, "spool checked");
+
+    let (keyframe_sender, keyframes) = tokio::sync::mpsc::unbounded_channel();
+    let (handle, worker) = worker::start(
+        settings,
+        Arc::clone(&index),
+        uploads.clone(),
+        keyframe_sender,
+        KEY_ROOT.to_owned(),
+    )
+    .map_err(|source| StartRecordingError::Spool {
+        path: config.recording.spool_dir.clone(),
+        source,
+    })?;
+    let uploader = tokio::spawn(upload::run(
+        Arc::clone(&storage),
+        Arc::clone(&index),
+        jobs,
+        Some(handle.inputs.clone()),
+    ));
+    tokio::spawn(load_index(Arc::clone(&storage), Arc::clone(&index)));
+    let link = crate::media_loop::RecorderLink {
+        handle: handle.clone(),
+        keyframes,
+    };
+    let runtime = RecordingRuntime {
+        index,
+        storage,
+        handle,
+        uploader,
+        upload_jobs: Some(uploads),
+        worker: Some(worker),
+    };
+    Ok((runtime, link))
+}
+
+impl RecordingRuntime {
+    /// Closes every open segment, then gives storage up to `grace` to take what is left.
+    /// Whatever storage did not take stays in the spool for the next start.
+    pub async fn shutdown(mut self, grace: Duration) {
+        let handle = self.handle.clone();
+        let _ = tokio::task::spawn_blocking(move || handle.stop()).await;
+        if let Some(worker) = self.worker.take() {
+            let _ = tokio::task::spawn_blocking(move || worker.join()).await;
+        }
+        // The recorder thread is gone; dropping the last job sender lets the uploader end
+        // when its queue is empty.
+        self.upload_jobs.take();
+        drop(self.handle);
+        let backlog = &self.index.stats.backlog_segments;
+        match tokio::time::timeout(grace, &mut self.uploader).await {
+            Ok(_) => tracing::info!("every segment is in storage"),
+            Err(_) => tracing::warn!(
+                segments = index::Stats::get(backlog),
+                "storage did not take every segment in time; they stay in the spool"
+            ),
+        }
+    }
+}
+
+fn settings(config: &crate::config::RecordingConfig) -> RecorderSettings {
+    RecorderSettings {
+        spool_dir: config.spool_dir.clone(),
+        segment: Duration::from_secs(config.segment_secs),
+        gap: Duration::from_millis(config.gap_ms),
+        spool_max_bytes: config.spool_max_bytes,
+        rejoin_grace: Duration::from_secs(config.rejoin_grace_secs),
+        no_media: Duration::from_secs(config.no_media_secs),
+    }
+}
+
+/// Reads every manifest in storage into the index, so that recordings made before this
+/// start can be reviewed.
+async fn load_index(storage: Arc<storage::Storage>, index: Arc<RecordingIndex>) {
+    let Ok(prefix) = storage::KeyPrefix::new(format!("{KEY_ROOT}/")) else {
+        return;
+    };
+    let objects = match storage.list(&prefix).await {
+        Ok(objects) => objects,
+        Err(error) => {
+            tracing::warn!(%error, "listing recordings in storage failed");
+            return;
+        }
+    };
+    for object in objects {
+        if !object.key.as_str().ends_with("/manifest.json") {
+            continue;
+        }
+        match storage.get(&object.key).await {
+            Ok(body) => match serde_json::from_slice::<recorder::manifest::Manifest>(&body) {
+                Ok(manifest) if index.get(&manifest.recording).is_none() => index.put(manifest),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "a manifest in storage does not parse"),
+            },
+            Err(error) => tracing::warn!(%error, "reading a manifest from storage failed"),
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Completing recordings that a crash left in the spool.
+//!
+//! After `kill -9` or a power cut, the spool holds each open recording's manifest, the
+//! journals of the segments that were open and the segments not uploaded yet. At start,
+//! before any new recording, each journal is muxed (a torn last record is ignored) and listed
+//! in its manifest, the recording is marked interrupted, and everything not in storage yet is
+//! queued for upload.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use recorder::journal::read_journal;
+use recorder::manifest::{Event, Manifest, RecordingStatus, SegmentEntry};
+
+use super::index::RecordingIndex;
+use super::upload::{UploadHandle, UploadJob};
+use super::worker::{
+    hash_file, last_media_ms, segment_key, JOURNAL_EXT, MANIFEST_FILE, SEGMENT_EXT,
+};
+
+/// What recovery found and did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Recovered {
+    /// Recordings found in the spool.
+    pub recordings: usize,
+    /// Journals muxed into segments.
+    pub muxed: usize,
+    /// Journals that could not be muxed (left in place).
+    pub failed: usize,
+    /// Segments queued for upload.
+    pub queued: usize,
+}
+
+/// Recovers every recording in `spool` and queues its uploads.
+pub fn recover(
+    spool: &Path,
+    key_root: &str,
+    index: &RecordingIndex,
+    uploads: &UploadHandle,
+) -> Recovered {
+    let mut found = Recovered::default();
+    let Ok(entries) = fs::read_dir(spool) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let folder = entry.path();
+        if !folder.join(MANIFEST_FILE).is_file() {
+            continue;
+        }
+        found.recordings += 1;
+        recover_one(&folder, key_root, index, uploads, &mut found);
+    }
+    if found.recordings > 0 {
+        tracing::info!(
+            recordings = found.recordings,
+            muxed = found.muxed,
+            failed = found.failed,
+            queued = found.queued,
+            "recovered recordings left in the spool"
+        );
+    }
+    found
+}
+
+fn recover_one(
+    folder: &Path,
+    key_root: &str,
+    index: &RecordingIndex,
+    uploads: &UploadHandle,
+    found: &mut Recovered,
+) {
+    let manifest_path = folder.join(MANIFEST_FILE);
+    let mut manifest = match Manifest::read(&manifest_path) {
+        Ok(manifest) => manifest,
+        Err(error) => {
+            tracing::error!(folder = %folder.display(), %error, "a manifest in the spool is unreadable; leaving the folder as it is");
+            return;
+        }
+    };
+    let prefix = format!(
+        "{key_root}/{}/{}/{}",
+        manifest.room, manifest.participant, manifest.recording
+    );
+    let mut journals = files_with_extension(folder, JOURNAL_EXT);
+    journals.sort();
+    for journal in journals {
+        match mux_left_journal(&journal, &prefix, &manifest) {
+            Ok(entry) => {
+                manifest.push_segment(entry);
+                let _ = fs::remove_file(&journal);
+                found.muxed += 1;
+            }
+            Err(error) => {
+                found.failed += 1;
+                tracing::error!(journal = %journal.display(), %error, "a journal left in the spool could not be muxed");
+                manifest.events.push(Event {
+                    at_unix_ms: manifest.started_unix_ms,
+                    kind: "segment_failed".into(),
+                    source: None,
+                    detail: Some(error),
+                });
+            }
+        }
+    }
+    if manifest.status == RecordingStatus::Recording {
+        let ended = last_media_ms(&manifest).unwrap_or(manifest.started_unix_ms);
+        manifest.status = if manifest.segments.is_empty() {
+            RecordingStatus::NoMedia
+        } else {
+            RecordingStatus::Interrupted
+        };
+        manifest.status_detail = Some("the server stopped without closing the recording".into());
+        manifest.ended_unix_ms = Some(ended);
+        manifest.events.push(Event {
+            at_unix_ms: ended,
+            kind: "interrupted".into(),
+            source: None,
+            detail: None,
+        });
+    }
+    if let Err(error) = manifest.write_atomic(&manifest_path) {
+        tracing::error!(%error, "writing a recovered manifest failed");
+        return;
+    }
+    for segment in &manifest.segments {
+        let path = folder
+            .join(&segment.source)
+            .join(format!("{:06}.{SEGMENT_EXT}", segment.index));
+        if path.is_file() {
+            let stats = &index.stats;
+            stats
+                .backlog_segments
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            stats
+                .backlog_bytes
+                .fetch_add(segment.size, std::sync::atomic::Ordering::Relaxed);
+            stats
+                .spool_bytes
+                .fetch_add(segment.size, std::sync::atomic::Ordering::Relaxed);
+            uploads.send(UploadJob::Segment {
+                recording: manifest.recording.clone(),
+                index: segment.index,
+                key: segment.key.clone(),
+                path,
+                size: segment.size,
+            });
+            found.queued += 1;
+        }
+    }
+    uploads.send(UploadJob::Manifest {
+        recording: manifest.recording.clone(),
+        key: format!("{prefix}/manifest.json"),
+        path: manifest_path,
+        last: true,
+    });
+    index.put(manifest);
+}
+
+fn mux_left_journal(
+    journal: &Path,
+    prefix: &str,
+    manifest: &Manifest,
+) -> Result<SegmentEntry, String> {
+    let read = read_journal(journal).map_err(|e| e.to_string())?;
+    let output = journal.with_extension(SEGMENT_EXT);
+    let media = recorder::mux::mux_segment(&read, &output).map_err(|e| e.to_string())?;
+    let (size, sha256) = hash_file(&output).map_err(|e| e.to_string())?;
+    let clock_rate = u64::from(read.header.codec.clock_rate().max(1));
+    // No sender report mapping survives a crash: place the segment by arrival, at the
+    // smallest arrival minus media time elapsed.
+    let start_us = read
+        .packets()
+        .filter(|p| p.rtp_time >= media.first_rtp_time)
+        .map(|p| {
+            p.arrival_unix_us
+                .saturating_sub((p.rtp_time - media.first_rtp_time) * 1_000_000 / clock_rate)
+        })
+        .min()
+        .unwrap_or(manifest.started_unix_ms * 1000);
+    let source = read.header.source.clone();
+    let index = read.header.segment_index;
+    let started_unix_ms = start_us / 1000;
+    Ok(SegmentEntry {
+        index,
+        key: segment_key(prefix, &source, index),
+        source,
+        started_unix_ms,
+        media_start_ms: started_unix_ms.saturating_sub(manifest.started_unix_ms),
+        duration_ms: media.duration_us / 1000,
+        size,
+        sha256,
+        chain: String::new(),
+        codec: media.codec,
+        width: media.width,
+        height: media.height,
+        missing_packets: media.missing_packets,
+        uploaded: false,
+    })
+}
+
+/// Files with `extension` one folder below `folder` (the per-source folders).
+fn files_with_extension(folder: &Path, extension: &str) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let Ok(sources) = fs::read_dir(folder) else {
+        return files;
+    };
+    for source in sources.flatten() {
+        let Ok(entries) = fs::read_dir(source.path()) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) == Some(extension) {
+                files.push(path);
+            }
+        }
+    }
+    files
+}

@@ -1,0 +1,988 @@
+//! The recorder thread: journals packets into segments, closes segments, keeps manifests.
+//!
+//! One thread owns every open recording. It receives packets and control messages on one
+//! channel and never waits on storage: muxing runs on the mux thread and uploads on the
+//! uploader task, and both report back on the same channel.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::Duration;
+
+use media_core::{ClientId, Codec as RtpCodec, MediaKind, MediaPacket, TrackId};
+use recorder::journal::{
+    Codec, JournalHeader, JournalPacket, JournalWriter, SenderClock as JournalClock,
+};
+use recorder::manifest::{Event, Gap, Manifest, RecordingStatus, SegmentEntry};
+use recorder::mux::{self, SegmentMedia};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::clock::ClockMap;
+use super::index::{LiveRecording, LiveSource, RecordingIndex};
+use super::segmenter::{CloseReason, PacketInfo, Segmenter, SegmenterConfig, Step};
+use super::upload::{UploadHandle, UploadJob};
+use super::{source_name, Input, Publisher, RecorderHandle, RecorderSettings, WallClock};
+
+/// How often journals are handed to the OS and silence is checked.
+const TICK: Duration = Duration::from_millis(100);
+
+/// File name of a manifest in a recording's spool folder.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// Journal file extension.
+pub const JOURNAL_EXT: &str = "rtpj";
+
+/// Segment file extension.
+pub const SEGMENT_EXT: &str = "webm";
+
+/// Where the recorder sends the tracks it needs a keyframe of: the media loop.
+pub type KeyframeRequests = tokio::sync::mpsc::UnboundedSender<TrackId>;
+
+/// A segment the mux thread must turn into WebM.
+#[derive(Debug)]
+pub struct MuxJob {
+    /// Recording identifier.
+    pub recording: String,
+    /// Segment index.
+    pub index: u32,
+    /// camera, microphone, screen.
+    pub source: String,
+    /// The closed journal.
+    pub journal: PathBuf,
+    /// Where the WebM goes.
+    pub output: PathBuf,
+    /// Start of the segment on the server clock, microseconds.
+    pub start_unix_us: u64,
+}
+
+/// What the mux thread made of a job.
+#[derive(Debug)]
+pub struct MuxOutcome {
+    /// The job.
+    pub job: MuxJob,
+    /// The muxed media, its size and SHA-256, or why muxing failed.
+    pub result: Result<(SegmentMedia, u64, String), String>,
+}
+
+/// Starts the mux thread and the recorder thread, and returns the handle the media loop uses.
+pub fn start(
+    settings: RecorderSettings,
+    index: Arc<RecordingIndex>,
+    uploads: UploadHandle,
+    keyframes: KeyframeRequests,
+    key_root: String,
+) -> std::io::Result<(RecorderHandle, thread::JoinHandle<()>)> {
+    fs::create_dir_all(&settings.spool_dir)?;
+    let (inputs, receiver) = mpsc::channel();
+    let (mux_jobs, mux_receiver) = mpsc::channel::<MuxJob>();
+    let mux_replies = inputs.clone();
+    thread::Builder::new()
+        .name("mux".into())
+        .spawn(move || mux_thread(mux_receiver, mux_replies))?;
+    let queued = Arc::new(AtomicUsize::new(0));
+    let clock = WallClock::now();
+    let handle = RecorderHandle {
+        inputs,
+        queued: Arc::clone(&queued),
+        clock,
+        stats: Arc::clone(&index.stats),
+    };
+    let worker = Worker {
+        settings,
+        index,
+        uploads,
+        keyframes,
+        mux_jobs,
+        queued,
+        clock,
+        key_root,
+        recordings: HashMap::new(),
+        by_track: HashMap::new(),
+    };
+    let thread = thread::Builder::new()
+        .name("recorder".into())
+        .spawn(move || worker.run(receiver))?;
+    Ok((handle, thread))
+}
+
+fn mux_thread(jobs: mpsc::Receiver<MuxJob>, replies: mpsc::Sender<Input>) {
+    while let Ok(job) = jobs.recv() {
+        let result = mux_job(&job);
+        if let Err(error) = &result {
+            tracing::error!(recording = %job.recording, segment = job.index, %error, "muxing a segment failed");
+        }
+        let outcome = MuxOutcome { job, result };
+        if replies.send(Input::Muxed(Box::new(outcome))).is_err() {
+            break;
+        }
+    }
+}
+
+/// Muxes one journal into WebM and hashes the result.
+pub fn mux_job(job: &MuxJob) -> Result<(SegmentMedia, u64, String), String> {
+    let journal = recorder::journal::read_journal(&job.journal).map_err(|e| e.to_string())?;
+    let media = mux::mux_segment(&journal, &job.output).map_err(|e| e.to_string())?;
+    let (size, sha256) = hash_file(&job.output).map_err(|e| e.to_string())?;
+    Ok((media, size, sha256))
+}
+
+/// Size and hex SHA-256 of a file.
+pub fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
+    let mut file = fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let size = std::io::copy(&mut file, &mut hasher)?;
+    Ok((size, hex::encode(hasher.finalize())))
+}
+
+struct OpenSegment {
+    index: u32,
+    writer: JournalWriter,
+    first_rtp: u64,
+    /// Smallest arrival minus media time elapsed in the segment: the start on the server
+    /// clock when no sender report is known.
+    start_by_arrival_us: u64,
+    last_report: Option<media_core::SenderClock>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SourceState {
+    Starting,
+    Recording,
+    Gap,
+    Failed(String),
+    Ended,
+}
+
+impl SourceState {
+    fn name(&self) -> &'static str {
+        match self {
+            SourceState::Starting => "starting",
+            SourceState::Recording => "recording",
+            SourceState::Gap => "gap",
+            SourceState::Failed(_) => "failed",
+            SourceState::Ended => "ended",
+        }
+    }
+}
+
+struct Source {
+    name: String,
+    codec: Option<Codec>,
+    payload_type: u8,
+    segmenter: Segmenter,
+    open: Option<OpenSegment>,
+    state: SourceState,
+    track: Option<TrackId>,
+    segments: u32,
+    bytes: u64,
+}
+
+struct Recording {
+    id: String,
+    publisher: Publisher,
+    client: ClientId,
+    folder: PathBuf,
+    key_prefix: String,
+    manifest: Manifest,
+    clock: ClockMap,
+    sources: HashMap<String, Source>,
+    next_index: u32,
+    pending_mux: usize,
+    pending_upload: u32,
+    left_at_us: Option<u64>,
+    stopping: bool,
+}
+
+struct Worker {
+    settings: RecorderSettings,
+    index: Arc<RecordingIndex>,
+    uploads: UploadHandle,
+    keyframes: KeyframeRequests,
+    mux_jobs: mpsc::Sender<MuxJob>,
+    queued: Arc<AtomicUsize>,
+    clock: WallClock,
+    key_root: String,
+    /// Open recordings by (room, identity).
+    recordings: HashMap<(String, String), Recording>,
+    by_track: HashMap<TrackId, ((String, String), String)>,
+}
+
+impl Worker {
+    fn run(mut self, inputs: mpsc::Receiver<Input>) {
+        let mut stop_reply = None;
+        loop {
+            match inputs.recv_timeout(TICK) {
+                Ok(Input::Stop(reply)) => {
+                    self.stop_all();
+                    stop_reply = Some(reply);
+                }
+                Ok(input) => self.handle(input),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            self.tick();
+            if let Some(reply) = &stop_reply {
+                if self.recordings.is_empty() {
+                    let _ = reply.send(());
+                    break;
+                }
+            }
+        }
+        tracing::info!("recorder stopped");
+    }
+
+    fn handle(&mut self, input: Input) {
+        match input {
+            Input::TrackStarted {
+                publisher,
+                client,
+                track,
+                kind,
+                source,
+            } => self.track_started(publisher, client, track, kind, source_name(source)),
+            Input::Packet {
+                arrival_unix_us,
+                packet,
+            } => {
+                self.queued.fetch_sub(1, Ordering::Relaxed);
+                self.packet(arrival_unix_us, &packet);
+            }
+            Input::TrackEnded { track } => self.track_ended(track),
+            Input::Left { publisher } => {
+                let now = self.clock.now_us();
+                if let Some(recording) = self
+                    .recordings
+                    .get_mut(&(publisher.room.clone(), publisher.identity.clone()))
+                {
+                    recording.left_at_us = Some(now);
+                    push_event(recording, now, "left", None, None);
+                }
+            }
+            Input::Muxed(outcome) => self.muxed(*outcome),
+            Input::Uploaded { recording, index } => self.uploaded(&recording, index),
+            Input::Stop(_) => {}
+        }
+    }
+
+    fn track_started(
+        &mut self,
+        publisher: Publisher,
+        client: ClientId,
+        track: TrackId,
+        kind: MediaKind,
+        source: &str,
+    ) {
+        let now = self.clock.now_us();
+        let key = (publisher.room.clone(), publisher.identity.clone());
+        if !self.recordings.contains_key(&key) {
+            match self.new_recording(&publisher, client, now) {
+                Ok(recording) => {
+                    self.recordings.insert(key.clone(), recording);
+                }
+                Err(error) => {
+                    tracing::error!(%error, "cannot create a recording folder in the spool");
+                    return;
+                }
+            }
+        }
+        let config = self.segmenter_config();
+        let Some(recording) = self.recordings.get_mut(&key) else {
+            return;
+        };
+        recording.left_at_us = None;
+        recording.client = client;
+        let entry = recording
+            .sources
+            .entry(source.to_owned())
+            .or_insert_with(|| Source {
+                name: source.to_owned(),
+                codec: None,
+                payload_type: 0,
+                segmenter: Segmenter::new(config, kind == MediaKind::Video),
+                open: None,
+                state: SourceState::Starting,
+                track: None,
+                segments: 0,
+                bytes: 0,
+            });
+        entry.track = Some(track);
+        entry.segmenter.restart_sequence();
+        if !matches!(entry.state, SourceState::Failed(_)) {
+            entry.state = SourceState::Starting;
+        }
+        push_event(
+            recording,
+            now / 1000 * 1000,
+            "track_started",
+            Some(source),
+            None,
+        );
+        self.by_track.insert(track, (key, source.to_owned()));
+    }
+
+    fn new_recording(
+        &self,
+        publisher: &Publisher,
+        client: ClientId,
+        now_us: u64,
+    ) -> std::io::Result<Recording> {
+        let id = Uuid::new_v4().to_string();
+        let folder = super::spool_folder(&self.settings.spool_dir, &id);
+        fs::create_dir_all(&folder)?;
+        let mut manifest = Manifest::new(
+            &id,
+            &publisher.room,
+            &publisher.identity,
+            now_us / 1000,
+            self.settings.segment.as_millis() as u64,
+        );
+        manifest.participant_name = Some(publisher.name.clone());
+        manifest
+            .write_atomic(&folder.join(MANIFEST_FILE))
+            .map_err(std::io::Error::other)?;
+        self.index.put(manifest.clone());
+        let key_prefix = format!(
+            "{}/{}/{}/{}",
+            self.key_root, publisher.room, publisher.identity, id
+        );
+        tracing::info!(recording = %id, room = %publisher.room, "recording started");
+        self.index
+            .stats
+            .active_recordings
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(Recording {
+            id,
+            publisher: publisher.clone(),
+            client,
+            folder,
+            key_prefix,
+            manifest,
+            clock: ClockMap::default(),
+            sources: HashMap::new(),
+            next_index: 0,
+            pending_mux: 0,
+            pending_upload: 0,
+            left_at_us: None,
+            stopping: false,
+        })
+    }
+
+    fn segmenter_config(&self) -> SegmenterConfig {
+        SegmenterConfig {
+            target_us: self.settings.segment.as_micros() as u64,
+            gap_us: self.settings.gap.as_micros() as u64,
+            ..SegmenterConfig::default()
+        }
+    }
+
+    fn packet(&mut self, arrival_us: u64, packet: &MediaPacket) {
+        let Some((key, source_key)) = self.by_track.get(&packet.track).cloned() else {
+            return;
+        };
+        let Some(codec) = journal_codec(packet.codec) else {
+            return;
+        };
+        let Some(recording) = self.recordings.get_mut(&key) else {
+            return;
+        };
+        recording.clock.observe(
+            &source_key,
+            arrival_us,
+            packet.rtp_time,
+            codec.clock_rate(),
+            packet.sender_clock,
+        );
+        let video = packet.kind == MediaKind::Video;
+        let info = PacketInfo {
+            at_us: arrival_us,
+            seq: packet.seq,
+            keyframe: !video
+                || media_core::keyframe::starts_keyframe(packet.codec, &packet.payload),
+            size: match packet.codec {
+                RtpCodec::Vp8 => media_core::keyframe::vp8_keyframe_size(&packet.payload),
+                _ => None,
+            },
+        };
+        let Some(source) = recording.sources.get_mut(&source_key) else {
+            return;
+        };
+        if matches!(source.state, SourceState::Failed(_)) {
+            return;
+        }
+        if source.codec.is_some_and(|c| c != codec) {
+            // A new codec (the browser renegotiated) starts a new segment.
+            source.segmenter.finish();
+            close_segment(
+                recording,
+                &source_key,
+                CloseReason::Resolution,
+                &self.mux_jobs,
+            );
+        }
+        let source = recording
+            .sources
+            .get_mut(&source_key)
+            .expect("source exists");
+        source.codec = Some(codec);
+        source.payload_type = packet.payload_type;
+        let step = source.segmenter.on_packet(info);
+        self.apply(&key, &source_key, step, arrival_us, Some(packet));
+    }
+
+    /// Carries out a segmenter's decision for one source.
+    fn apply(
+        &mut self,
+        key: &(String, String),
+        source_key: &str,
+        step: Step,
+        now_us: u64,
+        packet: Option<&MediaPacket>,
+    ) {
+        let spool_full = super::index::Stats::get(&self.index.stats.spool_bytes)
+            >= self.settings.spool_max_bytes;
+        let Some(recording) = self.recordings.get_mut(key) else {
+            return;
+        };
+        if step.request_keyframe {
+            if let Some(track) = recording.sources.get(source_key).and_then(|s| s.track) {
+                let _ = self.keyframes.send(track);
+            }
+        }
+        if step.lost {
+            push_event(recording, now_us, "loss", Some(source_key), None);
+        }
+        if let Some(reason) = step.close {
+            close_segment(recording, source_key, reason, &self.mux_jobs);
+            if reason == CloseReason::Gap {
+                if let Some(source) = recording.sources.get_mut(source_key) {
+                    source.state = SourceState::Gap;
+                }
+            }
+        }
+        if let Some((from, to)) = step.gap {
+            recording.manifest.gaps.push(Gap {
+                source: source_key.to_owned(),
+                from_unix_ms: from / 1000,
+                to_unix_ms: to / 1000,
+                reason: "no media".into(),
+            });
+        }
+        let Some(packet) = packet else {
+            return;
+        };
+        if step.open {
+            if spool_full {
+                fail_source(recording, source_key, "the spool folder is full", now_us);
+                return;
+            }
+            if let Err(error) = open_segment(recording, source_key, packet, now_us) {
+                fail_source(recording, source_key, &error, now_us);
+                return;
+            }
+        }
+        if step.append {
+            if let Err(error) = append(recording, source_key, packet, now_us, &self.index) {
+                fail_source(recording, source_key, &error, now_us);
+            }
+        }
+    }
+
+    fn track_ended(&mut self, track: TrackId) {
+        let Some((key, source_key)) = self.by_track.remove(&track) else {
+            return;
+        };
+        let now = self.clock.now_us();
+        let Some(recording) = self.recordings.get_mut(&key) else {
+            return;
+        };
+        let Some(source) = recording.sources.get_mut(&source_key) else {
+            return;
+        };
+        if source.track != Some(track) {
+            return;
+        }
+        source.track = None;
+        if source.segmenter.finish().is_some() {
+            close_segment(recording, &source_key, CloseReason::Ended, &self.mux_jobs);
+        }
+        if let Some(source) = recording.sources.get_mut(&source_key) {
+            if !matches!(source.state, SourceState::Failed(_)) {
+                source.state = SourceState::Ended;
+            }
+        }
+        push_event(recording, now, "track_ended", Some(&source_key), None);
+    }
+
+    fn tick(&mut self) {
+        let now = self.clock.now_us();
+        let keys: Vec<_> = self.recordings.keys().cloned().collect();
+        for key in keys {
+            self.tick_recording(&key, now);
+        }
+        self.publish_live();
+    }
+
+    fn tick_recording(&mut self, key: &(String, String), now: u64) {
+        let Some(recording) = self.recordings.get_mut(key) else {
+            return;
+        };
+        for source in recording.sources.values_mut() {
+            if let Some(open) = &mut source.open {
+                if let Err(error) = open.writer.flush() {
+                    tracing::error!(recording = %recording.id, %error, "flushing a journal failed");
+                }
+            }
+        }
+        let names: Vec<String> = recording.sources.keys().cloned().collect();
+        let mut steps = Vec::new();
+        for name in names {
+            let source = recording.sources.get_mut(&name).expect("listed");
+            let step = source.segmenter.on_tick(now);
+            if step != Step::default() {
+                steps.push((name, step));
+            }
+        }
+        for (name, step) in steps {
+            self.apply(key, &name, step, now, None);
+        }
+        self.check_no_media(key, now);
+        let Some(recording) = self.recordings.get_mut(key) else {
+            return;
+        };
+        let grace = self.settings.rejoin_grace.as_micros() as u64;
+        let gone = recording
+            .left_at_us
+            .is_some_and(|left| now.saturating_sub(left) >= grace);
+        if gone && !recording.stopping {
+            self.end_recording(key, now);
+        }
+        self.finish_if_done(key, now);
+    }
+
+    /// A recording whose sources have sent nothing for the no-media time fails those
+    /// sources with a clear state instead of waiting for ever.
+    fn check_no_media(&mut self, key: &(String, String), now: u64) {
+        let limit = self.settings.no_media.as_micros() as u64;
+        let Some(recording) = self.recordings.get_mut(key) else {
+            return;
+        };
+        let started = recording.manifest.started_unix_ms * 1000;
+        if now.saturating_sub(started) < limit {
+            return;
+        }
+        let silent: Vec<String> = recording
+            .sources
+            .values()
+            .filter(|s| s.state == SourceState::Starting && s.segments == 0 && s.open.is_none())
+            .map(|s| s.name.clone())
+            .collect();
+        for name in silent {
+            if let Some(source) = recording.sources.get_mut(&name) {
+                source.state = SourceState::Failed("no media".into());
+            }
+            push_event(recording, now, "no_media", Some(&name), None);
+        }
+    }
+
+    fn end_recording(&mut self, key: &(String, String), now: u64) {
+        let Some(recording) = self.recordings.get_mut(key) else {
+            return;
+        };
+        recording.stopping = true;
+        let names: Vec<String> = recording.sources.keys().cloned().collect();
+        for name in names {
+            let source = recording.sources.get_mut(&name).expect("listed");
+            if source.segmenter.finish().is_some() {
+                close_segment(recording, &name, CloseReason::Ended, &self.mux_jobs);
+            }
+        }
+        push_event(recording, now, "stopped", None, None);
+    }
+
+    fn stop_all(&mut self) {
+        let now = self.clock.now_us();
+        let keys: Vec<_> = self.recordings.keys().cloned().collect();
+        for key in keys {
+            if let Some(recording) = self.recordings.get_mut(&key) {
+                recording.left_at_us.get_or_insert(now);
+            }
+            self.end_recording(&key, now);
+            self.finish_if_done(&key, now);
+        }
+    }
+
+    /// Completes a stopping recording once its last segment is muxed.
+    fn finish_if_done(&mut self, key: &(String, String), now: u64) {
+        let Some(recording) = self.recordings.get(key) else {
+            return;
+        };
+        if !recording.stopping || recording.pending_mux > 0 {
+            return;
+        }
+        let mut recording = self.recordings.remove(key).expect("present");
+        self.by_track.retain(|_, (k, _)| k != key);
+        let manifest = &mut recording.manifest;
+        manifest.ended_unix_ms = Some(last_media_ms(manifest).unwrap_or(now / 1000));
+        if manifest.segments.is_empty() {
+            manifest.status = RecordingStatus::NoMedia;
+            manifest.status_detail = Some("no media arrived".into());
+        } else if manifest.status == RecordingStatus::Recording {
+            manifest.status = RecordingStatus::Complete;
+        }
+        save_manifest(&recording, &self.index);
+        self.uploads.send(UploadJob::Manifest {
+            recording: recording.id.clone(),
+            key: format!("{}/manifest.json", recording.key_prefix),
+            path: recording.folder.join(MANIFEST_FILE),
+            last: true,
+        });
+        self.index
+            .stats
+            .active_recordings
+            .fetch_sub(1, Ordering::Relaxed);
+        tracing::info!(recording = %recording.id, status = ?recording.manifest.status, "recording ended");
+    }
+
+    fn muxed(&mut self, outcome: MuxOutcome) {
+        let Some(key) = self
+            .recordings
+            .iter()
+            .find(|(_, r)| r.id == outcome.job.recording)
+            .map(|(k, _)| k.clone())
+        else {
+            tracing::warn!(recording = %outcome.job.recording, "a muxed segment's recording is gone");
+            return;
+        };
+        let recording = self.recordings.get_mut(&key).expect("found");
+        recording.pending_mux = recording.pending_mux.saturating_sub(1);
+        let job = outcome.job;
+        match outcome.result {
+            Ok((media, size, sha256)) => {
+                let entry = segment_entry(recording, &job, &media, size, sha256);
+                recording.manifest.push_segment(entry);
+                self.index
+                    .stats
+                    .muxed_segments
+                    .fetch_add(1, Ordering::Relaxed);
+                if let Some(source) = recording.sources.get_mut(&job.source) {
+                    source.segments += 1;
+                }
+                let journal_bytes = fs::metadata(&job.journal).map(|m| m.len()).unwrap_or(0);
+                let _ = fs::remove_file(&job.journal);
+                let stats = &self.index.stats;
+                stats.spool_bytes.fetch_add(size, Ordering::Relaxed);
+                let _ = stats
+                    .spool_bytes
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                        Some(b.saturating_sub(journal_bytes))
+                    });
+                save_manifest(recording, &self.index);
+                recording.pending_upload += 1;
+                self.index
+                    .stats
+                    .backlog_segments
+                    .fetch_add(1, Ordering::Relaxed);
+                self.index
+                    .stats
+                    .backlog_bytes
+                    .fetch_add(size, Ordering::Relaxed);
+                self.uploads.send(UploadJob::Segment {
+                    recording: recording.id.clone(),
+                    index: job.index,
+                    key: segment_key(&recording.key_prefix, &job.source, job.index),
+                    path: job.output,
+                    size,
+                });
+                self.uploads.send(UploadJob::Manifest {
+                    recording: recording.id.clone(),
+                    key: format!("{}/manifest.json", recording.key_prefix),
+                    path: recording.folder.join(MANIFEST_FILE),
+                    last: false,
+                });
+            }
+            Err(error) => {
+                // The journal stays in the spool; recovery tries it again at the next start.
+                let now = self.clock.now_us();
+                push_event(
+                    recording,
+                    now,
+                    "segment_failed",
+                    Some(&job.source),
+                    Some(error),
+                );
+                save_manifest(recording, &self.index);
+            }
+        }
+        let now = self.clock.now_us();
+        self.finish_if_done(&key, now);
+    }
+
+    fn uploaded(&mut self, recording_id: &str, index: u32) {
+        let Some(recording) = self.recordings.values_mut().find(|r| r.id == recording_id) else {
+            return;
+        };
+        recording.pending_upload = recording.pending_upload.saturating_sub(1);
+        if let Some(entry) = recording
+            .manifest
+            .segments
+            .iter_mut()
+            .find(|s| s.index == index)
+        {
+            entry.uploaded = true;
+        }
+        save_manifest(recording, &self.index);
+    }
+
+    fn publish_live(&self) {
+        let live = self
+            .recordings
+            .values()
+            .map(|r| LiveRecording {
+                recording: r.id.clone(),
+                room: r.publisher.room.clone(),
+                participant: r.publisher.identity.clone(),
+                participant_name: r.publisher.name.clone(),
+                started_unix_ms: r.manifest.started_unix_ms,
+                sources: live_sources(r),
+                pending_upload: r.pending_upload,
+            })
+            .collect();
+        self.index.set_live(live);
+    }
+}
+
+fn live_sources(recording: &Recording) -> Vec<LiveSource> {
+    let mut sources: Vec<LiveSource> = recording
+        .sources
+        .values()
+        .map(|s| LiveSource {
+            source: s.name.clone(),
+            state: s.state.name().to_owned(),
+            detail: match &s.state {
+                SourceState::Failed(detail) => Some(detail.clone()),
+                _ => None,
+            },
+            segments: s.segments,
+            bytes: s.bytes,
+        })
+        .collect();
+    sources.sort_by(|a, b| a.source.cmp(&b.source));
+    sources
+}
+
+fn journal_codec(codec: RtpCodec) -> Option<Codec> {
+    match codec {
+        RtpCodec::Opus => Some(Codec::Opus),
+        RtpCodec::Vp8 => Some(Codec::Vp8),
+        RtpCodec::Vp9 => Some(Codec::Vp9),
+        RtpCodec::H264 => Some(Codec::H264),
+        RtpCodec::Av1 => Some(Codec::Av1),
+        _ => None,
+    }
+}
+
+/// The object key of a segment.
+pub fn segment_key(prefix: &str, source: &str, index: u32) -> String {
+    format!("{prefix}/{source}/{index:06}.{SEGMENT_EXT}")
+}
+
+fn open_segment(
+    recording: &mut Recording,
+    source_key: &str,
+    packet: &MediaPacket,
+    now_us: u64,
+) -> Result<(), String> {
+    let index = recording.next_index;
+    let source = recording
+        .sources
+        .get_mut(source_key)
+        .ok_or("unknown source")?;
+    let codec = source.codec.ok_or("no codec")?;
+    let folder = recording.folder.join(source_key);
+    fs::create_dir_all(&folder).map_err(|e| format!("creating {}: {e}", folder.display()))?;
+    let path = folder.join(format!("{index:06}.{JOURNAL_EXT}"));
+    let header = JournalHeader {
+        codec,
+        payload_type: source.payload_type,
+        source: source_key.to_owned(),
+        recording: recording.id.clone(),
+        segment_index: index,
+    };
+    let writer = JournalWriter::create(&path, &header).map_err(|e| e.to_string())?;
+    recording.next_index += 1;
+    source.open = Some(OpenSegment {
+        index,
+        writer,
+        first_rtp: packet.rtp_time,
+        start_by_arrival_us: now_us,
+        last_report: None,
+    });
+    if source.state != SourceState::Recording {
+        source.state = SourceState::Recording;
+    }
+    Ok(())
+}
+
+fn append(
+    recording: &mut Recording,
+    source_key: &str,
+    packet: &MediaPacket,
+    arrival_us: u64,
+    index: &RecordingIndex,
+) -> Result<(), String> {
+    let Some(source) = recording.sources.get_mut(source_key) else {
+        return Ok(());
+    };
+    let clock_rate = source.codec.map(|c| c.clock_rate()).unwrap_or(90_000);
+    let Some(open) = &mut source.open else {
+        return Ok(());
+    };
+    if packet.sender_clock.is_some() && packet.sender_clock != open.last_report {
+        open.last_report = packet.sender_clock;
+        if let Some(report) = packet.sender_clock {
+            open.writer
+                .append_sender_report(JournalClock {
+                    ntp_unix_us: report.ntp_unix_us,
+                    rtp_time: report.rtp_time,
+                })
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    let before = open.writer.bytes_written();
+    open.writer
+        .append_packet(&JournalPacket {
+            arrival_unix_us: arrival_us,
+            seq: packet.seq,
+            rtp_time: packet.rtp_time,
+            marker: packet.marker,
+            payload: packet.payload.to_vec(),
+        })
+        .map_err(|e| e.to_string())?;
+    let elapsed_us =
+        packet.rtp_time.saturating_sub(open.first_rtp) * 1_000_000 / u64::from(clock_rate.max(1));
+    open.start_by_arrival_us = open
+        .start_by_arrival_us
+        .min(arrival_us.saturating_sub(elapsed_us));
+    let written = open.writer.bytes_written() - before;
+    source.bytes += written;
+    index
+        .stats
+        .spool_bytes
+        .fetch_add(written, Ordering::Relaxed);
+    Ok(())
+}
+
+fn close_segment(
+    recording: &mut Recording,
+    source_key: &str,
+    reason: CloseReason,
+    mux_jobs: &mpsc::Sender<MuxJob>,
+) {
+    let Some(source) = recording.sources.get_mut(source_key) else {
+        return;
+    };
+    let Some(open) = source.open.take() else {
+        return;
+    };
+    let path = open.writer.path().to_path_buf();
+    if let Err(error) = open.writer.finish() {
+        tracing::error!(recording = %recording.id, %error, "closing a journal failed");
+    }
+    let start_unix_us = recording
+        .clock
+        .server_time_us(source_key, open.first_rtp)
+        .unwrap_or(open.start_by_arrival_us);
+    tracing::debug!(recording = %recording.id, segment = open.index, ?reason, "segment closed");
+    let job = MuxJob {
+        recording: recording.id.clone(),
+        index: open.index,
+        source: source_key.to_owned(),
+        output: path.with_extension(SEGMENT_EXT),
+        journal: path,
+        start_unix_us,
+    };
+    recording.pending_mux += 1;
+    if mux_jobs.send(job).is_err() {
+        recording.pending_mux -= 1;
+    }
+}
+
+fn fail_source(recording: &mut Recording, source_key: &str, detail: &str, now_us: u64) {
+    tracing::error!(recording = %recording.id, source = source_key, detail, "recording of a source failed");
+    if let Some(source) = recording.sources.get_mut(source_key) {
+        source.state = SourceState::Failed(detail.to_owned());
+        if let Some(open) = source.open.take() {
+            // Keep what was written: recovery muxes the journal at the next start.
+            let _ = open.writer.finish();
+        }
+    }
+    push_event(
+        recording,
+        now_us,
+        "source_failed",
+        Some(source_key),
+        Some(detail.to_owned()),
+    );
+}
+
+fn push_event(
+    recording: &mut Recording,
+    at_us: u64,
+    kind: &str,
+    source: Option<&str>,
+    detail: Option<String>,
+) {
+    recording.manifest.events.push(Event {
+        at_unix_ms: at_us / 1000,
+        kind: kind.to_owned(),
+        source: source.map(str::to_owned),
+        detail,
+    });
+}
+
+fn segment_entry(
+    recording: &Recording,
+    job: &MuxJob,
+    media: &SegmentMedia,
+    size: u64,
+    sha256: String,
+) -> SegmentEntry {
+    let started_unix_ms = job.start_unix_us / 1000;
+    SegmentEntry {
+        index: job.index,
+        source: job.source.clone(),
+        key: segment_key(&recording.key_prefix, &job.source, job.index),
+        started_unix_ms,
+        media_start_ms: started_unix_ms.saturating_sub(recording.manifest.started_unix_ms),
+        duration_ms: media.duration_us / 1000,
+        size,
+        sha256,
+        chain: String::new(),
+        codec: media.codec,
+        width: media.width,
+        height: media.height,
+        missing_packets: media.missing_packets,
+        uploaded: false,
+    }
+}
+
+fn save_manifest(recording: &Recording, index: &RecordingIndex) {
+    let path = recording.folder.join(MANIFEST_FILE);
+    if let Err(error) = recording.manifest.write_atomic(&path) {
+        tracing::error!(recording = %recording.id, %error, "writing a manifest failed");
+    }
+    index.put(recording.manifest.clone());
+}
+
+/// End of the last segment on the server clock, in milliseconds.
+pub fn last_media_ms(manifest: &Manifest) -> Option<u64> {
+    manifest
+        .segments
+        .iter()
+        .map(|s| s.started_unix_ms + s.duration_ms)
+        .max()
+}

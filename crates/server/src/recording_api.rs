@@ -1,0 +1,823 @@
+//! HTTP routes for reviewing recordings: lists, manifests, playable media, download,
+//! verification, deletion and the audit log.
+//!
+//! Every route checks the bearer token (or, for media that a `<video>` element loads, a
+//! short-lived ticket issued to that token's holder) and writes an audit entry before it
+//! answers. Experts and organisers see the recordings of their room; participants see none.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path as UrlPath, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use rand::RngCore;
+use recorder::export::{ExportSegment, ExportTrack};
+use recorder::manifest::{Manifest, VerifyReport};
+use serde::{Deserialize, Serialize};
+use storage::ObjectKey;
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
+
+use crate::audit::AuditEntry;
+use crate::http::ApiError;
+use crate::signalling::protocol::Role;
+use crate::state::{AppState, Recordings};
+use crate::token::Claims;
+
+/// How long a media ticket works.
+const TICKET_LIFETIME: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// Routes under `/api/v1/recordings` and `/api/v1/audit`.
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/recordings", get(list))
+        .route("/api/v1/recordings/live", get(live))
+        .route(
+            "/api/v1/recordings/{id}",
+            get(manifest).delete(delete_recording),
+        )
+        .route("/api/v1/recordings/{id}/media/{file}", get(media))
+        .route("/api/v1/recordings/{id}/download", get(download))
+        .route("/api/v1/recordings/{id}/verify", get(verify))
+        .route("/api/v1/audit", get(audit))
+}
+
+/// Short-lived links to recorded media: a random ticket names a recording and the person it
+/// was issued to, so that a `<video>` element can load media without the bearer header.
+#[derive(Debug, Default)]
+pub struct TicketKeys {
+    tickets: Mutex<HashMap<String, Ticket>>,
+}
+
+#[derive(Debug, Clone)]
+struct Ticket {
+    recording: String,
+    actor: Claims,
+    expires: Instant,
+}
+
+impl TicketKeys {
+    /// An empty ticket store.
+    pub fn generate() -> Self {
+        Self::default()
+    }
+
+    fn issue(&self, recording: &str, actor: &Claims) -> String {
+        let mut bytes = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let ticket = hex::encode(bytes);
+        let now = Instant::now();
+        if let Ok(mut tickets) = self.tickets.lock() {
+            tickets.retain(|_, t| t.expires > now);
+            tickets.insert(
+                ticket.clone(),
+                Ticket {
+                    recording: recording.to_owned(),
+                    actor: actor.clone(),
+                    expires: now + TICKET_LIFETIME,
+                },
+            );
+        }
+        ticket
+    }
+
+    fn check(&self, ticket: &str, recording: &str) -> Option<Claims> {
+        let tickets = self.tickets.lock().ok()?;
+        let found = tickets.get(ticket)?;
+        (found.recording == recording && found.expires > Instant::now())
+            .then(|| found.actor.clone())
+    }
+}
+
+#[derive(Deserialize)]
+struct RoomQuery {
+    room: String,
+}
+
+#[derive(Deserialize)]
+struct TicketQuery {
+    ticket: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RecordingSummary {
+    id: String,
+    room: String,
+    participant: String,
+    participant_name: String,
+    status: String,
+    started_unix_ms: u64,
+    ended_unix_ms: Option<u64>,
+    duration_ms: u64,
+    sources: Vec<String>,
+    segments: usize,
+    pending_upload: usize,
+}
+
+#[derive(Serialize)]
+struct RecordingList {
+    recordings: Vec<RecordingSummary>,
+}
+
+fn recordings(state: &AppState) -> Result<&Recordings, ApiError> {
+    state.recordings.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "recording_disabled",
+            "Recording is off on this server.",
+        )
+    })
+}
+
+/// Reads and checks the bearer token; only experts and organisers review recordings.
+fn reviewer(state: &AppState, headers: &HeaderMap) -> Result<Claims, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Send an access token in the Authorization header as Bearer <token>.",
+            )
+        })?;
+    let claims = state.tokens.verify(token.trim()).map_err(|_| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "The access token is invalid or has expired.",
+        )
+    })?;
+    if claims.role == Role::Participant {
+        return Err(forbidden());
+    }
+    Ok(claims)
+}
+
+fn forbidden() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "Your role in this room does not give access to recordings.",
+    )
+}
+
+fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "recording_not_found",
+        "There is no such recording in your room.",
+    )
+}
+
+/// The manifest, when the reviewer's room is the recording's room.
+fn accessible(rec: &Recordings, claims: &Claims, id: &str) -> Result<Arc<Manifest>, ApiError> {
+    let manifest = rec.index.get(id).ok_or_else(not_found)?;
+    if manifest.room != claims.room {
+        return Err(not_found());
+    }
+    Ok(manifest)
+}
+
+/// Writes the audit entry; an action that cannot be audited is refused.
+fn audit_entry(
+    rec: &Recordings,
+    claims: &Claims,
+    action: &str,
+    manifest: Option<&Manifest>,
+    detail: Option<String>,
+) -> Result<(), ApiError> {
+    let entry = AuditEntry {
+        at_unix_ms: 0,
+        actor: claims.sub.clone(),
+        role: role_name(claims.role).to_owned(),
+        session: format!("{}@{}", claims.sub, claims.iat),
+        action: action.to_owned(),
+        recording: manifest.map(|m| m.recording.clone()),
+        room: claims.room.clone(),
+        participant: manifest.map(|m| m.participant.clone()),
+        detail,
+    };
+    rec.audit.record(entry).map_err(|error| {
+        tracing::error!(%error, "audit log unavailable");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "audit_unavailable",
+            "The audit log cannot be written, so the request is refused.",
+        )
+    })
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Participant => "participant",
+        Role::Expert => "expert",
+        Role::Organiser => "organiser",
+    }
+}
+
+fn summary(manifest: &Manifest) -> RecordingSummary {
+    let mut sources: Vec<String> = manifest.segments.iter().map(|s| s.source.clone()).collect();
+    sources.sort();
+    sources.dedup();
+    let ended = manifest.ended_unix_ms;
+    let end = ended.unwrap_or_else(|| {
+        crate::recording::worker::last_media_ms(manifest).unwrap_or(manifest.started_unix_ms)
+    });
+    RecordingSummary {
+        id: manifest.recording.clone(),
+        room: manifest.room.clone(),
+        participant: manifest.participant.clone(),
+        participant_name: manifest.participant_name.clone().unwrap_or_default(),
+        status: status_name(manifest),
+        started_unix_ms: manifest.started_unix_ms,
+        ended_unix_ms: ended,
+        duration_ms: end.saturating_sub(manifest.started_unix_ms),
+        sources,
+        segments: manifest.segments.len(),
+        pending_upload: manifest.segments.iter().filter(|s| !s.uploaded).count(),
+    }
+}
+
+fn status_name(manifest: &Manifest) -> String {
+    serde_json::to_value(manifest.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+async fn list(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<RoomQuery>,
+) -> Result<Json<RecordingList>, ApiError> {
+    let rec = recordings(&state)?;
+    let claims = reviewer(&state, &headers)?;
+    if query.room != claims.room {
+        return Err(forbidden());
+    }
+    audit_entry(rec, &claims, "recording.list", None, None)?;
+    let recordings = rec
+        .index
+        .in_room(&query.room)
+        .iter()
+        .map(|m| summary(m))
+        .collect();
+    Ok(Json(RecordingList { recordings }))
+}
+
+#[derive(Serialize)]
+struct LiveList {
+    participants: Vec<crate::recording::LiveRecording>,
+    backlog_segments: u64,
+    backlog_bytes: u64,
+    dropped_packets: u64,
+}
+
+async fn live(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<RoomQuery>,
+) -> Result<Json<LiveList>, ApiError> {
+    let rec = recordings(&state)?;
+    let claims = reviewer(&state, &headers)?;
+    if query.room != claims.room {
+        return Err(forbidden());
+    }
+    let stats = &rec.index.stats;
+    use crate::recording::index::Stats;
+    Ok(Json(LiveList {
+        participants: rec.index.live_in_room(&query.room),
+        backlog_segments: Stats::get(&stats.backlog_segments),
+        backlog_bytes: Stats::get(&stats.backlog_bytes),
+        dropped_packets: Stats::get(&stats.dropped_packets),
+    }))
+}
+
+#[derive(Serialize)]
+struct ManifestView {
+    #[serde(flatten)]
+    manifest: Manifest,
+    participant_name: String,
+    /// Playable files by source, as URLs for `<video src>`.
+    media: HashMap<String, String>,
+    download: String,
+}
+
+async fn manifest(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Json<ManifestView>, ApiError> {
+    let rec = recordings(&state)?;
+    let claims = reviewer(&state, &headers)?;
+    let manifest = accessible(rec, &claims, &id)?;
+    audit_entry(rec, &claims, "recording.view", Some(&manifest), None)?;
+    let ticket = rec.tickets.issue(&id, &claims);
+    let media = playable_sources(&manifest)
+        .into_iter()
+        .map(|source| {
+            let url = format!("/api/v1/recordings/{id}/media/{source}.webm?ticket={ticket}");
+            (source.to_owned(), url)
+        })
+        .collect();
+    let mut view = (*manifest).clone();
+    let participant_name = view.participant_name.take().unwrap_or_default();
+    Ok(Json(ManifestView {
+        manifest: view,
+        participant_name,
+        media,
+        download: format!("/api/v1/recordings/{id}/download?ticket={ticket}"),
+    }))
+}
+
+/// The files a recording plays as: the camera with the microphone, and the screen with the
+/// screen's sound.
+const PLAYABLE: &[(&str, &[&str])] = &[
+    ("camera", &["camera", "microphone"]),
+    ("screen", &["screen", "screen-audio"]),
+];
+
+fn playable_sources(manifest: &Manifest) -> Vec<&'static str> {
+    PLAYABLE
+        .iter()
+        .filter(|(_, parts)| {
+            manifest
+                .segments
+                .iter()
+                .any(|s| parts.contains(&s.source.as_str()))
+        })
+        .map(|(name, _)| *name)
+        .collect()
+}
+
+/// Claims from the bearer token, or from a ticket in the query string.
+fn media_reviewer(
+    state: &AppState,
+    rec: &Recordings,
+    headers: &HeaderMap,
+    ticket: Option<&str>,
+    recording: &str,
+) -> Result<Claims, ApiError> {
+    if let Some(ticket) = ticket {
+        return rec.tickets.check(ticket, recording).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "The media link has expired; open the recording again.",
+            )
+        });
+    }
+    reviewer(state, headers)
+}
+
+async fn media(
+    State(state): State<Arc<AppState>>,
+    UrlPath((id, file)): UrlPath<(String, String)>,
+    Query(query): Query<TicketQuery>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let rec = recordings(&state)?;
+    let claims = media_reviewer(&state, rec, request.headers(), query.ticket.as_deref(), &id)?;
+    let manifest = accessible(rec, &claims, &id)?;
+    let source = file.strip_suffix(".webm").unwrap_or(&file);
+    let parts = PLAYABLE
+        .iter()
+        .find(|(name, _)| *name == source)
+        .map(|(_, parts)| *parts)
+        .ok_or_else(not_found)?;
+    // A player asks for many ranges; audit the first request of each, not every range.
+    let first = request
+        .headers()
+        .get(header::RANGE)
+        .and_then(|r| r.to_str().ok())
+        .is_none_or(|r| r.starts_with("bytes=0-"));
+    if first {
+        audit_entry(
+            rec,
+            &claims,
+            "recording.media",
+            Some(&manifest),
+            Some(source.to_owned()),
+        )?;
+    }
+    let path = exported(rec, &manifest, source, parts).await?;
+    serve_file(&path, request, None).await
+}
+
+async fn download(
+    State(state): State<Arc<AppState>>,
+    UrlPath(id): UrlPath<String>,
+    Query(query): Query<TicketQuery>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let rec = recordings(&state)?;
+    let claims = media_reviewer(&state, rec, request.headers(), query.ticket.as_deref(), &id)?;
+    let manifest = accessible(rec, &claims, &id)?;
+    let (source, parts) = PLAYABLE
+        .iter()
+        .find(|(name, _)| playable_sources(&manifest).contains(name))
+        .copied()
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no_media",
+                "This recording has no media to download.",
+            )
+        })?;
+    audit_entry(
+        rec,
+        &claims,
+        "recording.download",
+        Some(&manifest),
+        Some(source.to_owned()),
+    )?;
+    let path = exported(rec, &manifest, source, parts).await?;
+    let name = format!("recording-{}-{source}.webm", manifest.recording);
+    serve_file(&path, request, Some(&name)).await
+}
+
+async fn serve_file(
+    path: &Path,
+    request: Request,
+    attachment: Option<&str>,
+) -> Result<Response, ApiError> {
+    let mut response = ServeFile::new_with_mime(path, &"video/webm".parse().expect("a MIME type"))
+        .oneshot(request)
+        .await
+        .map_err(|_| internal("The recording file could not be read."))?
+        .into_response();
+    if let Some(name) = attachment {
+        if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(response)
+}
+
+fn internal(message: &'static str) -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+}
+
+/// Serialises exports, so that two players opening one recording do not build it twice.
+static EXPORTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The exported file of `source`, built from its segments when missing or out of date (the
+/// name carries the manifest's chain head, which changes with every new segment).
+async fn exported(
+    rec: &Recordings,
+    manifest: &Manifest,
+    source: &str,
+    parts: &[&str],
+) -> Result<PathBuf, ApiError> {
+    let head: String = manifest.chain_head.chars().take(16).collect();
+    let folder = rec.exports.join(&manifest.recording);
+    let path = folder.join(format!("{source}-{head}.webm"));
+    let _guard = EXPORTS.lock().await;
+    if path.is_file() {
+        return Ok(path);
+    }
+    let work = tempfile::Builder::new()
+        .prefix("export-")
+        .tempdir_in(ensure_dir(&rec.exports)?)
+        .map_err(|_| internal("The export folder cannot be written."))?;
+    let mut tracks = Vec::new();
+    for part in parts {
+        let mut segments = Vec::new();
+        let mut entries: Vec<_> = manifest
+            .segments
+            .iter()
+            .filter(|s| s.source == *part)
+            .collect();
+        entries.sort_by_key(|s| s.started_unix_ms);
+        for segment in entries {
+            let local = segment_file(rec, manifest, segment, work.path()).await?;
+            segments.push(ExportSegment {
+                path: local,
+                offset_ms: segment.media_start_ms,
+            });
+        }
+        if !segments.is_empty() {
+            tracks.push(ExportTrack {
+                source: (*part).to_owned(),
+                segments,
+            });
+        }
+    }
+    if tracks.is_empty() {
+        return Err(not_found());
+    }
+    let output = work.path().join("export.webm");
+    let out = output.clone();
+    let result = tokio::task::spawn_blocking(move || recorder::export::export(&tracks, &out))
+        .await
+        .map_err(|_| internal("Preparing the recording for playback failed."))?;
+    if let Err(error) = result {
+        tracing::error!(recording = %manifest.recording, %error, "export failed");
+        return Err(internal("Preparing the recording for playback failed."));
+    }
+    ensure_dir(&folder)?;
+    std::fs::rename(&output, &path)
+        .map_err(|_| internal("The export folder cannot be written."))?;
+    Ok(path)
+}
+
+fn ensure_dir(path: &Path) -> Result<&Path, ApiError> {
+    std::fs::create_dir_all(path).map_err(|_| internal("The export folder cannot be written."))?;
+    Ok(path)
+}
+
+/// A segment's bytes on local disk: in the spool while not uploaded, else fetched.
+async fn segment_file(
+    rec: &Recordings,
+    manifest: &Manifest,
+    segment: &recorder::manifest::SegmentEntry,
+    work: &Path,
+) -> Result<PathBuf, ApiError> {
+    let spooled = rec
+        .spool
+        .join(&manifest.recording)
+        .join(&segment.source)
+        .join(format!("{:06}.webm", segment.index));
+    if spooled.is_file() {
+        return Ok(spooled);
+    }
+    let bytes = fetch(rec, &segment.key).await?;
+    let path = work.join(format!("{}-{:06}.webm", segment.source, segment.index));
+    std::fs::write(&path, &bytes).map_err(|_| internal("The export folder cannot be written."))?;
+    Ok(path)
+}
+
+async fn fetch(rec: &Recordings, key: &str) -> Result<bytes::Bytes, ApiError> {
+    let key = ObjectKey::new(key.to_owned()).map_err(|_| internal("A segment key is invalid."))?;
+    rec.storage.get(&key).await.map_err(|error| {
+        tracing::warn!(%error, "reading a segment from storage failed");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "Recording storage is not reachable; try again shortly.",
+        )
+    })
+}
+
+async fn verify(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Json<VerifyReport>, ApiError> {
+    let rec = recordings(&state)?;
+    let claims = reviewer(&state, &headers)?;
+    let manifest = accessible(rec, &claims, &id)?;
+    audit_entry(rec, &claims, "recording.verify", Some(&manifest), None)?;
+    let mut bytes = HashMap::new();
+    let mut problems = Vec::new();
+    for segment in &manifest.segments {
+        let spooled = rec
+            .spool
+            .join(&manifest.recording)
+            .join(&segment.source)
+            .join(format!("{:06}.webm", segment.index));
+        let body = match std::fs::read(&spooled) {
+            Ok(body) => Ok(body),
+            Err(_) => fetch(rec, &segment.key).await.map(|b| b.to_vec()),
+        };
+        match body {
+            Ok(body) => {
+                bytes.insert(segment.key.clone(), body);
+            }
+            Err(_) => problems.push(format!("segment {} could not be read", segment.index)),
+        }
+    }
+    let mut report = recorder::manifest::verify(&manifest, |key| {
+        bytes.remove(key).ok_or_else(|| "not readable".to_owned())
+    });
+    if !problems.is_empty() {
+        report.ok = false;
+        report.problems.extend(problems);
+    }
+    Ok(Json(report))
+}
+
+#[derive(Deserialize)]
+struct DeleteRequest {
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct Deleted {
+    deleted_segments: usize,
+}
+
+async fn delete_recording(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<String>,
+    body: Result<Json<DeleteRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Deleted>, ApiError> {
+    let rec = recordings(&state)?;
+    let claims = reviewer(&state, &headers)?;
+    if claims.role != Role::Organiser {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Only organisers delete recordings.",
+        ));
+    }
+    let Json(request) = body.map_err(|rejection| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!(
+                "Send JSON {{\"reason\": \"...\"}}: {}",
+                rejection.body_text()
+            ),
+        )
+    })?;
+    let reason = request.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_reason",
+            "A reason of 1 to 500 characters is required.",
+        ));
+    }
+    let manifest = accessible(rec, &claims, &id)?;
+    if manifest.ended_unix_ms.is_none() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "recording_in_progress",
+            "The recording is still running; delete it after it ends.",
+        ));
+    }
+    let detail = format!("reason: {reason}; {}", deleted_hashes(&manifest));
+    audit_entry(
+        rec,
+        &claims,
+        "recording.delete",
+        Some(&manifest),
+        Some(detail),
+    )?;
+    let deleted = delete_objects(rec, &manifest).await?;
+    Ok(Json(Deleted {
+        deleted_segments: deleted,
+    }))
+}
+
+/// The hashes of what is deleted, for the audit log.
+pub fn deleted_hashes(manifest: &Manifest) -> String {
+    let hashes: Vec<String> = manifest
+        .segments
+        .iter()
+        .map(|s| format!("{}:{}", s.index, s.sha256))
+        .collect();
+    format!(
+        "chain_head {}; segments {}",
+        manifest.chain_head,
+        hashes.join(",")
+    )
+}
+
+/// Deletes a recording's segments and manifest from storage, its exports and its index
+/// entry. Returns how many segments were deleted.
+pub async fn delete_objects(rec: &Recordings, manifest: &Manifest) -> Result<usize, ApiError> {
+    let unavailable = || {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "Recording storage is not reachable; nothing more was deleted. Try again.",
+        )
+    };
+    let mut deleted = 0;
+    for segment in &manifest.segments {
+        let key = ObjectKey::new(segment.key.clone())
+            .map_err(|_| internal("A segment key is invalid."))?;
+        rec.storage.delete(&key).await.map_err(|_| unavailable())?;
+        deleted += 1;
+    }
+    let manifest_key = manifest
+        .segments
+        .first()
+        .and_then(|s| {
+            s.key
+                .rsplitn(3, '/')
+                .nth(2)
+                .map(|p| format!("{p}/manifest.json"))
+        })
+        .unwrap_or_else(|| {
+            format!(
+                "{}/{}/{}/{}/manifest.json",
+                crate::recording::KEY_ROOT,
+                manifest.room,
+                manifest.participant,
+                manifest.recording
+            )
+        });
+    let key = ObjectKey::new(manifest_key).map_err(|_| internal("A manifest key is invalid."))?;
+    rec.storage.delete(&key).await.map_err(|_| unavailable())?;
+    let _ = std::fs::remove_dir_all(rec.exports.join(&manifest.recording));
+    rec.index.remove(&manifest.recording);
+    Ok(deleted)
+}
+
+#[derive(Serialize)]
+struct AuditList {
+    entries: Vec<AuditEntry>,
+}
+
+async fn audit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<RoomQuery>,
+) -> Result<Json<AuditList>, ApiError> {
+    let rec = recordings(&state)?;
+    let claims = reviewer(&state, &headers)?;
+    if claims.role != Role::Organiser || claims.room != query.room {
+        return Err(forbidden());
+    }
+    audit_entry(rec, &claims, "audit.read", None, None)?;
+    let entries = rec
+        .audit
+        .read_all()
+        .into_iter()
+        .filter(|e| e.room == query.room)
+        .collect();
+    Ok(Json(AuditList { entries }))
+}
+
+/// Prometheus text exposition of the recorder's counters.
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    use crate::recording::index::Stats;
+    let Some(rec) = state.recordings.as_ref() else {
+        return (StatusCode::OK, "").into_response();
+    };
+    let stats = &rec.index.stats;
+    let rows: [(&str, &str, &str, u64); 8] = [
+        (
+            "profstage_recordings_active",
+            "gauge",
+            "Recordings open now.",
+            Stats::get(&stats.active_recordings),
+        ),
+        (
+            "profstage_recording_upload_backlog_segments",
+            "gauge",
+            "Segments waiting for storage.",
+            Stats::get(&stats.backlog_segments),
+        ),
+        (
+            "profstage_recording_upload_backlog_bytes",
+            "gauge",
+            "Bytes of segments waiting for storage.",
+            Stats::get(&stats.backlog_bytes),
+        ),
+        (
+            "profstage_recording_spool_bytes",
+            "gauge",
+            "Bytes in the spool folder.",
+            Stats::get(&stats.spool_bytes),
+        ),
+        (
+            "profstage_recording_segments_muxed_total",
+            "counter",
+            "Segments muxed.",
+            Stats::get(&stats.muxed_segments),
+        ),
+        (
+            "profstage_recording_segments_uploaded_total",
+            "counter",
+            "Segments storage has taken.",
+            Stats::get(&stats.uploaded_segments),
+        ),
+        (
+            "profstage_recording_upload_failures_total",
+            "counter",
+            "Failed upload attempts.",
+            Stats::get(&stats.upload_failures),
+        ),
+        (
+            "profstage_recording_packets_dropped_total",
+            "counter",
+            "Packets dropped because the recorder was behind.",
+            Stats::get(&stats.dropped_packets),
+        ),
+    ];
+    let mut body = String::new();
+    for (name, kind, help, value) in rows {
+        body.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}

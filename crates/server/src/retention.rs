@@ -1,0 +1,106 @@
+//! Deleting recordings whose retention period has ended.
+//!
+//! Each room keeps its recordings for `retention_days` after they end (or the server-wide
+//! `recording.retention_days`). Once an hour a background job deletes the expired ones from
+//! storage and writes to the audit log what it deleted, when, and the hashes of the deleted
+//! segments.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use recorder::manifest::Manifest;
+
+use crate::audit::AuditEntry;
+use crate::recording_api::{delete_objects, deleted_hashes};
+use crate::state::AppState;
+
+/// How often the job looks for expired recordings.
+const PERIOD: Duration = Duration::from_secs(60 * 60);
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Whether a recording that ended is past its retention period at `now_ms`.
+pub fn expired(manifest: &Manifest, retention_days: u64, now_ms: u64) -> bool {
+    manifest
+        .ended_unix_ms
+        .is_some_and(|ended| now_ms >= ended.saturating_add(retention_days.saturating_mul(DAY_MS)))
+}
+
+/// Runs the job for ever, once per period.
+pub async fn run(state: Arc<AppState>) {
+    let mut ticker = tokio::time::interval(PERIOD);
+    loop {
+        ticker.tick().await;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let deleted = run_once(&state, now).await;
+        if deleted > 0 {
+            tracing::info!(
+                recordings = deleted,
+                "deleted recordings past their retention period"
+            );
+        }
+    }
+}
+
+/// Deletes every recording expired at `now_ms`; returns how many were deleted.
+pub async fn run_once(state: &AppState, now_ms: u64) -> usize {
+    let Some(rec) = state.recordings.as_ref() else {
+        return 0;
+    };
+    let mut deleted = 0;
+    for manifest in rec.index.all() {
+        let days = state
+            .config
+            .room(&manifest.room)
+            .and_then(|room| room.retention_days)
+            .unwrap_or(state.config.recording.retention_days);
+        if !expired(&manifest, days, now_ms) {
+            continue;
+        }
+        let entry = AuditEntry {
+            at_unix_ms: 0,
+            actor: "retention".into(),
+            role: "system".into(),
+            session: "retention".into(),
+            action: "recording.expire".into(),
+            recording: Some(manifest.recording.clone()),
+            room: manifest.room.clone(),
+            participant: Some(manifest.participant.clone()),
+            detail: Some(format!(
+                "retention {days} days; {}",
+                deleted_hashes(&manifest)
+            )),
+        };
+        if let Err(error) = rec.audit.record(entry) {
+            tracing::error!(%error, "audit log unavailable; retention deletes nothing");
+            return deleted;
+        }
+        match delete_objects(rec, &manifest).await {
+            Ok(_) => deleted += 1,
+            Err(_) => {
+                tracing::warn!(recording = %manifest.recording, "deleting an expired recording failed; the next run tries again");
+            }
+        }
+    }
+    deleted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recording_expires_when_its_days_have_passed_after_it_ended() {
+        let mut manifest = Manifest::new("r", "demo", "p", 1_000, 4_000);
+        assert!(
+            !expired(&manifest, 1, u64::MAX),
+            "a running recording never expires"
+        );
+        manifest.ended_unix_ms = Some(10 * DAY_MS);
+        assert!(!expired(&manifest, 3, 13 * DAY_MS - 1));
+        assert!(expired(&manifest, 3, 13 * DAY_MS));
+    }
+}
