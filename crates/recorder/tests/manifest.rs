@@ -172,7 +172,14 @@ fn reordered_segments_detected() {
     let report = verify_in(&manifest, &storage);
     assert_problem(&report, "segment 2: chain link");
     assert_problem(&report, "segment 1: chain link");
-    assert_problem(&report, "segment 2 is at position 1");
+}
+
+#[test]
+fn a_repeated_index_is_detected() {
+    let (mut manifest, storage) = recording();
+    manifest.segments[2].index = manifest.segments[1].index;
+    let report = verify_in(&manifest, &storage);
+    assert_problem(&report, "listed twice");
 }
 
 #[test]

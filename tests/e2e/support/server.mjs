@@ -58,8 +58,8 @@ export function freeUdpPort() {
   });
 }
 
-function serverEnvironment(httpPort, udpPort) {
-  const env = { ...process.env };
+function serverEnvironment(httpPort, udpPort, extra) {
+  const env = { ...process.env, ...extra };
   for (const name of HARNESS_VARIABLES) {
     delete env[name];
   }
@@ -100,6 +100,7 @@ export class ServerProcess {
     });
     // Keeps a server from outliving a test process that ends without running its hooks.
     this.onProcessExit = () => child.kill('SIGKILL');
+    this.child = child;
     process.once('exit', this.onProcessExit);
   }
 
@@ -173,6 +174,21 @@ export class ServerProcess {
     await new Promise((resolve) => this.#logStream.end(resolve));
   }
 
+  /** Kills the server with SIGKILL, as a crash would, and waits for it to exit. */
+  async kill() {
+    process.removeListener('exit', this.onProcessExit);
+    if (this.running) {
+      this.#child.kill('SIGKILL');
+      await this.#exited;
+    }
+    await new Promise((resolve) => this.#logStream.end(resolve));
+  }
+
+  /** Resolves when the process has exited. */
+  exited() {
+    return this.#exited;
+  }
+
   /** Deletes the working directory. */
   removeDataDir() {
     fs.rmSync(this.dataDir, { recursive: true, force: true });
@@ -182,17 +198,20 @@ export class ServerProcess {
 /**
  * Starts the server on free loopback ports, with the web client from this repository and a
  * new temporary working directory. Call `waitHealthy` before using it.
+ *
+ * `env` adds settings such as `PROFSTAGE_RECORDING_SEGMENT_SECS`. `dataDir` and the ports
+ * reuse those of an earlier server, to restart it on the same spool and storage.
  */
-export async function spawnServer() {
+export async function spawnServer({ env = {}, dataDir = null, httpPort = null, udpPort = null } = {}) {
   const binary = serverBinary();
-  const httpPort = await freeTcpPort();
-  const udpPort = await freeUdpPort();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'profstage-e2e-'));
-  const logPath = path.join(dataDir, 'server.log');
+  httpPort ??= await freeTcpPort();
+  udpPort ??= await freeUdpPort();
+  dataDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'profstage-e2e-'));
+  const logPath = path.join(dataDir, `server-${Date.now()}.log`);
 
   const child = spawn(binary, [], {
     cwd: dataDir,
-    env: serverEnvironment(httpPort, udpPort),
+    env: serverEnvironment(httpPort, udpPort, env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new ServerProcess(child, { httpPort, udpPort, dataDir, logPath });

@@ -18,9 +18,12 @@ export class Stage {
     this.room = room;
   }
 
-  /** Starts a server and a browser; `name` names the artifacts folder. */
-  static async open(name) {
-    const server = await spawnServer();
+  /**
+   * Starts a server and a browser; `name` names the artifacts folder. `options` go to
+   * `spawnServer`, for example `{env: {PROFSTAGE_RECORDING_SEGMENT_SECS: '2'}}`.
+   */
+  static async open(name, options = {}) {
+    const server = await spawnServer(options);
     let browser;
     try {
       await server.waitHealthy();
