@@ -100,7 +100,6 @@ export class ServerProcess {
     });
     // Keeps a server from outliving a test process that ends without running its hooks.
     this.onProcessExit = () => child.kill('SIGKILL');
-    this.child = child;
     process.once('exit', this.onProcessExit);
   }
 
