@@ -83,10 +83,16 @@ export class Browser {
     this.userDataDir = userDataDir;
   }
 
-  /** Opens `url` in a new tab, named `name` in the artifacts. */
-  async openPage(name, url) {
+  /**
+   * Opens `url` in a new tab, named `name` in the artifacts. `initScript`, a function, runs
+   * in the page before any of its own scripts, for example to replace a browser API.
+   */
+  async openPage(name, url, { initScript = null } = {}) {
     const page = new BrowserPage(name, await this.context.newPage());
     this.pages.push(page);
+    if (initScript) {
+      await page.page.addInitScript(initScript);
+    }
     await page.page.goto(url, { waitUntil: 'domcontentloaded' });
     return page;
   }

@@ -42,13 +42,14 @@ export class Stage {
   /**
    * Opens `<html>.html` (participant or expert) with a new token for `name` in `role`.
    * `label` names the page in the artifacts; `fragment` adds parameters to the URL
-   * fragment, such as `{codec: 'vp9'}`. Returns `{page, identity}`.
+   * fragment, such as `{codec: 'vp9'}`. `initScript` runs in the page before its own
+   * scripts. Returns `{page, identity}`.
    */
-  async openPage({ label, html, role, name, fragment = {} }) {
+  async openPage({ label, html, role, name, fragment = {}, initScript = null }) {
     const { token, identity } = await this.server.devToken(this.room, name, role);
     const params = new URLSearchParams({ token, ...fragment });
     const url = `${this.server.baseUrl}/${html}.html#${params}`;
-    const page = await this.browser.openPage(label, url);
+    const page = await this.browser.openPage(label, url, { initScript });
     return { page, identity };
   }
 

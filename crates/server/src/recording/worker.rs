@@ -148,11 +148,17 @@ struct OpenSegment {
     last_report: Option<media_core::SenderClock>,
 }
 
+/// Detail of a source that has sent nothing for the no-media time since its track started.
+const NO_MEDIA_DETAIL: &str = "no media";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum SourceState {
     Starting,
     Recording,
     Gap,
+    /// Nothing arrived for the no-media time after the track started. Unlike `Failed`, the
+    /// first packet or a new track of the source leaves this state.
+    NoMedia,
     Failed(String),
     Ended,
 }
@@ -163,8 +169,16 @@ impl SourceState {
             SourceState::Starting => "starting",
             SourceState::Recording => "recording",
             SourceState::Gap => "gap",
-            SourceState::Failed(_) => "failed",
+            SourceState::NoMedia | SourceState::Failed(_) => "failed",
             SourceState::Ended => "ended",
+        }
+    }
+
+    fn detail(&self) -> Option<&str> {
+        match self {
+            SourceState::NoMedia => Some(NO_MEDIA_DETAIL),
+            SourceState::Failed(detail) => Some(detail),
+            _ => None,
         }
     }
 }
@@ -177,6 +191,9 @@ struct Source {
     open: Option<OpenSegment>,
     state: SourceState,
     track: Option<TrackId>,
+    /// When the current track started, on the server clock: the no-media time counts
+    /// from here.
+    track_started_us: u64,
     segments: u32,
     bytes: u64,
 }
@@ -306,10 +323,12 @@ impl Worker {
                 open: None,
                 state: SourceState::Starting,
                 track: None,
+                track_started_us: now,
                 segments: 0,
                 bytes: 0,
             });
         entry.track = Some(track);
+        entry.track_started_us = now;
         entry.segmenter.restart_sequence();
         if !matches!(entry.state, SourceState::Failed(_)) {
             entry.state = SourceState::Starting;
@@ -563,29 +582,35 @@ impl Worker {
         self.finish_if_done(key, now);
     }
 
-    /// A recording whose sources have sent nothing for the no-media time fails those
-    /// sources with a clear state instead of waiting for ever.
+    /// Marks each source that has sent nothing for the no-media time since its track
+    /// started, so that the live view shows it instead of "starting" for ever.
     fn check_no_media(&mut self, key: &(String, String), now: u64) {
         let limit = self.settings.no_media.as_micros() as u64;
         let Some(recording) = self.recordings.get_mut(key) else {
             return;
         };
-        let started = recording.manifest.started_unix_ms * 1000;
-        if now.saturating_sub(started) < limit {
-            return;
-        }
         let silent: Vec<String> = recording
             .sources
             .values()
-            .filter(|s| s.state == SourceState::Starting && s.segments == 0 && s.open.is_none())
+            .filter(|s| s.state == SourceState::Starting && s.open.is_none())
+            .filter(|s| now.saturating_sub(s.track_started_us) >= limit)
             .map(|s| s.name.clone())
             .collect();
+        if silent.is_empty() {
+            return;
+        }
         for name in silent {
+            tracing::warn!(
+                recording = %recording.id,
+                source = %name,
+                "no media arrived for a recorded track"
+            );
             if let Some(source) = recording.sources.get_mut(&name) {
-                source.state = SourceState::Failed("no media".into());
+                source.state = SourceState::NoMedia;
             }
             push_event(recording, now, "no_media", Some(&name), None);
         }
+        save_manifest(recording, &self.index);
     }
 
     fn end_recording(&mut self, key: &(String, String), now: u64) {
@@ -762,10 +787,7 @@ fn live_sources(recording: &Recording) -> Vec<LiveSource> {
         .map(|s| LiveSource {
             source: s.name.clone(),
             state: s.state.name().to_owned(),
-            detail: match &s.state {
-                SourceState::Failed(detail) => Some(detail.clone()),
-                _ => None,
-            },
+            detail: s.state.detail().map(str::to_owned),
             segments: s.segments,
             bytes: s.bytes,
         })
@@ -985,4 +1007,160 @@ pub fn last_media_ms(manifest: &Manifest) -> Option<u64> {
         .iter()
         .map(|s| s.started_unix_ms + s.duration_ms)
         .max()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use media_core::{RoomId, TrackSource};
+
+    use super::*;
+
+    const NO_MEDIA: Duration = Duration::from_millis(1000);
+    const ROOM: &str = "room-1";
+    const IDENTITY: &str = "participant-1";
+
+    /// A recorder thread on a spool folder of its own, removed on drop.
+    struct TestRecorder {
+        handle: RecorderHandle,
+        index: Arc<RecordingIndex>,
+        spool: PathBuf,
+    }
+
+    impl TestRecorder {
+        fn start() -> Self {
+            let spool = std::env::temp_dir().join(format!("profstage-worker-{}", Uuid::new_v4()));
+            let settings = RecorderSettings {
+                spool_dir: spool.clone(),
+                segment: Duration::from_secs(2),
+                gap: Duration::from_millis(1500),
+                spool_max_bytes: u64::MAX,
+                rejoin_grace: Duration::from_secs(30),
+                no_media: NO_MEDIA,
+            };
+            let index = Arc::new(RecordingIndex::default());
+            let (uploads, _jobs) = super::super::upload::channel();
+            let (keyframes, _requests) = tokio::sync::mpsc::unbounded_channel();
+            let (handle, _thread) = start(
+                settings,
+                Arc::clone(&index),
+                uploads,
+                keyframes,
+                "recordings".into(),
+            )
+            .expect("the recorder thread starts");
+            Self {
+                handle,
+                index,
+                spool,
+            }
+        }
+
+        fn start_track(&self, track: u64, kind: MediaKind, source: TrackSource) {
+            self.handle.send(Input::TrackStarted {
+                publisher: Publisher {
+                    room: ROOM.into(),
+                    identity: IDENTITY.into(),
+                    name: "Participant".into(),
+                },
+                client: ClientId(1),
+                track: TrackId(track),
+                kind,
+                source,
+            });
+        }
+
+        fn send_opus(&self, track: u64, seq: u64) {
+            self.handle.packet(MediaPacket {
+                track: TrackId(track),
+                client: ClientId(1),
+                room: RoomId(ROOM.into()),
+                kind: MediaKind::Audio,
+                source: TrackSource::Microphone,
+                codec: RtpCodec::Opus,
+                payload_type: 111,
+                seq,
+                rtp_time: seq * 960,
+                marker: false,
+                arrival: Instant::now(),
+                sender_clock: None,
+                payload: Arc::from(&[0xf8_u8, 0xff, 0xfe][..]),
+            });
+        }
+
+        /// Returns the live state of `source` and its detail, once the recorder has published one.
+        fn state(&self, source: &str) -> Option<(String, Option<String>)> {
+            let live = self.index.live_in_room(ROOM);
+            let found = live.first()?.sources.iter().find(|s| s.source == source)?;
+            Some((found.state.clone(), found.detail.clone()))
+        }
+
+        /// Polls the live state of `source` for up to 3 s until it is `state`.
+        fn wait_for_state(&self, source: &str, state: &str) -> Option<(String, Option<String>)> {
+            let deadline = Instant::now() + Duration::from_secs(3);
+            loop {
+                let seen = self.state(source);
+                if seen.as_ref().is_some_and(|(s, _)| s == state) || Instant::now() > deadline {
+                    return seen;
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    impl Drop for TestRecorder {
+        fn drop(&mut self) {
+            self.handle.stop();
+            let _ = fs::remove_dir_all(&self.spool);
+        }
+    }
+
+    fn no_media() -> Option<(String, Option<String>)> {
+        Some(("failed".into(), Some(NO_MEDIA_DETAIL.into())))
+    }
+
+    #[test]
+    fn silent_track_is_marked_no_media() {
+        let recorder = TestRecorder::start();
+        recorder.start_track(1, MediaKind::Video, TrackSource::Camera);
+        assert_eq!(
+            recorder
+                .wait_for_state("camera", "starting")
+                .map(|(s, _)| s),
+            Some("starting".into())
+        );
+        assert_eq!(recorder.wait_for_state("camera", "failed"), no_media());
+    }
+
+    #[test]
+    fn no_media_time_counts_from_each_track_start() {
+        let recorder = TestRecorder::start();
+        recorder.start_track(1, MediaKind::Video, TrackSource::Camera);
+        assert_eq!(recorder.wait_for_state("camera", "failed"), no_media());
+
+        // A track that starts after the recording's no-media time gets its own.
+        recorder.start_track(2, MediaKind::Video, TrackSource::Screen);
+        let started = Instant::now();
+        thread::sleep(NO_MEDIA / 2);
+        let early = recorder.state("screen");
+        // A machine that stalled the test past the no-media time proves nothing here.
+        if started.elapsed() < NO_MEDIA {
+            assert_eq!(early.map(|(s, _)| s), Some("starting".into()));
+        }
+        assert_eq!(recorder.wait_for_state("screen", "failed"), no_media());
+    }
+
+    #[test]
+    fn first_packet_ends_no_media() {
+        let recorder = TestRecorder::start();
+        recorder.start_track(1, MediaKind::Audio, TrackSource::Microphone);
+        assert_eq!(recorder.wait_for_state("microphone", "failed"), no_media());
+
+        recorder.send_opus(1, 1);
+        assert_eq!(
+            recorder.wait_for_state("microphone", "recording"),
+            Some(("recording".into(), None))
+        );
+    }
 }
