@@ -84,6 +84,11 @@ fn recover_one(
     let mut journals = files_with_extension(folder, JOURNAL_EXT);
     journals.sort();
     for journal in journals {
+        if journal_listed(&journal, &manifest) {
+            // Muxed and listed before the crash; only its removal was pending.
+            let _ = fs::remove_file(&journal);
+            continue;
+        }
         match mux_left_journal(&journal, &prefix, &manifest) {
             Ok(entry) => {
                 manifest.push_segment(entry);
@@ -93,12 +98,23 @@ fn recover_one(
             Err(error) => {
                 found.failed += 1;
                 tracing::error!(journal = %journal.display(), %error, "a journal left in the spool could not be muxed");
+                let raw_key = raw_journal_key(&prefix, &journal);
                 manifest.events.push(Event {
                     at_unix_ms: manifest.started_unix_ms,
                     kind: "segment_failed".into(),
                     source: None,
-                    detail: Some(error),
+                    detail: Some(format!("{error}; the RTP packets are kept as {raw_key}")),
                 });
+                let size = fs::metadata(&journal).map(|m| m.len()).unwrap_or(0);
+                let _ = fs::remove_file(journal.with_extension(SEGMENT_EXT));
+                uploads.send(UploadJob::Segment {
+                    recording: manifest.recording.clone(),
+                    index: u32::MAX,
+                    key: raw_key,
+                    path: journal,
+                    size,
+                });
+                found.queued += 1;
             }
         }
     }
@@ -196,6 +212,33 @@ fn mux_left_journal(
         missing_packets: media.missing_packets,
         uploaded: false,
     })
+}
+
+/// Whether the manifest already lists the segment of `journal` (named `<index>.rtpj`).
+fn journal_listed(journal: &Path, manifest: &Manifest) -> bool {
+    let index = journal
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.parse::<u32>().ok());
+    let source = journal
+        .parent()
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str());
+    manifest
+        .segments
+        .iter()
+        .any(|s| Some(s.index) == index && Some(s.source.as_str()) == source)
+}
+
+/// The object key under which an unmuxable journal is kept: its source folder and name.
+fn raw_journal_key(prefix: &str, journal: &Path) -> String {
+    let name = journal.file_name().and_then(|n| n.to_str()).unwrap_or("journal");
+    let source = journal
+        .parent()
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or("unknown");
+    format!("{prefix}/{source}/{name}")
 }
 
 /// Files with `extension` one folder below `folder` (the per-source folders).

@@ -30,6 +30,14 @@ use super::{source_name, Input, Publisher, RecorderHandle, RecorderSettings, Wal
 /// How often journals are handed to the OS and silence is checked.
 const TICK: Duration = Duration::from_millis(100);
 
+/// Shortest time between two writes of a running recording's manifest. A closed segment's
+/// journal stays in the spool until a manifest that lists the segment is on disk, so that a
+/// crash in between loses nothing: recovery muxes the journal again.
+const MANIFEST_INTERVAL_US: u64 = 2_000_000;
+
+/// Shortest time between two uploads of a running recording's manifest.
+const MANIFEST_UPLOAD_INTERVAL_US: u64 = 10_000_000;
+
 /// File name of a manifest in a recording's spool folder.
 pub const MANIFEST_FILE: &str = "manifest.json";
 
@@ -212,6 +220,12 @@ struct Recording {
     pending_upload: u32,
     left_at_us: Option<u64>,
     stopping: bool,
+    /// Events or gaps were added since the manifest was last written.
+    dirty: bool,
+    saved_at_us: u64,
+    uploaded_manifest_at_us: u64,
+    /// Journals of muxed segments, removed once a manifest listing them is written.
+    muxed_journals: Vec<PathBuf>,
 }
 
 struct Worker {
@@ -225,14 +239,18 @@ struct Worker {
     key_root: String,
     /// Open recordings by (room, identity).
     recordings: HashMap<(String, String), Recording>,
-    by_track: HashMap<TrackId, ((String, String), String)>,
+    /// Recording and source of each recorded track; shared keys, so that a packet's lookup
+    /// allocates nothing.
+    by_track: HashMap<TrackId, (Arc<(String, String)>, Arc<str>)>,
 }
 
 impl Worker {
     fn run(mut self, inputs: mpsc::Receiver<Input>) {
         let mut stop_reply = None;
+        let mut next_tick = std::time::Instant::now() + TICK;
         loop {
-            match inputs.recv_timeout(TICK) {
+            let wait = next_tick.saturating_duration_since(std::time::Instant::now());
+            match inputs.recv_timeout(wait) {
                 Ok(Input::Stop(reply)) => {
                     self.stop_all();
                     stop_reply = Some(reply);
@@ -241,6 +259,10 @@ impl Worker {
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
+            if std::time::Instant::now() < next_tick && stop_reply.is_none() {
+                continue;
+            }
+            next_tick = std::time::Instant::now() + TICK;
             self.tick();
             if let Some(reply) = &stop_reply {
                 if self.recordings.is_empty() {
@@ -340,7 +362,7 @@ impl Worker {
             Some(source),
             None,
         );
-        self.by_track.insert(track, (key, source.to_owned()));
+        self.by_track.insert(track, (Arc::new(key), Arc::from(source)));
     }
 
     fn new_recording(
@@ -387,6 +409,10 @@ impl Worker {
             pending_upload: 0,
             left_at_us: None,
             stopping: false,
+            dirty: false,
+            saved_at_us: now_us,
+            uploaded_manifest_at_us: now_us,
+            muxed_journals: Vec::new(),
         })
     }
 
@@ -399,17 +425,22 @@ impl Worker {
     }
 
     fn packet(&mut self, arrival_us: u64, packet: &MediaPacket) {
-        let Some((key, source_key)) = self.by_track.get(&packet.track).cloned() else {
+        let Some((key, source_key)) = self
+            .by_track
+            .get(&packet.track)
+            .map(|(k, s)| (Arc::clone(k), Arc::clone(s)))
+        else {
             return;
         };
+        let (key, source_key): (&(String, String), &str) = (&key, &source_key);
         let Some(codec) = journal_codec(packet.codec) else {
             return;
         };
-        let Some(recording) = self.recordings.get_mut(&key) else {
+        let Some(recording) = self.recordings.get_mut(key) else {
             return;
         };
         recording.clock.observe(
-            &source_key,
+            source_key,
             arrival_us,
             packet.rtp_time,
             codec.clock_rate(),
@@ -426,7 +457,7 @@ impl Worker {
                 _ => None,
             },
         };
-        let Some(source) = recording.sources.get_mut(&source_key) else {
+        let Some(source) = recording.sources.get_mut(source_key) else {
             return;
         };
         if matches!(source.state, SourceState::Failed(_)) {
@@ -437,19 +468,19 @@ impl Worker {
             source.segmenter.finish();
             close_segment(
                 recording,
-                &source_key,
+                source_key,
                 CloseReason::Resolution,
                 &self.mux_jobs,
             );
         }
         let source = recording
             .sources
-            .get_mut(&source_key)
+            .get_mut(source_key)
             .expect("source exists");
         source.codec = Some(codec);
         source.payload_type = packet.payload_type;
         let step = source.segmenter.on_packet(info);
-        self.apply(&key, &source_key, step, arrival_us, Some(packet));
+        self.apply(key, source_key, step, arrival_us, Some(packet));
     }
 
     /// Carries out a segmenter's decision for one source.
@@ -489,6 +520,7 @@ impl Worker {
                 to_unix_ms: to / 1000,
                 reason: "no media".into(),
             });
+            recording.dirty = true;
         }
         let Some(packet) = packet else {
             return;
@@ -514,6 +546,7 @@ impl Worker {
         let Some((key, source_key)) = self.by_track.remove(&track) else {
             return;
         };
+        let (key, source_key) = ((*key).clone(), source_key.to_string());
         let now = self.clock.now_us();
         let Some(recording) = self.recordings.get_mut(&key) else {
             return;
@@ -549,6 +582,20 @@ impl Worker {
         let Some(recording) = self.recordings.get_mut(key) else {
             return;
         };
+        if recording.dirty && now.saturating_sub(recording.saved_at_us) >= MANIFEST_INTERVAL_US {
+            recording.saved_at_us = now;
+            save_manifest(recording, &self.index);
+            if now.saturating_sub(recording.uploaded_manifest_at_us) >= MANIFEST_UPLOAD_INTERVAL_US
+            {
+                recording.uploaded_manifest_at_us = now;
+                self.uploads.send(UploadJob::Manifest {
+                    recording: recording.id.clone(),
+                    key: format!("{}/manifest.json", recording.key_prefix),
+                    path: recording.folder.join(MANIFEST_FILE),
+                    last: false,
+                });
+            }
+        }
         for source in recording.sources.values_mut() {
             if let Some(open) = &mut source.open {
                 if let Err(error) = open.writer.flush() {
@@ -649,7 +696,7 @@ impl Worker {
             return;
         }
         let mut recording = self.recordings.remove(key).expect("present");
-        self.by_track.retain(|_, (k, _)| k != key);
+        self.by_track.retain(|_, (k, _)| **k != *key);
         let manifest = &mut recording.manifest;
         manifest.ended_unix_ms = Some(last_media_ms(manifest).unwrap_or(now / 1000));
         if manifest.segments.is_empty() {
@@ -658,7 +705,7 @@ impl Worker {
         } else if manifest.status == RecordingStatus::Recording {
             manifest.status = RecordingStatus::Complete;
         }
-        save_manifest(&recording, &self.index);
+        save_manifest(&mut recording, &self.index);
         self.uploads.send(UploadJob::Manifest {
             recording: recording.id.clone(),
             key: format!("{}/manifest.json", recording.key_prefix),
@@ -697,7 +744,8 @@ impl Worker {
                     source.segments += 1;
                 }
                 let journal_bytes = fs::metadata(&job.journal).map(|m| m.len()).unwrap_or(0);
-                let _ = fs::remove_file(&job.journal);
+                recording.muxed_journals.push(job.journal.clone());
+                recording.dirty = true;
                 let stats = &self.index.stats;
                 stats.spool_bytes.fetch_add(size, Ordering::Relaxed);
                 let _ = stats
@@ -705,7 +753,6 @@ impl Worker {
                     .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
                         Some(b.saturating_sub(journal_bytes))
                     });
-                save_manifest(recording, &self.index);
                 recording.pending_upload += 1;
                 self.index
                     .stats
@@ -722,24 +769,35 @@ impl Worker {
                     path: job.output,
                     size,
                 });
-                self.uploads.send(UploadJob::Manifest {
-                    recording: recording.id.clone(),
-                    key: format!("{}/manifest.json", recording.key_prefix),
-                    path: recording.folder.join(MANIFEST_FILE),
-                    last: false,
-                });
             }
             Err(error) => {
-                // The journal stays in the spool; recovery tries it again at the next start.
+                // The packets are evidence even when they cannot be muxed: the journal goes
+                // to storage as it is, next to the segments.
                 let now = self.clock.now_us();
+                let raw_key = format!(
+                    "{}/{}/{:06}.{JOURNAL_EXT}",
+                    recording.key_prefix, job.source, job.index
+                );
                 push_event(
                     recording,
                     now,
                     "segment_failed",
                     Some(&job.source),
-                    Some(error),
+                    Some(format!("{error}; the RTP packets are kept as {raw_key}")),
                 );
                 save_manifest(recording, &self.index);
+                let size = fs::metadata(&job.journal).map(|m| m.len()).unwrap_or(0);
+                let _ = fs::remove_file(&job.output);
+                recording.pending_upload += 1;
+                self.index.stats.backlog_segments.fetch_add(1, Ordering::Relaxed);
+                self.index.stats.backlog_bytes.fetch_add(size, Ordering::Relaxed);
+                self.uploads.send(UploadJob::Segment {
+                    recording: recording.id.clone(),
+                    index: job.index,
+                    key: raw_key,
+                    path: job.journal,
+                    size,
+                });
             }
         }
         let now = self.clock.now_us();
@@ -759,7 +817,6 @@ impl Worker {
         {
             entry.uploaded = true;
         }
-        save_manifest(recording, &self.index);
     }
 
     fn publish_live(&self) {
@@ -964,6 +1021,7 @@ fn push_event(
         source: source.map(str::to_owned),
         detail,
     });
+    recording.dirty = true;
 }
 
 fn segment_entry(
@@ -992,10 +1050,18 @@ fn segment_entry(
     }
 }
 
-fn save_manifest(recording: &Recording, index: &RecordingIndex) {
+fn save_manifest(recording: &mut Recording, index: &RecordingIndex) {
+    recording.dirty = false;
     let path = recording.folder.join(MANIFEST_FILE);
-    if let Err(error) = recording.manifest.write_atomic(&path) {
-        tracing::error!(recording = %recording.id, %error, "writing a manifest failed");
+    match recording.manifest.write_atomic(&path) {
+        Ok(()) => {
+            for journal in recording.muxed_journals.drain(..) {
+                let _ = fs::remove_file(journal);
+            }
+        }
+        Err(error) => {
+            tracing::error!(recording = %recording.id, %error, "writing a manifest failed");
+        }
     }
     index.put(recording.manifest.clone());
 }
