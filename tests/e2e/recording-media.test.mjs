@@ -1,11 +1,12 @@
-// What the recording holds, checked against media whose timing is known in advance: the
+// What the recording holds, checked against media whose timing is known in advance. The
 // participant page publishes a canvas that flashes white and a tone that beeps at the same
-// instants, and the exported camera.webm must keep flash and beep together. A second test
+// instants, so the exported camera.webm must keep flash and beep together. A second test
 // resizes the canvas while publishing and checks the segments at each size and the export.
 //
 // The page's getUserMedia is replaced before the page's scripts run (an init script), so the
 // app opens and publishes the synthetic tracks through its usual code. Needs ffmpeg and
-// ffprobe on PATH.
+// ffprobe on PATH. The downloaded files are kept, and their folder printed, when a test fails
+// or KEEP_MEDIA is set.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -431,7 +432,7 @@ describe('recorded media against known timing', () => {
   });
 
   after(async () => {
-    const keepFiles = stage?.failed;
+    const keepFiles = stage?.failed || Boolean(process.env.KEEP_MEDIA);
     await stage?.close();
     if (workDir && keepFiles) {
       console.error(`downloaded media kept in ${workDir}`);
@@ -459,6 +460,8 @@ describe('recorded media against known timing', () => {
       const localFile = path.join(dir, 'browser.webm');
       fs.writeFileSync(localFile, Buffer.from(local, 'base64'));
 
+      const starts = manifest.segments.map((s) => `${s.source}@${s.media_start_ms}`);
+      console.log(`segments: ${starts.join(' ')}`);
       const { flashes, beeps, pairs } = await measureSync(file);
       const offsets = pairs.map((pair) => pair.offsetMs);
       const skews = drawn.flashes.map((flash) => Math.round(flash.lateMs));
