@@ -198,17 +198,24 @@ export class ServerProcess {
  * Starts the server on free loopback ports, with the web client from this repository and a
  * new temporary working directory. Call `waitHealthy` before using it.
  *
- * `env` adds settings such as `PROFSTAGE_RECORDING_SEGMENT_SECS`. `dataDir` and the ports
- * reuse those of an earlier server, to restart it on the same spool and storage.
+ * `env` adds settings such as `PROFSTAGE_RECORDING_SEGMENT_SECS`, and `args` command-line
+ * flags such as `['--config', path]`. `dataDir` and the ports reuse those of an earlier
+ * server, to restart it on the same spool and storage.
  */
-export async function spawnServer({ env = {}, dataDir = null, httpPort = null, udpPort = null } = {}) {
+export async function spawnServer({
+  env = {},
+  args = [],
+  dataDir = null,
+  httpPort = null,
+  udpPort = null,
+} = {}) {
   const binary = serverBinary();
   httpPort ??= await freeTcpPort();
   udpPort ??= await freeUdpPort();
   dataDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'profstage-e2e-'));
   const logPath = path.join(dataDir, `server-${Date.now()}.log`);
 
-  const child = spawn(binary, [], {
+  const child = spawn(binary, args, {
     cwd: dataDir,
     env: serverEnvironment(httpPort, udpPort, env),
     stdio: ['ignore', 'pipe', 'pipe'],
