@@ -35,13 +35,18 @@ export class SyncedPlayer extends EventTarget {
   #seekLatencyS = 0.1;
   #driftTimer = null;
   #listeners = new AbortController();
+  #earliest = 0;
 
   /**
    * @param {{camera: HTMLVideoElement, screen: HTMLVideoElement}} elements
    * @param {{camera?: string, screen?: string}} media the recording's `media` URLs
+   * @param {number} earliest seconds before which no seek goes: the first video frame of
+   *   the files. Chromium cannot seek a WebM file to before its first video frame when its
+   *   audio blocks carry no keyframe flags, as GStreamer writes them.
    */
-  constructor(elements, media) {
+  constructor(elements, media, earliest = 0) {
     super();
+    this.#earliest = Math.max(0, earliest);
     this.#videos = new Map();
     for (const [source, video] of Object.entries(elements)) {
       const url = media?.[source];
@@ -101,7 +106,7 @@ export class SyncedPlayer extends EventTarget {
     if (!this.#master || !Number.isFinite(seconds)) {
       return;
     }
-    const target = Math.min(Math.max(0, seconds), this.duration || seconds);
+    const target = Math.min(Math.max(this.#earliest, seconds), this.duration || seconds);
     this.#master.currentTime = target; // the master's `seeking` event moves the follower
   }
 
@@ -282,7 +287,7 @@ export class SyncedPlayer extends EventTarget {
       return;
     }
     const end = knownDuration(follower);
-    const target = Math.min(seconds + leadS, end);
+    const target = Math.min(Math.max(this.#earliest, seconds + leadS), end);
     follower.currentTime = target;
     this.#seekStartedAt = performance.now();
   }

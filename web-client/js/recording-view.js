@@ -160,7 +160,7 @@ export class RecordingView {
       videos[source] = byTestId(this.#root, `video-${source}`);
       byTestId(this.#root, `player-${source}`).hidden = !recording.media[source];
     }
-    this.#player = new SyncedPlayer(videos, recording.media);
+    this.#player = new SyncedPlayer(videos, recording.media, firstVideoFrame(recording));
     byTestId(this.#root, 'no-media').hidden = this.#player.sources.length > 0;
     this.#player.addEventListener('statechange', () => this.#onPlayerState());
     this.#player.addEventListener('timeupdate', () => this.#renderTime());
@@ -222,4 +222,18 @@ export class RecordingView {
     this.#timeline.setTime(this.#player.currentTime);
     this.#controls?.renderTime();
   }
+}
+
+/**
+ * Seconds from the recording's start to where the player may seek: the latest of the first
+ * camera and the first screen frame, plus 0.2 s. Chromium seeks an Opus track from 80 ms
+ * before the target (its pre-roll), and that point must not fall before the first video
+ * keyframe, the first entry of the file's cues.
+ */
+function firstVideoFrame(recording) {
+  const starts = VIDEO_SOURCES.filter((source) => recording.media?.[source])
+    .map((source) => recording.segments.filter((s) => s.source === source))
+    .filter((segments) => segments.length > 0)
+    .map((segments) => Math.min(...segments.map((s) => s.media_start_ms)));
+  return starts.length > 0 ? Math.max(...starts) / 1000 + 0.2 : 0;
 }
