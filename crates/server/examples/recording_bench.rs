@@ -2,11 +2,12 @@
 //! segmenting, muxing, hashing, uploading to a local folder) for N camera+microphone streams
 //! at about 1.5 Mbit/s, replayed in real time.
 //!
-//! Run: `cargo run --release -p profstage-server --example recording_bench -- [STREAMS] [SECS]
-//! [SEGMENT_SECS]` (defaults: 50 streams, 30 s, 4 s segments). It encodes 20 s of 640x480 VP8 and Opus once with GStreamer,
-//! then replays it twice for every stream on the server clock: once into a sink that drops
-//! the packets (the cost of the replay itself), and once into the recorder. The difference in
-//! process CPU time is what recording adds beyond forwarding.
+//! Run: `cargo run --release -p profstage-server --example recording_bench --
+//! [STREAMS] [SECS] [SEGMENT_SECS]` (defaults: 50 streams, 30 s, 4 s segments). It encodes
+//! 20 s of VP8 (noise, about 1.5 Mbit/s) and Opus once with GStreamer, then replays it twice
+//! for every stream in real time: once into a sink that drops the packets (the cost of the
+//! replay itself), and once into the recorder. The difference in process CPU time is what
+//! recording adds beyond forwarding. Method and figures: docs/benchmarks.md.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,7 +43,11 @@ fn encode(description: &str, clock_rate: u64) -> Vec<ClipPacket> {
     let mut packets = Vec::new();
     let (mut last_seq, mut last_ts, mut first_ts) = (None::<u64>, None::<u64>, None::<u64>);
     while let Ok(sample) = sink.pull_sample() {
-        let buffer = sample.buffer().expect("buffer").map_readable().expect("readable");
+        let buffer = sample
+            .buffer()
+            .expect("buffer")
+            .map_readable()
+            .expect("readable");
         let rtp: &[u8] = &buffer;
         let seq16 = u64::from(u16::from_be_bytes([rtp[2], rtp[3]]));
         let ts32 = u64::from(u32::from_be_bytes([rtp[4], rtp[5], rtp[6], rtp[7]]));
@@ -82,7 +87,12 @@ fn cpu_seconds() -> f64 {
         .rsplit_once(')')
         .map(|(_, rest)| rest.split_whitespace().collect())
         .unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // utime and stime are fields 14 and 15; after the ')' they are at 11 and 12.
     (ticks(11) + ticks(12)) / 100.0
 }
@@ -111,7 +121,8 @@ struct Stream {
 fn replay(streams: &[Stream], secs: u64, mut deliver: impl FnMut(MediaPacket)) {
     let start = Instant::now();
     let mut next: Vec<(usize, u64)> = vec![(0, 0); streams.len()];
-    let clip_len = |s: &Stream| s.clip.last().map(|p| p.at).unwrap_or_default() + Duration::from_millis(33);
+    let clip_len =
+        |s: &Stream| s.clip.last().map(|p| p.at).unwrap_or_default() + Duration::from_millis(33);
     while start.elapsed() < Duration::from_secs(secs) {
         let now = start.elapsed();
         for (stream, (index, loops)) in streams.iter().zip(next.iter_mut()) {
@@ -121,7 +132,9 @@ fn replay(streams: &[Stream], secs: u64, mut deliver: impl FnMut(MediaPacket)) {
                 if due > now {
                     break;
                 }
-                let rtp_shift = *loops * (clip_len(stream).as_micros() as u64) * u64::from(stream.codec_rate()) / 1_000_000;
+                let rtp_shift =
+                    *loops * (clip_len(stream).as_micros() as u64) * u64::from(stream.codec_rate())
+                        / 1_000_000;
                 let seq_shift = *loops * stream.clip.len() as u64;
                 deliver(MediaPacket {
                     track: stream.track,
@@ -130,7 +143,11 @@ fn replay(streams: &[Stream], secs: u64, mut deliver: impl FnMut(MediaPacket)) {
                     kind: stream.kind,
                     source: stream.source,
                     codec: stream.codec,
-                    payload_type: if stream.kind == MediaKind::Video { 96 } else { 111 },
+                    payload_type: if stream.kind == MediaKind::Video {
+                        96
+                    } else {
+                        111
+                    },
                     seq: packet.seq + seq_shift,
                     rtp_time: packet.rtp_time + rtp_shift,
                     marker: packet.marker,
@@ -151,7 +168,11 @@ fn replay(streams: &[Stream], secs: u64, mut deliver: impl FnMut(MediaPacket)) {
 
 impl Stream {
     fn codec_rate(&self) -> u32 {
-        if self.kind == MediaKind::Video { 90_000 } else { 48_000 }
+        if self.kind == MediaKind::Video {
+            90_000
+        } else {
+            48_000
+        }
     }
 }
 
@@ -163,8 +184,8 @@ fn main() {
     gst::init().expect("GStreamer");
     println!("encoding the clip...");
     let video = Arc::new(encode(
-        "videotestsrc pattern=snow num-buffers=600 ! video/x-raw,width=320,height=240,framerate=30/1 \
-         ! vp8enc end-usage=cbr target-bitrate=1500000 deadline=1 keyframe-max-dist=120 cpu-used=8 ! rtpvp8pay mtu=1200",
+        "videotestsrc pattern=snow num-buffers=600 ! video/x-raw,width=272,height=204,framerate=30/1 \
+         ! vp8enc end-usage=cbr target-bitrate=1100000 deadline=1 keyframe-max-dist=120 cpu-used=8 ! rtpvp8pay mtu=1200",
         90_000,
     ));
     let audio = Arc::new(encode(
@@ -184,13 +205,33 @@ fn main() {
         .flat_map(|i| {
             let offset = Duration::from_millis(i * 4_000 / count.max(1));
             [
-                Stream { track: TrackId(2 * i + 1), client: ClientId(i + 1), kind: MediaKind::Video, source: TrackSource::Camera, codec: Codec::Vp8, clip: Arc::clone(&video), offset },
-                Stream { track: TrackId(2 * i + 2), client: ClientId(i + 1), kind: MediaKind::Audio, source: TrackSource::Microphone, codec: Codec::Opus, clip: Arc::clone(&audio), offset },
+                Stream {
+                    track: TrackId(2 * i + 1),
+                    client: ClientId(i + 1),
+                    kind: MediaKind::Video,
+                    source: TrackSource::Camera,
+                    codec: Codec::Vp8,
+                    clip: Arc::clone(&video),
+                    offset,
+                },
+                Stream {
+                    track: TrackId(2 * i + 2),
+                    client: ClientId(i + 1),
+                    kind: MediaKind::Audio,
+                    source: TrackSource::Microphone,
+                    codec: Codec::Opus,
+                    clip: Arc::clone(&audio),
+                    offset,
+                },
             ]
         })
         .collect();
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let folder = tempfile::tempdir().expect("temp dir");
 
     // Baseline: the replay alone.
@@ -203,7 +244,11 @@ fn main() {
     let (handle, index) = runtime.block_on(start_recorder(folder.path(), segment_secs));
     for s in &streams {
         handle.send(Input::TrackStarted {
-            publisher: Publisher { room: "bench".into(), identity: format!("p{}", s.client.0), name: "bench".into() },
+            publisher: Publisher {
+                room: "bench".into(),
+                identity: format!("p{}", s.client.0),
+                name: "bench".into(),
+            },
             client: s.client,
             track: s.track,
             kind: s.kind,
@@ -240,12 +285,27 @@ fn main() {
 /// CPU seconds per thread name, to see where the time goes.
 fn print_threads() {
     let mut by_name: std::collections::BTreeMap<String, f64> = Default::default();
-    for task in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+    for task in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-        let Some((head, rest)) = stat.rsplit_once(')') else { continue };
-        let name = head.split_once('(').map(|(_, n)| n).unwrap_or("?").to_owned();
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let name = head
+            .split_once('(')
+            .map(|(_, n)| n)
+            .unwrap_or("?")
+            .to_owned();
         let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
         *by_name.entry(name).or_default() += (ticks(11) + ticks(12)) / 100.0;
     }
     for (name, secs) in by_name {
@@ -253,7 +313,10 @@ fn print_threads() {
     }
 }
 
-async fn start_recorder(folder: &std::path::Path, segment_secs: u64) -> (RecorderHandle, Arc<RecordingIndex>) {
+async fn start_recorder(
+    folder: &std::path::Path,
+    segment_secs: u64,
+) -> (RecorderHandle, Arc<RecordingIndex>) {
     let storage = Arc::new(
         storage::Storage::from_config(&storage::StorageConfig {
             local_dir: folder.join("recordings"),
@@ -273,8 +336,14 @@ async fn start_recorder(folder: &std::path::Path, segment_secs: u64) -> (Recorde
         rejoin_grace: Duration::from_secs(30),
         no_media: Duration::from_secs(10),
     };
-    let (handle, _thread) = worker::start(settings, Arc::clone(&index), uploads, keyframes, recording::KEY_ROOT.into())
-        .expect("recorder");
+    let (handle, _thread) = worker::start(
+        settings,
+        Arc::clone(&index),
+        uploads,
+        keyframes,
+        recording::KEY_ROOT.into(),
+    )
+    .expect("recorder");
     tokio::spawn(upload::run(storage, Arc::clone(&index), jobs, None));
     std::mem::forget(_keyframe_requests);
     (handle, index)

@@ -232,7 +232,10 @@ fn journal_listed(journal: &Path, manifest: &Manifest) -> bool {
 
 /// The object key under which an unmuxable journal is kept: its source folder and name.
 fn raw_journal_key(prefix: &str, journal: &Path) -> String {
-    let name = journal.file_name().and_then(|n| n.to_str()).unwrap_or("journal");
+    let name = journal
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("journal");
     let source = journal
         .parent()
         .and_then(|p| p.file_name())

@@ -47,6 +47,9 @@ pub const JOURNAL_EXT: &str = "rtpj";
 /// Segment file extension.
 pub const SEGMENT_EXT: &str = "webm";
 
+/// A recording's room and participant identity.
+type RecordingKey = (String, String);
+
 /// Where the recorder sends the tracks it needs a keyframe of: the media loop.
 pub type KeyframeRequests = tokio::sync::mpsc::UnboundedSender<TrackId>;
 
@@ -241,7 +244,7 @@ struct Worker {
     recordings: HashMap<(String, String), Recording>,
     /// Recording and source of each recorded track; shared keys, so that a packet's lookup
     /// allocates nothing.
-    by_track: HashMap<TrackId, (Arc<(String, String)>, Arc<str>)>,
+    by_track: HashMap<TrackId, (Arc<RecordingKey>, Arc<str>)>,
 }
 
 impl Worker {
@@ -362,7 +365,8 @@ impl Worker {
             Some(source),
             None,
         );
-        self.by_track.insert(track, (Arc::new(key), Arc::from(source)));
+        self.by_track
+            .insert(track, (Arc::new(key), Arc::from(source)));
     }
 
     fn new_recording(
@@ -789,8 +793,14 @@ impl Worker {
                 let size = fs::metadata(&job.journal).map(|m| m.len()).unwrap_or(0);
                 let _ = fs::remove_file(&job.output);
                 recording.pending_upload += 1;
-                self.index.stats.backlog_segments.fetch_add(1, Ordering::Relaxed);
-                self.index.stats.backlog_bytes.fetch_add(size, Ordering::Relaxed);
+                self.index
+                    .stats
+                    .backlog_segments
+                    .fetch_add(1, Ordering::Relaxed);
+                self.index
+                    .stats
+                    .backlog_bytes
+                    .fetch_add(size, Ordering::Relaxed);
                 self.uploads.send(UploadJob::Segment {
                     recording: recording.id.clone(),
                     index: job.index,
