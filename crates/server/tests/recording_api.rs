@@ -1,0 +1,322 @@
+//! Recording routes against a local storage folder: access by role and room, deletion with a
+//! reason, retention, and the audit entries each of them leaves.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::{to_bytes, Body};
+use axum::http::{header, Method, Request, StatusCode};
+use profstage_server::audit::AuditLog;
+use profstage_server::config::{AuthConfig, Config, TokenSecret};
+use profstage_server::http::router;
+use profstage_server::media_loop::MediaHandle;
+use profstage_server::recording::RecordingIndex;
+use profstage_server::recording_api::TicketKeys;
+use profstage_server::signalling::protocol::Role;
+use profstage_server::state::{AppState, Recordings};
+use profstage_server::token::{Claims, TokenKeys};
+use recorder::journal::Codec;
+use recorder::manifest::{Manifest, RecordingStatus, SegmentEntry};
+use serde_json::Value;
+use storage::{ObjectKey, Storage, StorageConfig};
+use tower::ServiceExt;
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
+const ROOM: &str = "demo";
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+struct Fixture {
+    state: Arc<AppState>,
+    keys: TokenKeys,
+    storage: Arc<Storage>,
+    manifest: Manifest,
+    _folder: tempfile::TempDir,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A finished recording of two segments, stored in a local folder and indexed.
+async fn fixture() -> Fixture {
+    let folder = tempfile::tempdir().unwrap();
+    let storage = Arc::new(
+        Storage::from_config(&StorageConfig {
+            local_dir: folder.path().join("recordings"),
+            ..StorageConfig::default()
+        })
+        .unwrap(),
+    );
+    let manifest = stored_manifest(&storage).await;
+    let index = Arc::new(RecordingIndex::default());
+    index.put(manifest.clone());
+    let config = Config {
+        auth: AuthConfig {
+            token_secret: Some(TokenSecret::new(SECRET)),
+            ..AuthConfig::default()
+        },
+        ..Config::default()
+    };
+    let recordings = Recordings {
+        index,
+        storage: Arc::clone(&storage),
+        audit: AuditLog::new(folder.path().join("audit.jsonl")),
+        exports: folder.path().join("exports"),
+        spool: folder.path().join("spool"),
+        tickets: TicketKeys::generate(),
+    };
+    let state = Arc::new(AppState {
+        config: Arc::new(config),
+        tokens: TokenKeys::new(SECRET.as_bytes()),
+        media: MediaHandle::detached(),
+        recordings: Some(recordings),
+    });
+    Fixture {
+        state,
+        keys: TokenKeys::new(SECRET.as_bytes()),
+        storage,
+        manifest,
+        _folder: folder,
+    }
+}
+
+async fn stored_manifest(storage: &Storage) -> Manifest {
+    let prefix = "recordings/demo/p-1/rec-1";
+    let mut manifest = Manifest::new("rec-1", ROOM, "p-1", 1_000_000, 4_000);
+    manifest.participant_name = Some("Иванова".into());
+    for index in 0..2u32 {
+        let bytes = format!("segment {index}").into_bytes();
+        let key = format!("{prefix}/camera/{index:06}.webm");
+        storage
+            .put(&ObjectKey::new(key.clone()).unwrap(), bytes.clone().into())
+            .await
+            .unwrap();
+        manifest.push_segment(SegmentEntry {
+            index,
+            source: "camera".into(),
+            key,
+            started_unix_ms: 1_000_000 + u64::from(index) * 4_000,
+            media_start_ms: u64::from(index) * 4_000,
+            duration_ms: 4_000,
+            size: bytes.len() as u64,
+            sha256: recorder::manifest::sha256_hex(&bytes),
+            chain: String::new(),
+            codec: Codec::Vp8,
+            width: Some(640),
+            height: Some(480),
+            missing_packets: 0,
+            uploaded: true,
+        });
+    }
+    manifest.status = RecordingStatus::Complete;
+    manifest.ended_unix_ms = Some(1_008_000);
+    let body = serde_json::to_vec(&manifest).unwrap();
+    storage
+        .put(
+            &ObjectKey::new(format!("{prefix}/manifest.json")).unwrap(),
+            body.into(),
+        )
+        .await
+        .unwrap();
+    manifest
+}
+
+impl Fixture {
+    fn token(&self, identity: &str, room: &str, role: Role) -> String {
+        let now = now_secs();
+        self.keys.issue(&Claims {
+            sub: identity.into(),
+            name: format!("Name of {identity}"),
+            room: room.into(),
+            role,
+            iat: now,
+            exp: now + 3600,
+        })
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        token: &str,
+        body: &str,
+    ) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_owned()))
+            .unwrap();
+        let response = router(Arc::clone(&self.state))
+            .oneshot(request)
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, json)
+    }
+
+    fn audit_actions(&self) -> Vec<String> {
+        let recordings = self.state.recordings.as_ref().unwrap();
+        recordings
+            .audit
+            .read_all()
+            .into_iter()
+            .map(|e| e.action)
+            .collect()
+    }
+
+    async fn exists(&self, key: &str) -> bool {
+        let key = ObjectKey::new(key.to_owned()).unwrap();
+        self.storage.head(&key).await.unwrap().is_some()
+    }
+}
+
+fn manifest_key(manifest: &Manifest) -> String {
+    let first = Path::new(&manifest.segments[0].key);
+    let folder = first.parent().and_then(Path::parent).unwrap();
+    format!("{}/manifest.json", folder.display())
+}
+
+#[tokio::test]
+async fn expert_lists_and_views_with_audit() {
+    let f = fixture().await;
+    let expert = f.token("expert-1", ROOM, Role::Expert);
+    let (status, body) = f
+        .send(Method::GET, "/api/v1/recordings?room=demo", &expert, "")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["recordings"][0]["id"], "rec-1");
+    assert_eq!(body["recordings"][0]["participant_name"], "Иванова");
+    assert_eq!(body["recordings"][0]["duration_ms"], 8_000);
+
+    let (status, body) = f
+        .send(Method::GET, "/api/v1/recordings/rec-1", &expert, "")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["chain_head"], f.manifest.chain_head.as_str());
+    let camera = body["media"]["camera"].as_str().unwrap();
+    assert!(camera.contains("ticket="), "{camera}");
+
+    let (status, body) = f
+        .send(Method::GET, "/api/v1/recordings/rec-1/verify", &expert, "")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["ok"], true, "{body}");
+    assert_eq!(body["segments_checked"], 2);
+
+    let actions = f.audit_actions();
+    assert_eq!(
+        actions,
+        ["recording.list", "recording.view", "recording.verify"]
+    );
+}
+
+#[tokio::test]
+async fn verify_detects_an_altered_segment() {
+    let f = fixture().await;
+    let key = ObjectKey::new(f.manifest.segments[1].key.clone()).unwrap();
+    f.storage
+        .put(&key, b"tampered".to_vec().into())
+        .await
+        .unwrap();
+    let expert = f.token("expert-1", ROOM, Role::Expert);
+    let (_, body) = f
+        .send(Method::GET, "/api/v1/recordings/rec-1/verify", &expert, "")
+        .await;
+    assert_eq!(body["ok"], false, "{body}");
+}
+
+#[tokio::test]
+async fn participants_and_other_rooms_get_nothing() {
+    let f = fixture().await;
+    let participant = f.token("p-1", ROOM, Role::Participant);
+    let (status, _) = f
+        .send(Method::GET, "/api/v1/recordings/rec-1", &participant, "")
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let stranger = f.token("expert-9", "other", Role::Expert);
+    let (status, _) = f
+        .send(Method::GET, "/api/v1/recordings/rec-1", &stranger, "")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = f
+        .send(Method::GET, "/api/v1/recordings/rec-1", "not-a-token", "")
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(f.audit_actions().is_empty(), "nothing was read");
+}
+
+#[tokio::test]
+async fn deletion_needs_an_organiser_and_a_reason() {
+    let f = fixture().await;
+    let expert = f.token("expert-1", ROOM, Role::Expert);
+    let organiser = f.token("org-1", ROOM, Role::Organiser);
+    let uri = "/api/v1/recordings/rec-1";
+
+    let (status, _) = f
+        .send(Method::DELETE, uri, &expert, r#"{"reason":"asked"}"#)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    for body in [r#"{"reason":"  "}"#, "{", r#"{"why":"x"}"#] {
+        let (status, reply) = f.send(Method::DELETE, uri, &organiser, body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {reply}");
+    }
+    assert!(
+        f.exists(&f.manifest.segments[0].key).await,
+        "nothing deleted yet"
+    );
+
+    let (status, body) = f
+        .send(
+            Method::DELETE,
+            uri,
+            &organiser,
+            r#"{"reason":"the participant withdrew consent"}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["deleted_segments"], 2);
+    for segment in &f.manifest.segments {
+        assert!(!f.exists(&segment.key).await, "{} remains", segment.key);
+    }
+    assert!(!f.exists(&manifest_key(&f.manifest)).await);
+
+    let recordings = f.state.recordings.as_ref().unwrap();
+    let entry = recordings
+        .audit
+        .read_all()
+        .into_iter()
+        .find(|e| e.action == "recording.delete")
+        .expect("a deletion entry");
+    let detail = entry.detail.unwrap();
+    assert!(detail.contains("withdrew consent"), "{detail}");
+    assert!(detail.contains(&f.manifest.segments[1].sha256), "{detail}");
+    assert_eq!(entry.actor, "org-1");
+    let (status, _) = f.send(Method::GET, uri, &organiser, "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn retention_deletes_only_expired_recordings() {
+    let f = fixture().await;
+    let ended = f.manifest.ended_unix_ms.unwrap();
+    let days = f.state.config.recording.retention_days;
+
+    let kept = profstage_server::retention::run_once(&f.state, ended + days * DAY_MS - 1).await;
+    assert_eq!(kept, 0);
+    assert!(f.exists(&f.manifest.segments[0].key).await);
+
+    let deleted = profstage_server::retention::run_once(&f.state, ended + days * DAY_MS).await;
+    assert_eq!(deleted, 1);
+    assert!(!f.exists(&f.manifest.segments[0].key).await);
+    assert!(!f.exists(&manifest_key(&f.manifest)).await);
+    let actions = f.audit_actions();
+    assert_eq!(actions, ["recording.expire"]);
+}
