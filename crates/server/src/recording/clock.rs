@@ -19,7 +19,9 @@ pub struct ClockMap {
 }
 
 impl ClockMap {
-    /// Takes note of one packet of `stream` (any key that names a stream of the publisher).
+    /// Records one packet of `stream`, any key that names a stream of the publisher.
+    ///
+    /// A new sender report replaces the stream's older one, and the packet may lower the offset.
     pub fn observe(
         &mut self,
         stream: &str,
@@ -44,7 +46,8 @@ impl ClockMap {
         self.offset_us = Some(self.offset_us.map_or(offset, |known| known.min(offset)));
     }
 
-    /// Server time of `rtp_time` of `stream`, once a sender report for it has come.
+    /// Converts `rtp_time` of `stream` to server time, or returns `None` before the stream's
+    /// first sender report.
     pub fn server_time_us(&self, stream: &str, rtp_time: u64) -> Option<u64> {
         let sender = self.sender_time_us(stream, rtp_time)?;
         let offset = self.offset_us?;
@@ -74,7 +77,7 @@ mod tests {
     }
 
     #[test]
-    fn nothing_is_known_before_a_report() {
+    fn server_time_unknown_before_report() {
         let mut map = ClockMap::default();
         map.observe("camera", 5_000_000, 90_000, 90_000, None);
         assert_eq!(map.server_time_us("camera", 90_000), None);
@@ -83,7 +86,7 @@ mod tests {
     #[test]
     fn audio_and_video_share_one_offset() {
         // The sender's clock is 2 s behind the server's. Video has 40 ms of delay in the
-        // encoder and network, audio 10 ms; both were captured at sender time 100 s.
+        // encoder and network and audio 10 ms. Both were captured at sender time 100 s.
         let mut map = ClockMap::default();
         let skew = 2_000_000;
         map.observe(
@@ -100,6 +103,7 @@ mod tests {
             48_000,
             report(100_000_000, 4_800_000),
         );
+
         let video = map.server_time_us("camera", 9_000_000).unwrap();
         let audio = map.server_time_us("microphone", 4_800_000).unwrap();
         assert_eq!(video, audio, "captured together, placed together");
@@ -116,7 +120,7 @@ mod tests {
     }
 
     #[test]
-    fn a_newer_report_replaces_the_older() {
+    fn newer_report_replaces_older() {
         let mut map = ClockMap::default();
         map.observe("camera", 1_000_000, 0, 90_000, report(1_000_000, 0));
         map.observe(

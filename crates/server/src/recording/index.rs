@@ -1,5 +1,5 @@
-//! What the HTTP layer may know about recordings: finished and running manifests, the
-//! recordings in progress and the upload backlog.
+//! Recording state shared with the HTTP layer: the manifests of finished and running
+//! recordings, the recordings in progress and the upload backlog.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,7 +19,7 @@ pub struct Stats {
     pub backlog_bytes: AtomicU64,
     /// Bytes in the spool folder: open journals and segments not uploaded yet.
     pub spool_bytes: AtomicU64,
-    /// Segments storage has taken since start.
+    /// Segments uploaded to storage since start.
     pub uploaded_segments: AtomicU64,
     /// Upload attempts that failed since start.
     pub upload_failures: AtomicU64,
@@ -39,11 +39,11 @@ impl Stats {
 /// One source of a recording in progress.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct LiveSource {
-    /// camera, microphone, screen.
+    /// Source name: camera, microphone or screen.
     pub source: String,
-    /// starting, recording, gap, failed or ended.
+    /// State name: starting, recording, gap, failed or ended.
     pub state: String,
-    /// Why it failed, when it did.
+    /// Reason for the failure, present only in the failed state.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// Segments closed so far.
@@ -90,19 +90,19 @@ impl RecordingIndex {
         }
     }
 
-    /// Forgets a recording (after it was deleted).
+    /// Removes a deleted recording's manifest.
     pub fn remove(&self, recording: &str) {
         if let Ok(mut manifests) = self.manifests.write() {
             manifests.remove(recording);
         }
     }
 
-    /// The newest manifest of a recording.
+    /// Returns the newest manifest of a recording.
     pub fn get(&self, recording: &str) -> Option<Arc<Manifest>> {
         self.manifests.read().ok()?.get(recording).cloned()
     }
 
-    /// Every manifest of a room, newest first.
+    /// Returns every manifest of a room, newest first.
     pub fn in_room(&self, room: &str) -> Vec<Arc<Manifest>> {
         let Ok(manifests) = self.manifests.read() else {
             return Vec::new();
@@ -116,7 +116,7 @@ impl RecordingIndex {
         found
     }
 
-    /// Every manifest.
+    /// Returns every manifest, in no particular order.
     pub fn all(&self) -> Vec<Arc<Manifest>> {
         self.manifests
             .read()
@@ -131,7 +131,7 @@ impl RecordingIndex {
         }
     }
 
-    /// Recordings in progress in a room.
+    /// Returns the recordings in progress in a room.
     pub fn live_in_room(&self, room: &str) -> Vec<LiveRecording> {
         self.live
             .read()

@@ -24,33 +24,34 @@ use media_core::{ClientId, MediaKind, MediaPacket, TrackId, TrackSource};
 
 pub use index::{LiveRecording, LiveSource, RecordingIndex};
 
-/// Packets that may wait for the recorder thread before new ones are dropped (and the loss
-/// counted); about ten seconds of 50 streams at 1.5 Mbit/s.
+/// Maximum packets queued for the recorder thread. Further packets are dropped and counted.
+/// At 1.5 Mbit/s and about 1,200 bytes a packet, this is about ten seconds of 50 streams.
 pub const MAX_QUEUED_PACKETS: usize = 100_000;
 
 /// Settings of the recorder, in the units it works in.
 #[derive(Debug, Clone)]
 pub struct RecorderSettings {
-    /// Where journals and segments wait until storage has them.
+    /// Spool folder, which keeps journals and segments until they are uploaded.
     pub spool_dir: PathBuf,
     /// Target length of a segment.
     pub segment: Duration,
-    /// Silence after which the time without media is a gap.
+    /// Time without media after which the open segment closes and a gap is recorded.
     pub gap: Duration,
-    /// Most bytes the spool may hold; further segments of a source fail.
+    /// Maximum bytes in the spool. When it is full, the recording of a source that needs more
+    /// space fails.
     pub spool_max_bytes: u64,
-    /// How long a recording stays open after its participant left, for them to come back.
+    /// Time a recording stays open after its participant left, so that a rejoin continues it.
     pub rejoin_grace: Duration,
-    /// How long a recording may wait for its first packet before it is "no media".
+    /// Time a source may wait for its first packet before it is marked "no media".
     pub no_media: Duration,
 }
 
-/// Who published a track, for the recording it goes to.
+/// Publisher of a track, which selects the recording the track goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Publisher {
     /// Room identifier.
     pub room: String,
-    /// The person's identity (token subject).
+    /// The person's identity, the token subject.
     pub identity: String,
     /// The person's display name.
     pub name: String,
@@ -84,25 +85,26 @@ pub enum Input {
         /// The track.
         track: TrackId,
     },
-    /// A person left the room (their tracks have ended).
+    /// A person left the room, and their tracks have ended.
     Left {
         /// The person.
         publisher: Publisher,
     },
     /// The mux thread finished a segment.
     Muxed(Box<worker::MuxOutcome>),
-    /// Storage took a segment.
+    /// The uploader stored a segment.
     Uploaded {
         /// The recording.
         recording: String,
         /// The segment's index.
         index: u32,
     },
-    /// Close everything, then answer.
+    /// Close every segment, then reply on the sender.
     Stop(mpsc::Sender<()>),
 }
 
-/// The media loop's side of the recorder: cheap to clone, never blocks.
+/// The media loop's side of the recorder. It is cheap to clone and never blocks, because the
+/// channel is unbounded and [`MAX_QUEUED_PACKETS`] caps what waits in it.
 #[derive(Clone)]
 pub struct RecorderHandle {
     inputs: mpsc::Sender<Input>,
@@ -112,12 +114,12 @@ pub struct RecorderHandle {
 }
 
 impl RecorderHandle {
-    /// Sends a control message.
+    /// Sends a control message, which is lost if the recorder thread has stopped.
     pub fn send(&self, input: Input) {
         let _ = self.inputs.send(input);
     }
 
-    /// Queues one packet, or counts it as dropped when the recorder is too far behind.
+    /// Queues one packet, or counts it as dropped when [`MAX_QUEUED_PACKETS`] are waiting.
     pub fn packet(&self, packet: MediaPacket) {
         if self.queued.load(Ordering::Relaxed) >= MAX_QUEUED_PACKETS {
             self.stats.dropped_packets.fetch_add(1, Ordering::Relaxed);
@@ -157,7 +159,7 @@ impl WallClock {
         }
     }
 
-    /// The wall-clock time of `at`, in microseconds since the Unix epoch.
+    /// Converts `at` to wall-clock time, in microseconds since the Unix epoch.
     pub fn unix_us(&self, at: Instant) -> u64 {
         match at.checked_duration_since(self.instant) {
             Some(after) => self.unix_us + after.as_micros() as u64,
@@ -167,7 +169,7 @@ impl WallClock {
         }
     }
 
-    /// The current wall-clock time, in microseconds since the Unix epoch.
+    /// Returns the current wall-clock time, in microseconds since the Unix epoch.
     pub fn now_us(&self) -> u64 {
         self.unix_us(Instant::now())
     }
@@ -180,7 +182,7 @@ fn system_unix_us() -> u64 {
         .unwrap_or(0)
 }
 
-/// The name of a source in manifests, keys and the API.
+/// Returns the name of a source in manifests, object keys and the API.
 pub fn source_name(source: TrackSource) -> &'static str {
     match source {
         TrackSource::Camera => "camera",
@@ -190,16 +192,16 @@ pub fn source_name(source: TrackSource) -> &'static str {
     }
 }
 
-/// The folder of one recording in the spool.
+/// Returns the spool folder of one recording.
 pub fn spool_folder(spool: &Path, recording: &str) -> PathBuf {
     spool.join(recording)
 }
 
-/// The running recorder: what the HTTP layer and shutdown need.
+/// Running recorder, with the parts that the HTTP layer and shutdown use.
 pub struct RecordingRuntime {
     /// Manifests and live state.
     pub index: Arc<RecordingIndex>,
-    /// Where recordings are kept.
+    /// Storage that keeps finished segments and manifests.
     pub storage: Arc<storage::Storage>,
     /// The recorder thread's handle.
     pub handle: RecorderHandle,
@@ -214,14 +216,14 @@ pub const KEY_ROOT: &str = "recordings";
 /// Errors of [`start`].
 #[derive(Debug, thiserror::Error)]
 pub enum StartRecordingError {
-    /// The storage configuration is incomplete or wrong.
-    #[error("storage: {0}")]
+    /// The storage configuration is incomplete or invalid.
+    #[error("failed to open recording storage: {0}")]
     Storage(#[from] storage::StorageError),
     /// GStreamer or an element it needs is missing.
-    #[error("GStreamer: {0}")]
+    #[error("GStreamer cannot mux recordings, install what is missing: {0}")]
     Mux(String),
-    /// The spool folder cannot be used.
-    #[error("recording.spool_dir {path}: {source}")]
+    /// The spool folder cannot be created or written.
+    #[error("recording.spool_dir {path} is not usable, check that it is writable: {source}")]
     Spool {
         /// The folder.
         path: PathBuf,
@@ -251,7 +253,10 @@ pub async fn start(
         recovery::recover(&spool, KEY_ROOT, &recovery_index, &recovery_uploads)
     })
     .await
-    .unwrap_or_default();
+    .unwrap_or_else(|error| {
+        tracing::error!(%error, "spool recovery panicked; leftover journals stay in the spool");
+        recovery::Recovered::default()
+    });
     tracing::debug!(?recovered, "spool checked");
 
     let (keyframe_sender, keyframes) = tokio::sync::mpsc::unbounded_channel();
@@ -289,24 +294,25 @@ pub async fn start(
 }
 
 impl RecordingRuntime {
-    /// Closes every open segment, then gives storage up to `grace` to take what is left.
-    /// Whatever storage did not take stays in the spool for the next start.
+    /// Closes every open segment, then waits up to `grace` for the uploader to finish.
+    /// Segments not uploaded by then stay in the spool for the next start.
     pub async fn shutdown(mut self, grace: Duration) {
         let handle = self.handle.clone();
         let _ = tokio::task::spawn_blocking(move || handle.stop()).await;
         if let Some(worker) = self.worker.take() {
             let _ = tokio::task::spawn_blocking(move || worker.join()).await;
         }
-        // The recorder thread is gone; dropping the last job sender lets the uploader end
+        // The recorder thread is gone, so dropping the last job sender lets the uploader end
         // when its queue is empty.
         self.upload_jobs.take();
         drop(self.handle);
         let backlog = &self.index.stats.backlog_segments;
         match tokio::time::timeout(grace, &mut self.uploader).await {
-            Ok(_) => tracing::info!("every segment is in storage"),
+            Ok(_) => tracing::info!("every segment is uploaded"),
             Err(_) => tracing::warn!(
                 segments = index::Stats::get(backlog),
-                "storage did not take every segment in time; they stay in the spool"
+                ?grace,
+                "uploading timed out at shutdown, the remaining segments stay in the spool"
             ),
         }
     }
@@ -332,7 +338,7 @@ async fn load_index(storage: Arc<storage::Storage>, index: Arc<RecordingIndex>) 
     let objects = match storage.list(&prefix).await {
         Ok(objects) => objects,
         Err(error) => {
-            tracing::warn!(%error, "listing recordings in storage failed");
+            tracing::warn!(%error, "listing recordings in storage failed, older recordings are not listed until restart");
             return;
         }
     };
@@ -344,9 +350,13 @@ async fn load_index(storage: Arc<storage::Storage>, index: Arc<RecordingIndex>) 
             Ok(body) => match serde_json::from_slice::<recorder::manifest::Manifest>(&body) {
                 Ok(manifest) if index.get(&manifest.recording).is_none() => index.put(manifest),
                 Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "a manifest in storage does not parse"),
+                Err(error) => {
+                    tracing::warn!(%error, "invalid manifest in storage, skipped");
+                }
             },
-            Err(error) => tracing::warn!(%error, "reading a manifest from storage failed"),
+            Err(error) => {
+                tracing::warn!(%error, "reading a manifest from storage failed, skipped");
+            }
         }
     }
 }

@@ -1,10 +1,10 @@
 //! Completing recordings that a crash left in the spool.
 //!
-//! After `kill -9` or a power cut, the spool holds each open recording's manifest, the
+//! After `kill -9` or a power cut, the spool contains each open recording's manifest, the
 //! journals of the segments that were open and the segments not uploaded yet. At start,
-//! before any new recording, each journal is muxed (a torn last record is ignored) and listed
-//! in its manifest, the recording is marked interrupted, and everything not in storage yet is
-//! queued for upload.
+//! before any new recording, each journal is muxed and listed in its manifest, ignoring a
+//! torn last record. The recording is marked interrupted, and everything not in storage yet
+//! is queued for upload.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -18,16 +18,16 @@ use super::worker::{
     hash_file, last_media_ms, segment_key, JOURNAL_EXT, MANIFEST_FILE, SEGMENT_EXT,
 };
 
-/// What recovery found and did.
+/// Counts of what recovery found and did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Recovered {
     /// Recordings found in the spool.
     pub recordings: usize,
     /// Journals muxed into segments.
     pub muxed: usize,
-    /// Journals that could not be muxed (left in place).
+    /// Journals that could not be muxed, queued for upload as raw RTP packets.
     pub failed: usize,
-    /// Segments queued for upload.
+    /// Segments and raw journals queued for upload.
     pub queued: usize,
 }
 
@@ -73,7 +73,11 @@ fn recover_one(
     let mut manifest = match Manifest::read(&manifest_path) {
         Ok(manifest) => manifest,
         Err(error) => {
-            tracing::error!(folder = %folder.display(), %error, "a manifest in the spool is unreadable; leaving the folder as it is");
+            tracing::error!(
+                folder = %folder.display(),
+                %error,
+                "unreadable manifest in the spool, the folder is left as it is"
+            );
             return;
         }
     };
@@ -83,21 +87,29 @@ fn recover_one(
     );
     let mut journals = files_with_extension(folder, JOURNAL_EXT);
     journals.sort();
+    // Journals muxed here are removed only after the manifest listing them is written, so
+    // that a crash during recovery loses nothing.
+    let mut muxed_journals = Vec::new();
     for journal in journals {
         if journal_listed(&journal, &manifest) {
-            // Muxed and listed before the crash; only its removal was pending.
+            // The segment was muxed and listed before the crash, so only the removal is left.
             let _ = fs::remove_file(&journal);
             continue;
         }
         match mux_left_journal(&journal, &prefix, &manifest) {
             Ok(entry) => {
                 manifest.push_segment(entry);
-                let _ = fs::remove_file(&journal);
+                muxed_journals.push(journal);
                 found.muxed += 1;
             }
             Err(error) => {
                 found.failed += 1;
-                tracing::error!(journal = %journal.display(), %error, "a journal left in the spool could not be muxed");
+                tracing::error!(
+                    recording = %manifest.recording,
+                    journal = %journal.display(),
+                    %error,
+                    "muxing a journal left in the spool failed, uploading its raw packets"
+                );
                 let raw_key = raw_journal_key(&prefix, &journal);
                 manifest.events.push(Event {
                     at_unix_ms: manifest.started_unix_ms,
@@ -107,6 +119,7 @@ fn recover_one(
                 });
                 let size = fs::metadata(&journal).map(|m| m.len()).unwrap_or(0);
                 let _ = fs::remove_file(journal.with_extension(SEGMENT_EXT));
+                add_backlog(index, size);
                 uploads.send(UploadJob::Segment {
                     recording: manifest.recording.clone(),
                     index: u32::MAX,
@@ -135,24 +148,23 @@ fn recover_one(
         });
     }
     if let Err(error) = manifest.write_atomic(&manifest_path) {
-        tracing::error!(%error, "writing a recovered manifest failed");
+        tracing::error!(
+            recording = %manifest.recording,
+            %error,
+            "writing a recovered manifest failed, the next start retries"
+        );
         return;
     }
+    for journal in muxed_journals {
+        let _ = fs::remove_file(journal);
+    }
+
     for segment in &manifest.segments {
         let path = folder
             .join(&segment.source)
             .join(format!("{:06}.{SEGMENT_EXT}", segment.index));
         if path.is_file() {
-            let stats = &index.stats;
-            stats
-                .backlog_segments
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            stats
-                .backlog_bytes
-                .fetch_add(segment.size, std::sync::atomic::Ordering::Relaxed);
-            stats
-                .spool_bytes
-                .fetch_add(segment.size, std::sync::atomic::Ordering::Relaxed);
+            add_backlog(index, segment.size);
             uploads.send(UploadJob::Segment {
                 recording: manifest.recording.clone(),
                 index: segment.index,
@@ -172,6 +184,20 @@ fn recover_one(
     index.put(manifest);
 }
 
+/// Counts a file queued for upload in the backlog and spool counters.
+fn add_backlog(index: &RecordingIndex, size: u64) {
+    let stats = &index.stats;
+    stats
+        .backlog_segments
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    stats
+        .backlog_bytes
+        .fetch_add(size, std::sync::atomic::Ordering::Relaxed);
+    stats
+        .spool_bytes
+        .fetch_add(size, std::sync::atomic::Ordering::Relaxed);
+}
+
 fn mux_left_journal(
     journal: &Path,
     prefix: &str,
@@ -182,8 +208,9 @@ fn mux_left_journal(
     let media = recorder::mux::mux_segment(&read, &output).map_err(|e| e.to_string())?;
     let (size, sha256) = hash_file(&output).map_err(|e| e.to_string())?;
     let clock_rate = u64::from(read.header.codec.clock_rate().max(1));
-    // No sender report mapping survives a crash: place the segment by arrival, at the
-    // smallest arrival minus media time elapsed.
+
+    // No sender report mapping survives a crash, so the segment starts at the smallest
+    // arrival minus the media time elapsed before that packet.
     let start_us = read
         .packets()
         .filter(|p| p.rtp_time >= media.first_rtp_time)
@@ -214,7 +241,7 @@ fn mux_left_journal(
     })
 }
 
-/// Whether the manifest already lists the segment of `journal` (named `<index>.rtpj`).
+/// Returns whether the manifest already lists the segment of `journal`, named `<index>.rtpj`.
 fn journal_listed(journal: &Path, manifest: &Manifest) -> bool {
     let index = journal
         .file_stem()
@@ -230,7 +257,8 @@ fn journal_listed(journal: &Path, manifest: &Manifest) -> bool {
         .any(|s| Some(s.index) == index && Some(s.source.as_str()) == source)
 }
 
-/// The object key under which an unmuxable journal is kept: its source folder and name.
+/// Returns the object key of a journal that could not be muxed, from its source folder and
+/// file name.
 fn raw_journal_key(prefix: &str, journal: &Path) -> String {
     let name = journal
         .file_name()
@@ -244,7 +272,7 @@ fn raw_journal_key(prefix: &str, journal: &Path) -> String {
     format!("{prefix}/{source}/{name}")
 }
 
-/// Files with `extension` one folder below `folder` (the per-source folders).
+/// Lists the files with `extension` in the per-source folders one level below `folder`.
 fn files_with_extension(folder: &Path, extension: &str) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let Ok(sources) = fs::read_dir(folder) else {

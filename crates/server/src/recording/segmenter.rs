@@ -1,7 +1,7 @@
-//! When to cut a source's recording into segments, and when to ask for a keyframe.
+//! Decisions on when to cut a source's recording into segments and when to request a keyframe.
 //!
-//! A [`Segmenter`] sees each packet's arrival time, sequence number and whether it starts a
-//! keyframe, and decides; it does no I/O. Video segments open only on a keyframe, so every
+//! A [`Segmenter`] takes each packet's arrival time, sequence number and keyframe flag and
+//! returns a decision without doing I/O. Video segments open only on a keyframe, so every
 //! segment decodes on its own. A segment closes on the first keyframe after it has reached
 //! its target length, or on a keyframe with a new frame size, or when media stops for longer
 //! than the gap threshold.
@@ -11,13 +11,14 @@ use std::collections::BTreeMap;
 /// Timing settings, in microseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SegmenterConfig {
-    /// Length after which a segment closes at the next keyframe (video) or packet (audio).
+    /// Length after which a segment closes at the next keyframe for video, or the next packet
+    /// for audio.
     pub target_us: u64,
-    /// Silence after which the open segment closes and the time without media is a gap.
+    /// Time without media after which the open segment closes and a gap is recorded.
     pub gap_us: u64,
     /// Age after which a hole in the sequence numbers counts as lost for good.
     pub loss_us: u64,
-    /// Shortest time between two keyframe requests for one source.
+    /// Minimum time between two keyframe requests for one source.
     pub keyframe_retry_us: u64,
 }
 
@@ -32,7 +33,7 @@ impl Default for SegmenterConfig {
     }
 }
 
-/// Why a segment closed.
+/// Reason a segment closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseReason {
     /// It reached its target length.
@@ -45,33 +46,33 @@ pub enum CloseReason {
     Ended,
 }
 
-/// What the caller must do for one packet or tick.
+/// Actions the caller must take for one packet or tick.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Step {
     /// Close the open segment first.
     pub close: Option<CloseReason>,
     /// Open a new segment with this packet.
     pub open: bool,
-    /// Append the packet to the open segment (always true when `open` is).
+    /// Append the packet to the open segment. This is true whenever `open` is.
     pub append: bool,
-    /// Ask the publisher for a keyframe.
+    /// Request a keyframe from the publisher.
     pub request_keyframe: bool,
-    /// Media was missing over this span (microseconds): record a gap.
+    /// Span without media, start and end in microseconds, to record as a gap.
     pub gap: Option<(u64, u64)>,
     /// A packet was lost and retransmission did not bring it back.
     pub lost: bool,
 }
 
-/// What the caller knows about one packet.
+/// Packet metadata that the segmenter decides on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PacketInfo {
     /// Arrival on the server clock, microseconds since the Unix epoch.
     pub at_us: u64,
     /// Extended sequence number.
     pub seq: u64,
-    /// Whether the packet starts a keyframe (always true for audio).
+    /// Whether the packet starts a keyframe. Callers set it for every audio packet.
     pub keyframe: bool,
-    /// The frame size a video keyframe declares, when the codec tells it.
+    /// Frame size declared by a video keyframe, when the depayloader reads it for the codec.
     pub size: Option<(u32, u32)>,
 }
 
@@ -81,8 +82,8 @@ struct Open {
     size: Option<(u32, u32)>,
 }
 
-/// Largest jump in sequence numbers still tracked as individual holes; a bigger jump is a
-/// restarted stream.
+/// Maximum jump in sequence numbers that is tracked as individual holes. A bigger jump is
+/// treated as a restarted stream.
 const MAX_HOLES: u64 = 512;
 
 /// Segmenting decisions for one source (a camera, a microphone, a screen) of one recording.
@@ -113,7 +114,7 @@ impl Segmenter {
         }
     }
 
-    /// Whether a segment is open.
+    /// Returns whether a segment is open.
     pub fn is_open(&self) -> bool {
         self.open.is_some()
     }
@@ -164,8 +165,8 @@ impl Segmenter {
         step
     }
 
-    /// Decides what to do when no packet came: closes a segment after the gap threshold and
-    /// gives up on old holes.
+    /// Decides what to do when no packet arrived. It closes a segment after the gap threshold
+    /// and reports holes older than the loss threshold as lost.
     pub fn on_tick(&mut self, now_us: u64) -> Step {
         let mut step = Step::default();
         let silent_for = now_us.saturating_sub(self.last_media_us.unwrap_or(now_us));
@@ -187,13 +188,14 @@ impl Segmenter {
         self.open.take().map(|_| CloseReason::Ended)
     }
 
-    /// Forgets sequence numbers: the next packet belongs to a new track or stream.
+    /// Clears sequence tracking, because the next packet belongs to a new track or stream.
     pub fn restart_sequence(&mut self) {
         self.highest_seq = None;
         self.holes.clear();
     }
 
-    /// Asks for a keyframe now if none was asked for within the retry interval.
+    /// Returns whether to request a keyframe now: true for video unless one was requested
+    /// within the retry interval.
     pub fn request_now(&mut self, now_us: u64) -> bool {
         self.video && self.may_request(now_us)
     }
@@ -230,7 +232,7 @@ impl Segmenter {
         due
     }
 
-    /// Notes holes and repairs; returns whether a hole aged past the loss threshold.
+    /// Records holes and repairs, and returns whether a hole aged past the loss threshold.
     fn track_sequence(&mut self, seq: u64, at_us: u64) -> bool {
         match self.highest_seq {
             None => self.highest_seq = Some(seq),
@@ -280,20 +282,24 @@ mod tests {
     }
 
     #[test]
-    fn video_waits_for_a_keyframe_and_asks_for_one() {
+    fn video_waits_for_keyframe() {
         let mut s = video();
         let first = s.on_packet(packet(0, 1, false));
-        assert!(!first.append && !first.open && first.request_keyframe);
+        assert!(!first.append);
+        assert!(!first.open);
+        assert!(first.request_keyframe);
         let second = s.on_packet(packet(500, 2, false));
         assert!(!second.request_keyframe, "at most one request per second");
         let third = s.on_packet(packet(1_000, 3, false));
         assert!(third.request_keyframe);
         let key = s.on_packet(packet(1_100, 4, true));
-        assert!(key.open && key.append && key.close.is_none());
+        assert!(key.open);
+        assert!(key.append);
+        assert_eq!(key.close, None);
     }
 
     #[test]
-    fn segment_closes_on_the_first_keyframe_after_its_length() {
+    fn segment_cuts_at_keyframe_after_length() {
         let mut s = video();
         s.on_packet(packet(0, 1, true));
         s.on_packet(packet(1_000, 2, false));
@@ -304,10 +310,15 @@ mod tests {
         );
         s.on_packet(packet(3_000, 4, false));
         let late = s.on_packet(packet(4_100, 5, false));
-        assert!(late.append && late.request_keyframe, "length reached: ask");
+        assert!(late.append);
+        assert!(
+            late.request_keyframe,
+            "length reached, so a keyframe is requested"
+        );
         let cut = s.on_packet(packet(4_300, 6, true));
         assert_eq!(cut.close, Some(CloseReason::Length));
-        assert!(cut.open && cut.append);
+        assert!(cut.open);
+        assert!(cut.append);
     }
 
     #[test]
@@ -333,7 +344,7 @@ mod tests {
     }
 
     #[test]
-    fn silence_closes_the_segment_and_the_next_media_records_a_gap() {
+    fn silence_closes_segment_records_gap() {
         let mut s = video();
         s.on_packet(packet(0, 1, true));
         s.on_packet(packet(100, 2, false));
@@ -347,7 +358,7 @@ mod tests {
     }
 
     #[test]
-    fn audio_opens_on_any_packet_and_cuts_at_its_length() {
+    fn audio_opens_anywhere_cuts_at_length() {
         let mut s = Segmenter::new(SegmenterConfig::default(), false);
         let first = s.on_packet(PacketInfo {
             at_us: 0,
@@ -355,7 +366,8 @@ mod tests {
             keyframe: true,
             size: None,
         });
-        assert!(first.open && !first.request_keyframe);
+        assert!(first.open);
+        assert!(!first.request_keyframe);
         for (seq, at_ms) in (2..).zip((20..4_000).step_by(20)) {
             let step = s.on_packet(PacketInfo {
                 at_us: at_ms * MS,
@@ -375,7 +387,7 @@ mod tests {
     }
 
     #[test]
-    fn a_repaired_hole_is_not_a_loss_and_an_old_one_is() {
+    fn hole_lost_only_when_not_repaired() {
         let mut s = video();
         s.on_packet(packet(0, 1, true));
         s.on_packet(packet(20, 3, false));
@@ -383,7 +395,8 @@ mod tests {
         assert!(!repaired.lost);
         s.on_packet(packet(120, 5, false));
         let late = s.on_packet(packet(1_200, 6, false));
-        assert!(late.lost && late.request_keyframe);
+        assert!(late.lost);
+        assert!(late.request_keyframe);
         assert!(!s.on_packet(packet(1_220, 7, false)).lost, "reported once");
     }
 

@@ -1,6 +1,6 @@
-//! The uploader: moves closed segments and manifests from the spool to storage, in order,
-//! retrying with backoff for as long as storage is away. Nothing leaves the spool before
-//! storage has confirmed it.
+//! The uploader: moves closed segments and manifests from the spool to storage, in order.
+//! It retries with backoff for as long as storage is unavailable, and removes nothing from
+//! the spool before storage has confirmed it.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -16,15 +16,16 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use super::index::RecordingIndex;
 use super::Input;
 
-/// First wait after a failed upload; it doubles up to [`MAX_BACKOFF`].
+/// First wait after a failed upload. It doubles after each failure up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-/// Longest wait between two attempts.
+/// Maximum wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(15);
 
 /// One thing to upload.
 #[derive(Debug, Clone)]
 pub enum UploadJob {
-    /// A closed segment in the spool; the file is removed once storage has it.
+    /// A closed segment in the spool, or the journal of a segment that could not be muxed.
+    /// The file is removed once it is uploaded.
     Segment {
         /// Recording identifier.
         recording: String,
@@ -32,9 +33,9 @@ pub enum UploadJob {
         index: u32,
         /// Object key.
         key: String,
-        /// The WebM file in the spool.
+        /// The file in the spool.
         path: PathBuf,
-        /// Its size.
+        /// File size in bytes.
         size: u64,
     },
     /// The manifest of a recording, read from the spool when it is uploaded, with each
@@ -46,7 +47,7 @@ pub enum UploadJob {
         key: String,
         /// The manifest file in the spool.
         path: PathBuf,
-        /// The recording has ended: once this is uploaded its spool folder is removed.
+        /// Whether the recording has ended, so that its spool folder is removed after upload.
         last: bool,
     },
 }
@@ -68,19 +69,19 @@ pub struct UploadHandle {
 }
 
 impl UploadHandle {
-    /// Queues a job.
+    /// Queues a job, which is lost if the uploader has stopped.
     pub fn send(&self, job: UploadJob) {
         let _ = self.jobs.send(job);
     }
 }
 
-/// Creates the uploader's channel; [`run`] consumes the receiving end.
+/// Creates the uploader's channel. [`run`] consumes the receiving end.
 pub fn channel() -> (UploadHandle, UnboundedReceiver<UploadJob>) {
     let (jobs, receiver) = unbounded_channel();
     (UploadHandle { jobs }, receiver)
 }
 
-/// Uploads jobs in the order they came until the channel closes and the queue is empty.
+/// Uploads jobs in the order they arrive until the channel closes and the queue is empty.
 pub async fn run(
     storage: Arc<Storage>,
     index: Arc<RecordingIndex>,
@@ -112,7 +113,7 @@ pub async fn run(
                     recording = %job.recording(),
                     error = %error,
                     retry_in_ms = backoff.as_millis() as u64,
-                    "upload failed; the segment stays in the spool"
+                    "upload failed, the file stays in the spool until a retry succeeds"
                 );
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -121,20 +122,26 @@ pub async fn run(
     }
 }
 
-/// A manifest already waiting is read when its turn comes, so a second one adds nothing.
+/// Queues a job, merging a manifest into a waiting manifest of the same recording.
+///
+/// A manifest is read from the spool when its turn comes, so a waiting one already carries
+/// any later content. It is merged only when no job of its recording is queued after it,
+/// because a manifest uploaded before its segments would list them as not uploaded. The head
+/// of the queue may be uploading and is never merged into.
 fn enqueue(queue: &mut VecDeque<UploadJob>, job: UploadJob) {
     if let UploadJob::Manifest {
         recording, last, ..
     } = &job
     {
-        let waiting = queue.iter_mut().skip(1).find_map(|queued| match queued {
-            UploadJob::Manifest {
-                recording: r,
-                last: l,
-                ..
-            } if r == recording => Some(l),
+        let latest = queue
+            .iter_mut()
+            .skip(1)
+            .rev()
+            .find(|queued| queued.recording() == recording);
+        let waiting = match latest {
+            Some(UploadJob::Manifest { last: l, .. }) => Some(l),
             _ => None,
-        });
+        };
         if let Some(queued_last) = waiting {
             *queued_last |= *last;
             return;
@@ -167,7 +174,7 @@ async fn upload(storage: &Storage, index: &RecordingIndex, job: &UploadJob) -> R
     }
 }
 
-/// Marks as uploaded each segment whose file has left the spool.
+/// Marks each segment as uploaded when its file is no longer in the spool.
 fn mark_uploaded(manifest: &mut Manifest, manifest_path: &std::path::Path) {
     let Some(folder) = manifest_path.parent() else {
         return;
@@ -198,7 +205,12 @@ fn done(
             ..
         } => {
             if let Err(error) = std::fs::remove_file(path) {
-                tracing::warn!(%error, "removing an uploaded segment from the spool failed");
+                tracing::warn!(
+                    recording = %recording,
+                    segment = *segment,
+                    %error,
+                    "removing an uploaded segment from the spool failed"
+                );
             }
             stats.uploaded_segments.fetch_add(1, Ordering::Relaxed);
             saturating_sub(&stats.backlog_segments, 1);
@@ -220,7 +232,11 @@ fn done(
             let more = queue.iter().any(|j| j.recording() == recording);
             if let (false, Some(folder)) = (more, path.parent()) {
                 if let Err(error) = std::fs::remove_dir_all(folder) {
-                    tracing::warn!(%error, "removing an uploaded recording from the spool failed");
+                    tracing::warn!(
+                        recording = %recording,
+                        %error,
+                        "removing an uploaded recording from the spool failed"
+                    );
                 }
             }
         }
@@ -247,8 +263,18 @@ mod tests {
         }
     }
 
+    fn segment_job(recording: &str, index: u32) -> UploadJob {
+        UploadJob::Segment {
+            recording: recording.into(),
+            index,
+            key: format!("{recording}/camera/{index:06}.webm"),
+            path: PathBuf::from("s.webm"),
+            size: 1,
+        }
+    }
+
     #[test]
-    fn a_waiting_manifest_absorbs_the_next_and_keeps_last() {
+    fn waiting_manifest_absorbs_next_keeps_last() {
         let mut queue = VecDeque::new();
         enqueue(&mut queue, manifest_job("head", false));
         enqueue(&mut queue, manifest_job("a", false));
@@ -259,7 +285,30 @@ mod tests {
     }
 
     #[test]
-    fn the_job_being_uploaded_is_not_merged_into() {
+    fn manifest_not_merged_before_segment() {
+        let mut queue = VecDeque::new();
+        enqueue(&mut queue, manifest_job("head", false));
+        enqueue(&mut queue, manifest_job("a", false));
+        enqueue(&mut queue, segment_job("a", 0));
+        enqueue(&mut queue, manifest_job("a", true));
+        assert_eq!(queue.len(), 4, "the last manifest must follow the segment");
+        assert!(matches!(&queue[3], UploadJob::Manifest { last: true, .. }));
+        assert!(matches!(&queue[1], UploadJob::Manifest { last: false, .. }));
+    }
+
+    #[test]
+    fn manifest_merged_past_other_recordings() {
+        let mut queue = VecDeque::new();
+        enqueue(&mut queue, manifest_job("head", false));
+        enqueue(&mut queue, manifest_job("a", false));
+        enqueue(&mut queue, segment_job("b", 0));
+        enqueue(&mut queue, manifest_job("a", true));
+        assert_eq!(queue.len(), 3);
+        assert!(matches!(&queue[1], UploadJob::Manifest { last: true, .. }));
+    }
+
+    #[test]
+    fn uploading_head_not_merged_into() {
         let mut queue = VecDeque::new();
         enqueue(&mut queue, manifest_job("a", false));
         enqueue(&mut queue, manifest_job("a", true));

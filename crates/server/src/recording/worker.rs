@@ -1,8 +1,9 @@
-//! The recorder thread: journals packets into segments, closes segments, keeps manifests.
+//! The recorder thread: journals packets into segments, closes segments and keeps manifests.
 //!
 //! One thread owns every open recording. It receives packets and control messages on one
-//! channel and never waits on storage: muxing runs on the mux thread and uploads on the
-//! uploader task, and both report back on the same channel.
+//! channel and never waits on storage, because muxing runs on the mux thread and uploads on
+//! the uploader task. Both report back on the same channel. Journal and manifest writes go
+//! to the local spool on this thread.
 
 use std::collections::HashMap;
 use std::fs;
@@ -27,15 +28,15 @@ use super::segmenter::{CloseReason, PacketInfo, Segmenter, SegmenterConfig, Step
 use super::upload::{UploadHandle, UploadJob};
 use super::{source_name, Input, Publisher, RecorderHandle, RecorderSettings, WallClock};
 
-/// How often journals are handed to the OS and silence is checked.
+/// Interval at which journals are flushed to the OS and silence is checked.
 const TICK: Duration = Duration::from_millis(100);
 
-/// Shortest time between two writes of a running recording's manifest. A closed segment's
-/// journal stays in the spool until a manifest that lists the segment is on disk, so that a
-/// crash in between loses nothing: recovery muxes the journal again.
+/// Minimum time between two writes of a running recording's manifest. A closed segment's
+/// journal stays in the spool until a manifest that lists the segment is on disk, so that
+/// recovery can mux the journal again after a crash in between.
 const MANIFEST_INTERVAL_US: u64 = 2_000_000;
 
-/// Shortest time between two uploads of a running recording's manifest.
+/// Minimum time between two uploads of a running recording's manifest.
 const MANIFEST_UPLOAD_INTERVAL_US: u64 = 10_000_000;
 
 /// File name of a manifest in a recording's spool folder.
@@ -50,7 +51,7 @@ pub const SEGMENT_EXT: &str = "webm";
 /// A recording's room and participant identity.
 type RecordingKey = (String, String);
 
-/// Where the recorder sends the tracks it needs a keyframe of: the media loop.
+/// Channel to the media loop for the tracks that need a keyframe.
 pub type KeyframeRequests = tokio::sync::mpsc::UnboundedSender<TrackId>;
 
 /// A segment the mux thread must turn into WebM.
@@ -60,22 +61,22 @@ pub struct MuxJob {
     pub recording: String,
     /// Segment index.
     pub index: u32,
-    /// camera, microphone, screen.
+    /// Source name: camera, microphone, screen or screen-audio.
     pub source: String,
     /// The closed journal.
     pub journal: PathBuf,
-    /// Where the WebM goes.
+    /// Path of the WebM file to write.
     pub output: PathBuf,
     /// Start of the segment on the server clock, microseconds.
     pub start_unix_us: u64,
 }
 
-/// What the mux thread made of a job.
+/// Result of a mux job, sent back to the recorder thread.
 #[derive(Debug)]
 pub struct MuxOutcome {
     /// The job.
     pub job: MuxJob,
-    /// The muxed media, its size and SHA-256, or why muxing failed.
+    /// The muxed media with its size and SHA-256, or the reason muxing failed.
     pub result: Result<(SegmentMedia, u64, String), String>,
 }
 
@@ -124,7 +125,12 @@ fn mux_thread(jobs: mpsc::Receiver<MuxJob>, replies: mpsc::Sender<Input>) {
     while let Ok(job) = jobs.recv() {
         let result = mux_job(&job);
         if let Err(error) = &result {
-            tracing::error!(recording = %job.recording, segment = job.index, %error, "muxing a segment failed");
+            tracing::error!(
+                recording = %job.recording,
+                segment = job.index,
+                %error,
+                "muxing a segment failed"
+            );
         }
         let outcome = MuxOutcome { job, result };
         if replies.send(Input::Muxed(Box::new(outcome))).is_err() {
@@ -141,7 +147,7 @@ pub fn mux_job(job: &MuxJob) -> Result<(SegmentMedia, u64, String), String> {
     Ok((media, size, sha256))
 }
 
-/// Size and hex SHA-256 of a file.
+/// Computes the size and hex SHA-256 of a file.
 pub fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
     let mut file = fs::File::open(path)?;
     let mut hasher = Sha256::new();
@@ -153,8 +159,8 @@ struct OpenSegment {
     index: u32,
     writer: JournalWriter,
     first_rtp: u64,
-    /// Smallest arrival minus media time elapsed in the segment: the start on the server
-    /// clock when no sender report is known.
+    /// Smallest arrival minus media time elapsed in the segment. It is the segment's start on
+    /// the server clock when no sender report is known.
     start_by_arrival_us: u64,
     last_report: Option<media_core::SenderClock>,
 }
@@ -202,8 +208,7 @@ struct Source {
     open: Option<OpenSegment>,
     state: SourceState,
     track: Option<TrackId>,
-    /// When the current track started, on the server clock: the no-media time counts
-    /// from here.
+    /// Start of the current track on the server clock, from which the no-media time counts.
     track_started_us: u64,
     segments: u32,
     bytes: u64,
@@ -223,7 +228,7 @@ struct Recording {
     pending_upload: u32,
     left_at_us: Option<u64>,
     stopping: bool,
-    /// Events or gaps were added since the manifest was last written.
+    /// Whether events or gaps were added since the manifest was last written.
     dirty: bool,
     saved_at_us: u64,
     uploaded_manifest_at_us: u64,
@@ -240,10 +245,10 @@ struct Worker {
     queued: Arc<AtomicUsize>,
     clock: WallClock,
     key_root: String,
-    /// Open recordings by (room, identity).
-    recordings: HashMap<(String, String), Recording>,
-    /// Recording and source of each recorded track; shared keys, so that a packet's lookup
-    /// allocates nothing.
+    /// Open recordings by room and participant identity.
+    recordings: HashMap<RecordingKey, Recording>,
+    /// Recording and source of each recorded track. The keys are shared, so that looking up
+    /// a packet allocates nothing.
     by_track: HashMap<TrackId, (Arc<RecordingKey>, Arc<str>)>,
 }
 
@@ -326,7 +331,12 @@ impl Worker {
                     self.recordings.insert(key.clone(), recording);
                 }
                 Err(error) => {
-                    tracing::error!(%error, "cannot create a recording folder in the spool");
+                    tracing::error!(
+                        room = %publisher.room,
+                        track = ?track,
+                        %error,
+                        "starting a recording in the spool failed, the track is not recorded"
+                    );
                     return;
                 }
             }
@@ -468,7 +478,7 @@ impl Worker {
             return;
         }
         if source.codec.is_some_and(|c| c != codec) {
-            // A new codec (the browser renegotiated) starts a new segment.
+            // A new codec, after the browser renegotiated, starts a new segment.
             source.segmenter.finish();
             close_segment(
                 recording,
@@ -480,7 +490,7 @@ impl Worker {
         let source = recording
             .sources
             .get_mut(source_key)
-            .expect("source exists");
+            .expect("close_segment does not remove the source found above");
         source.codec = Some(codec);
         source.payload_type = packet.payload_type;
         let step = source.segmenter.on_packet(info);
@@ -531,17 +541,18 @@ impl Worker {
         };
         if step.open {
             if spool_full {
-                fail_source(recording, source_key, "the spool folder is full", now_us);
+                let detail = "the spool folder is full (recording.spool_max_bytes)";
+                fail_source(recording, source_key, detail, now_us, &self.mux_jobs);
                 return;
             }
             if let Err(error) = open_segment(recording, source_key, packet, now_us) {
-                fail_source(recording, source_key, &error, now_us);
+                fail_source(recording, source_key, &error, now_us, &self.mux_jobs);
                 return;
             }
         }
         if step.append {
             if let Err(error) = append(recording, source_key, packet, now_us, &self.index) {
-                fail_source(recording, source_key, &error, now_us);
+                fail_source(recording, source_key, &error, now_us, &self.mux_jobs);
             }
         }
     }
@@ -603,7 +614,12 @@ impl Worker {
         for source in recording.sources.values_mut() {
             if let Some(open) = &mut source.open {
                 if let Err(error) = open.writer.flush() {
-                    tracing::error!(recording = %recording.id, %error, "flushing a journal failed");
+                    tracing::error!(
+                        recording = %recording.id,
+                        segment = open.index,
+                        %error,
+                        "flushing a journal failed"
+                    );
                 }
             }
         }
@@ -633,8 +649,8 @@ impl Worker {
         self.finish_if_done(key, now);
     }
 
-    /// Marks each source that has sent nothing for the no-media time since its track
-    /// started, so that the live view shows it instead of "starting" for ever.
+    /// Marks each source that has opened no segment within the no-media time since its track
+    /// started, so that the live view does not show it as "starting" forever.
     fn check_no_media(&mut self, key: &(String, String), now: u64) {
         let limit = self.settings.no_media.as_micros() as u64;
         let Some(recording) = self.recordings.get_mut(key) else {
@@ -720,7 +736,11 @@ impl Worker {
             .stats
             .active_recordings
             .fetch_sub(1, Ordering::Relaxed);
-        tracing::info!(recording = %recording.id, status = ?recording.manifest.status, "recording ended");
+        tracing::info!(
+            recording = %recording.id,
+            status = ?recording.manifest.status,
+            "recording ended"
+        );
     }
 
     fn muxed(&mut self, outcome: MuxOutcome) {
@@ -730,7 +750,11 @@ impl Worker {
             .find(|(_, r)| r.id == outcome.job.recording)
             .map(|(k, _)| k.clone())
         else {
-            tracing::warn!(recording = %outcome.job.recording, "a muxed segment's recording is gone");
+            tracing::warn!(
+                recording = %outcome.job.recording,
+                segment = outcome.job.index,
+                "muxed segment dropped because its recording is no longer open"
+            );
             return;
         };
         let recording = self.recordings.get_mut(&key).expect("found");
@@ -775,8 +799,8 @@ impl Worker {
                 });
             }
             Err(error) => {
-                // The packets are evidence even when they cannot be muxed: the journal goes
-                // to storage as it is, next to the segments.
+                // The packets are evidence even when they cannot be muxed, so the journal is
+                // uploaded as it is, next to the segments.
                 let now = self.clock.now_us();
                 let raw_key = format!(
                     "{}/{}/{:06}.{JOURNAL_EXT}",
@@ -874,7 +898,7 @@ fn journal_codec(codec: RtpCodec) -> Option<Codec> {
     }
 }
 
-/// The object key of a segment.
+/// Returns the object key of a segment.
 pub fn segment_key(prefix: &str, source: &str, index: u32) -> String {
     format!("{prefix}/{source}/{index:06}.{SEGMENT_EXT}")
 }
@@ -979,7 +1003,12 @@ fn close_segment(
     };
     let path = open.writer.path().to_path_buf();
     if let Err(error) = open.writer.finish() {
-        tracing::error!(recording = %recording.id, %error, "closing a journal failed");
+        tracing::error!(
+            recording = %recording.id,
+            segment = open.index,
+            %error,
+            "closing a journal failed"
+        );
     }
     let start_unix_us = recording
         .clock
@@ -997,17 +1026,32 @@ fn close_segment(
     recording.pending_mux += 1;
     if mux_jobs.send(job).is_err() {
         recording.pending_mux -= 1;
+        tracing::error!(
+            recording = %recording.id,
+            "the mux thread has stopped, the journal stays in the spool for recovery"
+        );
     }
 }
 
-fn fail_source(recording: &mut Recording, source_key: &str, detail: &str, now_us: u64) {
-    tracing::error!(recording = %recording.id, source = source_key, detail, "recording of a source failed");
+fn fail_source(
+    recording: &mut Recording,
+    source_key: &str,
+    detail: &str,
+    now_us: u64,
+    mux_jobs: &mpsc::Sender<MuxJob>,
+) {
+    tracing::error!(
+        recording = %recording.id,
+        source = source_key,
+        detail,
+        "recording of a source failed"
+    );
+    // What was written is still muxed, or uploaded raw if muxing fails. A journal left in
+    // the spool would be removed with the folder once the recording's last manifest is
+    // uploaded.
+    close_segment(recording, source_key, CloseReason::Ended, mux_jobs);
     if let Some(source) = recording.sources.get_mut(source_key) {
         source.state = SourceState::Failed(detail.to_owned());
-        if let Some(open) = source.open.take() {
-            // Keep what was written: recovery muxes the journal at the next start.
-            let _ = open.writer.finish();
-        }
     }
     push_event(
         recording,
@@ -1076,7 +1120,7 @@ fn save_manifest(recording: &mut Recording, index: &RecordingIndex) {
     index.put(recording.manifest.clone());
 }
 
-/// End of the last segment on the server clock, in milliseconds.
+/// Returns the end of the last segment on the server clock, in milliseconds.
 pub fn last_media_ms(manifest: &Manifest) -> Option<u64> {
     manifest
         .segments
