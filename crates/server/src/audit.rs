@@ -12,16 +12,16 @@ use serde::{Deserialize, Serialize};
 /// One audited action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
-    /// When, in milliseconds since the Unix epoch.
+    /// Time of the action, in milliseconds since the Unix epoch.
     pub at_unix_ms: u64,
-    /// Who: the identity of the token.
+    /// Identity from the token.
     pub actor: String,
-    /// Their role.
+    /// Role from the token.
     pub role: String,
-    /// The token's identifier of the session (its issue time and identity).
+    /// Session identifier from the token, made of its issue time and identity.
     pub session: String,
-    /// What: recording.list, recording.view, recording.media, recording.download,
-    /// recording.verify, recording.delete, recording.expire.
+    /// Action name: recording.list, recording.view, recording.media, recording.download,
+    /// recording.verify, recording.delete or recording.expire.
     pub action: String,
     /// The recording concerned.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -31,14 +31,14 @@ pub struct AuditEntry {
     /// The participant whose data it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub participant: Option<String>,
-    /// Anything else: a reason, the hashes of deleted segments.
+    /// Further detail, such as a reason or the hashes of deleted segments.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
 
-/// Errors writing the audit log. An action whose audit entry cannot be written is refused.
+/// Error writing the audit log. Callers reject an action whose audit entry cannot be written.
 #[derive(Debug, thiserror::Error)]
-#[error("writing the audit log {path}: {source}")]
+#[error("failed to write the audit log {path}: {source}")]
 pub struct AuditError {
     path: PathBuf,
     source: std::io::Error,
@@ -52,7 +52,7 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    /// Uses the file at `path`, created on first write.
+    /// Creates a log that appends to `path`, creating the file and its folders on first write.
     pub fn new(path: PathBuf) -> Self {
         Self {
             path,
@@ -60,7 +60,7 @@ impl AuditLog {
         }
     }
 
-    /// The file.
+    /// Returns the path of the log file.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -92,7 +92,8 @@ impl AuditLog {
         file.sync_data().map_err(error)
     }
 
-    /// Every entry, oldest first; lines that do not parse are skipped.
+    /// Reads every entry, oldest first. Lines that do not parse are skipped, and a missing or
+    /// unreadable file reads as empty.
     pub fn read_all(&self) -> Vec<AuditEntry> {
         let Ok(text) = fs::read_to_string(&self.path) else {
             return Vec::new();
@@ -129,7 +130,7 @@ mod tests {
     }
 
     #[test]
-    fn entries_are_appended_in_order_with_a_time() {
+    fn record_appends_in_order_with_time() {
         let folder = tempfile::tempdir().unwrap();
         let log = AuditLog::new(folder.path().join("nested/audit.jsonl"));
         log.record(entry("recording.view")).unwrap();
@@ -137,6 +138,11 @@ mod tests {
         let entries = log.read_all();
         let actions: Vec<_> = entries.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(actions, ["recording.view", "recording.download"]);
-        assert!(entries.iter().all(|e| e.at_unix_ms > 1_600_000_000_000));
+        for entry in &entries {
+            assert!(
+                entry.at_unix_ms > 1_600_000_000_000,
+                "time not set: {entry:?}"
+            );
+        }
     }
 }

@@ -1,9 +1,10 @@
 //! HTTP routes for reviewing recordings: lists, manifests, playable media, download,
 //! verification, deletion and the audit log.
 //!
-//! Every route checks the bearer token (or, for media that a `<video>` element loads, a
-//! short-lived ticket issued to that token's holder) and writes an audit entry before it
-//! answers. Experts and organisers see the recordings of their room; participants see none.
+//! Every route checks the bearer token, or for media that a `<video>` element loads, a
+//! short-lived ticket issued to that token's holder. Every route except the live status
+//! writes an audit entry before it responds. Experts and organisers see the recordings of
+//! their room, and participants see none.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -29,7 +30,7 @@ use crate::signalling::protocol::Role;
 use crate::state::{AppState, Recordings};
 use crate::token::Claims;
 
-/// How long a media ticket works.
+/// Lifetime of a media ticket.
 const TICKET_LIFETIME: Duration = Duration::from_secs(2 * 60 * 60);
 
 /// Routes under `/api/v1/recordings` and `/api/v1/audit`.
@@ -47,7 +48,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/audit", get(audit))
 }
 
-/// Short-lived links to recorded media: a random ticket names a recording and the person it
+/// Store of short-lived media tickets. A random ticket names a recording and the person it
 /// was issued to, so that a `<video>` element can load media without the bearer header.
 #[derive(Debug, Default)]
 pub struct TicketKeys {
@@ -62,7 +63,7 @@ struct Ticket {
 }
 
 impl TicketKeys {
-    /// An empty ticket store.
+    /// Creates an empty ticket store.
     pub fn generate() -> Self {
         Self::default()
     }
@@ -129,12 +130,13 @@ fn recordings(state: &AppState) -> Result<&Recordings, ApiError> {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "recording_disabled",
-            "Recording is off on this server.",
+            "Recording is disabled on this server.",
         )
     })
 }
 
-/// Reads and checks the bearer token; only experts and organisers review recordings.
+/// Verifies the bearer token and rejects participants, because only experts and organisers
+/// review recordings.
 fn reviewer(state: &AppState, headers: &HeaderMap) -> Result<Claims, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
@@ -176,7 +178,7 @@ fn not_found() -> ApiError {
     )
 }
 
-/// The manifest, when the reviewer's room is the recording's room.
+/// Returns the manifest, or not found unless the reviewer's room is the recording's room.
 fn accessible(rec: &Recordings, claims: &Claims, id: &str) -> Result<Arc<Manifest>, ApiError> {
     let manifest = rec.index.get(id).ok_or_else(not_found)?;
     if manifest.room != claims.room {
@@ -185,7 +187,7 @@ fn accessible(rec: &Recordings, claims: &Claims, id: &str) -> Result<Arc<Manifes
     Ok(manifest)
 }
 
-/// Writes the audit entry; an action that cannot be audited is refused.
+/// Writes the audit entry, and rejects the action when the entry cannot be written.
 fn audit_entry(
     rec: &Recordings,
     claims: &Claims,
@@ -205,11 +207,16 @@ fn audit_entry(
         detail,
     };
     rec.audit.record(entry).map_err(|error| {
-        tracing::error!(%error, "audit log unavailable");
+        tracing::error!(
+            action,
+            recording = manifest.map(|m| m.recording.as_str()),
+            %error,
+            "audit log unavailable, request rejected"
+        );
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "audit_unavailable",
-            "The audit log cannot be written, so the request is refused.",
+            "The audit log cannot be written, so the request is rejected. Try again later.",
         )
     })
 }
@@ -337,8 +344,8 @@ async fn manifest(
     }))
 }
 
-/// The files a recording plays as: the camera with the microphone, and the screen with the
-/// screen's sound.
+/// Playable files and the sources muxed into each: the camera with the microphone, and the
+/// screen with the screen's sound.
 const PLAYABLE: &[(&str, &[&str])] = &[
     ("camera", &["camera", "microphone"]),
     ("screen", &["screen", "screen-audio"]),
@@ -357,7 +364,7 @@ fn playable_sources(manifest: &Manifest) -> Vec<&'static str> {
         .collect()
 }
 
-/// Claims from the bearer token, or from a ticket in the query string.
+/// Verifies the ticket in the query string when there is one, else the bearer token.
 fn media_reviewer(
     state: &AppState,
     rec: &Recordings,
@@ -370,7 +377,7 @@ fn media_reviewer(
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
-                "The media link has expired; open the recording again.",
+                "The media link is invalid or has expired. Open the recording again.",
             )
         });
     }
@@ -392,7 +399,7 @@ async fn media(
         .find(|(name, _)| *name == source)
         .map(|(_, parts)| *parts)
         .ok_or_else(not_found)?;
-    // A player asks for many ranges; audit the first request of each, not every range.
+    // A player requests many ranges, so only a request starting at byte 0 is audited.
     let first = request
         .headers()
         .get(header::RANGE)
@@ -408,7 +415,7 @@ async fn media(
         )?;
     }
     let path = exported(rec, &manifest, source, parts).await?;
-    serve_file(&path, request, None).await
+    serve_file(&path, request, None, &manifest.recording).await
 }
 
 async fn download(
@@ -440,18 +447,24 @@ async fn download(
     )?;
     let path = exported(rec, &manifest, source, parts).await?;
     let name = format!("recording-{}-{source}.webm", manifest.recording);
-    serve_file(&path, request, Some(&name)).await
+    serve_file(&path, request, Some(&name), &manifest.recording).await
 }
 
 async fn serve_file(
     path: &Path,
     request: Request,
     attachment: Option<&str>,
+    recording: &str,
 ) -> Result<Response, ApiError> {
-    let mut response = ServeFile::new_with_mime(path, &"video/webm".parse().expect("a MIME type"))
+    let mime = "video/webm"
+        .parse()
+        .expect("video/webm is a valid MIME type");
+    let mut response = ServeFile::new_with_mime(path, &mime)
         .oneshot(request)
         .await
-        .map_err(|_| internal("The recording file could not be read."))?
+        .map_err(|error| {
+            logged_internal(recording, "The recording file could not be read.", error)
+        })?
         .into_response();
     if let Some(name) = attachment {
         if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
@@ -471,11 +484,23 @@ fn internal(message: &'static str) -> ApiError {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
 }
 
+/// Logs `error` with the recording id and returns an internal error that carries only
+/// `message`.
+fn logged_internal(
+    recording: &str,
+    message: &'static str,
+    error: impl std::fmt::Display,
+) -> ApiError {
+    tracing::error!(recording, %error, "{message}");
+    internal(message)
+}
+
 /// Serialises exports, so that two players opening one recording do not build it twice.
 static EXPORTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The exported file of `source`, built from its segments when missing or out of date (the
-/// name carries the manifest's chain head, which changes with every new segment).
+/// Returns the exported file of `source`, building it from its segments when it is missing
+/// or out of date. The file name contains the manifest's chain head, which changes with
+/// every new segment.
 async fn exported(
     rec: &Recordings,
     manifest: &Manifest,
@@ -489,10 +514,11 @@ async fn exported(
     if path.is_file() {
         return Ok(path);
     }
+    let recording = manifest.recording.as_str();
     let work = tempfile::Builder::new()
         .prefix("export-")
-        .tempdir_in(ensure_dir(&rec.exports)?)
-        .map_err(|_| internal("The export folder cannot be written."))?;
+        .tempdir_in(ensure_dir(&rec.exports, recording)?)
+        .map_err(|error| logged_internal(recording, EXPORT_UNWRITABLE, error))?;
     let mut tracks = Vec::new();
     for part in parts {
         let mut segments = Vec::new();
@@ -523,23 +549,27 @@ async fn exported(
     let out = output.clone();
     let result = tokio::task::spawn_blocking(move || recorder::export::export(&tracks, &out))
         .await
-        .map_err(|_| internal("Preparing the recording for playback failed."))?;
+        .map_err(|error| logged_internal(recording, EXPORT_FAILED, error))?;
     if let Err(error) = result {
-        tracing::error!(recording = %manifest.recording, %error, "export failed");
-        return Err(internal("Preparing the recording for playback failed."));
+        return Err(logged_internal(recording, EXPORT_FAILED, error));
     }
-    ensure_dir(&folder)?;
+    ensure_dir(&folder, recording)?;
     std::fs::rename(&output, &path)
-        .map_err(|_| internal("The export folder cannot be written."))?;
+        .map_err(|error| logged_internal(recording, EXPORT_UNWRITABLE, error))?;
     Ok(path)
 }
 
-fn ensure_dir(path: &Path) -> Result<&Path, ApiError> {
-    std::fs::create_dir_all(path).map_err(|_| internal("The export folder cannot be written."))?;
+const EXPORT_FAILED: &str = "Preparing the recording for playback failed.";
+const EXPORT_UNWRITABLE: &str = "The export folder cannot be written.";
+
+fn ensure_dir<'a>(path: &'a Path, recording: &str) -> Result<&'a Path, ApiError> {
+    std::fs::create_dir_all(path)
+        .map_err(|error| logged_internal(recording, EXPORT_UNWRITABLE, error))?;
     Ok(path)
 }
 
-/// A segment's bytes on local disk: in the spool while not uploaded, else fetched.
+/// Returns a local path to a segment: its spool file while it is not uploaded, otherwise a
+/// copy fetched from storage into `work`.
 async fn segment_file(
     rec: &Recordings,
     manifest: &Manifest,
@@ -554,20 +584,22 @@ async fn segment_file(
     if spooled.is_file() {
         return Ok(spooled);
     }
-    let bytes = fetch(rec, &segment.key).await?;
+    let bytes = fetch(rec, &manifest.recording, &segment.key).await?;
     let path = work.join(format!("{}-{:06}.webm", segment.source, segment.index));
-    std::fs::write(&path, &bytes).map_err(|_| internal("The export folder cannot be written."))?;
+    std::fs::write(&path, &bytes)
+        .map_err(|error| logged_internal(&manifest.recording, EXPORT_UNWRITABLE, error))?;
     Ok(path)
 }
 
-async fn fetch(rec: &Recordings, key: &str) -> Result<bytes::Bytes, ApiError> {
-    let key = ObjectKey::new(key.to_owned()).map_err(|_| internal("A segment key is invalid."))?;
+async fn fetch(rec: &Recordings, recording: &str, key: &str) -> Result<bytes::Bytes, ApiError> {
+    let key = ObjectKey::new(key.to_owned())
+        .map_err(|error| logged_internal(recording, "A segment key is invalid.", error))?;
     rec.storage.get(&key).await.map_err(|error| {
-        tracing::warn!(%error, "reading a segment from storage failed");
+        tracing::warn!(recording, %error, "reading a segment from storage failed");
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "storage_unavailable",
-            "Recording storage is not reachable; try again shortly.",
+            "Recording storage is unavailable. Try again shortly.",
         )
     })
 }
@@ -591,7 +623,9 @@ async fn verify(
             .join(format!("{:06}.webm", segment.index));
         let body = match std::fs::read(&spooled) {
             Ok(body) => Ok(body),
-            Err(_) => fetch(rec, &segment.key).await.map(|b| b.to_vec()),
+            Err(_) => fetch(rec, &manifest.recording, &segment.key)
+                .await
+                .map(|b| b.to_vec()),
         };
         match body {
             Ok(body) => {
@@ -640,7 +674,7 @@ async fn delete_recording(
             StatusCode::BAD_REQUEST,
             "invalid_body",
             format!(
-                "Send JSON {{\"reason\": \"...\"}}: {}",
+                "Invalid request body. Send JSON {{\"reason\": \"...\"}}: {}",
                 rejection.body_text()
             ),
         )
@@ -658,7 +692,7 @@ async fn delete_recording(
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "recording_in_progress",
-            "The recording is still running; delete it after it ends.",
+            "The recording is still running. Delete it after it ends.",
         ));
     }
     let detail = format!("reason: {reason}; {}", deleted_hashes(&manifest));
@@ -675,7 +709,7 @@ async fn delete_recording(
     }))
 }
 
-/// The hashes of what is deleted, for the audit log.
+/// Formats the chain head and segment hashes of a recording for the audit log.
 pub fn deleted_hashes(manifest: &Manifest) -> String {
     let hashes: Vec<String> = manifest
         .segments
@@ -691,19 +725,24 @@ pub fn deleted_hashes(manifest: &Manifest) -> String {
 
 /// Deletes a recording's segments and manifest from storage, its exports and its index
 /// entry. Returns how many segments were deleted.
+///
+/// NOTE: raw journals of segments that failed to mux (`<source>/<index>.rtpj`) are not in
+/// `manifest.segments`, so they stay in storage.
 pub async fn delete_objects(rec: &Recordings, manifest: &Manifest) -> Result<usize, ApiError> {
-    let unavailable = || {
+    let recording = manifest.recording.as_str();
+    let unavailable = |error: storage::StorageError| {
+        tracing::warn!(recording, %error, "deleting a recording from storage failed");
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "storage_unavailable",
-            "Recording storage is not reachable; nothing more was deleted. Try again.",
+            "Recording storage is unavailable, so the deletion stopped part way. Try again.",
         )
     };
     let mut deleted = 0;
     for segment in &manifest.segments {
         let key = ObjectKey::new(segment.key.clone())
-            .map_err(|_| internal("A segment key is invalid."))?;
-        rec.storage.delete(&key).await.map_err(|_| unavailable())?;
+            .map_err(|error| logged_internal(recording, "A segment key is invalid.", error))?;
+        rec.storage.delete(&key).await.map_err(unavailable)?;
         deleted += 1;
     }
     let manifest_key = manifest
@@ -724,8 +763,9 @@ pub async fn delete_objects(rec: &Recordings, manifest: &Manifest) -> Result<usi
                 manifest.recording
             )
         });
-    let key = ObjectKey::new(manifest_key).map_err(|_| internal("A manifest key is invalid."))?;
-    rec.storage.delete(&key).await.map_err(|_| unavailable())?;
+    let key = ObjectKey::new(manifest_key)
+        .map_err(|error| logged_internal(recording, "A manifest key is invalid.", error))?;
+    rec.storage.delete(&key).await.map_err(unavailable)?;
     let _ = std::fs::remove_dir_all(rec.exports.join(&manifest.recording));
     rec.index.remove(&manifest.recording);
     Ok(deleted)
@@ -756,7 +796,7 @@ async fn audit(
     Ok(Json(AuditList { entries }))
 }
 
-/// Prometheus text exposition of the recorder's counters.
+/// Serves the recorder's counters in the Prometheus text exposition format.
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     use crate::recording::index::Stats;
     let Some(rec) = state.recordings.as_ref() else {
@@ -797,7 +837,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         (
             "profstage_recording_segments_uploaded_total",
             "counter",
-            "Segments storage has taken.",
+            "Segments uploaded to storage.",
             Stats::get(&stats.uploaded_segments),
         ),
         (

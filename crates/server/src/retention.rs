@@ -19,14 +19,14 @@ const PERIOD: Duration = Duration::from_secs(60 * 60);
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
-/// Whether a recording that ended is past its retention period at `now_ms`.
+/// Returns whether a recording has ended and is past its retention period at `now_ms`.
 pub fn expired(manifest: &Manifest, retention_days: u64, now_ms: u64) -> bool {
     manifest
         .ended_unix_ms
         .is_some_and(|ended| now_ms >= ended.saturating_add(retention_days.saturating_mul(DAY_MS)))
 }
 
-/// Runs the job for ever, once per period.
+/// Runs the job forever, once per [`PERIOD`], starting at once.
 pub async fn run(state: Arc<AppState>) {
     let mut ticker = tokio::time::interval(PERIOD);
     loop {
@@ -45,7 +45,7 @@ pub async fn run(state: Arc<AppState>) {
     }
 }
 
-/// Deletes every recording expired at `now_ms`; returns how many were deleted.
+/// Deletes every recording expired at `now_ms` and returns how many were deleted.
 pub async fn run_once(state: &AppState, now_ms: u64) -> usize {
     let Some(rec) = state.recordings.as_ref() else {
         return 0;
@@ -75,13 +75,21 @@ pub async fn run_once(state: &AppState, now_ms: u64) -> usize {
             )),
         };
         if let Err(error) = rec.audit.record(entry) {
-            tracing::error!(%error, "audit log unavailable; retention deletes nothing");
+            tracing::error!(
+                recording = %manifest.recording,
+                %error,
+                "audit log unavailable, so retention deletes nothing until the next run"
+            );
             return deleted;
         }
         match delete_objects(rec, &manifest).await {
             Ok(_) => deleted += 1,
-            Err(_) => {
-                tracing::warn!(recording = %manifest.recording, "deleting an expired recording failed; the next run tries again");
+            Err(error) => {
+                tracing::warn!(
+                    recording = %manifest.recording,
+                    ?error,
+                    "deleting an expired recording failed, the next run retries"
+                );
             }
         }
     }
@@ -93,7 +101,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_recording_expires_when_its_days_have_passed_after_it_ended() {
+    fn expired_after_retention_days() {
         let mut manifest = Manifest::new("r", "demo", "p", 1_000, 4_000);
         assert!(
             !expired(&manifest, 1, u64::MAX),
