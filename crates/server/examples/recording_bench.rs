@@ -4,10 +4,10 @@
 //!
 //! Run: `cargo run --release -p profstage-server --example recording_bench --
 //! [STREAMS] [SECS] [SEGMENT_SECS]` (defaults: 50 streams, 30 s, 4 s segments). It encodes
-//! 20 s of VP8 (noise, about 1.5 Mbit/s) and Opus once with GStreamer, then replays it twice
-//! for every stream in real time: once into a sink that drops the packets (the cost of the
-//! replay itself), and once into the recorder. The difference in process CPU time is what
-//! recording adds beyond forwarding. Method and figures: docs/benchmarks.md.
+//! 20 s of VP8 (noise, about 1.5 Mbit/s) and Opus once with GStreamer. It then replays the
+//! clip for every stream in real time twice, first into a sink that drops the packets to
+//! measure the replay itself, then into the recorder. The difference in process CPU time is
+//! what recording adds beyond forwarding. Method and figures: docs/benchmarks.md.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,23 +31,25 @@ struct ClipPacket {
 
 fn encode(description: &str, clock_rate: u64) -> Vec<ClipPacket> {
     let pipeline = gst::parse::launch(&format!("{description} ! appsink name=sink sync=false"))
-        .expect("pipeline")
+        .expect("the encoding pipeline description is invalid or an element is missing")
         .downcast::<gst::Pipeline>()
-        .expect("a pipeline");
+        .expect("a launch line with several elements is a pipeline");
     let sink = pipeline
         .by_name("sink")
-        .expect("sink")
+        .expect("the launch line names its appsink \"sink\"")
         .downcast::<gst_app::AppSink>()
-        .expect("an appsink");
-    pipeline.set_state(gst::State::Playing).expect("playing");
+        .expect("the element named \"sink\" is an appsink");
+    pipeline
+        .set_state(gst::State::Playing)
+        .expect("starting the encoding pipeline failed");
     let mut packets = Vec::new();
     let (mut last_seq, mut last_ts, mut first_ts) = (None::<u64>, None::<u64>, None::<u64>);
     while let Ok(sample) = sink.pull_sample() {
         let buffer = sample
             .buffer()
-            .expect("buffer")
+            .expect("an appsink sample carries a buffer")
             .map_readable()
-            .expect("readable");
+            .expect("mapping an RTP buffer for reading failed");
         let rtp: &[u8] = &buffer;
         let seq16 = u64::from(u16::from_be_bytes([rtp[2], rtp[3]]));
         let ts32 = u64::from(u32::from_be_bytes([rtp[4], rtp[5], rtp[6], rtp[7]]));
@@ -64,7 +66,9 @@ fn encode(description: &str, clock_rate: u64) -> Vec<ClipPacket> {
             payload: Arc::from(&rtp[12..]),
         });
     }
-    pipeline.set_state(gst::State::Null).expect("stopped");
+    pipeline
+        .set_state(gst::State::Null)
+        .expect("stopping the encoding pipeline failed");
     packets
 }
 
@@ -93,7 +97,8 @@ fn cpu_seconds() -> f64 {
             .and_then(|f| f.parse::<f64>().ok())
             .unwrap_or(0.0)
     };
-    // utime and stime are fields 14 and 15; after the ')' they are at 11 and 12.
+    // utime and stime are fields 14 and 15 of proc(5), so indexes 11 and 12 after the ')'.
+    // NOTE: ticks are converted with USER_HZ = 100, the Linux default, not read from sysconf.
     (ticks(11) + ticks(12)) / 100.0
 }
 
@@ -181,7 +186,7 @@ fn main() {
     let count: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(50);
     let secs: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(30);
     let segment_secs: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(4);
-    gst::init().expect("GStreamer");
+    gst::init().expect("initialising GStreamer failed; install GStreamer 1.x");
     println!("encoding the clip...");
     let video = Arc::new(encode(
         "videotestsrc pattern=snow num-buffers=600 ! video/x-raw,width=272,height=204,framerate=30/1 \
@@ -231,10 +236,10 @@ fn main() {
         .worker_threads(2)
         .enable_all()
         .build()
-        .expect("runtime");
-    let folder = tempfile::tempdir().expect("temp dir");
+        .expect("building the tokio runtime failed");
+    let folder = tempfile::tempdir().expect("creating a temporary folder failed");
 
-    // Baseline: the replay alone.
+    // The baseline measures the replay alone.
     let (cpu0, rss0) = (cpu_seconds(), rss_mib());
     let mut dropped = 0u64;
     replay(&streams, secs, |_| dropped += 1);
@@ -282,7 +287,7 @@ fn main() {
     handle.stop();
 }
 
-/// CPU seconds per thread name, to see where the time goes.
+/// Prints the CPU seconds of this process's threads, summed by thread name.
 fn print_threads() {
     let mut by_name: std::collections::BTreeMap<String, f64> = Default::default();
     for task in std::fs::read_dir("/proc/self/task")
@@ -322,9 +327,9 @@ async fn start_recorder(
             local_dir: folder.join("recordings"),
             ..Default::default()
         })
-        .expect("local storage"),
+        .expect("opening local storage in the temporary folder failed"),
     );
-    recorder::mux::init().expect("GStreamer elements");
+    recorder::mux::init().expect("GStreamer elements for muxing are missing");
     let index = Arc::new(RecordingIndex::default());
     let (uploads, jobs) = upload::channel();
     let (keyframes, _keyframe_requests) = tokio::sync::mpsc::unbounded_channel();
@@ -343,7 +348,7 @@ async fn start_recorder(
         keyframes,
         recording::KEY_ROOT.into(),
     )
-    .expect("recorder");
+    .expect("starting the recorder threads failed");
     tokio::spawn(upload::run(storage, Arc::clone(&index), jobs, None));
     std::mem::forget(_keyframe_requests);
     (handle, index)
