@@ -514,6 +514,7 @@ async fn exported(
     if path.is_file() {
         return Ok(path);
     }
+
     let recording = manifest.recording.as_str();
     let work = tempfile::Builder::new()
         .prefix("export-")
@@ -545,6 +546,7 @@ async fn exported(
     if tracks.is_empty() {
         return Err(not_found());
     }
+
     let output = work.path().join("export.webm");
     let out = output.clone();
     let result = tokio::task::spawn_blocking(move || recorder::export::export(&tracks, &out))
@@ -679,6 +681,7 @@ async fn delete_recording(
             ),
         )
     })?;
+
     let reason = request.reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(ApiError::new(
@@ -695,6 +698,7 @@ async fn delete_recording(
             "The recording is still running. Delete it after it ends.",
         ));
     }
+
     let detail = format!("reason: {reason}; {}", deleted_hashes(&manifest));
     audit_entry(
         rec,

@@ -460,6 +460,7 @@ impl Worker {
             codec.clock_rate(),
             packet.sender_clock,
         );
+
         let video = packet.kind == MediaKind::Video;
         let info = PacketInfo {
             at_us: arrival_us,
@@ -487,6 +488,7 @@ impl Worker {
                 &self.mux_jobs,
             );
         }
+
         let source = recording
             .sources
             .get_mut(source_key)
@@ -611,6 +613,7 @@ impl Worker {
                 });
             }
         }
+
         for source in recording.sources.values_mut() {
             if let Some(open) = &mut source.open {
                 if let Err(error) = open.writer.flush() {
@@ -623,6 +626,7 @@ impl Worker {
                 }
             }
         }
+
         let names: Vec<String> = recording.sources.keys().cloned().collect();
         let mut steps = Vec::new();
         for name in names {
@@ -636,6 +640,7 @@ impl Worker {
             self.apply(key, &name, step, now, None);
         }
         self.check_no_media(key, now);
+
         let Some(recording) = self.recordings.get_mut(key) else {
             return;
         };
