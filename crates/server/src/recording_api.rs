@@ -20,7 +20,7 @@ use rand::RngCore;
 use recorder::export::{ExportSegment, ExportTrack};
 use recorder::manifest::{Manifest, VerifyReport};
 use serde::{Deserialize, Serialize};
-use storage::ObjectKey;
+use storage::{KeyPrefix, ObjectKey};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
@@ -727,11 +727,9 @@ pub fn deleted_hashes(manifest: &Manifest) -> String {
     )
 }
 
-/// Deletes a recording's segments and manifest from storage, its exports and its index
-/// entry. Returns how many segments were deleted.
-///
-/// NOTE: raw journals of segments that failed to mux (`<source>/<index>.rtpj`) are not in
-/// `manifest.segments`, so they stay in storage.
+/// Deletes every object of a recording from storage (its segments, any raw journals of
+/// segments that failed to mux, and its manifest, last), then its exports and its index
+/// entry. Returns how many segments of the manifest were deleted.
 pub async fn delete_objects(rec: &Recordings, manifest: &Manifest) -> Result<usize, ApiError> {
     let recording = manifest.recording.as_str();
     let unavailable = |error: storage::StorageError| {
@@ -742,37 +740,41 @@ pub async fn delete_objects(rec: &Recordings, manifest: &Manifest) -> Result<usi
             "Recording storage is unavailable, so the deletion stopped part way. Try again.",
         )
     };
-    let mut deleted = 0;
+    let folder = format!(
+        "{}/{}/{}/{}/",
+        crate::recording::KEY_ROOT,
+        manifest.room,
+        manifest.participant,
+        manifest.recording
+    );
+    let prefix = KeyPrefix::new(folder.clone())
+        .map_err(|error| logged_internal(recording, "A recording key is invalid.", error))?;
+    let manifest_key = format!("{folder}manifest.json");
+    let mut keys: Vec<String> = rec
+        .storage
+        .list(&prefix)
+        .await
+        .map_err(unavailable)?
+        .into_iter()
+        .map(|object| object.key.as_str().to_owned())
+        .filter(|key| *key != manifest_key)
+        .collect();
+    // Segments listed in the manifest but missing from the listing are deleted too, so
+    // that a listing that lags behind the last uploads leaves nothing.
     for segment in &manifest.segments {
-        let key = ObjectKey::new(segment.key.clone())
+        if !keys.contains(&segment.key) {
+            keys.push(segment.key.clone());
+        }
+    }
+    keys.push(manifest_key);
+    for key in &keys {
+        let key = ObjectKey::new(key.clone())
             .map_err(|error| logged_internal(recording, "A segment key is invalid.", error))?;
         rec.storage.delete(&key).await.map_err(unavailable)?;
-        deleted += 1;
     }
-    let manifest_key = manifest
-        .segments
-        .first()
-        .and_then(|s| {
-            s.key
-                .rsplitn(3, '/')
-                .nth(2)
-                .map(|p| format!("{p}/manifest.json"))
-        })
-        .unwrap_or_else(|| {
-            format!(
-                "{}/{}/{}/{}/manifest.json",
-                crate::recording::KEY_ROOT,
-                manifest.room,
-                manifest.participant,
-                manifest.recording
-            )
-        });
-    let key = ObjectKey::new(manifest_key)
-        .map_err(|error| logged_internal(recording, "A manifest key is invalid.", error))?;
-    rec.storage.delete(&key).await.map_err(unavailable)?;
     let _ = std::fs::remove_dir_all(rec.exports.join(&manifest.recording));
     rec.index.remove(&manifest.recording);
-    Ok(deleted)
+    Ok(manifest.segments.len())
 }
 
 #[derive(Serialize)]

@@ -25,6 +25,8 @@ use tower::ServiceExt;
 const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
 const ROOM: &str = "demo";
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+/// A segment that failed to mux, kept as raw packets next to the muxed ones.
+const RAW_JOURNAL: &str = "recordings/demo/p-1/rec-1/camera/000002.rtpj";
 
 struct Fixture {
     state: Arc<AppState>,
@@ -112,6 +114,11 @@ async fn stored_manifest(storage: &Storage) -> Manifest {
             uploaded: true,
         });
     }
+    let raw = ObjectKey::new(format!("{prefix}/camera/000002.rtpj")).unwrap();
+    storage
+        .put(&raw, b"raw packets".to_vec().into())
+        .await
+        .unwrap();
     manifest.status = RecordingStatus::Complete;
     manifest.ended_unix_ms = Some(1_008_000);
     let body = serde_json::to_vec(&manifest).unwrap();
@@ -287,6 +294,7 @@ async fn deletion_needs_an_organiser_and_a_reason() {
         assert!(!f.exists(&segment.key).await, "{} remains", segment.key);
     }
     assert!(!f.exists(&manifest_key(&f.manifest)).await);
+    assert!(!f.exists(RAW_JOURNAL).await, "the raw journal remains");
 
     let recordings = f.state.recordings.as_ref().unwrap();
     let entry = recordings
@@ -317,6 +325,7 @@ async fn retention_deletes_only_expired_recordings() {
     assert_eq!(deleted, 1);
     assert!(!f.exists(&f.manifest.segments[0].key).await);
     assert!(!f.exists(&manifest_key(&f.manifest)).await);
+    assert!(!f.exists(RAW_JOURNAL).await, "the raw journal remains");
     let actions = f.audit_actions();
     assert_eq!(actions, ["recording.expire"]);
 }
