@@ -14,9 +14,7 @@ use recorder::manifest::{Event, Manifest, RecordingStatus, SegmentEntry};
 
 use super::index::RecordingIndex;
 use super::upload::{UploadHandle, UploadJob};
-use super::worker::{
-    hash_file, last_media_ms, segment_key, JOURNAL_EXT, MANIFEST_FILE, SEGMENT_EXT,
-};
+use super::worker::{hash_file, last_media_ms, Placed, JOURNAL_EXT, MANIFEST_FILE, SEGMENT_EXT};
 
 /// Counts of what recovery found and did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -220,25 +218,14 @@ fn mux_left_journal(
         })
         .min()
         .unwrap_or(manifest.started_unix_ms * 1000);
-    let source = read.header.source.clone();
-    let index = read.header.segment_index;
-    let started_unix_ms = start_us / 1000;
-    Ok(SegmentEntry {
-        index,
-        key: segment_key(prefix, &source, index),
-        source,
-        started_unix_ms,
-        media_start_ms: started_unix_ms.saturating_sub(manifest.started_unix_ms),
-        duration_ms: media.duration_us / 1000,
-        size,
-        sha256,
-        chain: String::new(),
-        codec: media.codec,
-        width: media.width,
-        height: media.height,
-        missing_packets: media.missing_packets,
-        uploaded: false,
-    })
+    let placed = Placed {
+        prefix,
+        recording_start_ms: manifest.started_unix_ms,
+        source: &read.header.source,
+        index: read.header.segment_index,
+        start_unix_us: start_us,
+    };
+    Ok(placed.entry(&media, size, sha256))
 }
 
 /// Returns whether the manifest already lists the segment of `journal`, named `<index>.rtpj`.

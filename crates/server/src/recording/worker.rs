@@ -786,22 +786,15 @@ impl Worker {
                     .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
                         Some(b.saturating_sub(journal_bytes))
                     });
-                recording.pending_upload += 1;
-                self.index
-                    .stats
-                    .backlog_segments
-                    .fetch_add(1, Ordering::Relaxed);
-                self.index
-                    .stats
-                    .backlog_bytes
-                    .fetch_add(size, Ordering::Relaxed);
-                self.uploads.send(UploadJob::Segment {
-                    recording: recording.id.clone(),
-                    index: job.index,
-                    key: segment_key(&recording.key_prefix, &job.source, job.index),
-                    path: job.output,
-                    size,
-                });
+                let key = segment_key(&recording.key_prefix, &job.source, job.index);
+                queue_upload(
+                    recording,
+                    &self.index,
+                    &self.uploads,
+                    job.index,
+                    key,
+                    job.output,
+                );
             }
             Err(error) => {
                 // The packets are evidence even when they cannot be muxed, so the journal is
@@ -819,24 +812,15 @@ impl Worker {
                     Some(format!("{error}; the RTP packets are kept as {raw_key}")),
                 );
                 save_manifest(recording, &self.index);
-                let size = fs::metadata(&job.journal).map(|m| m.len()).unwrap_or(0);
                 let _ = fs::remove_file(&job.output);
-                recording.pending_upload += 1;
-                self.index
-                    .stats
-                    .backlog_segments
-                    .fetch_add(1, Ordering::Relaxed);
-                self.index
-                    .stats
-                    .backlog_bytes
-                    .fetch_add(size, Ordering::Relaxed);
-                self.uploads.send(UploadJob::Segment {
-                    recording: recording.id.clone(),
-                    index: job.index,
-                    key: raw_key,
-                    path: job.journal,
-                    size,
-                });
+                queue_upload(
+                    recording,
+                    &self.index,
+                    &self.uploads,
+                    job.index,
+                    raw_key,
+                    job.journal,
+                );
             }
         }
         let now = self.clock.now_us();
@@ -1083,6 +1067,28 @@ fn push_event(
     recording.dirty = true;
 }
 
+/// Counts a file in the upload backlog and hands it to the uploader.
+fn queue_upload(
+    recording: &mut Recording,
+    index: &RecordingIndex,
+    uploads: &UploadHandle,
+    segment: u32,
+    key: String,
+    path: PathBuf,
+) {
+    let size = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    recording.pending_upload += 1;
+    index.stats.backlog_segments.fetch_add(1, Ordering::Relaxed);
+    index.stats.backlog_bytes.fetch_add(size, Ordering::Relaxed);
+    uploads.send(UploadJob::Segment {
+        recording: recording.id.clone(),
+        index: segment,
+        key,
+        path,
+        size,
+    });
+}
+
 fn segment_entry(
     recording: &Recording,
     job: &MuxJob,
@@ -1090,22 +1096,50 @@ fn segment_entry(
     size: u64,
     sha256: String,
 ) -> SegmentEntry {
-    let started_unix_ms = job.start_unix_us / 1000;
-    SegmentEntry {
+    let placed = Placed {
+        prefix: &recording.key_prefix,
+        recording_start_ms: recording.manifest.started_unix_ms,
+        source: &job.source,
         index: job.index,
-        source: job.source.clone(),
-        key: segment_key(&recording.key_prefix, &job.source, job.index),
-        started_unix_ms,
-        media_start_ms: started_unix_ms.saturating_sub(recording.manifest.started_unix_ms),
-        duration_ms: media.duration_us / 1000,
-        size,
-        sha256,
-        chain: String::new(),
-        codec: media.codec,
-        width: media.width,
-        height: media.height,
-        missing_packets: media.missing_packets,
-        uploaded: false,
+        start_unix_us: job.start_unix_us,
+    };
+    placed.entry(media, size, sha256)
+}
+
+/// Where a muxed segment goes: its key and its place on the recording's timeline.
+pub struct Placed<'a> {
+    /// Key prefix of the recording.
+    pub prefix: &'a str,
+    /// Start of the recording on the server clock, milliseconds.
+    pub recording_start_ms: u64,
+    /// camera, microphone, screen.
+    pub source: &'a str,
+    /// Segment index.
+    pub index: u32,
+    /// Start of the segment on the server clock, microseconds.
+    pub start_unix_us: u64,
+}
+
+impl Placed<'_> {
+    /// Builds the manifest entry of the segment; `push_segment` fills in its chain link.
+    pub fn entry(&self, media: &SegmentMedia, size: u64, sha256: String) -> SegmentEntry {
+        let started_unix_ms = self.start_unix_us / 1000;
+        SegmentEntry {
+            index: self.index,
+            source: self.source.to_owned(),
+            key: segment_key(self.prefix, self.source, self.index),
+            started_unix_ms,
+            media_start_ms: started_unix_ms.saturating_sub(self.recording_start_ms),
+            duration_ms: media.duration_us / 1000,
+            size,
+            sha256,
+            chain: String::new(),
+            codec: media.codec,
+            width: media.width,
+            height: media.height,
+            missing_packets: media.missing_packets,
+            uploaded: false,
+        }
     }
 }
 
