@@ -56,7 +56,7 @@ pub struct Config {
     pub log: LogConfig,
     /// Recording of published tracks.
     pub recording: RecordingConfig,
-    /// Where recordings are kept: a local folder or an S3 bucket.
+    /// Recording storage: a local folder or an S3 bucket.
     pub storage: storage::StorageConfig,
 }
 
@@ -217,10 +217,10 @@ pub struct RecordingConfig {
     pub rejoin_grace_secs: u64,
     /// Seconds a published track may send nothing before its state is "no media".
     pub no_media_secs: u64,
-    /// Seconds the server waits at shutdown for storage to take the last segments; what is
+    /// Seconds the server waits at shutdown for storage to take the last segments. What is
     /// left stays in the spool and is uploaded at the next start.
     pub shutdown_upload_secs: u64,
-    /// Days recordings are kept after they end; then they are deleted.
+    /// Days recordings are kept after they end, before they are deleted.
     pub retention_days: u64,
     /// Folder for files made for download, and the audit log.
     pub data_dir: PathBuf,

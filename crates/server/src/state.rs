@@ -24,11 +24,11 @@ pub struct AppState {
     pub recordings: Option<Recordings>,
 }
 
-/// What the recording routes need.
+/// State of the recording routes.
 pub struct Recordings {
     /// Manifests and live state.
     pub index: Arc<RecordingIndex>,
-    /// Where recordings are kept.
+    /// Recording storage.
     pub storage: Arc<Storage>,
     /// Append-only record of every view, download and deletion.
     pub audit: AuditLog,

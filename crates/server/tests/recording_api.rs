@@ -43,7 +43,7 @@ fn now_secs() -> u64 {
         .as_secs()
 }
 
-/// A finished recording of two segments, stored in a local folder and indexed.
+/// Stores and indexes a finished recording of two segments in a local folder.
 async fn fixture() -> Fixture {
     let folder = tempfile::tempdir().unwrap();
     let storage = Arc::new(

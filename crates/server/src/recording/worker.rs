@@ -1106,7 +1106,7 @@ fn segment_entry(
     placed.entry(media, size, sha256)
 }
 
-/// Where a muxed segment goes: its key and its place on the recording's timeline.
+/// The destination of a muxed segment: its key and its place on the recording's timeline.
 pub struct Placed<'a> {
     /// Key prefix of the recording.
     pub prefix: &'a str,
