@@ -263,6 +263,9 @@ impl Worker {
                     self.stop_all();
                     stop_reply = Some(reply);
                 }
+                // A track published while the server stops would start a recording that
+                // nothing ends.
+                Ok(Input::TrackStarted { .. }) if stop_reply.is_some() => {}
                 Ok(input) => self.handle(input),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
