@@ -137,7 +137,7 @@ mod tests {
     }
 
     #[test]
-    fn vp8_keyframe_size_is_read_from_the_frame_header() {
+    fn vp8_keyframe_size_from_header() {
         // Descriptor with a 7-bit picture id, then tag, start code, 640 and 480 with scaling
         // bits set in the top two bits, which are not part of the size.
         let payload = [

@@ -70,7 +70,7 @@ fn recorded_publisher_packets_are_handed_out() {
 }
 
 #[test]
-fn sender_reports_map_rtp_time_to_the_sender_clock() {
+fn sender_clock_follows_reports() {
     let mut h = Harness::new();
     let publisher = h.add_publisher(recorded("hall"), TRACKS);
     h.connect_all();

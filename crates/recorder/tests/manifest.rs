@@ -175,7 +175,7 @@ fn reordered_segments_detected() {
 }
 
 #[test]
-fn a_repeated_index_is_detected() {
+fn verify_repeated_index_fails() {
     let (mut manifest, storage) = recording();
     manifest.segments[2].index = manifest.segments[1].index;
     let report = verify_in(&manifest, &storage);

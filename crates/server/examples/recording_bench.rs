@@ -1,6 +1,6 @@
-//! What recording costs per stream: CPU time and memory of the recorder (journaling,
-//! segmenting, muxing, hashing, uploading to a local folder) for N camera+microphone streams
-//! at about 1.5 Mbit/s, replayed in real time.
+//! Benchmark of the recorder's cost per stream: CPU time and memory for journaling,
+//! segmenting, muxing, hashing and uploading to a local folder, for N camera and microphone
+//! streams at about 1.5 Mbit/s replayed in real time.
 //!
 //! Run: `cargo run --release -p profstage-server --example recording_bench --
 //! [STREAMS] [SECS] [SEGMENT_SECS]` (defaults: 50 streams, 30 s, 4 s segments). It encodes

@@ -79,7 +79,7 @@ impl RunningServer {
         }
     }
 
-    /// The recorder's index, when recording is on.
+    /// Returns the recorder's index, or `None` when recording is off.
     pub fn recording_index(&self) -> Option<Arc<RecordingIndex>> {
         self.recording.as_ref().map(|r| Arc::clone(&r.index))
     }

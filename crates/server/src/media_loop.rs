@@ -191,8 +191,8 @@ struct Joiner {
     tracks: Vec<TrackInfo>,
 }
 
-/// The recorder as the media loop sees it: where packets go, and where keyframe requests
-/// come from.
+/// The media loop's connection to the recorder: the destination of packets and the source
+/// of keyframe requests.
 pub struct RecorderLink {
     /// Packets and track events.
     pub handle: RecorderHandle,

@@ -750,6 +750,7 @@ pub async fn delete_objects(rec: &Recordings, manifest: &Manifest) -> Result<usi
     let prefix = KeyPrefix::new(folder.clone())
         .map_err(|error| logged_internal(recording, "A recording key is invalid.", error))?;
     let manifest_key = format!("{folder}manifest.json");
+
     let mut keys: Vec<String> = rec
         .storage
         .list(&prefix)
@@ -767,6 +768,7 @@ pub async fn delete_objects(rec: &Recordings, manifest: &Manifest) -> Result<usi
         }
     }
     keys.push(manifest_key);
+
     for key in &keys {
         let key = ObjectKey::new(key.clone())
             .map_err(|error| logged_internal(recording, "A segment key is invalid.", error))?;

@@ -1,8 +1,8 @@
 //! The recorder thread: journals packets into segments, closes segments and keeps manifests.
 //!
 //! One thread owns every open recording. It receives packets and control messages on one
-//! channel and never waits on storage, because muxing runs on the mux thread and uploads on
-//! the uploader task. Both report back on the same channel. Journal and manifest writes go
+//! channel and never waits on the storage backend, because muxing runs on the mux thread and
+//! uploads on the uploader task. Both report back on the same channel. Journal and manifest writes go
 //! to the local spool on this thread.
 
 use std::collections::HashMap;
@@ -344,12 +344,14 @@ impl Worker {
                 }
             }
         }
+
         let config = self.segmenter_config();
         let Some(recording) = self.recordings.get_mut(&key) else {
             return;
         };
         recording.left_at_us = None;
         recording.client = client;
+
         let entry = recording
             .sources
             .entry(source.to_owned())
@@ -371,6 +373,7 @@ impl Worker {
         if !matches!(entry.state, SourceState::Failed(_)) {
             entry.state = SourceState::Starting;
         }
+
         push_event(
             recording,
             now / 1000 * 1000,
