@@ -21,7 +21,7 @@ pub struct AuditEntry {
     /// Session identifier from the token, made of its issue time and identity.
     pub session: String,
     /// Action name: recording.list, recording.view, recording.media, recording.download,
-    /// recording.verify, recording.delete or recording.expire.
+    /// recording.verify, recording.delete, recording.expire or briefing.attendance.
     pub action: String,
     /// The recording concerned.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -104,7 +104,8 @@ impl AuditLog {
     }
 }
 
-fn now_ms() -> u64 {
+/// Returns the server's time in milliseconds since the Unix epoch, or 0 before 1970.
+pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

@@ -25,7 +25,7 @@ use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
 use crate::audit::AuditEntry;
-use crate::http::ApiError;
+use crate::http::{bearer_claims, ApiError};
 use crate::signalling::protocol::Role;
 use crate::state::{AppState, Recordings};
 use crate::token::Claims;
@@ -138,24 +138,7 @@ fn recordings(state: &AppState) -> Result<&Recordings, ApiError> {
 /// Verifies the bearer token and rejects participants, because only experts and organisers
 /// review recordings.
 fn reviewer(state: &AppState, headers: &HeaderMap) -> Result<Claims, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Send an access token in the Authorization header as Bearer <token>.",
-            )
-        })?;
-    let claims = state.tokens.verify(token.trim()).map_err(|_| {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "The access token is invalid or has expired.",
-        )
-    })?;
+    let claims = bearer_claims(state, headers)?;
     if claims.role == Role::Participant {
         return Err(forbidden());
     }
