@@ -43,7 +43,7 @@ pub enum ClientMessage {
     /// Ends the session; the server closes the connection.
     Leave,
     /// Briefing only, participants only: asks for the floor.
-    RaiseHand,
+    RaiseHand {},
     /// Briefing only: withdraws a raised hand. A participant lowers their own; an organiser
     /// names the participant whose hand to lower.
     LowerHand {
@@ -58,7 +58,7 @@ pub enum ClientMessage {
         identity: String,
     },
     /// Briefing only, organisers only: takes the floor back from whoever has it.
-    TakeFloor,
+    TakeFloor {},
     /// Briefing only: posts a question or remark to the room's chat.
     Chat {
         /// The text, 1 to [`MAX_CHAT_CHARS`] characters after trimming, without control

@@ -216,14 +216,14 @@ impl Session {
             }
             ClientMessage::Ping => Ok(Some(ServerMessage::Pong)),
             ClientMessage::Leave => Err(Failure::Close),
-            ClientMessage::RaiseHand => self.briefing(BriefingRequest::RaiseHand).await,
+            ClientMessage::RaiseHand {} => self.briefing(BriefingRequest::RaiseHand).await,
             ClientMessage::LowerHand { identity } => {
                 self.briefing(BriefingRequest::LowerHand { identity }).await
             }
             ClientMessage::GiveFloor { identity } => {
                 self.briefing(BriefingRequest::GiveFloor { identity }).await
             }
-            ClientMessage::TakeFloor => self.briefing(BriefingRequest::TakeFloor).await,
+            ClientMessage::TakeFloor {} => self.briefing(BriefingRequest::TakeFloor).await,
             ClientMessage::Chat { text } => self.briefing(BriefingRequest::Chat { text }).await,
         }
     }
