@@ -1,6 +1,6 @@
-// A briefing with one organiser and three participants: participants see the presenter's
-// camera and screen, one raises a hand and is given the floor, the others receive that
-// participant's video and sound until the floor is taken back, a chat message reaches
+// A briefing with one organiser and three participants. Participants see the presenter's
+// camera and screen. One raises a hand and is given the floor, and the others receive that
+// participant's video and sound until the floor is taken back. A chat message reaches
 // everyone, and the attendance route lists everyone's join and leave times.
 
 import assert from 'node:assert/strict';

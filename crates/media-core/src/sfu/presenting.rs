@@ -51,7 +51,7 @@ impl Sfu {
         receivers.sort();
         for receiver in receivers {
             let receiving = self.clients.get(&receiver).and_then(|c| c.receiving);
-            let wanted: Vec<TrackId> = tracks
+            let eligible: Vec<TrackId> = tracks
                 .iter()
                 .copied()
                 .filter(|id| {
@@ -61,7 +61,7 @@ impl Sfu {
                     })
                 })
                 .collect();
-            self.subscribe(now, receiver, &wanted);
+            self.subscribe(now, receiver, &eligible);
         }
     }
 

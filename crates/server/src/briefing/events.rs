@@ -20,7 +20,7 @@ pub struct BriefingRecord {
     pub event: BriefingEvent,
 }
 
-/// What happened in a briefing.
+/// An event of a briefing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum BriefingEvent {
@@ -47,8 +47,8 @@ pub enum BriefingEvent {
     HandLowered {
         /// Whose hand.
         identity: String,
-        /// Who lowered it: the participant, an organiser, or `None` when the participant
-        /// got the floor or left.
+        /// The identity of whoever lowered it: the participant or an organiser. `None` when
+        /// the participant got the floor or left.
         by: Option<String>,
     },
     /// An organiser gave a participant the floor.

@@ -19,7 +19,7 @@ use store::BriefingStore;
 
 /// State of the briefing routes.
 pub struct Briefings {
-    /// Where briefing events are kept.
+    /// The store of briefing events.
     pub store: Arc<dyn BriefingStore>,
     /// Audit log of every read of attendance, which is personal data.
     pub audit: AuditLog,

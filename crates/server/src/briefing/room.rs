@@ -1,6 +1,6 @@
 //! The state of one briefing while anyone is in it: raised hands, the floor and the chat.
 //!
-//! It decides nothing about media and sends nothing: the media loop applies its answers to
+//! It decides nothing about media and sends nothing: the media loop applies its results to
 //! the router and to the people in the room.
 
 use std::collections::{HashMap, VecDeque};
@@ -20,7 +20,7 @@ pub const CHAT_HISTORY: usize = 200;
 const CHAT_BURST: f64 = 5.0;
 const CHAT_PER_SECOND: f64 = 1.0 / 3.0;
 
-/// Why a chat message was rejected.
+/// The reason a chat message was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChatError {
     /// Nothing is left after trimming spaces.
@@ -40,7 +40,7 @@ pub enum ChatError {
     RateLimited,
 }
 
-/// Who sends or is named in a briefing request.
+/// A person who sends a briefing request or is named in one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
     /// Identity from the token.

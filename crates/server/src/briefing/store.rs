@@ -1,4 +1,4 @@
-//! Where briefing events are kept: behind [`BriefingStore`], for now one JSON Lines file per
+//! Storage of briefing events behind [`BriefingStore`]: for now one JSON Lines file per
 //! room under `<data>/briefings/`.
 
 use std::collections::HashMap;

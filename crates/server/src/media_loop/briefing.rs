@@ -41,7 +41,7 @@ pub enum BriefingRequest {
 pub struct BriefingRejected {
     /// The error code for the client.
     pub code: ErrorCode,
-    /// What was wrong, for people.
+    /// The explanation for people.
     pub message: String,
 }
 
