@@ -179,15 +179,10 @@ fn audit_entry(
     detail: Option<String>,
 ) -> Result<(), ApiError> {
     let entry = AuditEntry {
-        at_unix_ms: 0,
-        actor: claims.sub.clone(),
-        role: role_name(claims.role).to_owned(),
-        session: format!("{}@{}", claims.sub, claims.iat),
-        action: action.to_owned(),
         recording: manifest.map(|m| m.recording.clone()),
-        room: claims.room.clone(),
         participant: manifest.map(|m| m.participant.clone()),
         detail,
+        ..AuditEntry::by(claims, action)
     };
     rec.audit.record(entry).map_err(|error| {
         tracing::error!(
@@ -202,14 +197,6 @@ fn audit_entry(
             "The audit log cannot be written, so the request is rejected. Try again later.",
         )
     })
-}
-
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Participant => "participant",
-        Role::Expert => "expert",
-        Role::Organiser => "organiser",
-    }
 }
 
 fn summary(manifest: &Manifest) -> RecordingSummary {

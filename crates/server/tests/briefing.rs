@@ -555,4 +555,34 @@ async fn events_are_stored_as_json_lines() {
         "closed",
     ];
     assert_eq!(events, expected);
+
+    let addr = server.running.http_addr;
+    let path = "/api/v1/briefings/demo/events";
+    let expert = token(&server, "e1", Role::Expert, RoomKind::Briefing);
+    let (status, body) = get(addr, path, Some(&expert)).await;
+    assert_eq!(status, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).expect("events are JSON");
+    let served = body["events"].as_array().expect("a list of events");
+    assert_eq!(served.len(), expected.len());
+    let chat = served
+        .iter()
+        .find(|e| e["event"] == "chat")
+        .expect("the chat");
+    assert_eq!(chat["text"], "спасибо");
+    assert_eq!(chat["identity"], "p1");
+    let given = served.iter().find(|e| e["event"] == "floor_given");
+    assert_eq!(given.expect("the floor")["by"], "org");
+
+    let participant = token(&server, "p1", Role::Participant, RoomKind::Briefing);
+    let (status, _) = get(addr, path, Some(&participant)).await;
+    assert_eq!(status, 403, "participants may not read the events");
+    let audit = AuditLog::new(server.data.path().join("data/audit.jsonl"));
+    let reads: Vec<_> = audit
+        .read_all()
+        .into_iter()
+        .filter(|e| e.action == "briefing.events")
+        .collect();
+    assert_eq!(reads.len(), 1, "the one successful read is audited");
+    assert_eq!(reads[0].actor, "e1");
+    assert_eq!(reads[0].role, "expert");
 }

@@ -1,5 +1,12 @@
-//! `GET /api/v1/briefings/{room}/attendance`: who attended a briefing and when, as JSON or
-//! CSV, for the room's organisers only. Every read is audited.
+//! Routes of a briefing's stored events, which are personal data:
+//!
+//! - `GET /api/v1/briefings/{room}/attendance`: who attended and when, as JSON or CSV, for
+//!   the room's organisers;
+//! - `GET /api/v1/briefings/{room}/events`: every stored event (joins, leaves, hands, floor
+//!   changes, chat), for the room's organisers and experts, to review next to the
+//!   recordings.
+//!
+//! Every read is audited before the answer.
 
 use std::sync::Arc;
 
@@ -8,9 +15,10 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::attendance::{attendance, to_csv};
+use super::events::BriefingRecord;
 use super::Briefings;
 use crate::audit::AuditEntry;
 use crate::config::RoomId;
@@ -21,7 +29,9 @@ use crate::token::Claims;
 
 /// Routes under `/api/v1/briefings`.
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/api/v1/briefings/{room}/attendance", get(get_attendance))
+    Router::new()
+        .route("/api/v1/briefings/{room}/attendance", get(get_attendance))
+        .route("/api/v1/briefings/{room}/events", get(get_events))
 }
 
 #[derive(Deserialize)]
@@ -57,12 +67,21 @@ fn format(query: &FormatQuery, headers: &HeaderMap) -> Result<Format, ApiError> 
     })
 }
 
-async fn get_attendance(
-    State(state): State<Arc<AppState>>,
-    Path(room): Path<String>,
-    Query(query): Query<FormatQuery>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
+/// A request that passed the access checks.
+struct Access<'a> {
+    briefings: &'a Briefings,
+    claims: Claims,
+    room: RoomId,
+}
+
+/// Checks the bearer token and that its holder has one of `roles` in `room`.
+fn authorize<'a>(
+    state: &'a AppState,
+    headers: &HeaderMap,
+    room: &str,
+    roles: &[Role],
+    what: &str,
+) -> Result<Access<'a>, ApiError> {
     let briefings = state.briefings.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -70,7 +89,7 @@ async fn get_attendance(
             "Briefings are not available on this server.",
         )
     })?;
-    let claims = bearer_claims(&state, &headers)?;
+    let claims = bearer_claims(state, headers)?;
     let room: RoomId = room.parse().map_err(|_| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -78,28 +97,85 @@ async fn get_attendance(
             "There is no room with this identifier.",
         )
     })?;
-    if claims.role != Role::Organiser || claims.room != room.as_str() {
+    if !roles.contains(&claims.role) || claims.room != room.as_str() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            "Only the organisers of this room may read its attendance.",
+            format!("Your role in this room does not give access to its {what}."),
         ));
     }
-    let format = format(&query, &headers)?;
-    audit(briefings, &claims, format)?;
+    Ok(Access {
+        briefings,
+        claims,
+        room,
+    })
+}
 
-    let store = Arc::clone(&briefings.store);
-    let id = room.to_string();
-    let records = tokio::task::spawn_blocking(move || store.records(&id))
-        .await
-        .map_err(|error| internal(&room, error))?
-        .map_err(|error| internal(&room, error))?;
-    let result = attendance(room.as_str(), &records);
-    let mut response = match format {
+impl Access<'_> {
+    /// Writes the audit entry, and rejects the request when it cannot be written.
+    fn audit(&self, action: &str, detail: Option<&str>) -> Result<(), ApiError> {
+        let entry = AuditEntry {
+            detail: detail.map(str::to_owned),
+            ..AuditEntry::by(&self.claims, action)
+        };
+        self.briefings.audit.record(entry).map_err(|error| {
+            tracing::error!(room = %self.room, action, %error, "audit log unavailable, request rejected");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                "The audit log cannot be written, so the request is rejected. Try again later.",
+            )
+        })
+    }
+
+    /// Reads the room's events from the store, off the async runtime.
+    async fn records(&self) -> Result<Vec<BriefingRecord>, ApiError> {
+        let store = Arc::clone(&self.briefings.store);
+        let id = self.room.to_string();
+        let internal = |error: &dyn std::fmt::Display| {
+            tracing::error!(room = %self.room, %error, "briefing events could not be read");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "The briefing's events could not be read.",
+            )
+        };
+        tokio::task::spawn_blocking(move || store.records(&id))
+            .await
+            .map_err(|error| internal(&error))?
+            .map_err(|error| internal(&error))
+    }
+}
+
+fn private(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    response
+}
+
+async fn get_attendance(
+    State(state): State<Arc<AppState>>,
+    Path(room): Path<String>,
+    Query(query): Query<FormatQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let access = authorize(&state, &headers, &room, &[Role::Organiser], "attendance")?;
+    let format = format(&query, &headers)?;
+    let detail = match format {
+        Format::Json => "json",
+        Format::Csv => "csv",
+    };
+    access.audit("briefing.attendance", Some(detail))?;
+
+    let records = access.records().await?;
+    let result = attendance(access.room.as_str(), &records);
+    let response = match format {
         Format::Json => Json(result).into_response(),
         Format::Csv => {
             let content_type = HeaderValue::from_static("text/csv; charset=utf-8");
-            let disposition = format!("attachment; filename=\"attendance-{room}.csv\"");
+            let disposition = format!("attachment; filename=\"attendance-{}.csv\"", access.room);
             let mut response = to_csv(&result).into_response();
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_TYPE, content_type);
@@ -109,44 +185,24 @@ async fn get_attendance(
             response
         }
     };
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    Ok(response)
+    Ok(private(response))
 }
 
-/// Writes the audit entry, and rejects the request when it cannot be written.
-fn audit(briefings: &Briefings, claims: &Claims, format: Format) -> Result<(), ApiError> {
-    let entry = AuditEntry {
-        at_unix_ms: 0,
-        actor: claims.sub.clone(),
-        role: "organiser".to_owned(),
-        session: format!("{}@{}", claims.sub, claims.iat),
-        action: "briefing.attendance".to_owned(),
-        recording: None,
-        room: claims.room.clone(),
-        participant: None,
-        detail: Some(match format {
-            Format::Json => "json".to_owned(),
-            Format::Csv => "csv".to_owned(),
-        }),
-    };
-    briefings.audit.record(entry).map_err(|error| {
-        tracing::error!(room = %claims.room, %error, "audit log unavailable, attendance request rejected");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "audit_unavailable",
-            "The audit log cannot be written, so the request is rejected. Try again later.",
-        )
-    })
+#[derive(Serialize)]
+struct EventList {
+    room: String,
+    events: Vec<BriefingRecord>,
 }
 
-fn internal(room: &RoomId, error: impl std::fmt::Display) -> ApiError {
-    tracing::error!(%room, %error, "attendance could not be read");
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "Attendance could not be read.",
-    )
+async fn get_events(
+    State(state): State<Arc<AppState>>,
+    Path(room): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let roles = [Role::Organiser, Role::Expert];
+    let access = authorize(&state, &headers, &room, &roles, "briefing events")?;
+    access.audit("briefing.events", None)?;
+    let events = access.records().await?;
+    let room = access.room.to_string();
+    Ok(private(Json(EventList { room, events }).into_response()))
 }

@@ -91,11 +91,7 @@ pub fn attendance(room: &str, records: &[BriefingRecord]) -> Attendance {
 pub fn to_csv(attendance: &Attendance) -> String {
     let mut csv = String::from("identity,name,role,joined_at,left_at\r\n");
     for person in &attendance.people {
-        let role = match person.role {
-            Role::Participant => "participant",
-            Role::Expert => "expert",
-            Role::Organiser => "organiser",
-        };
+        let role = person.role.as_str();
         for stay in &person.sessions {
             let left = stay.left_unix_ms.map(rfc3339).unwrap_or_default();
             let fields = [

@@ -140,6 +140,17 @@ pub enum Role {
     Organiser,
 }
 
+impl Role {
+    /// Returns the role's name as in the protocol and in tokens.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Participant => "participant",
+            Self::Expert => "expert",
+            Self::Organiser => "organiser",
+        }
+    }
+}
+
 /// A message from the server to the browser.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
