@@ -6,7 +6,7 @@
 //!   changes, chat), for the room's organisers and experts, to review next to the
 //!   recordings.
 //!
-//! Every read is audited before the answer.
+//! Every read is audited before the response is sent.
 
 use std::sync::Arc;
 

@@ -42,7 +42,7 @@ pub enum ClientMessage {
     Ping,
     /// Ends the session; the server closes the connection.
     Leave,
-    /// Briefing only, participants only: asks for the floor.
+    /// Briefing only, participants only: requests the floor.
     RaiseHand {},
     /// Briefing only: withdraws a raised hand. A participant lowers their own; an organiser
     /// names the participant whose hand to lower.
@@ -86,7 +86,7 @@ impl ClientMessage {
 /// Largest chat message, in characters after trimming.
 pub const MAX_CHAT_CHARS: usize = 500;
 
-/// What a room is for, as named by the access token's `kind` claim.
+/// The purpose of a room, as named by the access token's `kind` claim.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RoomKind {
@@ -169,7 +169,7 @@ pub enum ServerMessage {
         name: String,
         /// The client's role, from the token.
         role: Role,
-        /// What the room is for, from the token.
+        /// The purpose of the room, from the token.
         kind: RoomKind,
         /// People already in the room, with their published tracks.
         peers: Vec<PeerInfo>,
@@ -231,7 +231,7 @@ pub enum ServerMessage {
     /// Briefing: the participant no longer has the floor; the server forwards nothing they
     /// send, and their client should stop publishing. Sent to everyone in the room.
     FloorTaken {
-        /// Who had the floor.
+        /// The participant who had the floor.
         identity: String,
     },
     /// Briefing: a chat message. Sent to everyone in the room, the sender included.
@@ -241,7 +241,7 @@ pub enum ServerMessage {
 /// The state of a briefing sent with [`ServerMessage::Welcome`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BriefingState {
-    /// Who has the floor, if anyone.
+    /// The participant who has the floor, if any.
     pub floor: Option<FloorHolder>,
     /// Raised hands, oldest first: every hand for organisers, only their own for
     /// participants, none for experts.
