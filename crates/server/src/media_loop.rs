@@ -52,7 +52,7 @@ pub struct Member {
     pub name: String,
     /// Role from the token.
     pub role: Role,
-    /// What the room is for, from the token.
+    /// The purpose of the room, from the token.
     pub kind: RoomKind,
 }
 

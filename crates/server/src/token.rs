@@ -25,7 +25,7 @@ pub struct Claims {
     pub room: String,
     /// The holder's role in the room.
     pub role: Role,
-    /// What the room is for; tokens without the claim are for a contest room.
+    /// The purpose of the room. Tokens without the claim are for a contest room.
     #[serde(default, skip_serializing_if = "RoomKind::is_contest")]
     pub kind: RoomKind,
     /// Issue time, in seconds since the Unix epoch.
