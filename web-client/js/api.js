@@ -27,11 +27,14 @@ export function fetchRooms() {
   return requestJson('/api/dev/rooms');
 }
 
-/** Requests a development token; returns `{token, identity, expires_at}`. */
-export function requestToken({ room, name, role }) {
+/**
+ * Requests a development token; `kind` is `contest` or `briefing`. Returns
+ * `{token, identity, expires_at}`.
+ */
+export function requestToken({ room, name, role, kind = 'contest' }) {
   return requestJson('/api/dev/token', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ room, name, role }),
+    body: JSON.stringify({ room, name, role, kind }),
   });
 }

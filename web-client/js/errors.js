@@ -20,6 +20,10 @@ const SERVER_ERROR_CODES = new Set([
   'no_pending_offer',
   'rate_limited',
   'internal',
+  'not_briefing',
+  'invalid_text',
+  'unknown_peer',
+  'room_kind_mismatch',
 ]);
 
 /** Returns `{key, vars}` describing `error` to the user. */

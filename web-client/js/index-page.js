@@ -12,8 +12,11 @@ const organiserView = document.getElementById('organiser-view');
 const loading = document.getElementById('loading');
 const personalLink = document.getElementById('personal-link');
 
-/** Picks the page for a role. Organisers choose between the two. */
-function pageFor(role, view) {
+/** Picks the page for a room kind and role. Organisers of a contest choose between two. */
+function pageFor(kind, role, view) {
+  if (kind === 'briefing') {
+    return 'briefing.html';
+  }
   if (role === 'expert' || (role === 'organiser' && view === 'watch')) {
     return 'expert.html';
   }
@@ -31,7 +34,8 @@ function fillRooms(rooms) {
 }
 
 function showOrganiserView() {
-  organiserView.hidden = form.elements.role.value !== 'organiser';
+  const contest = form.elements.kind.value === 'contest';
+  organiserView.hidden = !contest || form.elements.role.value !== 'organiser';
 }
 
 async function submit(event) {
@@ -40,13 +44,16 @@ async function submit(event) {
   const submitButton = form.querySelector('button[type="submit"]');
   submitButton.disabled = true;
   const role = form.elements.role.value;
+  const kind = form.elements.kind.value;
   try {
     const { token } = await requestToken({
       room: roomSelect.value,
       name: form.elements.name.value.trim(),
       role,
+      kind,
     });
-    window.location.assign(pageLink(pageFor(role, form.elements.view.value), token));
+    const page = pageFor(kind, role, form.elements.view.value);
+    window.location.assign(pageLink(page, token));
   } catch {
     showError('index.token_failed');
     submitButton.disabled = false;

@@ -42,6 +42,22 @@ export class Room extends EventTarget {
     return true;
   }
 
+  /**
+   * Adds a person the server does not announce to this client, such as the participant
+   * who has the floor in a briefing, seen by other participants.
+   */
+  admit({ identity, name, role }) {
+    if (identity !== this.self && !this.peers.has(identity)) {
+      this.peers.set(identity, toPeer({ identity, name, role, tracks: [] }));
+    }
+    this.#changed(identity);
+  }
+
+  /** Reports `identity` as changed, so that views check again whether to show them. */
+  refresh(identity) {
+    this.#changed(identity);
+  }
+
   #changed(identity) {
     const peer = this.peers.get(identity) ?? null;
     this.dispatchEvent(new CustomEvent('change', { detail: { identity, peer } }));

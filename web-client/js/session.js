@@ -3,6 +3,7 @@
 // Events: `statechange` when the phase or a connection state changes; `failure`
 // (detail: `{error, fatal}`) for errors the user should see; `ended` once, at the end.
 
+import { Briefing } from './briefing.js';
 import { Publisher } from './publisher.js';
 import { Room } from './room.js';
 import { ServerError, Signalling } from './signalling.js';
@@ -33,6 +34,7 @@ export class Session extends EventTarget {
   signalling = null;
   welcome = null;
   room = null;
+  briefing = null; // a Briefing in briefing rooms
   publisher = null;
   subscriber = null;
 
@@ -53,6 +55,9 @@ export class Session extends EventTarget {
       throw error;
     }
     this.room = new Room(this.welcome);
+    if (this.welcome.kind === 'briefing') {
+      this.briefing = new Briefing(this.welcome);
+    }
     this.subscriber = new Subscriber(this.signalling);
     this.#watchConnection(this.subscriber, 'receiving');
     this.subscriber.addEventListener('error', (event) => this.#report(event.detail, false));
@@ -88,6 +93,8 @@ export class Session extends EventTarget {
       this.subscriber.handleOffer(message);
     } else if (this.room.handle(message)) {
       // room changes reach the page through the room's events
+    } else if (this.briefing?.handle(message)) {
+      // hands, floor and chat reach the page through the briefing's events
     } else if (message.type !== 'pong') {
       console.warn(`ignored signalling message of type ${message.type}`);
     }

@@ -12,6 +12,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::audit::AuditLog;
+use crate::briefing::store::{spawn_writer, BriefingStore, JsonlStore};
+use crate::briefing::Briefings;
 use crate::config::{Config, ConfigError};
 use crate::http;
 use crate::media_loop;
@@ -107,7 +110,16 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     } else {
         (None, None)
     };
-    let (media, _media_task) = media_loop::start(udp_listen, candidate, link)
+    let data = &config.recording.data_dir;
+    let briefing_store: Arc<dyn BriefingStore> = Arc::new(JsonlStore::new(data.join("briefings")));
+    let (briefing_events, _briefing_writer) = spawn_writer(Arc::clone(&briefing_store));
+    let briefings = Briefings {
+        store: briefing_store,
+        // NOTE: a second handle on the recordings' audit file. Each entry is one append of
+        // a short line, which Linux does not interleave with the other handle's appends.
+        audit: AuditLog::new(data.join("audit.jsonl")),
+    };
+    let (media, _media_task) = media_loop::start(udp_listen, candidate, link, briefing_events)
         .await
         .map_err(|source| StartError::BindUdp {
             addr: udp_listen,
@@ -132,6 +144,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         config: Arc::new(config),
         media,
         recordings,
+        briefings: Some(briefings),
     });
     if state.recordings.is_some() {
         tokio::spawn(crate::retention::run(Arc::clone(&state)));

@@ -9,6 +9,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::token::Claims;
+
 /// One audited action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
@@ -21,7 +23,7 @@ pub struct AuditEntry {
     /// Session identifier from the token, made of its issue time and identity.
     pub session: String,
     /// Action name: recording.list, recording.view, recording.media, recording.download,
-    /// recording.verify, recording.delete or recording.expire.
+    /// recording.verify, recording.delete, recording.expire, briefing.attendance or briefing.events.
     pub action: String,
     /// The recording concerned.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -34,6 +36,23 @@ pub struct AuditEntry {
     /// Further detail, such as a reason or the hashes of deleted segments.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+impl AuditEntry {
+    /// Starts an entry for `action` by the holder of `claims`, timed when it is recorded.
+    pub fn by(claims: &Claims, action: &str) -> Self {
+        Self {
+            at_unix_ms: 0,
+            actor: claims.sub.clone(),
+            role: claims.role.as_str().to_owned(),
+            session: format!("{}@{}", claims.sub, claims.iat),
+            action: action.to_owned(),
+            recording: None,
+            room: claims.room.clone(),
+            participant: None,
+            detail: None,
+        }
+    }
 }
 
 /// Error writing the audit log. Callers reject an action whose audit entry cannot be written.
@@ -104,7 +123,8 @@ impl AuditLog {
     }
 }
 
-fn now_ms() -> u64 {
+/// Returns the server's time in milliseconds since the Unix epoch, or 0 before 1970.
+pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

@@ -222,7 +222,7 @@ pub struct RecordingConfig {
     pub shutdown_upload_secs: u64,
     /// Days recordings are kept after they end, before they are deleted.
     pub retention_days: u64,
-    /// Folder for files made for download, and the audit log.
+    /// Folder for files made for download, the audit log and the briefings' event files.
     pub data_dir: PathBuf,
 }
 

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::header::{self, HeaderName, HeaderValue};
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, any_service, get, post, MethodRouter};
 use axum::{Json, Router};
@@ -23,7 +23,7 @@ use tracing::Level;
 use uuid::Uuid;
 
 use crate::signalling;
-use crate::signalling::protocol::{Role, PROTOCOL_VERSION};
+use crate::signalling::protocol::{Role, RoomKind, PROTOCOL_VERSION};
 use crate::state::AppState;
 use crate::token::{is_display_text, Claims, MAX_NAME_CHARS};
 
@@ -62,7 +62,8 @@ fn api_routes(dev_mode: bool) -> Router<Arc<AppState>> {
     let mut api = Router::new()
         .route("/api/v1/health", get(health))
         .route("/api/v1/info", get(info))
-        .merge(crate::recording_api::routes());
+        .merge(crate::recording_api::routes())
+        .merge(crate::briefing::api::routes());
     if dev_mode {
         let token = post(dev_token).layer(DefaultBodyLimit::max(DEV_TOKEN_BODY_LIMIT));
         api = api
@@ -154,6 +155,9 @@ struct TokenRequest {
     room: String,
     name: String,
     role: String,
+    /// `contest` (the default) or `briefing`.
+    #[serde(default)]
+    kind: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -170,6 +174,7 @@ async fn dev_token(
 ) -> Result<Json<TokenResponse>, ApiError> {
     let name = validate_name(&request.name)?;
     let role = parse_role(&request.role)?;
+    let kind = parse_kind(request.kind.as_deref())?;
     let room = state.config.room(&request.room).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -186,12 +191,13 @@ async fn dev_token(
         name: name.to_owned(),
         room: room.id.to_string(),
         role,
+        kind,
         iat: now,
         exp: expires_at,
     };
     let token = state.tokens.issue(&claims);
 
-    tracing::info!(room = %room.id, identity = %identity, ?role, expires_at, "issued development token");
+    tracing::info!(room = %room.id, identity = %identity, ?role, ?kind, expires_at, "issued development token");
     Ok(Json(TokenResponse {
         token,
         identity,
@@ -224,6 +230,36 @@ fn parse_role(role: &str) -> Result<Role, ApiError> {
         ApiError::unprocessable(
             "invalid_role",
             "role must be participant, expert or organiser",
+        )
+    })
+}
+
+fn parse_kind(kind: Option<&str>) -> Result<RoomKind, ApiError> {
+    let Some(kind) = kind else {
+        return Ok(RoomKind::Contest);
+    };
+    serde_json::from_value(serde_json::Value::from(kind))
+        .map_err(|_| ApiError::unprocessable("invalid_kind", "kind must be contest or briefing"))
+}
+
+/// Verifies the access token in the `Authorization: Bearer` header and returns its claims.
+pub fn bearer_claims(state: &AppState, headers: &HeaderMap) -> Result<Claims, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Send an access token in the Authorization header as Bearer <token>.",
+            )
+        })?;
+    state.tokens.verify(token.trim()).map_err(|_| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "The access token is invalid or has expired.",
         )
     })
 }
@@ -375,6 +411,14 @@ mod tests {
         assert_eq!(parse_role("organiser").unwrap(), Role::Organiser);
         assert!(parse_role("admin").is_err());
         assert!(parse_role("Expert").is_err());
+    }
+
+    #[test]
+    fn kind_defaults_to_contest() {
+        assert_eq!(parse_kind(None).unwrap(), RoomKind::Contest);
+        assert_eq!(parse_kind(Some("briefing")).unwrap(), RoomKind::Briefing);
+        assert!(parse_kind(Some("Briefing")).is_err());
+        assert!(parse_kind(Some("")).is_err());
     }
 
     #[test]

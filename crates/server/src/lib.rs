@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod briefing;
 pub mod config;
 pub mod http;
 pub mod media_loop;
@@ -13,3 +14,4 @@ pub mod signalling;
 pub mod state;
 pub mod telemetry;
 pub mod token;
+pub mod token_bucket;

@@ -18,10 +18,16 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::briefing::events::EventSender;
+use crate::briefing::room::BriefingRoom;
 use crate::recording::{Input as RecorderInput, Publisher, RecorderHandle};
 use crate::signalling::protocol::{
-    self, PeerInfo, Role, ServerMessage, SubscribedTrack, TrackInfo,
+    self, BriefingState, PeerInfo, Role, RoomKind, ServerMessage, SubscribedTrack, TrackInfo,
 };
+
+mod briefing;
+
+pub use briefing::{BriefingRejected, BriefingRequest};
 
 /// Capacity of the command channel into the media loop.
 const COMMAND_CAPACITY: usize = 1024;
@@ -46,6 +52,8 @@ pub struct Member {
     pub name: String,
     /// Role from the token.
     pub role: Role,
+    /// The purpose of the room, from the token.
+    pub kind: RoomKind,
 }
 
 /// The reply to a join: the new client's id and the room as it is.
@@ -54,6 +62,19 @@ pub struct Joined {
     pub client: ClientId,
     /// Everyone else in the room, with their tracks.
     pub peers: Vec<PeerInfo>,
+    /// The briefing as the new client sees it, when the room is a briefing.
+    pub briefing: Option<BriefingState>,
+}
+
+/// Why a join was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum JoinRejected {
+    /// The people in the room joined it as another kind of room.
+    #[error("the room is in use as a {present:?} room")]
+    KindMismatch {
+        /// The kind of the people already in the room.
+        present: RoomKind,
+    },
 }
 
 /// The media loop stopped; the server is shutting down.
@@ -65,7 +86,7 @@ enum Command {
     Join {
         member: Member,
         outbox: mpsc::Sender<ServerMessage>,
-        reply: oneshot::Sender<Joined>,
+        reply: oneshot::Sender<Result<Joined, JoinRejected>>,
     },
     Leave {
         client: ClientId,
@@ -80,6 +101,11 @@ enum Command {
         client: ClientId,
         sdp: String,
         reply: oneshot::Sender<Result<(), AnswerError>>,
+    },
+    Briefing {
+        client: ClientId,
+        request: BriefingRequest,
+        reply: oneshot::Sender<Result<(), BriefingRejected>>,
     },
 }
 
@@ -104,7 +130,7 @@ impl MediaHandle {
         &self,
         member: Member,
         outbox: mpsc::Sender<ServerMessage>,
-    ) -> Result<Joined, MediaStopped> {
+    ) -> Result<Result<Joined, JoinRejected>, MediaStopped> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Join {
             member,
@@ -150,17 +176,34 @@ impl MediaHandle {
         answer.await.map_err(|_| MediaStopped)
     }
 
+    /// Applies a briefing request: a hand, the floor or a chat message.
+    pub async fn briefing(
+        &self,
+        client: ClientId,
+        request: BriefingRequest,
+    ) -> Result<Result<(), BriefingRejected>, MediaStopped> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Briefing {
+            client,
+            request,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| MediaStopped)
+    }
+
     async fn send(&self, command: Command) -> Result<(), MediaStopped> {
         self.commands.send(command).await.map_err(|_| MediaStopped)
     }
 }
 
 /// Binds the UDP socket and spawns the media loop on the current tokio runtime. The loop
-/// ends when every [`MediaHandle`] is dropped.
+/// ends when every [`MediaHandle`] is dropped. Briefing events go to `events`.
 pub async fn start(
     udp_listen: SocketAddr,
     candidate: SocketAddr,
     recorder: Option<RecorderLink>,
+    events: EventSender,
 ) -> io::Result<(MediaHandle, JoinHandle<()>)> {
     let socket = UdpSocket::bind(udp_listen).await?;
     let local_addr = socket.local_addr()?;
@@ -175,6 +218,8 @@ pub async fn start(
         sfu: Sfu::new(SfuConfig::new(candidate)),
         members: HashMap::new(),
         recorder,
+        briefings: HashMap::new(),
+        events,
     };
     tracing::info!(udp = %local_addr, "media loop started");
     let task = tokio::spawn(media.run(receiver));
@@ -205,6 +250,9 @@ struct MediaLoop {
     sfu: Sfu,
     members: HashMap<ClientId, Joiner>,
     recorder: Option<RecorderLink>,
+    /// Briefings that someone is in, by room.
+    briefings: HashMap<String, BriefingRoom>,
+    events: EventSender,
 }
 
 /// Waits for the recorder's next keyframe request, or for ever when nothing is recorded.
@@ -298,6 +346,14 @@ impl MediaLoop {
                 let result = self.sfu.subscribe_answer(now, client, &sdp);
                 let _ = reply.send(result);
             }
+            Command::Briefing {
+                client,
+                request,
+                reply,
+            } => {
+                let result = self.briefing_request(now, client, request);
+                let _ = reply.send(result);
+            }
         }
     }
 
@@ -306,8 +362,13 @@ impl MediaLoop {
         now: Instant,
         member: Member,
         outbox: mpsc::Sender<ServerMessage>,
-        reply: oneshot::Sender<Joined>,
+        reply: oneshot::Sender<Result<Joined, JoinRejected>>,
     ) {
+        if let Some(present) = self.kind_in_use(&member) {
+            tracing::info!(room = %member.room, identity = %member.identity, kind = ?member.kind, ?present, "join rejected: room in use as another kind");
+            let _ = reply.send(Err(JoinRejected::KindMismatch { present }));
+            return;
+        }
         self.replace_session(now, &member);
         let options = client_options(&member, self.recorder.is_some());
         let peers = self
@@ -320,13 +381,29 @@ impl MediaLoop {
         self.broadcast(&member, None, &announcement);
         let client = self.sfu.add_client(now, options);
         tracing::info!(room = %member.room, identity = %member.identity, role = ?member.role, client = %client, "joined");
+        let briefing = self.briefing_joined(&member);
         let joiner = Joiner {
             member,
             outbox,
             tracks: Vec::new(),
         };
         self.members.insert(client, joiner);
-        let _ = reply.send(Joined { client, peers });
+        let _ = reply.send(Ok(Joined {
+            client,
+            peers,
+            briefing,
+        }));
+    }
+
+    /// Returns the kind of the room's people when it differs from the joiner's. An earlier
+    /// session of the joiner, which the join replaces, does not count.
+    fn kind_in_use(&self, member: &Member) -> Option<RoomKind> {
+        self.members
+            .values()
+            .map(|m| &m.member)
+            .find(|m| m.room == member.room && m.identity != member.identity)
+            .map(|m| m.kind)
+            .filter(|kind| *kind != member.kind)
     }
 
     /// Ends an earlier session of the same identity in the same room, so that a reloaded page
@@ -354,6 +431,7 @@ impl MediaLoop {
         self.dispatch_events();
         if let Some(left) = self.members.remove(&client) {
             tracing::info!(room = %left.member.room, identity = %left.member.identity, client = %client, "left");
+            self.briefing_left(&left.member);
             self.tell_recorder(RecorderInput::Left {
                 publisher: recorded_publisher(&left.member),
             });
@@ -454,6 +532,7 @@ impl MediaLoop {
                 );
                 self.send_to(client, message);
                 if let Some(left) = self.members.remove(&client) {
+                    self.briefing_left(&left.member);
                     self.tell_recorder(RecorderInput::Left {
                         publisher: recorded_publisher(&left.member),
                     });
@@ -530,8 +609,19 @@ fn recorded_publisher(member: &Member) -> Publisher {
     }
 }
 
+/// Returns what a member may publish and receives. In a briefing everyone receives only
+/// presenters: the organisers, and the participant who has the floor.
 fn client_options(member: &Member, recorded: bool) -> ClientOptions {
     let room = RoomId(member.room.clone());
+    if member.kind == RoomKind::Briefing {
+        return ClientOptions {
+            room,
+            may_publish: member.role != Role::Expert,
+            presenter: member.role == Role::Organiser,
+            receives: Receives::Presenters,
+            recorded: recorded && member.role != Role::Expert,
+        };
+    }
     match member.role {
         Role::Participant => ClientOptions {
             room,

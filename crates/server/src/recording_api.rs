@@ -25,7 +25,7 @@ use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
 use crate::audit::AuditEntry;
-use crate::http::ApiError;
+use crate::http::{bearer_claims, ApiError};
 use crate::signalling::protocol::Role;
 use crate::state::{AppState, Recordings};
 use crate::token::Claims;
@@ -138,24 +138,7 @@ fn recordings(state: &AppState) -> Result<&Recordings, ApiError> {
 /// Verifies the bearer token and rejects participants, because only experts and organisers
 /// review recordings.
 fn reviewer(state: &AppState, headers: &HeaderMap) -> Result<Claims, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Send an access token in the Authorization header as Bearer <token>.",
-            )
-        })?;
-    let claims = state.tokens.verify(token.trim()).map_err(|_| {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "The access token is invalid or has expired.",
-        )
-    })?;
+    let claims = bearer_claims(state, headers)?;
     if claims.role == Role::Participant {
         return Err(forbidden());
     }
@@ -196,15 +179,10 @@ fn audit_entry(
     detail: Option<String>,
 ) -> Result<(), ApiError> {
     let entry = AuditEntry {
-        at_unix_ms: 0,
-        actor: claims.sub.clone(),
-        role: role_name(claims.role).to_owned(),
-        session: format!("{}@{}", claims.sub, claims.iat),
-        action: action.to_owned(),
         recording: manifest.map(|m| m.recording.clone()),
-        room: claims.room.clone(),
         participant: manifest.map(|m| m.participant.clone()),
         detail,
+        ..AuditEntry::by(claims, action)
     };
     rec.audit.record(entry).map_err(|error| {
         tracing::error!(
@@ -219,14 +197,6 @@ fn audit_entry(
             "The audit log cannot be written, so the request is rejected. Try again later.",
         )
     })
-}
-
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Participant => "participant",
-        Role::Expert => "expert",
-        Role::Organiser => "organiser",
-    }
 }
 
 fn summary(manifest: &Manifest) -> RecordingSummary {

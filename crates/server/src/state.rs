@@ -6,6 +6,7 @@ use std::sync::Arc;
 use storage::Storage;
 
 use crate::audit::AuditLog;
+use crate::briefing::Briefings;
 use crate::config::Config;
 use crate::media_loop::MediaHandle;
 use crate::recording::{RecordingIndex, RecordingRuntime};
@@ -22,6 +23,8 @@ pub struct AppState {
     pub media: MediaHandle,
     /// Recording review, when recording is on.
     pub recordings: Option<Recordings>,
+    /// Briefing attendance; `None` only in tests of the HTTP layer alone.
+    pub briefings: Option<Briefings>,
 }
 
 /// State of the recording routes.

@@ -9,7 +9,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::signalling::protocol::Role;
+use crate::signalling::protocol::{Role, RoomKind};
 
 /// Clock difference tolerated when checking `exp`, in seconds.
 pub const LEEWAY_SECS: u64 = 5;
@@ -25,6 +25,9 @@ pub struct Claims {
     pub room: String,
     /// The holder's role in the room.
     pub role: Role,
+    /// The purpose of the room. Tokens without the claim are for a contest room.
+    #[serde(default, skip_serializing_if = "RoomKind::is_contest")]
+    pub kind: RoomKind,
     /// Issue time, in seconds since the Unix epoch.
     pub iat: u64,
     /// Expiry time, in seconds since the Unix epoch.
@@ -153,6 +156,7 @@ mod tests {
             name: "Иванов И. И.".to_owned(),
             room: "demo".to_owned(),
             role: Role::Expert,
+            kind: RoomKind::Contest,
             iat: now(),
             exp,
         }
@@ -188,6 +192,34 @@ mod tests {
         let keys = TokenKeys::new(SECRET);
         let token = keys.issue(&claims(now() - 1));
         assert!(keys.verify(&token).is_ok());
+    }
+
+    #[test]
+    fn kind_round_trips_and_defaults_to_contest() {
+        let keys = TokenKeys::new(SECRET);
+        let mut briefing = claims(now() + 600);
+        briefing.kind = RoomKind::Briefing;
+        assert_eq!(keys.verify(&keys.issue(&briefing)), Ok(briefing));
+
+        let body = serde_json::json!({
+            "sub": "u-1", "name": "n", "room": "demo", "role": "expert",
+            "iat": now(), "exp": now() + 60
+        });
+        let encoding = EncodingKey::from_secret(SECRET);
+        let token = jsonwebtoken::encode(&Header::default(), &body, &encoding).unwrap();
+        assert_eq!(keys.verify(&token).unwrap().kind, RoomKind::Contest);
+    }
+
+    #[test]
+    fn verify_rejects_unknown_kind() {
+        let keys = TokenKeys::new(SECRET);
+        let body = serde_json::json!({
+            "sub": "u-1", "name": "n", "room": "demo", "role": "expert",
+            "kind": "party", "iat": now(), "exp": now() + 60
+        });
+        let encoding = EncodingKey::from_secret(SECRET);
+        let token = jsonwebtoken::encode(&Header::default(), &body, &encoding).unwrap();
+        assert_eq!(keys.verify(&token), Err(TokenError::Malformed));
     }
 
     #[test]

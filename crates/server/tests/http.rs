@@ -36,6 +36,7 @@ fn state_with(dev_mode: bool, web_root: PathBuf) -> Arc<AppState> {
         tokens: TokenKeys::new(SECRET.as_bytes()),
         media: MediaHandle::detached(),
         recordings: None,
+        briefings: None,
     })
 }
 

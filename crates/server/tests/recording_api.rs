@@ -13,7 +13,7 @@ use profstage_server::http::router;
 use profstage_server::media_loop::MediaHandle;
 use profstage_server::recording::RecordingIndex;
 use profstage_server::recording_api::TicketKeys;
-use profstage_server::signalling::protocol::Role;
+use profstage_server::signalling::protocol::{Role, RoomKind};
 use profstage_server::state::{AppState, Recordings};
 use profstage_server::token::{Claims, TokenKeys};
 use recorder::journal::Codec;
@@ -76,6 +76,7 @@ async fn fixture() -> Fixture {
         tokens: TokenKeys::new(SECRET.as_bytes()),
         media: MediaHandle::detached(),
         recordings: Some(recordings),
+        briefings: None,
     });
     Fixture {
         state,
@@ -140,6 +141,7 @@ impl Fixture {
             name: format!("Name of {identity}"),
             room: room.into(),
             role,
+            kind: RoomKind::Contest,
             iat: now,
             exp: now + 3600,
         })

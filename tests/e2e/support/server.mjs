@@ -143,12 +143,15 @@ export class ServerProcess {
     }
   }
 
-  /** Requests a token from `POST /api/dev/token`; returns `{token, identity, expires_at}`. */
-  async devToken(room, name, role) {
+  /**
+   * Requests a token from `POST /api/dev/token` for a room of `kind`, `contest` or
+   * `briefing`; returns `{token, identity, expires_at}`.
+   */
+  async devToken(room, name, role, kind = 'contest') {
     const response = await fetch(`${this.baseUrl}/api/dev/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ room, name, role }),
+      body: JSON.stringify({ room, name, role, kind }),
     });
     const text = await response.text();
     if (!response.ok) {

@@ -40,17 +40,25 @@ export class Stage {
   }
 
   /**
-   * Opens `<html>.html` (participant or expert) with a new token for `name` in `role`.
-   * `label` names the page in the artifacts; `fragment` adds parameters to the URL
-   * fragment, such as `{codec: 'vp9'}`. `initScript` runs in the page before its own
-   * scripts. Returns `{page, identity}`.
+   * Opens `<html>.html` (participant, expert or briefing) with a new token for `name` in
+   * `role`, for a room of `kind` (`contest` or `briefing`). `label` names the page in the
+   * artifacts; `fragment` adds parameters to the URL fragment, such as `{codec: 'vp9'}`.
+   * `initScript` runs in the page before its own scripts. Returns `{page, identity, token}`.
    */
-  async openPage({ label, html, role, name, fragment = {}, initScript = null }) {
-    const { token, identity } = await this.server.devToken(this.room, name, role);
+  async openPage({
+    label,
+    html,
+    role,
+    name,
+    kind = 'contest',
+    fragment = {},
+    initScript = null,
+  }) {
+    const { token, identity } = await this.server.devToken(this.room, name, role, kind);
     const params = new URLSearchParams({ token, ...fragment });
     const url = `${this.server.baseUrl}/${html}.html#${params}`;
     const page = await this.browser.openPage(label, url, { initScript });
-    return { page, identity };
+    return { page, identity, token };
   }
 
   /** Runs `body` and records a failure for `close`. */

@@ -44,6 +44,7 @@ pub struct ClientOptions {
     /// Whether the client may publish tracks.
     pub may_publish: bool,
     /// Whether the client's tracks go to clients that receive only presenters.
+    /// [`Sfu::set_presenter`](super::Sfu::set_presenter) changes it while the client is in.
     pub presenter: bool,
     /// Whose tracks the client receives.
     pub receives: Receives,

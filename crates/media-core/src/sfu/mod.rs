@@ -23,6 +23,7 @@ mod config;
 mod events;
 mod forwarding;
 mod negotiation;
+mod presenting;
 mod publishing;
 mod tap;
 

@@ -42,11 +42,67 @@ pub enum ClientMessage {
     Ping,
     /// Ends the session; the server closes the connection.
     Leave,
+    /// Briefing only, participants only: requests the floor.
+    RaiseHand {},
+    /// Briefing only: withdraws a raised hand. A participant lowers their own; an organiser
+    /// names the participant whose hand to lower.
+    LowerHand {
+        /// Whose hand; only organisers may name someone, and then must.
+        #[serde(default)]
+        identity: Option<String>,
+    },
+    /// Briefing only, organisers only: gives a participant the floor, taking it from whoever
+    /// has it.
+    GiveFloor {
+        /// The participant who gets the floor.
+        identity: String,
+    },
+    /// Briefing only, organisers only: takes the floor back from whoever has it.
+    TakeFloor {},
+    /// Briefing only: posts a question or remark to the room's chat.
+    Chat {
+        /// The text, 1 to [`MAX_CHAT_CHARS`] characters after trimming, without control
+        /// or invisible formatting characters.
+        text: String,
+    },
 }
 
 impl ClientMessage {
     /// Every value of the `type` field a client may send.
-    pub const TYPES: [&'static str; 5] = ["join", "publish", "subscribe_answer", "ping", "leave"];
+    pub const TYPES: [&'static str; 10] = [
+        "join",
+        "publish",
+        "subscribe_answer",
+        "ping",
+        "leave",
+        "raise_hand",
+        "lower_hand",
+        "give_floor",
+        "take_floor",
+        "chat",
+    ];
+}
+
+/// Largest chat message, in characters after trimming.
+pub const MAX_CHAT_CHARS: usize = 500;
+
+/// The purpose of a room, as named by the access token's `kind` claim.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomKind {
+    /// Participants perform; experts watch everyone and organisers publish and watch.
+    #[default]
+    Contest,
+    /// Organisers present to participants, who watch, raise hands, speak when given the
+    /// floor and ask in the chat.
+    Briefing,
+}
+
+impl RoomKind {
+    /// Returns whether this is the default kind, which tokens may leave out.
+    pub fn is_contest(&self) -> bool {
+        *self == Self::Contest
+    }
 }
 
 /// The source of one published m-line.
@@ -84,6 +140,17 @@ pub enum Role {
     Organiser,
 }
 
+impl Role {
+    /// Returns the role's name as in the protocol and in tokens.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Participant => "participant",
+            Self::Expert => "expert",
+            Self::Organiser => "organiser",
+        }
+    }
+}
+
 /// A message from the server to the browser.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -102,8 +169,13 @@ pub enum ServerMessage {
         name: String,
         /// The client's role, from the token.
         role: Role,
+        /// The purpose of the room, from the token.
+        kind: RoomKind,
         /// People already in the room, with their published tracks.
         peers: Vec<PeerInfo>,
+        /// The briefing as it is now; only in briefings.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        briefing: Option<BriefingState>,
     },
     /// The SDP answer to [`ClientMessage::Publish`].
     PublishAnswer {
@@ -145,6 +217,74 @@ pub enum ServerMessage {
     },
     /// The reply to [`ClientMessage::Ping`].
     Pong,
+    /// Briefing: a participant raised a hand. Sent to organisers and to that participant.
+    HandRaised(Hand),
+    /// Briefing: a hand was lowered, by its participant, by an organiser or because the
+    /// participant got the floor or left. Sent to organisers and to that participant.
+    HandLowered {
+        /// Whose hand.
+        identity: String,
+    },
+    /// Briefing: a participant has the floor; their microphone and camera now reach
+    /// everyone. Sent to everyone in the room.
+    FloorGiven(FloorHolder),
+    /// Briefing: the participant no longer has the floor; the server forwards nothing they
+    /// send, and their client should stop publishing. Sent to everyone in the room.
+    FloorTaken {
+        /// The participant who had the floor.
+        identity: String,
+    },
+    /// Briefing: a chat message. Sent to everyone in the room, the sender included.
+    ChatMessage(ChatEntry),
+}
+
+/// The state of a briefing sent with [`ServerMessage::Welcome`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BriefingState {
+    /// The participant who has the floor, if any.
+    pub floor: Option<FloorHolder>,
+    /// Raised hands, oldest first: every hand for organisers, only their own for
+    /// participants, none for experts.
+    pub hands: Vec<Hand>,
+    /// The latest chat messages, oldest first.
+    pub chat: Vec<ChatEntry>,
+}
+
+/// A raised hand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hand {
+    /// The participant's identity.
+    pub identity: String,
+    /// The participant's display name.
+    pub name: String,
+    /// When the hand went up, in milliseconds since the Unix epoch on the server's clock.
+    pub at_unix_ms: u64,
+}
+
+/// The participant who has the floor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FloorHolder {
+    /// The participant's identity.
+    pub identity: String,
+    /// The participant's display name.
+    pub name: String,
+}
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatEntry {
+    /// Sequence number within the briefing, from 1.
+    pub id: u64,
+    /// The sender's identity.
+    pub identity: String,
+    /// The sender's display name.
+    pub name: String,
+    /// The sender's role.
+    pub role: Role,
+    /// The text, trimmed.
+    pub text: String,
+    /// When the server received it, in milliseconds since the Unix epoch.
+    pub at_unix_ms: u64,
 }
 
 /// A person in a room.
@@ -232,6 +372,15 @@ pub enum ErrorCode {
     RateLimited,
     /// The server failed; the message gives no details of the cause.
     Internal,
+    /// A briefing message came in a room that is not a briefing.
+    NotBriefing,
+    /// A chat message is empty, too long or contains control or invisible characters.
+    InvalidText,
+    /// The message names someone who is not a participant in the room.
+    UnknownPeer,
+    /// The token names a room kind other than the one the people already in the room
+    /// joined with. Fatal.
+    RoomKindMismatch,
 }
 
 #[cfg(test)]

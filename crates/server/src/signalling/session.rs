@@ -8,9 +8,10 @@ use media_core::{AnswerError, ClientId, PublishError, TrackSource};
 use tokio::sync::mpsc;
 
 use super::protocol::{self, ClientMessage, ErrorCode, ServerMessage, PROTOCOL_VERSION};
-use crate::media_loop::{error_message, Member};
+use crate::media_loop::{error_message, BriefingRequest, JoinRejected, Member};
 use crate::state::AppState;
 use crate::token::TokenError;
+use crate::token_bucket::TokenBucket;
 
 /// Messages queued for one session before the media loop starts dropping them.
 const OUTBOX_CAPACITY: usize = 256;
@@ -45,39 +46,6 @@ struct Session {
     /// Whether the client got `rate_limited` since its last accepted message.
     throttled: bool,
     rejections: u32,
-}
-
-/// A token bucket: `capacity` tokens, refilled at `rate` per second.
-struct TokenBucket {
-    capacity: f64,
-    rate: f64,
-    tokens: f64,
-    refilled_at: Instant,
-}
-
-impl TokenBucket {
-    fn new(capacity: f64, rate: f64) -> Self {
-        Self {
-            capacity,
-            rate,
-            tokens: capacity,
-            refilled_at: Instant::now(),
-        }
-    }
-
-    /// Takes one token if there is one.
-    fn take(&mut self, now: Instant) -> bool {
-        let elapsed = now
-            .saturating_duration_since(self.refilled_at)
-            .as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.capacity);
-        self.refilled_at = now;
-        if self.tokens < 1.0 {
-            return false;
-        }
-        self.tokens -= 1.0;
-        true
-    }
 }
 
 /// Runs a session until the client leaves, the socket closes or the client is idle too long.
@@ -248,7 +216,29 @@ impl Session {
             }
             ClientMessage::Ping => Ok(Some(ServerMessage::Pong)),
             ClientMessage::Leave => Err(Failure::Close),
+            ClientMessage::RaiseHand {} => self.briefing(BriefingRequest::RaiseHand).await,
+            ClientMessage::LowerHand { identity } => {
+                self.briefing(BriefingRequest::LowerHand { identity }).await
+            }
+            ClientMessage::GiveFloor { identity } => {
+                self.briefing(BriefingRequest::GiveFloor { identity }).await
+            }
+            ClientMessage::TakeFloor {} => self.briefing(BriefingRequest::TakeFloor).await,
+            ClientMessage::Chat { text } => self.briefing(BriefingRequest::Chat { text }).await,
         }
+    }
+
+    /// Passes a briefing request to the media loop. Its effects reach this client, like
+    /// everyone else, as room messages; only a rejection is answered directly.
+    async fn briefing(
+        &mut self,
+        request: BriefingRequest,
+    ) -> Result<Option<ServerMessage>, Failure> {
+        let client = self.client()?;
+        let result = self.state.media.briefing(client, request).await;
+        let outcome = result.map_err(|_| Failure::Close)?;
+        outcome.map_err(|rejected| failure(rejected.code, &rejected.message))?;
+        Ok(None)
     }
 
     fn client(&self) -> Result<ClientId, Failure> {
@@ -286,13 +276,15 @@ impl Session {
             identity: claims.sub.clone(),
             name: claims.name.clone(),
             role: claims.role,
+            kind: claims.kind,
         };
         let joined = self
             .state
             .media
             .join(member, self.outbox.clone())
             .await
-            .map_err(|_| Failure::Close)?;
+            .map_err(|_| Failure::Close)?
+            .map_err(join_failure)?;
         self.joined = Some(joined.client);
         Ok(Some(ServerMessage::Welcome {
             protocol: PROTOCOL_VERSION,
@@ -301,7 +293,9 @@ impl Session {
             identity: claims.sub,
             name: claims.name,
             role: claims.role,
+            kind: claims.kind,
             peers: joined.peers,
+            briefing: joined.briefing,
         }))
     }
 }
@@ -351,6 +345,15 @@ fn parse(text: &str) -> Result<ClientMessage, Failure> {
             &format!("Invalid \"{kind}\" message: {e}."),
         )
     })
+}
+
+fn join_failure(error: JoinRejected) -> Failure {
+    match error {
+        JoinRejected::KindMismatch { .. } => fatal(
+            ErrorCode::RoomKindMismatch,
+            "The room is in use as another kind of room than this link is for. Ask the organiser for a new link.",
+        ),
+    }
 }
 
 fn token_failure(error: TokenError) -> Failure {

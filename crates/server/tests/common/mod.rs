@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::{SinkExt, StreamExt};
 use profstage_server::app::{self, RunningServer};
 use profstage_server::config::{Config, TokenSecret};
-use profstage_server::signalling::protocol::{Role, ServerMessage};
+use profstage_server::signalling::protocol::{Role, RoomKind, ServerMessage};
 use profstage_server::token::{Claims, TokenKeys};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -59,6 +59,7 @@ impl TestServer {
             name: format!("Name of {identity}"),
             room: room.into(),
             role,
+            kind: RoomKind::Contest,
             iat: now,
             exp: now + 3600,
         }
