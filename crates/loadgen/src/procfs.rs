@@ -17,6 +17,9 @@ pub struct Sample {
     pub cpu_seconds: f64,
     /// Resident set size, KiB.
     pub rss_kib: u64,
+    /// Time the process's threads spent runnable but waiting for a CPU, in seconds: the
+    /// second field of `/proc/<pid>/task/<tid>/schedstat`, summed over threads alive now.
+    pub runqueue_wait_seconds: f64,
 }
 
 /// Reads `/proc/<pid>/stat` and `/proc/<pid>/status`.
@@ -28,7 +31,22 @@ pub fn sample(pid: u32) -> io::Result<Sample> {
         at: Instant::now(),
         cpu_seconds: cpu_seconds(&stat).ok_or_else(|| invalid("/proc/PID/stat"))?,
         rss_kib: rss_kib(&status).ok_or_else(|| invalid("/proc/PID/status"))?,
+        runqueue_wait_seconds: runqueue_wait_seconds(&base),
     })
+}
+
+/// Sums the run-queue wait of every thread of the process at `base`; 0 where the kernel
+/// keeps no scheduler statistics.
+fn runqueue_wait_seconds(base: &Path) -> f64 {
+    let Ok(tasks) = fs::read_dir(base.join("task")) else {
+        return 0.0;
+    };
+    let nanos: u64 = tasks
+        .flatten()
+        .filter_map(|task| fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|text| text.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum();
+    nanos as f64 / 1e9
 }
 
 fn invalid(what: &str) -> io::Error {
@@ -57,6 +75,50 @@ fn cpu_seconds(stat: &str) -> Option<f64> {
 fn rss_kib(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Datagrams the kernel dropped on arrival at the UDP sockets of process `pid`, because
+/// their receive buffers were full: the `drops` column of `/proc/net/udp` and `udp6` for
+/// the sockets among the process's file descriptors.
+pub fn udp_drops(pid: u32) -> io::Result<u64> {
+    let mut inodes = Vec::new();
+    for fd in fs::read_dir(Path::new("/proc").join(pid.to_string()).join("fd"))?.flatten() {
+        let Ok(target) = fs::read_link(fd.path()) else {
+            continue;
+        };
+        let target = target.to_string_lossy();
+        if let Some(inode) = target
+            .strip_prefix("socket:[")
+            .and_then(|t| t.strip_suffix(']'))
+        {
+            inodes.push(inode.to_string());
+        }
+    }
+    let mut drops = 0;
+    for table in ["/proc/net/udp", "/proc/net/udp6"] {
+        let Ok(text) = fs::read_to_string(table) else {
+            continue;
+        };
+        drops += socket_drops(&text, &inodes);
+    }
+    Ok(drops)
+}
+
+/// Sums the `drops` column (the last) of the rows of a `/proc/net/udp` table whose inode
+/// (the tenth column) is one of `inodes`.
+fn socket_drops(table: &str, inodes: &[String]) -> u64 {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let inode = fields.get(9)?;
+            if !inodes.iter().any(|i| i == inode) {
+                return None;
+            }
+            fields.last()?.parse::<u64>().ok()
+        })
+        .sum()
 }
 
 /// Finds the process that has a TCP socket listening on `port`, among the processes whose
@@ -139,6 +201,13 @@ mod tests {
         let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 4242 1 0 100 0 0 10 0\n   1: 0100007F:1F90 0100007F:A000 01 00000000:00000000 00:00000000 00000000  1000        0 4343 1 0 100 0 0 10 0\n";
         assert_eq!(listening_inodes(table, 8080), vec!["4242".to_string()]);
         assert!(listening_inodes(table, 8081).is_empty());
+    }
+
+    #[test]
+    fn udp_drops_summed_by_inode() {
+        let table = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n 1: 0100007F:4765 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 5001 2 0000000000000000 17\n 2: 0100007F:4766 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 5002 2 0000000000000000 4\n 3: 0100007F:4767 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 5003 2 0000000000000000 100\n";
+        let inodes = ["5001".to_string(), "5002".to_string()];
+        assert_eq!(socket_drops(table, &inodes), 21);
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct ServerSamples {
     pub window_end: Option<Sample>,
     /// Largest resident set size seen in the window, KiB.
     pub peak_rss_kib: u64,
+    /// Datagrams dropped on full receive buffers at the server's UDP sockets during the
+    /// run.
+    pub udp_drops: Option<u64>,
 }
 
 impl ServerSamples {
@@ -40,6 +43,7 @@ impl ServerSamples {
             window_start: None,
             window_end: None,
             peak_rss_kib: 0,
+            udp_drops: None,
         }
     }
 
@@ -67,6 +71,8 @@ pub struct Inputs<'a> {
     pub samples: ServerSamples,
     /// This process at the start and the end of the window.
     pub own: Option<(Sample, Sample)>,
+    /// Datagrams dropped on full receive buffers at this load generator's sockets.
+    pub own_udp_drops: Option<u64>,
     /// Packets subscribers received in the window.
     pub window_received: u64,
     /// From the start to every publisher connected.
@@ -99,6 +105,11 @@ pub struct Report {
     pub server: Option<ServerFigures>,
     /// This load generator's CPU time in the window.
     pub load_generator_cpu_seconds: Option<f64>,
+    /// Time this load generator's threads waited for a CPU in the window, seconds.
+    pub load_generator_runqueue_wait_seconds: Option<f64>,
+    /// Datagrams the kernel dropped at this load generator's sockets because their receive
+    /// buffers were full: loss caused by the load generator, not the server.
+    pub load_generator_udp_drops: Option<u64>,
     /// One row per subscriber.
     pub per_subscriber: Vec<SubscriberRow>,
 }
@@ -215,6 +226,10 @@ pub struct ServerFigures {
     pub window_cpu_s: f64,
     /// `window_cpu_s / window_s`: cores busy on average.
     pub cores_busy: f64,
+    /// Time the server's threads were ready to run but waited for a CPU in the window,
+    /// summed over threads, seconds. Large values mean the host, not the server, was
+    /// the limit.
+    pub window_runqueue_wait_s: f64,
     /// CPU time per packet forwarded in the window, microseconds.
     pub cpu_us_per_forwarded_packet: f64,
     /// Packets forwarded per second of one core's time.
@@ -229,6 +244,9 @@ pub struct ServerFigures {
     pub rss_peak_kib: u64,
     /// `(rss_end - rss_publishers) / subscribed tracks`, KiB.
     pub kib_per_subscribed_track: f64,
+    /// Datagrams the kernel dropped at the server's UDP sockets because their receive
+    /// buffers were full.
+    pub udp_drops: Option<u64>,
 }
 
 fn ms(duration: Duration) -> f64 {
@@ -246,6 +264,7 @@ impl Report {
             subscribed_tracks,
             samples,
             own,
+            own_udp_drops,
             window_received,
             publishers_connected,
             join_phase,
@@ -429,6 +448,9 @@ impl Report {
             },
             server,
             load_generator_cpu_seconds: own.map(|(start, end)| end.cpu_seconds - start.cpu_seconds),
+            load_generator_runqueue_wait_seconds: own
+                .map(|(start, end)| end.runqueue_wait_seconds - start.runqueue_wait_seconds),
+            load_generator_udp_drops: own_udp_drops,
             per_subscriber: rows,
         }
     }
@@ -452,6 +474,7 @@ fn server_figures(
         pid,
         window_cpu_s,
         cores_busy: window_cpu_s / window_s,
+        window_runqueue_wait_s: end.runqueue_wait_seconds - start.runqueue_wait_seconds,
         cpu_us_per_forwarded_packet: if forwarded > 0.0 {
             window_cpu_s * 1e6 / forwarded
         } else {
@@ -467,6 +490,7 @@ fn server_figures(
         rss_end_kib: end.rss_kib,
         rss_peak_kib: samples.peak_rss_kib.max(end.rss_kib),
         kib_per_subscribed_track: grown / subscribed_tracks.max(1) as f64,
+        udp_drops: samples.udp_drops,
     })
 }
 
@@ -576,6 +600,11 @@ impl fmt::Display for Report {
                 )?;
                 row(
                     f,
+                    "waiting for a CPU in window",
+                    format!("{:.2} s, summed over threads", x.window_runqueue_wait_s),
+                )?;
+                row(
+                    f,
                     "CPU per forwarded packet",
                     format!("{:.2} us", x.cpu_us_per_forwarded_packet),
                 )?;
@@ -597,6 +626,9 @@ impl fmt::Display for Report {
                     "memory per subscribed track",
                     format!("{:.1} KiB", x.kib_per_subscribed_track),
                 )?;
+                if let Some(drops) = x.udp_drops {
+                    row(f, "UDP receive buffer drops", drops.to_string())?;
+                }
             }
             None => writeln!(
                 f,
@@ -604,7 +636,15 @@ impl fmt::Display for Report {
             )?,
         }
         if let Some(cpu) = self.load_generator_cpu_seconds {
-            row(f, "load generator CPU in window", format!("{cpu:.2} s"))?;
+            let wait = self.load_generator_runqueue_wait_seconds.unwrap_or(0.0);
+            row(
+                f,
+                "load generator CPU / CPU wait",
+                format!("{cpu:.2} s / {wait:.2} s"),
+            )?;
+        }
+        if let Some(drops) = self.load_generator_udp_drops {
+            row(f, "load generator UDP buffer drops", drops.to_string())?;
         }
         if self.passed {
             writeln!(f, "PASSED")

@@ -40,6 +40,7 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
     let totals = Arc::new(Totals::default());
     let mut samples = ServerSamples::new(pid);
     samples.before = sample(pid);
+    let server_drops_before = pid.and_then(|pid| procfs::udp_drops(pid).ok());
 
     let started = Instant::now();
     let mut publishers = Vec::new();
@@ -107,6 +108,11 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
 
     let _ = phase.send(Phase::Drain);
     tokio::time::sleep(DRAIN).await;
+    let server_drops_after = pid.and_then(|pid| procfs::udp_drops(pid).ok());
+    samples.udp_drops = server_drops_before
+        .zip(server_drops_after)
+        .map(|(before, after)| after.saturating_sub(before));
+    let own_udp_drops = procfs::udp_drops(std::process::id()).ok();
     let _ = phase.send(Phase::Leave);
     let publisher_lives: Vec<Arc<PublisherLive>> = publishers
         .iter()
@@ -134,6 +140,7 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
         subscribed_tracks,
         samples,
         own: own_start.zip(own_end),
+        own_udp_drops,
         window_received: received_end - received_start,
         publishers_connected,
         join_phase,
