@@ -21,6 +21,7 @@ pub mod run;
 pub mod signalling;
 pub mod stats;
 pub mod subscriber;
+mod table;
 pub mod udp;
 
 pub use options::{Mode, Options};
@@ -58,7 +59,7 @@ pub enum Error {
     /// An HTTP request to the server failed.
     #[error("HTTP: {0}")]
     Http(String),
-    /// Signalling failed or the server refused a request.
+    /// Signalling failed or the server rejected a request.
     #[error("signalling: {0}")]
     Signalling(String),
     /// The WebRTC stack failed.

@@ -23,8 +23,8 @@ pub struct Peer {
     timeout: Instant,
     /// Datagrams dropped because the socket's send buffer was full.
     pub send_drops: u64,
-    /// Datagrams str0m refused, such as packets for an unknown stream.
-    pub refused: u64,
+    /// Datagrams str0m rejected, such as packets for an unknown stream.
+    pub rejected: u64,
 }
 
 impl Peer {
@@ -48,7 +48,7 @@ impl Peer {
             buffer: vec![0; MAX_DATAGRAM],
             timeout: now,
             send_drops: 0,
-            refused: 0,
+            rejected: 0,
         })
     }
 
@@ -110,7 +110,7 @@ impl Peer {
             let destination = self.socket.local_addr();
             let Ok(receive) = Receive::new(Protocol::Udp, datagram.source, destination, contents)
             else {
-                self.refused += 1;
+                self.rejected += 1;
                 continue;
             };
             if self
@@ -118,7 +118,7 @@ impl Peer {
                 .handle_input(Input::Receive(Instant::now(), receive))
                 .is_err()
             {
-                self.refused += 1;
+                self.rejected += 1;
             }
             self.drain(datagram.arrival_ns, on_event)?;
         }

@@ -50,7 +50,10 @@ fn runqueue_wait_seconds(base: &Path) -> f64 {
 }
 
 fn invalid(what: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("cannot read {what}"))
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("failed to parse {what}"),
+    )
 }
 
 /// Clock ticks per second of the times in `/proc/<pid>/stat`.

@@ -20,7 +20,7 @@ use crate::peer::{capped, Peer};
 use crate::signalling::{ClientMessage, PublishedTrack, Server, ServerMessage, Signalling};
 use crate::{Error, Phase, PING_INTERVAL};
 
-/// What a publisher sends.
+/// Media a publisher sends.
 #[derive(Debug, Clone)]
 pub struct MediaSpec {
     /// Video bitrate, bits per second.
@@ -64,7 +64,7 @@ fn kind_slot(kind: Kind) -> usize {
     }
 }
 
-/// How a publisher ended.
+/// End state of one publisher.
 #[derive(Debug, Clone)]
 pub struct PublisherOutcome {
     /// Index within the run.
@@ -73,7 +73,7 @@ pub struct PublisherOutcome {
     pub connect_time: Option<Duration>,
     /// Datagrams dropped on a full send buffer.
     pub send_drops: u64,
-    /// What went wrong, if anything.
+    /// Error that ended the publisher, if any.
     pub error: Option<String>,
 }
 
@@ -86,7 +86,7 @@ pub struct PublisherSpec {
     pub room: String,
     /// Role to join as: `organiser` when subscribers receive presenters only.
     pub role: &'static str,
-    /// What to send.
+    /// Media to send.
     pub media: MediaSpec,
     /// Address for the UDP socket.
     pub ip: IpAddr,
@@ -160,7 +160,7 @@ async fn publish(
             ServerMessage::PublishAnswer { sdp } => break sdp,
             ServerMessage::Error { code, message, .. } => {
                 return Err(Error::Signalling(format!(
-                    "publish refused: {code}: {message}"
+                    "publish rejected: {code}: {message}"
                 )))
             }
             _ => continue,
@@ -204,7 +204,7 @@ async fn publish(
             }
             _ = video_tick.tick(), if sending => {
                 let periodic = video.frames % media.keyframe_every.max(1) == 0;
-                let keyframe = std::mem::take(&mut state.keyframe_wanted) || periodic;
+                let keyframe = std::mem::take(&mut state.keyframe_requested) || periodic;
                 video.write_frame(&mut peer, spec.index, media, keyframe, live)?;
                 peer.drain(clock::wall_ns(), events!())?;
             }
@@ -238,7 +238,7 @@ async fn publish(
 #[derive(Default)]
 struct State {
     connected: bool,
-    keyframe_wanted: bool,
+    keyframe_requested: bool,
 }
 
 impl State {
@@ -246,7 +246,7 @@ impl State {
         match event {
             Event::Connected => self.connected = true,
             Event::KeyframeRequest(_) => {
-                self.keyframe_wanted = true;
+                self.keyframe_requested = true;
                 live.keyframe_requests.fetch_add(1, Ordering::Relaxed);
             }
             _ => {}

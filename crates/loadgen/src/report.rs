@@ -1,6 +1,5 @@
-//! The figures of a run, as a table for people and as JSON.
+//! The figures of a run, serialized as JSON; `table.rs` prints them for people.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,15 +54,15 @@ impl ServerSamples {
     }
 }
 
-/// What [`Report::build`] works from.
+/// Input of [`Report::build`].
 pub struct Inputs<'a> {
     /// The run's options.
     pub options: &'a Options,
-    /// How each publisher ended.
+    /// Outcome of each publisher.
     pub publishers: &'a [PublisherOutcome],
     /// Each publisher's counters after it stopped.
     pub publisher_lives: &'a [Arc<PublisherLive>],
-    /// What each subscriber measured.
+    /// Measurements of each subscriber.
     pub subscribers: &'a [SubscriberOutcome],
     /// Tracks subscribed in all: two per watched publisher per subscriber.
     pub subscribed_tracks: usize,
@@ -88,7 +87,7 @@ pub struct Report {
     pub options: Options,
     /// Whether the run passed.
     pub passed: bool,
-    /// Why it failed.
+    /// Reasons the run failed.
     pub failures: Vec<String>,
     /// Publisher figures.
     pub publishers: PublisherFigures,
@@ -114,7 +113,7 @@ pub struct Report {
     pub per_subscriber: Vec<SubscriberRow>,
 }
 
-/// What one subscriber received.
+/// Packets and timings of one subscriber.
 #[derive(Debug, Clone, Serialize)]
 pub struct SubscriberRow {
     /// Index within the run, in joining order.
@@ -129,7 +128,7 @@ pub struct SubscriberRow {
     pub first_frame_ms: Option<f64>,
     /// Join to a whole keyframe of every watched publisher, ms.
     pub all_frames_ms: Option<f64>,
-    /// What went wrong, if anything.
+    /// Error that ended the subscriber, if any.
     pub error: Option<String>,
 }
 
@@ -492,168 +491,4 @@ fn server_figures(
         kib_per_subscribed_track: grown / subscribed_tracks.max(1) as f64,
         udp_drops: samples.udp_drops,
     })
-}
-
-impl fmt::Display for Report {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let o = &self.options;
-        let p = &self.publishers;
-        let s = &self.subscribers;
-        let k = &self.packets;
-        let row = |f: &mut fmt::Formatter<'_>, name: &str, value: String| {
-            writeln!(f, "  {name:<34} {value}")
-        };
-        let summary = |x: &Summary| {
-            format!(
-                "p50 {:.1}  p99 {:.1}  max {:.1}  (n={})",
-                x.p50, x.p99, x.max, x.count
-            )
-        };
-        writeln!(
-            f,
-            "profstage-load: {} publishers x {} subscribers ({:?}), {} kbit/s VP8 at {} fps + Opus, {:.0} s window",
-            o.publishers, o.subscribers, o.mode, o.video_kbps, o.fps, k.window_s
-        )?;
-        writeln!(f, "clients")?;
-        row(
-            f,
-            "publishers connected",
-            format!(
-                "{} of {} in {:.1} s",
-                p.connected, p.count, p.connect_phase_s
-            ),
-        )?;
-        row(
-            f,
-            "subscribers with every frame",
-            format!(
-                "{} of {} in {:.1} s",
-                s.with_all_frames, s.count, s.join_phase_s
-            ),
-        )?;
-        row(f, "subscribed tracks", s.subscribed_tracks.to_string())?;
-        row(f, "join to connected, ms", summary(&s.connect_ms))?;
-        row(f, "join to first frame, ms", summary(&s.first_frame_ms))?;
-        row(
-            f,
-            "join to every publisher's frame, ms",
-            summary(&s.all_frames_ms),
-        )?;
-        writeln!(f, "packets")?;
-        row(
-            f,
-            "sent by publishers",
-            format!(
-                "{} ({} video, {} audio)",
-                k.sent, p.video_packets, p.audio_packets
-            ),
-        )?;
-        row(
-            f,
-            "keyframes sent / requested",
-            format!("{} / {}", p.keyframes, p.keyframe_requests),
-        )?;
-        row(f, "expected by subscribers", k.expected.to_string())?;
-        row(
-            f,
-            "received (distinct)",
-            format!("{} (+{} duplicates)", k.received, k.duplicates),
-        )?;
-        row(
-            f,
-            "lost",
-            format!("{} ({:.3}%)", k.lost, k.loss_ratio * 100.0),
-        )?;
-        row(
-            f,
-            "forwarded in window",
-            format!(
-                "{} ({:.0}/s)",
-                k.window_received, k.window_packets_per_second
-            ),
-        )?;
-        writeln!(f, "latency added, send to arrival (ms)")?;
-        row(f, "video", summary(&self.added_latency_ms.video))?;
-        row(f, "audio", summary(&self.added_latency_ms.audio))?;
-        let j = &self.jitter_ms;
-        row(
-            f,
-            "jitter video mean / max, ms",
-            format!("{:.2} / {:.2}", j.video_mean, j.video_max),
-        )?;
-        row(
-            f,
-            "jitter audio mean / max, ms",
-            format!("{:.2} / {:.2}", j.audio_mean, j.audio_max),
-        )?;
-        match &self.server {
-            Some(x) => {
-                writeln!(f, "server (pid {})", x.pid)?;
-                row(
-                    f,
-                    "CPU in window",
-                    format!(
-                        "{:.2} s ({:.0}% of one core)",
-                        x.window_cpu_s,
-                        x.cores_busy * 100.0
-                    ),
-                )?;
-                row(
-                    f,
-                    "waiting for a CPU in window",
-                    format!("{:.2} s, summed over threads", x.window_runqueue_wait_s),
-                )?;
-                row(
-                    f,
-                    "CPU per forwarded packet",
-                    format!("{:.2} us", x.cpu_us_per_forwarded_packet),
-                )?;
-                row(
-                    f,
-                    "forwarded per core-second",
-                    format!("{:.0}", x.forwarded_per_core_second),
-                )?;
-                row(
-                    f,
-                    "RSS before / publishers / end",
-                    format!(
-                        "{} / {} / {} KiB (peak {})",
-                        x.rss_before_kib, x.rss_publishers_kib, x.rss_end_kib, x.rss_peak_kib
-                    ),
-                )?;
-                row(
-                    f,
-                    "memory per subscribed track",
-                    format!("{:.1} KiB", x.kib_per_subscribed_track),
-                )?;
-                if let Some(drops) = x.udp_drops {
-                    row(f, "UDP receive buffer drops", drops.to_string())?;
-                }
-            }
-            None => writeln!(
-                f,
-                "server: process not found; pass --server-pid for CPU and memory"
-            )?,
-        }
-        if let Some(cpu) = self.load_generator_cpu_seconds {
-            let wait = self.load_generator_runqueue_wait_seconds.unwrap_or(0.0);
-            row(
-                f,
-                "load generator CPU / CPU wait",
-                format!("{cpu:.2} s / {wait:.2} s"),
-            )?;
-        }
-        if let Some(drops) = self.load_generator_udp_drops {
-            row(f, "load generator UDP buffer drops", drops.to_string())?;
-        }
-        if self.passed {
-            writeln!(f, "PASSED")
-        } else {
-            writeln!(f, "FAILED")?;
-            for failure in &self.failures {
-                writeln!(f, "  - {failure}")?;
-            }
-            Ok(())
-        }
-    }
 }

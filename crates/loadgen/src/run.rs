@@ -284,8 +284,8 @@ async fn wait_until(deadline: Instant, mut done: impl FnMut() -> bool) {
     }
 }
 
-/// Waits for every task; a task that does not end within [`LEAVE_TIMEOUT`] is aborted and
-/// stands as `missing(index)`.
+/// Waits for every task. A task that does not end within [`LEAVE_TIMEOUT`] is aborted, and
+/// `missing(index)` takes the place of its outcome.
 async fn collect<L, T, F>(tasks: Vec<(L, JoinHandle<T>)>, missing: F) -> Vec<T>
 where
     T: Send + 'static,

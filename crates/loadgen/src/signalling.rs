@@ -227,7 +227,7 @@ impl Signalling {
         match session.receive().await? {
             ServerMessage::Welcome { identity } => Ok((session, identity)),
             ServerMessage::Error { code, message, .. } => Err(Error::Signalling(format!(
-                "join refused: {code}: {message}"
+                "join rejected: {code}: {message}"
             ))),
             other => Err(Error::Signalling(format!(
                 "expected welcome, got {other:?}"

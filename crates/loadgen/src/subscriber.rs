@@ -1,5 +1,5 @@
-//! A subscriber: joins, answers every offer of the server, and reads the probe of every
-//! packet it receives.
+//! A subscriber: joins, accepts every offer of the server with an SDP answer, and reads
+//! the probe of every packet it receives.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -49,7 +49,7 @@ pub struct SubscriberLive {
     pub complete: AtomicBool,
 }
 
-/// What one subscriber measured.
+/// Measurements of one subscriber.
 #[derive(Debug, Clone, Default)]
 pub struct SubscriberOutcome {
     /// Index within the run.
@@ -68,9 +68,9 @@ pub struct SubscriberOutcome {
     pub foreign: u64,
     /// Offers answered.
     pub offers: u32,
-    /// Datagrams str0m refused.
-    pub refused: u64,
-    /// What went wrong, if anything.
+    /// Datagrams str0m rejected.
+    pub rejected: u64,
+    /// Error that ended the subscriber, if any.
     pub error: Option<String>,
 }
 
@@ -212,7 +212,7 @@ async fn subscribe(
     };
     outcome.offers = offers;
     outcome.connect_time = connected_at;
-    outcome.refused = peer.refused;
+    outcome.rejected = peer.rejected;
     if let Some(failure) = failure {
         outcome.error.get_or_insert(failure);
     }
