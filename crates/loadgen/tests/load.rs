@@ -124,3 +124,56 @@ async fn too_few_rooms_is_a_setup_error() {
         "{error}"
     );
 }
+
+/// Runs the `profstage-load` binary with `arguments` and returns its exit status.
+async fn run_binary(arguments: Vec<String>) -> std::process::ExitStatus {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_profstage-load"))
+        .args(arguments)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .await
+        .expect("the binary starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_writes_json_and_exits_zero() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start_server(data.path()).await;
+    let json = data.path().join("report.json");
+    let arguments = [
+        "--url",
+        &server.url(),
+        "--subscribers",
+        "2",
+        "--duration",
+        "1",
+        "--video-kbps",
+        "300",
+        "--server-pid",
+        &std::process::id().to_string(),
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    let status = run_binary(arguments.iter().map(|a| a.to_string()).collect()).await;
+    assert_eq!(status.code(), Some(0));
+
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["subscribers"]["count"], 2);
+    assert_eq!(report["per_subscriber"].as_array().unwrap().len(), 2);
+    assert!(report["added_latency_ms"]["video"]["p50"].as_f64().unwrap() > 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_exits_two_on_unknown_room() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start_server(data.path()).await;
+    let arguments = vec![
+        "--url".to_string(),
+        server.url(),
+        "--room".to_string(),
+        "nowhere".to_string(),
+    ];
+    let status = run_binary(arguments).await;
+    assert_eq!(status.code(), Some(2));
+}
