@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Full};
 use hyper::header::{CONTENT_TYPE, HOST};
@@ -12,6 +13,8 @@ use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -204,9 +207,24 @@ pub enum ServerMessage {
     Other,
 }
 
-/// A signalling WebSocket.
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Server messages read ahead before the reader waits for the client to take them.
+const INBOX_CAPACITY: usize = 64;
+
+/// A signalling WebSocket. A task of its own reads the socket, so that a client's `select!`
+/// loop waits on a channel: polling the WebSocket itself after every media packet would
+/// make tungstenite zero its read buffer each time.
 pub struct Signalling {
-    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    sink: SplitSink<Socket, Message>,
+    inbox: mpsc::Receiver<Result<ServerMessage, Error>>,
+    reader: JoinHandle<()>,
+}
+
+impl Drop for Signalling {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
 }
 
 impl Signalling {
@@ -217,7 +235,14 @@ impl Signalling {
         let (socket, _) = tokio_tungstenite::connect_async(url)
             .await
             .map_err(|e| Error::Signalling(format!("WebSocket: {e}")))?;
-        let mut session = Self { socket };
+        let (sink, stream) = socket.split();
+        let (sender, inbox) = mpsc::channel(INBOX_CAPACITY);
+        let reader = tokio::spawn(read_messages(stream, sender));
+        let mut session = Self {
+            sink,
+            inbox,
+            reader,
+        };
         session
             .send(&ClientMessage::Join {
                 protocol: PROTOCOL_VERSION,
@@ -239,7 +264,7 @@ impl Signalling {
     pub async fn send(&mut self, message: &ClientMessage<'_>) -> Result<(), Error> {
         let text = serde_json::to_string(message)
             .map_err(|e| Error::Signalling(format!("encoding a message: {e}")))?;
-        self.socket
+        self.sink
             .send(Message::Text(text.into()))
             .await
             .map_err(|e| Error::Signalling(format!("sending: {e}")))
@@ -247,29 +272,38 @@ impl Signalling {
 
     /// Returns the next server message; an error when the socket closes.
     pub async fn receive(&mut self) -> Result<ServerMessage, Error> {
-        loop {
-            let frame = self
-                .socket
-                .next()
-                .await
-                .ok_or_else(|| Error::Signalling("the server closed the WebSocket".into()))?
-                .map_err(|e| Error::Signalling(format!("receiving: {e}")))?;
-            match frame {
-                Message::Text(text) => {
-                    return serde_json::from_str(text.as_str())
-                        .map_err(|e| Error::Signalling(format!("server message: {e}")));
-                }
-                Message::Close(_) => {
-                    return Err(Error::Signalling("the server closed the WebSocket".into()))
-                }
-                _ => continue,
-            }
+        match self.inbox.recv().await {
+            Some(message) => message,
+            None => Err(Error::Signalling("the server closed the WebSocket".into())),
         }
     }
 
     /// Sends `leave` and closes the socket.
     pub async fn leave(mut self) {
         let _ = self.send(&ClientMessage::Leave).await;
-        let _ = self.socket.close(None).await;
+        let _ = self.sink.close().await;
+    }
+}
+
+/// Reads server messages into `inbox` until the socket closes or fails; the last item
+/// sent is the error that ended it.
+async fn read_messages(
+    mut stream: SplitStream<Socket>,
+    inbox: mpsc::Sender<Result<ServerMessage, Error>>,
+) {
+    loop {
+        let message = match stream.next().await {
+            None | Some(Ok(Message::Close(_))) => {
+                Err(Error::Signalling("the server closed the WebSocket".into()))
+            }
+            Some(Err(e)) => Err(Error::Signalling(format!("receiving: {e}"))),
+            Some(Ok(Message::Text(text))) => serde_json::from_str(text.as_str())
+                .map_err(|e| Error::Signalling(format!("server message: {e}"))),
+            Some(Ok(_)) => continue,
+        };
+        let ended = message.is_err();
+        if inbox.send(message).await.is_err() || ended {
+            return;
+        }
     }
 }
