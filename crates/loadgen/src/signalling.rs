@@ -1,0 +1,309 @@
+//! The server's HTTP development endpoints and its WebSocket signalling, as a browser uses
+//! them (`docs/signalling.md`).
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Full};
+use hyper::header::{CONTENT_TYPE, HOST};
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::Error;
+
+/// The signalling protocol version this tool speaks.
+const PROTOCOL_VERSION: u32 = 1;
+
+/// Where the server is: its HTTP address, from a URL such as `http://127.0.0.1:8080/`.
+#[derive(Debug, Clone)]
+pub struct Server {
+    /// `host:port` as written in the URL, for the `Host` header.
+    pub authority: String,
+    /// The resolved address.
+    pub addr: SocketAddr,
+}
+
+impl Server {
+    /// Parses an `http://` URL and resolves its host.
+    pub async fn resolve(url: &str) -> Result<Self, Error> {
+        let rest = url.strip_prefix("http://").ok_or_else(|| {
+            Error::Setup(format!("{url}: the server URL must start with http://"))
+        })?;
+        let authority = rest.split('/').next().unwrap_or_default().to_string();
+        if authority.is_empty() {
+            return Err(Error::Setup(format!("{url}: the URL names no host")));
+        }
+        let with_port = if authority.contains(':') && !authority.ends_with(']') {
+            authority.clone()
+        } else {
+            format!("{authority}:80")
+        };
+        let addr = tokio::net::lookup_host(&with_port)
+            .await
+            .map_err(|e| Error::io("resolving the server's host", e))?
+            .next()
+            .ok_or_else(|| Error::Setup(format!("{authority} resolves to no address")))?;
+        Ok(Self { authority, addr })
+    }
+
+    /// Sends one HTTP/1.1 request and returns the status and body.
+    async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<(u16, Bytes), Error> {
+        let stream = TcpStream::connect(self.addr)
+            .await
+            .map_err(|e| Error::io("connecting to the server", e))?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| Error::Http(e.to_string()))?;
+        tokio::spawn(connection);
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(HOST, &self.authority);
+        let body = match body {
+            Some(value) => {
+                request = request.header(CONTENT_TYPE, "application/json");
+                Bytes::from(value.to_string())
+            }
+            None => Bytes::new(),
+        };
+        let request = request
+            .body(Full::new(body))
+            .map_err(|e| Error::Http(e.to_string()))?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| Error::Http(e.to_string()))?;
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| Error::Http(e.to_string()))?
+            .to_bytes();
+        Ok((status, body))
+    }
+
+    /// Lists the rooms, from `GET /api/dev/rooms`.
+    pub async fn rooms(&self) -> Result<Vec<String>, Error> {
+        #[derive(Deserialize)]
+        struct Room {
+            id: String,
+        }
+        let (status, body) = self.request(Method::GET, "/api/dev/rooms", None).await?;
+        if status != 200 {
+            return Err(Error::Http(format!(
+                "GET /api/dev/rooms answered {status}: is the server in development mode?"
+            )));
+        }
+        let rooms: Vec<Room> =
+            serde_json::from_slice(&body).map_err(|e| Error::Http(format!("rooms: {e}")))?;
+        Ok(rooms.into_iter().map(|room| room.id).collect())
+    }
+
+    /// Gets a token from `POST /api/dev/token`.
+    pub async fn token(&self, room: &str, name: &str, role: &str) -> Result<String, Error> {
+        #[derive(Deserialize)]
+        struct Token {
+            token: String,
+        }
+        let body = json!({"room": room, "name": name, "role": role});
+        let (status, body) = self
+            .request(Method::POST, "/api/dev/token", Some(body))
+            .await?;
+        if status != 200 {
+            let text = String::from_utf8_lossy(&body);
+            return Err(Error::Http(format!(
+                "POST /api/dev/token answered {status}: {text}"
+            )));
+        }
+        let token: Token =
+            serde_json::from_slice(&body).map_err(|e| Error::Http(format!("token: {e}")))?;
+        Ok(token.token)
+    }
+}
+
+/// A message from the client, as in `docs/signalling.md`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage<'a> {
+    /// Opens the session.
+    Join {
+        /// The protocol version.
+        protocol: u32,
+        /// The access token.
+        token: &'a str,
+    },
+    /// An offer for the publishing connection.
+    Publish {
+        /// SDP offer.
+        sdp: String,
+        /// The source of each m-line.
+        tracks: Vec<PublishedTrack>,
+    },
+    /// The answer to a `subscribe_offer`.
+    SubscribeAnswer {
+        /// SDP answer.
+        sdp: String,
+    },
+    /// Keeps the session alive.
+    Ping,
+    /// Ends the session.
+    Leave,
+}
+
+/// The source of one published m-line.
+#[derive(Debug, Serialize)]
+pub struct PublishedTrack {
+    /// The m-line's MID.
+    pub mid: String,
+    /// `camera` or `microphone`.
+    pub source: &'static str,
+}
+
+/// The server messages this tool acts on; it ignores the others.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// The reply to `join`.
+    Welcome {
+        /// The client's identity.
+        identity: String,
+    },
+    /// The answer to `publish`.
+    PublishAnswer {
+        /// SDP answer.
+        sdp: String,
+    },
+    /// An offer for the receiving connection.
+    SubscribeOffer {
+        /// SDP offer.
+        sdp: String,
+    },
+    /// A failed request.
+    Error {
+        /// Stable code.
+        code: String,
+        /// Explanation.
+        message: String,
+        /// Whether the server closes the session.
+        fatal: bool,
+    },
+    /// Any other message.
+    #[serde(other)]
+    Other,
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Server messages read ahead before the reader waits for the client to take them.
+const INBOX_CAPACITY: usize = 64;
+
+/// A signalling WebSocket. A task of its own reads the socket, so that a client's `select!`
+/// loop waits on a channel: polling the WebSocket itself after every media packet would
+/// make tungstenite zero its read buffer each time.
+pub struct Signalling {
+    sink: SplitSink<Socket, Message>,
+    inbox: mpsc::Receiver<Result<ServerMessage, Error>>,
+    reader: JoinHandle<()>,
+}
+
+impl Drop for Signalling {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+impl Signalling {
+    /// Opens `/ws`, sends `join` and waits for `welcome`. Returns the session and the
+    /// client's identity.
+    pub async fn join(server: &Server, token: &str) -> Result<(Self, String), Error> {
+        let url = format!("ws://{}/ws", server.authority);
+        let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .map_err(|e| Error::Signalling(format!("WebSocket: {e}")))?;
+        let (sink, stream) = socket.split();
+        let (sender, inbox) = mpsc::channel(INBOX_CAPACITY);
+        let reader = tokio::spawn(read_messages(stream, sender));
+        let mut session = Self {
+            sink,
+            inbox,
+            reader,
+        };
+        session
+            .send(&ClientMessage::Join {
+                protocol: PROTOCOL_VERSION,
+                token,
+            })
+            .await?;
+        match session.receive().await? {
+            ServerMessage::Welcome { identity } => Ok((session, identity)),
+            ServerMessage::Error { code, message, .. } => Err(Error::Signalling(format!(
+                "join rejected: {code}: {message}"
+            ))),
+            other => Err(Error::Signalling(format!(
+                "expected welcome, got {other:?}"
+            ))),
+        }
+    }
+
+    /// Sends one message.
+    pub async fn send(&mut self, message: &ClientMessage<'_>) -> Result<(), Error> {
+        let text = serde_json::to_string(message)
+            .map_err(|e| Error::Signalling(format!("encoding a message: {e}")))?;
+        self.sink
+            .send(Message::Text(text.into()))
+            .await
+            .map_err(|e| Error::Signalling(format!("sending: {e}")))
+    }
+
+    /// Returns the next server message; an error when the socket closes.
+    pub async fn receive(&mut self) -> Result<ServerMessage, Error> {
+        match self.inbox.recv().await {
+            Some(message) => message,
+            None => Err(Error::Signalling("the server closed the WebSocket".into())),
+        }
+    }
+
+    /// Sends `leave` and closes the socket.
+    pub async fn leave(mut self) {
+        let _ = self.send(&ClientMessage::Leave).await;
+        let _ = self.sink.close().await;
+    }
+}
+
+/// Reads server messages into `inbox` until the socket closes or fails; the last item
+/// sent is the error that ended it.
+async fn read_messages(
+    mut stream: SplitStream<Socket>,
+    inbox: mpsc::Sender<Result<ServerMessage, Error>>,
+) {
+    loop {
+        let message = match stream.next().await {
+            None | Some(Ok(Message::Close(_))) => {
+                Err(Error::Signalling("the server closed the WebSocket".into()))
+            }
+            Some(Err(e)) => Err(Error::Signalling(format!("receiving: {e}"))),
+            Some(Ok(Message::Text(text))) => serde_json::from_str(text.as_str())
+                .map_err(|e| Error::Signalling(format!("server message: {e}"))),
+            Some(Ok(_)) => continue,
+        };
+        let ended = message.is_err();
+        if inbox.send(message).await.is_err() || ended {
+            return;
+        }
+    }
+}
