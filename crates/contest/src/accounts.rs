@@ -1,7 +1,8 @@
 //! Sign-in: organisers' passwords, personal invite links, sessions and CSRF tokens.
 //!
 //! Secrets (cookie tokens, CSRF tokens, invite tokens) are 32 random bytes written as 64 hex
-//! digits. The database keeps only their SHA-256, so a copy of it signs nobody in.
+//! digits. The database keeps only the SHA-256 of cookie and invite tokens, so a copy of it
+//! signs nobody in.
 
 use std::sync::OnceLock;
 
@@ -18,8 +19,8 @@ use crate::audit::record;
 use crate::db::{now_ms, Database};
 use crate::error::{conflict_on_unique, Error};
 use crate::ids::{InviteId, PersonId, SessionId};
-use crate::people::{Invite, Person};
-use crate::validate::{Checks, MAX_NAME_CHARS};
+use crate::people::{Invite, Person, MAX_FULL_NAME_CHARS};
+use crate::validate::Checks;
 
 /// Lifetime of a session, in milliseconds: 12 hours, one contest day.
 pub const SESSION_TTL_MS: i64 = 12 * 60 * 60 * 1000;
@@ -56,7 +57,7 @@ pub struct SessionInfo {
     pub role: Role,
     /// Expiry, in Unix milliseconds.
     pub expires_at: i64,
-    csrf_hash: String,
+    csrf_token: String,
 }
 
 impl SessionInfo {
@@ -71,8 +72,12 @@ impl SessionInfo {
 
     /// Compares a CSRF token from a request with the session's, in constant time.
     pub fn csrf_matches(&self, token: &str) -> bool {
-        let given = hash_secret(token);
-        given.as_bytes().ct_eq(self.csrf_hash.as_bytes()).into()
+        token.as_bytes().ct_eq(self.csrf_token.as_bytes()).into()
+    }
+
+    /// Returns the session's CSRF token, for the session's own pages.
+    pub fn csrf_token(&self) -> &str {
+        &self.csrf_token
     }
 }
 
@@ -177,7 +182,7 @@ impl Database {
                 format!("must have 1 to {MAX_LOGIN_CHARS} letters, digits or . _ - @"),
             );
         }
-        let full_name = checks.text("full_name", full_name, MAX_NAME_CHARS);
+        let full_name = checks.text("full_name", full_name, MAX_FULL_NAME_CHARS);
         if password.chars().count() < MIN_PASSWORD_CHARS {
             checks.fail(
                 "password",
@@ -282,7 +287,7 @@ impl Database {
     /// ended.
     pub async fn session(&self, cookie_token: &str) -> Result<Option<SessionInfo>, Error> {
         let row: Option<(SessionId, PersonId, Role, i64, String)> = sqlx::query_as(
-            "SELECT s.id, s.person_id, p.role, s.expires_at, s.csrf_hash FROM sessions s
+            "SELECT s.id, s.person_id, p.role, s.expires_at, s.csrf_token FROM sessions s
              JOIN people p ON p.id = s.person_id
              WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2",
         )
@@ -291,12 +296,12 @@ impl Database {
         .fetch_optional(&self.pool)
         .await?;
         Ok(
-            row.map(|(id, person, role, expires_at, csrf_hash)| SessionInfo {
+            row.map(|(id, person, role, expires_at, csrf_token)| SessionInfo {
                 id,
                 person,
                 role,
                 expires_at,
-                csrf_hash,
+                csrf_token,
             }),
         )
     }
@@ -497,16 +502,16 @@ async fn open_session(
         person: person.clone(),
         role,
         expires_at: now + SESSION_TTL_MS,
-        csrf_hash: hash_secret(&csrf_token),
+        csrf_token: csrf_token.clone(),
     };
     sqlx::query(
-        "INSERT INTO sessions (id, person_id, token_hash, csrf_hash, method, created_at, expires_at)
+        "INSERT INTO sessions (id, person_id, token_hash, csrf_token, method, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(info.id.clone())
     .bind(person.clone())
     .bind(hash_secret(&cookie_token))
-    .bind(&info.csrf_hash)
+    .bind(&info.csrf_token)
     .bind(method)
     .bind(now)
     .bind(info.expires_at)
@@ -532,13 +537,13 @@ mod tests {
     }
 
     #[test]
-    fn csrf_compares_hashes() {
+    fn csrf_compares_tokens() {
         let info = SessionInfo {
             id: SessionId::generate(),
             person: PersonId::generate(),
             role: Role::Organiser,
             expires_at: 0,
-            csrf_hash: hash_secret("right"),
+            csrf_token: "right".to_owned(),
         };
         assert!(info.csrf_matches("right"));
         assert!(!info.csrf_matches("wrong"));

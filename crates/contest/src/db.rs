@@ -66,8 +66,8 @@ impl Database {
         Self::connect(&format!("sqlite://{}?mode=rwc", path.display())).await
     }
 
-    /// Connects to `url` (`sqlite:...`, `postgres://...` or `postgresql://...`) and applies
-    /// the migrations that are missing.
+    /// Connects to `url` (`sqlite:...`, `sqlite::memory:`, `postgres://...` or
+    /// `postgresql://...`) and applies the migrations that are missing.
     pub async fn connect(url: &str) -> Result<Self, DatabaseError> {
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -77,8 +77,11 @@ impl Database {
             return Err(DatabaseError::UnsupportedUrl);
         };
         sqlx::any::install_default_drivers();
+        // Each connection to an in-memory SQLite database opens a database of its own.
+        let in_memory = backend == Backend::Sqlite && url.contains(":memory:");
+        let connections = if in_memory { 1 } else { MAX_CONNECTIONS };
         let pool = AnyPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
+            .max_connections(connections)
             .connect(url)
             .await
             .map_err(DatabaseError::Connect)?;

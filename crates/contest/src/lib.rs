@@ -84,6 +84,7 @@ impl Page {
 
 /// One page of a list.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Listing<T> {
     /// The entries.
     pub items: Vec<T>,

@@ -15,6 +15,8 @@ use crate::{Listing, Page};
 const MAX_EMAIL_CHARS: usize = 254;
 /// Maximum length of a phone number, in characters.
 const MAX_PHONE_CHARS: usize = 32;
+/// Maximum length of a full name, in characters: the limit of a name in media tokens.
+pub const MAX_FULL_NAME_CHARS: usize = 100;
 /// Maximum number of members of one expert group.
 pub const MAX_GROUP_MEMBERS: usize = 50;
 
@@ -46,7 +48,7 @@ pub struct Person {
 pub struct NewPerson {
     /// Any role but organiser: organisers are created with `profstage create-organiser`.
     pub role: Option<Role>,
-    /// 1 to 200 characters.
+    /// 1 to 100 characters.
     pub full_name: String,
     /// An e-mail address, up to 254 characters.
     pub email: Option<String>,
@@ -156,7 +158,7 @@ fn check_person(new: &NewPerson) -> Result<Person, Error> {
         }
         Some(role) => role,
     };
-    let full_name = checks.text("full_name", &new.full_name, MAX_NAME_CHARS);
+    let full_name = checks.text("full_name", &new.full_name, MAX_FULL_NAME_CHARS);
     let email = checks.optional_text("email", new.email.as_deref(), MAX_EMAIL_CHARS);
     if let Some(email) = &email {
         let valid = email

@@ -22,6 +22,8 @@ pub struct AppState {
     pub media: MediaHandle,
     /// Recording review, when recording is on.
     pub recordings: Option<Recordings>,
+    /// The contest database.
+    pub contest: profstage_contest::Database,
 }
 
 /// State of the recording routes.

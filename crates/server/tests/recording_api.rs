@@ -76,6 +76,9 @@ async fn fixture() -> Fixture {
         tokens: TokenKeys::new(SECRET.as_bytes()),
         media: MediaHandle::detached(),
         recordings: Some(recordings),
+        contest: profstage_contest::Database::open_sqlite(&folder.path().join("profstage.db"))
+            .await
+            .expect("contest database opens"),
     });
     Fixture {
         state,

@@ -108,13 +108,14 @@ CREATE TABLE invites (
 );
 CREATE INDEX invites_person ON invites (person_id);
 
--- Signed-in browsers. Only SHA-256 hashes of the cookie secret and of the CSRF token are
--- stored.
+-- Signed-in browsers. Only the SHA-256 of the cookie secret is stored. The CSRF token is
+-- stored as it is, because GET /api/v1/me hands it back to the session's own pages and it
+-- is useless without the cookie.
 CREATE TABLE sessions (
     id TEXT PRIMARY KEY,
     person_id TEXT NOT NULL REFERENCES people (id),
     token_hash TEXT NOT NULL UNIQUE,
-    csrf_hash TEXT NOT NULL,
+    csrf_token TEXT NOT NULL,
     method TEXT NOT NULL CHECK (method IN ('password', 'invite')),
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
