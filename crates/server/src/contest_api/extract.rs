@@ -128,34 +128,36 @@ fn body_rejection(rejection: BytesRejection) -> ApiError {
     ApiError::new(rejection.status(), "invalid_body", rejection.body_text())
 }
 
+/// Parses a JSON object. Anything else, such as an array that serde would map onto the
+/// struct's fields in order, is rejected.
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let malformed = |error: &serde_json::Error| {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|error| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_json",
             format!("malformed JSON: {error}"),
         )
-    };
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let inner = error.inner();
-        if inner.is_syntax() || inner.is_eof() {
-            return malformed(inner);
-        }
+    })?;
+    if !value.is_object() {
+        return Err(invalid_body("body", "must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
         let field = if path == "." { "body".to_owned() } else { path };
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
-            "the body does not match the expected fields and types",
-        )
-        .with_fields(vec![FieldError {
-            field,
-            message: inner.to_string(),
-        }])
-    })?;
-    deserializer.end().map_err(|error| malformed(&error))?;
-    Ok(value)
+        invalid_body(&field, &error.inner().to_string())
+    })
+}
+
+fn invalid_body(field: &str, message: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        "the body does not match the expected fields and types",
+    )
+    .with_fields(vec![FieldError {
+        field: field.to_owned(),
+        message: message.to_owned(),
+    }])
 }
 
 /// A query string. Rejects values of the wrong type (400).
