@@ -89,6 +89,13 @@ impl Database {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
+        if backend == Backend::Sqlite && !in_memory {
+            // Readers then do not wait for writers. The mode is stored in the file.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await
+                .map_err(DatabaseError::Connect)?;
+        }
         // Both sets share one history table, so each must ignore the other's versions.
         for set in [&COMMON_MIGRATIONS, specific] {
             let mut migrator = Migrator {
@@ -111,8 +118,14 @@ impl Database {
         self.pool.close().await;
     }
 
+    /// Begins a transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`),
+    /// so that a transaction that reads and then writes waits for other writers up to the
+    /// busy timeout instead of failing with "database is locked".
     pub(crate) async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
-        self.pool.begin().await
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 }
 

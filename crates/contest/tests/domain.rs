@@ -526,12 +526,49 @@ async fn reopening_keeps_data(fx: Fixture) {
     reopened.close().await;
 }
 
+async fn concurrent_writes_succeed(fx: Fixture) {
+    let mut tasks = Vec::new();
+    for index in 0..16 {
+        let db = fx.db.clone();
+        let actor = fx.organiser.clone();
+        tasks.push(tokio::spawn(async move {
+            let new = NewContest {
+                name: format!("Параллельный {index}"),
+                description: String::new(),
+            };
+            let contest = db.create_contest(&actor, &new).await?;
+            let stage = NewStage {
+                region: "Регион".into(),
+                starts_at: Some(0),
+                ends_at: Some(1),
+            };
+            db.create_stage(&actor, &contest.id, &stage).await?;
+            db.people(&actor, None, Page::new(None, None)?)
+                .await
+                .map(drop)
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().expect("a concurrent write failed");
+    }
+    let all = Page::new(None, Some(Page::MAX_LIMIT)).unwrap();
+    assert_eq!(
+        fx.db
+            .contests(&fx.organiser, all)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        16
+    );
+}
+
 macro_rules! scenarios {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             use super::*;
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread")]
                 async fn $name() {
                     let folder = tempfile::tempdir().unwrap();
                     super::$name(fixture(sqlite_url(folder.path())).await).await;
@@ -562,4 +599,5 @@ scenarios!(
     pages_are_bounded,
     audit_log_is_append_only,
     reopening_keeps_data,
+    concurrent_writes_succeed,
 );
