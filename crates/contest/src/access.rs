@@ -117,7 +117,7 @@ pub fn allows(role: Role, action: Action) -> bool {
     }
 }
 
-/// Who performs an operation: a signed-in person, or the server's command line.
+/// The performer of an operation: a signed-in person, or the server's command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     /// The person, or `None` for the command line.
@@ -129,7 +129,7 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// The `profstage` command line, run by whoever operates the server.
+    /// The `profstage` command line, run by the server's operator.
     pub fn command_line() -> Self {
         Self {
             person: None,

@@ -1,8 +1,8 @@
 //! Sign-in: organisers' passwords, personal invite links, sessions and CSRF tokens.
 //!
 //! Secrets (cookie tokens, CSRF tokens, invite tokens) are 32 random bytes written as 64 hex
-//! digits. The database keeps only the SHA-256 of cookie and invite tokens, so a copy of it
-//! signs nobody in.
+//! digits. The database keeps only the SHA-256 of cookie and invite tokens, so a copy of the
+//! database cannot be used to sign in.
 
 use std::sync::OnceLock;
 
@@ -142,7 +142,7 @@ async fn verify_password(password: String, hash: String) -> bool {
     .unwrap_or(false)
 }
 
-/// A hash to check passwords against when the login is unknown, so that the answer takes
+/// A hash to check passwords against when the login is unknown, so that the response takes
 /// as long as for a known login.
 fn decoy_hash() -> String {
     static DECOY: OnceLock<String> = OnceLock::new();
@@ -306,7 +306,7 @@ impl Database {
         )
     }
 
-    /// Ends a session, so that its cookie signs nobody in any more.
+    /// Ends a session, so that its cookie no longer signs anyone in.
     pub async fn sign_out(&self, session: &SessionInfo) -> Result<(), Error> {
         let mut tx = self.begin().await?;
         sqlx::query("UPDATE sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
@@ -446,6 +446,7 @@ impl Database {
         if !looks_valid {
             return Err(Error::InvalidInvite);
         }
+
         let now = now_ms();
         let mut tx = self.begin().await?;
         // The UPDATE claims the link, so two requests racing for it cannot both succeed.
@@ -461,10 +462,12 @@ impl Database {
         let Some((invite, person)) = claimed else {
             return Err(Error::InvalidInvite);
         };
+
         let (role,): (Role,) = sqlx::query_as("SELECT role FROM people WHERE id = $1")
             .bind(person.clone())
             .fetch_one(&mut *tx)
             .await?;
+
         let session = open_session(&mut tx, &person, role, "invite").await?;
         let actor = session.info.actor();
         record(

@@ -20,7 +20,7 @@ pub struct AuditEntry {
     pub actor_id: Option<String>,
     /// The session the request came with.
     pub session_id: Option<String>,
-    /// What happened, such as `person.create` or `person.read`.
+    /// The action, such as `person.create` or `person.read`.
     pub action: String,
     /// Kind of the record acted on, such as `person`.
     pub target_kind: String,
@@ -30,7 +30,7 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
-/// Which audit entries to list.
+/// A filter of audit entries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditFilter {
     /// Only entries about this record.

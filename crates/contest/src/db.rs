@@ -16,7 +16,7 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 /// Connections kept open to the database.
 const MAX_CONNECTIONS: u32 = 8;
 
-/// Which database server the URL names.
+/// The database server a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     /// An SQLite file.

@@ -8,11 +8,11 @@ use serde::Serialize;
 pub struct FieldError {
     /// The field's name, as in the request.
     pub field: String,
-    /// What is wrong with it.
+    /// The problem with the field, such as "must not be empty".
     pub message: String,
 }
 
-/// Why an operation did not happen. Nothing is saved when one is returned.
+/// The reason an operation did not happen. Nothing is saved when one is returned.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// One or more inputs are invalid.

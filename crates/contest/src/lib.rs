@@ -3,7 +3,7 @@
 //! sessions, invite links and the audit log.
 //!
 //! It stores everything in SQLite or PostgreSQL through one code path (sqlx's `Any` driver
-//! and portable SQL) and knows nothing of WebRTC or HTTP. Every operation takes the
+//! and portable SQL) and depends on nothing of WebRTC or HTTP. Every operation takes the
 //! [`Actor`] who asks, checks the permission with [`access::allows`], and writes its audit
 //! entry in the same transaction as the change it describes.
 

@@ -103,7 +103,7 @@ pub struct Assignment {
     pub assigned_at: i64,
 }
 
-/// What a media token for a room needs: who joins, under which name and role.
+/// The person, name and role that a media token for a room carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomAccess {
     /// The room.
@@ -411,6 +411,7 @@ impl Database {
         person: &PersonId,
     ) -> Result<Assignment, Error> {
         actor.check(Action::ManageAssignments)?;
+
         let mut tx = self.begin().await?;
         require(&mut tx, "rooms", "room", room.as_str()).await?;
         let role: Option<(Role,)> = sqlx::query_as("SELECT role FROM people WHERE id = $1")
@@ -418,6 +419,7 @@ impl Database {
             .fetch_optional(&mut *tx)
             .await?;
         let (role,) = role.ok_or(Error::NotFound("person"))?;
+
         let assignment = Assignment {
             room_id: room.clone(),
             person_id: person.clone(),
@@ -435,6 +437,7 @@ impl Database {
         .map_err(conflict_on_unique(
             "this person is already assigned to this room",
         ))?;
+
         let detail = format!("person={person}");
         record(
             &mut tx,

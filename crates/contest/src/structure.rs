@@ -44,7 +44,7 @@ pub struct Stage {
     pub id: StageId,
     /// The contest it belongs to.
     pub contest_id: ContestId,
-    /// The region that holds it.
+    /// The region that runs it.
     pub region: String,
     /// Start, in Unix milliseconds.
     pub starts_at: i64,

@@ -3,7 +3,8 @@
 //! The PostgreSQL server is `PROFSTAGE_TEST_DATABASE_URL` when set (a URL whose user may
 //! create databases). Otherwise [`PostgresServer::start`] runs `initdb` and `pg_ctl` from
 //! Debian's postgresql package into a temporary folder, listening on a Unix socket in that
-//! folder only; as root it runs them as the `postgres` user.
+//! folder only. As root it runs them as the `postgres` user, because PostgreSQL refuses to
+//! run as root.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,7 +14,7 @@ use uuid::Uuid;
 /// Environment variable naming an existing PostgreSQL server for the tests.
 pub const TEST_DATABASE_URL_ENV: &str = "PROFSTAGE_TEST_DATABASE_URL";
 
-/// Where Debian 12 installs the PostgreSQL 15 programs.
+/// Folder of the PostgreSQL 15 programs on Debian 12.
 const POSTGRES_BIN: &str = "/usr/lib/postgresql/15/bin";
 
 /// A PostgreSQL server for tests; stopped when dropped if the tests started it.
@@ -42,57 +43,33 @@ impl PostgresServer {
                 started: None,
             };
         }
+
+        // NOTE: a Unix socket path has at most 107 bytes, so a long TMPDIR breaks this.
         let folder = tempfile::Builder::new()
             .prefix("profstage-pg-")
             .tempdir()
             .expect("a temporary folder for PostgreSQL");
         let as_postgres_user = is_root();
-        let data = folder.path().join("data");
         let socket = folder.path().join("socket");
         std::fs::create_dir_all(&socket).expect("socket folder");
         if as_postgres_user {
             chown_to_postgres(folder.path());
         }
+
         let user = if as_postgres_user {
             "postgres"
         } else {
             "profstage"
         };
-        run(
+        let data = folder.path().join("data");
+        init_cluster(as_postgres_user, &data, user);
+        start_server(
             as_postgres_user,
-            "initdb",
-            &[
-                "-D",
-                path_str(&data),
-                "-U",
-                user,
-                "--auth=trust",
-                "--no-sync",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-            ],
+            &data,
+            &socket,
+            &folder.path().join("postgres.log"),
         );
-        let options = format!(
-            "-c listen_addresses='' -c unix_socket_directories='{}' -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-            path_str(&socket)
-        );
-        let log = folder.path().join("postgres.log");
-        run(
-            as_postgres_user,
-            "pg_ctl",
-            &[
-                "-D",
-                path_str(&data),
-                "-o",
-                &options,
-                "-l",
-                path_str(&log),
-                "-w",
-                "start",
-            ],
-        );
+
         let base = format!("postgres://{user}@localhost/?host={}", path_str(&socket));
         Self {
             base,
@@ -142,9 +119,9 @@ impl Drop for PostgresServer {
                 ])
                 .output();
             if let Err(error) = status {
-                eprintln!("failed to stop the test PostgreSQL server: {error}");
+                let folder = started.folder.path().display();
+                eprintln!("failed to stop the test PostgreSQL server in {folder}: {error}");
             }
-            let _ = started.folder.path();
         }
     }
 }
@@ -155,6 +132,42 @@ pub fn sqlite_url(folder: &Path) -> String {
         "sqlite://{}?mode=rwc",
         folder.join("profstage.db").display()
     )
+}
+
+/// Creates a cluster with a superuser `user` that needs no password.
+fn init_cluster(as_postgres_user: bool, data: &Path, user: &str) {
+    let args = [
+        "-D",
+        path_str(data),
+        "-U",
+        user,
+        "--auth=trust",
+        "--no-sync",
+        "-E",
+        "UTF8",
+        "--locale=C.UTF-8",
+    ];
+    run(as_postgres_user, "initdb", &args);
+}
+
+/// Starts the server on a Unix socket in `socket` only, with durability off for speed.
+fn start_server(as_postgres_user: bool, data: &Path, socket: &Path, log: &Path) {
+    let options = format!(
+        "-c listen_addresses='' -c unix_socket_directories='{}' -c fsync=off \
+         -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+        path_str(socket)
+    );
+    let args = [
+        "-D",
+        path_str(data),
+        "-o",
+        &options,
+        "-l",
+        path_str(log),
+        "-w",
+        "start",
+    ];
+    run(as_postgres_user, "pg_ctl", &args);
 }
 
 fn path_str(path: &Path) -> &str {

@@ -563,6 +563,31 @@ async fn concurrent_writes_succeed(fx: Fixture) {
     );
 }
 
+async fn invite_race_has_one_winner(fx: Fixture) {
+    let participant = person(&fx, Role::Participant, "Гонщик").await;
+    let new = NewInvite::default();
+    let link = fx
+        .db
+        .create_invite(&fx.organiser, &participant.id, &new)
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let db = fx.db.clone();
+        let token = link.token.clone();
+        tasks.push(tokio::spawn(async move { db.accept_invite(&token).await }));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => winners += 1,
+            Err(Error::InvalidInvite) => {}
+            Err(other) => panic!("unexpected error {other:?}"),
+        }
+    }
+    assert_eq!(winners, 1);
+}
+
 macro_rules! scenarios {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -600,4 +625,5 @@ scenarios!(
     audit_log_is_append_only,
     reopening_keeps_data,
     concurrent_writes_succeed,
+    invite_race_has_one_winner,
 );

@@ -12,7 +12,7 @@ pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-/// What went wrong.
+/// The code, message and invalid fields of an error.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable machine-readable code, such as `invalid_input` or `forbidden`.
