@@ -194,15 +194,19 @@ fn chown_to_postgres(path: &Path) {
     );
 }
 
+/// Builds a command for a PostgreSQL program. It runs in `/`, because the `postgres` user
+/// may not be allowed into the test's current folder.
 fn pg_command(as_postgres_user: bool, program: &str) -> Command {
     let program = format!("{POSTGRES_BIN}/{program}");
-    if as_postgres_user {
+    let mut command = if as_postgres_user {
         let mut command = Command::new("runuser");
         command.args(["-u", "postgres", "--", &program]);
         command
     } else {
         Command::new(program)
-    }
+    };
+    command.current_dir("/");
+    command
 }
 
 fn run(as_postgres_user: bool, program: &str, args: &[&str]) {

@@ -888,6 +888,12 @@ async fn sessions_sign_in_and_out(w: World) {
         .await;
     assert_eq!(reply.error_code(), "wrong_credentials");
 
+    let anonymous = w
+        .api
+        .call(Method::DELETE, "/api/v1/session", None, None)
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+
     let (session, reply) = w.api.sign_in().await;
     let cookie = reply.headers[header::SET_COOKIE]
         .to_str()
