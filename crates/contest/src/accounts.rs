@@ -250,24 +250,27 @@ impl Database {
         let matches = verify_password(password.to_owned(), hash).await;
 
         let mut tx = self.begin().await?;
-        let Some((person, _, role)) = row.filter(|_| matches) else {
-            let actor = Actor {
+        let Some((person, _, role)) = row.clone().filter(|_| matches) else {
+            // The login is not recorded: it may be someone's mistyped password.
+            let target = row.as_ref().map(|(person, ..)| person.as_str());
+            let nobody = Actor {
                 person: None,
                 role: Role::Participant,
                 session: None,
             };
             record(
                 &mut tx,
-                &actor,
+                &nobody,
                 "session.sign_in_failed",
-                "account",
-                None,
+                "person",
+                target,
                 "",
             )
             .await?;
             tx.commit().await?;
             return Err(Error::WrongCredentials);
         };
+
         let session = open_session(&mut tx, &person, role, "password").await?;
         let actor = session.info.actor();
         record(

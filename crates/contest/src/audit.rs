@@ -16,7 +16,7 @@ pub struct AuditEntry {
     pub seq: i64,
     /// Server time of the change, in Unix milliseconds.
     pub at: i64,
-    /// The person who acted, or `None` for the command line.
+    /// The person who acted, or `None` for the command line and failed sign-ins.
     pub actor_id: Option<String>,
     /// The session the request came with.
     pub session_id: Option<String>,

@@ -307,27 +307,8 @@ impl Database {
         };
         let mut tx = self.begin().await?;
         require(&mut tx, "nominations", "nomination", nomination.as_str()).await?;
-        for member in &group.member_ids {
-            let role: Option<(Role,)> = sqlx::query_as("SELECT role FROM people WHERE id = $1")
-                .bind(member.clone())
-                .fetch_optional(&mut *tx)
-                .await?;
-            match role {
-                None => {
-                    return Err(Error::invalid(
-                        "member_ids",
-                        format!("person {member} not found"),
-                    ))
-                }
-                Some((Role::Expert,)) => {}
-                Some(_) => {
-                    return Err(Error::invalid(
-                        "member_ids",
-                        format!("person {member} is not an expert"),
-                    ))
-                }
-            }
-        }
+        check_experts(&mut tx, &group).await?;
+
         sqlx::query(
             "INSERT INTO expert_groups (id, nomination_id, name, chair_id, created_at)
              VALUES ($1, $2, $3, $4, $5)",
@@ -556,6 +537,35 @@ impl Database {
             role,
         })
     }
+}
+
+/// Checks that every member of a new group, the chair included, is an expert.
+async fn check_experts(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    group: &ExpertGroup,
+) -> Result<(), Error> {
+    for member in &group.member_ids {
+        let field = if *member == group.chair_id {
+            "chair_id"
+        } else {
+            "member_ids"
+        };
+        let role: Option<(Role,)> = sqlx::query_as("SELECT role FROM people WHERE id = $1")
+            .bind(member.clone())
+            .fetch_optional(&mut **tx)
+            .await?;
+        match role {
+            Some((Role::Expert,)) => {}
+            Some(_) => {
+                return Err(Error::invalid(
+                    field,
+                    format!("person {member} is not an expert"),
+                ))
+            }
+            None => return Err(Error::invalid(field, format!("person {member} not found"))),
+        }
+    }
+    Ok(())
 }
 
 pub(crate) async fn insert_person(

@@ -331,6 +331,21 @@ async fn sessions_end_and_passwords_check(fx: Fixture) {
         fx.db.sign_in("nobody", PASSWORD).await,
         Err(Error::WrongCredentials)
     ));
+    let log = fx
+        .db
+        .audit_log(&fx.organiser, &AuditFilter::default(), page())
+        .await
+        .unwrap();
+    let failures: Vec<_> = log
+        .items
+        .iter()
+        .filter(|entry| entry.action == "session.sign_in_failed")
+        .collect();
+    assert_eq!(failures.len(), 2);
+    assert_eq!(failures[0].target_id, None, "an unknown login names no one");
+    let chief = fx.organiser.person.as_ref().map(|p| p.to_string());
+    assert_eq!(failures[1].target_id, chief);
+    assert_eq!(failures[1].actor_id, None);
     let duplicate = fx.db.create_organiser("Chief", "Другой", PASSWORD).await;
     assert!(
         matches!(duplicate, Err(Error::Conflict(_))),
@@ -432,6 +447,19 @@ async fn expert_group_has_one_chair(fx: Fixture) {
         .unwrap();
     assert_eq!(group.chair_id, chair.id);
     assert_eq!(group.member_ids.len(), 2);
+    let participant_chair = NewExpertGroup {
+        chair_id: Some(participant.id.clone()),
+        ..new.clone()
+    };
+    let error = fx
+        .db
+        .create_expert_group(&fx.organiser, &nomination.id, &participant_chair)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Invalid(f) if f[0].field == "chair_id"),
+        "{error:?}"
+    );
     let with_participant = NewExpertGroup {
         member_ids: vec![participant.id.clone()],
         ..new

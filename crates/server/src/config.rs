@@ -788,7 +788,7 @@ pub fn read_env() -> Result<EnvVars, ConfigError> {
                   never from a flag, so that it does not show in the process list."
 )]
 pub struct Cli {
-    /// What to do instead of serving, such as creating an organiser.
+    /// A subcommand to run instead of the server, such as `create-organiser`.
     #[command(subcommand)]
     pub command: Option<crate::admin::Command>,
 

@@ -382,7 +382,7 @@ async fn every_endpoint_checks_role(w: World) {
     let (contest, stage, nomination, part, room) =
         (&w.contest, &w.stage, &w.nomination, &w.part, &w.room);
     let (participant, expert, spare) = (&w.participant_id, &w.expert_id, &w.spare_id);
-    // A participant may read their own record, and nobody else's.
+    // A participant may read their own record but not other people's.
     let revocable = w
         .api
         .post(

@@ -1,5 +1,6 @@
 -- Append-only: who did what to which record, and when. Written in the same transaction as
--- the change it describes. actor_id and session_id are empty for the command line.
+-- the change it describes. actor_id and session_id are empty for the command line and for
+-- failed sign-ins.
 CREATE TABLE audit_log (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     at BIGINT NOT NULL,

@@ -91,8 +91,11 @@ pub async fn sign_in(
     let session = state
         .contest
         .sign_in(&request.login, &request.password)
-        .await;
-    Ok(session_response(&state, session.map_err(domain_error)?))
+        .await
+        .map_err(domain_error)?;
+    let (person, id) = (&session.info.person, &session.info.id);
+    tracing::info!(%person, session = %id, "signed in with a password");
+    Ok(session_response(&state, session))
 }
 
 /// Opens an invite link: signs its person in. A link works once.
@@ -104,12 +107,14 @@ pub async fn accept_invite(
     ApiBody(request): ApiBody<AcceptInviteRequest>,
 ) -> Result<Response, ApiError> {
     let session = state.contest.accept_invite(request.token.trim()).await;
-    Ok(session_response(&state, session.map_err(domain_error)?))
+    let session = session.map_err(domain_error)?;
+    let (person, id) = (&session.info.person, &session.info.id);
+    tracing::info!(%person, session = %id, "signed in with an invite");
+    Ok(session_response(&state, session))
 }
 
 fn session_response(state: &AppState, session: NewSession) -> Response {
-    let config = &state.config;
-    let secure = !(config.dev_mode() && config.http.listen.ip().is_loopback());
+    let secure = cookie_is_secure(state);
     let max_age_secs = (session.info.expires_at - now_secs() as i64 * 1000) / 1000;
     let cookie = session_cookie_header(&session.cookie_token, max_age_secs, secure);
     let body = SessionResponse {
@@ -119,6 +124,13 @@ fn session_response(state: &AppState, session: NewSession) -> Response {
         expires_at: session.info.expires_at,
     };
     ([(header::SET_COOKIE, cookie)], Json(body)).into_response()
+}
+
+/// Returns whether the session cookie gets `Secure`: always, unless development mode is on
+/// and the server listens on a loopback address over plain HTTP.
+fn cookie_is_secure(state: &AppState) -> bool {
+    let config = &state.config;
+    !(config.dev_mode() && config.http.listen.ip().is_loopback())
 }
 
 /// Ends the session and clears its cookie.
@@ -133,8 +145,8 @@ pub async fn sign_out(
         .sign_out(&session)
         .await
         .map_err(domain_error)?;
-    let secure = !(state.config.dev_mode() && state.config.http.listen.ip().is_loopback());
-    let cookie = session_cookie_header("", 0, secure);
+    tracing::info!(person = %session.person, session = %session.id, "signed out");
+    let cookie = session_cookie_header("", 0, cookie_is_secure(&state));
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 

@@ -1,5 +1,6 @@
-//! Request extractors of the contest API: the signed-in session with its CSRF check, JSON
-//! bodies and query strings whose every rejection is an [`ApiError`], and path ids.
+//! Request extractors of the contest API. They read the signed-in session and check its CSRF
+//! token, and parse JSON bodies, query strings and path ids. Every rejection is an
+//! [`ApiError`].
 
 use std::str::FromStr;
 use std::sync::Arc;
