@@ -11,10 +11,13 @@
 
 pub mod access;
 pub mod accounts;
+mod assignments;
 mod audit;
 mod db;
 mod error;
+mod groups;
 mod ids;
+pub mod invites;
 mod people;
 mod structure;
 #[doc(hidden)]
@@ -22,15 +25,18 @@ pub mod testing;
 mod validate;
 
 pub use access::{Action, Actor, Role};
-pub use accounts::{InviteLink, NewInvite, NewSession, SessionInfo};
+pub use accounts::{NewSession, SessionInfo};
+pub use assignments::{Assignment, RoomAccess};
 pub use audit::{AuditEntry, AuditFilter};
 pub use db::{Backend, Database, DatabaseError};
 pub use error::{Error, FieldError};
+pub use groups::{ExpertGroup, NewExpertGroup};
 pub use ids::{
     ContestId, ExpertGroupId, InviteId, NominationId, PersonId, RoomId, SessionId, StageId,
     StagePartId,
 };
-pub use people::{Assignment, ExpertGroup, Invite, NewExpertGroup, NewPerson, Person, RoomAccess};
+pub use invites::{Invite, InviteLink, NewInvite};
+pub use people::{NewPerson, Person};
 pub use structure::{
     Contest, NewContest, NewNomination, NewRoom, NewStage, NewStagePart, Nomination, PartKind,
     Room, Stage, StagePart,
