@@ -11,6 +11,8 @@ CREATE TABLE audit_log (
     target_id TEXT,
     detail TEXT NOT NULL
 );
+CREATE INDEX audit_log_target ON audit_log (target_id);
+CREATE INDEX audit_log_actor ON audit_log (actor_id);
 
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN
