@@ -129,7 +129,7 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// The `profstage` command line, run by the server's operator.
+    /// Returns the actor of the `profstage` command line, run by the server's operator.
     pub fn command_line() -> Self {
         Self {
             person: None,

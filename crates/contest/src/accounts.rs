@@ -119,8 +119,8 @@ async fn verify_password(password: String, hash: String) -> bool {
     .unwrap_or(false)
 }
 
-/// A hash to check passwords against when the login is unknown, so that the response takes
-/// as long as for a known login.
+/// Returns a decoy hash to check passwords against when the login is unknown, so that the
+/// response takes as long as for a known login.
 fn decoy_hash() -> String {
     static DECOY: OnceLock<String> = OnceLock::new();
     DECOY

@@ -1,4 +1,4 @@
-//! Who is assigned to which media room, and the media access that follows from it.
+//! Room assignments of people, and the media access that follows from them.
 
 use serde::Serialize;
 

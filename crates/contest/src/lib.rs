@@ -4,7 +4,7 @@
 //!
 //! It stores everything in SQLite or PostgreSQL through one code path (sqlx's `Any` driver
 //! and portable SQL) and depends on nothing of WebRTC or HTTP. Every operation takes the
-//! [`Actor`] who asks, checks the permission with [`access::allows`], and writes its audit
+//! requesting [`Actor`], checks the permission with [`access::allows`], and writes its audit
 //! entry in the same transaction as the change it describes.
 
 #![warn(missing_docs)]
