@@ -43,6 +43,9 @@ pub enum StartError {
     /// Recording could not start.
     #[error("recording: {0}")]
     Recording(#[from] recording::StartRecordingError),
+    /// The contest database could not be opened or migrated.
+    #[error("contest database: {0}")]
+    Database(#[from] profstage_contest::DatabaseError),
     /// The HTTP listener could not be bound.
     #[error("failed to bind the HTTP listener on {addr}: {source}")]
     BindHttp {
@@ -126,6 +129,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             source,
         })?;
     let udp_addr = media.local_addr();
+    let contest = open_database(&config).await?;
     let http_listen = config.http.listen;
     let listener = TcpListener::bind(http_listen)
         .await
@@ -145,6 +149,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         media,
         recordings,
         briefings: Some(briefings),
+        contest,
     });
     if state.recordings.is_some() {
         tokio::spawn(crate::retention::run(Arc::clone(&state)));
@@ -180,6 +185,19 @@ fn candidate(config: &Config) -> Result<SocketAddr, ConfigError> {
         return Ok(SocketAddr::new(resolved.ip(), 0));
     }
     config.media.candidate_addr()
+}
+
+/// Opens the contest database: `database.url`, or the SQLite file in `recording.data_dir`.
+pub async fn open_database(
+    config: &Config,
+) -> Result<profstage_contest::Database, profstage_contest::DatabaseError> {
+    match &config.database.url {
+        Some(url) => profstage_contest::Database::connect(url.expose()).await,
+        None => {
+            let path = config.recording.data_dir.join(crate::config::SQLITE_FILE);
+            profstage_contest::Database::open_sqlite(&path).await
+        }
+    }
 }
 
 fn token_keys(config: &Config) -> TokenKeys {

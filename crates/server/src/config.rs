@@ -58,6 +58,8 @@ pub struct Config {
     pub recording: RecordingConfig,
     /// Recording storage: a local folder or an S3 bucket.
     pub storage: storage::StorageConfig,
+    /// The contest database.
+    pub database: DatabaseConfig,
 }
 
 impl Default for Config {
@@ -78,6 +80,7 @@ impl Default for Config {
             log: LogConfig::default(),
             recording: RecordingConfig::default(),
             storage: storage::StorageConfig::default(),
+            database: DatabaseConfig::default(),
         }
     }
 }
@@ -265,6 +268,72 @@ impl RecordingConfig {
             ));
         }
         Ok(())
+    }
+}
+
+/// `[database]`: the contest database.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// PostgreSQL URL. When unset, the server keeps an SQLite file, `profstage.db`, in
+    /// `recording.data_dir`.
+    pub url: Option<DatabaseUrl>,
+}
+
+impl DatabaseConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let Some(url) = &self.url else {
+            return Ok(());
+        };
+        let postgres = url.0.starts_with("postgres://") || url.0.starts_with("postgresql://");
+        if postgres || url.0.starts_with("sqlite:") {
+            return Ok(());
+        }
+        Err(ConfigError::invalid(
+            "database.url",
+            "<hidden>",
+            "expected postgres://USER:PASSWORD@HOST/DATABASE or sqlite:PATH",
+        ))
+    }
+}
+
+/// Name of the SQLite file kept in `recording.data_dir` when `database.url` is unset.
+pub const SQLITE_FILE: &str = "profstage.db";
+
+/// A database URL, which may contain a password. `Debug` and `Serialize` hide it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Wraps a URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    /// Returns the URL, password included, for connecting.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = std::convert::Infallible;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        Ok(Self::new(url))
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DatabaseUrl(<hidden>)")
+    }
+}
+
+impl Serialize for DatabaseUrl {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("<hidden>")
     }
 }
 
@@ -643,6 +712,9 @@ const ENV_VARS: &[(&str, &str, EnvSetter)] = &[
         EXPECT_SECS,
         |c, v| set(&mut c.storage.s3.operation_timeout_secs, v),
     ),
+    ("PROFSTAGE_DATABASE_URL", "a postgres:// URL", |c, v| {
+        set_optional(&mut c.database.url, v)
+    }),
 ];
 
 const EXPECT_DIR: &str = "a directory path";
@@ -716,6 +788,10 @@ pub fn read_env() -> Result<EnvVars, ConfigError> {
                   never from a flag, so that it does not show in the process list."
 )]
 pub struct Cli {
+    /// A subcommand to run instead of the server, such as `create-organiser`.
+    #[command(subcommand)]
+    pub command: Option<crate::admin::Command>,
+
     /// TOML configuration file to read [default: config/default.toml if it exists]
     #[arg(short, long, value_name = "PATH")]
     pub config: Option<PathBuf>,
@@ -884,6 +960,7 @@ impl Config {
         self.validate_rooms()?;
         self.signalling.validate()?;
         self.recording.validate()?;
+        self.database.validate()?;
         self.log.validate()
     }
 

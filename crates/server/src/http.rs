@@ -63,7 +63,8 @@ fn api_routes(dev_mode: bool) -> Router<Arc<AppState>> {
         .route("/api/v1/health", get(health))
         .route("/api/v1/info", get(info))
         .merge(crate::recording_api::routes())
-        .merge(crate::briefing::api::routes());
+        .merge(crate::briefing::api::routes())
+        .merge(crate::contest_api::routes());
     if dev_mode {
         let token = post(dev_token).layer(DefaultBodyLimit::max(DEV_TOKEN_BODY_LIMIT));
         api = api
@@ -297,12 +298,14 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// An `/api` error, sent as `{"error": {"code", "message"}}`.
+/// An `/api` error, sent as `{"error": {"code", "message", "fields"}}`; `fields` lists
+/// the invalid input fields and is left out when there are none.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    fields: Vec<profstage_contest::FieldError>,
 }
 
 impl ApiError {
@@ -312,7 +315,14 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            fields: Vec::new(),
         }
+    }
+
+    /// Adds the invalid fields.
+    pub fn with_fields(mut self, fields: Vec<profstage_contest::FieldError>) -> Self {
+        self.fields = fields;
+        self
     }
 
     fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
@@ -320,7 +330,7 @@ impl ApiError {
     }
 
     /// Creates the error for a server failure. The caller logs the cause, which is not sent.
-    fn internal() -> Self {
+    pub(crate) fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -338,6 +348,8 @@ struct ErrorBody<'a> {
 struct ErrorDetail<'a> {
     code: &'a str,
     message: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    fields: &'a [profstage_contest::FieldError],
 }
 
 impl IntoResponse for ApiError {
@@ -346,6 +358,7 @@ impl IntoResponse for ApiError {
             error: ErrorDetail {
                 code: self.code,
                 message: &self.message,
+                fields: &self.fields,
             },
         };
         (self.status, Json(body)).into_response()

@@ -1,10 +1,12 @@
 //! The Profstage server: HTTP and WebSocket signalling edge, UDP media loop and the wiring
 //! between them and the media core.
 
+pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod briefing;
 pub mod config;
+pub mod contest_api;
 pub mod http;
 pub mod media_loop;
 pub mod recording;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use profstage_server::config::{self, Cli, Config, ConfigError};
-use profstage_server::{app, telemetry};
+use profstage_server::{admin, app, telemetry};
 
 /// Exit status for an invalid configuration or command line.
 const EXIT_CONFIG: u8 = 2;
@@ -24,6 +24,9 @@ async fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    if let Some(command) = &cli.command {
+        return admin::run(command, &config).await;
+    }
     if let Err(error) = telemetry::init(&config.log) {
         eprintln!("profstage: {error}");
         return ExitCode::from(EXIT_CONFIG);

@@ -25,6 +25,8 @@ pub struct AppState {
     pub recordings: Option<Recordings>,
     /// Briefing attendance; `None` only in tests of the HTTP layer alone.
     pub briefings: Option<Briefings>,
+    /// The contest database.
+    pub contest: profstage_contest::Database,
 }
 
 /// State of the recording routes.

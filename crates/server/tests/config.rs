@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{CommandFactory, Parser};
 use profstage_server::config::{
-    env_var_names, AuthConfig, Cli, Config, ConfigError, DevConfig, EnvVars, HttpConfig, LogConfig,
-    LogFormat, MediaConfig, RoomConfig, RoomId, SignallingConfig, TokenSecret, WebConfig,
+    env_var_names, AuthConfig, Cli, Config, ConfigError, DatabaseConfig, DatabaseUrl, DevConfig,
+    EnvVars, HttpConfig, LogConfig, LogFormat, MediaConfig, RoomConfig, RoomId, SignallingConfig,
+    TokenSecret, WebConfig,
 };
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
@@ -99,6 +100,9 @@ fn every_key_set() -> Config {
                 ..Default::default()
             },
             ..Default::default()
+        },
+        database: DatabaseConfig {
+            url: Some(DatabaseUrl::new("postgres://profstage@127.0.0.1/profstage")),
         },
     }
 }

@@ -20,7 +20,7 @@ const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
 /// Largest response body read by the tests, in bytes.
 const BODY_LIMIT: usize = 1 << 20;
 
-fn state_with(dev_mode: bool, web_root: PathBuf) -> Arc<AppState> {
+async fn state_with(dev_mode: bool, web_root: PathBuf) -> Arc<AppState> {
     let config = Config {
         dev_mode: Some(dev_mode),
         auth: AuthConfig {
@@ -37,11 +37,14 @@ fn state_with(dev_mode: bool, web_root: PathBuf) -> Arc<AppState> {
         media: MediaHandle::detached(),
         recordings: None,
         briefings: None,
+        contest: profstage_contest::Database::connect("sqlite::memory:")
+            .await
+            .expect("in-memory contest database opens"),
     })
 }
 
-fn state(dev_mode: bool) -> Arc<AppState> {
-    state_with(dev_mode, PathBuf::from("/nonexistent/web-client"))
+async fn state(dev_mode: bool) -> Arc<AppState> {
+    state_with(dev_mode, PathBuf::from("/nonexistent/web-client")).await
 }
 
 struct Reply {
@@ -107,7 +110,7 @@ async fn request_token(state: Arc<AppState>, body: Value) -> Reply {
 
 #[tokio::test]
 async fn health_reports_ok() {
-    let reply = get(state(false), "/api/v1/health").await;
+    let reply = get(state(false).await, "/api/v1/health").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.json(), json!({"status": "ok"}));
 }
@@ -115,7 +118,7 @@ async fn health_reports_ok() {
 #[tokio::test]
 async fn info_reports_dev_mode_and_protocol() {
     for dev_mode in [true, false] {
-        let reply = get(state(dev_mode), "/api/v1/info").await;
+        let reply = get(state(dev_mode).await, "/api/v1/info").await;
         assert_eq!(reply.status, StatusCode::OK);
         assert_eq!(reply.json(), json!({"dev_mode": dev_mode, "protocol": 1}));
     }
@@ -123,7 +126,7 @@ async fn info_reports_dev_mode_and_protocol() {
 
 #[tokio::test]
 async fn api_responses_carry_security_headers() {
-    let reply = get(state(true), "/api/v1/health").await;
+    let reply = get(state(true).await, "/api/v1/health").await;
     assert_eq!(reply.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
     assert_eq!(reply.header(header::REFERRER_POLICY), "no-referrer");
     assert_eq!(reply.header(header::CACHE_CONTROL), "no-store");
@@ -136,7 +139,7 @@ async fn api_responses_carry_security_headers() {
 
 #[tokio::test]
 async fn dev_rooms_lists_configured_rooms() {
-    let reply = get(state(true), "/api/dev/rooms").await;
+    let reply = get(state(true).await, "/api/dev/rooms").await;
     assert_eq!(reply.status, StatusCode::OK);
     let expected = json!([{"id": "demo", "title": "Демонстрационная комната"}]);
     assert_eq!(reply.json(), expected);
@@ -144,19 +147,19 @@ async fn dev_rooms_lists_configured_rooms() {
 
 #[tokio::test]
 async fn dev_endpoints_absent_without_dev_mode() {
-    let rooms = get(state(false), "/api/dev/rooms").await;
+    let rooms = get(state(false).await, "/api/dev/rooms").await;
     assert_eq!(rooms.status, StatusCode::NOT_FOUND);
     assert_eq!(rooms.error_code(), "not_found");
 
     let body = json!({"room": "demo", "name": "Анна", "role": "expert"});
-    let token = request_token(state(false), body).await;
+    let token = request_token(state(false).await, body).await;
     assert_eq!(token.status, StatusCode::NOT_FOUND);
     assert_eq!(token.error_code(), "not_found");
 }
 
 #[tokio::test]
 async fn dev_token_is_verifiable() {
-    let state = state(true);
+    let state = state(true).await;
     let body = json!({"room": "demo", "name": "  Иванов И. И. ", "role": "participant"});
     let reply = request_token(state.clone(), body).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.json());
@@ -178,21 +181,21 @@ async fn dev_token_is_verifiable() {
 #[tokio::test]
 async fn dev_token_identities_differ() {
     let body = json!({"room": "demo", "name": "Анна", "role": "expert"});
-    let first = request_token(state(true), body.clone()).await.json();
-    let second = request_token(state(true), body).await.json();
+    let first = request_token(state(true).await, body.clone()).await.json();
+    let second = request_token(state(true).await, body).await.json();
     assert_ne!(first["identity"], second["identity"]);
 }
 
 #[tokio::test]
 async fn malformed_json_is_bad_request() {
-    let reply = post_json(state(true), "/api/dev/token", "{\"room\": \"demo\",").await;
+    let reply = post_json(state(true).await, "/api/dev/token", "{\"room\": \"demo\",").await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.error_code(), "invalid_json");
 }
 
 #[tokio::test]
 async fn empty_body_is_bad_request() {
-    let reply = post_json(state(true), "/api/dev/token", "").await;
+    let reply = post_json(state(true).await, "/api/dev/token", "").await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.error_code(), "invalid_json");
 }
@@ -203,14 +206,14 @@ async fn missing_content_type_is_rejected() {
     let request = Request::post("/api/dev/token")
         .body(Body::from(body))
         .unwrap();
-    let reply = send(state(true), request).await;
+    let reply = send(state(true).await, request).await;
     assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(reply.error_code(), "unsupported_media_type");
 }
 
 #[tokio::test]
 async fn missing_field_is_unprocessable() {
-    let reply = request_token(state(true), json!({"room": "demo", "role": "expert"})).await;
+    let reply = request_token(state(true).await, json!({"room": "demo", "role": "expert"})).await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(reply.error_code(), "invalid_body");
     let message = reply.json()["error"]["message"].to_string();
@@ -220,7 +223,7 @@ async fn missing_field_is_unprocessable() {
 #[tokio::test]
 async fn unknown_room_is_not_found() {
     let body = json!({"room": "nowhere", "name": "Анна", "role": "expert"});
-    let reply = request_token(state(true), body).await;
+    let reply = request_token(state(true).await, body).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert_eq!(reply.error_code(), "unknown_room");
 }
@@ -229,7 +232,7 @@ async fn unknown_room_is_not_found() {
 async fn bad_role_is_unprocessable() {
     for role in ["admin", "Expert", ""] {
         let body = json!({"room": "demo", "name": "Анна", "role": role});
-        let reply = request_token(state(true), body).await;
+        let reply = request_token(state(true).await, body).await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{role:?}");
         assert_eq!(reply.error_code(), "invalid_role", "{role:?}");
     }
@@ -240,7 +243,7 @@ async fn bad_name_is_unprocessable() {
     let long = "я".repeat(101);
     for name in ["", "   ", "tab\there", long.as_str()] {
         let body = json!({"room": "demo", "name": name, "role": "expert"});
-        let reply = request_token(state(true), body).await;
+        let reply = request_token(state(true).await, body).await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{name:?}");
         assert_eq!(reply.error_code(), "invalid_name", "{name:?}");
     }
@@ -250,21 +253,21 @@ async fn bad_name_is_unprocessable() {
 async fn oversized_body_is_rejected() {
     let name = "x".repeat(64 * 1024);
     let body = json!({"room": "demo", "name": name, "role": "expert"});
-    let reply = request_token(state(true), body).await;
+    let reply = request_token(state(true).await, body).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(reply.error_code(), "invalid_body");
 }
 
 #[tokio::test]
 async fn wrong_method_gets_json_405() {
-    let reply = get(state(true), "/api/dev/token").await;
+    let reply = get(state(true).await, "/api/dev/token").await;
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(reply.error_code(), "method_not_allowed");
 }
 
 #[tokio::test]
 async fn unknown_api_path_gets_json_404() {
-    let reply = get(state(true), "/api/v2/nothing").await;
+    let reply = get(state(true).await, "/api/v2/nothing").await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert_eq!(reply.error_code(), "not_found");
 }
@@ -292,7 +295,7 @@ impl Drop for WebRoot {
 #[tokio::test]
 async fn root_serves_index_html() {
     let web = WebRoot::new();
-    let reply = get(state_with(true, web.0.clone()), "/").await;
+    let reply = get(state_with(true, web.0.clone()).await, "/").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body, b"<!doctype html><title>t</title>");
     assert_eq!(reply.header(header::CACHE_CONTROL), "no-cache");
@@ -303,7 +306,7 @@ async fn root_serves_index_html() {
 #[tokio::test]
 async fn static_file_is_served() {
     let web = WebRoot::new();
-    let reply = get(state_with(false, web.0.clone()), "/js/app.js").await;
+    let reply = get(state_with(false, web.0.clone()).await, "/js/app.js").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body, b"export const ready = true;\n");
     assert!(reply.header(header::CONTENT_TYPE).contains("javascript"));
@@ -312,14 +315,14 @@ async fn static_file_is_served() {
 #[tokio::test]
 async fn static_traversal_is_not_served() {
     let web = WebRoot::new();
-    let reply = get(state_with(true, web.0.join("js")), "/../index.html").await;
+    let reply = get(state_with(true, web.0.join("js")).await, "/../index.html").await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn missing_static_file_is_404() {
     let web = WebRoot::new();
-    let reply = get(state_with(true, web.0.clone()), "/missing.css").await;
+    let reply = get(state_with(true, web.0.clone()).await, "/missing.css").await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
 
@@ -327,7 +330,7 @@ async fn missing_static_file_is_404() {
 async fn ws_path_upgrades_on_real_server() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(axum::serve(listener, router(state(true))).into_future());
+    let server = tokio::spawn(axum::serve(listener, router(state(true).await)).into_future());
 
     let url = format!("ws://{addr}/ws");
     let (_socket, response) = tokio_tungstenite::connect_async(url).await.unwrap();
@@ -342,6 +345,6 @@ async fn plain_get_on_ws_path_is_rejected() {
         .uri("/ws")
         .body(Body::empty())
         .unwrap();
-    let reply = send(state(true), request).await;
+    let reply = send(state(true).await, request).await;
     assert!(reply.status.is_client_error(), "{}", reply.status);
 }

@@ -77,6 +77,9 @@ async fn fixture() -> Fixture {
         media: MediaHandle::detached(),
         recordings: Some(recordings),
         briefings: None,
+        contest: profstage_contest::Database::open_sqlite(&folder.path().join("profstage.db"))
+            .await
+            .expect("contest database opens"),
     });
     Fixture {
         state,

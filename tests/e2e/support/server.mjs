@@ -15,9 +15,9 @@ const HOST = '127.0.0.1';
 const HEALTH_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 5_000;
 
-// Variables read by this harness. The server rejects any `PROFSTAGE_` variable that is not
+// Variables read by the test harnesses. The server rejects any `PROFSTAGE_` variable that is not
 // one of its settings, so these are removed from the server's environment.
-const HARNESS_VARIABLES = ['PROFSTAGE_BIN'];
+const HARNESS_VARIABLES = ['PROFSTAGE_BIN', 'PROFSTAGE_TEST_DATABASE_URL'];
 
 /** Returns the server binary: `PROFSTAGE_BIN`, or the debug build in `target/`. */
 export function serverBinary() {

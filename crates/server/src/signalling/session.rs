@@ -250,6 +250,21 @@ impl Session {
         })
     }
 
+    /// Returns the title of a configured room or of a contest room, or `None` when neither
+    /// exists or the database fails.
+    async fn room_title(&self, room: &str) -> Option<String> {
+        if let Some(configured) = self.state.config.room(room) {
+            return Some(configured.title.clone());
+        }
+        match self.state.contest.room_title(room).await {
+            Ok(title) => title,
+            Err(error) => {
+                tracing::error!(%error, room, "failed to look up a contest room");
+                None
+            }
+        }
+    }
+
     async fn join(&mut self, version: u32, token: &str) -> Result<Option<ServerMessage>, Failure> {
         if self.joined.is_some() {
             return Err(failure(
@@ -264,13 +279,12 @@ impl Session {
             return Err(fatal(ErrorCode::UnsupportedProtocol, &message));
         }
         let claims = self.state.tokens.verify(token).map_err(token_failure)?;
-        let Some(room) = self.state.config.room(&claims.room) else {
+        let Some(room_title) = self.room_title(&claims.room).await else {
             return Err(fatal(
                 ErrorCode::UnknownRoom,
                 "The room named in the link does not exist. Ask the organiser for a new link.",
             ));
         };
-        let room_title = room.title.clone();
         let member = Member {
             room: claims.room.clone(),
             identity: claims.sub.clone(),

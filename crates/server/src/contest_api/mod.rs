@@ -1,0 +1,109 @@
+//! The contest management API under `/api/v1`: contests and their structure, people, expert
+//! groups, rooms and assignments, invites, sign-in and sign-out, media tokens for assigned
+//! rooms, and the audit log. `docs/contest.md` describes it; `/api/v1/openapi.json` is its
+//! OpenAPI document.
+//!
+//! Every handler takes the signed-in session ([`extract::SignedIn`]) and passes its actor to
+//! the contest domain, which checks the permission and audits the change.
+
+mod accounts;
+mod audit;
+pub mod extract;
+mod openapi;
+mod people;
+mod structure;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use axum::Router;
+use profstage_contest::Page;
+use serde::Deserialize;
+
+use crate::http::ApiError;
+use crate::state::AppState;
+use extract::domain_error;
+
+/// Largest request body of the contest API, in bytes.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Builds the contest API's routes.
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi::document))
+        .route(
+            "/api/v1/session",
+            post(accounts::sign_in).delete(accounts::sign_out),
+        )
+        .route("/api/v1/invites/accept", post(accounts::accept_invite))
+        .route("/api/v1/invites/{id}/revoke", post(accounts::revoke_invite))
+        .route("/api/v1/me", get(accounts::me))
+        .route("/api/v1/me/rooms", get(accounts::my_rooms))
+        .route(
+            "/api/v1/rooms/{id}/media-token",
+            post(accounts::media_token),
+        )
+        .route(
+            "/api/v1/contests",
+            get(structure::list_contests).post(structure::create_contest),
+        )
+        .route("/api/v1/contests/{id}", get(structure::get_contest))
+        .route(
+            "/api/v1/contests/{id}/stages",
+            get(structure::list_stages).post(structure::create_stage),
+        )
+        .route(
+            "/api/v1/stages/{id}/nominations",
+            get(structure::list_nominations).post(structure::create_nomination),
+        )
+        .route(
+            "/api/v1/nominations/{id}/parts",
+            get(structure::list_parts).post(structure::create_part),
+        )
+        .route(
+            "/api/v1/nominations/{id}/expert-groups",
+            get(people::list_expert_groups).post(people::create_expert_group),
+        )
+        .route(
+            "/api/v1/parts/{id}/rooms",
+            get(structure::list_rooms).post(structure::create_room),
+        )
+        .route(
+            "/api/v1/rooms/{id}/assignments",
+            get(people::list_assignments),
+        )
+        .route(
+            "/api/v1/rooms/{id}/assignments/{person_id}",
+            put(people::assign).delete(people::unassign),
+        )
+        .route(
+            "/api/v1/people",
+            get(people::list_people).post(people::create_person),
+        )
+        .route("/api/v1/people/{id}", get(people::get_person))
+        .route(
+            "/api/v1/people/{id}/invites",
+            get(accounts::list_invites).post(accounts::create_invite),
+        )
+        .route("/api/v1/audit-log", get(audit::list))
+        .route("/api/v1/audit-log/csv", get(audit::export_csv))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+}
+
+/// `offset` and `limit` of a list request.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Entries to skip; 0 when missing.
+    pub offset: Option<u64>,
+    /// Entries to return, from 1 to 200; 50 when missing.
+    pub limit: Option<u64>,
+}
+
+impl ListQuery {
+    fn page(&self) -> Result<Page, ApiError> {
+        Page::new(self.offset, self.limit).map_err(domain_error)
+    }
+}

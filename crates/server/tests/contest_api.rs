@@ -1,0 +1,1097 @@
+//! The contest API over HTTP, on SQLite and on PostgreSQL: every endpoint for every role,
+//! sessions and CSRF, invite links, bad input, media tokens and the OpenAPI document.
+
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body};
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use profstage_contest::testing::{sqlite_url, PostgresServer};
+use profstage_contest::{Actor, AuditFilter, Database, Page};
+use profstage_server::config::{AuthConfig, Config, TokenSecret};
+use profstage_server::http::router;
+use profstage_server::media_loop::MediaHandle;
+use profstage_server::signalling::protocol::Role as MediaRole;
+use profstage_server::state::AppState;
+use profstage_server::token::TokenKeys;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
+const PASSWORD: &str = "organiser password 2027";
+const BODY_LIMIT: usize = 4 << 20;
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
+            let text = String::from_utf8_lossy(&self.body);
+            panic!("body is not JSON ({error}): {text}")
+        })
+    }
+
+    fn error_code(&self) -> String {
+        let body = self.json();
+        assert!(body["error"]["message"].is_string(), "{body}");
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    fn error_fields(&self) -> Vec<String> {
+        let body = self.json();
+        let fields = body["error"]["fields"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        fields
+            .iter()
+            .map(|f| f["field"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
+
+/// A signed-in browser: its cookie and CSRF token.
+#[derive(Clone)]
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+struct Api {
+    state: Arc<AppState>,
+    url: String,
+}
+
+impl Api {
+    async fn start(url: String, dev_mode: bool) -> Self {
+        let config = Config {
+            dev_mode: Some(dev_mode),
+            auth: AuthConfig {
+                token_secret: Some(TokenSecret::new(SECRET)),
+                ..AuthConfig::default()
+            },
+            ..Config::default()
+        };
+        let contest = Database::connect(&url).await.expect("database opens");
+        let state = Arc::new(AppState {
+            config: Arc::new(config),
+            tokens: TokenKeys::new(SECRET.as_bytes()),
+            media: MediaHandle::detached(),
+            recordings: None,
+            briefings: None,
+            contest,
+        });
+        Self { state, url }
+    }
+
+    async fn send(&self, request: Request<Body>) -> Reply {
+        let response = router(Arc::clone(&self.state))
+            .oneshot(request)
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = to_bytes(response.into_body(), BODY_LIMIT).await.unwrap();
+        Reply {
+            status,
+            headers,
+            body: body.to_vec(),
+        }
+    }
+
+    /// Sends a request with the session's cookie and CSRF header, and a JSON body if given.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        session: Option<&Session>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(session) = session {
+            builder = builder
+                .header(
+                    header::COOKIE,
+                    format!("profstage_session={}", session.cookie),
+                )
+                .header("x-csrf-token", &session.csrf);
+        }
+        let body = match body {
+            Some(value) => {
+                builder = builder.header(header::CONTENT_TYPE, "application/json");
+                Body::from(value.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(builder.body(body).unwrap()).await
+    }
+
+    async fn get(&self, path: &str, session: &Session) -> Reply {
+        self.call(Method::GET, path, Some(session), None).await
+    }
+
+    async fn post(&self, path: &str, session: &Session, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(session), Some(body))
+            .await
+    }
+
+    /// Posts raw bytes as JSON with the session's cookie and CSRF header.
+    async fn post_raw(&self, path: &str, session: &Session, body: impl Into<Body>) -> Reply {
+        let request = Request::post(path)
+            .header(
+                header::COOKIE,
+                format!("profstage_session={}", session.cookie),
+            )
+            .header("x-csrf-token", &session.csrf)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body.into())
+            .unwrap();
+        self.send(request).await
+    }
+
+    async fn sign_in(&self) -> (Session, Reply) {
+        let body = json!({"login": "chief", "password": PASSWORD});
+        let reply = self
+            .call(Method::POST, "/api/v1/session", None, Some(body))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        (session_of(&reply), reply)
+    }
+
+    async fn accept(&self, token: &str) -> Reply {
+        let body = json!({"token": token});
+        self.call(Method::POST, "/api/v1/invites/accept", None, Some(body))
+            .await
+    }
+
+    /// Number of audit entries: every change and every read of personal data adds one.
+    async fn audit_len(&self) -> usize {
+        let mut total = 0;
+        let mut offset = 0;
+        loop {
+            let page = Page::new(Some(offset), Some(Page::MAX_LIMIT)).unwrap();
+            let actor = Actor::command_line();
+            let filter = AuditFilter::default();
+            let log = self
+                .state
+                .contest
+                .audit_log(&actor, &filter, page)
+                .await
+                .unwrap();
+            total += log.items.len();
+            match log.next_offset {
+                Some(next) => offset = next,
+                None => return total,
+            }
+        }
+    }
+
+    async fn contest_count(&self, organiser: &Session) -> usize {
+        let reply = self.get("/api/v1/contests?limit=200", organiser).await;
+        reply.json()["items"].as_array().unwrap().len()
+    }
+}
+
+fn session_of(reply: &Reply) -> Session {
+    let cookie = reply.headers[header::SET_COOKIE].to_str().unwrap();
+    let value = cookie
+        .strip_prefix("profstage_session=")
+        .and_then(|rest| rest.split(';').next())
+        .expect("session cookie");
+    Session {
+        cookie: value.to_owned(),
+        csrf: reply.json()["csrf_token"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// A contest with one room, an organiser and one signed-in person of every other role.
+struct World {
+    api: Api,
+    organiser: Session,
+    participant: Session,
+    expert: Session,
+    commission: Session,
+    support: Session,
+    contest: String,
+    stage: String,
+    nomination: String,
+    part: String,
+    room: String,
+    participant_id: String,
+    expert_id: String,
+    spare_id: String,
+}
+
+async fn world(url: String) -> World {
+    let api = Api::start(url, true).await;
+    api.state
+        .contest
+        .create_organiser("Chief", "Главный организатор", PASSWORD)
+        .await
+        .expect("organiser created");
+    let (organiser, _) = api.sign_in().await;
+
+    let create = |path: String, body: Value| {
+        let api = &api;
+        let organiser = &organiser;
+        async move {
+            let reply = api.post(&path, organiser, body).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::CREATED,
+                "POST {path}: {}",
+                String::from_utf8_lossy(&reply.body)
+            );
+            reply.json()["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let contest = create(
+        "/api/v1/contests".into(),
+        json!({"name": "Лучший по профессии 2027"}),
+    )
+    .await;
+    let stage = create(
+        format!("/api/v1/contests/{contest}/stages"),
+        json!({"region": "Тверская область", "starts_at": 1_800_000_000_000_i64, "ends_at": 1_800_086_400_000_i64}),
+    )
+    .await;
+    let nomination = create(
+        format!("/api/v1/stages/{stage}/nominations"),
+        json!({"profession": "Сварщик"}),
+    )
+    .await;
+    let part = create(
+        format!("/api/v1/nominations/{nomination}/parts"),
+        json!({"kind": "practice", "title": "Практическое задание"}),
+    )
+    .await;
+    let room = create(
+        format!("/api/v1/parts/{part}/rooms"),
+        json!({"title": "Комната 1"}),
+    )
+    .await;
+
+    let mut sessions = Vec::new();
+    let mut ids = Vec::new();
+    for (role, name) in [
+        ("participant", "Участник Иванов"),
+        ("expert", "Эксперт Петрова"),
+        ("commission_member", "Член комиссии Сидоров"),
+        ("support", "Поддержка Орлова"),
+    ] {
+        let id = create(
+            "/api/v1/people".into(),
+            json!({"role": role, "full_name": name}),
+        )
+        .await;
+        let invite = api
+            .post(
+                &format!("/api/v1/people/{id}/invites"),
+                &organiser,
+                json!({}),
+            )
+            .await;
+        assert_eq!(invite.status, StatusCode::CREATED);
+        let token = invite.json()["token"].as_str().unwrap().to_owned();
+        let accepted = api.accept(&token).await;
+        assert_eq!(
+            accepted.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&accepted.body)
+        );
+        sessions.push(session_of(&accepted));
+        ids.push(id);
+    }
+    let spare_id = create(
+        "/api/v1/people".into(),
+        json!({"role": "participant", "full_name": "Запасной участник"}),
+    )
+    .await;
+    for person in &ids[..2] {
+        let path = format!("/api/v1/rooms/{room}/assignments/{person}");
+        let reply = api.call(Method::PUT, &path, Some(&organiser), None).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+    }
+    let mut sessions = sessions.into_iter();
+    World {
+        participant: sessions.next().unwrap(),
+        expert: sessions.next().unwrap(),
+        commission: sessions.next().unwrap(),
+        support: sessions.next().unwrap(),
+        participant_id: ids[0].clone(),
+        expert_id: ids[1].clone(),
+        spare_id,
+        api,
+        organiser,
+        contest,
+        stage,
+        nomination,
+        part,
+        room,
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Who {
+    Anonymous,
+    Organiser,
+    Participant,
+    Expert,
+    Commission,
+    Support,
+}
+
+const EVERYONE_SIGNED_IN: &[Who] = &[
+    Who::Organiser,
+    Who::Participant,
+    Who::Expert,
+    Who::Commission,
+    Who::Support,
+];
+
+impl World {
+    fn session(&self, who: Who) -> Option<&Session> {
+        match who {
+            Who::Anonymous => None,
+            Who::Organiser => Some(&self.organiser),
+            Who::Participant => Some(&self.participant),
+            Who::Expert => Some(&self.expert),
+            Who::Commission => Some(&self.commission),
+            Who::Support => Some(&self.support),
+        }
+    }
+}
+
+async fn every_endpoint_checks_role(w: World) {
+    let (contest, stage, nomination, part, room) =
+        (&w.contest, &w.stage, &w.nomination, &w.part, &w.room);
+    let (participant, expert, spare) = (&w.participant_id, &w.expert_id, &w.spare_id);
+    // A participant may read their own record but not other people's.
+    let revocable = w
+        .api
+        .post(
+            &format!("/api/v1/people/{spare}/invites"),
+            &w.organiser,
+            json!({}),
+        )
+        .await
+        .json()["invite"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let structure_readers = &[Who::Organiser, Who::Expert, Who::Commission, Who::Support][..];
+    let organiser = &[Who::Organiser][..];
+    let people_readers = &[Who::Organiser, Who::Support][..];
+    let assignment_readers = &[Who::Organiser, Who::Commission, Who::Support][..];
+    let group = json!({"name": "Группа экспертов", "chair_id": expert, "member_ids": []});
+
+    // Method, path, body, roles allowed. Within each row the rejected roles go first, so a
+    // rejected request meets the same state as the allowed one.
+    let table: Vec<(Method, String, Option<Value>, &[Who])> = vec![
+        (Method::GET, "/api/v1/me".into(), None, EVERYONE_SIGNED_IN),
+        (
+            Method::GET,
+            "/api/v1/me/rooms".into(),
+            None,
+            EVERYONE_SIGNED_IN,
+        ),
+        (
+            Method::GET,
+            "/api/v1/contests".into(),
+            None,
+            structure_readers,
+        ),
+        (
+            Method::POST,
+            "/api/v1/contests".into(),
+            Some(json!({"name": "Новый"})),
+            organiser,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/contests/{contest}"),
+            None,
+            structure_readers,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/contests/{contest}/stages"),
+            None,
+            structure_readers,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/contests/{contest}/stages"),
+            Some(json!({"region": "Омская область", "starts_at": 0, "ends_at": 1})),
+            organiser,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/stages/{stage}/nominations"),
+            None,
+            structure_readers,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/stages/{stage}/nominations"),
+            Some(json!({"profession": "Токарь"})),
+            organiser,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/nominations/{nomination}/parts"),
+            None,
+            structure_readers,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/nominations/{nomination}/parts"),
+            Some(json!({"kind": "theory", "title": "Теория"})),
+            organiser,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/nominations/{nomination}/expert-groups"),
+            None,
+            structure_readers,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/nominations/{nomination}/expert-groups"),
+            Some(group),
+            organiser,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/parts/{part}/rooms"),
+            None,
+            structure_readers,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/parts/{part}/rooms"),
+            Some(json!({"title": "Комната 2"})),
+            organiser,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/rooms/{room}/assignments"),
+            None,
+            assignment_readers,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/rooms/{room}/assignments/{spare}"),
+            None,
+            organiser,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/rooms/{room}/assignments/{spare}"),
+            None,
+            organiser,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/rooms/{room}/media-token"),
+            None,
+            &[Who::Participant, Who::Expert],
+        ),
+        (Method::GET, "/api/v1/people".into(), None, people_readers),
+        (
+            Method::POST,
+            "/api/v1/people".into(),
+            Some(json!({"role": "expert", "full_name": "Новый эксперт"})),
+            organiser,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/people/{spare}"),
+            None,
+            people_readers,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/people/{participant}"),
+            None,
+            &[Who::Organiser, Who::Participant, Who::Support],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/people/{spare}/invites"),
+            None,
+            organiser,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/people/{spare}/invites"),
+            Some(json!({})),
+            organiser,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/invites/{revocable}/revoke"),
+            None,
+            organiser,
+        ),
+        (Method::GET, "/api/v1/audit-log".into(), None, organiser),
+        (Method::GET, "/api/v1/audit-log/csv".into(), None, organiser),
+    ];
+
+    for (method, path, body, allowed) in &table {
+        let mut order: Vec<Who> = vec![Who::Anonymous];
+        order.extend(EVERYONE_SIGNED_IN.iter().filter(|w| !allowed.contains(w)));
+        order.extend(allowed.iter());
+        for who in order {
+            let before = w.api.audit_len().await;
+            let reply = w
+                .api
+                .call(method.clone(), path, w.session(who), body.clone())
+                .await;
+            let what = format!(
+                "{who:?} {method} {path}: {}",
+                String::from_utf8_lossy(&reply.body)
+            );
+            if allowed.contains(&who) {
+                assert!(
+                    reply.status.is_success(),
+                    "expected success, got {} for {what}",
+                    reply.status
+                );
+                continue;
+            }
+            let expected = if who == Who::Anonymous {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(reply.status, expected, "{what}");
+            assert!(!reply.error_code().is_empty(), "{what}");
+            assert_eq!(
+                w.api.audit_len().await,
+                before,
+                "a rejected request changed state: {what}"
+            );
+        }
+    }
+}
+
+async fn csrf_token_is_required(w: World) {
+    let before = w.api.contest_count(&w.organiser).await;
+    let body = json!({"name": "Без CSRF"});
+    let no_header = Session {
+        csrf: String::new(),
+        ..w.organiser.clone()
+    };
+    let wrong = Session {
+        csrf: "0".repeat(64),
+        ..w.organiser.clone()
+    };
+    let other = Session {
+        csrf: w.participant.csrf.clone(),
+        ..w.organiser.clone()
+    };
+    for session in [&no_header, &wrong, &other] {
+        let reply = w.api.post("/api/v1/contests", session, body.clone()).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN);
+        assert_eq!(reply.error_code(), "csrf_failed");
+    }
+    let request = Request::post("/api/v1/contests")
+        .header(
+            header::COOKIE,
+            format!("profstage_session={}", w.organiser.cookie),
+        )
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let reply = w.api.send(request).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(w.api.contest_count(&w.organiser).await, before);
+
+    let read = w.api.get("/api/v1/contests", &no_header).await;
+    assert_eq!(read.status, StatusCode::OK, "reads need no CSRF token");
+    let me = w.api.get("/api/v1/me", &w.organiser).await.json();
+    assert_eq!(me["csrf_token"], w.organiser.csrf.as_str());
+}
+
+async fn bad_input_saves_nothing(w: World) {
+    let before_contests = w.api.contest_count(&w.organiser).await;
+    let before_audit = w.api.audit_len().await;
+    let long = "Щ".repeat(201);
+    let cases: Vec<(Body, StatusCode, &str, Option<&str>)> = vec![
+        (
+            json!({}).to_string().into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            Some("name"),
+        ),
+        (
+            json!({"name": 5}).to_string().into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            Some("name"),
+        ),
+        (
+            json!({"name": "   "}).to_string().into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            Some("name"),
+        ),
+        (
+            json!({"name": long}).to_string().into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            Some("name"),
+        ),
+        (
+            json!({"name": "a\u{202E}b"}).to_string().into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            Some("name"),
+        ),
+        (
+            json!({"name": "ok", "extra": 1}).to_string().into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            None,
+        ),
+        (
+            json!(["name"]).to_string().into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            None,
+        ),
+        (
+            "{\"name\": ".into(),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            None,
+        ),
+        (
+            "{\"name\": \"a\"} trailing".into(),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            None,
+        ),
+        ("".into(), StatusCode::BAD_REQUEST, "invalid_json", None),
+        (
+            format!("{{\"name\": \"{}\"}}", "x".repeat(70 * 1024)).into(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            None,
+        ),
+    ];
+    for (index, (body, status, code, field)) in cases.into_iter().enumerate() {
+        let reply = w.api.post_raw("/api/v1/contests", &w.organiser, body).await;
+        let text = String::from_utf8_lossy(&reply.body).into_owned();
+        assert_eq!(reply.status, status, "case {index}: {text}");
+        assert_eq!(reply.error_code(), code, "case {index}: {text}");
+        if let Some(field) = field {
+            assert_eq!(reply.error_fields(), [field], "case {index}: {text}");
+        }
+    }
+    let request = Request::post("/api/v1/contests")
+        .header(
+            header::COOKIE,
+            format!("profstage_session={}", w.organiser.cookie),
+        )
+        .header("x-csrf-token", &w.organiser.csrf)
+        .body(Body::from(json!({"name": "без типа"}).to_string()))
+        .unwrap();
+    let reply = w.api.send(request).await;
+    assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(w.api.contest_count(&w.organiser).await, before_contests);
+    assert_eq!(
+        w.api.audit_len().await,
+        before_audit,
+        "rejected bodies were audited"
+    );
+
+    let stage = json!({"region": "Омская область", "starts_at": 10, "ends_at": 5});
+    let reply = w
+        .api
+        .post(
+            &format!("/api/v1/contests/{}/stages", w.contest),
+            &w.organiser,
+            stage,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.error_fields(), ["ends_at"]);
+    let part = json!({"kind": "lecture", "title": "Лекция"});
+    let reply = w
+        .api
+        .post(
+            &format!("/api/v1/nominations/{}/parts", w.nomination),
+            &w.organiser,
+            part,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.error_fields(), ["kind"]);
+    let person =
+        json!({"role": "organiser", "full_name": "Второй организатор", "email": "not-an-email"});
+    let reply = w.api.post("/api/v1/people", &w.organiser, person).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.error_fields(), ["role", "email"]);
+    let reply = w.api.get("/api/v1/contests/not-a-uuid", &w.organiser).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.error_fields(), ["id"]);
+    let missing = "00000000-0000-4000-8000-000000000000";
+    let reply = w
+        .api
+        .get(&format!("/api/v1/contests/{missing}"), &w.organiser)
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let group =
+        json!({"name": "Группа", "chair_id": w.participant_id, "member_ids": [w.expert_id]});
+    let path = format!("/api/v1/nominations/{}/expert-groups", w.nomination);
+    let reply = w.api.post(&path, &w.organiser, group).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a participant cannot chair"
+    );
+    let groups = w.api.get(&path, &w.organiser).await.json();
+    assert_eq!(
+        groups["items"].as_array().unwrap().len(),
+        0,
+        "the group was not half-saved"
+    );
+}
+
+async fn unicode_names_round_trip(w: World) {
+    let name = "Конкурс «Лучший по профессии» — 2027 👷🏽 ﷽ 中文";
+    let reply = w
+        .api
+        .post("/api/v1/contests", &w.organiser, json!({"name": name}))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let id = reply.json()["id"].as_str().unwrap().to_owned();
+    let fetched = w
+        .api
+        .get(&format!("/api/v1/contests/{id}"), &w.organiser)
+        .await
+        .json();
+    assert_eq!(fetched["name"], name);
+    let longest = "Ж".repeat(200);
+    let reply = w
+        .api
+        .post("/api/v1/contests", &w.organiser, json!({"name": longest}))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+}
+
+async fn invite_links_work_once(w: World) {
+    let spare = &w.spare_id;
+    let create = || async {
+        let reply = w
+            .api
+            .post(
+                &format!("/api/v1/people/{spare}/invites"),
+                &w.organiser,
+                json!({"valid_hours": 1}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+        let body = reply.json();
+        let id = body["invite"]["id"].as_str().unwrap().to_owned();
+        (id, body["token"].as_str().unwrap().to_owned())
+    };
+
+    let (_, used) = create().await;
+    assert_eq!(w.api.accept(&used).await.status, StatusCode::OK);
+    let reused = w.api.accept(&used).await;
+    assert_eq!(reused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reused.error_code(), "invalid_invite");
+
+    let (revoked_id, revoked) = create().await;
+    let path = format!("/api/v1/invites/{revoked_id}/revoke");
+    let reply = w
+        .api
+        .call(Method::POST, &path, Some(&w.organiser), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    assert_eq!(w.api.accept(&revoked).await.error_code(), "invalid_invite");
+    let again = w
+        .api
+        .call(Method::POST, &path, Some(&w.organiser), None)
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    let (expired_id, expired) = create().await;
+    let pool = sqlx::AnyPool::connect(&w.api.url).await.unwrap();
+    sqlx::query("UPDATE invites SET expires_at = created_at WHERE id = $1")
+        .bind(&expired_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert_eq!(w.api.accept(&expired).await.error_code(), "invalid_invite");
+
+    let before = w.api.audit_len().await;
+    for token in ["", "zz", &"0".repeat(64), &"g".repeat(64)] {
+        let reply = w.api.accept(token).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{token:?}");
+    }
+    assert_eq!(w.api.audit_len().await, before);
+
+    let hours = json!({"valid_hours": 0});
+    let reply = w
+        .api
+        .post(
+            &format!("/api/v1/people/{spare}/invites"),
+            &w.organiser,
+            hours,
+        )
+        .await;
+    assert_eq!(reply.error_fields(), ["valid_hours"]);
+    let organiser_id = w.api.get("/api/v1/me", &w.organiser).await.json()["person"]["id"].clone();
+    let path = format!("/api/v1/people/{}/invites", organiser_id.as_str().unwrap());
+    let reply = w.api.post(&path, &w.organiser, json!({})).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "organisers get no invites"
+    );
+}
+
+async fn sessions_sign_in_and_out(w: World) {
+    let wrong = json!({"login": "chief", "password": "wrong password here"});
+    let reply = w
+        .api
+        .call(Method::POST, "/api/v1/session", None, Some(wrong))
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.error_code(), "wrong_credentials");
+    assert!(!reply.headers.contains_key(header::SET_COOKIE));
+    let unknown = json!({"login": "nobody", "password": PASSWORD});
+    let reply = w
+        .api
+        .call(Method::POST, "/api/v1/session", None, Some(unknown))
+        .await;
+    assert_eq!(reply.error_code(), "wrong_credentials");
+
+    let anonymous = w
+        .api
+        .call(Method::DELETE, "/api/v1/session", None, None)
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+
+    let (session, reply) = w.api.sign_in().await;
+    let cookie = reply.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "development mode on loopback: {cookie}"
+    );
+
+    let me = w.api.get("/api/v1/me", &session).await;
+    assert_eq!(me.json()["person"]["role"], "organiser");
+    let out = w
+        .api
+        .call(Method::DELETE, "/api/v1/session", Some(&session), None)
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    let after = w.api.get("/api/v1/me", &session).await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+    let still = w.api.get("/api/v1/me", &w.organiser).await;
+    assert_eq!(
+        still.status,
+        StatusCode::OK,
+        "other sessions stay signed in"
+    );
+
+    let production = Api::start(w.api.url.clone(), false).await;
+    let (_, reply) = production.sign_in().await;
+    let cookie = reply.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+}
+
+async fn media_token_names_person_and_room(w: World) {
+    let path = format!("/api/v1/rooms/{}/media-token", w.room);
+    let reply = w.api.call(Method::POST, &path, Some(&w.expert), None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let token = reply.json()["token"].as_str().unwrap().to_owned();
+    let claims = TokenKeys::new(SECRET.as_bytes()).verify(&token).unwrap();
+    assert_eq!(claims.room, w.room);
+    assert_eq!(claims.sub, w.expert_id);
+    assert_eq!(claims.name, "Эксперт Петрова");
+    assert_eq!(claims.role, MediaRole::Expert);
+
+    let rooms = w.api.get("/api/v1/me/rooms", &w.participant).await.json();
+    assert_eq!(rooms[0]["id"], w.room.as_str());
+    let none = w.api.get("/api/v1/me/rooms", &w.support).await.json();
+    assert_eq!(none.as_array().unwrap().len(), 0);
+
+    let path = format!("/api/v1/rooms/{}/assignments/{}", w.room, w.participant_id);
+    let removed = w
+        .api
+        .call(Method::DELETE, &path, Some(&w.organiser), None)
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT);
+    let token_path = format!("/api/v1/rooms/{}/media-token", w.room);
+    let reply = w
+        .api
+        .call(Method::POST, &token_path, Some(&w.participant), None)
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::FORBIDDEN,
+        "no token after the assignment is removed"
+    );
+}
+
+async fn lists_are_paged(w: World) {
+    for index in 0..4 {
+        let reply = w
+            .api
+            .post(
+                "/api/v1/contests",
+                &w.organiser,
+                json!({"name": format!("К{index}")}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+    }
+    let first = w
+        .api
+        .get("/api/v1/contests?limit=2", &w.organiser)
+        .await
+        .json();
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    assert_eq!(first["next_offset"], 2);
+    let last = w
+        .api
+        .get("/api/v1/contests?limit=2&offset=4", &w.organiser)
+        .await
+        .json();
+    assert_eq!(last["items"].as_array().unwrap().len(), 1);
+    assert!(last["next_offset"].is_null());
+    let too_many = w.api.get("/api/v1/contests?limit=201", &w.organiser).await;
+    assert_eq!(too_many.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(too_many.error_fields(), ["limit"]);
+    let not_number = w.api.get("/api/v1/contests?limit=many", &w.organiser).await;
+    assert_eq!(not_number.status, StatusCode::BAD_REQUEST);
+    assert_eq!(not_number.error_code(), "invalid_query");
+    let experts = w
+        .api
+        .get("/api/v1/people?role=expert", &w.organiser)
+        .await
+        .json();
+    assert_eq!(experts["items"].as_array().unwrap().len(), 1);
+}
+
+async fn audit_log_records_reads(w: World) {
+    let path = format!("/api/v1/people/{}", w.participant_id);
+    let read = w.api.get(&path, &w.support).await;
+    assert_eq!(read.status, StatusCode::OK);
+    let query = format!("/api/v1/audit-log?target_id={}", w.participant_id);
+    let log = w.api.get(&query, &w.organiser).await.json();
+    let newest = &log["items"][0];
+    assert_eq!(newest["action"], "person.read");
+    let support_id = w.api.get("/api/v1/me", &w.support).await.json()["person"]["id"].clone();
+    assert_eq!(newest["actor_id"], support_id);
+    assert!(newest["session_id"].is_string());
+
+    let csv = w.api.get("/api/v1/audit-log/csv", &w.organiser).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = String::from_utf8(csv.body).unwrap();
+    assert!(
+        text.starts_with("seq,at,actor_id,session_id,action"),
+        "{text}"
+    );
+    assert!(text.contains(",person.read,person,"), "{text}");
+}
+
+async fn openapi_lists_endpoints(w: World) {
+    let reply = w
+        .api
+        .call(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let document = reply.json();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = document["paths"].as_object().unwrap();
+    for path in [
+        "/api/v1/contests",
+        "/api/v1/session",
+        "/api/v1/invites/accept",
+        "/api/v1/rooms/{id}/media-token",
+        "/api/v1/audit-log/csv",
+    ] {
+        assert!(
+            paths.contains_key(path),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(document["components"]["schemas"]["ErrorBody"].is_object());
+    let health = w.api.call(Method::GET, "/api/v1/health", None, None).await;
+    assert_eq!(
+        health.status,
+        StatusCode::OK,
+        "existing routes keep working"
+    );
+}
+
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let folder = tempfile::tempdir().unwrap();
+                    super::$name(world(sqlite_url(folder.path())).await).await;
+                }
+            )*
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn every_scenario_on_postgres() {
+            let server = PostgresServer::start();
+            $(
+                eprintln!("postgres: {}", stringify!($name));
+                $name(world(server.create_database().await).await).await;
+            )*
+        }
+    };
+}
+
+scenarios!(
+    every_endpoint_checks_role,
+    csrf_token_is_required,
+    bad_input_saves_nothing,
+    unicode_names_round_trip,
+    invite_links_work_once,
+    sessions_sign_in_and_out,
+    media_token_names_person_and_room,
+    lists_are_paged,
+    audit_log_records_reads,
+    openapi_lists_endpoints,
+);
