@@ -17,7 +17,7 @@ const STOP_GRACE_MS = 5_000;
 
 // Variables read by the test harnesses. The server rejects any `PROFSTAGE_` variable that is not
 // one of its settings, so these are removed from the server's environment.
-const HARNESS_VARIABLES = ['PROFSTAGE_BIN', 'PROFSTAGE_TEST_DATABASE_URL'];
+const HARNESS_VARIABLES = ['PROFSTAGE_BIN', 'PROFSTAGE_LOAD_BIN', 'PROFSTAGE_TEST_DATABASE_URL'];
 
 /** Returns the server binary: `PROFSTAGE_BIN`, or the debug build in `target/`. */
 export function serverBinary() {
