@@ -160,6 +160,7 @@ export default {
   'recording.source.camera': 'Camera',
   'recording.source.microphone': 'Microphone',
   'recording.source.screen': 'Screen',
+  'recording.source.screen-audio': 'Screen audio',
   'recording.status.recording': 'Recording',
   'recording.status.complete': 'Complete',
   'recording.status.interrupted': 'Interrupted',
@@ -202,8 +203,8 @@ export default {
   'unit.TiB': 'TiB',
 
   'index.kind': 'Room type',
-  'index.kind_contest': 'contest',
-  'index.kind_briefing': 'briefing',
+  'index.kind_contest': 'Contest',
+  'index.kind_briefing': 'Briefing',
   'briefing.title': 'Profstage: briefing',
   'briefing.heading': 'Briefing',
   'briefing.room': 'Briefing: {room}',

@@ -164,6 +164,7 @@ export default {
   'recording.source.camera': 'Камера',
   'recording.source.microphone': 'Микрофон',
   'recording.source.screen': 'Экран',
+  'recording.source.screen-audio': 'Звук экрана',
   'recording.status.recording': 'Идёт запись',
   'recording.status.complete': 'Завершена',
   'recording.status.interrupted': 'Прервана',
@@ -206,8 +207,8 @@ export default {
   'unit.TiB': 'ТиБ',
 
   'index.kind': 'Тип комнаты',
-  'index.kind_contest': 'соревнование',
-  'index.kind_briefing': 'инструктаж',
+  'index.kind_contest': 'Соревнование',
+  'index.kind_briefing': 'Инструктаж',
   'briefing.title': 'Profstage — инструктаж',
   'briefing.heading': 'Инструктаж',
   'briefing.room': 'Инструктаж: {room}',

@@ -2,9 +2,10 @@
 // CSV download. The request carries the access token; every read is audited by the server.
 
 import { setText } from './i18n.js';
+import { formatClock, formatDateTime } from './recording-format.js';
 
 function formatTime(unixMs) {
-  return unixMs === null ? '' : new Date(unixMs).toLocaleString();
+  return unixMs === null ? '' : formatDateTime(unixMs);
 }
 
 async function fetchAttendance(room, token, format) {
@@ -50,7 +51,7 @@ export class AttendancePanel {
       const attendance = await fetchAttendance(this.#room, this.#token, 'json');
       this.#render(attendance);
       setText(this.#status, 'briefing.attendance_loaded', {
-        time: new Date().toLocaleTimeString(),
+        time: formatClock(Date.now()),
       });
     } catch {
       setText(this.#status, 'briefing.attendance_failed');
@@ -71,6 +72,8 @@ export class AttendancePanel {
   }
 
   #render(attendance) {
+    // The table stays hidden until the first load, so that no empty header shows.
+    this.#table.closest('table').hidden = false;
     this.#table.replaceChildren();
     for (const person of attendance.people) {
       for (const stay of person.sessions) {

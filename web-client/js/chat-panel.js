@@ -1,13 +1,10 @@
 // The briefing's question chat: the list of messages and a form that sends `chat`.
 
 import { setText } from './i18n.js';
+import { formatClock } from './recording-format.js';
 
 /** The server's limit on a chat message, in characters after trimming. */
 export const MAX_CHAT_CHARS = 500;
-
-function formatTime(unixMs) {
-  return new Date(unixMs).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-}
 
 export class ChatPanel {
   #list;
@@ -54,9 +51,9 @@ export class ChatPanel {
     meta.className = 'chat-meta';
     const author = message.identity === this.#session?.briefing.self ? 'briefing.you' : null;
     if (author) {
-      setText(meta, author, { time: formatTime(message.at_unix_ms) });
+      setText(meta, author, { time: formatClock(message.at_unix_ms) });
     } else {
-      meta.textContent = `${message.name}, ${formatTime(message.at_unix_ms)}`;
+      meta.textContent = `${message.name}, ${formatClock(message.at_unix_ms)}`;
     }
     const text = document.createElement('span');
     text.className = 'chat-text';
