@@ -273,8 +273,8 @@ impl JournalWriter {
         self.flush_as(Operation::FlushJournal)
     }
 
-    /// Flushes and closes the file without syncing it to the disk, for a journal whose
-    /// content is made durable in another form, such as a muxed and synced segment.
+    /// Flushes and closes the file without syncing it to the disk, for a caller that syncs
+    /// it on another thread.
     pub fn close(mut self) -> Result<(), RecorderError> {
         self.flush_as(Operation::FinishJournal)
     }

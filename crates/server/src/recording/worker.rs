@@ -149,10 +149,12 @@ fn mux_thread(jobs: mpsc::Receiver<MuxJob>, replies: mpsc::Sender<Input>) {
     }
 }
 
-/// Muxes one journal into WebM, hashes the result and syncs it and its folder to the disk.
-/// A failed sync is an error, because the segment's journal is removed once the segment is
-/// listed in a manifest.
+/// Syncs a closed journal and its folder to the disk, muxes it into WebM, hashes the result
+/// and syncs that too. The journal is synced first, so that recovery after a power cut can
+/// mux it again in full. The segment is synced because its journal is removed once the
+/// segment is listed in a manifest.
 pub fn mux_job(job: &MuxJob) -> Result<(SegmentMedia, u64, String), String> {
+    sync_file(&job.journal)?;
     let journal = recorder::journal::read_journal(&job.journal).map_err(|e| e.to_string())?;
     let media = mux::mux_segment(&journal, &job.output).map_err(|e| e.to_string())?;
     let sync_error = |e: std::io::Error| format!("syncing {}: {e}", job.output.display());
@@ -161,6 +163,15 @@ pub fn mux_job(job: &MuxJob) -> Result<(SegmentMedia, u64, String), String> {
     file.sync_all().map_err(sync_error)?;
     recorder::journal::sync_parent(&job.output).map_err(sync_error)?;
     Ok((media, size, sha256))
+}
+
+/// Syncs the file at `path` and its folder to the disk.
+fn sync_file(path: &Path) -> Result<(), String> {
+    let sync_error = |e: std::io::Error| format!("syncing {}: {e}", path.display());
+    fs::File::open(path)
+        .and_then(|file| file.sync_all())
+        .map_err(sync_error)?;
+    recorder::journal::sync_parent(path).map_err(sync_error)
 }
 
 /// Computes the size and hex SHA-256 of a file.
@@ -1045,8 +1056,7 @@ fn close_segment(
         return;
     };
     let path = open.writer.path().to_path_buf();
-    // The journal is not synced, because the mux thread syncs the segment made from it and
-    // the journal is removed once a manifest lists that segment.
+    // The mux thread syncs the journal, so that the recorder thread never waits for the disk.
     if let Err(error) = open.writer.close() {
         tracing::error!(
             recording = %recording.id,
