@@ -1056,7 +1056,7 @@ fn close_segment(
         return;
     };
     let path = open.writer.path().to_path_buf();
-    // The mux thread syncs the journal, so that the recorder thread never waits for the disk.
+    // The mux thread syncs the journal, so that the recorder thread does not wait for it.
     if let Err(error) = open.writer.close() {
         tracing::error!(
             recording = %recording.id,
