@@ -33,6 +33,9 @@ const FRAME_HEADER_LEN: usize = 8;
 /// Capacity of the writer's buffer in bytes. Records reach the file on
 /// [`JournalWriter::flush`] or when the buffer is full.
 const WRITE_BUFFER: usize = 64 * 1024;
+/// Capacity of the reader's buffer in bytes, so that a segment's journal of a few hundred
+/// kilobytes takes a few read calls.
+const READ_BUFFER: usize = 256 * 1024;
 
 /// Kind of media a track carries.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -106,6 +109,19 @@ pub struct JournalPacket {
     pub marker: bool,
     /// RTP payload, without the RTP header.
     pub payload: Vec<u8>,
+}
+
+/// Fields of a [`JournalPacket`] without its payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PacketFields {
+    /// Server wall clock when the datagram arrived, in microseconds since the Unix epoch.
+    pub arrival_unix_us: u64,
+    /// Extended RTP sequence number.
+    pub seq: u64,
+    /// Extended RTP timestamp.
+    pub rtp_time: u64,
+    /// RTP marker bit.
+    pub marker: bool,
 }
 
 /// Mapping from an RTCP sender report of the same stream: the sender's NTP wall clock, as
@@ -207,8 +223,42 @@ impl JournalWriter {
 
     /// Appends an RTP packet. Rejects a packet whose record would exceed [`MAX_RECORD_LEN`].
     pub fn append_packet(&mut self, packet: &JournalPacket) -> Result<(), RecorderError> {
-        encode_packet(packet, &mut self.body);
-        self.write_body(Operation::AppendJournal)
+        let fields = PacketFields {
+            arrival_unix_us: packet.arrival_unix_us,
+            seq: packet.seq,
+            rtp_time: packet.rtp_time,
+            marker: packet.marker,
+        };
+        self.append_payload(fields, &packet.payload)
+    }
+
+    /// Appends an RTP packet from its fields and a borrowed payload, which is copied only into
+    /// the write buffer. Rejects a packet whose record would exceed [`MAX_RECORD_LEN`].
+    pub fn append_payload(
+        &mut self,
+        fields: PacketFields,
+        payload: &[u8],
+    ) -> Result<(), RecorderError> {
+        let op = Operation::AppendJournal;
+        let length = PACKET_FIXED_LEN + payload.len();
+        self.check_length(op, length)?;
+        let mut fixed = [0; PACKET_FIXED_LEN];
+        fixed[0] = RECORD_PACKET;
+        fixed[1..9].copy_from_slice(&fields.arrival_unix_us.to_le_bytes());
+        fixed[9..17].copy_from_slice(&fields.seq.to_le_bytes());
+        fixed[17..25].copy_from_slice(&fields.rtp_time.to_le_bytes());
+        fixed[25] = u8::from(fields.marker);
+
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&fixed);
+        crc.update(payload);
+        let mut frame = [0; FRAME_HEADER_LEN];
+        // The length fits in u32 because it is at most MAX_RECORD_LEN.
+        frame[..4].copy_from_slice(&(length as u32).to_le_bytes());
+        frame[4..].copy_from_slice(&crc.finalize().to_le_bytes());
+        self.write(op, &frame)?;
+        self.write(op, &fixed)?;
+        self.write(op, payload)
     }
 
     /// Appends the clock mapping of a sender report.
@@ -221,6 +271,12 @@ impl JournalWriter {
     /// survive a kill of the process.
     pub fn flush(&mut self) -> Result<(), RecorderError> {
         self.flush_as(Operation::FlushJournal)
+    }
+
+    /// Flushes and closes the file without syncing it to the disk, for a caller that syncs
+    /// it on another thread.
+    pub fn close(mut self) -> Result<(), RecorderError> {
+        self.flush_as(Operation::FinishJournal)
     }
 
     /// Flushes, syncs the file and its folder to the disk, and closes the file.
@@ -252,8 +308,7 @@ impl JournalWriter {
         self.flush_as(op)
     }
 
-    fn write_body(&mut self, op: Operation) -> Result<(), RecorderError> {
-        let length = self.body.len();
+    fn check_length(&self, op: Operation, length: usize) -> Result<(), RecorderError> {
         if length > MAX_RECORD_LEN {
             return Err(RecorderError::RecordTooLarge {
                 operation: op,
@@ -262,6 +317,12 @@ impl JournalWriter {
                 max: MAX_RECORD_LEN,
             });
         }
+        Ok(())
+    }
+
+    fn write_body(&mut self, op: Operation) -> Result<(), RecorderError> {
+        let length = self.body.len();
+        self.check_length(op, length)?;
         let mut frame = [0; FRAME_HEADER_LEN];
         // The length fits in u32 because it is at most MAX_RECORD_LEN.
         frame[..4].copy_from_slice(&(length as u32).to_le_bytes());
@@ -302,16 +363,6 @@ impl JournalWriter {
     }
 }
 
-fn encode_packet(packet: &JournalPacket, body: &mut Vec<u8>) {
-    body.clear();
-    body.push(RECORD_PACKET);
-    body.extend_from_slice(&packet.arrival_unix_us.to_le_bytes());
-    body.extend_from_slice(&packet.seq.to_le_bytes());
-    body.extend_from_slice(&packet.rtp_time.to_le_bytes());
-    body.push(u8::from(packet.marker));
-    body.extend_from_slice(&packet.payload);
-}
-
 fn encode_sender_report(clock: SenderClock, body: &mut Vec<u8>) {
     body.clear();
     body.push(RECORD_SENDER_REPORT);
@@ -321,7 +372,7 @@ fn encode_sender_report(clock: SenderClock, body: &mut Vec<u8>) {
 
 /// Syncs the folder that contains `path`, so that a newly created file's name survives a
 /// power loss.
-pub(crate) fn sync_parent(path: &Path) -> io::Result<()> {
+pub fn sync_parent(path: &Path) -> io::Result<()> {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => File::open(parent)?.sync_all(),
         _ => File::open(".")?.sync_all(),
@@ -366,7 +417,7 @@ impl JournalReader {
     pub fn open(path: &Path) -> Result<Self, RecorderError> {
         let op = Operation::ReadJournal;
         let file = File::open(path).map_err(|e| RecorderError::io(op, path, e))?;
-        let mut input = BufReader::new(file);
+        let mut input = BufReader::with_capacity(READ_BUFFER, file);
 
         let mut magic = [0; MAGIC.len()];
         let read = read_full(&mut input, &mut magic).map_err(|e| RecorderError::io(op, path, e))?;
@@ -436,11 +487,12 @@ impl JournalReader {
             }
         };
 
-        let record = decode_record(&body).map_err(|reason| {
+        let length = body.len();
+        let record = decode_record(body).map_err(|reason| {
             let reason = format!("record at byte {}: {reason}", self.offset);
             RecorderError::invalid(op, &self.path, reason)
         })?;
-        self.offset += (FRAME_HEADER_LEN + body.len()) as u64;
+        self.offset += (FRAME_HEADER_LEN + length) as u64;
         Ok(Some(record))
     }
 
@@ -468,8 +520,9 @@ fn read_frame(input: &mut impl Read) -> io::Result<Frame> {
         ));
     }
 
-    let mut body = vec![0; length];
-    if read_full(input, &mut body)? < length {
+    // read_to_end fills the body without zeroing it first.
+    let mut body = Vec::with_capacity(length);
+    if input.take(length as u64).read_to_end(&mut body)? < length {
         return Ok(Frame::Torn("incomplete body"));
     }
     if crc32fast::hash(&body) != crc {
@@ -492,28 +545,34 @@ fn read_full(input: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-fn decode_record(body: &[u8]) -> Result<JournalRecord, String> {
+fn decode_record(body: Vec<u8>) -> Result<JournalRecord, String> {
     match body.first() {
         Some(&RECORD_PACKET) => decode_packet(body).map(JournalRecord::Packet),
-        Some(&RECORD_SENDER_REPORT) => decode_sender_report(body).map(JournalRecord::SenderReport),
+        Some(&RECORD_SENDER_REPORT) => decode_sender_report(&body).map(JournalRecord::SenderReport),
         Some(other) => Err(format!("unknown record type {other}")),
         None => Err("empty record".into()),
     }
 }
 
-fn decode_packet(body: &[u8]) -> Result<JournalPacket, String> {
+/// Decodes a packet record, reusing the body's allocation for the payload.
+fn decode_packet(mut body: Vec<u8>) -> Result<JournalPacket, String> {
     if body.len() < PACKET_FIXED_LEN {
         return Err(format!(
             "packet record of {} bytes is too short",
             body.len()
         ));
     }
-    Ok(JournalPacket {
-        arrival_unix_us: u64_at(body, 1),
-        seq: u64_at(body, 9),
-        rtp_time: u64_at(body, 17),
+    let packet = JournalPacket {
+        arrival_unix_us: u64_at(&body, 1),
+        seq: u64_at(&body, 9),
+        rtp_time: u64_at(&body, 17),
         marker: body[25] != 0,
-        payload: body[PACKET_FIXED_LEN..].to_vec(),
+        payload: Vec::new(),
+    };
+    body.drain(..PACKET_FIXED_LEN);
+    Ok(JournalPacket {
+        payload: body,
+        ..packet
     })
 }
 

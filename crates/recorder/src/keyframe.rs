@@ -39,6 +39,18 @@ fn vp8_starts_keyframe(payload: &[u8]) -> bool {
         .is_some_and(|tag| tag & 0x01 == 0)
 }
 
+/// Returns the length of the VP8 payload descriptor (RFC 7741 section 4.2) at the start of
+/// `payload`, or `None` when the payload ends inside it.
+pub(crate) fn vp8_descriptor_len(payload: &[u8]) -> Option<usize> {
+    let extended = payload.first()? & 0x80 != 0;
+    let length = if extended {
+        vp8_extended_descriptor_end(payload)?
+    } else {
+        1
+    };
+    (length <= payload.len()).then_some(length)
+}
+
 /// Returns the offset just past the optional fields of an extended VP8 payload descriptor.
 fn vp8_extended_descriptor_end(payload: &[u8]) -> Option<usize> {
     let flags = *payload.get(1)?;

@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+mod depay;
 pub mod error;
 pub mod export;
 pub mod journal;

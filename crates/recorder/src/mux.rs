@@ -1,8 +1,10 @@
 //! Muxing of a closed journal into a WebM or Matroska file with GStreamer.
 //!
-//! The packets are put in sequence order and pushed, each behind an RTP header rebuilt from the
-//! journal, into `appsrc ! <depayloader> [! parser] ! <muxer> ! filesink`. Nothing is decoded
-//! or re-encoded, and the pipeline runs without a clock, as fast as the CPU allows.
+//! The packets are put in sequence order. VP8 and Opus packets are depayloaded into whole
+//! frames in Rust and pushed into `appsrc ! webmmux ! filesink`, one buffer per frame. Packets
+//! of other codecs are pushed, each behind an RTP header rebuilt from the journal, into
+//! `appsrc ! <depayloader> [! parser] ! <muxer> ! filesink`. Nothing is decoded or re-encoded,
+//! and the pipeline runs without a clock, as fast as the CPU allows.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,6 +15,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
+use crate::depay::{self, Frame};
 use crate::error::{Operation, RecorderError};
 use crate::journal::{Codec, Journal, JournalHeader, JournalPacket, MediaKind};
 use crate::keyframe::starts_keyframe;
@@ -31,8 +34,6 @@ const REQUIRED_ELEMENTS: &[(&str, &str)] = &[
     ("filesink", "libgstreamer1.0-0"),
     ("webmmux", "gstreamer1.0-plugins-good"),
     ("matroskamux", "gstreamer1.0-plugins-good"),
-    ("rtpopusdepay", "gstreamer1.0-plugins-good"),
-    ("rtpvp8depay", "gstreamer1.0-plugins-good"),
     ("rtpvp9depay", "gstreamer1.0-plugins-good"),
     ("rtph264depay", "gstreamer1.0-plugins-good"),
     ("h264parse", "gstreamer1.0-plugins-bad"),
@@ -65,6 +66,7 @@ pub struct SegmentMedia {
 }
 
 /// Initialises GStreamer once and checks that the elements for Opus, VP8, VP9 and H.264 exist.
+/// VP8 and Opus need no depayloader element, because [`mux_segment`] depayloads them itself.
 /// A missing AV1 depayloader only makes [`codec_supported`] return false for AV1.
 pub fn init() -> Result<(), RecorderError> {
     static INIT: OnceLock<Result<(), String>> = OnceLock::new();
@@ -112,10 +114,11 @@ pub fn codec_supported(codec: Codec) -> bool {
 /// not finish within [`MUX_TIMEOUT`].
 pub fn mux_segment(journal: &Journal, out: &Path) -> Result<SegmentMedia, RecorderError> {
     init()?;
-    let selection = Selection::of(journal, out)?;
+    let mut selection = Selection::of(journal, out)?;
+    let payloads = Payloads::of(journal.header.codec, &mut selection, out)?;
     let started = Instant::now();
 
-    let result = run_pipeline(&journal.header, &selection, out);
+    let result = run_pipeline(&journal.header, &selection, payloads, out);
     match &result {
         Ok(media) => tracing::debug!(
             codec = ?media.codec,
@@ -187,7 +190,40 @@ impl<'a> Selection<'a> {
     }
 }
 
-/// Depayloader, optional parser and muxer of one codec.
+/// Buffers that the pipeline's appsrc pushes.
+enum Payloads {
+    /// The selected packets behind rebuilt RTP headers, for a depayloader element.
+    Rtp,
+    /// Frames depayloaded in Rust, in the order of the selected packets.
+    Frames(Vec<Frame>),
+}
+
+impl Payloads {
+    /// Depayloads VP8 and Opus. A VP8 segment without a complete keyframe fails with
+    /// [`RecorderError::NoKeyframe`], and the packets skipped before the first complete
+    /// keyframe count as dropped.
+    fn of(codec: Codec, selection: &mut Selection, out: &Path) -> Result<Self, RecorderError> {
+        match codec {
+            Codec::Opus => Ok(Self::Frames(depay::opus_frames(&selection.packets))),
+            Codec::Vp8 => {
+                let assembled = depay::vp8_frames(&selection.packets);
+                if assembled.frames.is_empty() {
+                    return Err(RecorderError::NoKeyframe {
+                        operation: Operation::Mux,
+                        path: out.to_owned(),
+                        packets: selection.packets.len(),
+                    });
+                }
+                selection.dropped_leading += assembled.dropped_leading;
+                Ok(Self::Frames(assembled.frames))
+            }
+            Codec::Vp9 | Codec::H264 | Codec::Av1 => Ok(Self::Rtp),
+        }
+    }
+}
+
+/// Depayloader, optional parser and muxer of one codec. VP8 and Opus have no depayloader
+/// element, because [`Payloads::of`] depayloads them.
 struct Chain {
     depayloaders: &'static [&'static str],
     muxer: &'static str,
@@ -196,8 +232,7 @@ struct Chain {
 impl Chain {
     fn of(codec: Codec) -> Self {
         let (depayloaders, muxer): (&'static [&'static str], _) = match codec {
-            Codec::Opus => (&["rtpopusdepay"], "webmmux"),
-            Codec::Vp8 => (&["rtpvp8depay"], "webmmux"),
+            Codec::Opus | Codec::Vp8 => (&[], "webmmux"),
             Codec::Vp9 => (&["rtpvp9depay"], "webmmux"),
             Codec::H264 => (&["rtph264depay", "h264parse"], "matroskamux"),
             // NOTE: untested, because GStreamer 1.22 in Debian 12 has no rtpav1depay.
@@ -251,19 +286,27 @@ impl Drop for StoppedOnDrop {
 fn run_pipeline(
     header: &JournalHeader,
     selection: &Selection,
+    payloads: Payloads,
     out: &Path,
 ) -> Result<SegmentMedia, RecorderError> {
     let codec = header.codec;
     let chain = Chain::of(codec);
     let counter = Arc::new(FrameCounter::new());
-    let (pipeline, appsrc, muxer) = build_pipeline(header, selection, &chain, &counter, out)?;
+    let caps = match &payloads {
+        Payloads::Rtp => rtp_caps(header, selection, out)?,
+        Payloads::Frames(frames) => frame_caps(codec, frames),
+    };
+    let (pipeline, appsrc, muxer) = build_pipeline(caps, codec, &chain, &counter, out)?;
     let pipeline = StoppedOnDrop(pipeline);
 
     pipeline
         .0
         .set_state(gst::State::Playing)
         .map_err(|e| RecorderError::pipeline(out, format!("cannot start: {e}")))?;
-    push_packets(&appsrc, header, selection);
+    match payloads {
+        Payloads::Rtp => push_packets(&appsrc, header, selection),
+        Payloads::Frames(frames) => push_frames(&appsrc, codec, selection, frames),
+    }
     wait_for_end(&pipeline.0, out, MUX_TIMEOUT)?;
 
     let (width, height) = video_size(&muxer);
@@ -294,13 +337,12 @@ fn run_pipeline(
 }
 
 fn build_pipeline(
-    header: &JournalHeader,
-    selection: &Selection,
+    caps: gst::Caps,
+    codec: Codec,
     chain: &Chain,
     counter: &Arc<FrameCounter>,
     out: &Path,
 ) -> Result<(gst::Pipeline, gst_app::AppSrc, gst::Element), RecorderError> {
-    let caps = rtp_caps(header, selection, out)?;
     let appsrc = gst_app::AppSrc::builder()
         .caps(&caps)
         .format(gst::Format::Time)
@@ -311,22 +353,30 @@ fn build_pipeline(
         .build();
     let mut elements = vec![appsrc.clone().upcast::<gst::Element>()];
     for name in chain.depayloaders {
-        elements.push(make_element(name, header.codec, out)?);
+        elements.push(make_element(name, codec, out)?);
     }
-    let muxer = make_element(chain.muxer, header.codec, out)?;
-    let filesink = make_element("filesink", header.codec, out)?;
+    let muxer = make_element(chain.muxer, codec, out)?;
+    let filesink = make_element("filesink", codec, out)?;
     filesink.set_property("location", out.to_string_lossy().as_ref());
     filesink.set_property("sync", false);
 
     let before_muxer = elements.last().cloned().expect("appsrc is always present");
     count_frames_at(&before_muxer, counter, out)?;
-    elements.push(muxer.clone());
-    elements.push(filesink);
 
     let pipeline = gst::Pipeline::new();
     let link_error = |e: gst::glib::BoolError| RecorderError::pipeline(out, e.to_string());
     pipeline.add_many(&elements).map_err(link_error)?;
+    pipeline.add_many([&muxer, &filesink]).map_err(link_error)?;
     gst::Element::link_many(&elements).map_err(link_error)?;
+    // The muxer's pad is named, because appsrc's ANY caps would also match a video pad.
+    let template = match codec.kind() {
+        MediaKind::Audio => "audio_%u",
+        MediaKind::Video => "video_%u",
+    };
+    before_muxer
+        .link_pads(Some("src"), &muxer, Some(template))
+        .map_err(link_error)?;
+    muxer.link(&filesink).map_err(link_error)?;
     Ok((pipeline, appsrc, muxer))
 }
 
@@ -346,9 +396,9 @@ fn count_frames_at(
     counter: &Arc<FrameCounter>,
     out: &Path,
 ) -> Result<(), RecorderError> {
-    let pad = element
-        .static_pad("src")
-        .ok_or_else(|| RecorderError::pipeline(out, "the depayloader has no src pad"))?;
+    let pad = element.static_pad("src").ok_or_else(|| {
+        RecorderError::pipeline(out, "the element before the muxer has no src pad")
+    })?;
     let counter = Arc::clone(counter);
     pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
         if let Some(buffer) = info.buffer() {
@@ -398,6 +448,69 @@ fn rtp_caps(
             .field("sprop-maxcapturerate", "48000");
     }
     Ok(caps.build())
+}
+
+/// Builds the caps of depayloaded frames with the fields that rtpvp8depay and rtpopusdepay of
+/// GStreamer 1.22 set. For VP8 they are the picture size and profile of the first keyframe.
+/// For Opus it is the channel count, from the s bit of the first packet's TOC byte.
+fn frame_caps(codec: Codec, frames: &[Frame]) -> gst::Caps {
+    let first = frames.first();
+    match codec.kind() {
+        MediaKind::Video => {
+            let (width, height) = first.and_then(|frame| frame.size).unwrap_or((0, 0));
+            vp8_caps(width, height, first.map_or(0, |frame| frame.profile))
+        }
+        MediaKind::Audio => {
+            let stereo = first
+                .and_then(|frame| frame.data.first())
+                .is_some_and(|toc| toc & 0x04 != 0);
+            gst::Caps::builder("audio/x-opus")
+                .field("channel-mapping-family", 0i32)
+                .field("channels", if stereo { 2i32 } else { 1 })
+                .field("rate", 48_000i32)
+                .build()
+        }
+    }
+}
+
+fn vp8_caps(width: u32, height: u32, profile: u8) -> gst::Caps {
+    gst::Caps::builder("video/x-vp8")
+        .field("framerate", gst::Fraction::new(0, 1))
+        .field("width", width as i32)
+        .field("height", height as i32)
+        .field("profile", profile.to_string())
+        .build()
+}
+
+/// Pushes every frame, then the end of the stream. A VP8 keyframe with another picture size
+/// than the one before it gets new caps, as rtpvp8depay sends them. Stops early when the
+/// pipeline has failed, because the error is then on the bus.
+fn push_frames(appsrc: &gst_app::AppSrc, codec: Codec, selection: &Selection, frames: Vec<Frame>) {
+    let clock_rate = u64::from(codec.clock_rate());
+    let first_rtp_time = selection.first_rtp_time();
+    let mut size = frames.first().and_then(|frame| frame.size);
+    for frame in frames {
+        if frame.size.is_some() && frame.size != size {
+            size = frame.size;
+            let (width, height) = size.unwrap_or_default();
+            appsrc.set_caps(Some(&vp8_caps(width, height, frame.profile)));
+        }
+        let elapsed = frame.rtp_time.saturating_sub(first_rtp_time);
+        let pts = scale(elapsed, 1_000_000_000, clock_rate);
+        let keyframe = frame.keyframe;
+        let mut buffer = gst::Buffer::from_mut_slice(frame.data);
+        if let Some(buffer) = buffer.get_mut() {
+            buffer.set_pts(gst::ClockTime::from_nseconds(pts));
+            if !keyframe {
+                buffer.set_flags(gst::BufferFlags::DELTA_UNIT);
+            }
+        }
+        if appsrc.push_buffer(buffer).is_err() {
+            break;
+        }
+    }
+    // An error here also means that the pipeline failed, which the bus reports.
+    let _ = appsrc.end_of_stream();
 }
 
 /// Pushes every selected packet behind a rebuilt RTP header, then the end of the stream.

@@ -79,6 +79,41 @@ impl LocalStore {
         result.map_err(|(path, e)| self.io_error(Operation::PutFile, key.as_str(), path, e, false))
     }
 
+    /// Stores the file at `source` under `key`, replacing any object there. When `source` is
+    /// on the store's filesystem, it is fsynced and renamed, so it is gone afterwards and no
+    /// byte is copied. Otherwise it is copied as by [`put_file`](Self::put_file) and stays.
+    pub async fn move_file(&self, key: &ObjectKey, source: &Path) -> Result<(), StorageError> {
+        let root = self.root.clone();
+        let path = self.path_of(key);
+        let source = source.to_path_buf();
+        let result = blocking(move || {
+            let folder = path.parent().unwrap_or(&root);
+            create_folders_durably(&root, folder)?;
+            // The data must be on disk before the object's name points to it.
+            let input = match File::open(&source) {
+                Ok(input) => input,
+                // A retry after a failure past the rename finds the object in place.
+                Err(e) if is_missing(&e) && path.is_file() => return sync_folder(folder),
+                Err(e) => return Err((source.clone(), e)),
+            };
+            input.sync_all().map_err(|e| (source.clone(), e))?;
+            match fs::rename(&source, &path) {
+                Ok(()) => sync_folder(folder),
+                Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
+                    let mut input = input;
+                    write_atomically(&root, &path, |file| {
+                        io::copy(&mut input, file)
+                            .map(drop)
+                            .map_err(|e| (Some(source.clone()), e))
+                    })
+                }
+                Err(e) => Err((source.clone(), e)),
+            }
+        })
+        .await;
+        result.map_err(|(path, e)| self.io_error(Operation::PutFile, key.as_str(), path, e, false))
+    }
+
     /// Reads the whole object at `key`.
     pub async fn get(&self, key: &ObjectKey) -> Result<Bytes, StorageError> {
         let path = self.path_of(key);
@@ -341,6 +376,65 @@ mod tests {
         assert!(store.get(&key("a/b/c")).await.unwrap_err().is_not_found());
         store.delete(&key("a")).await.unwrap();
         assert!(store.head(&key("a/b")).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn move_file_renames_on_same_filesystem() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path().join("root"));
+        let source = dir.path().join("segment.webm");
+        fs::write(&source, b"segment").unwrap();
+
+        store.move_file(&key("r/a.webm"), &source).await.unwrap();
+        assert!(!source.exists(), "a file on the same filesystem is renamed");
+        assert_eq!(
+            store.get(&key("r/a.webm")).await.unwrap(),
+            Bytes::from_static(b"segment")
+        );
+        let names: Vec<String> = fs::read_dir(dir.path().join("root/r"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["a.webm"]);
+    }
+
+    #[tokio::test]
+    async fn move_file_copies_across_filesystems() {
+        use std::os::unix::fs::MetadataExt;
+
+        let dir = tempfile::tempdir().unwrap();
+        let Ok(other) = tempfile::tempdir_in("/dev/shm") else {
+            eprintln!("skipped: /dev/shm is not writable");
+            return;
+        };
+        let device = |path: &Path| fs::metadata(path).unwrap().dev();
+        if device(dir.path()) == device(other.path()) {
+            eprintln!("skipped: /dev/shm is on the same filesystem as the temporary folder");
+            return;
+        }
+        let store = LocalStore::new(dir.path());
+        let source = other.path().join("segment.webm");
+        fs::write(&source, b"segment").unwrap();
+
+        store.move_file(&key("r/a.webm"), &source).await.unwrap();
+        assert!(source.exists(), "a copied file stays for the caller");
+        assert_eq!(
+            store.get(&key("r/a.webm")).await.unwrap(),
+            Bytes::from_static(b"segment")
+        );
+    }
+
+    #[tokio::test]
+    async fn move_file_missing_source_is_io_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let missing = dir.path().join("nope");
+        let error = store.move_file(&key("r/x"), &missing).await.unwrap_err();
+        match &error {
+            StorageError::Io { path, .. } => assert_eq!(path, &missing),
+            other => panic!("expected an I/O error on the source, got {other:?}"),
+        }
+        assert_eq!(store.head(&key("r/x")).await.unwrap(), None);
     }
 
     #[tokio::test]

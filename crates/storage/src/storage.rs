@@ -51,6 +51,16 @@ impl Storage {
         }
     }
 
+    /// Stores the file at `source` under `key`. The local backend renames the file when it is
+    /// on the store's filesystem, so that `source` is gone on success. Otherwise, and on S3,
+    /// the file is copied or uploaded and stays at `source` for the caller to remove.
+    pub async fn move_file(&self, key: &ObjectKey, source: &Path) -> Result<(), StorageError> {
+        match self {
+            Self::Local(store) => store.move_file(key, source).await,
+            Self::S3(store) => store.put_file(key, source).await,
+        }
+    }
+
     /// Reads the whole object at `key`; [`StorageError::NotFound`] when there is none.
     pub async fn get(&self, key: &ObjectKey) -> Result<Bytes, StorageError> {
         match self {

@@ -6,16 +6,15 @@
 //! between a packet's arrival and its sender time: the path's delay at its shortest. Using
 //! one offset for all streams of a publisher keeps them in sync to the reports' accuracy.
 
-use std::collections::HashMap;
-
 use media_core::SenderClock;
+use rustc_hash::FxHashMap;
 
 /// Converts RTP time to server time for the streams of one publisher.
 #[derive(Debug, Default)]
 pub struct ClockMap {
     /// Server time minus sender time, in microseconds, at its smallest so far.
     offset_us: Option<i64>,
-    reports: HashMap<String, (SenderClock, u32)>,
+    reports: FxHashMap<String, (SenderClock, u32)>,
 }
 
 impl ClockMap {

@@ -1,8 +1,10 @@
 //! The uploader: moves closed segments and manifests from the spool to storage, in order.
+//! A local store on the spool's filesystem takes each segment by rename, without a copy.
 //! It retries with backoff for as long as storage is unavailable, and removes nothing from
 //! the spool before storage has confirmed it.
 
 use std::collections::VecDeque;
+use std::io::ErrorKind;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
@@ -155,7 +157,7 @@ async fn upload(storage: &Storage, index: &RecordingIndex, job: &UploadJob) -> R
         UploadJob::Segment { key, path, .. } => {
             let key = ObjectKey::new(key.clone()).map_err(|e| e.to_string())?;
             storage
-                .put_file(&key, path)
+                .move_file(&key, path)
                 .await
                 .map_err(|e| e.to_string())
         }
@@ -204,13 +206,16 @@ fn done(
             size,
             ..
         } => {
-            if let Err(error) = std::fs::remove_file(path) {
-                tracing::warn!(
+            match std::fs::remove_file(path) {
+                Ok(()) => {}
+                // A local store on the spool's filesystem has taken the file already.
+                Err(error) if error.kind() == ErrorKind::NotFound => {}
+                Err(error) => tracing::warn!(
                     recording = %recording,
                     segment = *segment,
                     %error,
                     "removing an uploaded segment from the spool failed"
-                );
+                ),
             }
             stats.uploaded_segments.fetch_add(1, Ordering::Relaxed);
             saturating_sub(&stats.backlog_segments, 1);

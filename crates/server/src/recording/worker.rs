@@ -5,7 +5,6 @@
 //! uploads on the uploader task. Both report back on the same channel. Journal and manifest writes go
 //! to the local spool on this thread.
 
-use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,10 +14,13 @@ use std::time::Duration;
 
 use media_core::{ClientId, Codec as RtpCodec, MediaKind, MediaPacket, TrackId};
 use recorder::journal::{
-    Codec, JournalHeader, JournalPacket, JournalWriter, SenderClock as JournalClock,
+    Codec, JournalHeader, JournalWriter, PacketFields, SenderClock as JournalClock,
 };
 use recorder::manifest::{Event, Gap, Manifest, RecordingStatus, SegmentEntry};
 use recorder::mux::{self, SegmentMedia};
+// FxHash is faster than SipHash on these per-packet lookups. Its keys are track ids and
+// names the server assigns, so a client cannot pick colliding keys.
+use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -31,10 +33,18 @@ use super::{source_name, Input, Publisher, RecorderHandle, RecorderSettings, Wal
 /// Interval at which journals are flushed to the OS and silence is checked.
 const TICK: Duration = Duration::from_millis(100);
 
-/// Minimum time between two writes of a running recording's manifest. A closed segment's
-/// journal stays in the spool until a manifest that lists the segment is on disk, so that
-/// recovery can mux the journal again after a crash in between.
+/// Maximum inputs handled in a row before the recorder thread checks whether a tick is due.
+const INPUT_BATCH: usize = 256;
+
+/// Minimum time between two updates of a running recording's manifest in the recording
+/// index, which the API serves.
 const MANIFEST_INTERVAL_US: u64 = 2_000_000;
+
+/// Minimum time between two writes of a running recording's manifest to the spool, each an
+/// fsync, a rename and an fsync of the folder. A closed segment's journal stays in the spool
+/// until a manifest that lists the segment is on disk, so that recovery can mux the journal
+/// again after a crash in between.
+const MANIFEST_SAVE_INTERVAL_US: u64 = 10_000_000;
 
 /// Minimum time between two uploads of a running recording's manifest.
 const MANIFEST_UPLOAD_INTERVAL_US: u64 = 10_000_000;
@@ -112,8 +122,8 @@ pub fn start(
         queued,
         clock,
         key_root,
-        recordings: HashMap::new(),
-        by_track: HashMap::new(),
+        recordings: FxHashMap::default(),
+        by_track: FxHashMap::default(),
     };
     let thread = thread::Builder::new()
         .name("recorder".into())
@@ -139,19 +149,41 @@ fn mux_thread(jobs: mpsc::Receiver<MuxJob>, replies: mpsc::Sender<Input>) {
     }
 }
 
-/// Muxes one journal into WebM and hashes the result.
+/// Syncs a closed journal and its folder to the disk, muxes it into WebM, hashes the result
+/// and syncs that too. The journal is synced first, so that recovery after a power cut can
+/// mux it again in full. The segment is synced because its journal is removed once the
+/// segment is listed in a manifest.
 pub fn mux_job(job: &MuxJob) -> Result<(SegmentMedia, u64, String), String> {
+    sync_file(&job.journal)?;
     let journal = recorder::journal::read_journal(&job.journal).map_err(|e| e.to_string())?;
     let media = mux::mux_segment(&journal, &job.output).map_err(|e| e.to_string())?;
-    let (size, sha256) = hash_file(&job.output).map_err(|e| e.to_string())?;
+    let sync_error = |e: std::io::Error| format!("syncing {}: {e}", job.output.display());
+    let mut file = fs::File::open(&job.output).map_err(sync_error)?;
+    let (size, sha256) = hash_open_file(&mut file).map_err(|e| e.to_string())?;
+    file.sync_all().map_err(sync_error)?;
+    recorder::journal::sync_parent(&job.output).map_err(sync_error)?;
     Ok((media, size, sha256))
+}
+
+/// Syncs the file at `path` and its folder to the disk.
+fn sync_file(path: &Path) -> Result<(), String> {
+    let sync_error = |e: std::io::Error| format!("syncing {}: {e}", path.display());
+    fs::File::open(path)
+        .and_then(|file| file.sync_all())
+        .map_err(sync_error)?;
+    recorder::journal::sync_parent(path).map_err(sync_error)
 }
 
 /// Computes the size and hex SHA-256 of a file.
 pub fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
-    let mut file = fs::File::open(path)?;
+    hash_open_file(&mut fs::File::open(path)?)
+}
+
+fn hash_open_file(file: &mut fs::File) -> std::io::Result<(u64, String)> {
+    // A large buffer reads a segment in a few calls instead of one per 8 KiB.
+    let mut input = std::io::BufReader::with_capacity(256 * 1024, file);
     let mut hasher = Sha256::new();
-    let size = std::io::copy(&mut file, &mut hasher)?;
+    let size = std::io::copy(&mut input, &mut hasher)?;
     Ok((size, hex::encode(hasher.finalize())))
 }
 
@@ -222,14 +254,17 @@ struct Recording {
     key_prefix: String,
     manifest: Manifest,
     clock: ClockMap,
-    sources: HashMap<String, Source>,
+    sources: FxHashMap<String, Source>,
     next_index: u32,
     pending_mux: usize,
     pending_upload: u32,
     left_at_us: Option<u64>,
     stopping: bool,
-    /// Whether events or gaps were added since the manifest was last written.
+    /// Whether the manifest changed since it was last put in the index.
     dirty: bool,
+    /// Whether the manifest changed since it was last written to the spool.
+    unsaved: bool,
+    published_at_us: u64,
     saved_at_us: u64,
     uploaded_manifest_at_us: u64,
     /// Journals of muxed segments, removed once a manifest listing them is written.
@@ -246,10 +281,10 @@ struct Worker {
     clock: WallClock,
     key_root: String,
     /// Open recordings by room and participant identity.
-    recordings: HashMap<RecordingKey, Recording>,
+    recordings: FxHashMap<RecordingKey, Recording>,
     /// Recording and source of each recorded track. The keys are shared, so that looking up
     /// a packet allocates nothing.
-    by_track: HashMap<TrackId, (Arc<RecordingKey>, Arc<str>)>,
+    by_track: FxHashMap<TrackId, (Arc<RecordingKey>, Arc<str>)>,
 }
 
 impl Worker {
@@ -259,14 +294,14 @@ impl Worker {
         loop {
             let wait = next_tick.saturating_duration_since(std::time::Instant::now());
             match inputs.recv_timeout(wait) {
-                Ok(Input::Stop(reply)) => {
-                    self.stop_all();
-                    stop_reply = Some(reply);
+                Ok(input) => {
+                    self.dispatch(input, &mut stop_reply);
+                    // What is queued already is handled without reading the clock for each
+                    // input. The batch limit keeps the tick at most a few milliseconds late.
+                    for input in inputs.try_iter().take(INPUT_BATCH) {
+                        self.dispatch(input, &mut stop_reply);
+                    }
                 }
-                // A track published while the server stops would start a recording that
-                // nothing ends.
-                Ok(Input::TrackStarted { .. }) if stop_reply.is_some() => {}
-                Ok(input) => self.handle(input),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
@@ -283,6 +318,19 @@ impl Worker {
             }
         }
         tracing::info!("recorder stopped");
+    }
+
+    fn dispatch(&mut self, input: Input, stop_reply: &mut Option<mpsc::Sender<()>>) {
+        match input {
+            Input::Stop(reply) => {
+                self.stop_all();
+                *stop_reply = Some(reply);
+            }
+            // A track published while the server stops would start a recording that nothing
+            // ends.
+            Input::TrackStarted { .. } if stop_reply.is_some() => {}
+            input => self.handle(input),
+        }
     }
 
     fn handle(&mut self, input: Input) {
@@ -423,13 +471,15 @@ impl Worker {
             key_prefix,
             manifest,
             clock: ClockMap::default(),
-            sources: HashMap::new(),
+            sources: FxHashMap::default(),
             next_index: 0,
             pending_mux: 0,
             pending_upload: 0,
             left_at_us: None,
             stopping: false,
             dirty: false,
+            unsaved: false,
+            published_at_us: now_us,
             saved_at_us: now_us,
             uploaded_manifest_at_us: now_us,
             muxed_journals: Vec::new(),
@@ -605,7 +655,16 @@ impl Worker {
         let Some(recording) = self.recordings.get_mut(key) else {
             return;
         };
-        if recording.dirty && now.saturating_sub(recording.saved_at_us) >= MANIFEST_INTERVAL_US {
+        if recording.dirty && now.saturating_sub(recording.published_at_us) >= MANIFEST_INTERVAL_US
+        {
+            recording.published_at_us = now;
+            recording.dirty = false;
+            recording.unsaved = true;
+            self.index.put(recording.manifest.clone());
+        }
+        if recording.unsaved
+            && now.saturating_sub(recording.saved_at_us) >= MANIFEST_SAVE_INTERVAL_US
+        {
             recording.saved_at_us = now;
             save_manifest(recording, &self.index);
             if now.saturating_sub(recording.uploaded_manifest_at_us) >= MANIFEST_UPLOAD_INTERVAL_US
@@ -961,14 +1020,14 @@ fn append(
         }
     }
     let before = open.writer.bytes_written();
+    let fields = PacketFields {
+        arrival_unix_us: arrival_us,
+        seq: packet.seq,
+        rtp_time: packet.rtp_time,
+        marker: packet.marker,
+    };
     open.writer
-        .append_packet(&JournalPacket {
-            arrival_unix_us: arrival_us,
-            seq: packet.seq,
-            rtp_time: packet.rtp_time,
-            marker: packet.marker,
-            payload: packet.payload.to_vec(),
-        })
+        .append_payload(fields, &packet.payload)
         .map_err(|e| e.to_string())?;
     let elapsed_us =
         packet.rtp_time.saturating_sub(open.first_rtp) * 1_000_000 / u64::from(clock_rate.max(1));
@@ -997,7 +1056,8 @@ fn close_segment(
         return;
     };
     let path = open.writer.path().to_path_buf();
-    if let Err(error) = open.writer.finish() {
+    // The mux thread syncs the journal, so that the recorder thread does not wait for it.
+    if let Err(error) = open.writer.close() {
         tracing::error!(
             recording = %recording.id,
             segment = open.index,
@@ -1151,6 +1211,7 @@ impl Placed<'_> {
 
 fn save_manifest(recording: &mut Recording, index: &RecordingIndex) {
     recording.dirty = false;
+    recording.unsaved = false;
     let path = recording.folder.join(MANIFEST_FILE);
     match recording.manifest.write_atomic(&path) {
         Ok(()) => {
