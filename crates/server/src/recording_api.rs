@@ -161,8 +161,29 @@ fn not_found() -> ApiError {
     )
 }
 
+/// How long a request waits for the manifests of earlier runs to be read from storage.
+const INDEX_WAIT: Duration = Duration::from_secs(10);
+
+/// Waits until the index holds every recording in storage, or rejects the request, so that
+/// a list taken just after a restart is never silently incomplete.
+async fn complete_index(rec: &Recordings) -> Result<(), ApiError> {
+    if rec.index.wait_loaded(INDEX_WAIT).await {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "recordings_loading",
+        "Recordings are still being read from storage after a restart. Try again in a few seconds.",
+    ))
+}
+
 /// Returns the manifest, or not found unless the reviewer's room is the recording's room.
-fn accessible(rec: &Recordings, claims: &Claims, id: &str) -> Result<Arc<Manifest>, ApiError> {
+async fn accessible(
+    rec: &Recordings,
+    claims: &Claims,
+    id: &str,
+) -> Result<Arc<Manifest>, ApiError> {
+    complete_index(rec).await?;
     let manifest = rec.index.get(id).ok_or_else(not_found)?;
     if manifest.room != claims.room {
         return Err(not_found());
@@ -239,6 +260,7 @@ async fn list(
     if query.room != claims.room {
         return Err(forbidden());
     }
+    complete_index(rec).await?;
     audit_entry(rec, &claims, "recording.list", None, None)?;
     let recordings = rec
         .index
@@ -294,7 +316,7 @@ async fn manifest(
 ) -> Result<Json<ManifestView>, ApiError> {
     let rec = recordings(&state)?;
     let claims = reviewer(&state, &headers)?;
-    let manifest = accessible(rec, &claims, &id)?;
+    let manifest = accessible(rec, &claims, &id).await?;
     audit_entry(rec, &claims, "recording.view", Some(&manifest), None)?;
     let ticket = rec.tickets.issue(&id, &claims);
     let media = playable_sources(&manifest)
@@ -362,7 +384,7 @@ async fn media(
 ) -> Result<Response, ApiError> {
     let rec = recordings(&state)?;
     let claims = media_reviewer(&state, rec, request.headers(), query.ticket.as_deref(), &id)?;
-    let manifest = accessible(rec, &claims, &id)?;
+    let manifest = accessible(rec, &claims, &id).await?;
     let source = file.strip_suffix(".webm").unwrap_or(&file);
     let parts = PLAYABLE
         .iter()
@@ -396,7 +418,7 @@ async fn download(
 ) -> Result<Response, ApiError> {
     let rec = recordings(&state)?;
     let claims = media_reviewer(&state, rec, request.headers(), query.ticket.as_deref(), &id)?;
-    let manifest = accessible(rec, &claims, &id)?;
+    let manifest = accessible(rec, &claims, &id).await?;
     let (source, parts) = PLAYABLE
         .iter()
         .find(|(name, _)| playable_sources(&manifest).contains(name))
@@ -583,7 +605,7 @@ async fn verify(
 ) -> Result<Json<VerifyReport>, ApiError> {
     let rec = recordings(&state)?;
     let claims = reviewer(&state, &headers)?;
-    let manifest = accessible(rec, &claims, &id)?;
+    let manifest = accessible(rec, &claims, &id).await?;
     audit_entry(rec, &claims, "recording.verify", Some(&manifest), None)?;
     let mut bytes = HashMap::new();
     let mut problems = Vec::new();
@@ -660,7 +682,7 @@ async fn delete_recording(
             "A reason of 1 to 500 characters is required.",
         ));
     }
-    let manifest = accessible(rec, &claims, &id)?;
+    let manifest = accessible(rec, &claims, &id).await?;
     if manifest.ended_unix_ms.is_none() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -2,11 +2,13 @@
 //! recordings, the recordings in progress and the upload backlog.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use recorder::manifest::Manifest;
 use serde::Serialize;
+use tokio::sync::Notify;
 
 /// Counters shared by the recorder, the uploader and the metrics endpoint.
 #[derive(Debug, Default)]
@@ -79,9 +81,40 @@ pub struct RecordingIndex {
     live: RwLock<Vec<LiveRecording>>,
     /// Shared counters.
     pub stats: Arc<Stats>,
+    /// Whether the manifests of earlier runs are still being read from storage.
+    loading: AtomicBool,
+    loaded: Notify,
 }
 
 impl RecordingIndex {
+    /// Marks the index as incomplete until [`RecordingIndex::finish_loading`].
+    pub fn start_loading(&self) {
+        self.loading.store(true, Ordering::Release);
+    }
+
+    /// Marks the index as complete and wakes every request waiting for it.
+    pub fn finish_loading(&self) {
+        self.loading.store(false, Ordering::Release);
+        self.loaded.notify_waiters();
+    }
+
+    /// Waits until the index is complete, for at most `limit`; returns whether it is.
+    pub async fn wait_loaded(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let notified = self.loaded.notified();
+            tokio::pin!(notified);
+            // Registers the waiter before the check, so that a finish in between wakes it.
+            notified.as_mut().enable();
+            if !self.loading.load(Ordering::Acquire) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return !self.loading.load(Ordering::Acquire);
+            }
+        }
+    }
+
     /// Stores the newest manifest of a recording.
     pub fn put(&self, manifest: Manifest) {
         let id = manifest.recording.clone();
@@ -137,5 +170,30 @@ impl RecordingIndex {
             .read()
             .map(|live| live.iter().filter(|r| r.room == room).cloned().collect())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn new_index_is_complete() {
+        let index = RecordingIndex::default();
+        assert!(index.wait_loaded(Duration::ZERO).await);
+    }
+
+    #[tokio::test]
+    async fn loading_index_waits_for_finish() {
+        let index = Arc::new(RecordingIndex::default());
+        index.start_loading();
+        assert!(!index.wait_loaded(Duration::from_millis(20)).await);
+
+        let loader = Arc::clone(&index);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            loader.finish_loading();
+        });
+        assert!(index.wait_loaded(Duration::from_secs(5)).await);
     }
 }

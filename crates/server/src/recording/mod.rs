@@ -277,6 +277,7 @@ pub async fn start(
         jobs,
         Some(handle.inputs.clone()),
     ));
+    index.start_loading();
     tokio::spawn(load_index(Arc::clone(&storage), Arc::clone(&index)));
     let link = crate::media_loop::RecorderLink {
         handle: handle.clone(),
@@ -332,6 +333,11 @@ fn settings(config: &crate::config::RecordingConfig) -> RecorderSettings {
 /// Reads every manifest in storage into the index, so that recordings made before this
 /// start can be reviewed.
 async fn load_index(storage: Arc<storage::Storage>, index: Arc<RecordingIndex>) {
+    read_manifests(&storage, &index).await;
+    index.finish_loading();
+}
+
+async fn read_manifests(storage: &storage::Storage, index: &RecordingIndex) {
     let Ok(prefix) = storage::KeyPrefix::new(format!("{KEY_ROOT}/")) else {
         return;
     };
