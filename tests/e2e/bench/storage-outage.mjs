@@ -62,6 +62,22 @@ async function waitForDrain(api) {
   return false;
 }
 
+// A restarted server reads every manifest from storage before it lists recordings, and
+// answers 503 until then.
+async function listWhenLoaded(api, room) {
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return await api.list(room);
+    } catch (error) {
+      if (!String(error.message).includes(' 503 ') || Date.now() > deadline) {
+        throw error;
+      }
+      await sleep(1_000);
+    }
+  }
+}
+
 async function checkRecording(api, summary) {
   const report = await api.verify(summary.id);
   check(report.ok === true, `recording ${summary.id} verifies (${report.segments_checked} segments)`);
@@ -123,7 +139,7 @@ async function main() {
     });
     await restarted.waitHealthy();
     const restartedApi = await RecordingApi.as(restarted, room, { role: 'organiser', name: 'Организатор' });
-    const recordings = await restartedApi.list(room);
+    const recordings = await listWhenLoaded(restartedApi, room);
     check(recordings.length === PUBLISHERS, `${recordings.length} recordings for ${PUBLISHERS} publishers`);
     let segmentsChecked = 0;
     for (const summary of recordings) {
