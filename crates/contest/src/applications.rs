@@ -1059,6 +1059,55 @@ pub fn participants_csv(rows: &[Application]) -> String {
     out
 }
 
+/// Writes accepted applications as a printable HTML page with one table row each. Every
+/// value is escaped, so a name cannot add markup.
+pub fn participants_html(title: &str, rows: &[Application]) -> String {
+    let mut out = String::from("<!DOCTYPE html>\n<html lang=\"ru\">\n<head>\n");
+    out.push_str("<meta charset=\"utf-8\">\n");
+    out.push_str(&format!("<title>{}</title>\n", escape_html(title)));
+    out.push_str(
+        "<style>table{border-collapse:collapse}td,th{border:1px solid #000;padding:4px}</style>\n",
+    );
+    out.push_str(&format!(
+        "</head>\n<body>\n<h1>{}</h1>\n<table>\n",
+        escape_html(title)
+    ));
+    out.push_str("<tr><th>№</th><th>ФИО</th><th>Дата рождения</th><th>Организация</th>");
+    out.push_str("<th>Должность</th><th>Стаж, лет</th></tr>\n");
+    for row in rows {
+        let cells = [
+            row.number.clone().unwrap_or_default(),
+            row.full_name.clone(),
+            row.birth_date.clone(),
+            row.employer.clone(),
+            row.position.clone(),
+            row.experience_years.to_string(),
+        ];
+        out.push_str("<tr>");
+        for cell in cells {
+            out.push_str(&format!("<td>{}</td>", escape_html(&cell)));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n</body>\n</html>\n");
+    out
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1113,5 +1162,15 @@ mod tests {
         let csv = participants_csv(&[]);
         assert!(csv.starts_with('\u{FEFF}'));
         assert_eq!(csv_field("ООО «Сварка; Резка»"), "\"ООО «Сварка; Резка»\"");
+    }
+
+    #[test]
+    fn html_escapes_markup() {
+        assert_eq!(
+            escape_html("<b a='x'>&\""),
+            "&lt;b a=&#39;x&#39;&gt;&amp;&quot;"
+        );
+        let page = participants_html("Список <участников>", &[]);
+        assert!(page.contains("<h1>Список &lt;участников&gt;</h1>"));
     }
 }

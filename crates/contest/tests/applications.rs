@@ -1,7 +1,7 @@
 //! Applications against real SQLite and PostgreSQL databases: submission with attachments
 //! and consent, the status link, the workflow, duplicates, bad input and the audit log.
 
-use profstage_contest::applications::{participants_csv, MAX_ATTACHMENT_BYTES};
+use profstage_contest::applications::{participants_csv, participants_html, MAX_ATTACHMENT_BYTES};
 use profstage_contest::testing::{sqlite_url, PostgresServer};
 use profstage_contest::{
     Actor, ApplicationFilter, AuditFilter, Database, Error, NewApplication, NewAttachment,
@@ -158,6 +158,9 @@ async fn workflow_end_to_end(fx: Fixture) {
     let csv = participants_csv(&export);
     assert!(csv.starts_with('\u{FEFF}'));
     assert!(csv.contains("\r\nЛПП-2027-0001;Семёнов Пётр Ильич;1990-05-17;"));
+    let html = participants_html("Участники", &export);
+    assert!(html.contains("<td>ЛПП-2027-0001</td><td>Семёнов Пётр Ильич</td>"));
+    assert!(html.contains("<td>ООО «Сварка»</td>"));
 
     let entries = audit_entries(&fx).await;
     let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
