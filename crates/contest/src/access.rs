@@ -80,11 +80,14 @@ pub enum Action {
     JoinAssignedRoom,
     /// Read one's own record and rooms.
     ReadOwnRecord,
+    /// Read, review, accept and reject applications, read their attachments and export
+    /// the participants they created.
+    ReviewApplications,
 }
 
 impl Action {
     /// Every action, in the order of the permission table.
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 11] = [
         Action::ReadStructure,
         Action::ManageStructure,
         Action::ReadPeople,
@@ -95,6 +98,7 @@ impl Action {
         Action::ReadAudit,
         Action::JoinAssignedRoom,
         Action::ReadOwnRecord,
+        Action::ReviewApplications,
     ];
 }
 
@@ -167,6 +171,7 @@ mod tests {
             Action::ManageAssignments,
             Action::ManageInvites,
             Action::ReadAudit,
+            Action::ReviewApplications,
         ];
         for role in Role::ALL.into_iter().filter(|r| *r != Role::Organiser) {
             for action in organiser_only {

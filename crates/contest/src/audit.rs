@@ -136,13 +136,15 @@ fn to_csv(rows: &[AuditEntry]) -> String {
     out
 }
 
-fn csv_field(value: &str) -> String {
+/// Quotes a CSV field when it holds a separator (`,` or `;`), a quote or a line break, and
+/// defuses a leading formula character.
+pub(crate) fn csv_field(value: &str) -> String {
     let value = if value.starts_with(['=', '+', '-', '@']) {
         format!("'{value}")
     } else {
         value.to_owned()
     };
-    if value.contains([',', '"', '\r', '\n']) {
+    if value.contains([',', ';', '"', '\r', '\n']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
         value

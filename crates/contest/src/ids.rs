@@ -139,3 +139,11 @@ id_type!(
     /// A session, as named in the audit log; not its cookie secret.
     SessionId
 );
+id_type!(
+    /// An application to take part in a nomination.
+    ApplicationId
+);
+id_type!(
+    /// A file attached to an application.
+    AttachmentId
+);

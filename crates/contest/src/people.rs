@@ -11,9 +11,9 @@ use crate::validate::{Checks, MAX_NAME_CHARS};
 use crate::{Listing, Page};
 
 /// Maximum length of an e-mail address, in characters (RFC 5321 path limit).
-const MAX_EMAIL_CHARS: usize = 254;
+pub(crate) const MAX_EMAIL_CHARS: usize = 254;
 /// Maximum length of a phone number, in characters.
-const MAX_PHONE_CHARS: usize = 32;
+pub(crate) const MAX_PHONE_CHARS: usize = 32;
 /// Maximum length of a full name, in characters: the limit of a name in media tokens.
 pub const MAX_FULL_NAME_CHARS: usize = 100;
 
@@ -57,6 +57,20 @@ pub struct NewPerson {
 
 const PERSON_COLUMNS: &str = "id, role, full_name, email, phone, region, created_at";
 
+/// Returns whether `email` looks like an e-mail address.
+pub(crate) fn is_email(email: &str) -> bool {
+    email
+        .split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && !email.contains(char::is_whitespace)
+}
+
+/// Returns whether `phone` has digits and only digits, spaces and `+ - ( )`.
+pub(crate) fn is_phone(phone: &str) -> bool {
+    let allowed = |c: char| c.is_ascii_digit() || " +-()".contains(c);
+    phone.chars().all(allowed) && phone.chars().any(|c| c.is_ascii_digit())
+}
+
 /// Checks the fields of a new person and builds its record.
 fn check_person(new: &NewPerson) -> Result<Person, Error> {
     let mut checks = Checks::default();
@@ -80,11 +94,7 @@ fn check_person(new: &NewPerson) -> Result<Person, Error> {
     let full_name = checks.text("full_name", &new.full_name, MAX_FULL_NAME_CHARS);
     let email = checks.optional_text("email", new.email.as_deref(), MAX_EMAIL_CHARS);
     if let Some(email) = &email {
-        let valid = email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-            && !email.contains(char::is_whitespace);
-        if !valid {
+        if !is_email(email) {
             checks.fail(
                 "email",
                 "must be an e-mail address such as name@example.org",
@@ -93,8 +103,7 @@ fn check_person(new: &NewPerson) -> Result<Person, Error> {
     }
     let phone = checks.optional_text("phone", new.phone.as_deref(), MAX_PHONE_CHARS);
     if let Some(phone) = &phone {
-        let allowed = |c: char| c.is_ascii_digit() || " +-()".contains(c);
-        if !phone.chars().all(allowed) || !phone.chars().any(|c| c.is_ascii_digit()) {
+        if !is_phone(phone) {
             checks.fail("phone", "must contain only digits, spaces and + - ( )");
         }
     }
