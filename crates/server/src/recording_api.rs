@@ -33,6 +33,9 @@ use crate::token::Claims;
 /// Lifetime of a media ticket.
 const TICKET_LIFETIME: Duration = Duration::from_secs(2 * 60 * 60);
 
+/// How long one audit entry covers a person's further range requests for the same media.
+const MEDIA_AUDIT_WINDOW: Duration = Duration::from_secs(5 * 60);
+
 /// Routes under `/api/v1/recordings` and `/api/v1/audit`.
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -53,6 +56,19 @@ pub fn routes() -> Router<Arc<AppState>> {
 #[derive(Debug, Default)]
 pub struct TicketKeys {
     tickets: Mutex<HashMap<String, Ticket>>,
+    /// When each (room, person, recording, source) media access was last audited.
+    audited: Mutex<HashMap<MediaAccess, Instant>>,
+}
+
+type MediaAccess = (String, String, String, String);
+
+fn media_access(claims: &Claims, recording: &str, source: &str) -> MediaAccess {
+    (
+        claims.room.clone(),
+        claims.sub.clone(),
+        recording.to_owned(),
+        source.to_owned(),
+    )
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +108,23 @@ impl TicketKeys {
         let found = tickets.get(ticket)?;
         (found.recording == recording && found.expires > Instant::now())
             .then(|| found.actor.clone())
+    }
+
+    /// Whether an audit entry for this access was written within the audit window.
+    fn recently_audited(&self, access: &MediaAccess) -> bool {
+        let Ok(audited) = self.audited.lock() else {
+            return false;
+        };
+        audited
+            .get(access)
+            .is_some_and(|at| at.elapsed() < MEDIA_AUDIT_WINDOW)
+    }
+
+    fn note_audited(&self, access: MediaAccess) {
+        if let Ok(mut audited) = self.audited.lock() {
+            audited.retain(|_, at| at.elapsed() < MEDIA_AUDIT_WINDOW);
+            audited.insert(access, Instant::now());
+        }
     }
 }
 
@@ -369,13 +402,10 @@ async fn media(
         .find(|(name, _)| *name == source)
         .map(|(_, parts)| *parts)
         .ok_or_else(not_found)?;
-    // A player requests many ranges, so only a request starting at byte 0 is audited.
-    let first = request
-        .headers()
-        .get(header::RANGE)
-        .and_then(|r| r.to_str().ok())
-        .is_none_or(|r| r.starts_with("bytes=0-"));
-    if first {
+    // A player requests many ranges, so one entry covers a person's requests for the same
+    // media within the audit window, whatever range they ask for.
+    let access = media_access(&claims, &manifest.recording, source);
+    if !rec.tickets.recently_audited(&access) {
         audit_entry(
             rec,
             &claims,
@@ -383,6 +413,7 @@ async fn media(
             Some(&manifest),
             Some(source.to_owned()),
         )?;
+        rec.tickets.note_audited(access);
     }
     let path = exported(rec, &manifest, source, parts).await?;
     serve_file(&path, request, None, &manifest.recording).await

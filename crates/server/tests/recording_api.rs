@@ -231,6 +231,32 @@ async fn expert_lists_and_views_with_audit() {
 }
 
 #[tokio::test]
+async fn ranged_media_requests_are_audited_once_per_window() {
+    let f = fixture().await;
+    let expert = f.token("expert-1", ROOM, Role::Expert);
+    for range in ["bytes=1-", "bytes=100-200"] {
+        let request = Request::builder()
+            .uri("/api/v1/recordings/rec-1/media/camera.webm")
+            .header(header::AUTHORIZATION, format!("Bearer {expert}"))
+            .header(header::RANGE, range)
+            .body(Body::empty())
+            .unwrap();
+        router(Arc::clone(&f.state)).oneshot(request).await.unwrap();
+    }
+    assert_eq!(f.audit_actions(), ["recording.media"]);
+
+    let other = f.token("expert-2", ROOM, Role::Expert);
+    let request = Request::builder()
+        .uri("/api/v1/recordings/rec-1/media/camera.webm")
+        .header(header::AUTHORIZATION, format!("Bearer {other}"))
+        .header(header::RANGE, "bytes=1-")
+        .body(Body::empty())
+        .unwrap();
+    router(Arc::clone(&f.state)).oneshot(request).await.unwrap();
+    assert_eq!(f.audit_actions(), ["recording.media", "recording.media"]);
+}
+
+#[tokio::test]
 async fn verify_detects_an_altered_segment() {
     let f = fixture().await;
     let key = ObjectKey::new(f.manifest.segments[1].key.clone()).unwrap();
