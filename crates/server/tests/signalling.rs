@@ -311,6 +311,28 @@ async fn connection_without_join_is_closed() {
 }
 
 #[tokio::test]
+async fn silent_client_in_busy_room_times_out() {
+    let server = TestServer::start_with(|config| config.signalling.idle_timeout_secs = 2).await;
+    let mut silent = joined(&server, "expert-1", Role::Expert).await;
+    // Participants come and go, so the server keeps sending to the silent expert.
+    let traffic = async {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(8);
+        let mut index = 0;
+        while std::time::Instant::now() < until {
+            let identity = format!("participant-{index}");
+            let mut other = joined(&server, &identity, Role::Participant).await;
+            other.send(json!({"type": "leave"})).await;
+            index += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    };
+    tokio::select! {
+        closed = silent.is_closed() => assert!(closed, "the silent session must close"),
+        () = traffic => panic!("the silent session stayed open while the room was busy"),
+    }
+}
+
+#[tokio::test]
 async fn message_flood_is_rate_limited() {
     let server = TestServer::start().await;
     let mut client = joined(&server, "p1", Role::Participant).await;

@@ -62,6 +62,8 @@ pub async fn run(state: Arc<AppState>, mut socket: WebSocket) {
         rejections: 0,
     };
     let join_deadline = tokio::time::Instant::now() + JOIN_TIMEOUT;
+    // Only what the client sends keeps the session alive, not what the server sends it.
+    let mut idle_deadline = tokio::time::Instant::now() + idle;
     loop {
         tokio::select! {
             () = tokio::time::sleep_until(join_deadline), if session.joined.is_none() => {
@@ -73,14 +75,15 @@ pub async fn run(state: Arc<AppState>, mut socket: WebSocket) {
                 let _ = send(&mut socket, &message).await;
                 break;
             }
-            received = tokio::time::timeout(idle, socket.recv()) => {
+            () = tokio::time::sleep_until(idle_deadline) => {
+                tracing::debug!(client = ?session.joined, "signalling session idle, closing");
+                break;
+            }
+            received = socket.recv() => {
+                idle_deadline = tokio::time::Instant::now() + idle;
                 let flow = match received {
-                    Err(_) => {
-                        tracing::debug!(client = ?session.joined, "signalling session idle, closing");
-                        Flow::Close
-                    }
-                    Ok(None | Some(Err(_))) => Flow::Close,
-                    Ok(Some(Ok(message))) => session.handle_frame(&mut socket, message).await,
+                    None | Some(Err(_)) => Flow::Close,
+                    Some(Ok(message)) => session.handle_frame(&mut socket, message).await,
                 };
                 if matches!(flow, Flow::Close) {
                     break;
