@@ -360,3 +360,18 @@ async fn retention_deletes_only_expired_recordings() {
     let actions = f.audit_actions();
     assert_eq!(actions, ["recording.expire"]);
 }
+
+#[tokio::test]
+async fn bearer_scheme_is_case_insensitive() {
+    let f = fixture().await;
+    let expert = f.token("expert-1", ROOM, Role::Expert);
+    for scheme in ["bearer", "BEARER"] {
+        let request = Request::builder()
+            .uri("/api/v1/recordings?room=demo")
+            .header(header::AUTHORIZATION, format!("{scheme} {expert}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = router(Arc::clone(&f.state)).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{scheme}");
+    }
+}
