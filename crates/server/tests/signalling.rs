@@ -175,7 +175,15 @@ async fn garbage_sdp_is_rejected() {
     client
         .send(json!({"type": "publish", "sdp": sdp, "tracks": []}))
         .await;
-    expect_recoverable(&mut client, ErrorCode::InvalidSdp).await;
+    match client.receive().await {
+        ServerMessage::Error { code, message, .. } => {
+            assert_eq!(code, ErrorCode::InvalidSdp);
+            assert!(message.contains("could not be parsed"), "{message}");
+            assert!(!message.contains("0x"), "parser internals leak: {message}");
+        }
+        other => panic!("expected invalid_sdp, got {other:?}"),
+    }
+    client.expect_alive().await;
 }
 
 #[tokio::test]
