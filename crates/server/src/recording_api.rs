@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path as UrlPath, Query, Request, State};
+use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -25,6 +25,7 @@ use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
 use crate::audit::AuditEntry;
+use crate::contest_api::extract::ApiQuery;
 use crate::http::{bearer_claims, ApiError};
 use crate::signalling::protocol::Role;
 use crate::state::{AppState, Recordings};
@@ -265,7 +266,7 @@ fn status_name(manifest: &Manifest) -> String {
 async fn list(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Query(query): Query<RoomQuery>,
+    ApiQuery(query): ApiQuery<RoomQuery>,
 ) -> Result<Json<RecordingList>, ApiError> {
     let rec = recordings(&state)?;
     let claims = reviewer(&state, &headers)?;
@@ -293,7 +294,7 @@ struct LiveList {
 async fn live(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Query(query): Query<RoomQuery>,
+    ApiQuery(query): ApiQuery<RoomQuery>,
 ) -> Result<Json<LiveList>, ApiError> {
     let rec = recordings(&state)?;
     let claims = reviewer(&state, &headers)?;
@@ -390,7 +391,7 @@ fn media_reviewer(
 async fn media(
     State(state): State<Arc<AppState>>,
     UrlPath((id, file)): UrlPath<(String, String)>,
-    Query(query): Query<TicketQuery>,
+    ApiQuery(query): ApiQuery<TicketQuery>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let rec = recordings(&state)?;
@@ -422,7 +423,7 @@ async fn media(
 async fn download(
     State(state): State<Arc<AppState>>,
     UrlPath(id): UrlPath<String>,
-    Query(query): Query<TicketQuery>,
+    ApiQuery(query): ApiQuery<TicketQuery>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let rec = recordings(&state)?;
@@ -788,7 +789,7 @@ struct AuditList {
 async fn audit(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Query(query): Query<RoomQuery>,
+    ApiQuery(query): ApiQuery<RoomQuery>,
 ) -> Result<Json<AuditList>, ApiError> {
     let rec = recordings(&state)?;
     let claims = reviewer(&state, &headers)?;

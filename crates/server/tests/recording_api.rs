@@ -375,3 +375,20 @@ async fn bearer_scheme_is_case_insensitive() {
         assert_eq!(response.status(), StatusCode::OK, "{scheme}");
     }
 }
+
+#[tokio::test]
+async fn query_errors_name_the_parameter() {
+    let f = fixture().await;
+    let expert = f.token("expert-1", ROOM, Role::Expert);
+    for uri in [
+        "/api/v1/recordings",
+        "/api/v1/recordings/live",
+        "/api/v1/audit",
+    ] {
+        let (status, body) = f.send(Method::GET, uri, &expert, "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(body["error"]["code"], "invalid_query", "{uri}: {body}");
+        assert_eq!(body["error"]["fields"][0]["field"], "room", "{uri}: {body}");
+    }
+    assert!(f.audit_actions().is_empty());
+}
