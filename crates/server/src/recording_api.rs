@@ -673,16 +673,7 @@ async fn delete_recording(
             "Only organisers delete recordings.",
         ));
     }
-    let Json(request) = body.map_err(|rejection| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!(
-                "Invalid request body. Send JSON {{\"reason\": \"...\"}}: {}",
-                rejection.body_text()
-            ),
-        )
-    })?;
+    let Json(request) = body.map_err(ApiError::from)?;
 
     let reason = request.reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {

@@ -302,9 +302,14 @@ async fn deletion_needs_an_organiser_and_a_reason() {
         .send(Method::DELETE, uri, &expert, r#"{"reason":"asked"}"#)
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    for body in [r#"{"reason":"  "}"#, "{", r#"{"why":"x"}"#] {
+    let bad = [
+        (r#"{"reason":"  "}"#, StatusCode::BAD_REQUEST),
+        ("{", StatusCode::BAD_REQUEST),
+        (r#"{"why":"x"}"#, StatusCode::UNPROCESSABLE_ENTITY),
+    ];
+    for (body, expected) in bad {
         let (status, reply) = f.send(Method::DELETE, uri, &organiser, body).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {reply}");
+        assert_eq!(status, expected, "{body}: {reply}");
     }
     assert!(
         f.exists(&f.manifest.segments[0].key).await,
@@ -391,4 +396,30 @@ async fn query_errors_name_the_parameter() {
         assert_eq!(body["error"]["fields"][0]["field"], "room", "{uri}: {body}");
     }
     assert!(f.audit_actions().is_empty());
+}
+
+#[tokio::test]
+async fn deletion_body_errors_use_the_documented_statuses() {
+    let f = fixture().await;
+    let organiser = f.token("organiser-1", ROOM, Role::Organiser);
+    let request = Request::builder()
+        .method(Method::DELETE)
+        .uri("/api/v1/recordings/rec-1")
+        .header(header::AUTHORIZATION, format!("Bearer {organiser}"))
+        .body(Body::from(r#"{"reason": "test"}"#))
+        .unwrap();
+    let response = router(Arc::clone(&f.state)).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let (status, body) = f
+        .send(
+            Method::DELETE,
+            "/api/v1/recordings/rec-1",
+            &organiser,
+            r#"{"reason": 5}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_body", "{body}");
+    assert!(f.exists(&manifest_key(&f.manifest)).await);
 }
