@@ -111,7 +111,7 @@ impl TicketKeys {
             .then(|| found.actor.clone())
     }
 
-    /// Whether an audit entry for this access was written within the audit window.
+    /// Returns whether an audit entry for this access was written within the audit window.
     fn recently_audited(&self, access: &MediaAccess) -> bool {
         let Ok(audited) = self.audited.lock() else {
             return false;

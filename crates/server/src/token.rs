@@ -354,7 +354,7 @@ mod tests {
     }
 
     #[test]
-    fn display_text_table() {
+    fn display_text_needs_a_visible_character() {
         let cases = [
             ("Иванова Мария", true),
             ("Zoë O'Neil", true),
