@@ -244,11 +244,14 @@ fn parse_kind(kind: Option<&str>) -> Result<RoomKind, ApiError> {
 }
 
 /// Verifies the access token in the `Authorization: Bearer` header and returns its claims.
+/// The scheme name is case-insensitive, as HTTP defines it.
 pub fn bearer_claims(state: &AppState, headers: &HeaderMap) -> Result<Claims, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token)
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,

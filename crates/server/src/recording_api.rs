@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path as UrlPath, Query, Request, State};
+use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -25,6 +25,7 @@ use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
 use crate::audit::AuditEntry;
+use crate::contest_api::extract::ApiQuery;
 use crate::http::{bearer_claims, ApiError};
 use crate::signalling::protocol::Role;
 use crate::state::{AppState, Recordings};
@@ -32,6 +33,9 @@ use crate::token::Claims;
 
 /// Lifetime of a media ticket.
 const TICKET_LIFETIME: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// How long one audit entry covers a person's further range requests for the same media.
+const MEDIA_AUDIT_WINDOW: Duration = Duration::from_secs(5 * 60);
 
 /// Routes under `/api/v1/recordings` and `/api/v1/audit`.
 pub fn routes() -> Router<Arc<AppState>> {
@@ -53,6 +57,19 @@ pub fn routes() -> Router<Arc<AppState>> {
 #[derive(Debug, Default)]
 pub struct TicketKeys {
     tickets: Mutex<HashMap<String, Ticket>>,
+    /// When each (room, person, recording, source) media access was last audited.
+    audited: Mutex<HashMap<MediaAccess, Instant>>,
+}
+
+type MediaAccess = (String, String, String, String);
+
+fn media_access(claims: &Claims, recording: &str, source: &str) -> MediaAccess {
+    (
+        claims.room.clone(),
+        claims.sub.clone(),
+        recording.to_owned(),
+        source.to_owned(),
+    )
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +109,23 @@ impl TicketKeys {
         let found = tickets.get(ticket)?;
         (found.recording == recording && found.expires > Instant::now())
             .then(|| found.actor.clone())
+    }
+
+    /// Returns whether an audit entry for this access was written within the audit window.
+    fn recently_audited(&self, access: &MediaAccess) -> bool {
+        let Ok(audited) = self.audited.lock() else {
+            return false;
+        };
+        audited
+            .get(access)
+            .is_some_and(|at| at.elapsed() < MEDIA_AUDIT_WINDOW)
+    }
+
+    fn note_audited(&self, access: MediaAccess) {
+        if let Ok(mut audited) = self.audited.lock() {
+            audited.retain(|_, at| at.elapsed() < MEDIA_AUDIT_WINDOW);
+            audited.insert(access, Instant::now());
+        }
     }
 }
 
@@ -253,7 +287,7 @@ fn status_name(manifest: &Manifest) -> String {
 async fn list(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Query(query): Query<RoomQuery>,
+    ApiQuery(query): ApiQuery<RoomQuery>,
 ) -> Result<Json<RecordingList>, ApiError> {
     let rec = recordings(&state)?;
     let claims = reviewer(&state, &headers)?;
@@ -282,7 +316,7 @@ struct LiveList {
 async fn live(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Query(query): Query<RoomQuery>,
+    ApiQuery(query): ApiQuery<RoomQuery>,
 ) -> Result<Json<LiveList>, ApiError> {
     let rec = recordings(&state)?;
     let claims = reviewer(&state, &headers)?;
@@ -379,7 +413,7 @@ fn media_reviewer(
 async fn media(
     State(state): State<Arc<AppState>>,
     UrlPath((id, file)): UrlPath<(String, String)>,
-    Query(query): Query<TicketQuery>,
+    ApiQuery(query): ApiQuery<TicketQuery>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let rec = recordings(&state)?;
@@ -391,13 +425,10 @@ async fn media(
         .find(|(name, _)| *name == source)
         .map(|(_, parts)| *parts)
         .ok_or_else(not_found)?;
-    // A player requests many ranges, so only a request starting at byte 0 is audited.
-    let first = request
-        .headers()
-        .get(header::RANGE)
-        .and_then(|r| r.to_str().ok())
-        .is_none_or(|r| r.starts_with("bytes=0-"));
-    if first {
+    // A player requests many ranges, so one entry covers a person's requests for the same
+    // media within the audit window, whatever range they ask for.
+    let access = media_access(&claims, &manifest.recording, source);
+    if !rec.tickets.recently_audited(&access) {
         audit_entry(
             rec,
             &claims,
@@ -405,6 +436,7 @@ async fn media(
             Some(&manifest),
             Some(source.to_owned()),
         )?;
+        rec.tickets.note_audited(access);
     }
     let path = exported(rec, &manifest, source, parts).await?;
     serve_file(&path, request, None, &manifest.recording).await
@@ -413,7 +445,7 @@ async fn media(
 async fn download(
     State(state): State<Arc<AppState>>,
     UrlPath(id): UrlPath<String>,
-    Query(query): Query<TicketQuery>,
+    ApiQuery(query): ApiQuery<TicketQuery>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let rec = recordings(&state)?;
@@ -663,16 +695,7 @@ async fn delete_recording(
             "Only organisers delete recordings.",
         ));
     }
-    let Json(request) = body.map_err(|rejection| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!(
-                "Invalid request body. Send JSON {{\"reason\": \"...\"}}: {}",
-                rejection.body_text()
-            ),
-        )
-    })?;
+    let Json(request) = body.map_err(ApiError::from)?;
 
     let reason = request.reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
@@ -779,7 +802,7 @@ struct AuditList {
 async fn audit(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Query(query): Query<RoomQuery>,
+    ApiQuery(query): ApiQuery<RoomQuery>,
 ) -> Result<Json<AuditList>, ApiError> {
     let rec = recordings(&state)?;
     let claims = reviewer(&state, &headers)?;

@@ -56,14 +56,63 @@ pub const MAX_IDENTITY_CHARS: usize = 128;
 /// Maximum length of a display name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 
-/// Returns whether `text` can be shown as a name: no control characters and no invisible
-/// formatting characters (zero-width spaces and joiners, bidirectional overrides and
-/// isolates, the byte order mark) with which one name could pass for another or look blank.
+/// Returns whether `text` can be shown as a name or a chat line: it has at least one visible
+/// character, and no control characters, line or paragraph separators or invisible format
+/// characters (Unicode category Cf: soft hyphens, zero-width spaces, bidirectional overrides
+/// and isolates, the byte order mark, tags) with which one name could pass for another or
+/// look blank. The zero-width joiner is allowed between two visible characters, where it
+/// joins emoji sequences; emoji tag sequences, such as subdivision flags, are not allowed.
 pub fn is_display_text(text: &str) -> bool {
-    !text.chars().any(|c| {
-        c.is_control()
-            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
-    })
+    let chars: Vec<char> = text.chars().collect();
+    let allowed = chars.iter().enumerate().all(|(index, &c)| {
+        if c == ZERO_WIDTH_JOINER {
+            let before = index.checked_sub(1).and_then(|i| chars.get(i));
+            let after = chars.get(index + 1);
+            return before.is_some_and(|&c| is_visible(c)) && after.is_some_and(|&c| is_visible(c));
+        }
+        !(c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || is_format(c))
+    });
+    allowed && chars.iter().any(|&c| is_visible(c))
+}
+
+const ZERO_WIDTH_JOINER: char = '\u{200D}';
+
+/// Whether `c` is a visible character: not white space, control, format or a character
+/// that renders blank (Hangul fillers, the blank Braille pattern).
+fn is_visible(c: char) -> bool {
+    let blank = matches!(
+        c,
+        '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}'
+    );
+    !(c.is_whitespace() || c.is_control() || is_format(c) || blank)
+}
+
+/// Whether `c` is in Unicode general category Cf (format), as of Unicode 15.
+fn is_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
 }
 
 impl Claims {
@@ -301,6 +350,36 @@ mod tests {
                 Err(TokenError::InvalidClaim("name")),
                 "name {name:?}"
             );
+        }
+    }
+
+    #[test]
+    fn display_text_needs_a_visible_character() {
+        let cases = [
+            ("Иванова Мария", true),
+            ("Zoë O'Neil", true),
+            ("李小龙", true),
+            ("Anna 👩‍💻", true),
+            ("👨‍👩‍👧", true),
+            ("Anna\u{2028}Bob", false),
+            ("Anna\u{2029}", false),
+            ("An\u{00AD}na", false),
+            ("Anna\u{200B}", false),
+            ("\u{202E}annA", false),
+            ("\u{061C}Anna", false),
+            ("\u{200D}Anna", false),
+            ("Anna\u{200D}", false),
+            ("a\u{200D} b", false),
+            ("\u{3164}", false),
+            ("\u{2800}\u{2800}", false),
+            ("\u{115F}\u{1160}", false),
+            ("\u{FFA0}", false),
+            ("   ", false),
+            ("", false),
+            ("Anna\u{0007}", false),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(is_display_text(text), expected, "{text:?}");
         }
     }
 }

@@ -231,6 +231,32 @@ async fn expert_lists_and_views_with_audit() {
 }
 
 #[tokio::test]
+async fn ranged_media_requests_are_audited_once_per_window() {
+    let f = fixture().await;
+    let expert = f.token("expert-1", ROOM, Role::Expert);
+    for range in ["bytes=1-", "bytes=100-200"] {
+        let request = Request::builder()
+            .uri("/api/v1/recordings/rec-1/media/camera.webm")
+            .header(header::AUTHORIZATION, format!("Bearer {expert}"))
+            .header(header::RANGE, range)
+            .body(Body::empty())
+            .unwrap();
+        router(Arc::clone(&f.state)).oneshot(request).await.unwrap();
+    }
+    assert_eq!(f.audit_actions(), ["recording.media"]);
+
+    let other = f.token("expert-2", ROOM, Role::Expert);
+    let request = Request::builder()
+        .uri("/api/v1/recordings/rec-1/media/camera.webm")
+        .header(header::AUTHORIZATION, format!("Bearer {other}"))
+        .header(header::RANGE, "bytes=1-")
+        .body(Body::empty())
+        .unwrap();
+    router(Arc::clone(&f.state)).oneshot(request).await.unwrap();
+    assert_eq!(f.audit_actions(), ["recording.media", "recording.media"]);
+}
+
+#[tokio::test]
 async fn verify_detects_an_altered_segment() {
     let f = fixture().await;
     let key = ObjectKey::new(f.manifest.segments[1].key.clone()).unwrap();
@@ -276,9 +302,14 @@ async fn deletion_needs_an_organiser_and_a_reason() {
         .send(Method::DELETE, uri, &expert, r#"{"reason":"asked"}"#)
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    for body in [r#"{"reason":"  "}"#, "{", r#"{"why":"x"}"#] {
+    let bad = [
+        (r#"{"reason":"  "}"#, StatusCode::BAD_REQUEST),
+        ("{", StatusCode::BAD_REQUEST),
+        (r#"{"why":"x"}"#, StatusCode::UNPROCESSABLE_ENTITY),
+    ];
+    for (body, expected) in bad {
         let (status, reply) = f.send(Method::DELETE, uri, &organiser, body).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {reply}");
+        assert_eq!(status, expected, "{body}: {reply}");
     }
     assert!(
         f.exists(&f.manifest.segments[0].key).await,
@@ -333,4 +364,62 @@ async fn retention_deletes_only_expired_recordings() {
     assert!(!f.exists(RAW_JOURNAL).await, "the raw journal remains");
     let actions = f.audit_actions();
     assert_eq!(actions, ["recording.expire"]);
+}
+
+#[tokio::test]
+async fn bearer_scheme_is_case_insensitive() {
+    let f = fixture().await;
+    let expert = f.token("expert-1", ROOM, Role::Expert);
+    for scheme in ["bearer", "BEARER"] {
+        let request = Request::builder()
+            .uri("/api/v1/recordings?room=demo")
+            .header(header::AUTHORIZATION, format!("{scheme} {expert}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = router(Arc::clone(&f.state)).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{scheme}");
+    }
+}
+
+#[tokio::test]
+async fn query_errors_name_the_parameter() {
+    let f = fixture().await;
+    let expert = f.token("expert-1", ROOM, Role::Expert);
+    for uri in [
+        "/api/v1/recordings",
+        "/api/v1/recordings/live",
+        "/api/v1/audit",
+    ] {
+        let (status, body) = f.send(Method::GET, uri, &expert, "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(body["error"]["code"], "invalid_query", "{uri}: {body}");
+        assert_eq!(body["error"]["fields"][0]["field"], "room", "{uri}: {body}");
+    }
+    assert!(f.audit_actions().is_empty());
+}
+
+#[tokio::test]
+async fn deletion_body_errors_use_the_documented_statuses() {
+    let f = fixture().await;
+    let organiser = f.token("organiser-1", ROOM, Role::Organiser);
+    let request = Request::builder()
+        .method(Method::DELETE)
+        .uri("/api/v1/recordings/rec-1")
+        .header(header::AUTHORIZATION, format!("Bearer {organiser}"))
+        .body(Body::from(r#"{"reason": "test"}"#))
+        .unwrap();
+    let response = router(Arc::clone(&f.state)).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let (status, body) = f
+        .send(
+            Method::DELETE,
+            "/api/v1/recordings/rec-1",
+            &organiser,
+            r#"{"reason": 5}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_body", "{body}");
+    assert!(f.exists(&manifest_key(&f.manifest)).await);
 }

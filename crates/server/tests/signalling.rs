@@ -175,7 +175,15 @@ async fn garbage_sdp_is_rejected() {
     client
         .send(json!({"type": "publish", "sdp": sdp, "tracks": []}))
         .await;
-    expect_recoverable(&mut client, ErrorCode::InvalidSdp).await;
+    match client.receive().await {
+        ServerMessage::Error { code, message, .. } => {
+            assert_eq!(code, ErrorCode::InvalidSdp);
+            assert!(message.contains("could not be parsed"), "{message}");
+            assert!(!message.contains("0x"), "parser internals leak: {message}");
+        }
+        other => panic!("expected invalid_sdp, got {other:?}"),
+    }
+    client.expect_alive().await;
 }
 
 #[tokio::test]
@@ -308,6 +316,28 @@ async fn connection_without_join_is_closed() {
     }
     assert!(started.elapsed() >= std::time::Duration::from_secs(9));
     assert!(client.is_closed().await);
+}
+
+#[tokio::test]
+async fn silent_client_in_busy_room_times_out() {
+    let server = TestServer::start_with(|config| config.signalling.idle_timeout_secs = 2).await;
+    let mut silent = joined(&server, "expert-1", Role::Expert).await;
+    // Participants come and go, so the server keeps sending to the silent expert.
+    let traffic = async {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(8);
+        let mut index = 0;
+        while std::time::Instant::now() < until {
+            let identity = format!("participant-{index}");
+            let mut other = joined(&server, &identity, Role::Participant).await;
+            other.send(json!({"type": "leave"})).await;
+            index += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    };
+    tokio::select! {
+        closed = silent.is_closed() => assert!(closed, "the silent session must close"),
+        () = traffic => panic!("the silent session stayed open while the room was busy"),
+    }
 }
 
 #[tokio::test]

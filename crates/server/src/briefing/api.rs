@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -22,6 +22,7 @@ use super::events::BriefingRecord;
 use super::Briefings;
 use crate::audit::AuditEntry;
 use crate::config::RoomId;
+use crate::contest_api::extract::ApiQuery;
 use crate::http::{bearer_claims, ApiError};
 use crate::signalling::protocol::Role;
 use crate::state::AppState;
@@ -158,7 +159,7 @@ fn private(mut response: Response) -> Response {
 async fn get_attendance(
     State(state): State<Arc<AppState>>,
     Path(room): Path<String>,
-    Query(query): Query<FormatQuery>,
+    ApiQuery(query): ApiQuery<FormatQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let access = authorize(&state, &headers, &room, &[Role::Organiser], "attendance")?;

@@ -161,7 +161,8 @@ fn invalid_body(field: &str, message: &str) -> ApiError {
     }])
 }
 
-/// A query string. Rejects values of the wrong type (400).
+/// A query string. Rejects missing, duplicated and mistyped parameters with 400, naming
+/// the parameter in `fields`.
 pub struct ApiQuery<T>(pub T);
 
 impl<S, T> FromRequestParts<S> for ApiQuery<T>
@@ -172,17 +173,31 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Query(value) = Query::<T>::from_request_parts(parts, state).await.map_err(
-            |rejection: QueryRejection| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_query",
-                    rejection.body_text(),
-                )
-            },
-        )?;
+        let Query(value) = Query::<T>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection: QueryRejection| invalid_query(&rejection.body_text()))?;
         Ok(Self(value))
     }
+}
+
+/// Turns axum's rejection text, such as "Failed to deserialize query string: missing field
+/// `room`", into the API's error shape with the parameter named.
+fn invalid_query(text: &str) -> ApiError {
+    let problem = text.split_once(": ").map_or(text, |(_, problem)| problem);
+    let field = problem
+        .split('`')
+        .nth(1)
+        .filter(|name| !name.is_empty())
+        .unwrap_or("query");
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+        "the query string does not match the expected parameters",
+    )
+    .with_fields(vec![FieldError {
+        field: field.to_owned(),
+        message: problem.to_owned(),
+    }])
 }
 
 /// Parses an id from the path, or rejects it with 422 naming the parameter.
@@ -263,6 +278,21 @@ mod tests {
             .to_str()
             .unwrap()
             .contains("HttpOnly; SameSite=Strict"));
+    }
+
+    #[test]
+    fn query_errors_name_the_parameter() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Params {
+            format: Option<String>,
+        }
+        let uri: axum::http::Uri = "/x?format=csv&format=json".parse().unwrap();
+        let rejection = Query::<Params>::try_from_uri(&uri).unwrap_err();
+        let error = invalid_query(&rejection.body_text());
+        let debug = format!("{error:?}");
+        assert!(debug.contains("field: \"format\""), "{debug}");
+        assert!(debug.contains("duplicate field"), "{debug}");
     }
 
     #[test]

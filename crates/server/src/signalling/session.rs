@@ -62,6 +62,8 @@ pub async fn run(state: Arc<AppState>, mut socket: WebSocket) {
         rejections: 0,
     };
     let join_deadline = tokio::time::Instant::now() + JOIN_TIMEOUT;
+    // Only what the client sends keeps the session alive, not what the server sends it.
+    let mut idle_deadline = tokio::time::Instant::now() + idle;
     loop {
         tokio::select! {
             () = tokio::time::sleep_until(join_deadline), if session.joined.is_none() => {
@@ -73,14 +75,15 @@ pub async fn run(state: Arc<AppState>, mut socket: WebSocket) {
                 let _ = send(&mut socket, &message).await;
                 break;
             }
-            received = tokio::time::timeout(idle, socket.recv()) => {
+            () = tokio::time::sleep_until(idle_deadline) => {
+                tracing::debug!(client = ?session.joined, "signalling session idle, closing");
+                break;
+            }
+            received = socket.recv() => {
+                idle_deadline = tokio::time::Instant::now() + idle;
                 let flow = match received {
-                    Err(_) => {
-                        tracing::debug!(client = ?session.joined, "signalling session idle, closing");
-                        Flow::Close
-                    }
-                    Ok(None | Some(Err(_))) => Flow::Close,
-                    Ok(Some(Ok(message))) => session.handle_frame(&mut socket, message).await,
+                    None | Some(Err(_)) => Flow::Close,
+                    Some(Ok(message)) => session.handle_frame(&mut socket, message).await,
                 };
                 if matches!(flow, Flow::Close) {
                     break;
@@ -383,7 +386,21 @@ fn token_failure(error: TokenError) -> Failure {
     }
 }
 
+/// Text sent for an offer the SDP parser rejects. The parser's own message names its
+/// internals, so it goes to the debug log only.
+const INVALID_OFFER: &str = "The SDP offer could not be parsed. Send the offer that the \
+                             browser's createOffer() produced, unchanged.";
+
+/// Text sent for an answer the SDP parser rejects or that does not match the offer.
+const INVALID_ANSWER: &str = "The SDP answer could not be parsed or does not match the \
+                              offer. Send the answer that the browser's createAnswer() \
+                              produced, unchanged.";
+
 fn publish_failure(error: PublishError) -> Failure {
+    if let PublishError::InvalidSdp(detail) = &error {
+        tracing::debug!(%detail, "SDP offer rejected");
+        return failure(ErrorCode::InvalidSdp, INVALID_OFFER);
+    }
     let code = match &error {
         PublishError::Forbidden(_) => ErrorCode::Forbidden,
         PublishError::InvalidSdp(_) | PublishError::TooManyMedia { .. } => ErrorCode::InvalidSdp,
@@ -398,6 +415,10 @@ fn publish_failure(error: PublishError) -> Failure {
 }
 
 fn answer_failure(error: AnswerError) -> Failure {
+    if let AnswerError::InvalidSdp(detail) = &error {
+        tracing::debug!(%detail, "SDP answer rejected");
+        return failure(ErrorCode::InvalidSdp, INVALID_ANSWER);
+    }
     let code = match &error {
         AnswerError::NoPendingOffer => ErrorCode::NoPendingOffer,
         AnswerError::InvalidSdp(_) => ErrorCode::InvalidSdp,
