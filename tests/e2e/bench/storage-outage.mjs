@@ -27,9 +27,9 @@ const MAX_JUMP_MS = 1_000;
 
 const checks = [];
 
-function check(ok, what) {
-  checks.push({ ok, what });
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+function check(ok, description) {
+  checks.push({ ok, description });
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${description}`);
 }
 
 function runLoad(server, room, durationSecs) {
@@ -63,7 +63,7 @@ async function waitForDrain(api) {
 }
 
 // A restarted server reads every manifest from storage before it lists recordings, and
-// answers 503 until then.
+// returns 503 until then.
 async function listWhenLoaded(api, room) {
   const deadline = Date.now() + DRAIN_TIMEOUT_MS;
   for (;;) {
