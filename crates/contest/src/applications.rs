@@ -184,7 +184,7 @@ pub struct NewAttachment {
     pub content: Vec<u8>,
 }
 
-/// What the applicant gets back once: the application and its secret status token.
+/// The result of a submission, returned once: the application and its secret status token.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Submitted {
@@ -205,7 +205,7 @@ pub struct Application {
     pub stage_id: StageId,
     /// The nomination.
     pub nomination_id: NominationId,
-    /// Where it is in the workflow.
+    /// Position in the workflow.
     pub status: Status,
     /// Registration number, unique in the stage, such as `ЛПП-2027-0001`.
     pub number: Option<String>,
@@ -231,7 +231,7 @@ pub struct Application {
     pub consented_at: i64,
     /// An earlier application of the same person to the same nomination.
     pub duplicate_of: Option<ApplicationId>,
-    /// Why it was rejected.
+    /// Reason for the rejection.
     pub rejection_reason: Option<String>,
     /// The participant created on acceptance.
     pub person_id: Option<PersonId>,
@@ -241,15 +241,15 @@ pub struct Application {
     pub updated_at: i64,
 }
 
-/// What the status link shows: no personal data.
+/// The view behind the status link, with no personal data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApplicationStatus {
-    /// Where it is in the workflow.
+    /// Position in the workflow.
     pub status: Status,
     /// Registration number, once registered.
     pub number: Option<String>,
-    /// Why it was rejected.
+    /// Reason for the rejection.
     pub rejection_reason: Option<String>,
     /// Time of the last change, in Unix milliseconds.
     pub updated_at: i64,

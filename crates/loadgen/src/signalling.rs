@@ -23,7 +23,7 @@ use crate::Error;
 /// The signalling protocol version this tool speaks.
 const PROTOCOL_VERSION: u32 = 1;
 
-/// Where the server is: its HTTP address, from a URL such as `http://127.0.0.1:8080/`.
+/// The server's HTTP address, from a URL such as `http://127.0.0.1:8080/`.
 #[derive(Debug, Clone)]
 pub struct Server {
     /// `host:port` as written in the URL, for the `Host` header.
@@ -106,7 +106,7 @@ impl Server {
         let (status, body) = self.request(Method::GET, "/api/dev/rooms", None).await?;
         if status != 200 {
             return Err(Error::Http(format!(
-                "GET /api/dev/rooms answered {status}: is the server in development mode?"
+                "GET /api/dev/rooms returned {status}: is the server in development mode?"
             )));
         }
         let rooms: Vec<Room> =
@@ -127,7 +127,7 @@ impl Server {
         if status != 200 {
             let text = String::from_utf8_lossy(&body);
             return Err(Error::Http(format!(
-                "POST /api/dev/token answered {status}: {text}"
+                "POST /api/dev/token returned {status}: {text}"
             )));
         }
         let token: Token =
