@@ -136,7 +136,7 @@ fn to_csv(rows: &[AuditEntry]) -> String {
     out
 }
 
-/// Quotes a CSV field when it holds a separator (`,` or `;`), a quote or a line break, and
+/// Quotes a CSV field when it contains a separator (`,` or `;`), a quote or a line break, and
 /// defuses a leading formula character.
 pub(crate) fn csv_field(value: &str) -> String {
     let value = if value.starts_with(['=', '+', '-', '@']) {

@@ -51,7 +51,7 @@ pub enum Error {
     /// A socket operation failed.
     #[error("{what}: {source}")]
     Io {
-        /// What was being done.
+        /// The step that failed.
         what: &'static str,
         /// The cause.
         source: io::Error,

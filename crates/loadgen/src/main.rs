@@ -45,7 +45,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// Raises the soft limit of open files to the hard limit: each client holds a UDP socket
+/// Raises the soft limit of open files to the hard limit: each client has a UDP socket
 /// and a TCP connection.
 fn raise_file_limit() {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};

@@ -48,7 +48,7 @@ impl Kind {
     }
 }
 
-/// What a packet says about itself.
+/// The probe a packet carries about itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Probe {
     /// Wall-clock time just before the publisher handed the packet to its WebRTC stack, in

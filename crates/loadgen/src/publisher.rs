@@ -234,7 +234,7 @@ async fn publish(
     Ok(())
 }
 
-/// What the publisher learned from its peer's events.
+/// Facts the publisher learned from its peer's events.
 #[derive(Default)]
 struct State {
     connected: bool,

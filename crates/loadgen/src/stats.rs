@@ -8,7 +8,7 @@ use crate::payload::Probe;
 /// loss. About 20 hours of video at 230 packets a second.
 const MAX_SPAN: u64 = 1 << 24;
 
-/// What one subscriber received of one track.
+/// Counts and timings of one track at one subscriber.
 #[derive(Debug, Clone, Default)]
 pub struct TrackReceiver {
     /// Index of the first packet received.

@@ -66,7 +66,7 @@ pub struct Joined {
     pub briefing: Option<BriefingState>,
 }
 
-/// Why a join was rejected.
+/// The reason a join was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum JoinRejected {
     /// The people in the room joined it as another kind of room.

@@ -198,7 +198,7 @@ fn not_found() -> ApiError {
 /// How long a request waits for the manifests of earlier runs to be read from storage.
 const INDEX_WAIT: Duration = Duration::from_secs(10);
 
-/// Waits until the index holds every recording in storage, or rejects the request, so that
+/// Waits until the index contains every recording in storage, or rejects the request, so that
 /// a list taken just after a restart is never silently incomplete.
 async fn complete_index(rec: &Recordings) -> Result<(), ApiError> {
     if rec.index.wait_loaded(INDEX_WAIT).await {

@@ -56,11 +56,11 @@ pub const MAX_IDENTITY_CHARS: usize = 128;
 /// Maximum length of a display name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 
-/// Returns whether `text` can be shown as a name or a chat line: it has at least one visible
-/// character, and no control characters, line or paragraph separators or invisible format
-/// characters (Unicode category Cf: soft hyphens, zero-width spaces, bidirectional overrides
-/// and isolates, the byte order mark, tags) with which one name could pass for another or
-/// look blank. The zero-width joiner is allowed between two visible characters, where it
+/// Returns whether `text` can be shown as a name or a chat line. Such text has at least one
+/// visible character. It has no control characters, no line or paragraph separators and no
+/// invisible format characters (Unicode category Cf: soft hyphens, zero-width spaces,
+/// bidirectional overrides and isolates, the byte order mark, tags), because with those one
+/// name could pass for another or look blank. The zero-width joiner is allowed between two visible characters, where it
 /// joins emoji sequences; emoji tag sequences, such as subdivision flags, are not allowed.
 pub fn is_display_text(text: &str) -> bool {
     let chars: Vec<char> = text.chars().collect();
@@ -77,7 +77,7 @@ pub fn is_display_text(text: &str) -> bool {
 
 const ZERO_WIDTH_JOINER: char = '\u{200D}';
 
-/// Whether `c` is a visible character: not white space, control, format or a character
+/// Returns whether `c` is a visible character: not white space, control, format or a character
 /// that renders blank (Hangul fillers, the blank Braille pattern).
 fn is_visible(c: char) -> bool {
     let blank = matches!(
@@ -87,7 +87,7 @@ fn is_visible(c: char) -> bool {
     !(c.is_whitespace() || c.is_control() || is_format(c) || blank)
 }
 
-/// Whether `c` is in Unicode general category Cf (format), as of Unicode 15.
+/// Returns whether `c` is in Unicode general category Cf (format), as of Unicode 15.
 fn is_format(c: char) -> bool {
     matches!(
         c,
