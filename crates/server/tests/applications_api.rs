@@ -340,7 +340,7 @@ impl World {
         }
     }
 
-    /// The parts of a valid application with one PDF attachment.
+    /// Returns the parts of a valid application with one PDF attachment.
     fn form(&self, full_name: &str, email: &str) -> Vec<Part> {
         vec![
             text("nomination_id", &self.nomination),
@@ -824,7 +824,7 @@ async fn rejection_and_bulk_changes(w: World) {
     assert_eq!(status["number"], "ЛПП-2027-0001");
 }
 
-/// A valid form with `name` replaced by `value`, or left out when `value` is `None`.
+/// Returns a valid form with `name` replaced by `value`, or left out when `value` is `None`.
 fn form_with(w: &World, name: &str, value: Option<&str>) -> Vec<Part> {
     let mut parts = w.form("Проверка Полей", "check@example.org");
     parts.retain(|part| part.name != name);
@@ -1144,7 +1144,7 @@ async fn submissions_are_rate_limited(w: World) {
     let client: SocketAddr = "198.51.100.7:50000".parse().unwrap();
     let neighbour: SocketAddr = "198.51.100.8:50000".parse().unwrap();
     let path = "/api/v1/applications";
-    // Invalid forms count as well, and cost the limiter nothing else.
+    // Invalid forms take a token as well.
     let empty = || Payload::Form(vec![text("consent", "false")]);
     for attempt in 0..10 {
         let reply = w
@@ -1153,6 +1153,7 @@ async fn submissions_are_rate_limited(w: World) {
             .await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{attempt}");
     }
+
     let before = w.api.audit_len().await;
     let form = Payload::Form(w.form("Лишний Заявитель", "extra@example.org"));
     let reply = w
