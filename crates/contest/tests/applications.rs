@@ -116,6 +116,8 @@ async fn workflow_end_to_end(fx: Fixture) {
     assert_eq!(sent.status_token.len(), 64);
     let status = db.application_status(&sent.status_token).await.unwrap();
     assert_eq!(status.status, Status::Submitted);
+    assert!(status.submitted_at > 0);
+    assert_eq!(status.submitted_at, status.updated_at);
 
     let stored = db.application(org, &sent.id).await.unwrap();
     let consent = db.current_consent().await.unwrap();

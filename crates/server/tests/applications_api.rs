@@ -1207,6 +1207,83 @@ async fn openapi_lists_application_routes(w: World) {
     assert!(submit["multipart/form-data"].is_object(), "{submit}");
 }
 
+/// A log writer that keeps everything written to it.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn log_holds_no_applicant_data() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let folder = tempfile::tempdir().unwrap();
+    let w = world(sqlite_url(folder.path())).await;
+    let (id, token) = w
+        .apply("Журавлёва Зинаида Львовна", "zina@example.org")
+        .await;
+    assert_eq!(w.api.status(&token).await.status, StatusCode::OK);
+    let bad = form_with(&w, "birth_date", Some("1990-02-30"));
+    assert_eq!(
+        w.api.submit(bad).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let detail = w
+        .api
+        .get(&format!("/api/v1/applications/{id}"), &w.organiser)
+        .await;
+    let attachment = detail.json()["attachments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let download = format!("/api/v1/attachments/{attachment}");
+    assert_eq!(
+        w.api.get(&download, &w.organiser).await.status,
+        StatusCode::OK
+    );
+    for action in ["register", "start_review", "accept"] {
+        assert_eq!(w.transition(&id, action).await.status, StatusCode::OK);
+    }
+    let export = format!("/api/v1/stages/{}/participants/csv", w.stage);
+    assert_eq!(
+        w.api.get(&export, &w.organiser).await.status,
+        StatusCode::OK
+    );
+    drop(w);
+
+    let log = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    assert!(
+        log.contains("/api/v1/applications"),
+        "requests are logged: {log}"
+    );
+    for secret in ["Журавлёва", "zina@example.org", "123-45-67", &token] {
+        assert!(!log.contains(secret), "{secret} leaked into the log");
+    }
+}
+
 macro_rules! scenarios {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
