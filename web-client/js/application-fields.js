@@ -15,22 +15,27 @@ export function clearFieldErrors(form) {
 
 /**
  * Shows each of the server's field errors next to its field; `attachments[2]` goes to the
- * attachments field. Returns how many could not be placed.
+ * attachments field. Returns the errors that were placed.
  */
 export function showFieldErrors(form, fields) {
-  let unplaced = 0;
-  for (const { field, message } of fields) {
+  const placed = [];
+  for (const fieldError of fields) {
+    const { field, message } = fieldError;
     const name = field.replace(/\[\d+\]$/, '');
     const element = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
     if (!element) {
-      unplaced += 1;
       continue;
     }
+    placed.push(fieldError);
     const index = field.match(/\[(\d+)\]$/);
     const key = index ? 'apply.file_error' : 'apply.field_error';
-    setText(element, key, { message, number: index ? Number(index[1]) + 1 : '' });
+    // One field may have several errors, such as two invalid files.
+    const line = document.createElement('span');
+    line.className = 'field-error-line';
+    setText(line, key, { message, number: index ? Number(index[1]) + 1 : '' });
+    element.append(line);
     element.hidden = false;
     form.elements[name]?.setAttribute?.('aria-invalid', 'true');
   }
-  return unplaced;
+  return placed;
 }

@@ -82,8 +82,12 @@ function showFailure(error) {
     showError('apply.unreachable');
     return;
   }
-  if (error.status === 422 && showFieldErrors(form, error.fields) === 0) {
-    showError('apply.check_fields');
+  if (error.status === 422) {
+    // Fields that the form has no place for, such as an unknown one, go to the banner.
+    const placed = new Set(showFieldErrors(form, error.fields));
+    const rest = error.fields.filter((field) => !placed.has(field));
+    const message = rest.map((field) => `${field.field}: ${field.message}`).join('; ');
+    showError(rest.length === 0 ? 'apply.check_fields' : 'apply.failed', { message });
   } else if (error.status === 413) {
     showError('apply.too_large');
   } else if (error.status === 429) {
