@@ -138,6 +138,11 @@ pub async fn submit(
 
 /// Reads the multipart body into the form and its files. Unknown, repeated and oversized
 /// text fields are 422; a body over [`SUBMISSION_BODY_LIMIT`] is 413.
+///
+/// NOTE: the files stay in memory until the transaction commits, and the domain and the
+/// database driver copy them again, so each submission in flight may hold a few times its
+/// body size.
+/// Nothing bounds how many run at once beyond the per-address rate limit.
 async fn read_form(
     request: Request,
     state: &Arc<AppState>,
@@ -177,7 +182,7 @@ async fn read_form(
             // A browser sends an empty part for a file input left empty.
             if !(unnamed && content.is_empty()) {
                 attachments.push(NewAttachment {
-                    content: content.to_vec(),
+                    content: Vec::from(content),
                 });
             }
             if attachments.len() > MAX_ATTACHMENTS {
