@@ -141,8 +141,7 @@ pub async fn submit(
 ///
 /// NOTE: the files stay in memory until the transaction commits, and the domain and the
 /// database driver copy them again, so each submission in flight may hold a few times its
-/// body size.
-/// Nothing bounds how many run at once beyond the per-address rate limit.
+/// body size. Nothing bounds how many run at once beyond the per-address rate limit.
 async fn read_form(
     request: Request,
     state: &Arc<AppState>,
