@@ -251,8 +251,32 @@ pub struct ApplicationStatus {
     pub number: Option<String>,
     /// Reason for the rejection.
     pub rejection_reason: Option<String>,
+    /// Submission time, in Unix milliseconds.
+    pub submitted_at: i64,
     /// Time of the last change, in Unix milliseconds.
     pub updated_at: i64,
+}
+
+/// What the public application form shows for one nomination: no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApplicationForm {
+    /// The contest's name.
+    pub contest_name: String,
+    /// The stage.
+    pub stage_id: StageId,
+    /// The region that runs the stage.
+    pub region: String,
+    /// Start of the stage, in Unix milliseconds.
+    pub starts_at: i64,
+    /// End of the stage, in Unix milliseconds.
+    pub ends_at: i64,
+    /// The nomination.
+    pub nomination_id: NominationId,
+    /// The nomination's profession.
+    pub profession: String,
+    /// The consent text to show; the application names its version.
+    pub consent: ConsentText,
 }
 
 /// An attachment's description, without its content.
@@ -326,7 +350,16 @@ impl Transition {
 }
 
 /// An application's id and what its status link shows.
-type StatusRow = (ApplicationId, Status, Option<String>, Option<String>, i64);
+type StatusRow = (
+    ApplicationId,
+    Status,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+);
+/// A stage and nomination as the public form shows them.
+type FormRow = (String, StageId, String, i64, i64, NominationId, String);
 /// An attachment's description and content.
 type AttachmentRow = (
     AttachmentId,
@@ -568,6 +601,39 @@ impl Database {
         .ok_or(Error::NotFound("consent text"))
     }
 
+    /// Returns what the public form shows for a nomination of a stage. Needs no actor,
+    /// because the form is public and holds no personal data. A nomination of another
+    /// stage is [`Error::NotFound`], and so is a missing consent text: no applications
+    /// are taken before organisers store one.
+    pub async fn application_form(
+        &self,
+        stage: &StageId,
+        nomination: &NominationId,
+    ) -> Result<ApplicationForm, Error> {
+        let row: Option<FormRow> = sqlx::query_as(
+            "SELECT c.name, s.id, s.region, s.starts_at, s.ends_at, n.id, n.profession
+             FROM nominations n JOIN stages s ON s.id = n.stage_id
+             JOIN contests c ON c.id = s.contest_id
+             WHERE n.id = $1 AND s.id = $2",
+        )
+        .bind(nomination.clone())
+        .bind(stage.clone())
+        .fetch_optional(&self.pool)
+        .await?;
+        let (contest_name, stage_id, region, starts_at, ends_at, nomination_id, profession) =
+            row.ok_or(Error::NotFound("nomination of this stage"))?;
+        Ok(ApplicationForm {
+            contest_name,
+            stage_id,
+            region,
+            starts_at,
+            ends_at,
+            nomination_id,
+            profession,
+            consent: self.current_consent().await?,
+        })
+    }
+
     /// Submits an application with its attachments, without signing in. Everything is
     /// checked before anything is saved, and all of it is saved in one transaction. An
     /// application of a person (same normalised name and date of birth, or same e-mail) who
@@ -666,13 +732,13 @@ impl Database {
     pub async fn application_status(&self, token: &str) -> Result<ApplicationStatus, Error> {
         let mut tx = self.begin().await?;
         let row: Option<StatusRow> = sqlx::query_as(
-            "SELECT id, status, number, rejection_reason, updated_at FROM applications
-                 WHERE status_token_hash = $1",
+            "SELECT id, status, number, rejection_reason, submitted_at, updated_at
+                 FROM applications WHERE status_token_hash = $1",
         )
         .bind(hash_secret(token.trim()))
         .fetch_optional(&mut *tx)
         .await?;
-        let (id, status, number, rejection_reason, updated_at) =
+        let (id, status, number, rejection_reason, submitted_at, updated_at) =
             row.ok_or(Error::NotFound("application"))?;
         record(
             &mut tx,
@@ -688,6 +754,7 @@ impl Database {
             status,
             number,
             rejection_reason,
+            submitted_at,
             updated_at,
         })
     }
@@ -861,6 +928,26 @@ impl Database {
         }
         tx.commit().await?;
         Ok(changed)
+    }
+
+    /// Returns the heading of a stage's participant list, "Участники: contest — region".
+    /// Checks the same permission as the export, and a missing stage is
+    /// [`Error::NotFound`].
+    pub async fn participants_title(
+        &self,
+        actor: &Actor,
+        stage: &StageId,
+    ) -> Result<String, Error> {
+        actor.check(Action::ReviewApplications)?;
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT c.name, s.region FROM stages s JOIN contests c ON c.id = s.contest_id
+             WHERE s.id = $1",
+        )
+        .bind(stage.clone())
+        .fetch_optional(&self.pool)
+        .await?;
+        let (contest, region) = row.ok_or(Error::NotFound("stage"))?;
+        Ok(format!("Участники: {contest} — {region}"))
     }
 
     /// Lists the participants created from accepted applications of a stage, by number.

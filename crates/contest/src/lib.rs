@@ -28,8 +28,8 @@ mod validate;
 pub use access::{Action, Actor, Role};
 pub use accounts::{NewSession, SessionInfo};
 pub use applications::{
-    Application, ApplicationFilter, ApplicationStatus, Attachment, AttachmentKind, ConsentText,
-    NewApplication, NewAttachment, Status, Submitted, Transition,
+    Application, ApplicationFilter, ApplicationForm, ApplicationStatus, Attachment, AttachmentKind,
+    ConsentText, NewApplication, NewAttachment, Status, Submitted, Transition,
 };
 pub use assignments::{Assignment, RoomAccess};
 pub use audit::{AuditEntry, AuditFilter};

@@ -5,7 +5,8 @@ use profstage_contest::applications::{participants_csv, participants_html, MAX_A
 use profstage_contest::testing::{sqlite_url, PostgresServer};
 use profstage_contest::{
     Actor, ApplicationFilter, AuditFilter, Database, Error, NewApplication, NewAttachment,
-    NewContest, NewNomination, NewPerson, NewStage, Nomination, Page, Role, Status, Transition,
+    NewContest, NewNomination, NewPerson, NewStage, Nomination, Page, Role, StageId, Status,
+    Transition,
 };
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -115,6 +116,8 @@ async fn workflow_end_to_end(fx: Fixture) {
     assert_eq!(sent.status_token.len(), 64);
     let status = db.application_status(&sent.status_token).await.unwrap();
     assert_eq!(status.status, Status::Submitted);
+    assert!(status.submitted_at > 0);
+    assert_eq!(status.submitted_at, status.updated_at);
 
     let stored = db.application(org, &sent.id).await.unwrap();
     let consent = db.current_consent().await.unwrap();
@@ -379,6 +382,24 @@ async fn only_organisers_review(fx: Fixture) {
     }
 }
 
+async fn form_shows_stage_and_consent(fx: Fixture) {
+    let nomination = &fx.nomination;
+    let form = fx
+        .db
+        .application_form(&nomination.stage_id, &nomination.id)
+        .await
+        .unwrap();
+    assert_eq!(form.contest_name, "Лучший по профессии 2027");
+    assert_eq!(form.region, "Тверская область");
+    assert_eq!(form.profession, "Сварщик");
+    assert_eq!(form.starts_at, 1_800_000_000_000);
+    assert_eq!(form.consent.version, "2027-01");
+
+    let other_stage = StageId::generate();
+    let wrong = fx.db.application_form(&other_stage, &nomination.id).await;
+    assert!(matches!(wrong, Err(Error::NotFound(_))), "{wrong:?}");
+}
+
 macro_rules! scenarios {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -409,4 +430,5 @@ scenarios!(
     bad_input_saves_nothing,
     duplicates_are_flagged,
     only_organisers_review,
+    form_shows_stage_and_consent,
 );

@@ -158,11 +158,12 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     // NOTE: axum::serve sets no timeout for reading request headers or bodies, so slow or
     // stalled clients hold their connections. In production the TLS reverse proxy in front
     // (see README) enforces those timeouts.
-    let serve = axum::serve(listener, http::router(Arc::clone(&state))).with_graceful_shutdown(
-        async move {
-            let _ = stopped.await;
-        },
-    );
+    // The peer address keys the rate limit of public application submissions.
+    let service =
+        http::router(Arc::clone(&state)).into_make_service_with_connect_info::<SocketAddr>();
+    let serve = axum::serve(listener, service).with_graceful_shutdown(async move {
+        let _ = stopped.await;
+    });
     let http = tokio::spawn(serve.into_future());
 
     Ok(RunningServer {

@@ -4,32 +4,44 @@
 //! OpenAPI document.
 //!
 //! Every handler takes the signed-in session ([`extract::SignedIn`]) and passes its actor to
-//! the contest domain, which checks the permission and audits the change.
+//! the contest domain, which checks the permission and audits the change. The exceptions
+//! are the public routes of applications: the form's data, submission and the status link.
 
 mod accounts;
+mod application_form;
+mod applications;
 mod audit;
 pub mod extract;
 mod openapi;
 mod people;
 mod structure;
+mod submission_limit;
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
-use axum::Router;
+use axum::routing::{get, post, put, MethodRouter};
+use axum::{Extension, Router};
 use profstage_contest::Page;
 use serde::Deserialize;
 
 use crate::http::ApiError;
 use crate::state::AppState;
+pub use application_form::SUBMISSION_BODY_LIMIT;
 use extract::domain_error;
+use submission_limit::SubmissionLimiter;
 
 /// Largest request body of the contest API, in bytes.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// Builds the contest API's routes.
+/// Builds the contest API's routes. Each call has its own rate limit of public
+/// submissions, so build the routes once per server.
 pub fn routes() -> Router<Arc<AppState>> {
+    let limiter = Arc::new(SubmissionLimiter::default());
+    let submit: MethodRouter<Arc<AppState>> = post(application_form::submit)
+        .layer::<_, Infallible>(DefaultBodyLimit::max(SUBMISSION_BODY_LIMIT))
+        .layer::<_, Infallible>(Extension(limiter));
     Router::new()
         .route("/api/v1/openapi.json", get(openapi::document))
         .route(
@@ -88,7 +100,41 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/api/v1/audit-log", get(audit::list))
         .route("/api/v1/audit-log/csv", get(audit::export_csv))
+        .merge(application_routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .route("/api/v1/applications", submit.get(applications::list))
+}
+
+/// Routes of applications, except submission, which has its own body limit.
+fn application_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/application-form", get(application_form::form))
+        .route("/api/v1/application-status", post(application_form::status))
+        .route(
+            "/api/v1/consent-texts",
+            post(applications::create_consent_text),
+        )
+        .route(
+            "/api/v1/applications/transition",
+            post(applications::transition_many),
+        )
+        .route("/api/v1/applications/{id}", get(applications::get))
+        .route(
+            "/api/v1/applications/{id}/transition",
+            post(applications::transition),
+        )
+        .route(
+            "/api/v1/attachments/{id}",
+            get(applications::download_attachment),
+        )
+        .route(
+            "/api/v1/stages/{id}/participants/csv",
+            get(applications::export_csv),
+        )
+        .route(
+            "/api/v1/stages/{id}/participants/html",
+            get(applications::export_html),
+        )
 }
 
 /// `offset` and `limit` of a list request.

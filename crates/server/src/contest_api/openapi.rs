@@ -27,7 +27,8 @@ pub struct ErrorDetail {
 #[openapi(
     info(
         title = "Profstage contest API",
-        description = "Contests, people, rooms, invites, sessions and the audit log. \
+        description = "Contests, people, rooms, invites, sessions, applications and the \
+            audit log. \
             Lists take offset and limit (1 to 200, 50 by default) and return next_offset. \
             State-changing requests need the session cookie and the X-CSRF-Token header."
     ),
@@ -62,6 +63,17 @@ pub struct ErrorDetail {
         super::people::list_assignments,
         super::audit::list,
         super::audit::export_csv,
+        super::application_form::form,
+        super::application_form::submit,
+        super::application_form::status,
+        super::applications::create_consent_text,
+        super::applications::list,
+        super::applications::get,
+        super::applications::download_attachment,
+        super::applications::transition,
+        super::applications::transition_many,
+        super::applications::export_csv,
+        super::applications::export_html,
     )
 )]
 struct ApiDoc;

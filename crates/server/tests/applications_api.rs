@@ -1,0 +1,1320 @@
+//! Applications over HTTP, on SQLite and on PostgreSQL: the public form, multipart
+//! submission with attachments, the status link, the organisers' list, downloads, status
+//! changes and exports, every endpoint for every role, bad input and the rate limit.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::ConnectInfo;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use profstage_contest::testing::{sqlite_url, PostgresServer};
+use profstage_contest::{
+    Actor, AuditFilter, Database, NewContest, NewInvite, NewNomination, NewPerson, NewStage, Page,
+    Role,
+};
+use profstage_server::config::{AuthConfig, Config, TokenSecret};
+use profstage_server::http::router;
+use profstage_server::media_loop::MediaHandle;
+use profstage_server::state::AppState;
+use profstage_server::token::TokenKeys;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
+const PASSWORD: &str = "organiser password 2027";
+const REPLY_LIMIT: usize = 32 << 20;
+const CONSENT: &str = "2027-01";
+const PDF: &[u8] = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n";
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01";
+const HTML: &[u8] = b"<!doctype html><script>alert(1)</script>";
+const BOUNDARY: &str = "profstage-test-boundary-7d1f";
+const MIB: usize = 1 << 20;
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
+            let text = String::from_utf8_lossy(&self.body);
+            panic!("body is not JSON ({error}): {text}")
+        })
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    fn error_code(&self) -> String {
+        let body = self.json();
+        assert!(body["error"]["message"].is_string(), "{body}");
+        body["error"]["code"].as_str().unwrap_or_default().into()
+    }
+
+    fn error_fields(&self) -> Vec<String> {
+        let body = self.json();
+        let fields = body["error"]["fields"].as_array().cloned();
+        let fields = fields.unwrap_or_default();
+        let names = fields
+            .iter()
+            .map(|f| f["field"].as_str().unwrap_or_default());
+        names.map(str::to_owned).collect()
+    }
+
+    fn header(&self, name: header::HeaderName) -> String {
+        let value = self.headers.get(&name);
+        let value = value.unwrap_or_else(|| panic!("no {name} header"));
+        value.to_str().unwrap().to_owned()
+    }
+}
+
+/// A signed-in browser: its cookie and CSRF token.
+#[derive(Clone)]
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+/// One part of a multipart body.
+#[derive(Clone)]
+struct Part {
+    name: String,
+    file_name: Option<String>,
+    content_type: Option<String>,
+    content: Vec<u8>,
+}
+
+fn text(name: &str, value: &str) -> Part {
+    Part {
+        name: name.into(),
+        file_name: None,
+        content_type: None,
+        content: value.as_bytes().to_vec(),
+    }
+}
+
+fn file(name: &str, declared_type: &str, content: &[u8]) -> Part {
+    Part {
+        name: "attachments".into(),
+        file_name: Some(name.into()),
+        content_type: Some(declared_type.into()),
+        content: content.to_vec(),
+    }
+}
+
+fn multipart_body(parts: &[Part]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        let mut disposition = format!("Content-Disposition: form-data; name=\"{}\"", part.name);
+        if let Some(file_name) = &part.file_name {
+            disposition.push_str(&format!("; filename=\"{file_name}\""));
+        }
+        body.extend_from_slice(disposition.as_bytes());
+        body.extend_from_slice(b"\r\n");
+        if let Some(content_type) = &part.content_type {
+            body.extend_from_slice(format!("Content-Type: {content_type}\r\n").as_bytes());
+        }
+        body.extend_from_slice(b"\r\n");
+        body.extend_from_slice(&part.content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+/// What a request carries.
+#[derive(Clone)]
+enum Payload {
+    Empty,
+    Json(Value),
+    Form(Vec<Part>),
+}
+
+struct Api {
+    state: Arc<AppState>,
+    /// Built once, so that the rate limit of submissions lasts across requests.
+    router: Router,
+    url: String,
+    /// Last octet pair of the next client address, so that tests other than the rate
+    /// limit's send each submission from a new address.
+    next_client: AtomicU32,
+}
+
+impl Api {
+    async fn start(url: String) -> Self {
+        let config = Config {
+            dev_mode: Some(true),
+            auth: AuthConfig {
+                token_secret: Some(TokenSecret::new(SECRET)),
+                ..AuthConfig::default()
+            },
+            ..Config::default()
+        };
+        let contest = Database::connect(&url).await.expect("database opens");
+        let state = Arc::new(AppState {
+            config: Arc::new(config),
+            tokens: TokenKeys::new(SECRET.as_bytes()),
+            media: MediaHandle::detached(),
+            recordings: None,
+            briefings: None,
+            contest,
+        });
+        let router = router(Arc::clone(&state));
+        Self {
+            state,
+            router,
+            url,
+            next_client: AtomicU32::new(1),
+        }
+    }
+
+    fn fresh_client(&self) -> SocketAddr {
+        let n = self.next_client.fetch_add(1, Ordering::Relaxed);
+        SocketAddr::from(([10, 0, (n >> 8) as u8, n as u8], 40_000))
+    }
+
+    async fn send(&self, mut request: Request<Body>, client: SocketAddr) -> Reply {
+        request.extensions_mut().insert(ConnectInfo(client));
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = to_bytes(response.into_body(), REPLY_LIMIT).await.unwrap();
+        Reply {
+            status,
+            headers,
+            body: body.to_vec(),
+        }
+    }
+
+    async fn call_from(
+        &self,
+        method: Method,
+        path: &str,
+        session: Option<&Session>,
+        payload: Payload,
+        client: SocketAddr,
+    ) -> Reply {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(session) = session {
+            let cookie = format!("profstage_session={}", session.cookie);
+            builder = builder
+                .header(header::COOKIE, cookie)
+                .header("x-csrf-token", &session.csrf);
+        }
+        let body = match payload {
+            Payload::Empty => Body::empty(),
+            Payload::Json(value) => {
+                builder = builder.header(header::CONTENT_TYPE, "application/json");
+                Body::from(value.to_string())
+            }
+            Payload::Form(parts) => {
+                let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+                builder = builder.header(header::CONTENT_TYPE, content_type);
+                Body::from(multipart_body(&parts))
+            }
+        };
+        self.send(builder.body(body).unwrap(), client).await
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        session: Option<&Session>,
+        payload: Payload,
+    ) -> Reply {
+        let client = self.fresh_client();
+        self.call_from(method, path, session, payload, client).await
+    }
+
+    async fn get(&self, path: &str, session: &Session) -> Reply {
+        self.call(Method::GET, path, Some(session), Payload::Empty)
+            .await
+    }
+
+    async fn post(&self, path: &str, session: &Session, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(session), Payload::Json(body))
+            .await
+    }
+
+    async fn submit(&self, parts: Vec<Part>) -> Reply {
+        self.call(
+            Method::POST,
+            "/api/v1/applications",
+            None,
+            Payload::Form(parts),
+        )
+        .await
+    }
+
+    async fn status(&self, token: &str) -> Reply {
+        let body = Payload::Json(json!({"token": token}));
+        self.call(Method::POST, "/api/v1/application-status", None, body)
+            .await
+    }
+
+    /// Number of audit entries: every change and every read of personal data adds one.
+    async fn audit_len(&self) -> usize {
+        self.audit_actions().await.len()
+    }
+
+    async fn audit_actions(&self) -> Vec<String> {
+        let mut actions = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = Page::new(Some(offset), Some(Page::MAX_LIMIT)).unwrap();
+            let actor = Actor::command_line();
+            let filter = AuditFilter::default();
+            let log = self.state.contest.audit_log(&actor, &filter, page).await;
+            let log = log.unwrap();
+            actions.extend(log.items.iter().map(|entry| entry.action.clone()));
+            match log.next_offset {
+                Some(next) => offset = next,
+                None => return actions,
+            }
+        }
+    }
+
+    /// Rows of the applications and attachments tables, read past the API.
+    async fn stored_rows(&self) -> (i64, i64) {
+        let pool = sqlx::AnyPool::connect(&self.url).await.unwrap();
+        let count = |table: &str| {
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            let pool = pool.clone();
+            async move {
+                let (n,): (i64,) = sqlx::query_as(&sql).fetch_one(&pool).await.unwrap();
+                n
+            }
+        };
+        let rows = (
+            count("applications").await,
+            count("application_attachments").await,
+        );
+        pool.close().await;
+        rows
+    }
+}
+
+/// A stage with one nomination, a consent text, an organiser and one signed-in person of
+/// every other role.
+struct World {
+    api: Api,
+    organiser: Session,
+    others: Vec<(Who, Session)>,
+    stage: String,
+    nomination: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Who {
+    Anonymous,
+    Organiser,
+    Participant,
+    Expert,
+    Commission,
+    Support,
+}
+
+const EVERYONE: &[Who] = &[
+    Who::Anonymous,
+    Who::Organiser,
+    Who::Participant,
+    Who::Expert,
+    Who::Commission,
+    Who::Support,
+];
+
+impl World {
+    fn session(&self, who: Who) -> Option<&Session> {
+        match who {
+            Who::Anonymous => None,
+            Who::Organiser => Some(&self.organiser),
+            _ => self.others.iter().find(|(w, _)| *w == who).map(|(_, s)| s),
+        }
+    }
+
+    /// Returns the parts of a valid application with one PDF attachment.
+    fn form(&self, full_name: &str, email: &str) -> Vec<Part> {
+        vec![
+            text("nomination_id", &self.nomination),
+            text("full_name", full_name),
+            text("birth_date", "1990-05-17"),
+            text("employer", "ООО «Сварка»"),
+            text("position", "Сварщик 5 разряда"),
+            text("experience_years", "12"),
+            text("email", email),
+            text("phone", "+7 (900) 123-45-67"),
+            text("consent_version", CONSENT),
+            text("consent", "true"),
+            file("диплом.pdf", "application/pdf", PDF),
+        ]
+    }
+
+    /// Submits a valid application and returns its id and status token.
+    async fn apply(&self, full_name: &str, email: &str) -> (String, String) {
+        let reply = self.api.submit(self.form(full_name, email)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+        let body = reply.json();
+        let id = body["id"].as_str().unwrap().to_owned();
+        (id, body["status_token"].as_str().unwrap().to_owned())
+    }
+
+    async fn transition(&self, id: &str, action: &str) -> Reply {
+        let path = format!("/api/v1/applications/{id}/transition");
+        let body = json!({"action": action});
+        self.api.post(&path, &self.organiser, body).await
+    }
+}
+
+async fn world(url: String) -> World {
+    let api = Api::start(url).await;
+    let db = &api.state.contest;
+    db.create_organiser("chief", "Главный организатор", PASSWORD)
+        .await
+        .expect("organiser created");
+    let signed_in = db.sign_in("chief", PASSWORD).await.unwrap();
+    let actor = signed_in.info.actor();
+    let organiser = Session {
+        cookie: signed_in.cookie_token,
+        csrf: signed_in.csrf_token,
+    };
+    let contest = NewContest {
+        name: "Лучший по профессии 2027".into(),
+        description: String::new(),
+    };
+    let contest = db.create_contest(&actor, &contest).await.unwrap();
+    let stage = NewStage {
+        region: "Тверская область".into(),
+        starts_at: Some(1_800_000_000_000),
+        ends_at: Some(1_800_086_400_000),
+    };
+    let stage = db.create_stage(&actor, &contest.id, &stage).await.unwrap();
+    let nomination = NewNomination {
+        profession: "Сварщик".into(),
+    };
+    let nomination = db.create_nomination(&actor, &stage.id, &nomination);
+    let nomination = nomination.await.unwrap();
+
+    let mut others = Vec::new();
+    for (who, role) in [
+        (Who::Participant, Role::Participant),
+        (Who::Expert, Role::Expert),
+        (Who::Commission, Role::CommissionMember),
+        (Who::Support, Role::Support),
+    ] {
+        let new = NewPerson {
+            role: Some(role),
+            full_name: format!("Человек {}", role.as_str()),
+            ..NewPerson::default()
+        };
+        let person = db.create_person(&actor, &new).await.unwrap();
+        let invite = NewInvite::default();
+        let link = db.create_invite(&actor, &person.id, &invite).await.unwrap();
+        let session = db.accept_invite(&link.token).await.unwrap();
+        let session = Session {
+            cookie: session.cookie_token,
+            csrf: session.csrf_token,
+        };
+        others.push((who, session));
+    }
+    let world = World {
+        api,
+        organiser,
+        others,
+        stage: stage.id.to_string(),
+        nomination: nomination.id.to_string(),
+    };
+    let consent =
+        json!({"version": CONSENT, "body": "Я согласен на обработку моих персональных данных."});
+    let reply = world
+        .api
+        .post("/api/v1/consent-texts", &world.organiser, consent)
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    world
+}
+
+async fn every_endpoint_checks_role(w: World) {
+    let (stage, nomination) = (&w.stage, &w.nomination);
+    let (first, token) = w.apply("Первый Заявитель", "first@example.org").await;
+    let detail = w
+        .api
+        .get(&format!("/api/v1/applications/{first}"), &w.organiser)
+        .await;
+    let attachment = detail.json()["attachments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let organiser = &[Who::Organiser][..];
+    let form = Payload::Form(w.form("Второй Заявитель", "second@example.org"));
+    let consent = json!({"version": "2027-02", "body": "Новая редакция согласия."});
+    let consent = Payload::Json(consent);
+
+    // Anyone may submit, signed in or not; the session plays no part.
+    for who in EVERYONE {
+        let reply = w
+            .api
+            .call(
+                Method::POST,
+                "/api/v1/applications",
+                w.session(*who),
+                form.clone(),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "{who:?}: {}",
+            reply.text()
+        );
+    }
+
+    // Method, path, body, roles allowed. Within each row the rejected roles go first, so a
+    // rejected request meets the same state as the allowed one.
+    let table: Vec<(Method, String, Payload, &[Who])> = vec![
+        (
+            Method::GET,
+            format!("/api/v1/application-form?stage={stage}&nomination={nomination}"),
+            Payload::Empty,
+            EVERYONE,
+        ),
+        (
+            Method::POST,
+            "/api/v1/application-status".into(),
+            Payload::Json(json!({"token": token})),
+            EVERYONE,
+        ),
+        (
+            Method::GET,
+            "/api/v1/applications".into(),
+            Payload::Empty,
+            organiser,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/applications/{first}"),
+            Payload::Empty,
+            organiser,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/attachments/{attachment}"),
+            Payload::Empty,
+            organiser,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/applications/{first}/transition"),
+            Payload::Json(json!({"action": "register"})),
+            organiser,
+        ),
+        (
+            Method::POST,
+            "/api/v1/applications/transition".into(),
+            Payload::Json(json!({"ids": [first], "action": "start_review"})),
+            organiser,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/stages/{stage}/participants/csv"),
+            Payload::Empty,
+            organiser,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/stages/{stage}/participants/html"),
+            Payload::Empty,
+            organiser,
+        ),
+        (
+            Method::POST,
+            "/api/v1/consent-texts".into(),
+            consent,
+            organiser,
+        ),
+    ];
+
+    for (method, path, payload, allowed) in &table {
+        let mut order: Vec<Who> = EVERYONE
+            .iter()
+            .copied()
+            .filter(|w| !allowed.contains(w))
+            .collect();
+        order.extend(allowed.iter());
+        for who in order {
+            let before = w.api.audit_len().await;
+            let reply = w
+                .api
+                .call(method.clone(), path, w.session(who), payload.clone())
+                .await;
+            let what = format!("{who:?} {method} {path}: {}", reply.text());
+            if allowed.contains(&who) {
+                assert!(reply.status.is_success(), "{}: {what}", reply.status);
+                continue;
+            }
+            let expected = if who == Who::Anonymous {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(reply.status, expected, "{what}");
+            assert!(!reply.error_code().is_empty(), "{what}");
+            let after = w.api.audit_len().await;
+            assert_eq!(after, before, "a rejected request changed state: {what}");
+        }
+    }
+}
+
+async fn application_goes_from_form_to_participant(w: World) {
+    let path = format!(
+        "/api/v1/application-form?stage={}&nomination={}",
+        w.stage, w.nomination
+    );
+    let form = w.api.call(Method::GET, &path, None, Payload::Empty).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.text());
+    let form = form.json();
+    assert_eq!(form["profession"], "Сварщик");
+    assert_eq!(form["region"], "Тверская область");
+    assert_eq!(form["contest_name"], "Лучший по профессии 2027");
+    assert_eq!(form["starts_at"], 1_800_000_000_000_i64);
+    assert_eq!(form["consent"]["version"], CONSENT);
+    assert!(form["consent"]["body"]
+        .as_str()
+        .unwrap()
+        .contains("согласен"));
+
+    let mut parts = w.form("Семёнов Пётр Ильич", "petr@example.org");
+    parts.push(file("photo.png", "image/png", PNG));
+    let reply = w.api.submit(parts).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    let receipt = reply.json();
+    let id = receipt["id"].as_str().unwrap().to_owned();
+    let token = receipt["status_token"].as_str().unwrap().to_owned();
+    assert_eq!(token.len(), 64);
+    let status_url = format!("/application-status.html#{token}");
+    assert_eq!(receipt["status_url"], status_url.as_str());
+
+    let status = w.api.status(&token).await;
+    assert_eq!(status.status, StatusCode::OK, "{}", status.text());
+    let status = status.json();
+    let mut keys: Vec<&str> = status
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    keys.sort_unstable();
+    let expected = [
+        "number",
+        "rejection_reason",
+        "status",
+        "submitted_at",
+        "updated_at",
+    ];
+    assert_eq!(keys, expected, "the status link shows nothing personal");
+    assert_eq!(status["status"], "submitted");
+    assert!(status["submitted_at"].as_i64().unwrap() > 0);
+
+    let filters = [
+        format!("stage_id={}", w.stage),
+        format!("nomination_id={}", w.nomination),
+        "status=submitted".to_owned(),
+        "name=%D1%81%D0%B5%D0%BC%D0%B5%D0%BD%D0%BE%D0%B2".to_owned(), // "семенов"
+    ];
+    for filter in &filters {
+        let list = w
+            .api
+            .get(&format!("/api/v1/applications?{filter}"), &w.organiser)
+            .await;
+        assert_eq!(list.status, StatusCode::OK, "{filter}: {}", list.text());
+        let items = list.json()["items"].as_array().unwrap().clone();
+        assert_eq!(items.len(), 1, "{filter}");
+        assert_eq!(items[0]["id"], id.as_str(), "{filter}");
+    }
+    let none = w
+        .api
+        .get("/api/v1/applications?status=accepted", &w.organiser)
+        .await;
+    assert_eq!(none.json()["items"].as_array().unwrap().len(), 0);
+
+    let detail = w
+        .api
+        .get(&format!("/api/v1/applications/{id}"), &w.organiser)
+        .await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", detail.text());
+    let detail = detail.json();
+    assert_eq!(detail["application"]["full_name"], "Семёнов Пётр Ильич");
+    assert_eq!(detail["application"]["consent_version"], CONSENT);
+    let attachments = detail["attachments"].as_array().unwrap();
+    assert_eq!(attachments.len(), 2);
+    assert_eq!(attachments[0]["kind"], "pdf");
+    assert_eq!(attachments[1]["kind"], "png");
+    assert_eq!(attachments[1]["size"], PNG.len());
+    assert!(attachments[0].get("content").is_none());
+
+    let attachment = attachments[1]["id"].as_str().unwrap();
+    let reads_before = w.api.audit_actions().await;
+    let download = w
+        .api
+        .get(&format!("/api/v1/attachments/{attachment}"), &w.organiser)
+        .await;
+    assert_eq!(download.status, StatusCode::OK);
+    assert_eq!(download.body, PNG);
+    assert_eq!(download.header(header::CONTENT_TYPE), "image/png");
+    let disposition = download.header(header::CONTENT_DISPOSITION);
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert!(disposition.ends_with(".png\""), "{disposition}");
+    assert_eq!(download.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    let reads_after = w.api.audit_actions().await;
+    assert_eq!(reads_after.len(), reads_before.len() + 1);
+    assert_eq!(reads_after[0], "attachment.read", "newest entry first");
+
+    let register = w.transition(&id, "register").await;
+    assert_eq!(register.status, StatusCode::OK, "{}", register.text());
+    assert_eq!(register.json()["number"], "ЛПП-2027-0001");
+    let early = w.transition(&id, "accept").await;
+    assert_eq!(early.status, StatusCode::CONFLICT);
+    assert!(early.text().contains("registered"), "{}", early.text());
+    let review = w.transition(&id, "start_review").await;
+    assert_eq!(review.status, StatusCode::OK, "{}", review.text());
+    let accept = w.transition(&id, "accept").await;
+    assert_eq!(accept.status, StatusCode::OK, "{}", accept.text());
+    let person = accept.json()["person_id"].as_str().unwrap().to_owned();
+    let participant = w
+        .api
+        .get(&format!("/api/v1/people/{person}"), &w.organiser)
+        .await
+        .json();
+    assert_eq!(participant["role"], "participant");
+    assert_eq!(participant["full_name"], "Семёнов Пётр Ильич");
+
+    let status = w.api.status(&token).await.json();
+    assert_eq!(status["status"], "accepted");
+    assert_eq!(status["number"], "ЛПП-2027-0001");
+
+    let csv = w
+        .api
+        .get(
+            &format!("/api/v1/stages/{}/participants/csv", w.stage),
+            &w.organiser,
+        )
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.header(header::CONTENT_TYPE), "text/csv; charset=utf-8");
+    assert!(csv
+        .header(header::CONTENT_DISPOSITION)
+        .starts_with("attachment;"));
+    assert!(
+        csv.body.starts_with("\u{FEFF}".as_bytes()),
+        "UTF-8 byte order mark"
+    );
+    assert!(csv
+        .text()
+        .contains("\r\nЛПП-2027-0001;Семёнов Пётр Ильич;1990-05-17;"));
+
+    let html = w
+        .api
+        .get(
+            &format!("/api/v1/stages/{}/participants/html", w.stage),
+            &w.organiser,
+        )
+        .await;
+    assert_eq!(html.status, StatusCode::OK);
+    assert_eq!(
+        html.header(header::CONTENT_TYPE),
+        "text/html; charset=utf-8"
+    );
+    let policy = html.header(header::CONTENT_SECURITY_POLICY);
+    assert!(policy.starts_with("default-src 'none'"), "{policy}");
+    let page = html.text();
+    assert!(page.contains("<td>Семёнов Пётр Ильич</td>"), "{page}");
+    assert!(
+        page.contains("Лучший по профессии 2027 — Тверская область"),
+        "{page}"
+    );
+    let actions = w.api.audit_actions().await;
+    let exports = actions
+        .iter()
+        .filter(|a| *a == "application.export")
+        .count();
+    assert_eq!(exports, 2, "each export is audited");
+}
+
+async fn rejection_and_bulk_changes(w: World) {
+    let (a, token) = w.apply("Анна Андреева", "anna@example.org").await;
+    let (b, _) = w.apply("Борис Борисов", "boris@example.org").await;
+    let bulk = "/api/v1/applications/transition";
+
+    let register = json!({"ids": [a, b], "action": "register"});
+    let reply = w.api.post(bulk, &w.organiser, register.clone()).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let items = reply.json()["items"].as_array().unwrap().clone();
+    assert_eq!(items[0]["number"], "ЛПП-2027-0001");
+    assert_eq!(items[1]["number"], "ЛПП-2027-0002");
+
+    let review_a = json!({"ids": [a], "action": "start_review"});
+    let reply = w.api.post(bulk, &w.organiser, review_a).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    // b is still registered, so rejecting both fails and changes neither.
+    let before = w.api.audit_len().await;
+    let reject_both = json!({"ids": [a, b], "action": "reject", "reason": "Нет диплома"});
+    let reply = w.api.post(bulk, &w.organiser, reject_both).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.text());
+    assert_eq!(w.api.audit_len().await, before, "nothing changed");
+    let status = w.api.status(&token).await.json();
+    assert_eq!(status["status"], "under_review");
+    let before = w.api.audit_len().await;
+
+    let single = format!("/api/v1/applications/{a}/transition");
+    let cases = [
+        (json!({"action": "reject"}), "reason"),
+        (json!({"action": "reject", "reason": "   "}), "reason"),
+        (json!({"action": "accept", "reason": "лишнее"}), "reason"),
+        (json!({"action": "approve"}), "action"),
+        (json!({}), "body"),
+        (
+            json!({"action": "reject", "reason": "x", "extra": 1}),
+            "body",
+        ),
+    ];
+    for (body, field) in cases {
+        let reply = w.api.post(&single, &w.organiser, body.clone()).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let fields = reply.error_fields();
+        assert!(
+            fields.iter().any(|f| f.starts_with(field)) || field == "body",
+            "{body}: {fields:?}"
+        );
+    }
+    let bad_ids = [
+        (json!({"ids": [], "action": "register"}), "ids"),
+        (
+            json!({"ids": [a, "not-a-uuid"], "action": "register"}),
+            "ids[1]",
+        ),
+    ];
+    for (body, field) in bad_ids {
+        let reply = w.api.post(bulk, &w.organiser, body.clone()).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(reply.error_fields(), [field], "{body}");
+    }
+    let missing = "00000000-0000-4000-8000-000000000000";
+    let reply = w.transition(missing, "register").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        w.api.audit_len().await,
+        before,
+        "bad requests changed nothing"
+    );
+
+    let reason = "Стаж меньше трёх лет <b>";
+    let reject = json!({"action": "reject", "reason": reason});
+    let reply = w.api.post(&single, &w.organiser, reject).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let status = w.api.status(&token).await.json();
+    assert_eq!(status["status"], "rejected");
+    assert_eq!(status["rejection_reason"], reason);
+    assert_eq!(status["number"], "ЛПП-2027-0001");
+}
+
+/// Returns a valid form with `name` replaced by `value`, or left out when `value` is `None`.
+fn form_with(w: &World, name: &str, value: Option<&str>) -> Vec<Part> {
+    let mut parts = w.form("Проверка Полей", "check@example.org");
+    parts.retain(|part| part.name != name);
+    if let Some(value) = value {
+        parts.push(text(name, value));
+    }
+    parts
+}
+
+async fn bad_submissions_save_nothing(w: World) {
+    let before_rows = w.api.stored_rows().await;
+    let before_audit = w.api.audit_len().await;
+    let big: Vec<u8> = PDF
+        .iter()
+        .copied()
+        .chain(std::iter::repeat_n(b'0', 5 * MIB))
+        .collect();
+    let png_named_html_pdf = file("cv.pdf", "application/pdf", HTML);
+    let mut two_files_second_bad = w.form("Проверка Полей", "check@example.org");
+    two_files_second_bad.push(png_named_html_pdf.clone());
+    let mut six_files = w.form("Проверка Полей", "check@example.org");
+    for _ in 0..5 {
+        six_files.push(file("a.png", "image/png", PNG));
+    }
+    let mut oversized_file = form_with(&w, "attachments", None);
+    oversized_file.push(file("big.pdf", "application/pdf", &big));
+    let mut repeated = w.form("Проверка Полей", "check@example.org");
+    repeated.push(text("full_name", "Другое Имя"));
+    let mut unknown = w.form("Проверка Полей", "check@example.org");
+    unknown.push(text("role", "organiser"));
+    let mut not_utf8 = form_with(&w, "position", None);
+    not_utf8.push(Part {
+        content: vec![0xC3, 0x28],
+        ..text("position", "")
+    });
+    let long_field = "Щ".repeat(10_000);
+    let other_nomination = "00000000-0000-4000-8000-000000000000";
+
+    let cases: Vec<(&str, Vec<Part>, &[&str])> = vec![
+        ("no name", form_with(&w, "full_name", None), &["full_name"]),
+        (
+            "blank name",
+            form_with(&w, "full_name", Some("   ")),
+            &["full_name"],
+        ),
+        (
+            "101-character name",
+            form_with(&w, "full_name", Some(&"Я".repeat(101))),
+            &["full_name"],
+        ),
+        (
+            "name over the field limit",
+            form_with(&w, "full_name", Some(&long_field)),
+            &["full_name"],
+        ),
+        (
+            "bidirectional override",
+            form_with(&w, "full_name", Some("Иван\u{202E}вонаИ")),
+            &["full_name"],
+        ),
+        (
+            "date in Russian order",
+            form_with(&w, "birth_date", Some("17.05.1990")),
+            &["birth_date"],
+        ),
+        (
+            "too young",
+            form_with(&w, "birth_date", Some("2025-01-01")),
+            &["birth_date"],
+        ),
+        (
+            "years in words",
+            form_with(&w, "experience_years", Some("двенадцать")),
+            &["experience_years"],
+        ),
+        (
+            "years out of range",
+            form_with(&w, "experience_years", Some("81")),
+            &["experience_years"],
+        ),
+        ("no consent", form_with(&w, "consent", None), &["consent"]),
+        (
+            "consent false",
+            form_with(&w, "consent", Some("false")),
+            &["consent"],
+        ),
+        (
+            "consent yes",
+            form_with(&w, "consent", Some("yes")),
+            &["consent"],
+        ),
+        (
+            "old consent version",
+            form_with(&w, "consent_version", Some("2026-01")),
+            &["consent_version"],
+        ),
+        (
+            "malformed nomination",
+            form_with(&w, "nomination_id", Some("welders")),
+            &["nomination_id"],
+        ),
+        (
+            "unknown nomination",
+            form_with(&w, "nomination_id", Some(other_nomination)),
+            &["nomination_id"],
+        ),
+        (
+            "bad e-mail",
+            form_with(&w, "email", Some("petr at example.org")),
+            &["email"],
+        ),
+        (
+            "letters in phone",
+            form_with(&w, "phone", Some("+7 900 ABC")),
+            &["phone"],
+        ),
+        (
+            "HTML named .pdf",
+            {
+                let mut parts = form_with(&w, "attachments", None);
+                parts.push(png_named_html_pdf.clone());
+                parts
+            },
+            &["attachments[0]"],
+        ),
+        (
+            "second file HTML",
+            two_files_second_bad,
+            &["attachments[1]"],
+        ),
+        ("six files", six_files, &["attachments"]),
+        ("file over 5 MiB", oversized_file, &["attachments[0]"]),
+        ("repeated field", repeated, &["full_name"]),
+        ("unknown field", unknown, &["role"]),
+        ("invalid UTF-8", not_utf8, &["position"]),
+        (
+            "nothing at all",
+            Vec::new(),
+            &[
+                "nomination_id",
+                "full_name",
+                "birth_date",
+                "employer",
+                "position",
+                "experience_years",
+                "email",
+                "phone",
+                "consent",
+                "consent_version",
+            ],
+        ),
+    ];
+    for (name, parts, fields) in cases {
+        let reply = w.api.submit(parts).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name}: {}",
+            reply.text()
+        );
+        assert_eq!(reply.error_code(), "invalid_input", "{name}");
+        let mut got = reply.error_fields();
+        got.sort();
+        let mut expected: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+        expected.sort();
+        assert_eq!(got, expected, "{name}: {}", reply.text());
+    }
+
+    // Four files of 4.5 MiB pass the per-file limit but not the body limit.
+    let mut too_much = form_with(&w, "attachments", None);
+    let chunk: Vec<u8> = PDF
+        .iter()
+        .copied()
+        .chain(std::iter::repeat_n(b' ', 9 * MIB / 2))
+        .collect();
+    for _ in 0..4 {
+        too_much.push(file("part.pdf", "application/pdf", &chunk));
+    }
+    let reply = w.api.submit(too_much).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.text()
+    );
+    assert_eq!(reply.error_code(), "payload_too_large");
+
+    let json = Payload::Json(json!({"full_name": "Иван"}));
+    let reply = w
+        .api
+        .call(Method::POST, "/api/v1/applications", None, json)
+        .await;
+    assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let garbage = Request::post("/api/v1/applications")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(Body::from(format!("--{BOUNDARY}\r\nno headers, no end")))
+        .unwrap();
+    let reply = w.api.send(garbage, w.api.fresh_client()).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text());
+    assert_eq!(reply.error_code(), "invalid_multipart");
+
+    assert_eq!(
+        w.api.stored_rows().await,
+        before_rows,
+        "nothing was half-saved"
+    );
+    assert_eq!(w.api.audit_len().await, before_audit, "nothing was audited");
+}
+
+async fn unusual_files_and_names_are_kept(w: World) {
+    // Three files of 4.6 MiB: far above the API's 64 KiB default, within the domain's limits.
+    let mut parts = w.form("Семёнов-Тян-Шанский Пётр 👷🏽", "tian@example.org");
+    parts.retain(|part| part.name != "attachments");
+    let large: Vec<u8> = PDF
+        .iter()
+        .copied()
+        .chain(std::iter::repeat_n(b' ', 46 * MIB / 10))
+        .collect();
+    for _ in 0..2 {
+        parts.push(file("scan.pdf", "application/pdf", &large));
+    }
+    // A PNG named .pdf is kept as the PNG its content shows.
+    parts.push(file("photo.pdf", "application/pdf", PNG));
+    let reply = w.api.submit(parts).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    let id = reply.json()["id"].as_str().unwrap().to_owned();
+    let detail = w
+        .api
+        .get(&format!("/api/v1/applications/{id}"), &w.organiser)
+        .await
+        .json();
+    assert_eq!(
+        detail["application"]["full_name"],
+        "Семёнов-Тян-Шанский Пётр 👷🏽"
+    );
+    let attachments = detail["attachments"].as_array().unwrap();
+    assert_eq!(attachments.len(), 3);
+    assert_eq!(attachments[0]["size"], large.len());
+    assert_eq!(attachments[2]["kind"], "png");
+    let png = attachments[2]["id"].as_str().unwrap();
+    let download = w
+        .api
+        .get(&format!("/api/v1/attachments/{png}"), &w.organiser)
+        .await;
+    assert_eq!(download.header(header::CONTENT_TYPE), "image/png");
+
+    let longest = "Ж".repeat(100);
+    let (first, first_token) = w.apply(&longest, "zh@example.org").await;
+    // The same person again: saved, and flagged as a duplicate of the first.
+    let (second, second_token) = w.apply(&longest, "zh@example.org").await;
+    assert_ne!(first, second);
+    assert_ne!(first_token, second_token);
+    let detail = w
+        .api
+        .get(&format!("/api/v1/applications/{second}"), &w.organiser)
+        .await
+        .json();
+    assert_eq!(detail["application"]["duplicate_of"], first.as_str());
+    assert_eq!(
+        w.api.status(&second_token).await.json()["status"],
+        "submitted"
+    );
+}
+
+async fn public_lookups_reject_bad_input(w: World) {
+    let api = &w.api;
+    let form = |query: String| {
+        let path = format!("/api/v1/application-form{query}");
+        async move { api.call(Method::GET, &path, None, Payload::Empty).await }
+    };
+    let reply = form(String::new()).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.error_code(), "invalid_query");
+    let reply = form(format!("?stage=x&nomination={}", w.nomination)).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.error_fields(), ["stage"]);
+    let other = "00000000-0000-4000-8000-000000000000";
+    let reply = form(format!("?stage={other}&nomination={}", w.nomination)).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+
+    let before = w.api.audit_len().await;
+    for token in ["", "abc", &"g".repeat(64)] {
+        let reply = w.api.status(token).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{token:?}");
+        assert_eq!(reply.error_fields(), ["token"]);
+    }
+    let reply = w.api.status(&"0".repeat(64)).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(w.api.audit_len().await, before);
+
+    let list = w
+        .api
+        .get("/api/v1/applications?status=lost", &w.organiser)
+        .await;
+    assert_eq!(list.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(list.error_fields(), ["status"]);
+    let list = w
+        .api
+        .get("/api/v1/applications?stage_id=tver", &w.organiser)
+        .await;
+    assert_eq!(list.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(list.error_fields(), ["stage_id"]);
+    let export = format!("/api/v1/stages/{other}/participants/html");
+    let reply = w.api.get(&export, &w.organiser).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let reply = w
+        .api
+        .get(&format!("/api/v1/attachments/{other}"), &w.organiser)
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+}
+
+async fn submissions_are_rate_limited(w: World) {
+    let client: SocketAddr = "198.51.100.7:50000".parse().unwrap();
+    let neighbour: SocketAddr = "198.51.100.8:50000".parse().unwrap();
+    let path = "/api/v1/applications";
+    // Invalid forms take a token as well.
+    let empty = || Payload::Form(vec![text("consent", "false")]);
+    for attempt in 0..10 {
+        let reply = w
+            .api
+            .call_from(Method::POST, path, None, empty(), client)
+            .await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{attempt}");
+    }
+
+    let before = w.api.audit_len().await;
+    let form = Payload::Form(w.form("Лишний Заявитель", "extra@example.org"));
+    let reply = w
+        .api
+        .call_from(Method::POST, path, None, form.clone(), client)
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        reply.text()
+    );
+    assert_eq!(reply.error_code(), "too_many_requests");
+    assert_eq!(
+        w.api.audit_len().await,
+        before,
+        "a limited request saves nothing"
+    );
+    let reply = w
+        .api
+        .call_from(Method::POST, path, None, form, neighbour)
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+}
+
+async fn openapi_lists_application_routes(w: World) {
+    let reply = w
+        .api
+        .call(Method::GET, "/api/v1/openapi.json", None, Payload::Empty)
+        .await;
+    let document = reply.json();
+    let paths = document["paths"].as_object().unwrap();
+    for path in [
+        "/api/v1/application-form",
+        "/api/v1/applications",
+        "/api/v1/application-status",
+        "/api/v1/consent-texts",
+        "/api/v1/applications/{id}",
+        "/api/v1/applications/{id}/transition",
+        "/api/v1/applications/transition",
+        "/api/v1/attachments/{id}",
+        "/api/v1/stages/{id}/participants/csv",
+        "/api/v1/stages/{id}/participants/html",
+    ] {
+        assert!(
+            paths.contains_key(path),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    let submit = &paths["/api/v1/applications"]["post"]["requestBody"]["content"];
+    assert!(submit["multipart/form-data"].is_object(), "{submit}");
+}
+
+/// A log writer that keeps everything written to it.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn log_holds_no_applicant_data() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let folder = tempfile::tempdir().unwrap();
+    let w = world(sqlite_url(folder.path())).await;
+    let (id, token) = w
+        .apply("Журавлёва Зинаида Львовна", "zina@example.org")
+        .await;
+    assert_eq!(w.api.status(&token).await.status, StatusCode::OK);
+    let bad = form_with(&w, "birth_date", Some("1990-02-30"));
+    assert_eq!(
+        w.api.submit(bad).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let detail = w
+        .api
+        .get(&format!("/api/v1/applications/{id}"), &w.organiser)
+        .await;
+    let attachment = detail.json()["attachments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let download = format!("/api/v1/attachments/{attachment}");
+    assert_eq!(
+        w.api.get(&download, &w.organiser).await.status,
+        StatusCode::OK
+    );
+    for action in ["register", "start_review", "accept"] {
+        assert_eq!(w.transition(&id, action).await.status, StatusCode::OK);
+    }
+    let export = format!("/api/v1/stages/{}/participants/csv", w.stage);
+    assert_eq!(
+        w.api.get(&export, &w.organiser).await.status,
+        StatusCode::OK
+    );
+    drop(w);
+
+    let log = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    assert!(
+        log.contains("/api/v1/applications"),
+        "requests are logged: {log}"
+    );
+    for secret in ["Журавлёва", "zina@example.org", "123-45-67", &token] {
+        assert!(!log.contains(secret), "{secret} leaked into the log");
+    }
+}
+
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let folder = tempfile::tempdir().unwrap();
+                    super::$name(world(sqlite_url(folder.path())).await).await;
+                }
+            )*
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn every_scenario_on_postgres() {
+            let server = PostgresServer::start();
+            $(
+                eprintln!("postgres: {}", stringify!($name));
+                $name(world(server.create_database().await).await).await;
+            )*
+        }
+    };
+}
+
+scenarios!(
+    every_endpoint_checks_role,
+    application_goes_from_form_to_participant,
+    rejection_and_bulk_changes,
+    bad_submissions_save_nothing,
+    unusual_files_and_names_are_kept,
+    public_lookups_reject_bad_input,
+    submissions_are_rate_limited,
+    openapi_lists_application_routes,
+);
