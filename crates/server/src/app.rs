@@ -150,6 +150,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         recordings,
         briefings: Some(briefings),
         contest,
+        sign_in_limits: Default::default(),
     });
     if state.recordings.is_some() {
         tokio::spawn(crate::retention::run(Arc::clone(&state)));
@@ -158,11 +159,12 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     // NOTE: axum::serve sets no timeout for reading request headers or bodies, so slow or
     // stalled clients hold their connections. In production the TLS reverse proxy in front
     // (see README) enforces those timeouts.
-    let serve = axum::serve(listener, http::router(Arc::clone(&state))).with_graceful_shutdown(
-        async move {
-            let _ = stopped.await;
-        },
-    );
+    let app = http::router(Arc::clone(&state));
+    // The client address feeds the sign-in limit.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = stopped.await;
+    });
     let http = tokio::spawn(serve.into_future());
 
     Ok(RunningServer {

@@ -86,6 +86,7 @@ impl Api {
             recordings: None,
             briefings: None,
             contest,
+            sign_in_limits: Default::default(),
         });
         Self { state, url }
     }
