@@ -35,7 +35,7 @@ pub struct Briefing {
     pub title: String,
     /// Start, in Unix milliseconds.
     pub starts_at: i64,
-    /// What it covers; may be empty, may have line breaks.
+    /// The topics it covers, possibly empty, with line breaks allowed.
     pub agenda: String,
     /// The organiser who scheduled it, or `None` for the command line.
     pub created_by: Option<PersonId>,

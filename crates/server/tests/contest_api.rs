@@ -1159,7 +1159,7 @@ async fn briefings_are_scheduled_and_joined(w: World) {
 
     let stage_list = format!("/api/v1/stages/{}/briefings", w.stage);
     let listed = w.api.get(&stage_list, &w.support).await.json();
-    assert_eq!(listed_ids(&listed), [id.clone()]);
+    assert_eq!(listed_ids(&listed), [id.as_str()]);
     let mine = w
         .api
         .get("/api/v1/me/briefings", &w.participant)
@@ -1167,7 +1167,7 @@ async fn briefings_are_scheduled_and_joined(w: World) {
         .json();
     assert_eq!(
         listed_ids(&mine),
-        [id.clone()],
+        [id.as_str()],
         "a participant of the stage sees it"
     );
     let support = w.api.get("/api/v1/me/briefings", &w.support).await.json();
@@ -1204,7 +1204,7 @@ async fn briefings_are_scheduled_and_joined(w: World) {
         StatusCode::OK
     );
     let expert_list = w.api.get("/api/v1/me/briefings", &w.expert).await.json();
-    assert_eq!(listed_ids(&expert_list), [id.clone()]);
+    assert_eq!(listed_ids(&expert_list), [id.as_str()]);
 
     let path = format!("/api/v1/briefings/{id}");
     let renamed = w

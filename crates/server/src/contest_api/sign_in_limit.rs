@@ -14,8 +14,8 @@ pub const MAX_FAILURES_PER_LOGIN: usize = 5;
 /// Failed sign-ins allowed per client address within [`WINDOW`]: enough for an office of
 /// organisers behind one address who mistype now and then.
 pub const MAX_FAILURES_PER_ADDRESS: usize = 20;
-/// Logins and addresses tracked at once; past this the one whose last failure is oldest is
-/// forgotten, so that a flood of made-up logins cannot exhaust memory.
+/// Logins, and separately addresses, tracked at once. Past this, the one whose last failure
+/// is oldest is dropped, so that a flood of made-up logins cannot exhaust memory.
 const MAX_TRACKED: usize = 10_000;
 
 /// Failed sign-ins by login and by client address.
@@ -79,12 +79,14 @@ impl SignInLimiter {
     }
 }
 
-/// Sign-in compares logins in any letter case, so the limit does too.
+/// Returns the key of a login. Sign-in compares logins in any letter case, so the limit
+/// does too.
 fn login_key(login: &str) -> String {
     login.trim().to_lowercase()
 }
 
-/// An IPv6 client usually controls a whole /64, so its addresses count as one.
+/// Returns the key of an address. An IPv6 client usually controls a whole /64, so its
+/// addresses count as one.
 fn address_key(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V4(_) => address,
