@@ -22,6 +22,7 @@ export default {
   'index.enter': 'Enter',
   'index.token_failed': 'The server granted no access. Check the name and room and try again.',
   'index.server_unreachable': 'The server is unreachable. Reload the page in a minute.',
+  'index.organiser_signin': 'Sign-in for organisers',
 
   'role.participant': 'Participant',
   'role.expert': 'Expert',

@@ -23,6 +23,7 @@ export default {
   'index.enter': 'Войти',
   'index.token_failed': 'Сервер не выдал доступ. Проверьте имя и комнату и попробуйте ещё раз.',
   'index.server_unreachable': 'Сервер недоступен. Обновите страницу через минуту.',
+  'index.organiser_signin': 'Вход для организаторов',
 
   'role.participant': 'Участник',
   'role.expert': 'Эксперт',
