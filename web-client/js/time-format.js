@@ -3,13 +3,17 @@
 
 import { currentLanguage } from './i18n.js';
 
-/** Formats Unix milliseconds as a local date and time. */
+/** Formats Unix milliseconds as a local date and time, or a dash for an invalid time. */
 export function formatTime(ms) {
+  const date = new Date(ms);
+  if (Number.isNaN(date.getTime())) {
+    return '—';
+  }
   const format = new Intl.DateTimeFormat(currentLanguage(), {
     dateStyle: 'medium',
     timeStyle: 'short',
   });
-  return format.format(new Date(ms));
+  return format.format(date);
 }
 
 /** Returns the value of an `<input type="datetime-local">` for Unix milliseconds. */

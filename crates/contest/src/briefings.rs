@@ -18,6 +18,9 @@ use crate::{Listing, Page};
 const START_SLACK_MS: i64 = 5 * 60 * 1000;
 /// How long after its start a briefing stays in a person's own list, in milliseconds.
 const LISTED_AFTER_START_MS: i64 = 24 * 60 * 60 * 1000;
+/// The last millisecond of the year 9999, the latest time that browsers' `Date` and most
+/// calendars can show.
+const LATEST_START_MS: i64 = 253_402_300_799_999;
 /// Most briefings returned by [`Database::my_briefings`].
 const MY_BRIEFINGS_MAX: usize = 200;
 
@@ -54,7 +57,8 @@ pub struct Briefing {
 pub struct NewBriefing {
     /// 1 to 200 characters.
     pub title: String,
-    /// Start, in Unix milliseconds; not more than 5 minutes in the past.
+    /// Start, in Unix milliseconds; not more than 5 minutes in the past, before the year
+    /// 10000.
     pub starts_at: Option<i64>,
     /// Up to 4000 characters; line breaks allowed.
     pub agenda: String,
@@ -95,6 +99,9 @@ fn check_start(checks: &mut Checks, starts_at: Option<i64>, now: i64) {
         None => checks.fail("starts_at", "must be a time in Unix milliseconds"),
         Some(start) if start < now - START_SLACK_MS => {
             checks.fail("starts_at", "must not be in the past")
+        }
+        Some(start) if start > LATEST_START_MS => {
+            checks.fail("starts_at", "must be before the year 10000")
         }
         Some(_) => {}
     }

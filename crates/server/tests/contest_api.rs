@@ -1307,6 +1307,10 @@ async fn bad_briefings_save_nothing(w: World) {
             vec!["starts_at"],
         ),
         (
+            json!({"title": "Б", "starts_at": i64::MAX}),
+            vec!["starts_at"],
+        ),
+        (
             json!({"title": "Б", "starts_at": in_an_hour(), "room": "1"}),
             vec![],
         ),
