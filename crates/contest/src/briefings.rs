@@ -18,8 +18,8 @@ use crate::{Listing, Page};
 const START_SLACK_MS: i64 = 5 * 60 * 1000;
 /// How long after its start a briefing stays in a person's own list, in milliseconds.
 const LISTED_AFTER_START_MS: i64 = 24 * 60 * 60 * 1000;
-/// The last millisecond of the year 9999, the latest time that browsers' `Date` and most
-/// calendars can show.
+/// The last millisecond of the year 9999, where four-digit years end. JavaScript's `Date`
+/// holds no time past 8.64e15 ms at all, and the pages could not show one.
 const LATEST_START_MS: i64 = 253_402_300_799_999;
 /// Most briefings returned by [`Database::my_briefings`].
 const MY_BRIEFINGS_MAX: usize = 200;
