@@ -141,6 +141,17 @@ describe('organiser console, invite link and personal page', () => {
       inviteLink = await linkInput.inputValue();
       assert.match(inviteLink, /\/invite\.html#[0-9a-f]{64}$/);
       await page.getByTestId('invite').first().waitFor();
+      await clickTestId(organiser, 'copy-invite');
+      await waitInPage(organiser, 'the copy button to report', () =>
+        Boolean(document.querySelector('[data-testid="copy-status"]')?.textContent),
+      );
+
+      // A second link, revoked at once: the list then shows one open and one revoked link.
+      await clickTestId(organiser, 'create-invite');
+      await page.getByTestId('invite').nth(1).waitFor();
+      await page.getByTestId('revoke-invite').first().click();
+      await page.getByTestId('invite').filter({ hasText: 'Отозвана' }).waitFor();
+      assert.equal(await page.getByTestId('revoke-invite').count(), 1);
 
       await submitForm(
         organiser,
@@ -156,8 +167,17 @@ describe('organiser console, invite link and personal page', () => {
       briefingRoom = await briefing.getAttribute('data-room');
       assert.match(briefingRoom, /^[0-9a-f-]{36}$/);
 
-      await clickTestId(organiser, 'audit-show');
+      const briefingId = await briefing.getAttribute('data-id');
+      await submitForm(organiser, { 'audit-target': briefingId }, 'audit-show');
       await page.getByTestId('audit-row').filter({ hasText: 'briefing.create' }).waitFor();
+      assert.equal(await page.getByTestId('audit-row').count(), 1, 'the filter keeps one entry');
+      const csvPath = await page.getByTestId('audit-csv').getAttribute('href');
+      assert.equal(csvPath, `/api/v1/audit-log/csv?target_id=${briefingId}`);
+      const csv = await page.request.get(`${stage.server.baseUrl}${csvPath}`);
+      assert.equal(csv.status(), 200);
+      const lines = (await csv.text()).trim().split('\r\n');
+      assert.equal(lines.length, 2, 'a header and the one entry');
+      assert.match(lines[1], /,briefing\.create,briefing,/);
     }),
   );
 
