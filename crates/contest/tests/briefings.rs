@@ -1,6 +1,7 @@
 //! Who may join a scheduled briefing, against real SQLite and PostgreSQL databases. An
 //! applicant accepted into a nomination of the stage may join. A participant with no tie to
-//! the stage may not, and no participant may once the briefing is cancelled.
+//! the stage may not, and no participant may once the briefing is cancelled, not even with
+//! a token issued before.
 
 use profstage_contest::testing::{sqlite_url, PostgresServer};
 use profstage_contest::{
@@ -139,10 +140,15 @@ async fn accepted_applicant_joins(fx: Fixture) {
         "organisers need no assignment"
     );
 
+    let room = briefing.room_id.as_str();
+    let title = fx.db.room_title(room).await.unwrap();
+    assert_eq!(title.as_deref(), Some("Инструктаж"));
     fx.db
         .cancel_briefing(&fx.organiser, &briefing.id)
         .await
         .unwrap();
+    let title = fx.db.room_title(room).await.unwrap();
+    assert_eq!(title, None, "signalling no longer finds the room");
     let closed = fx.db.room_access(&applicant, &briefing.room_id).await;
     assert!(matches!(closed, Err(Error::Conflict(_))), "{closed:?}");
     assert!(fx.db.my_briefings(&applicant).await.unwrap().is_empty());
