@@ -72,6 +72,10 @@ pub enum Action {
     ReadAssignments,
     /// Assign people to rooms and remove them.
     ManageAssignments,
+    /// List the briefings of a stage.
+    ReadBriefings,
+    /// Schedule, change and cancel briefings.
+    ManageBriefings,
     /// Create, list and revoke invite links.
     ManageInvites,
     /// Read and export the audit log.
@@ -87,13 +91,15 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the permission table.
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 13] = [
         Action::ReadStructure,
         Action::ManageStructure,
         Action::ReadPeople,
         Action::ManagePeople,
         Action::ReadAssignments,
         Action::ManageAssignments,
+        Action::ReadBriefings,
+        Action::ManageBriefings,
         Action::ManageInvites,
         Action::ReadAudit,
         Action::JoinAssignedRoom,
@@ -110,13 +116,21 @@ pub fn allows(role: Role, action: Action) -> bool {
         Role::Organiser => true,
         Role::Support => matches!(
             action,
-            ReadStructure | ReadPeople | ReadAssignments | JoinAssignedRoom | ReadOwnRecord
+            ReadStructure
+                | ReadPeople
+                | ReadAssignments
+                | ReadBriefings
+                | JoinAssignedRoom
+                | ReadOwnRecord
         ),
         Role::CommissionMember => matches!(
             action,
-            ReadStructure | ReadAssignments | JoinAssignedRoom | ReadOwnRecord
+            ReadStructure | ReadAssignments | ReadBriefings | JoinAssignedRoom | ReadOwnRecord
         ),
-        Role::Expert => matches!(action, ReadStructure | JoinAssignedRoom | ReadOwnRecord),
+        Role::Expert => matches!(
+            action,
+            ReadStructure | ReadBriefings | JoinAssignedRoom | ReadOwnRecord
+        ),
         Role::Participant => matches!(action, JoinAssignedRoom | ReadOwnRecord),
     }
 }
@@ -169,6 +183,7 @@ mod tests {
             Action::ManageStructure,
             Action::ManagePeople,
             Action::ManageAssignments,
+            Action::ManageBriefings,
             Action::ManageInvites,
             Action::ReadAudit,
             Action::ReviewApplications,

@@ -147,3 +147,7 @@ id_type!(
     /// A file attached to an application.
     AttachmentId
 );
+id_type!(
+    /// A scheduled briefing; its room has an id of its own.
+    BriefingId
+);

@@ -1,6 +1,6 @@
 //! The contest domain of Profstage: contests, regional stages, nominations, stage parts,
 //! people and their roles, expert groups, media rooms and who is assigned to them, accounts,
-//! sessions, invite links, applications and the audit log.
+//! sessions, invite links, applications, scheduled briefings and the audit log.
 //!
 //! It stores everything in SQLite or PostgreSQL through one code path (sqlx's `Any` driver
 //! and portable SQL) and depends on nothing of WebRTC or HTTP. Every operation takes the
@@ -14,6 +14,7 @@ pub mod accounts;
 pub mod applications;
 mod assignments;
 mod audit;
+mod briefings;
 mod db;
 mod error;
 mod groups;
@@ -31,14 +32,15 @@ pub use applications::{
     Application, ApplicationFilter, ApplicationForm, ApplicationStatus, Attachment, AttachmentKind,
     ConsentText, NewApplication, NewAttachment, Status, Submitted, Transition,
 };
-pub use assignments::{Assignment, RoomAccess};
+pub use assignments::{Assignment, RoomAccess, RoomKind};
 pub use audit::{AuditEntry, AuditFilter};
+pub use briefings::{Briefing, BriefingChange, NewBriefing};
 pub use db::{Backend, Database, DatabaseError};
 pub use error::{Error, FieldError};
 pub use groups::{ExpertGroup, NewExpertGroup};
 pub use ids::{
-    ApplicationId, AttachmentId, ContestId, ExpertGroupId, InviteId, NominationId, PersonId,
-    RoomId, SessionId, StageId, StagePartId,
+    ApplicationId, AttachmentId, BriefingId, ContestId, ExpertGroupId, InviteId, NominationId,
+    PersonId, RoomId, SessionId, StageId, StagePartId,
 };
 pub use invites::{Invite, InviteLink, NewInvite};
 pub use people::{NewPerson, Person};

@@ -80,6 +80,7 @@ async fn fixture() -> Fixture {
         contest: profstage_contest::Database::open_sqlite(&folder.path().join("profstage.db"))
             .await
             .expect("contest database opens"),
+        sign_in_limits: Default::default(),
     });
     Fixture {
         state,

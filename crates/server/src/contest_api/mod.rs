@@ -1,7 +1,7 @@
 //! The contest management API under `/api/v1`: contests and their structure, people, expert
-//! groups, rooms and assignments, invites, sign-in and sign-out, media tokens for assigned
-//! rooms, and the audit log. `docs/contest.md` describes it; `/api/v1/openapi.json` is its
-//! OpenAPI document.
+//! groups, rooms and assignments, scheduled briefings, invites, sign-in and sign-out, media
+//! tokens for assigned rooms and briefings, and the audit log. `docs/contest.md` describes
+//! it; `/api/v1/openapi.json` is its OpenAPI document.
 //!
 //! Every handler takes the signed-in session ([`extract::SignedIn`]) and passes its actor to
 //! the contest domain, which checks the permission and audits the change. The exceptions
@@ -11,9 +11,11 @@ mod accounts;
 mod application_form;
 mod applications;
 mod audit;
+mod briefings;
 pub mod extract;
 mod openapi;
 mod people;
+pub mod sign_in_limit;
 mod structure;
 mod submission_limit;
 
@@ -21,7 +23,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put, MethodRouter};
+use axum::routing::{get, patch, post, put, MethodRouter};
 use axum::{Extension, Router};
 use profstage_contest::Page;
 use serde::Deserialize;
@@ -52,6 +54,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/invites/{id}/revoke", post(accounts::revoke_invite))
         .route("/api/v1/me", get(accounts::me))
         .route("/api/v1/me/rooms", get(accounts::my_rooms))
+        .route("/api/v1/me/briefings", get(briefings::mine))
         .route(
             "/api/v1/rooms/{id}/media-token",
             post(accounts::media_token),
@@ -69,6 +72,12 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/api/v1/stages/{id}/nominations",
             get(structure::list_nominations).post(structure::create_nomination),
         )
+        .route(
+            "/api/v1/stages/{id}/briefings",
+            get(briefings::list).post(briefings::create),
+        )
+        .route("/api/v1/briefings/{id}", patch(briefings::update))
+        .route("/api/v1/briefings/{id}/cancel", post(briefings::cancel))
         .route(
             "/api/v1/nominations/{id}/parts",
             get(structure::list_parts).post(structure::create_part),

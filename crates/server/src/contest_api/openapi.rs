@@ -27,8 +27,8 @@ pub struct ErrorDetail {
 #[openapi(
     info(
         title = "Profstage contest API",
-        description = "Contests, people, rooms, invites, sessions, applications and the \
-            audit log. \
+        description = "Contests, people, rooms, briefings, invites, sessions, applications \
+            and the audit log. \
             Lists take offset and limit (1 to 200, 50 by default) and return next_offset. \
             State-changing requests need the session cookie and the X-CSRF-Token header."
     ),
@@ -61,6 +61,11 @@ pub struct ErrorDetail {
         super::people::assign,
         super::people::unassign,
         super::people::list_assignments,
+        super::briefings::create,
+        super::briefings::list,
+        super::briefings::update,
+        super::briefings::cancel,
+        super::briefings::mine,
         super::audit::list,
         super::audit::export_csv,
         super::application_form::form,
