@@ -124,6 +124,7 @@ pub fn start(
         key_root,
         recordings: FxHashMap::default(),
         by_track: FxHashMap::default(),
+        newest_arrival_us: 0,
     };
     let thread = thread::Builder::new()
         .name("recorder".into())
@@ -285,6 +286,22 @@ struct Worker {
     /// Recording and source of each recorded track. The keys are shared, so that looking up
     /// a packet allocates nothing.
     by_track: FxHashMap<TrackId, (Arc<RecordingKey>, Arc<str>)>,
+    /// Arrival time of the newest packet handled. Packets queue in order of arrival, so
+    /// everything that arrived before it has been handled.
+    newest_arrival_us: u64,
+}
+
+/// Returns the time up to which the recorder has handled every packet that arrived: `now`
+/// when none waits in its queue, else the arrival of the newest one handled. A recorder that
+/// runs behind, for example while the host is busy, must not take the media still in its
+/// queue for silence: that would close segments as gaps and drop the queued video up to the
+/// next keyframe.
+fn heard_until(now_us: u64, newest_arrival_us: u64, queued: usize) -> u64 {
+    if queued == 0 {
+        now_us
+    } else {
+        newest_arrival_us.min(now_us)
+    }
 }
 
 impl Worker {
@@ -347,6 +364,7 @@ impl Worker {
                 packet,
             } => {
                 self.queued.fetch_sub(1, Ordering::Relaxed);
+                self.newest_arrival_us = self.newest_arrival_us.max(arrival_unix_us);
                 self.packet(arrival_unix_us, &packet);
             }
             Input::TrackEnded { track } => self.track_ended(track),
@@ -644,14 +662,21 @@ impl Worker {
 
     fn tick(&mut self) {
         let now = self.clock.now_us();
+        let heard_until = heard_until(
+            now,
+            self.newest_arrival_us,
+            self.queued.load(Ordering::Relaxed),
+        );
         let keys: Vec<_> = self.recordings.keys().cloned().collect();
         for key in keys {
-            self.tick_recording(&key, now);
+            self.tick_recording(&key, now, heard_until);
         }
         self.publish_live();
     }
 
-    fn tick_recording(&mut self, key: &(String, String), now: u64) {
+    /// Runs the timers of one recording. Silence, lost packets and missing media are judged
+    /// at `heard_until`, the time up to which every arrived packet has been handled.
+    fn tick_recording(&mut self, key: &(String, String), now: u64, heard_until: u64) {
         let Some(recording) = self.recordings.get_mut(key) else {
             return;
         };
@@ -696,7 +721,7 @@ impl Worker {
         let mut steps = Vec::new();
         for name in names {
             let source = recording.sources.get_mut(&name).expect("listed");
-            let step = source.segmenter.on_tick(now);
+            let step = source.segmenter.on_tick(heard_until);
             if step != Step::default() {
                 steps.push((name, step));
             }
@@ -704,7 +729,7 @@ impl Worker {
         for (name, step) in steps {
             self.apply(key, &name, step, now, None);
         }
-        self.check_no_media(key, now);
+        self.check_no_media(key, heard_until);
 
         let Some(recording) = self.recordings.get_mut(key) else {
             return;
@@ -1344,6 +1369,18 @@ mod tests {
 
     fn no_media() -> Option<(String, Option<String>)> {
         Some(("failed".into(), Some(NO_MEDIA_DETAIL.into())))
+    }
+
+    #[test]
+    fn queued_media_is_not_silence() {
+        // Nothing queued: silence is measured to now.
+        assert_eq!(heard_until(10_000_000, 4_000_000, 0), 10_000_000);
+        // Packets queued behind the newest one handled: only up to its arrival.
+        assert_eq!(heard_until(10_000_000, 4_000_000, 300), 4_000_000);
+        // Nothing handled yet while the first packets wait.
+        assert_eq!(heard_until(10_000_000, 0, 5), 0);
+        // An arrival stamped after the tick's clock read does not move time forward.
+        assert_eq!(heard_until(10_000_000, 10_000_200, 5), 10_000_000);
     }
 
     #[test]
