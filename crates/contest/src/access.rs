@@ -83,11 +83,17 @@ pub enum Action {
     /// Read, review, accept and reject applications, read their attachments and export
     /// the participants they created.
     ReviewApplications,
+    /// Create, change, publish and list tasks.
+    ManageTasks,
+    /// Open the tasks of one's assigned stage parts and send answers.
+    TakeTasks,
+    /// Read the openings and submissions of tasks (experts: of their nominations).
+    ReadTaskWork,
 }
 
 impl Action {
     /// Every action, in the order of the permission table.
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 14] = [
         Action::ReadStructure,
         Action::ManageStructure,
         Action::ReadPeople,
@@ -99,6 +105,9 @@ impl Action {
         Action::JoinAssignedRoom,
         Action::ReadOwnRecord,
         Action::ReviewApplications,
+        Action::ManageTasks,
+        Action::TakeTasks,
+        Action::ReadTaskWork,
     ];
 }
 
@@ -116,8 +125,11 @@ pub fn allows(role: Role, action: Action) -> bool {
             action,
             ReadStructure | ReadAssignments | JoinAssignedRoom | ReadOwnRecord
         ),
-        Role::Expert => matches!(action, ReadStructure | JoinAssignedRoom | ReadOwnRecord),
-        Role::Participant => matches!(action, JoinAssignedRoom | ReadOwnRecord),
+        Role::Expert => matches!(
+            action,
+            ReadStructure | JoinAssignedRoom | ReadOwnRecord | ReadTaskWork
+        ),
+        Role::Participant => matches!(action, JoinAssignedRoom | ReadOwnRecord | TakeTasks),
     }
 }
 
@@ -172,6 +184,7 @@ mod tests {
             Action::ManageInvites,
             Action::ReadAudit,
             Action::ReviewApplications,
+            Action::ManageTasks,
         ];
         for role in Role::ALL.into_iter().filter(|r| *r != Role::Organiser) {
             for action in organiser_only {

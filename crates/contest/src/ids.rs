@@ -147,3 +147,11 @@ id_type!(
     /// A file attached to an application.
     AttachmentId
 );
+id_type!(
+    /// A task of a stage part.
+    TaskId
+);
+id_type!(
+    /// A text answer or file sent for a task.
+    SubmissionId
+);
