@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use media_core::{ClientId, Codec as RtpCodec, MediaKind, MediaPacket, TrackId};
 use recorder::journal::{
-    Codec, JournalHeader, JournalWriter, PacketFields, SenderClock as JournalClock,
+    Codec, Journal, JournalHeader, JournalWriter, PacketFields, SenderClock as JournalClock,
 };
 use recorder::manifest::{Event, Gap, Manifest, RecordingStatus, SegmentEntry};
-use recorder::mux::{self, SegmentMedia};
+use recorder::mux::{Muxer, SegmentMedia};
 // FxHash is faster than SipHash on these per-packet lookups. Its keys are track ids and
 // names the server assigns, so a client cannot pick colliding keys.
 use rustc_hash::FxHashMap;
@@ -133,8 +133,9 @@ pub fn start(
 }
 
 fn mux_thread(jobs: mpsc::Receiver<MuxJob>, replies: mpsc::Sender<Input>) {
+    let mut muxer = Muxer::new();
     while let Ok(job) = jobs.recv() {
-        let result = mux_job(&job);
+        let result = mux_job(&mut muxer, &job);
         if let Err(error) = &result {
             tracing::error!(
                 recording = %job.recording,
@@ -152,17 +153,27 @@ fn mux_thread(jobs: mpsc::Receiver<MuxJob>, replies: mpsc::Sender<Input>) {
 
 /// Syncs a closed journal and its folder to the disk, muxes it into WebM, hashes the result
 /// and syncs that too. The journal is synced first, so that recovery after a power cut can
-/// mux it again in full. The segment is synced because its journal is removed once the
-/// segment is listed in a manifest.
-pub fn mux_job(job: &MuxJob) -> Result<(SegmentMedia, u64, String), String> {
+/// mux it again in full.
+pub fn mux_job(muxer: &mut Muxer, job: &MuxJob) -> Result<(SegmentMedia, u64, String), String> {
     sync_file(&job.journal)?;
     let journal = recorder::journal::read_journal(&job.journal).map_err(|e| e.to_string())?;
-    let media = mux::mux_segment(&journal, &job.output).map_err(|e| e.to_string())?;
-    let sync_error = |e: std::io::Error| format!("syncing {}: {e}", job.output.display());
-    let mut file = fs::File::open(&job.output).map_err(sync_error)?;
+    mux_synced(muxer, &journal, &job.output)
+}
+
+/// Muxes `journal` into the file `output`, hashes it and syncs it and its folder to the disk,
+/// and returns the media facts, the size and the hex SHA-256. The segment is synced because
+/// a manifest lists it next and its journal is then removed.
+pub fn mux_synced(
+    muxer: &mut Muxer,
+    journal: &Journal,
+    output: &Path,
+) -> Result<(SegmentMedia, u64, String), String> {
+    let media = muxer.mux(journal, output).map_err(|e| e.to_string())?;
+    let sync_error = |e: std::io::Error| format!("syncing {}: {e}", output.display());
+    let mut file = fs::File::open(output).map_err(sync_error)?;
     let (size, sha256) = hash_open_file(&mut file).map_err(|e| e.to_string())?;
     file.sync_all().map_err(sync_error)?;
-    recorder::journal::sync_parent(&job.output).map_err(sync_error)?;
+    recorder::journal::sync_parent(output).map_err(sync_error)?;
     Ok((media, size, sha256))
 }
 
@@ -173,11 +184,6 @@ fn sync_file(path: &Path) -> Result<(), String> {
         .and_then(|file| file.sync_all())
         .map_err(sync_error)?;
     recorder::journal::sync_parent(path).map_err(sync_error)
-}
-
-/// Computes the size and hex SHA-256 of a file.
-pub fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
-    hash_open_file(&mut fs::File::open(path)?)
 }
 
 fn hash_open_file(file: &mut fs::File) -> std::io::Result<(u64, String)> {
