@@ -2,9 +2,9 @@
 //!
 //! After `kill -9` or a power cut, the spool contains each open recording's manifest, the
 //! journals of the segments that were open and the segments not uploaded yet. At start,
-//! before any new recording, each journal is muxed, the segment is synced to the disk, and it
-//! is listed in its manifest, ignoring a torn last record. The recording is marked interrupted, and everything not in storage yet
-//! is queued for upload.
+//! before any new recording, each journal is muxed, ignoring a torn last record, and the
+//! segment is synced to the disk before its manifest lists it. The recording is marked
+//! interrupted, and everything not in storage yet is queued for upload.
 
 use std::fs;
 use std::path::{Path, PathBuf};
