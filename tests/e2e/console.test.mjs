@@ -1,7 +1,8 @@
 // The organiser console end to end: an organiser made with `profstage create-organiser`
 // signs in, builds a contest down to a room, adds a participant, assigns them, creates
-// their invite link and schedules a briefing. The participant, in a browser of their own,
-// opens the link, lands on their personal page, sees the briefing and joins it.
+// their invite link, schedules a briefing and publishes a task. The participant, in a
+// browser of their own, opens the link, lands on their personal page, opens the task, and
+// joins the briefing; the organiser then sees the task's opening in the console.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -18,6 +19,7 @@ const LOGIN = 'chief';
 const PASSWORD = 'e2e organiser password 2027';
 const PARTICIPANT = 'Алексеева Анна Андреевна';
 const BRIEFING = 'Инструктаж участников';
+const TASK = 'Сварка стыкового шва';
 
 /** Returns the value of a datetime-local input `hours` from now, in the browser's zone. */
 function localInput(hours) {
@@ -167,6 +169,31 @@ describe('organiser console, invite link and personal page', () => {
       briefingRoom = await briefing.getAttribute('data-room');
       assert.match(briefingRoom, /^[0-9a-f-]{36}$/);
 
+      // A task of the chosen stage part, started three minutes ago: a draft first, then
+      // published, after which it can no longer be changed.
+      await submitForm(
+        organiser,
+        {
+          'task-title': TASK,
+          'task-text': '# Задание\n\nСварите стыковой шов пластин.',
+          'task-starts': localInput(-0.05),
+          'task-limit': '30',
+          'task-mode': 'common_start',
+        },
+        'save-task',
+      );
+      const task = page.getByTestId('task').filter({ hasText: TASK });
+      await task.waitFor();
+      assert.equal(await task.getByTestId('task-status').textContent(), 'черновик');
+      await task.getByTestId('publish-task').click();
+      await waitInPage(organiser, 'the task to be published', (title) =>
+        [...document.querySelectorAll('[data-testid="task"]')].some(
+          (item) =>
+            item.textContent.includes(title) &&
+            item.querySelector('[data-testid="task-status"]').textContent === 'началось',
+        ), TASK);
+      assert.equal(await task.getByTestId('edit-task').count(), 0, 'a started task is not editable');
+
       const briefingId = await briefing.getAttribute('data-id');
       await submitForm(organiser, { 'audit-target': briefingId }, 'audit-show');
       await page.getByTestId('audit-row').filter({ hasText: 'briefing.create' }).waitFor();
@@ -200,6 +227,24 @@ describe('organiser console, invite link and personal page', () => {
       const room = page.getByTestId('my-room').filter({ hasText: 'Сварочный пост 1' });
       await room.waitFor();
       assert.match(await room.getByTestId('open-room').getAttribute('href'), /^participant\.html#room=/);
+
+      const task = page.getByTestId('my-task').filter({ hasText: TASK });
+      await task.waitFor();
+      assert.match(await task.getByTestId('my-task-state').textContent(), /^ещё не открыто, ответы принимаются до/);
+      await task.getByTestId('open-task').click();
+      await page.waitForURL(/\/task\.html\?task=/);
+      await waitInPage(participant, 'the task text', () =>
+        /стыковой шов/.test(document.querySelector('[data-testid="task-text"]')?.textContent ?? ''),
+      );
+      await page.goBack();
+      await page.waitForURL(/\/me\.html$/);
+
+      // The organiser sees the opening, the first one, under the task.
+      await organiser.page.getByTestId('task').filter({ hasText: TASK })
+        .getByTestId('show-task-work').click();
+      const opening = organiser.page.getByTestId('task-opening').filter({ hasText: PARTICIPANT });
+      await opening.waitFor();
+      assert.match(await opening.textContent(), /да$/);
 
       await join.click();
       await page.waitForURL(/\/briefing\.html#room=/);

@@ -58,6 +58,29 @@ export async function request(method, path, body = undefined) {
   return parsed;
 }
 
+/**
+ * Sends `body`, a Blob or File, as the raw request body of `method path` with its own media
+ * type, and returns the parsed reply as `request` does.
+ */
+export async function sendFile(method, path, body) {
+  const headers = { 'Content-Type': body.type || 'application/octet-stream' };
+  if (csrfToken !== null) {
+    headers['X-CSRF-Token'] = csrfToken;
+  }
+  const response = await fetch(`/api/v1${path}`, {
+    method,
+    headers,
+    body,
+    credentials: 'same-origin',
+    cache: 'no-store',
+  });
+  const parsed = await response.json().catch(() => null);
+  if (!response.ok) {
+    throw new ApiError(response.status, parsed);
+  }
+  return parsed;
+}
+
 export const get = (path) => request('GET', path);
 export const post = (path, body) => request('POST', path, body);
 export const patch = (path, body) => request('PATCH', path, body);

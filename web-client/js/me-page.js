@@ -1,6 +1,6 @@
 // me.html: the signed-in person's page. It shows who they are, the briefings they may join,
-// with links into briefing.html, and the rooms they are assigned to, with links into the
-// live page for their role.
+// with links into briefing.html, a participant's started tasks, with links into task.html,
+// and the rooms they are assigned to, with links into the live page for their role.
 
 import { currentSession, get, remove } from './contest-api.js';
 import { showError, initErrorBanner } from './error-banner.js';
@@ -9,7 +9,7 @@ import { initLanguage, onLanguageChange, setText, t } from './i18n.js';
 import { formatTime } from './time-format.js';
 
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
-let shown = null; // {me, briefings, rooms}, kept to render again in another language
+let shown = null; // {me, briefings, tasks, rooms}, kept to render again in another language
 
 /** Returns the live page for a room: briefings have their own; others follow the role. */
 function roomPage(room, role) {
@@ -46,6 +46,43 @@ function renderBriefing(briefing) {
   return item;
 }
 
+/** Returns the catalog key and values that describe a task's state for its participant. */
+function taskState(task) {
+  if (task.state === 'closed') {
+    return ['me.task_closed', { time: formatTime(task.deadline) }];
+  }
+  if (task.deadline !== null) {
+    const key = task.state === 'open' ? 'me.task_open' : 'me.task_not_opened';
+    return [key, { time: formatTime(task.deadline) }];
+  }
+  // The limit runs from the first opening, which has not happened yet.
+  return ['me.task_limit', { minutes: Math.round(task.time_limit_secs / 60) }];
+}
+
+function renderTask(task) {
+  const item = document.createElement('li');
+  item.className = 'item';
+  item.dataset.testid = 'my-task';
+  item.dataset.id = task.id;
+  const title = document.createElement('strong');
+  title.textContent = task.title;
+  const state = document.createElement('span');
+  state.className = 'muted';
+  state.dataset.testid = 'my-task-state';
+  const [key, values] = taskState(task);
+  setText(state, key, values);
+  item.append(title, ' ', state);
+  if (task.state !== 'closed') {
+    const open = document.createElement('a');
+    open.className = 'button primary';
+    open.href = `task.html?task=${encodeURIComponent(task.id)}`;
+    open.dataset.testid = 'open-task';
+    open.textContent = t('me.open_task');
+    item.append(' ', open);
+  }
+  return item;
+}
+
 function renderRoom(room, role) {
   const item = document.createElement('li');
   item.className = 'item';
@@ -62,13 +99,16 @@ function render() {
   if (shown === null) {
     return;
   }
-  const { me, briefings, rooms } = shown;
+  const { me, briefings, tasks, rooms } = shown;
   const role = me.person.role;
   byTestId('me-name').textContent = me.person.full_name;
   setText(byTestId('me-role'), `role.${role}`);
   setText(byTestId('me-session'), 'me.session_until', { time: formatTime(me.expires_at) });
   byTestId('my-briefings').replaceChildren(...briefings.map(renderBriefing));
   byTestId('no-briefings').hidden = briefings.length > 0;
+  byTestId('my-tasks').replaceChildren(...tasks.map(renderTask));
+  byTestId('no-tasks').hidden = tasks.length > 0;
+  document.getElementById('tasks').hidden = role !== 'participant';
   byTestId('my-rooms').replaceChildren(...rooms.map((room) => renderRoom(room, role)));
   byTestId('no-rooms').hidden = rooms.length > 0;
   byTestId('console-link').hidden = role !== 'organiser';
@@ -85,8 +125,15 @@ async function load() {
       document.getElementById('signed-out').hidden = false;
       return;
     }
-    const [briefings, rooms] = await Promise.all([get('/me/briefings'), get('/me/rooms')]);
-    shown = { me, briefings, rooms };
+    // Only participants take tasks, and the server rejects anyone else with 403.
+    const tasks =
+      me.person.role === 'participant' ? get('/me/tasks').then((reply) => reply.items) : [];
+    const [briefings, rooms, taskList] = await Promise.all([
+      get('/me/briefings'),
+      get('/me/rooms'),
+      tasks,
+    ]);
+    shown = { me, briefings, tasks: taskList, rooms };
     render();
   } catch (error) {
     showError('me.load_failed', { reason: errorText(error) });
