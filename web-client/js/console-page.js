@@ -1,6 +1,6 @@
 // console.html: the organiser's console. It checks the session, then wires each section:
-// structure, people and invites, room assignments, expert groups, briefings and the audit
-// log. Anyone who is not a signed-in organiser is sent to the sign-in page.
+// structure, people and invites, room assignments, expert groups, briefings, the theory
+// stage and the audit log. Anyone who is not a signed-in organiser is sent to the sign-in page.
 
 import { currentSession, remove } from './contest-api.js';
 import { initAudit } from './console-audit.js';
@@ -9,6 +9,7 @@ import { initGroups } from './console-groups.js';
 import { initAssignments, initPeople } from './console-people.js';
 import { ConsoleState } from './console-state.js';
 import { initStructure } from './console-structure.js';
+import { initTheory } from './console-theory.js';
 import { initErrorBanner, showError } from './error-banner.js';
 import { errorText } from './form-errors.js';
 import { initLanguage, setText } from './i18n.js';
@@ -39,6 +40,7 @@ async function start() {
     initAssignments(state, report),
     initGroups(state, report),
     initBriefings(state, report),
+    initTheory(state, report),
   ];
   await Promise.all(loaders.map((load) => load()));
   await initAudit(state)().catch(report);

@@ -1,6 +1,6 @@
 // me.html: the signed-in person's page. It shows who they are, the briefings they may join,
-// with links into briefing.html, and the rooms they are assigned to, with links into the
-// live page for their role.
+// with links into briefing.html, a participant's theory tests, with links into theory.html,
+// and the rooms they are assigned to, with links into the live page for their role.
 
 import { currentSession, get, remove } from './contest-api.js';
 import { showError, initErrorBanner } from './error-banner.js';
@@ -9,7 +9,7 @@ import { initLanguage, onLanguageChange, setText, t } from './i18n.js';
 import { formatTime } from './time-format.js';
 
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
-let shown = null; // {me, briefings, rooms}, kept to render again in another language
+let shown = null; // {me, briefings, rooms, tests}, kept to render again in another language
 
 /** Returns the live page for a room: briefings have their own; others follow the role. */
 function roomPage(room, role) {
@@ -58,11 +58,29 @@ function renderRoom(room, role) {
   return item;
 }
 
+function renderTheoryTest(test) {
+  const item = document.createElement('li');
+  item.className = 'item';
+  item.dataset.testid = 'my-theory-test';
+  const title = document.createElement('strong');
+  title.textContent = test.title;
+  const time = document.createElement('span');
+  time.className = 'muted';
+  time.textContent = formatTime(test.starts_at);
+  const open = document.createElement('a');
+  open.className = 'button primary';
+  open.href = `theory.html?test=${encodeURIComponent(test.task_id)}`;
+  open.dataset.testid = 'open-theory-test';
+  open.textContent = t('me.open_theory_test');
+  item.append(title, ' ', time, ' ', open);
+  return item;
+}
+
 function render() {
   if (shown === null) {
     return;
   }
-  const { me, briefings, rooms } = shown;
+  const { me, briefings, rooms, tests } = shown;
   const role = me.person.role;
   byTestId('me-name').textContent = me.person.full_name;
   setText(byTestId('me-role'), `role.${role}`);
@@ -71,6 +89,8 @@ function render() {
   byTestId('no-briefings').hidden = briefings.length > 0;
   byTestId('my-rooms').replaceChildren(...rooms.map((room) => renderRoom(room, role)));
   byTestId('no-rooms').hidden = rooms.length > 0;
+  byTestId('my-theory-tests').replaceChildren(...tests.map(renderTheoryTest));
+  document.getElementById('theory-tests').hidden = tests.length === 0;
   byTestId('console-link').hidden = role !== 'organiser';
   for (const id of ['status', 'briefings', 'rooms']) {
     document.getElementById(id).hidden = false;
@@ -86,7 +106,8 @@ async function load() {
       return;
     }
     const [briefings, rooms] = await Promise.all([get('/me/briefings'), get('/me/rooms')]);
-    shown = { me, briefings, rooms };
+    const tests = me.person.role === 'participant' ? (await get('/me/theory-tests')).items : [];
+    shown = { me, briefings, rooms, tests };
     render();
   } catch (error) {
     showError('me.load_failed', { reason: errorText(error) });

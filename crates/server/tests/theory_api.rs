@@ -404,7 +404,9 @@ async fn every_endpoint_checks_role(w: World) {
         .test(test_body(now_ms() - 1000, 600, "common_start", None))
         .await;
     let opened = w.start(Who::Participant, &id).await;
-    let question = opened["questions"][0]["id"].as_str().unwrap().to_owned();
+    let questions = opened["questions"].as_array().unwrap();
+    let single = questions.iter().find(|q| q["kind"] == "single").unwrap();
+    let question = single["id"].as_str().unwrap().to_owned();
     let checks = w
         .api
         .get(
