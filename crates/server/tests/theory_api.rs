@@ -1,7 +1,7 @@
 //! The theory stage over HTTP, on SQLite and on PostgreSQL: every endpoint for every role,
-//! the identity check, shuffling per participant, scoring, bank and results imports that
-//! change nothing when they fail, a time limit that passes while the server is down, and
-//! the OpenAPI document.
+//! the identity check, shuffling per participant, scoring and the OpenAPI document. Bank and
+//! results imports that fail must change nothing, and a time limit that passes while the
+//! server is down must close the attempt at the deadline.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,8 +11,8 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use profstage_contest::testing::{sqlite_url, PostgresServer};
 use profstage_contest::{
-    Database, NewContest, NewExpertGroup, NewInvite, NewNomination, NewPerson, NewRoom, NewStage,
-    NewStagePart, PartKind, Role,
+    Database, NewApplication, NewContest, NewExpertGroup, NewInvite, NewNomination, NewPerson,
+    NewRoom, NewStage, NewStagePart, PartKind, Role, Transition,
 };
 use profstage_server::config::{AuthConfig, Config, TokenSecret};
 use profstage_server::http::router;
@@ -564,8 +564,13 @@ async fn every_endpoint_checks_role(w: World) {
                 Payload::Raw(kind, bytes) => Payload::Raw(kind, bytes),
             };
             let session = w.session(*who);
+            let before = w.audit_seq().await;
             let reply = w.api.call(method.clone(), &path, session, payload).await;
             assert_eq!(reply.status.as_u16(), status, "{method} {path} as {who:?}");
+            if status >= 400 {
+                let after = w.audit_seq().await;
+                assert_eq!(after, before, "{method} {path} as {who:?} was audited");
+            }
         }
     }
 }
@@ -979,6 +984,65 @@ async fn failed_imports_change_nothing(w: World) {
     assert_eq!(imported["max_score"].as_f64(), Some(10.0));
 }
 
+/// An accepted applicant, named by their application number in an imported results file.
+async fn results_import_by_application_number(w: World) {
+    let db = &w.api.contest;
+    let organiser = db.sign_in("chief", PASSWORD).await.unwrap().info.actor();
+    db.create_consent_text(&organiser, "2027-01", "Я согласен на обработку данных.")
+        .await
+        .unwrap();
+    let form = NewApplication {
+        nomination_id: w.nomination.clone(),
+        full_name: "Андреев Андрей Андреевич".into(),
+        birth_date: "1990-05-17".into(),
+        employer: "ООО «Сварка»".into(),
+        position: "Сварщик".into(),
+        experience_years: Some(12),
+        email: "andreev@example.org".into(),
+        phone: "+7 900 123-45-67".into(),
+        consent_version: "2027-01".into(),
+        consent: true,
+    };
+    let submitted = db.submit_application(&form, Vec::new()).await.unwrap();
+    let ids = [submitted.id];
+    for step in [
+        Transition::Register,
+        Transition::StartReview,
+        Transition::Accept,
+    ] {
+        db.transition_applications(&organiser, &ids, &step)
+            .await
+            .unwrap();
+    }
+    let application = db.application(&organiser, &ids[0]).await.unwrap();
+    let number = application.number.clone().unwrap();
+    let person = application.person_id.clone().unwrap().to_string();
+
+    w.import_bank(scoring_bank()).await;
+    let id = w
+        .test(test_body(now_ms() - 1000, 600, "common_start", None))
+        .await;
+    let file = format!("participant;score;max_score\n{number};7,25;10\n");
+    let import = format!("/api/v1/theory-tests/{id}/results/import");
+    let payload = Payload::Raw("text/csv", file.as_bytes());
+    let session = w.as_(Who::Organiser);
+    let reply = w
+        .api
+        .call(Method::POST, &import, Some(session), payload)
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.json());
+    let results = w
+        .api
+        .get(&format!("/api/v1/theory-tests/{id}/results"), session)
+        .await
+        .json();
+    let row = &results["items"][0];
+    assert_eq!(row["person_id"], person);
+    assert_eq!(row["application_number"], number);
+    assert_eq!(row["source"], "imported");
+    assert_eq!(row["score"].as_f64(), Some(7.25));
+}
+
 async fn practice_part_takes_no_test(w: World) {
     let organiser = w.as_(Who::Organiser);
     let path = format!("/api/v1/nominations/{}/parts", w.nomination);
@@ -1127,6 +1191,7 @@ scenarios!(
     answers_are_scored,
     bad_answers_are_rejected,
     failed_imports_change_nothing,
+    results_import_by_application_number,
     practice_part_takes_no_test,
     time_limit_passes_while_down,
     openapi_lists_theory_routes,

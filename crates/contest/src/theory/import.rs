@@ -127,18 +127,21 @@ async fn resolve(
                 .await?
                 .map(|(id,)| id)
         }
+        // Numbers are unique per stage only, so the test's nomination narrows them.
         Err(_) => sqlx::query_as::<_, (PersonId,)>(
-            "SELECT person_id FROM applications
-             WHERE number = $1 AND status = 'accepted' AND person_id IS NOT NULL",
+            "SELECT person_id FROM applications WHERE number = $1 AND nomination_id = $2
+             AND status = 'accepted' AND person_id IS NOT NULL",
         )
         .bind(&row.participant)
+        .bind(nomination.clone())
         .fetch_optional(&mut **tx)
         .await?
         .map(|(id,)| id),
     };
     let Some(person) = person else {
         let message = format!(
-            "{:?} is neither the id of a participant nor the number of an accepted application",
+            "{:?} is neither the id of a participant nor the number of an accepted application \
+             to this nomination",
             row.participant
         );
         return Ok(Err(message));

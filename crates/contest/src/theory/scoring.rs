@@ -35,12 +35,10 @@ pub fn normalise(text: &str) -> String {
 pub(crate) fn score(question: &Question, answer: Option<&Answer>) -> i64 {
     let full = question.points * 100;
     match (question.kind, answer) {
-        (QuestionKind::Single, Some(Answer::Selected(selected))) => {
-            if selected.len() == 1 && question.correct.contains(&selected[0]) {
-                full
-            } else {
-                0
-            }
+        (QuestionKind::Single, Some(Answer::Selected(selected)))
+            if selected.len() == 1 && question.correct.contains(&selected[0]) =>
+        {
+            full
         }
         (QuestionKind::Multiple, Some(Answer::Selected(selected))) => {
             let right = selected
