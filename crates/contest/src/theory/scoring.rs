@@ -6,7 +6,7 @@
 //!   selected, and `correct` the correct options. Selecting every option scores 0 unless
 //!   every option is correct.
 //! - Short answer: all points when the answer, normalised, equals one of the accepted
-//!   answers, normalised; else 0. Normalising trims, folds case and turns every run of
+//!   answers, normalised; else 0. Normalising trims, lowercases and turns every run of
 //!   white space into one space.
 
 use serde::{Deserialize, Serialize};
@@ -25,7 +25,7 @@ pub enum Answer {
     Text(String),
 }
 
-/// Returns `text` trimmed, case-folded, with every run of white space turned into one space.
+/// Returns `text` trimmed and lowercased, with every run of white space turned into one space.
 pub fn normalise(text: &str) -> String {
     let folded = text.to_lowercase();
     folded.split_whitespace().collect::<Vec<_>>().join(" ")
