@@ -1,6 +1,7 @@
 // console.html: the organiser's console. It checks the session, then wires each section:
-// structure, people and invites, room assignments, expert groups, briefings, tasks and the
-// audit log. Anyone who is not a signed-in organiser is sent to the sign-in page.
+// structure, people and invites, room assignments, expert groups, briefings, tasks, the
+// theory stage and the audit log. Anyone who is not a signed-in organiser is sent to the
+// sign-in page.
 
 import { currentSession, remove } from './contest-api.js';
 import { initAudit } from './console-audit.js';
@@ -10,6 +11,7 @@ import { initAssignments, initPeople } from './console-people.js';
 import { ConsoleState } from './console-state.js';
 import { initStructure } from './console-structure.js';
 import { initTasks } from './console-tasks.js';
+import { initTheory } from './console-theory.js';
 import { initErrorBanner, showError } from './error-banner.js';
 import { errorText } from './form-errors.js';
 import { initLanguage, setText } from './i18n.js';
@@ -41,6 +43,7 @@ async function start() {
     initGroups(state, report),
     initBriefings(state, report),
     initTasks(state, report),
+    initTheory(state, report),
   ];
   await Promise.all(loaders.map((load) => load()));
   await initAudit(state)().catch(report);

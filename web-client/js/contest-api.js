@@ -27,9 +27,20 @@ export function setCsrfToken(token) {
  * 204. Throws ApiError for a non-2xx reply.
  */
 export async function request(method, path, body = undefined) {
+  const raw =
+    body === undefined ? undefined : { type: 'application/json', content: JSON.stringify(body) };
+  return send(method, path, raw);
+}
+
+/** Posts a file or text as the raw body, declared as `type`, and returns the parsed reply. */
+export function upload(path, content, type) {
+  return send('POST', path, { type, content });
+}
+
+async function send(method, path, raw) {
   const headers = {};
-  if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
+  if (raw !== undefined) {
+    headers['Content-Type'] = raw.type;
   }
   if (!['GET', 'HEAD'].includes(method) && csrfToken !== null) {
     headers['X-CSRF-Token'] = csrfToken;
@@ -37,7 +48,7 @@ export async function request(method, path, body = undefined) {
   const response = await fetch(`/api/v1${path}`, {
     method,
     headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: raw?.content,
     credentials: 'same-origin',
     cache: 'no-store',
   });

@@ -1,6 +1,7 @@
-// me.html: the signed-in person's page. It shows who they are, the briefings they may join,
-// with links into briefing.html, a participant's started tasks, with links into task.html,
-// and the rooms they are assigned to, with links into the live page for their role.
+// me.html: the signed-in person's page. It shows who they are and the briefings they may
+// join, with links into briefing.html. A participant also sees their started tasks and
+// theory tests, with links into task.html and theory.html. Everyone sees the rooms they are
+// assigned to, with links into the live page for their role.
 
 import { currentSession, get, remove } from './contest-api.js';
 import { showError, initErrorBanner } from './error-banner.js';
@@ -9,7 +10,7 @@ import { initLanguage, onLanguageChange, setText, t } from './i18n.js';
 import { formatTime } from './time-format.js';
 
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
-let shown = null; // {me, briefings, tasks, rooms}, kept to render again in another language
+let shown = null; // {me, briefings, tasks, rooms, tests}, kept to render again in another language
 
 /** Returns the live page for a room: briefings have their own; others follow the role. */
 function roomPage(room, role) {
@@ -95,11 +96,29 @@ function renderRoom(room, role) {
   return item;
 }
 
+function renderTheoryTest(test) {
+  const item = document.createElement('li');
+  item.className = 'item';
+  item.dataset.testid = 'my-theory-test';
+  const title = document.createElement('strong');
+  title.textContent = test.title;
+  const time = document.createElement('span');
+  time.className = 'muted';
+  time.textContent = formatTime(test.starts_at);
+  const open = document.createElement('a');
+  open.className = 'button primary';
+  open.href = `theory.html?test=${encodeURIComponent(test.task_id)}`;
+  open.dataset.testid = 'open-theory-test';
+  open.textContent = t('me.open_theory_test');
+  item.append(title, ' ', time, ' ', open);
+  return item;
+}
+
 function render() {
   if (shown === null) {
     return;
   }
-  const { me, briefings, tasks, rooms } = shown;
+  const { me, briefings, tasks, rooms, tests } = shown;
   const role = me.person.role;
   byTestId('me-name').textContent = me.person.full_name;
   setText(byTestId('me-role'), `role.${role}`);
@@ -111,6 +130,8 @@ function render() {
   document.getElementById('tasks').hidden = role !== 'participant';
   byTestId('my-rooms').replaceChildren(...rooms.map((room) => renderRoom(room, role)));
   byTestId('no-rooms').hidden = rooms.length > 0;
+  byTestId('my-theory-tests').replaceChildren(...tests.map(renderTheoryTest));
+  document.getElementById('theory-tests').hidden = tests.length === 0;
   byTestId('console-link').hidden = role !== 'organiser';
   for (const id of ['status', 'briefings', 'rooms']) {
     document.getElementById(id).hidden = false;
@@ -125,15 +146,17 @@ async function load() {
       document.getElementById('signed-out').hidden = false;
       return;
     }
-    // Only participants take tasks, and the server rejects anyone else with 403.
-    const tasks =
-      me.person.role === 'participant' ? get('/me/tasks').then((reply) => reply.items) : [];
-    const [briefings, rooms, taskList] = await Promise.all([
+    // Only participants take tasks and tests, and the server rejects anyone else with 403.
+    // Theory tests are tasks too, listed in their own section.
+    const participant = me.person.role === 'participant';
+    const [briefings, rooms, taskList, tests] = await Promise.all([
       get('/me/briefings'),
       get('/me/rooms'),
-      tasks,
+      participant ? get('/me/tasks').then((reply) => reply.items) : [],
+      participant ? get('/me/theory-tests').then((reply) => reply.items) : [],
     ]);
-    shown = { me, briefings, tasks: taskList, rooms };
+    const tasks = taskList.filter((task) => task.kind === 'text');
+    shown = { me, briefings, tasks, rooms, tests };
     render();
   } catch (error) {
     showError('me.load_failed', { reason: errorText(error) });

@@ -5,7 +5,11 @@ import { ApiError } from './applications-api.js';
 
 let csrfToken = '';
 
-async function send(clock, path, options = {}) {
+/**
+ * Sends a request with the session's CSRF token, throws ApiError for an error reply, and
+ * updates `clock` from the reply's `now`, timed from request to reply.
+ */
+export async function send(clock, path, options = {}) {
   const headers = { ...(options.headers ?? {}) };
   if (options.method && options.method !== 'GET') {
     headers['X-CSRF-Token'] = csrfToken;

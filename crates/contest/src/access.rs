@@ -93,11 +93,17 @@ pub enum Action {
     TakeTasks,
     /// Read the openings and submissions of tasks (experts: of their nominations).
     ReadTaskWork,
+    /// Keep the theory question banks, create theory tests and import their results.
+    ManageTheory,
+    /// Read and export theory test results (experts: of their nominations).
+    ReadTheoryResults,
+    /// Read identity snapshots and confirm or reject them (experts: of their nominations).
+    ReviewIdentity,
 }
 
 impl Action {
     /// Every action, in the order of the permission table.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 19] = [
         Action::ReadStructure,
         Action::ManageStructure,
         Action::ReadPeople,
@@ -114,6 +120,9 @@ impl Action {
         Action::ManageTasks,
         Action::TakeTasks,
         Action::ReadTaskWork,
+        Action::ManageTheory,
+        Action::ReadTheoryResults,
+        Action::ReviewIdentity,
     ];
 }
 
@@ -138,7 +147,13 @@ pub fn allows(role: Role, action: Action) -> bool {
         ),
         Role::Expert => matches!(
             action,
-            ReadStructure | ReadBriefings | JoinAssignedRoom | ReadOwnRecord | ReadTaskWork
+            ReadStructure
+                | ReadBriefings
+                | JoinAssignedRoom
+                | ReadOwnRecord
+                | ReadTaskWork
+                | ReadTheoryResults
+                | ReviewIdentity
         ),
         Role::Participant => matches!(action, JoinAssignedRoom | ReadOwnRecord | TakeTasks),
     }
@@ -197,6 +212,7 @@ mod tests {
             Action::ReadAudit,
             Action::ReviewApplications,
             Action::ManageTasks,
+            Action::ManageTheory,
         ];
         for role in Role::ALL.into_iter().filter(|r| *r != Role::Organiser) {
             for action in organiser_only {

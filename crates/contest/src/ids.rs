@@ -159,3 +159,11 @@ id_type!(
     /// A text answer or file sent for a task.
     SubmissionId
 );
+id_type!(
+    /// A question of a nomination's theory question bank.
+    QuestionId
+);
+id_type!(
+    /// A snapshot of an identity document shown before a theory test, and its review.
+    IdentityCheckId
+);

@@ -1,7 +1,7 @@
 //! The contest domain of Profstage: contests, regional stages, nominations, stage parts,
 //! people and their roles, expert groups, media rooms and who is assigned to them, accounts,
 //! sessions, invite links, applications, scheduled briefings, task texts with their time
-//! limits and the audit log.
+//! limits, theory tests with their question banks and results, and the audit log.
 //!
 //! It stores everything in SQLite or PostgreSQL through one code path (sqlx's `Any` driver
 //! and portable SQL) and depends on nothing of WebRTC or HTTP. Every operation takes the
@@ -27,6 +27,7 @@ pub mod task_work;
 pub mod tasks;
 #[doc(hidden)]
 pub mod testing;
+pub mod theory;
 mod validate;
 
 pub use access::{Action, Actor, Role};
@@ -42,8 +43,9 @@ pub use db::{Backend, Database, DatabaseError};
 pub use error::{Error, FieldError};
 pub use groups::{ExpertGroup, NewExpertGroup};
 pub use ids::{
-    ApplicationId, AttachmentId, BriefingId, ContestId, ExpertGroupId, InviteId, NominationId,
-    PersonId, RoomId, SessionId, StageId, StagePartId, SubmissionId, TaskId,
+    ApplicationId, AttachmentId, BriefingId, ContestId, ExpertGroupId, IdentityCheckId, InviteId,
+    NominationId, PersonId, QuestionId, RoomId, SessionId, StageId, StagePartId, SubmissionId,
+    TaskId,
 };
 pub use invites::{Invite, InviteLink, NewInvite};
 pub use people::{NewPerson, Person};
@@ -55,7 +57,7 @@ pub use task_work::{
     MyTask, NewAnswer, OpenedTask, Opening, Submission, SubmissionFile, SubmissionKind, TaskEvent,
     TaskState,
 };
-pub use tasks::{LimitMode, NewTask, Task};
+pub use tasks::{LimitMode, NewTask, Task, TaskKind};
 
 /// A page of a list: at most `limit` entries starting at `offset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

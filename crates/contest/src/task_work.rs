@@ -15,7 +15,7 @@ use crate::audit::record;
 use crate::db::Database;
 use crate::error::Error;
 use crate::ids::{PersonId, RoomId, SubmissionId, TaskId};
-use crate::tasks::{select_task, LimitMode, Task, TASK_COLUMNS};
+use crate::tasks::{select_task, LimitMode, Task, TaskKind, TASK_COLUMNS};
 use crate::validate::Checks;
 use crate::{Listing, Page};
 
@@ -45,6 +45,8 @@ pub enum TaskState {
 pub struct MyTask {
     /// The task.
     pub id: TaskId,
+    /// A text task (`task.html`) or a theory test (`theory.html`).
+    pub kind: TaskKind,
     /// The title.
     pub title: String,
     /// The room through which the participant takes the task.
@@ -210,14 +212,14 @@ pub struct TaskEvent {
 const SUBMISSION_COLUMNS: &str = "id, task_id, person_id, kind, size, sha256, submitted_at";
 
 /// A participant's task with their room and first opening, read inside a transaction.
-struct Taking {
-    task: Task,
-    room: RoomId,
-    first_opened_at: Option<i64>,
+pub(crate) struct Taking {
+    pub task: Task,
+    pub room: RoomId,
+    pub first_opened_at: Option<i64>,
 }
 
 impl Taking {
-    fn view(&self, now: i64) -> MyTask {
+    pub fn view(&self, now: i64) -> MyTask {
         let deadline = self.task.deadline(self.first_opened_at);
         let state = match (self.first_opened_at, deadline) {
             (_, Some(deadline)) if now >= deadline => TaskState::Closed,
@@ -226,6 +228,7 @@ impl Taking {
         };
         MyTask {
             id: self.task.id.clone(),
+            kind: self.task.kind,
             title: self.task.title.clone(),
             room_id: self.room.clone(),
             starts_at: self.task.starts_at,
@@ -239,7 +242,7 @@ impl Taking {
     }
 
     /// Returns an error unless answers are accepted at `now`.
-    fn require_open(&self, now: i64) -> Result<(), Error> {
+    pub fn require_open(&self, now: i64) -> Result<(), Error> {
         match self.task.deadline(self.first_opened_at) {
             _ if self.first_opened_at.is_none() => Err(Error::Conflict(
                 "open the task before sending answers".into(),
@@ -250,18 +253,20 @@ impl Taking {
     }
 }
 
-/// Finds the task, the room that assigns the actor to its stage part, and the first
-/// opening. A task that is not visible yet is "not found", so its existence stays hidden.
-async fn taking(
+/// Finds the task of `kind`, the room that assigns the actor to its stage part, and the
+/// first opening. A task that is not visible yet, or of another kind, is "not found", so
+/// its existence stays hidden.
+pub(crate) async fn taking(
     tx: &mut Transaction<'static, Any>,
     actor: &Actor,
     id: &TaskId,
+    kind: TaskKind,
     now: i64,
 ) -> Result<Taking, Error> {
     actor.check(Action::TakeTasks)?;
     let person = actor.person.as_ref().ok_or(Error::Forbidden)?;
     let task = match select_task(tx, id).await {
-        Ok(task) if task.is_visible(now) => task,
+        Ok(task) if task.is_visible(now) && task.kind == kind => task,
         Ok(_) | Err(Error::NotFound(_)) => return Err(Error::NotFound("task")),
         Err(error) => return Err(error),
     };
@@ -311,7 +316,8 @@ impl Database {
         let mut tx = self.begin().await?;
         let mut views = Vec::with_capacity(tasks.len());
         for task in tasks {
-            views.push(taking(&mut tx, actor, &task.id, now).await?.view(now));
+            let taking = taking(&mut tx, actor, &task.id, task.kind, now).await?;
+            views.push(taking.view(now));
         }
         tx.commit().await?;
         Ok(views)
@@ -326,42 +332,10 @@ impl Database {
         now: i64,
     ) -> Result<OpenedTask, Error> {
         let mut tx = self.begin().await?;
-        let mut taking = taking(&mut tx, actor, id, now).await?;
+        let mut taking = taking(&mut tx, actor, id, TaskKind::Text, now).await?;
         let person = actor.person.clone().ok_or(Error::Forbidden)?;
 
-        if taking.first_opened_at.is_none() {
-            sqlx::query(
-                "INSERT INTO task_starts (task_id, person_id, room_id, first_opened_at)
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(id.clone())
-            .bind(person.clone())
-            .bind(taking.room.clone())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            taking.first_opened_at = Some(now);
-        }
-        sqlx::query(
-            "INSERT INTO task_openings (task_id, person_id, room_id, opened_at)
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(id.clone())
-        .bind(person.clone())
-        .bind(taking.room.clone())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let detail = format!("room={} opened_at={now}", taking.room);
-        record(
-            &mut tx,
-            actor,
-            "task.open",
-            "task",
-            Some(id.as_str()),
-            &detail,
-        )
-        .await?;
+        record_opening(&mut tx, actor, &mut taking, now).await?;
 
         let answer = latest_answer(&mut tx, id, &person).await?;
         let uploads = uploads_of(&mut tx, id, &person).await?;
@@ -381,7 +355,7 @@ impl Database {
     pub async fn task_pdf(&self, actor: &Actor, id: &TaskId, now: i64) -> Result<Vec<u8>, Error> {
         let mut tx = self.begin().await?;
         if actor.role == Role::Participant {
-            let taking = taking(&mut tx, actor, id, now).await?;
+            let taking = taking(&mut tx, actor, id, TaskKind::Text, now).await?;
             if taking.first_opened_at.is_none() {
                 return Err(Error::Conflict("open the task first".into()));
             }
@@ -410,7 +384,7 @@ impl Database {
         let text = checks.long_text("text", &answer.text, MAX_ANSWER_CHARS);
         checks.finish()?;
         let mut tx = self.begin().await?;
-        let taking = taking(&mut tx, actor, id, now).await?;
+        let taking = taking(&mut tx, actor, id, TaskKind::Text, now).await?;
         taking.require_open(now)?;
         let stored = Stored {
             kind: SubmissionKind::Text,
@@ -435,7 +409,7 @@ impl Database {
     ) -> Result<Submission, Error> {
         let kind = check_upload(content, declared)?;
         let mut tx = self.begin().await?;
-        let taking = taking(&mut tx, actor, id, now).await?;
+        let taking = taking(&mut tx, actor, id, TaskKind::Text, now).await?;
         taking.require_open(now)?;
         let (count,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM task_submissions
@@ -622,6 +596,44 @@ impl Database {
     }
 }
 
+/// Stores an opening of a task, and the first opening once, with the audit entry.
+pub(crate) async fn record_opening(
+    tx: &mut Transaction<'static, Any>,
+    actor: &Actor,
+    taking: &mut Taking,
+    now: i64,
+) -> Result<(), Error> {
+    let person = actor.person.clone().ok_or(Error::Forbidden)?;
+    let id = taking.task.id.clone();
+    if taking.first_opened_at.is_none() {
+        sqlx::query(
+            "INSERT INTO task_starts (task_id, person_id, room_id, first_opened_at)
+                 VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id.clone())
+        .bind(person.clone())
+        .bind(taking.room.clone())
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        taking.first_opened_at = Some(now);
+    }
+    sqlx::query(
+        "INSERT INTO task_openings (task_id, person_id, room_id, opened_at)
+             VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id.clone())
+    .bind(person.clone())
+    .bind(taking.room.clone())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    let detail = format!("room={} opened_at={now}", taking.room);
+    record(tx, actor, "task.open", "task", Some(id.as_str()), &detail).await?;
+
+    Ok(())
+}
+
 /// Checks an upload's size and kind; a declared PDF, JPEG or PNG type must match the content.
 fn check_upload(content: &[u8], declared: Option<&str>) -> Result<SubmissionKind, Error> {
     if content.is_empty() {
@@ -662,10 +674,23 @@ async fn require_reader(
     actor: &Actor,
     id: &TaskId,
 ) -> Result<(), Error> {
-    actor.check(Action::ReadTaskWork)?;
+    require_nomination_reader(tx, actor, id, Action::ReadTaskWork)
+        .await
+        .map(drop)
+}
+
+/// Returns the task if the actor's role allows `action` and, for an expert, the expert is
+/// a member of an expert group of the task's nomination.
+pub(crate) async fn require_nomination_reader(
+    tx: &mut Transaction<'static, Any>,
+    actor: &Actor,
+    id: &TaskId,
+    action: Action,
+) -> Result<Task, Error> {
+    actor.check(action)?;
     let task = select_task(tx, id).await?;
     if actor.role != Role::Expert {
-        return Ok(());
+        return Ok(task);
     }
     let person = actor.person.as_ref().ok_or(Error::Forbidden)?;
     let (count,): (i64,) = sqlx::query_as(
@@ -681,7 +706,7 @@ async fn require_reader(
     if count == 0 {
         return Err(Error::Forbidden);
     }
-    Ok(())
+    Ok(task)
 }
 
 /// A submission to store.

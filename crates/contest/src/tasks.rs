@@ -57,6 +57,41 @@ impl LimitMode {
 
 crate::ids::text_column!(LimitMode);
 
+/// What a participant does with a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// A text or PDF to work on, answered with a text and files (`task.html`).
+    Text,
+    /// A theory test: questions from the nomination's bank, scored by the server
+    /// (`theory.html`).
+    Theory,
+}
+
+impl TaskKind {
+    /// Returns the kind's name as stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Theory => "theory",
+        }
+    }
+
+    fn from_column(value: String) -> Result<Self, sqlx::error::BoxDynError> {
+        [Self::Text, Self::Theory]
+            .into_iter()
+            .find(|kind| kind.as_str() == value)
+            .ok_or_else(|| format!("unknown task kind {value:?}").into())
+    }
+
+    fn column_text(&self) -> String {
+        self.as_str().to_owned()
+    }
+}
+
+crate::ids::text_column!(TaskKind);
+
 /// The fields of a new task, or of a task's replacement before it starts.
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -84,6 +119,8 @@ pub struct Task {
     pub id: TaskId,
     /// The stage part it belongs to.
     pub stage_part_id: StagePartId,
+    /// A text task or a theory test.
+    pub kind: TaskKind,
     /// The title.
     pub title: String,
     /// The Markdown text; may be empty when the task has a PDF.
@@ -122,16 +159,16 @@ impl Task {
     }
 }
 
-pub(crate) const TASK_COLUMNS: &str = "t.id, t.stage_part_id, t.title, t.text, \
+pub(crate) const TASK_COLUMNS: &str = "t.id, t.stage_part_id, t.kind, t.title, t.text, \
     (SELECT f.size FROM task_files f WHERE f.task_id = t.id) AS pdf_size, \
     t.starts_at, t.time_limit_secs, t.limit_mode, t.published_at, t.created_at, t.updated_at";
 
-struct CheckedTask {
+pub(crate) struct CheckedTask {
     title: String,
     text: String,
 }
 
-fn check_task(new: &NewTask) -> Result<CheckedTask, Error> {
+pub(crate) fn check_task(new: &NewTask) -> Result<CheckedTask, Error> {
     let mut checks = Checks::default();
     let title = checks.text("title", &new.title, MAX_NAME_CHARS);
     let text = checks.long_text("text", &new.text, MAX_TASK_TEXT_CHARS);
@@ -148,7 +185,7 @@ fn check_task(new: &NewTask) -> Result<CheckedTask, Error> {
 
 /// Returns an error unless the task may still change: a draft, or published and not
 /// started.
-fn require_changeable(task: &Task, now: i64) -> Result<(), Error> {
+pub(crate) fn require_changeable(task: &Task, now: i64) -> Result<(), Error> {
     if task.is_visible(now) {
         return Err(Error::Conflict(
             "the task has started; its text and times can no longer change".into(),
@@ -170,34 +207,7 @@ impl Database {
         let checked = check_task(new)?;
         let mut tx = self.begin().await?;
         require(&mut tx, "stage_parts", "stage part", part.as_str()).await?;
-
-        let id = TaskId::generate();
-        sqlx::query(
-            "INSERT INTO tasks (id, stage_part_id, title, text, starts_at, time_limit_secs,
-             limit_mode, published_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $8)",
-        )
-        .bind(id.clone())
-        .bind(part.clone())
-        .bind(&checked.title)
-        .bind(&checked.text)
-        .bind(new.starts_at)
-        .bind(new.time_limit_secs)
-        .bind(new.limit_mode)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-
-        let detail = format!("part={part}");
-        record(
-            &mut tx,
-            actor,
-            "task.create",
-            "task",
-            Some(id.as_str()),
-            &detail,
-        )
-        .await?;
+        let id = insert_task(&mut tx, actor, part, TaskKind::Text, new, &checked, now).await?;
         tx.commit().await?;
         self.task(actor, &id).await
     }
@@ -214,21 +224,7 @@ impl Database {
         let checked = check_task(new)?;
         let mut tx = self.begin().await?;
         let task = select_task(&mut tx, id).await?;
-        require_changeable(&task, now)?;
-        sqlx::query(
-            "UPDATE tasks SET title = $1, text = $2, starts_at = $3, time_limit_secs = $4,
-             limit_mode = $5, updated_at = $6 WHERE id = $7",
-        )
-        .bind(&checked.title)
-        .bind(&checked.text)
-        .bind(new.starts_at)
-        .bind(new.time_limit_secs)
-        .bind(new.limit_mode)
-        .bind(now)
-        .bind(id.clone())
-        .execute(&mut *tx)
-        .await?;
-        record(&mut tx, actor, "task.update", "task", Some(id.as_str()), "").await?;
+        replace_task(&mut tx, actor, &task, new, &checked, now).await?;
         tx.commit().await?;
         self.task(actor, id).await
     }
@@ -288,7 +284,9 @@ impl Database {
         if task.published_at.is_some() {
             return Err(Error::Conflict("the task is already published".into()));
         }
-        if task.text.is_empty() && task.pdf_size.is_none() {
+        if task.kind == TaskKind::Theory {
+            crate::theory::require_publishable(&mut tx, &task).await?;
+        } else if task.text.is_empty() && task.pdf_size.is_none() {
             return Err(Error::invalid(
                 "text",
                 "the task has neither a text nor a PDF; add one before publishing",
@@ -344,6 +342,67 @@ impl Database {
     }
 }
 
+/// Inserts a draft task of `kind` with its audit entry inside `tx`.
+pub(crate) async fn insert_task(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    actor: &Actor,
+    part: &StagePartId,
+    kind: TaskKind,
+    new: &NewTask,
+    checked: &CheckedTask,
+    now: i64,
+) -> Result<TaskId, Error> {
+    let id = TaskId::generate();
+    sqlx::query(
+        "INSERT INTO tasks (id, stage_part_id, kind, title, text, starts_at, time_limit_secs,
+         limit_mode, published_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $9)",
+    )
+    .bind(id.clone())
+    .bind(part.clone())
+    .bind(kind)
+    .bind(&checked.title)
+    .bind(&checked.text)
+    .bind(new.starts_at)
+    .bind(new.time_limit_secs)
+    .bind(new.limit_mode)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    let detail = format!("part={part} kind={}", kind.as_str());
+    record(tx, actor, "task.create", "task", Some(id.as_str()), &detail).await?;
+    Ok(id)
+}
+
+/// Replaces a task's title, text and times with its audit entry inside `tx`, until it
+/// starts.
+pub(crate) async fn replace_task(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    actor: &Actor,
+    task: &Task,
+    new: &NewTask,
+    checked: &CheckedTask,
+    now: i64,
+) -> Result<(), Error> {
+    require_changeable(task, now)?;
+    sqlx::query(
+        "UPDATE tasks SET title = $1, text = $2, starts_at = $3, time_limit_secs = $4,
+         limit_mode = $5, updated_at = $6 WHERE id = $7",
+    )
+    .bind(&checked.title)
+    .bind(&checked.text)
+    .bind(new.starts_at)
+    .bind(new.time_limit_secs)
+    .bind(new.limit_mode)
+    .bind(now)
+    .bind(task.id.clone())
+    .execute(&mut **tx)
+    .await?;
+    let id = task.id.as_str();
+    record(tx, actor, "task.update", "task", Some(id), "").await?;
+    Ok(())
+}
+
 /// Checks that `content` is a PDF of at most [`MAX_TASK_PDF_BYTES`].
 fn check_pdf(content: &[u8]) -> Result<(), Error> {
     if content.len() > MAX_TASK_PDF_BYTES {
@@ -380,6 +439,7 @@ mod tests {
         Task {
             id: TaskId::generate(),
             stage_part_id: StagePartId::generate(),
+            kind: TaskKind::Text,
             title: "Сварка".into(),
             text: "Текст".into(),
             pdf_size: None,

@@ -1,7 +1,7 @@
 //! The contest management API under `/api/v1`: contests and their structure, people, expert
 //! groups, rooms and assignments, scheduled briefings, invites, sign-in and sign-out, media
-//! tokens for assigned rooms and briefings, tasks with their time limits, and the audit log.
-//! `docs/contest.md` and `docs/tasks.md` describe it; `/api/v1/openapi.json` is its OpenAPI
+//! tokens for assigned rooms and briefings, tasks with their time limits, the theory stage,
+//! and the audit log. `docs/contest.md`, `docs/tasks.md` and `docs/theory.md` describe it; `/api/v1/openapi.json` is its OpenAPI
 //! document.
 //!
 //! Every handler takes the signed-in session ([`extract::SignedIn`]) and passes its actor to
@@ -20,12 +20,13 @@ pub mod sign_in_limit;
 mod structure;
 mod submission_limit;
 mod tasks;
+mod theory;
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, patch, post, put, MethodRouter};
+use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::{Extension, Router};
 use profstage_contest::Page;
 use serde::Deserialize;
@@ -114,9 +115,11 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/audit-log/csv", get(audit::export_csv))
         .merge(application_routes())
         .merge(task_routes())
+        .merge(theory_routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .route("/api/v1/applications", submit.get(applications::list))
         .merge(task_file_routes())
+        .merge(theory_file_routes())
 }
 
 /// Routes of tasks, except those that take files.
@@ -146,6 +149,68 @@ fn task_file_routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/v1/tasks/{id}/pdf", pdf)
         .route("/api/v1/tasks/{id}/uploads", upload)
+}
+
+/// Routes of the theory stage, except those that take files.
+fn theory_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(
+            "/api/v1/nominations/{id}/theory-questions",
+            get(theory::list_questions).post(theory::create_question),
+        )
+        .route(
+            "/api/v1/nominations/{id}/theory-questions/export",
+            get(theory::export_questions),
+        )
+        .route(
+            "/api/v1/theory-questions/{id}",
+            delete(theory::delete_question),
+        )
+        .route("/api/v1/parts/{id}/theory-tests", post(theory::create_test))
+        .route(
+            "/api/v1/theory-tests/{id}",
+            get(theory::get_test).put(theory::update_test),
+        )
+        .route("/api/v1/me/theory-tests", get(theory::my_tests))
+        .route("/api/v1/theory-tests/{id}/intro", get(theory::intro))
+        .route("/api/v1/theory-tests/{id}/open", post(theory::open))
+        .route(
+            "/api/v1/theory-tests/{id}/answers/{question_id}",
+            put(theory::answer),
+        )
+        .route("/api/v1/theory-tests/{id}/finish", post(theory::finish))
+        .route(
+            "/api/v1/theory-tests/{id}/identity-checks",
+            get(theory::identity_checks),
+        )
+        .route(
+            "/api/v1/identity-checks/{id}/snapshot",
+            get(theory::snapshot),
+        )
+        .route(
+            "/api/v1/identity-checks/{id}/review",
+            post(theory::review_identity),
+        )
+        .route("/api/v1/theory-tests/{id}/results", get(theory::results))
+        .route(
+            "/api/v1/theory-tests/{id}/results/csv",
+            get(theory::results_csv),
+        )
+}
+
+/// Routes of the theory stage that take files, each with its own body limit.
+fn theory_file_routes() -> Router<Arc<AppState>> {
+    let limit = |bytes: usize| DefaultBodyLimit::max(bytes);
+    let bank =
+        post(theory::import_questions).layer::<_, Infallible>(limit(theory::BANK_BODY_LIMIT));
+    let identity =
+        post(theory::upload_identity).layer::<_, Infallible>(limit(theory::SNAPSHOT_BODY_LIMIT));
+    let results =
+        post(theory::import_results).layer::<_, Infallible>(limit(theory::RESULTS_BODY_LIMIT));
+    Router::new()
+        .route("/api/v1/nominations/{id}/theory-questions/import", bank)
+        .route("/api/v1/theory-tests/{id}/identity", identity)
+        .route("/api/v1/theory-tests/{id}/results/import", results)
 }
 
 /// Routes of applications, except submission, which has its own body limit.

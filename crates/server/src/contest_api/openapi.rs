@@ -28,7 +28,7 @@ pub struct ErrorDetail {
     info(
         title = "Profstage contest API",
         description = "Contests, people, rooms, briefings, invites, sessions, applications, \
-            tasks \
+            tasks, the theory stage \
             and the audit log. \
             Lists take offset and limit (1 to 200, 50 by default) and return next_offset. \
             State-changing requests need the session cookie and the X-CSRF-Token header."
@@ -94,6 +94,26 @@ pub struct ErrorDetail {
         super::tasks::openings,
         super::tasks::submissions,
         super::tasks::download,
+        super::theory::list_questions,
+        super::theory::create_question,
+        super::theory::delete_question,
+        super::theory::import_questions,
+        super::theory::export_questions,
+        super::theory::create_test,
+        super::theory::get_test,
+        super::theory::update_test,
+        super::theory::my_tests,
+        super::theory::intro,
+        super::theory::upload_identity,
+        super::theory::open,
+        super::theory::answer,
+        super::theory::finish,
+        super::theory::identity_checks,
+        super::theory::snapshot,
+        super::theory::review_identity,
+        super::theory::results,
+        super::theory::results_csv,
+        super::theory::import_results,
     )
 )]
 struct ApiDoc;

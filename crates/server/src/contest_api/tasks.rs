@@ -323,7 +323,11 @@ pub async fn download(
     Ok(file_response(kind.media_type(), disposition, file.content))
 }
 
-fn file_response(media_type: &'static str, disposition: String, content: Vec<u8>) -> Response {
+pub(super) fn file_response(
+    media_type: &'static str,
+    disposition: String,
+    content: Vec<u8>,
+) -> Response {
     let disposition =
         HeaderValue::try_from(disposition).expect("ids are hex and hyphens, and the rest ASCII");
     let headers = [
@@ -341,7 +345,7 @@ fn file_response(media_type: &'static str, disposition: String, content: Vec<u8>
     (headers, content).into_response()
 }
 
-fn body_error(rejection: BytesRejection, limit: usize) -> ApiError {
+pub(super) fn body_error(rejection: BytesRejection, limit: usize) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         let mib = limit >> 20;
         return ApiError::new(

@@ -1,0 +1,198 @@
+// The theory stage end to end in Chromium with the fake camera. The organiser sets up a
+// theory test over the API with a question bank imported as JSON. The participant, signed
+// in from an invite link, opens the test from their personal page, takes an identity
+// snapshot with the camera, sends it, answers every question and hands the test in. An
+// expert's page shows the snapshot, and the organiser sees the score in the console.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { launchBrowser } from './support/browser.mjs';
+import { acceptInvite, createOrganiser, organiserCalls } from './support/contest.mjs';
+import { clickTestId, waitInPage } from './support/pages.mjs';
+import { Stage } from './support/stage.mjs';
+
+const TEST_TIMEOUT_MS = 120_000;
+const LOGIN = 'chief';
+const PASSWORD = 'organiser password for e2e';
+const PARTICIPANT = 'Сергеев Олег Игоревич';
+const TITLE = 'Теоретический тур';
+
+/** Single (2 points), multiple (2 points) and short answer (2 points) questions. */
+const QUESTIONS = [
+  {
+    kind: 'single',
+    text: 'Какой ток используют при сварке MMA?',
+    options: ['Переменный', 'Постоянный', 'Никакой'],
+    correct: [2],
+    points: 2,
+  },
+  {
+    kind: 'multiple',
+    text: 'Что входит в СИЗ сварщика?',
+    options: ['Маска', 'Сандалии', 'Краги'],
+    correct: [1, 3],
+    points: 2,
+  },
+  { kind: 'short', text: 'Какой газ защищает шов при TIG-сварке?', accepted: ['Аргон'], points: 2 },
+];
+/** What the participant picks: the single right, one of two right, and a short answer. */
+const PICKS = {
+  'Какой ток используют при сварке MMA?': ['Постоянный'],
+  'Что входит в СИЗ сварщика?': ['Маска'],
+};
+const SHORT_ANSWER = '  аргон ';
+/** 2 + 1 + 2 of 6 points. */
+const EXPECTED_SCORE = '5.00 / 6.00';
+
+describe('theory test with an identity snapshot', () => {
+  let stage;
+  let participantBrowser;
+  let call;
+  let testId;
+
+  before(async () => {
+    stage = await Stage.open('theory');
+    await createOrganiser(stage.server, LOGIN, PASSWORD);
+    const baseUrl = stage.server.baseUrl;
+    call = await organiserCalls(baseUrl, LOGIN, PASSWORD);
+    const contest = await call('POST', '/api/v1/contests', { name: 'Лучший по профессии 2027' }, 201);
+    const regional = await call('POST', `/api/v1/contests/${contest.id}/stages`, {
+      region: 'Тверская область',
+      starts_at: Date.UTC(2027, 3, 1),
+      ends_at: Date.UTC(2027, 3, 2),
+    }, 201);
+    const nomination = await call('POST', `/api/v1/stages/${regional.id}/nominations`, {
+      profession: 'Сварщик',
+    }, 201);
+    const part = await call('POST', `/api/v1/nominations/${nomination.id}/parts`, {
+      kind: 'theory',
+      title: 'Теория',
+    }, 201);
+    const room = await call('POST', `/api/v1/parts/${part.id}/rooms`, { title: 'Аудитория' }, 201);
+    const person = await call('POST', '/api/v1/people', {
+      role: 'participant',
+      full_name: PARTICIPANT,
+    }, 201);
+    await call('PUT', `/api/v1/rooms/${room.id}/assignments/${person.id}`, undefined, 201);
+
+    const path = `/api/v1/nominations/${nomination.id}/theory-questions/import?format=json`;
+    const imported = await call('POST', path, { questions: QUESTIONS }, 201);
+    assert.equal(imported.imported, QUESTIONS.length);
+    const test = await call('POST', `/api/v1/parts/${part.id}/theory-tests`, {
+      title: TITLE,
+      text: 'Ответьте на все вопросы.',
+      starts_at: Date.now() - 1000,
+      time_limit_secs: 600,
+      limit_mode: 'first_opening',
+    }, 201);
+    testId = test.id;
+    await call('POST', `/api/v1/tasks/${testId}/publish`, undefined, 200);
+
+    const invite = await call('POST', `/api/v1/people/${person.id}/invites`, {}, 201);
+    const session = await acceptInvite(baseUrl, invite.token);
+    participantBrowser = await launchBrowser();
+    await participantBrowser.context.addCookies([
+      { name: 'profstage_session', value: session, url: baseUrl },
+    ]);
+  });
+
+  after(async () => {
+    if (stage?.failed && participantBrowser) {
+      await participantBrowser.saveArtifacts(stage.server.dataDir);
+    }
+    await participantBrowser?.close();
+    await stage?.close();
+  });
+
+  it('participant sends a snapshot and answers; organiser sees the score',
+    { timeout: TEST_TIMEOUT_MS },
+    () =>
+      stage.step(async () => {
+        const baseUrl = stage.server.baseUrl;
+        const participant = await participantBrowser.openPage('participant', `${baseUrl}/me.html`);
+        const page = participant.page;
+        await page.getByTestId('open-theory-test').click();
+        await page.waitForURL(/theory\.html\?test=/);
+        await page.getByTestId('intro').waitFor({ state: 'visible' });
+        assert.equal(await page.getByTestId('start-test').isDisabled(), true);
+
+        await clickTestId(participant, 'camera-on');
+        await waitInPage(participant, 'the camera picture', () => {
+          const video = document.querySelector('[data-testid="camera"]');
+          return video.videoWidth > 0 && !video.paused;
+        });
+        await clickTestId(participant, 'take-snapshot');
+        await page.getByTestId('snapshot-preview').waitFor({ state: 'visible' });
+        await clickTestId(participant, 'send-snapshot');
+        await waitInPage(participant, 'the snapshot pending', () =>
+          document.querySelector('[data-testid="identity-status"]').dataset.status === 'pending',
+        );
+
+        await clickTestId(participant, 'start-test');
+        await page.getByTestId('question').first().waitFor({ state: 'visible' });
+        assert.equal(await page.getByTestId('question').count(), QUESTIONS.length);
+        for (const [text, picks] of Object.entries(PICKS)) {
+          const question = page.getByTestId('question').filter({ hasText: text });
+          for (const pick of picks) {
+            await question.locator('label').filter({ hasText: pick }).locator('input').check();
+          }
+        }
+        const short = page.getByTestId('short-answer');
+        await short.fill(SHORT_ANSWER);
+        await short.press('Tab');
+        await waitInPage(participant, 'three saved answers', () => {
+          const status = document.querySelector('[data-testid="save-status"]');
+          return Number(status.dataset.saved ?? '0') >= 3;
+        });
+
+        // A reload shows the same questions in the same order, with the answers kept.
+        const order = await page.getByTestId('question').evaluateAll((items) =>
+          items.map((item) => item.dataset.id),
+        );
+        await page.reload();
+        await page.getByTestId('question').first().waitFor({ state: 'visible' });
+        const again = await page.getByTestId('question').evaluateAll((items) =>
+          items.map((item) => item.dataset.id),
+        );
+        assert.deepEqual(again, order);
+        assert.equal(await page.getByTestId('short-answer').inputValue(), 'аргон');
+
+        await clickTestId(participant, 'finish');
+        await waitInPage(participant, 'the handed-in state', () =>
+          document.body.dataset.testState === 'closed',
+        );
+        assert.equal(await page.getByTestId('short-answer').isDisabled(), true);
+
+        // The snapshot is a JPEG from the camera, stored with its size.
+        const checks = await call('GET', `/api/v1/theory-tests/${testId}/identity-checks`, undefined, 200);
+        assert.equal(checks.length, 1);
+        assert.ok(checks[0].size > 1000, `snapshot of ${checks[0].size} bytes`);
+
+        const organiser = await stage.browser.openPage('organiser', `${baseUrl}/signin.html`);
+        const console_ = organiser.page;
+        await console_.getByTestId('login').fill(LOGIN);
+        await console_.getByTestId('password').fill(PASSWORD);
+        await clickTestId(organiser, 'signin');
+        await console_.waitForURL(/console\.html$/);
+        const test = console_.getByTestId('theory-test').filter({ hasText: TITLE });
+        await test.waitFor({ state: 'visible' });
+        await test.getByTestId('show-results').click();
+        const row = console_.getByTestId('result-row').filter({ hasText: PARTICIPANT });
+        await row.waitFor({ state: 'visible' });
+        assert.equal(await row.getByTestId('result-score').textContent(), EXPECTED_SCORE);
+
+        const identity = await stage.browser.openPage(
+          'identity',
+          `${baseUrl}/identity.html?test=${testId}`,
+        );
+        await waitInPage(identity, 'the snapshot image', () => {
+          const image = document.querySelector('[data-testid="check-image"]');
+          return image?.complete && image.naturalWidth > 0;
+        });
+        await clickTestId(identity, 'confirm');
+        await waitInPage(identity, 'the confirmed status', () =>
+          document.querySelector('[data-testid="check"]')?.dataset.status === 'confirmed',
+        );
+      }),
+  );
+});
