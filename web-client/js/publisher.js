@@ -21,6 +21,7 @@ export class AnswerTimeoutError extends Error {
 export class Publisher extends EventTarget {
   #signalling;
   #transceivers = new Map(); // source → RTCRtpTransceiver
+  #sending = new Map(); // source → MediaStreamTrack, for `renew` once the connection closed
   #pendingAnswer = null; // {resolve, reject} while a `publish` waits for its answer
   #negotiation = null;
   #negotiateAgain = false;
@@ -52,10 +53,8 @@ export class Publisher extends EventTarget {
    * connection's tracks to the new one.
    */
   async renew() {
-    const sending = [...this.#transceivers]
-      .filter(([, transceiver]) => transceiver.direction === 'sendonly')
-      .map(([source, transceiver]) => [source, transceiver.sender.track])
-      .filter(([, track]) => track !== null);
+    // A closed connection has stopped its transceivers, so the tracks come from #sending.
+    const sending = [...this.#sending].filter(([, track]) => track.readyState === 'live');
     this.#pendingAnswer?.reject(new Error('publishing connection replaced'));
     await this.#negotiation?.catch(() => {});
     this.pc.close();
@@ -81,6 +80,7 @@ export class Publisher extends EventTarget {
 
   /** Sends `track` as `source` from the next negotiation on. */
   async add(source, track) {
+    this.#sending.set(source, track);
     const transceiver = this.#transceivers.get(source);
     if (!transceiver) {
       const added = this.pc.addTransceiver(track, { direction: 'sendonly' });
@@ -96,6 +96,7 @@ export class Publisher extends EventTarget {
 
   /** Stops sending `source`, so its m-line becomes inactive at the next negotiation. */
   async remove(source) {
+    this.#sending.delete(source);
     const transceiver = this.#transceivers.get(source);
     if (!transceiver) {
       return;
@@ -108,6 +109,7 @@ export class Publisher extends EventTarget {
   async replaceTrack(source, track) {
     const transceiver = this.#transceivers.get(source);
     if (transceiver?.direction === 'sendonly' && track) {
+      this.#sending.set(source, track);
       await transceiver.sender.replaceTrack(track);
     }
   }
