@@ -244,3 +244,51 @@ fn ice_restart_answers_new_credentials() {
     assert!(after >= 40, "{after} video packets after the ICE restart");
     assert_eq!(h.track_of(publisher, MediaKind::Video), video);
 }
+
+#[test]
+fn receiving_ice_restart_offers_new_credentials() {
+    let mut h = Harness::new();
+    let publisher = h.add_publisher(member("hall"), &BOTH);
+    let subscriber = h.add_subscriber(member("hall"));
+    h.connect_all();
+    let client = h.endpoint(subscriber).client;
+    let mid = h.mid_for(subscriber, h.track_of(publisher, MediaKind::Video));
+    let offers_before = h.endpoint(subscriber).offers.len();
+    let before = h.endpoint(subscriber).offers[offers_before - 1]
+        .offer
+        .clone();
+
+    assert!(h.sfu.restart_receiving_ice(h.now, client));
+    h.pump();
+
+    let offers = &h.endpoint(subscriber).offers;
+    assert_eq!(offers.len(), offers_before + 1, "one new offer, answered");
+    let after = &offers[offers_before];
+    assert_ne!(
+        ice_ufrag(&after.offer),
+        ice_ufrag(&before),
+        "new server credentials"
+    );
+    assert_eq!(
+        after.tracks,
+        offers[offers_before - 1].tracks,
+        "the same tracks on the same m-lines"
+    );
+    let restarted_at = h.now;
+    h.run_for(Duration::from_secs(2));
+    let received = h
+        .endpoint(subscriber)
+        .received_on(mid)
+        .iter()
+        .filter(|p| p.at > restarted_at)
+        .count();
+    assert!(received >= 40, "{received} video packets after the restart");
+}
+
+#[test]
+fn receiving_ice_restart_needs_connection() {
+    let mut h = Harness::new();
+    // Nobody publishes, so the client has no receiving connection.
+    let lone = h.add_client(member("hall"));
+    assert!(!h.sfu.restart_receiving_ice(h.now, lone));
+}

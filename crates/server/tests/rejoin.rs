@@ -364,3 +364,23 @@ async fn resume_of_live_session_replaces_it() {
         "the old session's end does not make the participant reconnecting: {seen:?}"
     );
 }
+
+#[tokio::test]
+async fn restart_ice_without_connection_is_rejected() {
+    let server = TestServer::start().await;
+    // A participant receives only organisers; with none in the room there is nothing to
+    // receive and no receiving connection.
+    let (mut participant, _) = join(&server, "participant-1", Role::Participant).await;
+    participant.send(json!({"type": "restart_ice"})).await;
+    match participant.receive().await {
+        ServerMessage::Error { code, fatal, .. } => {
+            assert_eq!(
+                code,
+                profstage_server::signalling::protocol::ErrorCode::NoConnection
+            );
+            assert!(!fatal, "no_connection is not fatal");
+        }
+        other => panic!("expected no_connection, got {other:?}"),
+    }
+    participant.expect_alive().await;
+}

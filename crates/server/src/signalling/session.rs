@@ -141,7 +141,7 @@ impl Session {
             Message::Close(frame) => {
                 // A page that closes or navigates away sends 1000 or 1001; any other code,
                 // or none, is a connection that broke.
-                let code = frame.map(|f| u16::from(f.code));
+                let code = frame.map(|f| f.code);
                 if matches!(code, Some(1000 | 1001)) {
                     self.ending = Ending::Left;
                 }
