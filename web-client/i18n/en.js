@@ -177,6 +177,7 @@ export default {
   'status.media_connecting': 'Setting up video…',
   'status.connected': 'Connected',
   'status.interrupted': 'Connection interrupted, recovering…',
+  'status.reconnecting': 'Reconnecting to the server…',
   'status.failed': 'Connection lost',
   'status.left': 'You left',
 
@@ -186,6 +187,7 @@ export default {
   'tile.state.live': 'Live',
   'tile.state.no-video': 'No video',
   'tile.state.disconnected': 'Disconnected',
+  'tile.state.reconnecting': 'Reconnecting…',
 
   'capture.denied.camera':
     'No access to the camera. Allow it in the browser settings and reload the page.',

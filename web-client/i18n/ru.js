@@ -179,6 +179,7 @@ export default {
   'status.media_connecting': 'Установка видеосвязи…',
   'status.connected': 'Подключено',
   'status.interrupted': 'Связь прервалась, восстанавливаем…',
+  'status.reconnecting': 'Переподключение к серверу…',
   'status.failed': 'Соединение потеряно',
   'status.left': 'Вы вышли',
 
@@ -188,6 +189,7 @@ export default {
   'tile.state.live': 'В эфире',
   'tile.state.no-video': 'Нет видео',
   'tile.state.disconnected': 'Нет связи',
+  'tile.state.reconnecting': 'Переподключение…',
 
   'capture.denied.camera':
     'Нет доступа к камере. Разрешите доступ в настройках браузера и обновите страницу.',

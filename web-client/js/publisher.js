@@ -1,7 +1,9 @@
 // The publishing connection: the client offers, the server answers (`publish` and
 // `publish_answer`). Each source (camera, microphone, screen, screen_audio) keeps one
-// transceiver for the whole session; stopping a source makes its m-line inactive, and
-// publishing it again reuses that m-line.
+// transceiver for the whole connection; stopping a source makes its m-line inactive, and
+// publishing it again reuses that m-line. After a network change the connection restarts
+// ICE (`restartIce`), and when that fails it is replaced by a new one with the same
+// tracks (`renew`), which the server gives the same track ids.
 
 import { createPeerConnection } from './ice.js';
 import { ServerError } from './signalling.js';
@@ -19,9 +21,11 @@ export class AnswerTimeoutError extends Error {
 export class Publisher extends EventTarget {
   #signalling;
   #transceivers = new Map(); // source → RTCRtpTransceiver
+  #sending = new Map(); // source → MediaStreamTrack, for `renew` once the connection closed
   #pendingAnswer = null; // {resolve, reject} while a `publish` waits for its answer
   #negotiation = null;
   #negotiateAgain = false;
+  #iceRestartWanted = false;
   #videoCodec;
 
   /** `videoCodec`, a MIME type such as `video/VP9`, is put first in every video offer. */
@@ -29,14 +33,54 @@ export class Publisher extends EventTarget {
     super();
     this.#signalling = signalling;
     this.#videoCodec = videoCodec;
-    this.pc = createPeerConnection();
-    this.pc.addEventListener('connectionstatechange', () => {
-      this.dispatchEvent(new Event('statechange'));
+    this.pc = this.#createConnection();
+  }
+
+  /** Sends later offers over `signalling`, a new socket that resumed the session. */
+  setSignalling(signalling) {
+    this.#signalling = signalling;
+  }
+
+  /** Offers again with new ICE credentials, so that ICE finds a path over the new network. */
+  restartIce() {
+    this.#iceRestartWanted = true;
+    return this.negotiate();
+  }
+
+  /**
+   * Replaces the connection with a new one that sends the same tracks, after an ICE
+   * restart failed. The offer carries another DTLS fingerprint, so the server moves the old
+   * connection's tracks to the new one.
+   */
+  async renew() {
+    // A closed connection has stopped its transceivers, so the tracks come from #sending.
+    const sending = [...this.#sending].filter(([, track]) => track.readyState === 'live');
+    this.#pendingAnswer?.reject(new Error('publishing connection replaced'));
+    await this.#negotiation?.catch(() => {});
+    this.pc.close();
+    this.#transceivers.clear();
+    this.#iceRestartWanted = false;
+    this.pc = this.#createConnection();
+    this.dispatchEvent(new Event('statechange'));
+    for (const [source, track] of sending) {
+      await this.add(source, track);
+    }
+    await this.negotiate();
+  }
+
+  #createConnection() {
+    const pc = createPeerConnection();
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc === this.pc) {
+        this.dispatchEvent(new Event('statechange'));
+      }
     });
+    return pc;
   }
 
   /** Sends `track` as `source` from the next negotiation on. */
   async add(source, track) {
+    this.#sending.set(source, track);
     const transceiver = this.#transceivers.get(source);
     if (!transceiver) {
       const added = this.pc.addTransceiver(track, { direction: 'sendonly' });
@@ -52,6 +96,7 @@ export class Publisher extends EventTarget {
 
   /** Stops sending `source`, so its m-line becomes inactive at the next negotiation. */
   async remove(source) {
+    this.#sending.delete(source);
     const transceiver = this.#transceivers.get(source);
     if (!transceiver) {
       return;
@@ -64,6 +109,7 @@ export class Publisher extends EventTarget {
   async replaceTrack(source, track) {
     const transceiver = this.#transceivers.get(source);
     if (transceiver?.direction === 'sendonly' && track) {
+      this.#sending.set(source, track);
       await transceiver.sender.replaceTrack(track);
     }
   }
@@ -123,7 +169,10 @@ export class Publisher extends EventTarget {
   }
 
   async #negotiateOnce() {
-    await this.pc.setLocalDescription(await this.pc.createOffer());
+    const iceRestart = this.#iceRestartWanted;
+    this.#iceRestartWanted = false;
+    const pc = this.pc;
+    await pc.setLocalDescription(await pc.createOffer({ iceRestart }));
 
     const answer = this.#waitForAnswer();
     this.#signalling.send({
@@ -137,12 +186,17 @@ export class Publisher extends EventTarget {
       sdp = await answer;
     } catch (error) {
       // Returns to the last agreed state so that a later offer can start afresh.
-      if (this.pc.signalingState === 'have-local-offer') {
-        await this.pc.setLocalDescription({ type: 'rollback' });
+      if (pc.signalingState === 'have-local-offer') {
+        await pc.setLocalDescription({ type: 'rollback' });
+      }
+      if (iceRestart) {
+        this.#iceRestartWanted = true;
       }
       throw error;
     }
-    await this.pc.setRemoteDescription({ type: 'answer', sdp });
+    if (pc === this.pc) {
+      await pc.setRemoteDescription({ type: 'answer', sdp });
+    }
   }
 
   #waitForAnswer() {

@@ -1,10 +1,12 @@
 // The people in the room and the tracks each one publishes, kept current from `welcome`,
-// `peer_joined`, `peer_left`, `track_published` and `track_unpublished`.
+// `peer_joined`, `peer_left`, `track_published`, `track_unpublished`, `peer_reconnecting`
+// and `peer_reconnected`.
 //
 // Event: `change` (detail: `{identity, peer}`), where `peer` is null once the person left.
 
-function toPeer({ identity, name, role, tracks }) {
-  return { identity, name, role, tracks: new Map(tracks.map((info) => [info.track, info])) };
+function toPeer({ identity, name, role, tracks, reconnecting = false }) {
+  const byId = new Map(tracks.map((info) => [info.track, info]));
+  return { identity, name, role, tracks: byId, reconnecting };
 }
 
 export class Room extends EventTarget {
@@ -17,6 +19,21 @@ export class Room extends EventTarget {
     this.self = welcome.identity;
     for (const peer of welcome.peers) {
       this.peers.set(peer.identity, toPeer(peer));
+    }
+  }
+
+  /** Replaces everyone with the people of a new `welcome`, after the socket was resumed. */
+  reset(welcome) {
+    const present = new Set(welcome.peers.map((peer) => peer.identity));
+    for (const identity of [...this.peers.keys()]) {
+      if (!present.has(identity)) {
+        this.peers.delete(identity);
+        this.#changed(identity);
+      }
+    }
+    for (const peer of welcome.peers) {
+      this.peers.set(peer.identity, toPeer(peer));
+      this.#changed(peer.identity);
     }
   }
 
@@ -35,6 +52,14 @@ export class Room extends EventTarget {
       case 'track_unpublished':
         this.peers.get(message.identity)?.tracks.delete(message.track);
         break;
+      case 'peer_reconnecting':
+      case 'peer_reconnected': {
+        const peer = this.peers.get(message.identity);
+        if (peer) {
+          peer.reconnecting = message.type === 'peer_reconnecting';
+        }
+        break;
+      }
       default:
         return false;
     }

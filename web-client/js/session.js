@@ -1,5 +1,11 @@
 // One stay in a room: the signalling socket, the room model and the two connections.
 //
+// A stay survives network changes. When the socket drops, the session opens a new one
+// with backoff and resumes with the resume token of its `welcome`, keeping both
+// connections. When the publishing connection loses ICE, it restarts ICE, and replaces
+// the connection when the restart does not connect in time. See docs/signalling.md,
+// "Network changes".
+//
 // Events: `statechange` when the phase or a connection state changes; `failure`
 // (detail: `{error, fatal}`) for errors the user should see; `ended` once, at the end.
 
@@ -16,6 +22,41 @@ export class ConnectionLostError extends Error {
     super(`signalling socket closed with code ${code}`);
     this.name = 'ConnectionLostError';
   }
+}
+
+/** Delay before the n-th attempt to reopen a dropped socket, in milliseconds. */
+function resumeDelayMs(attempt) {
+  return attempt === 0 ? 0 : Math.min(250 * 2 ** attempt, 4_000);
+}
+
+/** How long the session tries to reopen a dropped socket before it gives up. */
+const RESUME_LIMIT_MS = 60_000;
+
+/** How long an ICE restart may take before the publishing connection is replaced. */
+const ICE_RESTART_TIMEOUT_MS = 5_000;
+
+/** How long the socket may take to reply to a ping before it counts as broken. */
+const PROBE_TIMEOUT_MS = 2_000;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** Resolves with true once `owner.pc` is connected, or with false after `ms`. */
+function connectedWithin(owner, ms) {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (owner.pc?.connectionState === 'connected') {
+        finish(true);
+      }
+    };
+    const finish = (connected) => {
+      clearTimeout(timer);
+      owner.removeEventListener('statechange', check);
+      resolve(connected);
+    };
+    const timer = setTimeout(() => finish(false), ms);
+    owner.addEventListener('statechange', check);
+    check();
+  });
 }
 
 /** A media connection reached the `failed` state. */
@@ -37,6 +78,12 @@ export class Session extends EventTarget {
   briefing = null; // a Briefing in briefing rooms
   publisher = null;
   subscriber = null;
+  /** True while the socket is lost and the session tries to resume on a new one. */
+  reconnecting = false;
+  #resumeToken = null;
+  #offlineUntil = 0; // set by simulateNetworkLoss
+  #publisherRecovery = null;
+  #subscriberRecovery = null;
 
   constructor(token) {
     super();
@@ -54,15 +101,15 @@ export class Session extends EventTarget {
       this.#setPhase('ended');
       throw error;
     }
+    this.#resumeToken = this.welcome.resume_token;
     this.room = new Room(this.welcome);
     if (this.welcome.kind === 'briefing') {
       this.briefing = new Briefing(this.welcome);
     }
     this.subscriber = new Subscriber(this.signalling);
-    this.#watchConnection(this.subscriber, 'receiving');
+    this.#watchSubscriber();
     this.subscriber.addEventListener('error', (event) => this.#report(event.detail, false));
-    this.signalling.addEventListener('message', (event) => this.#route(event.detail));
-    this.signalling.addEventListener('close', (event) => this.#onClose(event.detail));
+    this.#listen(this.signalling);
     this.#setPhase('joined');
     return this.welcome;
   }
@@ -71,7 +118,12 @@ export class Session extends EventTarget {
   ensurePublisher() {
     if (!this.publisher) {
       this.publisher = new Publisher(this.signalling, { videoCodec: videoCodecFromFragment() });
-      this.#watchConnection(this.publisher, 'publishing');
+      this.publisher.addEventListener('statechange', () => {
+        this.dispatchEvent(new Event('statechange'));
+        if (['disconnected', 'failed'].includes(this.publisher.pc.connectionState)) {
+          this.#recoverPublisher();
+        }
+      });
     }
     return this.publisher;
   }
@@ -82,6 +134,41 @@ export class Session extends EventTarget {
       this.signalling?.leave();
       this.#end();
     }
+  }
+
+  /**
+   * Drops the socket and closes the publishing connection, as an outage would, and keeps
+   * the network "down" for `offlineMs`: the session then resumes and publishes on a new
+   * connection. For end-to-end tests.
+   */
+  simulateNetworkLoss(offlineMs) {
+    this.#offlineUntil = Date.now() + offlineMs;
+    this.publisher?.pc.close();
+    this.signalling.abort();
+    this.#resume();
+    if (this.publisher) {
+      this.#recoverPublisher();
+    }
+  }
+
+  /** Restarts ICE on the publishing connection at once. For end-to-end tests. */
+  restartIce() {
+    return this.publisher?.restartIce();
+  }
+
+  // Only the current socket counts: an old one that a resume replaced may still deliver
+  // its close, or the server's `session_replaced`.
+  #listen(signalling) {
+    signalling.addEventListener('message', (event) => {
+      if (signalling === this.signalling) {
+        this.#route(event.detail);
+      }
+    });
+    signalling.addEventListener('close', (event) => {
+      if (signalling === this.signalling) {
+        this.#onClose(event.detail);
+      }
+    });
   }
 
   #route(message) {
@@ -110,20 +197,144 @@ export class Session extends EventTarget {
     }
   }
 
-  #onClose({ expected, code }) {
+  #onClose({ expected }) {
     if (!expected && this.phase === 'joined') {
-      this.#fail(new ConnectionLostError(code));
+      this.#resume();
     }
   }
 
-  // The protocol has no ICE restart, so a failed connection ends the session.
-  #watchConnection(owner, which) {
-    owner.addEventListener('statechange', () => {
+  // Opens new sockets with backoff until one resumes the session or the limit passes.
+  async #resume() {
+    if (this.reconnecting) {
+      return;
+    }
+    this.reconnecting = true;
+    this.dispatchEvent(new Event('statechange'));
+    const started = Date.now();
+    for (let attempt = 0; this.phase === 'joined'; attempt += 1) {
+      await sleep(Math.max(resumeDelayMs(attempt), this.#offlineUntil - Date.now()));
+      if (this.phase !== 'joined') {
+        return;
+      }
+      const signalling = new Signalling();
+      try {
+        const welcome = await signalling.join(this.#token, this.#resumeToken);
+        this.#resumed(signalling, welcome);
+        return;
+      } catch (error) {
+        if (error instanceof ServerError) {
+          this.#fail(error); // the token expired or the room is gone: retrying cannot help
+          return;
+        }
+        if (Date.now() - started > RESUME_LIMIT_MS) {
+          this.#fail(new ConnectionLostError(error.closeCode));
+          return;
+        }
+      }
+    }
+  }
+
+  #resumed(signalling, welcome) {
+    this.signalling = signalling;
+    this.welcome = welcome;
+    this.#resumeToken = welcome.resume_token;
+    this.#listen(signalling);
+    this.room.reset(welcome);
+    this.subscriber.setSignalling(signalling);
+    this.publisher?.setSignalling(signalling);
+    if (!welcome.resumed) {
+      // The rejoin grace passed and the server removed the old session, so both
+      // connections start afresh; the recording continues if the recorder still keeps it.
+      this.subscriber.reset();
+      this.publisher?.renew().catch((error) => this.#report(error, false));
+    }
+    // NOTE: a briefing's hands, floor and chat are not refreshed from the new welcome.
+    this.reconnecting = false;
+    this.dispatchEvent(new Event('resumed'));
+    this.dispatchEvent(new Event('statechange'));
+  }
+
+  /** Resolves once the socket is open, waiting for a resume when it was lost. */
+  #whenSignalling() {
+    if (!this.reconnecting) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.addEventListener('resumed', resolve, { once: true }));
+  }
+
+  // A network change that broke ICE has often broken the socket too, without the browser
+  // noticing yet: a socket that does not reply to a ping is dropped and resumed.
+  async #ensureSignalling() {
+    await this.#whenSignalling();
+    if (this.phase === 'joined' && !(await this.signalling.probe(PROBE_TIMEOUT_MS))) {
+      this.signalling.abort();
+      this.#resume();
+      await this.#whenSignalling();
+    }
+  }
+
+  // Restarts ICE on the publishing connection, and replaces the connection when the
+  // restart has not connected within ICE_RESTART_TIMEOUT_MS or the connection is closed.
+  #recoverPublisher() {
+    if (this.#publisherRecovery || this.phase !== 'joined') {
+      return;
+    }
+    this.#publisherRecovery = this.#runPublisherRecovery()
+      .catch((error) => this.#report(error, false))
+      .finally(() => {
+        this.#publisherRecovery = null;
+      });
+  }
+
+  async #runPublisherRecovery() {
+    await this.#ensureSignalling();
+    const publisher = this.publisher;
+    if (this.phase !== 'joined' || publisher.pc.connectionState === 'connected') {
+      return;
+    }
+    if (publisher.pc.connectionState !== 'closed') {
+      publisher.restartIce().catch((error) => console.warn('ICE restart failed:', error));
+      if (await connectedWithin(publisher, ICE_RESTART_TIMEOUT_MS)) {
+        return;
+      }
+    }
+    if (this.phase === 'joined') {
+      await publisher.renew();
+    }
+  }
+
+  // The server offers the receiving connection, so the client asks it for an offer that
+  // restarts ICE. A connection still failed after ICE_RESTART_TIMEOUT_MS ends the session.
+  #watchSubscriber() {
+    this.subscriber.addEventListener('statechange', () => {
       this.dispatchEvent(new Event('statechange'));
-      if (owner.pc?.connectionState === 'failed' && this.phase === 'joined') {
-        this.#fail(new MediaConnectionError(which));
+      if (['disconnected', 'failed'].includes(this.subscriber.pc?.connectionState)) {
+        this.#recoverSubscriber();
       }
     });
+  }
+
+  #recoverSubscriber() {
+    if (this.#subscriberRecovery || this.phase !== 'joined') {
+      return;
+    }
+    this.#subscriberRecovery = this.#runSubscriberRecovery()
+      .catch((error) => this.#report(error, false))
+      .finally(() => {
+        this.#subscriberRecovery = null;
+      });
+  }
+
+  async #runSubscriberRecovery() {
+    await this.#ensureSignalling();
+    if (this.phase !== 'joined' || this.subscriber.pc?.connectionState === 'connected') {
+      return;
+    }
+    this.signalling.send({ type: 'restart_ice' });
+    const connected = await connectedWithin(this.subscriber, ICE_RESTART_TIMEOUT_MS);
+    if (!connected && this.phase === 'joined' && this.subscriber.pc?.connectionState === 'failed') {
+      this.#fail(new MediaConnectionError('receiving'));
+    }
   }
 
   #fail(error) {
@@ -164,6 +375,9 @@ export function sessionStatusKey(session) {
   }
   if (session.phase === 'ended') {
     return session.failed ? 'status.failed' : 'status.left';
+  }
+  if (session.reconnecting) {
+    return 'status.reconnecting';
   }
   const states = [session.publisher?.pc, session.subscriber?.pc]
     .filter(Boolean)

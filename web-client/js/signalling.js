@@ -37,31 +37,46 @@ function parseMessage(data) {
   }
 }
 
+/** Close code the client uses to drop a socket as a broken network would. */
+const ABORT_CODE = 4000;
+
 /**
- * One signalling session. After `join` resolves, every server message is dispatched as a
+ * One signalling socket. After `join` resolves, every server message is dispatched as a
  * `message` event (detail: the message) and the end of the socket as a `close` event
- * (detail: `{expected}`, true after `leave`).
+ * (detail: `{expected, code}`, expected true after `leave`).
  */
 export class Signalling extends EventTarget {
   #socket = null;
   #pingTimer = 0;
   #leaving = false;
+  #pongWaiters = [];
 
-  /** Opens the socket, sends `join` and resolves with the `welcome` message. */
-  join(token) {
+  /**
+   * Opens the socket, sends `join` and resolves with the `welcome` message. With `resume`,
+   * the `resume_token` of an earlier `welcome`, the server gives back that session's place
+   * if it still keeps it (`welcome.resumed`).
+   */
+  join(token, resume = null) {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(signallingUrl());
       this.#socket = socket;
       let welcomed = false;
 
       socket.addEventListener('open', () => {
-        this.send({ type: 'join', protocol: PROTOCOL_VERSION, token });
+        const join = { type: 'join', protocol: PROTOCOL_VERSION, token };
+        if (resume) {
+          join.resume = resume;
+        }
+        this.send(join);
       });
       socket.addEventListener('message', (event) => {
         const message = parseMessage(event.data);
         if (!message) {
           console.warn('ignored a signalling frame that is not a message');
         } else if (welcomed) {
+          if (message.type === 'pong') {
+            this.#pongWaiters.splice(0).forEach((resolve) => resolve(true));
+          }
           this.dispatchEvent(new CustomEvent('message', { detail: message }));
         } else if (message.type === 'welcome') {
           welcomed = true;
@@ -96,6 +111,34 @@ export class Signalling extends EventTarget {
     this.#leaving = true;
     this.send({ type: 'leave' });
     this.#close();
+  }
+
+  /**
+   * Sends `ping` and resolves with whether `pong` came within `timeoutMs`. A socket whose
+   * network is gone can stay open for minutes before the browser notices.
+   */
+  probe(timeoutMs) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#pongWaiters = this.#pongWaiters.filter((waiter) => waiter !== done);
+        resolve(false);
+      }, timeoutMs);
+      const done = (answered) => {
+        clearTimeout(timer);
+        resolve(answered);
+      };
+      this.#pongWaiters.push(done);
+      this.send({ type: 'ping' });
+    });
+  }
+
+  /**
+   * Closes the socket without `leave`, with a close code that the server treats as a broken
+   * connection, so that it keeps the session for a resume.
+   */
+  abort() {
+    this.#stopPing();
+    this.#socket?.close(ABORT_CODE);
   }
 
   #close() {

@@ -20,6 +20,21 @@ export class Subscriber extends EventTarget {
     this.#signalling = signalling;
   }
 
+  /** Sends later answers over `signalling`, a new socket that resumed the session. */
+  setSignalling(signalling) {
+    this.#signalling = signalling;
+  }
+
+  /**
+   * Closes the connection so that the next offer starts a new one: after a join that
+   * could not resume, the server has a new receiving connection for this client.
+   */
+  reset() {
+    this.close();
+    this.pc = null;
+    this.#offered = new Map();
+  }
+
   /** Answers a `subscribe_offer`. Offers are answered one at a time, in order. */
   handleOffer(message) {
     this.#queue = this.#queue

@@ -1,8 +1,11 @@
 // `window.profstage`: read-only hooks for end-to-end tests. No UI depends on them.
 //   publisher   the publishing RTCPeerConnection, or null
 //   subscriber  the receiving RTCPeerConnection, or null
-//   tiles       the state of each tile by identity: connecting, live, no-video, disconnected
+//   tiles       the state of each tile by identity: connecting, live, no-video,
+//               reconnecting, disconnected
 //   phase       the session phase: idle, connecting, joined, ended
+//   simulateNetworkLoss(ms)  drops the socket and the publishing connection for `ms`
+//   restartIce()             restarts ICE on the publishing connection
 
 /**
  * Publishes the hooks for a page.
@@ -22,6 +25,12 @@ export function exposeTestHooks(currentSession, grid) {
     },
     get phase() {
       return currentSession()?.phase ?? 'idle';
+    },
+    simulateNetworkLoss(offlineMs) {
+      currentSession()?.simulateNetworkLoss(offlineMs);
+    },
+    restartIce() {
+      return currentSession()?.restartIce();
     },
   });
 }

@@ -1,5 +1,5 @@
 // One person's tile: name, camera and screen video, audio with a mute button, and a
-// state: connecting, live, no-video or disconnected.
+// state: connecting, live, no-video, reconnecting or disconnected.
 
 import { setText } from './i18n.js';
 import { FrameWatch } from './frame-watch.js';
@@ -129,6 +129,9 @@ export class Tile {
   #computeState() {
     if (!this.#peer || this.#connectionFailed) {
       return 'disconnected';
+    }
+    if (this.#peer.reconnecting) {
+      return 'reconnecting';
     }
     const sendsVideo = VIDEO_SOURCES.some((source) => publishes(this.#peer, source));
     if (!sendsVideo) {

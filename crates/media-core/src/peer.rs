@@ -29,6 +29,8 @@ pub(crate) struct Peer {
     pub next_timeout: Option<Instant>,
     /// Set when str0m panicked inside this peer; the peer is then removed.
     pub failed: bool,
+    /// Set while ICE has lost the client, until an ICE restart or new checks restore it.
+    pub interrupted: bool,
     pub side: Side,
 }
 
@@ -48,6 +50,14 @@ pub(crate) struct PublishingSide {
     pub mids: Vec<Mid>,
     /// Tracks by incoming SSRC, filled on the first packet of each SSRC.
     pub by_ssrc: HashMap<Ssrc, TrackId>,
+    /// The DTLS fingerprint of the client's first offer. An offer with another one comes
+    /// from a new browser connection, which gets a new peer.
+    pub fingerprint: Option<String>,
+    /// The ICE username fragment of the client's latest offer. A new one is an ICE restart.
+    pub ufrag: Option<String>,
+    /// Tracks of the client's lost connection that m-lines of this one take over when
+    /// they start receiving, by the source the offer declared for them.
+    pub reserved: HashMap<Mid, TrackId>,
 }
 
 /// State of a receiving connection: the forwarded tracks and the negotiation.
@@ -62,6 +72,8 @@ pub(crate) struct ReceivingSide {
     pub to_deactivate: Vec<IdleSlot>,
     /// Inactive m-lines, reused for the next tracks of their kind.
     pub idle: Vec<IdleSlot>,
+    /// Whether the next offer restarts ICE with new credentials.
+    pub ice_restart: bool,
 }
 
 /// An m-line of a receiving connection that carries no track. M-lines are made inactive

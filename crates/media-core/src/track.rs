@@ -26,6 +26,10 @@ pub(crate) struct TrackIn {
     pub full_intra_requested: bool,
     /// Whether packets are copied out for recording.
     pub recorded: bool,
+    /// When the track's publishing connection was lost or replaced. Until the client
+    /// publishes the same source again, or the rejoin grace ends, the track keeps its
+    /// subscribers and carries no packets.
+    pub orphaned_at: Option<Instant>,
 }
 
 /// Limits keyframe requests sent to a publisher to one per interval per track, and keeps

@@ -122,12 +122,14 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         // a short line, which Linux does not interleave with the other handle's appends.
         audit: AuditLog::new(data.join("audit.jsonl")),
     };
-    let (media, _media_task) = media_loop::start(udp_listen, candidate, link, briefing_events)
-        .await
-        .map_err(|source| StartError::BindUdp {
-            addr: udp_listen,
-            source,
-        })?;
+    let rejoin_grace = Duration::from_secs(config.signalling.rejoin_grace_secs);
+    let (media, _media_task) =
+        media_loop::start(udp_listen, candidate, rejoin_grace, link, briefing_events)
+            .await
+            .map_err(|source| StartError::BindUdp {
+                addr: udp_listen,
+                source,
+            })?;
     let udp_addr = media.local_addr();
     let contest = open_database(&config).await?;
     let http_listen = config.http.listen;

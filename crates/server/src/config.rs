@@ -188,6 +188,11 @@ pub struct SignallingConfig {
     pub idle_timeout_secs: u64,
     /// Largest text frame read from a client, in bytes.
     pub max_message_bytes: usize,
+    /// Seconds a client whose signalling socket or publishing connection was lost keeps
+    /// its place (room membership, published tracks, subscriptions) while it reconnects.
+    /// The recorder keeps a recording open as long after its participant is removed, so
+    /// that a participant who joins again continues the same recording.
+    pub rejoin_grace_secs: u64,
 }
 
 impl Default for SignallingConfig {
@@ -196,6 +201,7 @@ impl Default for SignallingConfig {
             idle_timeout_secs: 60,
             // An SDP answer grows by about 2.5 KiB per m-line; this fits some 200.
             max_message_bytes: 512 * 1024,
+            rejoin_grace_secs: 30,
         }
     }
 }
@@ -215,9 +221,6 @@ pub struct RecordingConfig {
     pub segment_secs: u64,
     /// Milliseconds without media after which the time is a gap in the recording.
     pub gap_ms: u64,
-    /// Seconds a recording stays open after its participant left, so that a participant who
-    /// comes back continues the same recording.
-    pub rejoin_grace_secs: u64,
     /// Seconds a published track may send nothing before its state is "no media".
     pub no_media_secs: u64,
     /// Seconds the server waits at shutdown for storage to take the last segments. What is
@@ -237,7 +240,6 @@ impl Default for RecordingConfig {
             spool_max_bytes: 20 * 1024 * 1024 * 1024,
             segment_secs: 4,
             gap_ms: 1500,
-            rejoin_grace_secs: 30,
             no_media_secs: 10,
             shutdown_upload_secs: 30,
             retention_days: 365,
@@ -620,6 +622,11 @@ const ENV_VARS: &[(&str, &str, EnvSetter)] = &[
         |c, v| set(&mut c.signalling.max_message_bytes, v),
     ),
     (
+        "PROFSTAGE_SIGNALLING_REJOIN_GRACE_SECS",
+        EXPECT_SECS,
+        |c, v| set(&mut c.signalling.rejoin_grace_secs, v),
+    ),
+    (
         "PROFSTAGE_LOG_LEVEL",
         "an EnvFilter directive such as info",
         |c, v| set(&mut c.log.level, v),
@@ -639,11 +646,6 @@ const ENV_VARS: &[(&str, &str, EnvSetter)] = &[
     ("PROFSTAGE_RECORDING_SEGMENT_SECS", EXPECT_SECS, |c, v| {
         set(&mut c.recording.segment_secs, v)
     }),
-    (
-        "PROFSTAGE_RECORDING_REJOIN_GRACE_SECS",
-        EXPECT_SECS,
-        |c, v| set(&mut c.recording.rejoin_grace_secs, v),
-    ),
     ("PROFSTAGE_RECORDING_GAP_MS", EXPECT_MS, |c, v| {
         set(&mut c.recording.gap_ms, v)
     }),

@@ -26,8 +26,10 @@ use crate::signalling::protocol::{
 };
 
 mod briefing;
+mod rejoin;
 
 pub use briefing::{BriefingRejected, BriefingRequest};
+use rejoin::Presence;
 
 /// Capacity of the command channel into the media loop.
 const COMMAND_CAPACITY: usize = 1024;
@@ -64,6 +66,11 @@ pub struct Joined {
     pub peers: Vec<PeerInfo>,
     /// The briefing as the new client sees it, when the room is a briefing.
     pub briefing: Option<BriefingState>,
+    /// The secret a later socket presents to resume this session.
+    pub resume_token: String,
+    /// Whether the join took the place of an earlier session of the same person, whose
+    /// tracks and connections the server kept.
+    pub resumed: bool,
 }
 
 /// The reason a join was rejected.
@@ -85,11 +92,17 @@ pub struct MediaStopped;
 enum Command {
     Join {
         member: Member,
+        resume: Option<String>,
         outbox: mpsc::Sender<ServerMessage>,
         reply: oneshot::Sender<Result<Joined, JoinRejected>>,
     },
     Leave {
         client: ClientId,
+        outbox: mpsc::Sender<ServerMessage>,
+    },
+    Detach {
+        client: ClientId,
+        outbox: mpsc::Sender<ServerMessage>,
     },
     Publish {
         client: ClientId,
@@ -101,6 +114,10 @@ enum Command {
         client: ClientId,
         sdp: String,
         reply: oneshot::Sender<Result<(), AnswerError>>,
+    },
+    RestartIce {
+        client: ClientId,
+        reply: oneshot::Sender<bool>,
     },
     Briefing {
         client: ClientId,
@@ -125,15 +142,19 @@ impl MediaHandle {
         self.local_addr
     }
 
-    /// Adds a client to a room. Messages for it go to `outbox`.
+    /// Adds a client to a room. Messages for it go to `outbox`. With `resume`, the resume
+    /// token of an earlier session of the same person that is still kept, the client takes
+    /// that session's place instead, with its tracks and connections.
     pub async fn join(
         &self,
         member: Member,
+        resume: Option<String>,
         outbox: mpsc::Sender<ServerMessage>,
     ) -> Result<Result<Joined, JoinRejected>, MediaStopped> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Join {
             member,
+            resume,
             outbox,
             reply,
         })
@@ -142,8 +163,15 @@ impl MediaHandle {
     }
 
     /// Removes a client. Its tracks stop and the rest of the room gets `peer_left`.
-    pub async fn leave(&self, client: ClientId) {
-        let _ = self.send(Command::Leave { client }).await;
+    /// Nothing happens when another session, given by its `outbox`, has resumed the client.
+    pub async fn leave(&self, client: ClientId, outbox: mpsc::Sender<ServerMessage>) {
+        let _ = self.send(Command::Leave { client, outbox }).await;
+    }
+
+    /// Reports that the session with `outbox` lost its socket without `leave`. The client
+    /// keeps its place, tracks and connections for the rejoin grace, waiting for a resume.
+    pub async fn detach(&self, client: ClientId, outbox: mpsc::Sender<ServerMessage>) {
+        let _ = self.send(Command::Detach { client, outbox }).await;
     }
 
     /// Applies a publishing offer and returns the SDP answer.
@@ -173,6 +201,14 @@ impl MediaHandle {
         let (reply, answer) = oneshot::channel();
         self.send(Command::SubscribeAnswer { client, sdp, reply })
             .await?;
+        answer.await.map_err(|_| MediaStopped)
+    }
+
+    /// Restarts ICE on the client's receiving connection with a new offer. Returns false
+    /// when the client has no receiving connection.
+    pub async fn restart_ice(&self, client: ClientId) -> Result<bool, MediaStopped> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::RestartIce { client, reply }).await?;
         answer.await.map_err(|_| MediaStopped)
     }
 
@@ -233,10 +269,12 @@ fn bind_media_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
 }
 
 /// Binds the UDP socket and spawns the media loop on the current tokio runtime. The loop
-/// ends when every [`MediaHandle`] is dropped. Briefing events go to `events`.
+/// ends when every [`MediaHandle`] is dropped. Briefing events go to `events`. A client
+/// whose socket or publishing connection is lost keeps its place for `rejoin_grace`.
 pub async fn start(
     udp_listen: SocketAddr,
     candidate: SocketAddr,
+    rejoin_grace: Duration,
     recorder: Option<RecorderLink>,
     events: EventSender,
 ) -> io::Result<(MediaHandle, JoinHandle<()>)> {
@@ -248,9 +286,12 @@ pub async fn start(
         candidate
     };
     let (commands, receiver) = mpsc::channel(COMMAND_CAPACITY);
+    let mut sfu_config = SfuConfig::new(candidate);
+    sfu_config.rejoin_grace = rejoin_grace;
     let media = MediaLoop {
         socket,
-        sfu: Sfu::new(SfuConfig::new(candidate)),
+        sfu: Sfu::new(sfu_config),
+        rejoin_grace,
         members: HashMap::new(),
         recorder,
         briefings: HashMap::new(),
@@ -267,8 +308,10 @@ pub async fn start(
 
 struct Joiner {
     member: Member,
-    outbox: mpsc::Sender<ServerMessage>,
+    /// The signalling session's queue, or `None` while its socket is lost.
+    outbox: Option<mpsc::Sender<ServerMessage>>,
     tracks: Vec<TrackInfo>,
+    presence: Presence,
 }
 
 /// The media loop's connection to the recorder: the destination of packets and the source
@@ -283,6 +326,8 @@ pub struct RecorderLink {
 struct MediaLoop {
     socket: UdpSocket,
     sfu: Sfu,
+    /// How long a client whose socket was lost keeps its place.
+    rejoin_grace: Duration,
     members: HashMap<ClientId, Joiner>,
     recorder: Option<RecorderLink>,
     /// Briefings that someone is in, by room.
@@ -307,6 +352,7 @@ impl MediaLoop {
                 .poll_timeout()
                 .map(tokio::time::Instant::from_std)
                 .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_millis(100));
+            let expiry = self.next_expiry().map(tokio::time::Instant::from_std);
             tokio::select! {
                 command = commands.recv() => match command {
                     Some(command) => self.handle_command(command),
@@ -321,6 +367,7 @@ impl MediaLoop {
                     Err(error) => tracing::debug!(error = %error, "UDP receive failed"),
                 },
                 () = tokio::time::sleep_until(wake) => self.sfu.handle_timeout(Instant::now()),
+                () = sleep_until_some(expiry) => self.expire_away(Instant::now()),
                 Some(track) = next_keyframe_request(&mut self.recorder) => {
                     self.sfu.request_keyframe_for(Instant::now(), track);
                 }
@@ -364,10 +411,22 @@ impl MediaLoop {
         match command {
             Command::Join {
                 member,
+                resume,
                 outbox,
                 reply,
-            } => self.join(now, member, outbox, reply),
-            Command::Leave { client } => self.leave(now, client),
+            } => {
+                let resumable = resume.and_then(|token| self.resumable(&member, &token));
+                match resumable {
+                    Some(client) => self.resume(client, outbox, reply),
+                    None => self.join(now, member, outbox, reply),
+                }
+            }
+            Command::Leave { client, outbox } => {
+                if self.is_session_of(client, &outbox) {
+                    self.leave(now, client);
+                }
+            }
+            Command::Detach { client, outbox } => self.detach(now, client, &outbox),
             Command::Publish {
                 client,
                 sdp,
@@ -379,7 +438,16 @@ impl MediaLoop {
             }
             Command::SubscribeAnswer { client, sdp, reply } => {
                 let result = self.sfu.subscribe_answer(now, client, &sdp);
+                if result.is_ok() {
+                    if let Some(joiner) = self.members.get_mut(&client) {
+                        joiner.presence.unanswered_offer = None;
+                    }
+                }
                 let _ = reply.send(result);
+            }
+            Command::RestartIce { client, reply } => {
+                let restarted = self.sfu.restart_receiving_ice(now, client);
+                let _ = reply.send(restarted);
             }
             Command::Briefing {
                 client,
@@ -410,23 +478,34 @@ impl MediaLoop {
             .members
             .values()
             .filter(|m| m.member.room == member.room && may_see(member.role, m.member.role))
-            .map(|m| peer_info(&m.member, &m.tracks))
+            .map(peer_info)
             .collect();
-        let announcement = ServerMessage::PeerJoined(peer_info(&member, &[]));
+        let presence = Presence::new();
+        let announcement = ServerMessage::PeerJoined(PeerInfo {
+            identity: member.identity.clone(),
+            name: member.name.clone(),
+            role: member.role,
+            tracks: Vec::new(),
+            reconnecting: false,
+        });
         self.broadcast(&member, None, &announcement);
         let client = self.sfu.add_client(now, options);
         tracing::info!(room = %member.room, identity = %member.identity, role = ?member.role, client = %client, "joined");
         let briefing = self.briefing_joined(&member);
+        let resume_token = presence.resume_token.clone();
         let joiner = Joiner {
             member,
-            outbox,
+            outbox: Some(outbox),
             tracks: Vec::new(),
+            presence,
         };
         self.members.insert(client, joiner);
         let _ = reply.send(Ok(Joined {
             client,
             peers,
             briefing,
+            resume_token,
+            resumed: false,
         }));
     }
 
@@ -534,28 +613,56 @@ impl MediaLoop {
                     .iter()
                     .filter_map(|offered| self.subscribed_track(&offered.mid, offered.track))
                     .collect();
-                self.send_to(client, ServerMessage::SubscribeOffer { sdp, tracks });
+                let offer = ServerMessage::SubscribeOffer { sdp, tracks };
+                if let Some(joiner) = self.members.get_mut(&client) {
+                    joiner.presence.unanswered_offer = Some(offer.clone());
+                }
+                self.send_to(client, offer);
             }
             SfuEvent::Connected { client, kind } => {
                 let (room, identity) = self.names(client);
                 tracing::info!(room, identity, client = %client, ?kind, "media connected");
+                self.set_media_lost(client, kind, false);
+            }
+            SfuEvent::MediaInterrupted { client, kind } => {
+                let (room, identity) = self.names(client);
+                tracing::info!(room, identity, client = %client, ?kind, "media interrupted");
+                self.set_media_lost(client, kind, true);
+            }
+            SfuEvent::MediaRestored { client, kind } => {
+                let (room, identity) = self.names(client);
+                tracing::info!(room, identity, client = %client, ?kind, "media restored");
+                self.set_media_lost(client, kind, false);
+            }
+            SfuEvent::TrackResumed { room, track } => {
+                let Some(publisher) = self.members.get(&track.client) else {
+                    return;
+                };
+                debug_assert_eq!(publisher.member.room, room.0);
+                // The stream restarts with new sequence numbers; the recorder continues
+                // the same recording and source from them.
+                self.tell_recorder(RecorderInput::TrackStarted {
+                    publisher: recorded_publisher(&publisher.member),
+                    client: track.client,
+                    track: track.track,
+                    kind: track.kind,
+                    source: track.source,
+                });
             }
             SfuEvent::Disconnected { client, kind } => {
                 let (room, identity) = self.names(client);
                 tracing::info!(room, identity, client = %client, ?kind, "media connection lost");
-                let message = error_message(
-                    protocol::ErrorCode::Internal,
-                    match kind {
-                        PeerKind::Publishing => {
-                            "The publishing connection was lost. Publish again."
-                        }
-                        PeerKind::Receiving => {
-                            "The receiving connection was lost. Rejoin to receive."
-                        }
-                    },
-                    false,
-                );
-                self.send_to(client, message);
+                self.set_media_lost(client, kind, true);
+                // A lost publishing connection leaves its tracks kept for the rejoin grace,
+                // and the client publishes on a new connection by itself.
+                if kind == PeerKind::Receiving {
+                    let message = error_message(
+                        protocol::ErrorCode::Internal,
+                        "The receiving connection was lost. Rejoin to receive.",
+                        false,
+                    );
+                    self.send_to(client, message);
+                }
             }
             SfuEvent::ClientFailed { client } => {
                 let (room, identity) = self.names(client);
@@ -601,9 +708,10 @@ impl MediaLoop {
         })
     }
 
+    /// Queues a message for a client. A client whose socket is lost misses it.
     fn send_to(&self, client: ClientId, message: ServerMessage) {
-        if let Some(joiner) = self.members.get(&client) {
-            deliver(client, &joiner.outbox, message);
+        if let Some(outbox) = self.members.get(&client).and_then(|j| j.outbox.as_ref()) {
+            deliver(client, outbox, message);
         }
     }
 
@@ -613,8 +721,11 @@ impl MediaLoop {
         for (client, joiner) in &self.members {
             let viewer = &joiner.member;
             let addressed = viewer.room == subject.room && Some(*client) != except;
+            let Some(outbox) = &joiner.outbox else {
+                continue;
+            };
             if addressed && may_see(viewer.role, subject.role) {
-                deliver(*client, &joiner.outbox, message.clone());
+                deliver(*client, outbox, message.clone());
             }
         }
     }
@@ -682,12 +793,14 @@ fn client_options(member: &Member, recorded: bool) -> ClientOptions {
     }
 }
 
-fn peer_info(member: &Member, tracks: &[TrackInfo]) -> PeerInfo {
+fn peer_info(joiner: &Joiner) -> PeerInfo {
+    let member = &joiner.member;
     PeerInfo {
         identity: member.identity.clone(),
         name: member.name.clone(),
         role: member.role,
-        tracks: tracks.to_vec(),
+        tracks: joiner.tracks.clone(),
+        reconnecting: joiner.presence.announced,
     }
 }
 
@@ -705,6 +818,14 @@ fn track_info(identity: &str, track: &TrackSummary) -> TrackInfo {
             TrackSource::Screen => protocol::TrackSource::Screen,
             TrackSource::ScreenAudio => protocol::TrackSource::ScreenAudio,
         },
+    }
+}
+
+/// Waits until `deadline`, or for ever when there is none.
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -13,14 +13,19 @@ pub struct SfuConfig {
     pub candidate: SocketAddr,
     /// Shortest time between two keyframe requests sent to a publisher for one track.
     pub keyframe_interval: Duration,
+    /// How long the tracks of a lost publishing connection stay subscribed, waiting for
+    /// the same client to publish them again on a new connection.
+    pub rejoin_grace: Duration,
 }
 
 impl SfuConfig {
-    /// Returns a configuration with the default keyframe interval of one second.
+    /// Returns a configuration with the default keyframe interval of one second and a
+    /// rejoin grace of 30 seconds.
     pub fn new(candidate: SocketAddr) -> Self {
         Self {
             candidate,
             keyframe_interval: Duration::from_secs(1),
+            rejoin_grace: Duration::from_secs(30),
         }
     }
 }

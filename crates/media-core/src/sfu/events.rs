@@ -69,6 +69,32 @@ pub enum SfuEvent {
         /// Which connection.
         kind: PeerKind,
     },
+    /// ICE lost one of a client's connections: the client stopped sending checks, or
+    /// restarted ICE on its publishing connection. The connection stays, waiting for ICE
+    /// to complete again.
+    MediaInterrupted {
+        /// The client.
+        client: ClientId,
+        /// Which connection.
+        kind: PeerKind,
+    },
+    /// ICE found a client's connection again after [`SfuEvent::MediaInterrupted`], or the
+    /// client's new publishing connection completed after the old one was lost.
+    MediaRestored {
+        /// The client.
+        client: ClientId,
+        /// Which connection.
+        kind: PeerKind,
+    },
+    /// A track that lost its publishing connection is published again by the same client
+    /// on a new one. Subscribers keep receiving it on the same m-line; the stream restarts
+    /// with a new SSRC and new sequence numbers.
+    TrackResumed {
+        /// The room of the publisher.
+        room: RoomId,
+        /// The track, with its id unchanged.
+        track: TrackSummary,
+    },
     /// The client's state broke (a panic inside its peer connection); the client was removed.
     ClientFailed {
         /// The client.

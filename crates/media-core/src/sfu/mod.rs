@@ -25,11 +25,13 @@ mod forwarding;
 mod negotiation;
 mod presenting;
 mod publishing;
+mod rejoin;
 mod tap;
 
 use crate::track::TrackIn;
 pub use config::{ClientOptions, Receives, SfuConfig};
 pub use events::{OfferedTrack, SfuEvent, TrackSummary};
+use rejoin::{offer_fingerprint, offer_ufrag};
 pub use tap::{MediaPacket, SenderClock};
 
 struct Client {
@@ -113,6 +115,7 @@ impl Sfu {
         {
             self.remove_peer(now, peer);
         }
+        self.remove_orphans(|track| track.client == client);
         self.process(now);
     }
 
@@ -155,7 +158,16 @@ impl Sfu {
             .map_err(|e| PublishError::InvalidSdp(e.to_string()))?;
         check_offer(offer)?;
 
-        let existing = entry.publishing;
+        let fingerprint = offer_fingerprint(offer);
+        let mut existing = entry.publishing;
+        if let Some(peer) = existing {
+            if self.is_new_connection(peer, fingerprint.as_deref()) {
+                tracing::info!(client = %client, peer = %peer, "publishing offer from a new connection, replacing the old one");
+                self.orphan_tracks(now, peer);
+                self.remove_peer(now, peer);
+                existing = None;
+            }
+        }
         let peer_id = match existing {
             Some(peer) => peer,
             None => {
@@ -174,12 +186,26 @@ impl Sfu {
             .iter()
             .map(|(mid, source)| (Mid::from(mid.as_str()), *source))
             .collect();
+        if side.fingerprint.is_none() {
+            side.fingerprint = fingerprint;
+        }
+        let ufrag = offer_ufrag(offer);
+        let ice_restart = side.ufrag.is_some() && side.ufrag != ufrag;
+        side.ufrag = ufrag;
 
         let result = peer.guarded(|rtc| rtc.sdp_api().accept_offer(parsed));
         match result {
             Some(Ok(answer)) => {
                 if existing.is_none() {
                     self.attach(client, peer_id, PeerKind::Publishing);
+                }
+                if ice_restart {
+                    self.note_ice_restart(client, peer_id);
+                }
+                if existing.is_none() {
+                    // str0m reports the m-lines only once DTLS is up, so the kept tracks
+                    // are assigned now by the sources the offer declares, and the rest end.
+                    self.reserve_orphans(client, peer_id, sources);
                 }
                 self.dirty.push(peer_id);
                 self.process(now);
@@ -296,6 +322,7 @@ impl Sfu {
         for track in due_keyframes {
             self.send_keyframe_request(track);
         }
+        self.expire_orphans(now);
         self.process(now);
     }
 
@@ -318,7 +345,7 @@ impl Sfu {
             .tracks
             .values()
             .filter_map(|t| t.keyframes.due_at(interval));
-        peers.chain(keyframes).min()
+        peers.chain(keyframes).chain(self.orphan_deadline()).min()
     }
 
     /// Creates a peer connection. `preferred` goes first among the video codecs, because
@@ -359,6 +386,7 @@ impl Sfu {
             rtc,
             next_timeout: None,
             failed: false,
+            interrupted: false,
             side,
         };
         self.peers.insert(id, peer);
@@ -443,7 +471,7 @@ impl Sfu {
         let Some(peer) = self.peers.get(&peer_id) else {
             return;
         };
-        let (client, kind) = (peer.client, peer.kind());
+        let (client, kind, interrupted) = (peer.client, peer.kind(), peer.interrupted);
         match event {
             Event::Connected => {
                 tracing::debug!(client = %client, peer = %peer_id, "peer connected");
@@ -451,7 +479,15 @@ impl Sfu {
             }
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                 tracing::debug!(client = %client, peer = %peer_id, "ICE disconnected");
+                if let Some(peer) = self.peers.get_mut(&peer_id) {
+                    peer.interrupted = true;
+                }
+                self.events
+                    .push_back(SfuEvent::MediaInterrupted { client, kind });
             }
+            Event::IceConnectionStateChange(
+                IceConnectionState::Connected | IceConnectionState::Completed,
+            ) if interrupted => self.restore(peer_id, client, kind),
             Event::MediaAdded(added) if kind == PeerKind::Publishing => {
                 self.note_mid(peer_id, added.mid);
                 self.reconcile_mid(now, peer_id, added.mid);
@@ -460,6 +496,11 @@ impl Sfu {
                 self.reconcile_mid(now, peer_id, changed.mid);
             }
             Event::RtpPacket(packet) if kind == PeerKind::Publishing => {
+                // After an ICE restart the ICE-lite agent reports completion only when
+                // the browser nominates a pair again; media arriving is proof enough.
+                if interrupted {
+                    self.restore(peer_id, client, kind);
+                }
                 self.forward(now, peer_id, packet);
             }
             Event::KeyframeRequest(request) if kind == PeerKind::Receiving => {
@@ -475,6 +516,15 @@ impl Sfu {
             }
             _ => {}
         }
+    }
+
+    fn restore(&mut self, peer_id: PeerId, client: ClientId, kind: PeerKind) {
+        tracing::debug!(client = %client, peer = %peer_id, "media restored");
+        if let Some(peer) = self.peers.get_mut(&peer_id) {
+            peer.interrupted = false;
+        }
+        self.events
+            .push_back(SfuEvent::MediaRestored { client, kind });
     }
 
     fn remove_peer(&mut self, now: Instant, peer_id: PeerId) {
@@ -538,6 +588,8 @@ impl Sfu {
                 self.events.push_back(SfuEvent::ClientFailed { client });
             } else {
                 tracing::info!(client = %client, peer = %peer_id, ?kind, "peer connection closed");
+                // The client may still publish the same tracks on a new connection.
+                self.orphan_tracks(now, peer_id);
                 self.remove_peer(now, peer_id);
                 self.events
                     .push_back(SfuEvent::Disconnected { client, kind });

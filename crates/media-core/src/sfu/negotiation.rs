@@ -35,6 +35,22 @@ impl Sfu {
         self.negotiate(peer_id);
     }
 
+    /// Makes the next offer on the client's receiving connection restart ICE, and sends it
+    /// now unless an offer waits for its answer. Returns false when the client has no
+    /// receiving connection.
+    pub fn restart_receiving_ice(&mut self, now: Instant, client: ClientId) -> bool {
+        let Some(peer_id) = self.clients.get(&client).and_then(|c| c.receiving) else {
+            return false;
+        };
+        let Some(side) = self.peers.get_mut(&peer_id).and_then(|p| p.receiving()) else {
+            return false;
+        };
+        side.ice_restart = true;
+        self.negotiate(peer_id);
+        self.process(now);
+        true
+    }
+
     /// Sends a new offer on a receiving connection if something changed and no offer waits.
     pub(super) fn negotiate(&mut self, peer_id: PeerId) {
         let Some(peer) = self.peers.get_mut(&peer_id) else {
@@ -50,10 +66,14 @@ impl Sfu {
 
         let to_add = std::mem::take(&mut side.to_add);
         let to_deactivate = std::mem::take(&mut side.to_deactivate);
+        let ice_restart = std::mem::take(&mut side.ice_restart);
         let mut idle = std::mem::take(&mut side.idle);
         let plan = plan_additions(&self.tracks, to_add, &mut idle);
         let applied = peer.guarded(|rtc| {
             let mut change = rtc.sdp_api();
+            if ice_restart {
+                change.ice_restart(true);
+            }
             let mut mids = Vec::with_capacity(plan.len());
             for addition in &plan {
                 let mid = match &addition.slot {

@@ -49,6 +49,11 @@ impl Sfu {
                     MediaKind::Audio => TrackSource::Microphone,
                     MediaKind::Video => TrackSource::Camera,
                 });
+                if let Some(id) = self.adopt_orphan(now, peer_id, mid, kind, source) {
+                    let side = self.peers.get_mut(&peer_id).and_then(|p| p.publishing());
+                    side.expect("checked above").tracks.insert(mid, id);
+                    return;
+                }
                 let id = TrackId(self.allocate_id());
                 let side = self.peers.get_mut(&peer_id).and_then(|p| p.publishing());
                 side.expect("checked above").tracks.insert(mid, id);
@@ -94,6 +99,7 @@ impl Sfu {
             keyframes: KeyframeThrottle::default(),
             full_intra_requested: false,
             recorded,
+            orphaned_at: None,
         };
         tracing::info!(room = %room, client = %client, track = %id, ?kind, ?source, "track published");
         self.events.push_back(SfuEvent::TrackPublished {

@@ -101,6 +101,8 @@ pub struct Endpoint {
     pub keyframe_kinds: Vec<KeyframeRequestKind>,
     /// Offers of the SFU this subscriber answered, in order.
     pub offers: Vec<AnsweredOffer>,
+    /// Answers of the SFU to this publisher's offers, in order.
+    pub answers: Vec<String>,
     /// Tracks this publisher sends.
     pub tracks: Vec<SentTrack>,
     /// RTP packets dropped on the way from the SFU to this endpoint.
@@ -362,10 +364,10 @@ impl Harness {
             .map(|(mid, (_, source))| (mid.to_string(), *source))
             .collect();
 
-        let answer = self
+        let answer_sdp = self
             .sfu
             .publish(self.now, client, &offer.to_sdp_string(), &sources)?;
-        let answer = SdpAnswer::from_sdp_string(&answer).expect("the SFU's answer parses");
+        let answer = SdpAnswer::from_sdp_string(&answer_sdp).expect("the SFU's answer parses");
         rtc.sdp_api()
             .accept_answer(pending, answer)
             .expect("the publisher accepts the SFU's answer");
@@ -376,6 +378,7 @@ impl Harness {
             .zip(tracks)
             .map(|(mid, (kind, _))| SentTrack::new(*mid, *kind))
             .collect();
+        self.endpoints[id.0].answers.push(answer_sdp);
         self.pump();
         Ok(id)
     }
@@ -505,6 +508,7 @@ impl Harness {
             keyframe_requests: Vec::new(),
             keyframe_kinds: Vec::new(),
             offers: Vec::new(),
+            answers: Vec::new(),
             tracks: Vec::new(),
             dropped: Vec::new(),
             impairment: None,

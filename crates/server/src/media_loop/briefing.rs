@@ -108,6 +108,17 @@ impl MediaLoop {
         Some(state)
     }
 
+    /// Returns the briefing as `member` sees it, without recording a join: for a
+    /// session that resumes.
+    pub(super) fn briefing_state(&self, member: &Member) -> Option<BriefingState> {
+        if member.kind != RoomKind::Briefing {
+            return None;
+        }
+        self.briefings
+            .get(&member.room)
+            .map(|room| room.state_for(&person(member)))
+    }
+
     /// Records a leave after the member was removed: lowers their hand, takes their floor
     /// and closes the briefing when nobody is left.
     pub(super) fn briefing_left(&mut self, member: &Member) {
@@ -326,8 +337,11 @@ impl MediaLoop {
 
     fn to_room(&self, room: &str, message: &ServerMessage) {
         for (client, joiner) in &self.members {
+            let Some(outbox) = &joiner.outbox else {
+                continue;
+            };
             if joiner.member.room == room {
-                super::deliver(*client, &joiner.outbox, message.clone());
+                super::deliver(*client, outbox, message.clone());
             }
         }
     }
@@ -337,8 +351,11 @@ impl MediaLoop {
         for (client, joiner) in &self.members {
             let m = &joiner.member;
             let addressed = m.role == Role::Organiser || m.identity == identity;
+            let Some(outbox) = &joiner.outbox else {
+                continue;
+            };
             if m.room == room && addressed {
-                super::deliver(*client, &joiner.outbox, message.clone());
+                super::deliver(*client, outbox, message.clone());
             }
         }
     }

@@ -45,6 +45,14 @@ impl ClockMap {
         self.offset_us = Some(self.offset_us.map_or(offset, |known| known.min(offset)));
     }
 
+    /// Forgets the sender clock of `stream` and the offset, because the stream starts again,
+    /// possibly from a new connection whose sender clock differs: Chromium's sender reports
+    /// of two connections of one page can be tens of seconds apart.
+    pub fn restart(&mut self, stream: &str) {
+        self.reports.remove(stream);
+        self.offset_us = None;
+    }
+
     /// Converts `rtp_time` of `stream` to server time, or returns `None` before the stream's
     /// first sender report.
     pub fn server_time_us(&self, stream: &str, rtp_time: u64) -> Option<u64> {
@@ -130,5 +138,26 @@ mod tests {
             report(2_000_000, 90_000),
         );
         assert_eq!(map.server_time_us("camera", 180_000), Some(3_000_000));
+    }
+
+    #[test]
+    fn restart_takes_new_sender_clock() {
+        // The first connection's sender clock matches the server's; the second one's runs
+        // 50 s behind, as Chromium's did for a new connection of the same page.
+        let mut map = ClockMap::default();
+        map.observe("camera", 10_000_000, 0, 90_000, report(10_000_000, 0));
+        map.restart("camera");
+        assert_eq!(
+            map.server_time_us("camera", 0),
+            None,
+            "no report after a restart"
+        );
+
+        map.observe("camera", 60_000_000, 0, 90_000, report(10_000_000, 0));
+        assert_eq!(
+            map.server_time_us("camera", 90_000),
+            Some(61_000_000),
+            "placed by the new connection's clock"
+        );
     }
 }

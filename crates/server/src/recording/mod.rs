@@ -239,7 +239,7 @@ pub async fn start(
 ) -> Result<(RecordingRuntime, crate::media_loop::RecorderLink), StartRecordingError> {
     recorder::mux::init().map_err(|e| StartRecordingError::Mux(e.to_string()))?;
     let storage = Arc::new(storage::Storage::from_config(&config.storage)?);
-    let settings = settings(&config.recording);
+    let settings = settings(config);
     std::fs::create_dir_all(&settings.spool_dir).map_err(|source| StartRecordingError::Spool {
         path: settings.spool_dir.clone(),
         source,
@@ -319,13 +319,15 @@ impl RecordingRuntime {
     }
 }
 
-fn settings(config: &crate::config::RecordingConfig) -> RecorderSettings {
+fn settings(config: &crate::config::Config) -> RecorderSettings {
+    let rejoin_grace = Duration::from_secs(config.signalling.rejoin_grace_secs);
+    let config = &config.recording;
     RecorderSettings {
         spool_dir: config.spool_dir.clone(),
         segment: Duration::from_secs(config.segment_secs),
         gap: Duration::from_millis(config.gap_ms),
         spool_max_bytes: config.spool_max_bytes,
-        rejoin_grace: Duration::from_secs(config.rejoin_grace_secs),
+        rejoin_grace,
         no_media: Duration::from_secs(config.no_media_secs),
     }
 }

@@ -423,6 +423,12 @@ impl Worker {
         };
         recording.left_at_us = None;
         recording.client = client;
+        if recording.sources.contains_key(source) {
+            // NOTE: a source restarted on the same connection (screen sharing stopped and
+            // started) also resets the offset, so its packets are placed by arrival until
+            // the next sender report.
+            recording.clock.restart(source);
+        }
 
         let entry = recording
             .sources

@@ -24,6 +24,10 @@ pub enum ClientMessage {
         protocol: u32,
         /// Access token signed by the server (HMAC JWT).
         token: String,
+        /// The `resume_token` of an earlier session of the same identity, to take its
+        /// place again after the socket dropped, instead of joining afresh.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<String>,
     },
     /// An SDP offer for the publishing connection, sent whenever the set of published
     /// tracks changes. The server replies with [`ServerMessage::PublishAnswer`].
@@ -38,6 +42,9 @@ pub enum ClientMessage {
         /// SDP answer text.
         sdp: String,
     },
+    /// Asks for a new [`ServerMessage::SubscribeOffer`] that restarts ICE on the receiving
+    /// connection, after a network change broke it.
+    RestartIce {},
     /// Keeps the connection alive; the server replies with [`ServerMessage::Pong`].
     Ping,
     /// Ends the session; the server closes the connection.
@@ -69,10 +76,11 @@ pub enum ClientMessage {
 
 impl ClientMessage {
     /// Every value of the `type` field a client may send.
-    pub const TYPES: [&'static str; 10] = [
+    pub const TYPES: [&'static str; 11] = [
         "join",
         "publish",
         "subscribe_answer",
+        "restart_ice",
         "ping",
         "leave",
         "raise_hand",
@@ -176,6 +184,12 @@ pub enum ServerMessage {
         /// The briefing as it is now; only in briefings.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         briefing: Option<BriefingState>,
+        /// Secret that lets a new socket resume this session within the rejoin grace
+        /// (`join` with `resume`). Fresh for each session that is not resumed.
+        resume_token: String,
+        /// Whether this session continues an earlier one: the server kept its published
+        /// tracks, subscriptions and connections.
+        resumed: bool,
     },
     /// The SDP answer to [`ClientMessage::Publish`].
     PublishAnswer {
@@ -195,6 +209,19 @@ pub enum ServerMessage {
     /// Someone left the room.
     PeerLeft {
         /// Identity of who left.
+        identity: String,
+    },
+    /// Someone's signalling socket or publishing connection was lost. The server keeps
+    /// their place for the rejoin grace while their client reconnects; their tracks send
+    /// nothing meanwhile.
+    PeerReconnecting {
+        /// Identity of who is reconnecting.
+        identity: String,
+    },
+    /// Someone who was reconnecting is back: their socket is resumed and their publishing
+    /// connection, if they have one, is connected.
+    PeerReconnected {
+        /// Identity of who is back.
         identity: String,
     },
     /// Someone started publishing a track.
@@ -298,6 +325,10 @@ pub struct PeerInfo {
     pub role: Role,
     /// Tracks the person publishes now.
     pub tracks: Vec<TrackInfo>,
+    /// Whether the person is reconnecting, as announced by
+    /// [`ServerMessage::PeerReconnecting`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reconnecting: bool,
 }
 
 /// A published track.
@@ -368,6 +399,8 @@ pub enum ErrorCode {
     UnsupportedCodec,
     /// An answer came when no offer was pending.
     NoPendingOffer,
+    /// `restart_ice` came when the client has no receiving connection.
+    NoConnection,
     /// The client sends messages faster than the server accepts them.
     RateLimited,
     /// The server failed; the message gives no details of the cause.
@@ -394,6 +427,7 @@ mod tests {
         let expected = ClientMessage::Join {
             protocol: 1,
             token: "abc".into(),
+            resume: None,
         };
         assert_eq!(parsed, expected);
     }

@@ -37,6 +37,15 @@ enum Flow {
     Close,
 }
 
+/// How a session ended, which decides what happens to its client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// The client left, or the server ended the session: the client is removed.
+    Left,
+    /// The socket was lost: the client keeps its place for the rejoin grace.
+    Lost,
+}
+
 struct Session {
     state: Arc<AppState>,
     outbox: mpsc::Sender<ServerMessage>,
@@ -46,6 +55,7 @@ struct Session {
     /// Whether the client got `rate_limited` since its last accepted message.
     throttled: bool,
     rejections: u32,
+    ending: Ending,
 }
 
 /// Runs a session until the client leaves, the socket closes or the client is idle too long.
@@ -60,6 +70,7 @@ pub async fn run(state: Arc<AppState>, mut socket: WebSocket) {
         publishes: TokenBucket::new(PUBLISH_BURST, PUBLISHES_PER_SECOND),
         throttled: false,
         rejections: 0,
+        ending: Ending::Lost,
     };
     let join_deadline = tokio::time::Instant::now() + JOIN_TIMEOUT;
     // Only what the client sends keeps the session alive, not what the server sends it.
@@ -91,6 +102,9 @@ pub async fn run(state: Arc<AppState>, mut socket: WebSocket) {
             }
             Some(message) = inbox.recv() => {
                 let fatal = matches!(message, ServerMessage::Error { fatal: true, .. });
+                if fatal {
+                    session.ending = Ending::Left;
+                }
                 if send(&mut socket, &message).await.is_err() || fatal {
                     break;
                 }
@@ -98,7 +112,12 @@ pub async fn run(state: Arc<AppState>, mut socket: WebSocket) {
         }
     }
     if let Some(client) = session.joined {
-        session.state.media.leave(client).await;
+        let media = &session.state.media;
+        let outbox = session.outbox.clone();
+        match session.ending {
+            Ending::Left => media.leave(client, outbox).await,
+            Ending::Lost => media.detach(client, outbox).await,
+        }
     }
     let _ = socket.send(Message::Close(None)).await;
 }
@@ -119,7 +138,15 @@ impl Session {
                 ErrorCode::InvalidMessage,
                 "Binary frames are not part of the protocol; send JSON text frames.",
             )),
-            Message::Close(_) => return Flow::Close,
+            Message::Close(frame) => {
+                // A page that closes or navigates away sends 1000 or 1001; any other code,
+                // or none, is a connection that broke.
+                let code = frame.map(|f| f.code);
+                if matches!(code, Some(1000 | 1001)) {
+                    self.ending = Ending::Left;
+                }
+                return Flow::Close;
+            }
             Message::Ping(_) | Message::Pong(_) => return Flow::Continue,
         };
         let (message, flow) = match reply {
@@ -131,6 +158,9 @@ impl Session {
                 let fatal = matches!(message, ServerMessage::Error { fatal: true, .. });
                 if let ServerMessage::Error { code, .. } = &message {
                     self.log_rejection(*code, fatal);
+                }
+                if fatal {
+                    self.ending = Ending::Left;
                 }
                 (message, if fatal { Flow::Close } else { Flow::Continue })
             }
@@ -190,7 +220,11 @@ impl Session {
         }
         let message = parse(text)?;
         match message {
-            ClientMessage::Join { protocol, token } => self.join(protocol, &token).await,
+            ClientMessage::Join {
+                protocol,
+                token,
+                resume,
+            } => self.join(protocol, &token, resume).await,
             ClientMessage::Publish { sdp, tracks } => {
                 let client = self.client()?;
                 if !self.publishes.take(Instant::now()) {
@@ -217,8 +251,22 @@ impl Session {
                     .map_err(answer_failure)?;
                 Ok(None)
             }
+            ClientMessage::RestartIce {} => {
+                let client = self.client()?;
+                let restarted = self.state.media.restart_ice(client).await;
+                if !restarted.map_err(|_| Failure::Close)? {
+                    return Err(failure(
+                        ErrorCode::NoConnection,
+                        "There is no receiving connection to restart; the server offers one when there is something to receive.",
+                    ));
+                }
+                Ok(None)
+            }
             ClientMessage::Ping => Ok(Some(ServerMessage::Pong)),
-            ClientMessage::Leave => Err(Failure::Close),
+            ClientMessage::Leave => {
+                self.ending = Ending::Left;
+                Err(Failure::Close)
+            }
             ClientMessage::RaiseHand {} => self.briefing(BriefingRequest::RaiseHand).await,
             ClientMessage::LowerHand { identity } => {
                 self.briefing(BriefingRequest::LowerHand { identity }).await
@@ -268,7 +316,12 @@ impl Session {
         }
     }
 
-    async fn join(&mut self, version: u32, token: &str) -> Result<Option<ServerMessage>, Failure> {
+    async fn join(
+        &mut self,
+        version: u32,
+        token: &str,
+        resume: Option<String>,
+    ) -> Result<Option<ServerMessage>, Failure> {
         if self.joined.is_some() {
             return Err(failure(
                 ErrorCode::AlreadyJoined,
@@ -298,7 +351,7 @@ impl Session {
         let joined = self
             .state
             .media
-            .join(member, self.outbox.clone())
+            .join(member, resume, self.outbox.clone())
             .await
             .map_err(|_| Failure::Close)?
             .map_err(join_failure)?;
@@ -313,6 +366,8 @@ impl Session {
             kind: claims.kind,
             peers: joined.peers,
             briefing: joined.briefing,
+            resume_token: joined.resume_token,
+            resumed: joined.resumed,
         }))
     }
 }
