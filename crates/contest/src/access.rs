@@ -83,11 +83,20 @@ pub enum Action {
     /// Read, review, accept and reject applications, read their attachments and export
     /// the participants they created.
     ReviewApplications,
+    /// Define assessment criteria and a stage's scoring rule.
+    ManageScoring,
+    /// Fill, lock and, as a group's chair, reopen assessment sheets; generate the group's
+    /// protocol. Membership of the expert group is checked as well.
+    AssessParticipants,
+    /// Read summary sheets and protocols. Experts read only their groups'.
+    ReadScores,
+    /// Approve a protocol with a one-time code, as a member of the group or commission.
+    ApproveProtocols,
 }
 
 impl Action {
     /// Every action, in the order of the permission table.
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 15] = [
         Action::ReadStructure,
         Action::ManageStructure,
         Action::ReadPeople,
@@ -99,6 +108,10 @@ impl Action {
         Action::JoinAssignedRoom,
         Action::ReadOwnRecord,
         Action::ReviewApplications,
+        Action::ManageScoring,
+        Action::AssessParticipants,
+        Action::ReadScores,
+        Action::ApproveProtocols,
     ];
 }
 
@@ -114,9 +127,22 @@ pub fn allows(role: Role, action: Action) -> bool {
         ),
         Role::CommissionMember => matches!(
             action,
-            ReadStructure | ReadAssignments | JoinAssignedRoom | ReadOwnRecord
+            ReadStructure
+                | ReadAssignments
+                | JoinAssignedRoom
+                | ReadOwnRecord
+                | ReadScores
+                | ApproveProtocols
         ),
-        Role::Expert => matches!(action, ReadStructure | JoinAssignedRoom | ReadOwnRecord),
+        Role::Expert => matches!(
+            action,
+            ReadStructure
+                | JoinAssignedRoom
+                | ReadOwnRecord
+                | AssessParticipants
+                | ReadScores
+                | ApproveProtocols
+        ),
         Role::Participant => matches!(action, JoinAssignedRoom | ReadOwnRecord),
     }
 }
@@ -172,6 +198,7 @@ mod tests {
             Action::ManageInvites,
             Action::ReadAudit,
             Action::ReviewApplications,
+            Action::ManageScoring,
         ];
         for role in Role::ALL.into_iter().filter(|r| *r != Role::Organiser) {
             for action in organiser_only {

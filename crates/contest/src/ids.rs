@@ -147,3 +147,15 @@ id_type!(
     /// A file attached to an application.
     AttachmentId
 );
+id_type!(
+    /// An assessment criterion of a stage part.
+    CriterionId
+);
+id_type!(
+    /// An expert's assessment sheet for one participant of one stage part.
+    SheetId
+);
+id_type!(
+    /// A protocol of an expert group or of a regional commission.
+    ProtocolId
+);

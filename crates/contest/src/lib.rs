@@ -1,6 +1,6 @@
 //! The contest domain of Profstage: contests, regional stages, nominations, stage parts,
 //! people and their roles, expert groups, media rooms and who is assigned to them, accounts,
-//! sessions, invite links, applications and the audit log.
+//! sessions, invite links, applications, scoring and protocols, and the audit log.
 //!
 //! It stores everything in SQLite or PostgreSQL through one code path (sqlx's `Any` driver
 //! and portable SQL) and depends on nothing of WebRTC or HTTP. Every operation takes the
@@ -20,6 +20,7 @@ mod groups;
 mod ids;
 pub mod invites;
 mod people;
+pub mod scoring;
 mod structure;
 #[doc(hidden)]
 pub mod testing;
@@ -37,11 +38,15 @@ pub use db::{Backend, Database, DatabaseError};
 pub use error::{Error, FieldError};
 pub use groups::{ExpertGroup, NewExpertGroup};
 pub use ids::{
-    ApplicationId, AttachmentId, ContestId, ExpertGroupId, InviteId, NominationId, PersonId,
-    RoomId, SessionId, StageId, StagePartId,
+    ApplicationId, AttachmentId, ContestId, CriterionId, ExpertGroupId, InviteId, NominationId,
+    PersonId, ProtocolId, RoomId, SessionId, SheetId, StageId, StagePartId,
 };
 pub use invites::{Invite, InviteLink, NewInvite};
 pub use people::{NewPerson, Person};
+pub use scoring::{
+    Criterion, CriterionKind, NewCriterion, NewScoringRule, Protocol, ProtocolKind, ScoringRule,
+    Sheet, SheetInput, Summary,
+};
 pub use structure::{
     Contest, NewContest, NewNomination, NewRoom, NewStage, NewStagePart, Nomination, PartKind,
     Room, Stage, StagePart,
