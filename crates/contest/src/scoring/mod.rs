@@ -6,6 +6,7 @@ pub mod arithmetic;
 mod protocols;
 mod sheets;
 mod summary;
+mod workspace;
 
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Transaction};
@@ -22,6 +23,7 @@ use arithmetic::{Aggregation, Weights};
 pub use protocols::{Approval, IssuedCode, Protocol, ProtocolKind, APPROVAL_CODE_LIFETIME_MS};
 pub use sheets::{Mark, MarkInput, MarkValue, Sheet, SheetInput, SheetView};
 pub use summary::{GroupMember, PartColumns, PartScore, Summary, SummaryRow};
+pub use workspace::{SheetStatus, Workspace, WorkspaceGroup, WorkspacePart, WorkspaceParticipant};
 
 /// Largest number of criteria of one stage part.
 pub const MAX_CRITERIA_PER_PART: i64 = 100;
