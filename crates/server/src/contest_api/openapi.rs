@@ -27,8 +27,8 @@ pub struct ErrorDetail {
 #[openapi(
     info(
         title = "Profstage contest API",
-        description = "Contests, people, rooms, invites, sessions, applications and the \
-            audit log. \
+        description = "Contests, people, rooms, invites, sessions, applications, \
+            assessment sheets, summary sheets, protocols and the audit log. \
             Lists take offset and limit (1 to 200, 50 by default) and return next_offset. \
             State-changing requests need the session cookie and the X-CSRF-Token header."
     ),
@@ -74,6 +74,26 @@ pub struct ErrorDetail {
         super::applications::transition_many,
         super::applications::export_csv,
         super::applications::export_html,
+        super::scoring::create_criterion,
+        super::scoring::list_criteria,
+        super::scoring::get_rule,
+        super::scoring::set_rule,
+        super::scoring::get_sheet,
+        super::scoring::save_sheet,
+        super::scoring::lock_sheet,
+        super::scoring::reopen_sheet,
+        super::scoring::sheet_pdf,
+        super::scoring::workspace,
+        super::scoring::group_sheets,
+        super::scoring::summary,
+        super::scoring::summary_pdf,
+        super::protocols::generate,
+        super::protocols::list,
+        super::protocols::get,
+        super::protocols::request_code,
+        super::protocols::approve,
+        super::protocols::hand_over,
+        super::protocols::pdf,
     )
 )]
 struct ApiDoc;
