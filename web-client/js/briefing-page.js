@@ -15,7 +15,7 @@ import { Session } from './session.js';
 import { renderStatus } from './status-line.js';
 import { exposeTestHooks } from './test-hooks.js';
 import { TileGrid } from './tile-grid.js';
-import { tokenFromFragment } from './token.js';
+import { tokenForPage } from './token.js';
 
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
 
@@ -34,7 +34,7 @@ const ui = {
   noToken: document.getElementById('no-token'),
 };
 
-const token = tokenFromFragment();
+const token = await tokenForPage();
 let session = null;
 let speaking = Promise.resolve(); // floor changes of this client, applied in order
 let ownTracks = { camera: null, microphone: null };

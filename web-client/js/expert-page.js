@@ -9,7 +9,7 @@ import { Session } from './session.js';
 import { renderStatus } from './status-line.js';
 import { exposeTestHooks } from './test-hooks.js';
 import { TileGrid } from './tile-grid.js';
-import { pageLink, tokenFromFragment } from './token.js';
+import { pageLink, tokenForPage } from './token.js';
 
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
 
@@ -24,7 +24,7 @@ const ui = {
   noToken: document.getElementById('no-token'),
 };
 
-const token = tokenFromFragment();
+const token = await tokenForPage();
 let session = null;
 
 const grid = new TileGrid(document.getElementById('grid'), {

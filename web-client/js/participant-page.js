@@ -10,7 +10,7 @@ import { Session } from './session.js';
 import { renderStatus } from './status-line.js';
 import { exposeTestHooks } from './test-hooks.js';
 import { TileGrid } from './tile-grid.js';
-import { tokenFromFragment } from './token.js';
+import { tokenForPage } from './token.js';
 
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
 
@@ -27,7 +27,7 @@ const ui = {
   organisers: document.getElementById('organisers'),
 };
 
-const token = tokenFromFragment();
+const token = await tokenForPage();
 let session = null;
 let screenShare = null;
 let publishing = false;

@@ -1,11 +1,41 @@
 // The access token travels in the URL fragment, which browsers never send to a server,
 // so it stays out of access logs and Referer headers.
 
+import { currentSession, post } from './contest-api.js';
+
 /** Reads the token from a fragment of the form `#token=...`; returns null when absent. */
 export function tokenFromFragment(fragment = window.location.hash) {
   const params = new URLSearchParams(fragment.replace(/^#/, ''));
   const token = params.get('token');
   return token ? token : null;
+}
+
+/**
+ * Returns the media token of this page: the one in `#token=...`, or, for a link of the form
+ * `#room=ROOM` from the personal page, a new one that the signed-in session requests for
+ * that room. Returns null when there is neither, or the server refuses; the reason goes to
+ * the console.
+ */
+export async function tokenForPage(fragment = window.location.hash) {
+  const token = tokenFromFragment(fragment);
+  if (token !== null) {
+    return token;
+  }
+  const room = new URLSearchParams(fragment.replace(/^#/, '')).get('room');
+  if (!room) {
+    return null;
+  }
+  try {
+    const session = await currentSession();
+    if (session === null) {
+      return null;
+    }
+    const issued = await post(`/rooms/${encodeURIComponent(room)}/media-token`);
+    return issued.token;
+  } catch (error) {
+    console.warn(`no media token for the room: ${error.message}`);
+    return null;
+  }
 }
 
 /** Builds a link to `page` that carries `token` in its fragment. */

@@ -72,6 +72,10 @@ pub enum Action {
     ReadAssignments,
     /// Assign people to rooms and remove them.
     ManageAssignments,
+    /// List the briefings of a stage.
+    ReadBriefings,
+    /// Schedule, change and cancel briefings.
+    ManageBriefings,
     /// Create, list and revoke invite links.
     ManageInvites,
     /// Read and export the audit log.
@@ -83,6 +87,12 @@ pub enum Action {
     /// Read, review, accept and reject applications, read their attachments and export
     /// the participants they created.
     ReviewApplications,
+    /// Create, change, publish and list tasks.
+    ManageTasks,
+    /// Open the tasks of one's assigned stage parts and send answers.
+    TakeTasks,
+    /// Read the openings and submissions of tasks (experts: of their nominations).
+    ReadTaskWork,
     /// Define assessment criteria and a stage's scoring rule.
     ManageScoring,
     /// Fill, lock and, as a group's chair, reopen assessment sheets; generate the group's
@@ -96,18 +106,23 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the permission table.
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 20] = [
         Action::ReadStructure,
         Action::ManageStructure,
         Action::ReadPeople,
         Action::ManagePeople,
         Action::ReadAssignments,
         Action::ManageAssignments,
+        Action::ReadBriefings,
+        Action::ManageBriefings,
         Action::ManageInvites,
         Action::ReadAudit,
         Action::JoinAssignedRoom,
         Action::ReadOwnRecord,
         Action::ReviewApplications,
+        Action::ManageTasks,
+        Action::TakeTasks,
+        Action::ReadTaskWork,
         Action::ManageScoring,
         Action::AssessParticipants,
         Action::ReadScores,
@@ -123,12 +138,18 @@ pub fn allows(role: Role, action: Action) -> bool {
         Role::Organiser => true,
         Role::Support => matches!(
             action,
-            ReadStructure | ReadPeople | ReadAssignments | JoinAssignedRoom | ReadOwnRecord
+            ReadStructure
+                | ReadPeople
+                | ReadAssignments
+                | ReadBriefings
+                | JoinAssignedRoom
+                | ReadOwnRecord
         ),
         Role::CommissionMember => matches!(
             action,
             ReadStructure
                 | ReadAssignments
+                | ReadBriefings
                 | JoinAssignedRoom
                 | ReadOwnRecord
                 | ReadScores
@@ -137,13 +158,15 @@ pub fn allows(role: Role, action: Action) -> bool {
         Role::Expert => matches!(
             action,
             ReadStructure
+                | ReadBriefings
                 | JoinAssignedRoom
                 | ReadOwnRecord
+                | ReadTaskWork
                 | AssessParticipants
                 | ReadScores
                 | ApproveProtocols
         ),
-        Role::Participant => matches!(action, JoinAssignedRoom | ReadOwnRecord),
+        Role::Participant => matches!(action, JoinAssignedRoom | ReadOwnRecord | TakeTasks),
     }
 }
 
@@ -195,9 +218,11 @@ mod tests {
             Action::ManageStructure,
             Action::ManagePeople,
             Action::ManageAssignments,
+            Action::ManageBriefings,
             Action::ManageInvites,
             Action::ReadAudit,
             Action::ReviewApplications,
+            Action::ManageTasks,
             Action::ManageScoring,
         ];
         for role in Role::ALL.into_iter().filter(|r| *r != Role::Organiser) {

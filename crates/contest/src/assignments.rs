@@ -1,9 +1,11 @@
 //! Room assignments of people, and the media access that follows from them.
 
 use serde::Serialize;
+use sqlx::{Any, Transaction};
 
 use crate::access::{Action, Actor, Role};
 use crate::audit::record;
+use crate::briefings::{briefing_of_room, may_join};
 use crate::db::{now_ms, Database};
 use crate::error::{conflict_on_unique, Error};
 use crate::ids::{PersonId, RoomId};
@@ -35,6 +37,27 @@ pub struct RoomAccess {
     pub full_name: String,
     /// The person's role.
     pub role: Role,
+    /// Whether the room is a contest room or a briefing's room.
+    pub kind: RoomKind,
+}
+
+/// What a room is for: a contest room, or the room of a scheduled briefing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomKind {
+    /// A room of a stage part, joined by the people assigned to it.
+    Contest,
+    /// The room of a briefing.
+    Briefing,
+}
+
+impl RoomKind {
+    /// Returns the kind's name, as in the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Contest => "contest",
+            Self::Briefing => "briefing",
+        }
+    }
 }
 
 impl Database {
@@ -158,37 +181,62 @@ impl Database {
         Ok(rows)
     }
 
-    /// Checks that the actor is assigned to the room and returns what a media token needs.
-    /// Audits the grant in the same transaction.
+    /// Checks that the actor may join the room and returns what a media token needs. A
+    /// contest room needs an assignment to it; a briefing room follows the rule of
+    /// [`Database::my_briefings`] and is closed once the briefing is cancelled. Audits the
+    /// grant in the same transaction.
     pub async fn room_access(&self, actor: &Actor, room: &RoomId) -> Result<RoomAccess, Error> {
         actor.check(Action::JoinAssignedRoom)?;
         let person = actor.person.clone().ok_or(Error::Forbidden)?;
         let mut tx = self.begin().await?;
         require(&mut tx, "rooms", "room", room.as_str()).await?;
-        let row: Option<(String, Role)> = sqlx::query_as(
-            "SELECT p.full_name, p.role FROM room_assignments a JOIN people p ON p.id = a.person_id
-             WHERE a.room_id = $1 AND a.person_id = $2",
-        )
-        .bind(room.clone())
-        .bind(person.clone())
-        .fetch_optional(&mut *tx)
-        .await?;
+        let briefing = briefing_of_room(&mut tx, room).await?;
+        let allowed = match &briefing {
+            Some(briefing) if briefing.cancelled_at.is_some() => {
+                return Err(Error::Conflict("this briefing is cancelled".to_owned()));
+            }
+            Some(briefing) => may_join(&mut tx, &briefing.id, &person).await?,
+            None => is_assigned(&mut tx, room, &person).await?,
+        };
+        if !allowed {
+            return Err(Error::Forbidden);
+        }
+        let row: Option<(String, Role)> =
+            sqlx::query_as("SELECT full_name, role FROM people WHERE id = $1")
+                .bind(person.clone())
+                .fetch_optional(&mut *tx)
+                .await?;
         let (full_name, role) = row.ok_or(Error::Forbidden)?;
-        record(
-            &mut tx,
-            actor,
-            "room.media_token",
-            "room",
-            Some(room.as_str()),
-            "",
-        )
-        .await?;
+
+        let kind = match briefing {
+            Some(_) => RoomKind::Briefing,
+            None => RoomKind::Contest,
+        };
+        let detail = format!("kind={}", kind.as_str());
+        let target = Some(room.as_str());
+        record(&mut tx, actor, "room.media_token", "room", target, &detail).await?;
         tx.commit().await?;
         Ok(RoomAccess {
             room_id: room.clone(),
             person_id: person,
             full_name,
             role,
+            kind,
         })
     }
+}
+
+async fn is_assigned(
+    tx: &mut Transaction<'static, Any>,
+    room: &RoomId,
+    person: &PersonId,
+) -> Result<bool, sqlx::Error> {
+    let (count,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM room_assignments WHERE room_id = $1 AND person_id = $2",
+    )
+    .bind(room.clone())
+    .bind(person.clone())
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(count > 0)
 }

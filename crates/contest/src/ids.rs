@@ -148,6 +148,18 @@ id_type!(
     AttachmentId
 );
 id_type!(
+    /// A scheduled briefing; its room has an id of its own.
+    BriefingId
+);
+id_type!(
+    /// A task of a stage part.
+    TaskId
+);
+id_type!(
+    /// A text answer or file sent for a task.
+    SubmissionId
+);
+id_type!(
     /// An assessment criterion of a stage part.
     CriterionId
 );

@@ -1,6 +1,7 @@
 //! The contest domain of Profstage: contests, regional stages, nominations, stage parts,
 //! people and their roles, expert groups, media rooms and who is assigned to them, accounts,
-//! sessions, invite links, applications, scoring and protocols, and the audit log.
+//! sessions, invite links, applications, scheduled briefings, task texts with their time
+//! limits, scoring and protocols, and the audit log.
 //!
 //! It stores everything in SQLite or PostgreSQL through one code path (sqlx's `Any` driver
 //! and portable SQL) and depends on nothing of WebRTC or HTTP. Every operation takes the
@@ -14,6 +15,7 @@ pub mod accounts;
 pub mod applications;
 mod assignments;
 mod audit;
+mod briefings;
 mod db;
 mod error;
 mod groups;
@@ -22,6 +24,8 @@ pub mod invites;
 mod people;
 pub mod scoring;
 mod structure;
+pub mod task_work;
+pub mod tasks;
 #[doc(hidden)]
 pub mod testing;
 mod validate;
@@ -32,14 +36,16 @@ pub use applications::{
     Application, ApplicationFilter, ApplicationForm, ApplicationStatus, Attachment, AttachmentKind,
     ConsentText, NewApplication, NewAttachment, Status, Submitted, Transition,
 };
-pub use assignments::{Assignment, RoomAccess};
+pub use assignments::{Assignment, RoomAccess, RoomKind};
 pub use audit::{AuditEntry, AuditFilter};
+pub use briefings::{Briefing, BriefingChange, NewBriefing};
 pub use db::{Backend, Database, DatabaseError};
 pub use error::{Error, FieldError};
 pub use groups::{ExpertGroup, NewExpertGroup};
 pub use ids::{
-    ApplicationId, AttachmentId, ContestId, CriterionId, ExpertGroupId, InviteId, NominationId,
-    PersonId, ProtocolId, RoomId, SessionId, SheetId, StageId, StagePartId,
+    ApplicationId, AttachmentId, BriefingId, ContestId, CriterionId, ExpertGroupId, InviteId,
+    NominationId, PersonId, ProtocolId, RoomId, SessionId, SheetId, StageId, StagePartId,
+    SubmissionId, TaskId,
 };
 pub use invites::{Invite, InviteLink, NewInvite};
 pub use people::{NewPerson, Person};
@@ -51,6 +57,11 @@ pub use structure::{
     Contest, NewContest, NewNomination, NewRoom, NewStage, NewStagePart, Nomination, PartKind,
     Room, Stage, StagePart,
 };
+pub use task_work::{
+    MyTask, NewAnswer, OpenedTask, Opening, Submission, SubmissionFile, SubmissionKind, TaskEvent,
+    TaskState,
+};
+pub use tasks::{LimitMode, NewTask, Task};
 
 /// A page of a list: at most `limit` entries starting at `offset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

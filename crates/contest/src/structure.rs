@@ -526,13 +526,18 @@ impl Database {
         Ok(page.finish(rows))
     }
 
-    /// Returns a room's title, for signalling, or `None` when no such room exists. Not
-    /// audited: the title is no personal data and the caller has checked a media token.
+    /// Returns a room's title, for signalling, or `None` when no such room exists or it is
+    /// the room of a cancelled briefing, so that a token issued before the cancellation
+    /// opens nothing. Not audited: the title is no personal data and the caller has checked
+    /// a media token.
     pub async fn room_title(&self, id: &str) -> Result<Option<String>, Error> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT title FROM rooms WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT r.title FROM rooms r WHERE r.id = $1 AND NOT EXISTS (
+                 SELECT 1 FROM briefings b WHERE b.room_id = r.id AND b.cancelled_at IS NOT NULL)",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(|(title,)| title))
     }
 

@@ -150,6 +150,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         recordings,
         briefings: Some(briefings),
         contest,
+        sign_in_limits: Default::default(),
     });
     if state.recordings.is_some() {
         tokio::spawn(crate::retention::run(Arc::clone(&state)));
@@ -158,7 +159,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     // NOTE: axum::serve sets no timeout for reading request headers or bodies, so slow or
     // stalled clients hold their connections. In production the TLS reverse proxy in front
     // (see README) enforces those timeouts.
-    // The peer address keys the rate limit of public application submissions.
+    // The peer address keys the rate limits of sign-in and of public application
+    // submissions.
     let service =
         http::router(Arc::clone(&state)).into_make_service_with_connect_info::<SocketAddr>();
     let serve = axum::serve(listener, service).with_graceful_shutdown(async move {

@@ -8,6 +8,7 @@ use storage::Storage;
 use crate::audit::AuditLog;
 use crate::briefing::Briefings;
 use crate::config::Config;
+use crate::contest_api::sign_in_limit::SignInLimiter;
 use crate::media_loop::MediaHandle;
 use crate::recording::{RecordingIndex, RecordingRuntime};
 use crate::recording_api::TicketKeys;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub briefings: Option<Briefings>,
     /// The contest database.
     pub contest: profstage_contest::Database,
+    /// Failed password sign-ins, per login and per client address.
+    pub sign_in_limits: SignInLimiter,
 }
 
 /// State of the recording routes.

@@ -165,6 +165,7 @@ impl Api {
             recordings: None,
             briefings: None,
             contest,
+            sign_in_limits: Default::default(),
         });
         let router = router(Arc::clone(&state));
         Self {

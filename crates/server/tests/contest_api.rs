@@ -11,6 +11,7 @@ use profstage_server::config::{AuthConfig, Config, TokenSecret};
 use profstage_server::http::router;
 use profstage_server::media_loop::MediaHandle;
 use profstage_server::signalling::protocol::Role as MediaRole;
+use profstage_server::signalling::protocol::RoomKind as MediaKind;
 use profstage_server::state::AppState;
 use profstage_server::token::TokenKeys;
 use serde_json::{json, Value};
@@ -86,6 +87,7 @@ impl Api {
             recordings: None,
             briefings: None,
             contest,
+            sign_in_limits: Default::default(),
         });
         Self { state, url }
     }
@@ -396,6 +398,16 @@ async fn every_endpoint_checks_role(w: World) {
         .as_str()
         .unwrap()
         .to_owned();
+    let briefing = schedule(&w, "Инструктаж").await;
+    let (briefing_id, briefing_room) = (&briefing["id"], &briefing["room_id"]);
+    let (briefing_id, briefing_room) = (
+        briefing_id.as_str().unwrap(),
+        briefing_room.as_str().unwrap(),
+    );
+    let cancellable = schedule(&w, "Отменяемый инструктаж").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let structure_readers = &[Who::Organiser, Who::Expert, Who::Commission, Who::Support][..];
     let organiser = &[Who::Organiser][..];
     let people_readers = &[Who::Organiser, Who::Support][..];
@@ -548,6 +560,42 @@ async fn every_endpoint_checks_role(w: World) {
         (
             Method::POST,
             format!("/api/v1/invites/{revocable}/revoke"),
+            None,
+            organiser,
+        ),
+        (
+            Method::GET,
+            "/api/v1/me/briefings".into(),
+            None,
+            EVERYONE_SIGNED_IN,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/stages/{stage}/briefings"),
+            None,
+            structure_readers,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/stages/{stage}/briefings"),
+            Some(json!({"title": "Ещё один", "starts_at": in_an_hour(), "agenda": ""})),
+            organiser,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/briefings/{briefing_id}"),
+            Some(json!({"agenda": "Порядок этапа"})),
+            organiser,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/rooms/{briefing_room}/media-token"),
+            None,
+            &[Who::Organiser, Who::Participant],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/briefings/{cancellable}/cancel"),
             None,
             organiser,
         ),
@@ -1044,6 +1092,10 @@ async fn openapi_lists_endpoints(w: World) {
         "/api/v1/invites/accept",
         "/api/v1/rooms/{id}/media-token",
         "/api/v1/audit-log/csv",
+        "/api/v1/stages/{id}/briefings",
+        "/api/v1/briefings/{id}",
+        "/api/v1/briefings/{id}/cancel",
+        "/api/v1/me/briefings",
     ] {
         assert!(
             paths.contains_key(path),
@@ -1057,6 +1109,304 @@ async fn openapi_lists_endpoints(w: World) {
         StatusCode::OK,
         "existing routes keep working"
     );
+}
+
+/// Unix milliseconds an hour from now.
+fn in_an_hour() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    now.as_millis() as i64 + 3_600_000
+}
+
+/// Schedules a briefing for the world's stage, an hour from now, and returns it.
+async fn schedule(w: &World, title: &str) -> Value {
+    let path = format!("/api/v1/stages/{}/briefings", w.stage);
+    let body = json!({"title": title, "starts_at": in_an_hour(), "agenda": "Регламент\nВопросы"});
+    let reply = w.api.post(&path, &w.organiser, body).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    reply.json()
+}
+
+async fn media_token(w: &World, room: &str, session: &Session) -> Reply {
+    let path = format!("/api/v1/rooms/{room}/media-token");
+    w.api.call(Method::POST, &path, Some(session), None).await
+}
+
+fn listed_ids(list: &Value) -> Vec<String> {
+    let items = list.get("items").unwrap_or(list);
+    let items = items.as_array().expect("a list");
+    items
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn briefings_are_scheduled_and_joined(w: World) {
+    let briefing = schedule(&w, "Инструктаж участников").await;
+    let id = briefing["id"].as_str().unwrap().to_owned();
+    let room = briefing["room_id"].as_str().unwrap().to_owned();
+    assert_eq!(briefing["stage_id"], w.stage.as_str());
+    assert_eq!(briefing["agenda"], "Регламент\nВопросы");
+    assert!(briefing["cancelled_at"].is_null());
+    let organiser_id = w.api.get("/api/v1/me", &w.organiser).await.json()["person"]["id"].clone();
+    assert_eq!(briefing["created_by"], organiser_id);
+
+    let stage_list = format!("/api/v1/stages/{}/briefings", w.stage);
+    let listed = w.api.get(&stage_list, &w.support).await.json();
+    assert_eq!(listed_ids(&listed), [id.as_str()]);
+    let mine = w
+        .api
+        .get("/api/v1/me/briefings", &w.participant)
+        .await
+        .json();
+    assert_eq!(
+        listed_ids(&mine),
+        [id.as_str()],
+        "a participant of the stage sees it"
+    );
+    let support = w.api.get("/api/v1/me/briefings", &w.support).await.json();
+    assert!(listed_ids(&support).is_empty(), "support is not invited");
+
+    let token = media_token(&w, &room, &w.participant).await;
+    assert_eq!(token.status, StatusCode::OK);
+    assert_eq!(token.json()["kind"], "briefing");
+    let claims = TokenKeys::new(SECRET.as_bytes())
+        .verify(token.json()["token"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(claims.kind, MediaKind::Briefing);
+    assert_eq!(claims.role, MediaRole::Participant);
+    assert_eq!(claims.room, room);
+    let organiser = media_token(&w, &room, &w.organiser).await;
+    assert_eq!(organiser.status, StatusCode::OK);
+    let contest = media_token(&w, &w.room, &w.participant).await;
+    assert_eq!(contest.json()["kind"], "contest");
+
+    let expert = media_token(&w, &room, &w.expert).await;
+    assert_eq!(
+        expert.status,
+        StatusCode::FORBIDDEN,
+        "experts need an assignment"
+    );
+    let assign = format!("/api/v1/rooms/{room}/assignments/{}", w.expert_id);
+    let assigned = w
+        .api
+        .call(Method::PUT, &assign, Some(&w.organiser), None)
+        .await;
+    assert_eq!(assigned.status, StatusCode::CREATED);
+    assert_eq!(
+        media_token(&w, &room, &w.expert).await.status,
+        StatusCode::OK
+    );
+    let expert_list = w.api.get("/api/v1/me/briefings", &w.expert).await.json();
+    assert_eq!(listed_ids(&expert_list), [id.as_str()]);
+
+    let path = format!("/api/v1/briefings/{id}");
+    let renamed = w
+        .api
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&w.organiser),
+            Some(json!({"title": "Новое название"})),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK);
+    assert_eq!(renamed.json()["title"], "Новое название");
+    assert_eq!(renamed.json()["agenda"], "Регламент\nВопросы");
+    let title = w.api.state.contest.room_title(&room).await.unwrap();
+    assert_eq!(
+        title.as_deref(),
+        Some("Новое название"),
+        "the room is renamed too"
+    );
+
+    let log = w
+        .api
+        .get(&format!("/api/v1/audit-log?target_id={id}"), &w.organiser)
+        .await
+        .json();
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["briefing.update", "briefing.create"]);
+    assert_eq!(log["items"][0]["detail"], "fields=title");
+    let tokens = w
+        .api
+        .get(&format!("/api/v1/audit-log?target_id={room}"), &w.organiser)
+        .await
+        .json();
+    assert_eq!(tokens["items"][0]["action"], "room.media_token");
+    assert_eq!(tokens["items"][0]["detail"], "kind=briefing");
+
+    let cancel = format!("/api/v1/briefings/{id}/cancel");
+    let cancelled = w
+        .api
+        .call(Method::POST, &cancel, Some(&w.organiser), None)
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK);
+    assert!(cancelled.json()["cancelled_at"].is_i64());
+    let refused = media_token(&w, &room, &w.participant).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert_eq!(refused.error_code(), "conflict");
+    let mine = w
+        .api
+        .get("/api/v1/me/briefings", &w.participant)
+        .await
+        .json();
+    assert!(
+        listed_ids(&mine).is_empty(),
+        "a cancelled briefing leaves the list"
+    );
+    let listed = w.api.get(&stage_list, &w.organiser).await.json();
+    assert!(
+        listed["items"][0]["cancelled_at"].is_i64(),
+        "the stage list keeps it"
+    );
+    let before = w.api.audit_len().await;
+    let again = w
+        .api
+        .call(Method::POST, &cancel, Some(&w.organiser), None)
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let change = json!({"agenda": "поздно"});
+    let late = w
+        .api
+        .call(Method::PATCH, &path, Some(&w.organiser), Some(change))
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
+    assert_eq!(w.api.audit_len().await, before);
+}
+
+async fn bad_briefings_save_nothing(w: World) {
+    let before = w.api.audit_len().await;
+    let path = format!("/api/v1/stages/{}/briefings", w.stage);
+    let cases = [
+        (
+            json!({"title": "Б", "starts_at": 1_000, "agenda": ""}),
+            vec!["starts_at"],
+        ),
+        (
+            json!({"title": "  ", "agenda": "a\u{202E}b"}),
+            vec!["title", "agenda", "starts_at"],
+        ),
+        (
+            json!({"title": "Б", "starts_at": in_an_hour(), "agenda": "x".repeat(4001)}),
+            vec!["agenda"],
+        ),
+        (
+            json!({"title": "Б", "starts_at": "завтра"}),
+            vec!["starts_at"],
+        ),
+        (
+            json!({"title": "Б", "starts_at": i64::MAX}),
+            vec!["starts_at"],
+        ),
+        (
+            json!({"title": "Б", "starts_at": in_an_hour(), "room": "1"}),
+            vec![],
+        ),
+    ];
+    for (body, fields) in cases {
+        let reply = w.api.post(&path, &w.organiser, body.clone()).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        if !fields.is_empty() {
+            assert_eq!(reply.error_fields(), fields, "{body}");
+        }
+    }
+    let unknown = "/api/v1/stages/67e55044-10b1-426f-9247-bb680e5fe0c8/briefings";
+    let body = json!({"title": "Б", "starts_at": in_an_hour()});
+    let missing = w.api.post(unknown, &w.organiser, body).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    let briefing = schedule(&w, "Инструктаж").await;
+    let before_changes = w.api.audit_len().await;
+    let path = format!("/api/v1/briefings/{}", briefing["id"].as_str().unwrap());
+    for (body, field) in [
+        (json!({}), "body"),
+        (json!({"starts_at": 5}), "starts_at"),
+        (json!({"title": ""}), "title"),
+    ] {
+        let reply = w
+            .api
+            .call(Method::PATCH, &path, Some(&w.organiser), Some(body.clone()))
+            .await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(reply.error_fields(), [field], "{body}");
+    }
+    let bad_id = w
+        .api
+        .call(
+            Method::POST,
+            "/api/v1/briefings/not-a-uuid/cancel",
+            Some(&w.organiser),
+            None,
+        )
+        .await;
+    assert_eq!(bad_id.error_fields(), ["id"]);
+    assert_eq!(w.api.audit_len().await, before_changes);
+    assert_eq!(
+        before_changes,
+        before + 2,
+        "only the scheduled briefing and its room"
+    );
+}
+
+/// Posts a sign-in for `login` from a client at `address`.
+async fn sign_in_from(api: &Api, login: &str, password: &str, address: [u8; 4]) -> Reply {
+    let body = json!({"login": login, "password": password});
+    let peer = std::net::SocketAddr::from((address, 40_000));
+    let request = Request::post("/api/v1/session")
+        .header(header::CONTENT_TYPE, "application/json")
+        .extension(axum::extract::ConnectInfo(peer))
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    api.send(request).await
+}
+
+async fn sign_ins_are_rate_limited(w: World) {
+    let office = [192, 0, 2, 10];
+    for attempt in 0..5 {
+        let reply = sign_in_from(&w.api, "chief", "wrong password", office).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    let limited = sign_in_from(&w.api, "CHIEF", PASSWORD, [198, 51, 100, 7]).await;
+    assert_eq!(
+        limited.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password"
+    );
+    assert_eq!(limited.error_code(), "too_many_attempts");
+    let message = limited.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("try again in"), "{message}");
+    let retry: u64 = limited.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry), "Retry-After {retry}");
+
+    // Twenty failures from one address, over different logins, close that address only.
+    for index in 0..15 {
+        let login = format!("guess{index}");
+        let reply = sign_in_from(&w.api, &login, "wrong password", office).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{login}");
+    }
+    let blocked = sign_in_from(&w.api, "someone", "wrong password", office).await;
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
+    let elsewhere = sign_in_from(&w.api, "someone", "wrong password", [203, 0, 113, 1]).await;
+    assert_eq!(elsewhere.status, StatusCode::UNAUTHORIZED);
 }
 
 macro_rules! scenarios {
@@ -1094,4 +1444,7 @@ scenarios!(
     lists_are_paged,
     audit_log_records_reads,
     openapi_lists_endpoints,
+    briefings_are_scheduled_and_joined,
+    bad_briefings_save_nothing,
+    sign_ins_are_rate_limited,
 );

@@ -40,6 +40,7 @@ async fn state_with(dev_mode: bool, web_root: PathBuf) -> Arc<AppState> {
         contest: profstage_contest::Database::connect("sqlite::memory:")
             .await
             .expect("in-memory contest database opens"),
+        sign_in_limits: Default::default(),
     })
 }
 

@@ -342,6 +342,7 @@ async fn world(url: String) -> World {
         recordings: None,
         briefings: None,
         contest: db,
+        sign_in_limits: Default::default(),
     });
     let mut w = World {
         state,

@@ -1,7 +1,7 @@
 // Starts the profstage binary on free loopback ports with a temporary working directory,
 // and asks its development endpoint for tokens.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -224,6 +224,28 @@ export async function spawnServer({
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new ServerProcess(child, { httpPort, udpPort, dataDir, logPath });
+}
+
+/**
+ * Runs a command of the server binary, such as `create-organiser`, in `dataDir` with the
+ * server's environment, so that it uses the database a server started there uses. `input`
+ * goes to its standard input. Throws when it fails.
+ */
+export function runServerCommand(args, { dataDir, input = '' }) {
+  const result = spawnSync(serverBinary(), args, {
+    cwd: dataDir,
+    env: serverEnvironment(0, 0, {}),
+    input,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (result.status !== 0) {
+    throw new Error(
+      `profstage ${args[0]} failed (${result.error ?? `exit code ${result.status}`}):\n` +
+        `${result.stdout}${result.stderr}`,
+    );
+  }
+  return result;
 }
 
 export function sleep(ms) {

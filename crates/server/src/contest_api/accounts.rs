@@ -2,7 +2,7 @@
 //! the rooms they are assigned to.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -11,10 +11,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use profstage_contest::{
     Invite, InviteId, InviteLink, NewInvite, NewSession, Person, PersonId, Role, Room, RoomId,
+    RoomKind as ContestRoomKind,
 };
 use serde::{Deserialize, Serialize};
 
-use super::extract::{domain_error, path_id, session_cookie_header, ApiBody, SignedIn};
+use super::extract::{
+    domain_error, path_id, session_cookie_header, ApiBody, ClientAddress, SignedIn,
+};
 use crate::http::ApiError;
 use crate::signalling::protocol::Role as MediaRole;
 use crate::signalling::protocol::RoomKind;
@@ -76,6 +79,9 @@ pub struct MediaTokenResponse {
     pub identity: String,
     /// The room.
     pub room: RoomId,
+    /// `contest` or `briefing`; the web client opens a briefing in `briefing.html`.
+    #[schema(value_type = String, example = "briefing")]
+    pub kind: RoomKind,
     /// Expiry, in Unix seconds.
     pub expires_at: u64,
 }
@@ -86,17 +92,38 @@ pub struct MediaTokenResponse {
               (status = "4XX", body = super::openapi::ErrorBody)))]
 pub async fn sign_in(
     State(state): State<Arc<AppState>>,
+    ClientAddress(address): ClientAddress,
     ApiBody(request): ApiBody<SignInRequest>,
 ) -> Result<Response, ApiError> {
-    // TODO: limit the rate of failed sign-ins per login and per client address.
+    let limits = &state.sign_in_limits;
+    if let Err(wait) = limits.attempt(&request.login, address, Instant::now()) {
+        // Neither the login nor the address is logged: both identify a person.
+        tracing::warn!(
+            retry_after_secs = wait.as_secs(),
+            "rejected a sign-in: too many failures"
+        );
+        return Ok(too_many_sign_ins(wait));
+    }
     let session = state
         .contest
         .sign_in(&request.login, &request.password)
         .await
         .map_err(domain_error)?;
+    limits.succeeded(&request.login, address);
     let (person, id) = (&session.info.person, &session.info.id);
     tracing::info!(%person, session = %id, "signed in with a password");
     Ok(session_response(&state, session))
+}
+
+/// Builds the 429 response of a rate-limited sign-in, with `Retry-After` in whole seconds.
+fn too_many_sign_ins(wait: Duration) -> Response {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let message = format!(
+        "too many failed sign-ins for this login or from this address; try again in {seconds} seconds"
+    );
+    let error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message);
+    let retry_after = [(header::RETRY_AFTER, seconds.to_string())];
+    (retry_after, error).into_response()
 }
 
 /// Opens an invite link: signs its person in. A link works once.
@@ -180,7 +207,8 @@ pub async fn my_rooms(
     Ok(Json(rooms.map_err(domain_error)?))
 }
 
-/// Issues a media token for a room the signed-in person is assigned to.
+/// Issues a media token for a room the signed-in person is assigned to, or for a briefing
+/// they may join; a briefing's token has the kind `briefing`.
 #[utoipa::path(post, path = "/api/v1/rooms/{id}/media-token", tag = "accounts",
     params(("id" = String, Path, description = "Room id")),
     responses((status = 200, body = MediaTokenResponse), (status = "4XX", body = super::openapi::ErrorBody)))]
@@ -200,9 +228,10 @@ pub async fn media_token(
         name: access.full_name,
         room: room.to_string(),
         role: media_role(access.role),
-        // TODO: rooms in the contest database have no kind yet, so a briefing room created
-        // there is joined as a contest room.
-        kind: RoomKind::Contest,
+        kind: match access.kind {
+            ContestRoomKind::Contest => RoomKind::Contest,
+            ContestRoomKind::Briefing => RoomKind::Briefing,
+        },
         iat: now,
         exp: expires_at,
     };
@@ -212,6 +241,7 @@ pub async fn media_token(
         token,
         identity: claims.sub,
         room,
+        kind: claims.kind,
         expires_at,
     }))
 }

@@ -2,12 +2,13 @@
 //! token, and parse JSON bodies, query strings and path ids. Every rejection is an
 //! [`ApiError`].
 
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -60,6 +61,22 @@ impl FromRequestParts<Arc<AppState>> for SignedIn {
             }
         }
         Ok(Self(session))
+    }
+}
+
+/// The address of the client's end of the TCP connection, or `None` when the server was not
+/// started with connection info, as in tests that call the router directly.
+///
+/// NOTE: behind a reverse proxy this is the proxy's address, so the per-address sign-in
+/// limit then counts every client together; the proxy should limit per client itself.
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let info = parts.extensions.get::<ConnectInfo<SocketAddr>>();
+        Ok(Self(info.map(|ConnectInfo(address)| address.ip())))
     }
 }
 
@@ -238,6 +255,14 @@ pub fn domain_error(error: Error) -> ApiError {
             StatusCode::UNAUTHORIZED,
             "invalid_invite",
             "the invite link is unknown, expired, revoked or already used; ask the organiser for a new one",
+        ),
+        Error::TimeUp { deadline } => ApiError::new(
+            StatusCode::CONFLICT,
+            "time_up",
+            format!(
+                "the time limit of this task ended at {deadline} (Unix ms on the server clock); \
+                 answers and uploads are no longer accepted"
+            ),
         ),
         Error::Database(error) => {
             tracing::error!(%error, "contest database failed");

@@ -1,8 +1,8 @@
 //! The contest management API under `/api/v1`: contests and their structure, people, expert
-//! groups, rooms and assignments, invites, sign-in and sign-out, media tokens for assigned
-//! rooms, assessment sheets, summary sheets and protocols, and the audit log.
-//! `docs/contest.md` and `docs/scoring.md` describe it; `/api/v1/openapi.json` is its
-//! OpenAPI document.
+//! groups, rooms and assignments, scheduled briefings, invites, sign-in and sign-out, media
+//! tokens for assigned rooms and briefings, tasks with their time limits, assessment sheets,
+//! summary sheets and protocols, and the audit log. `docs/contest.md`, `docs/tasks.md` and
+//! `docs/scoring.md` describe it; `/api/v1/openapi.json` is its OpenAPI document.
 //!
 //! Every handler takes the signed-in session ([`extract::SignedIn`]) and passes its actor to
 //! the contest domain, which checks the permission and audits the change. The exceptions
@@ -12,20 +12,23 @@ mod accounts;
 mod application_form;
 mod applications;
 mod audit;
+mod briefings;
 pub mod extract;
 mod openapi;
 mod people;
 mod protocols;
 mod scoring;
 mod scoring_pdf;
+pub mod sign_in_limit;
 mod structure;
 mod submission_limit;
+mod tasks;
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put, MethodRouter};
+use axum::routing::{get, patch, post, put, MethodRouter};
 use axum::{Extension, Router};
 use profstage_contest::Page;
 use serde::Deserialize;
@@ -35,6 +38,7 @@ use crate::state::AppState;
 pub use application_form::SUBMISSION_BODY_LIMIT;
 use extract::domain_error;
 use submission_limit::SubmissionLimiter;
+pub use tasks::server_now;
 
 /// Largest request body of the contest API, in bytes.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -56,6 +60,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/invites/{id}/revoke", post(accounts::revoke_invite))
         .route("/api/v1/me", get(accounts::me))
         .route("/api/v1/me/rooms", get(accounts::my_rooms))
+        .route("/api/v1/me/briefings", get(briefings::mine))
         .route(
             "/api/v1/rooms/{id}/media-token",
             post(accounts::media_token),
@@ -73,6 +78,12 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/api/v1/stages/{id}/nominations",
             get(structure::list_nominations).post(structure::create_nomination),
         )
+        .route(
+            "/api/v1/stages/{id}/briefings",
+            get(briefings::list).post(briefings::create),
+        )
+        .route("/api/v1/briefings/{id}", patch(briefings::update))
+        .route("/api/v1/briefings/{id}/cancel", post(briefings::cancel))
         .route(
             "/api/v1/nominations/{id}/parts",
             get(structure::list_parts).post(structure::create_part),
@@ -105,9 +116,40 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/audit-log", get(audit::list))
         .route("/api/v1/audit-log/csv", get(audit::export_csv))
         .merge(application_routes())
+        .merge(task_routes())
         .merge(scoring_routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .route("/api/v1/applications", submit.get(applications::list))
+        .merge(task_file_routes())
+}
+
+/// Routes of tasks, except those that take files.
+fn task_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(
+            "/api/v1/parts/{id}/tasks",
+            get(tasks::list).post(tasks::create),
+        )
+        .route("/api/v1/tasks/{id}", get(tasks::get).put(tasks::update))
+        .route("/api/v1/tasks/{id}/publish", post(tasks::publish))
+        .route("/api/v1/me/tasks", get(tasks::my_tasks))
+        .route("/api/v1/tasks/{id}/open", post(tasks::open))
+        .route("/api/v1/tasks/{id}/answer", put(tasks::answer))
+        .route("/api/v1/tasks/{id}/openings", get(tasks::openings))
+        .route("/api/v1/tasks/{id}/submissions", get(tasks::submissions))
+        .route("/api/v1/task-submissions/{id}", get(tasks::download))
+}
+
+/// Routes of tasks that take files, each with its own body limit.
+fn task_file_routes() -> Router<Arc<AppState>> {
+    let pdf = put(tasks::upload_pdf)
+        .layer::<_, Infallible>(DefaultBodyLimit::max(tasks::TASK_PDF_BODY_LIMIT))
+        .get(tasks::pdf);
+    let upload = post(tasks::upload)
+        .layer::<_, Infallible>(DefaultBodyLimit::max(tasks::TASK_UPLOAD_BODY_LIMIT));
+    Router::new()
+        .route("/api/v1/tasks/{id}/pdf", pdf)
+        .route("/api/v1/tasks/{id}/uploads", upload)
 }
 
 /// Routes of applications, except submission, which has its own body limit.

@@ -27,8 +27,8 @@ pub struct ErrorDetail {
 #[openapi(
     info(
         title = "Profstage contest API",
-        description = "Contests, people, rooms, invites, sessions, applications, \
-            assessment sheets, summary sheets, protocols and the audit log. \
+        description = "Contests, people, rooms, briefings, invites, sessions, applications, \
+            tasks, assessment sheets, summary sheets, protocols and the audit log. \
             Lists take offset and limit (1 to 200, 50 by default) and return next_offset. \
             State-changing requests need the session cookie and the X-CSRF-Token header."
     ),
@@ -61,6 +61,11 @@ pub struct ErrorDetail {
         super::people::assign,
         super::people::unassign,
         super::people::list_assignments,
+        super::briefings::create,
+        super::briefings::list,
+        super::briefings::update,
+        super::briefings::cancel,
+        super::briefings::mine,
         super::audit::list,
         super::audit::export_csv,
         super::application_form::form,
@@ -74,6 +79,20 @@ pub struct ErrorDetail {
         super::applications::transition_many,
         super::applications::export_csv,
         super::applications::export_html,
+        super::tasks::create,
+        super::tasks::list,
+        super::tasks::get,
+        super::tasks::update,
+        super::tasks::upload_pdf,
+        super::tasks::publish,
+        super::tasks::my_tasks,
+        super::tasks::open,
+        super::tasks::pdf,
+        super::tasks::answer,
+        super::tasks::upload,
+        super::tasks::openings,
+        super::tasks::submissions,
+        super::tasks::download,
         super::scoring::create_criterion,
         super::scoring::list_criteria,
         super::scoring::get_rule,

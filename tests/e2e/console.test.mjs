@@ -1,0 +1,233 @@
+// The organiser console end to end: an organiser made with `profstage create-organiser`
+// signs in, builds a contest down to a room, adds a participant, assigns them, creates
+// their invite link and schedules a briefing. The participant, in a browser of their own,
+// opens the link, lands on their personal page, sees the briefing and joins it.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { launchBrowser } from './support/browser.mjs';
+import { clickTestId, waitInPage } from './support/pages.mjs';
+import { runServerCommand } from './support/server.mjs';
+import { Stage } from './support/stage.mjs';
+
+const TEST_TIMEOUT_MS = 120_000;
+const LOGIN = 'chief';
+const PASSWORD = 'e2e organiser password 2027';
+const PARTICIPANT = 'Алексеева Анна Андреевна';
+const BRIEFING = 'Инструктаж участников';
+
+/** Returns the value of a datetime-local input `hours` from now, in the browser's zone. */
+function localInput(hours) {
+  const date = new Date(Date.now() + hours * 3_600_000);
+  const pad = (n) => String(n).padStart(2, '0');
+  return (
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
+    `T${pad(date.getHours())}:${pad(date.getMinutes())}`
+  );
+}
+
+/** Fills inputs by test id, then clicks `submit`. */
+async function submitForm(browserPage, values, submit) {
+  for (const [testId, value] of Object.entries(values)) {
+    const input = browserPage.page.getByTestId(testId);
+    const tag = await input.evaluate((element) => element.tagName);
+    if (tag === 'SELECT') {
+      await input.selectOption(value);
+    } else {
+      await input.fill(value);
+    }
+  }
+  await clickTestId(browserPage, submit);
+}
+
+/** Waits until the select with `testId` offers an option labelled with `text`, chosen. */
+async function waitChosen(browserPage, testId, text) {
+  await waitInPage(
+    browserPage,
+    `${testId} to choose "${text}"`,
+    ({ testId, text }) => {
+      const select = document.querySelector(`[data-testid="${testId}"]`);
+      return select?.selectedOptions[0]?.textContent.startsWith(text) ?? false;
+    },
+    { testId, text },
+  );
+}
+
+describe('organiser console, invite link and personal page', () => {
+  let stage;
+  let participantBrowser = null;
+  let organiser = null;
+  let inviteLink = null;
+  let briefingRoom = null;
+
+  before(async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'profstage-e2e-'));
+    runServerCommand(['create-organiser', '--login', LOGIN, '--name', 'Главный Организатор'], {
+      dataDir,
+      input: `${PASSWORD}\n`,
+    });
+    stage = await Stage.open('console', { dataDir });
+  });
+
+  after(async () => {
+    if (stage?.failed && participantBrowser) {
+      await participantBrowser.saveArtifacts(fs.mkdtempSync(path.join(os.tmpdir(), 'console-')));
+    }
+    await participantBrowser?.close();
+    await stage?.close();
+  });
+
+  it('organiser signs in and sets up a briefing', { timeout: TEST_TIMEOUT_MS }, () =>
+    stage.step(async () => {
+      organiser = await stage.browser.openPage('organiser', `${stage.server.baseUrl}/signin.html`);
+      const page = organiser.page;
+
+      await submitForm(organiser, { login: LOGIN, password: 'not the password' }, 'signin');
+      const wrong = page.getByTestId('form-error');
+      await wrong.waitFor({ state: 'visible' });
+      assert.match(await wrong.textContent(), /Неверный логин или пароль/);
+
+      await submitForm(organiser, { login: LOGIN, password: PASSWORD }, 'signin');
+      await page.waitForURL(/console\.html$/);
+      await page.locator('#console').waitFor({ state: 'visible' });
+
+      await submitForm(organiser, { 'contest-name': 'Лучший по профессии 2027' }, 'create-contest');
+      await waitChosen(organiser, 'contest-select', 'Лучший по профессии 2027');
+
+      // A stage without a region: the server's message appears next to the field.
+      await submitForm(
+        organiser,
+        { 'stage-starts': localInput(24), 'stage-ends': localInput(48) },
+        'create-stage',
+      );
+      const regionError = page.getByTestId('field-error-region');
+      await regionError.waitFor({ state: 'visible' });
+      assert.equal(await regionError.textContent(), 'must not be empty');
+
+      await submitForm(organiser, { 'stage-region': 'Тверская область' }, 'create-stage');
+      await waitChosen(organiser, 'stage-select', 'Тверская область');
+      assert.equal(await regionError.count(), 0, 'the field error is cleared');
+      await submitForm(organiser, { 'nomination-profession': 'Сварщик' }, 'create-nomination');
+      await waitChosen(organiser, 'nomination-select', 'Сварщик');
+      await submitForm(
+        organiser,
+        { 'part-kind': 'practice', 'part-title': 'Практическое задание' },
+        'create-part',
+      );
+      await waitChosen(organiser, 'part-select', 'Практическое задание');
+      await submitForm(organiser, { 'room-title': 'Сварочный пост 1' }, 'create-room');
+      await waitChosen(organiser, 'room-select', 'Сварочный пост 1');
+
+      await submitForm(
+        organiser,
+        { 'person-role': 'participant', 'person-name': PARTICIPANT },
+        'create-person',
+      );
+      const row = page.getByTestId('person-row').filter({ hasText: PARTICIPANT });
+      await row.waitFor({ state: 'visible' });
+      const participantId = await row.getAttribute('data-id');
+
+      // The assignment to a room of the stage makes them a participant of the stage.
+      await submitForm(organiser, { 'assign-person': participantId }, 'assign');
+      await page.getByTestId('assignment').filter({ hasText: PARTICIPANT }).waitFor();
+
+      await row.getByTestId('show-invites').click();
+      await clickTestId(organiser, 'create-invite');
+      const linkInput = page.getByTestId('invite-link');
+      await linkInput.waitFor({ state: 'visible' });
+      inviteLink = await linkInput.inputValue();
+      assert.match(inviteLink, /\/invite\.html#[0-9a-f]{64}$/);
+      await page.getByTestId('invite').first().waitFor();
+      await clickTestId(organiser, 'copy-invite');
+      await waitInPage(organiser, 'the copy button to report', () =>
+        Boolean(document.querySelector('[data-testid="copy-status"]')?.textContent),
+      );
+
+      // A second link, revoked at once: the list then shows one open and one revoked link.
+      await clickTestId(organiser, 'create-invite');
+      await page.getByTestId('invite').nth(1).waitFor();
+      await page.getByTestId('revoke-invite').first().click();
+      await page.getByTestId('invite').filter({ hasText: 'Отозвана' }).waitFor();
+      assert.equal(await page.getByTestId('revoke-invite').count(), 1);
+
+      await submitForm(
+        organiser,
+        {
+          'briefing-title': BRIEFING,
+          'briefing-starts': localInput(0.5),
+          'briefing-agenda': 'Регламент этапа\nОтветы на вопросы',
+        },
+        'schedule-briefing',
+      );
+      const briefing = page.getByTestId('briefing').filter({ hasText: BRIEFING });
+      await briefing.waitFor();
+      briefingRoom = await briefing.getAttribute('data-room');
+      assert.match(briefingRoom, /^[0-9a-f-]{36}$/);
+
+      const briefingId = await briefing.getAttribute('data-id');
+      await submitForm(organiser, { 'audit-target': briefingId }, 'audit-show');
+      await page.getByTestId('audit-row').filter({ hasText: 'briefing.create' }).waitFor();
+      assert.equal(await page.getByTestId('audit-row').count(), 1, 'the filter keeps one entry');
+      const csvPath = await page.getByTestId('audit-csv').getAttribute('href');
+      assert.equal(csvPath, `/api/v1/audit-log/csv?target_id=${briefingId}`);
+      const csv = await page.request.get(`${stage.server.baseUrl}${csvPath}`);
+      assert.equal(csv.status(), 200);
+      const lines = (await csv.text()).trim().split('\r\n');
+      assert.equal(lines.length, 2, 'a header and the one entry');
+      assert.match(lines[1], /,briefing\.create,briefing,/);
+    }),
+  );
+
+  it('invite link leads to the personal page and into the briefing', { timeout: TEST_TIMEOUT_MS }, (t) =>
+    stage.step(async () => {
+      if (inviteLink === null || briefingRoom === null) {
+        t.skip('the organiser did not finish setting up');
+        return;
+      }
+      participantBrowser = await launchBrowser();
+      const participant = await participantBrowser.openPage('participant', inviteLink);
+      const page = participant.page;
+      await page.waitForURL(/\/me\.html$/);
+      const briefing = page.getByTestId('my-briefing').filter({ hasText: BRIEFING });
+      await briefing.waitFor();
+      assert.equal(await page.getByTestId('me-name').textContent(), PARTICIPANT);
+      assert.match(await briefing.textContent(), /Регламент этапа/);
+      const join = briefing.getByTestId('join-briefing');
+      assert.equal(await join.getAttribute('href'), `briefing.html#room=${briefingRoom}`);
+      const room = page.getByTestId('my-room').filter({ hasText: 'Сварочный пост 1' });
+      await room.waitFor();
+      assert.match(await room.getByTestId('open-room').getAttribute('href'), /^participant\.html#room=/);
+
+      await join.click();
+      await page.waitForURL(/\/briefing\.html#room=/);
+      await waitInPage(participant, 'joining the briefing', () => window.profstage?.phase === 'joined');
+      await page.getByTestId('raise-hand').waitFor({ state: 'visible' });
+      await waitInPage(
+        participant,
+        'the status line to show a connection',
+        () => document.querySelector('[data-testid="status"]')?.dataset.state === 'connected',
+      );
+
+      // The link worked once: opening it again signs nobody in.
+      const again = await participantBrowser.openPage('participant-again', inviteLink);
+      const status = again.page.getByTestId('invite-status');
+      await again.page.waitForFunction(
+        () => document.querySelector('[data-testid="invite-status"]')?.dataset.error,
+      );
+      assert.equal(await status.getAttribute('data-error'), 'invalid_invite');
+    }),
+  );
+
+  it('server log holds no personal data or secrets', () =>
+    stage.step(async () => {
+      const log = fs.readFileSync(stage.server.logPath, 'utf8');
+      assert.match(log, /scheduled a briefing/, 'the log is the server log');
+      for (const secret of [PARTICIPANT, PASSWORD, inviteLink.split('#')[1]]) {
+        assert.ok(!log.includes(secret), `the server log contains "${secret}"`);
+      }
+    }),
+  );
+});

@@ -1,0 +1,60 @@
+// console.html: the organiser's console. It checks the session, then wires each section:
+// structure, people and invites, room assignments, expert groups, briefings and the audit
+// log. Anyone who is not a signed-in organiser is sent to the sign-in page.
+
+import { currentSession, remove } from './contest-api.js';
+import { initAudit } from './console-audit.js';
+import { initBriefings } from './console-briefings.js';
+import { initGroups } from './console-groups.js';
+import { initAssignments, initPeople } from './console-people.js';
+import { ConsoleState } from './console-state.js';
+import { initStructure } from './console-structure.js';
+import { initErrorBanner, showError } from './error-banner.js';
+import { errorText } from './form-errors.js';
+import { initLanguage, setText } from './i18n.js';
+
+const state = new ConsoleState();
+const report = (error) => showError('console.failed', { reason: errorText(error) });
+
+async function start() {
+  let session;
+  try {
+    session = await currentSession();
+  } catch (error) {
+    report(error);
+    return;
+  }
+  if (session === null || session.person.role !== 'organiser') {
+    window.location.replace('signin.html');
+    return;
+  }
+  setText(document.querySelector('[data-testid="signed-in-as"]'), 'console.signed_in_as', {
+    name: session.person.full_name,
+  });
+  document.getElementById('console').hidden = false;
+
+  const loaders = [
+    initStructure(state, report),
+    initPeople(state, report),
+    initAssignments(state, report),
+    initGroups(state, report),
+    initBriefings(state, report),
+  ];
+  await Promise.all(loaders.map((load) => load()));
+  await initAudit(state)().catch(report);
+}
+
+async function signOut() {
+  try {
+    await remove('/session');
+  } catch (error) {
+    report(error);
+    return;
+  }
+  window.location.assign('signin.html');
+}
+
+initLanguage();
+initErrorBanner();
+document.querySelector('[data-testid="sign-out"]').addEventListener('click', signOut);
+start();

@@ -1,0 +1,203 @@
+// The console's people section: people with their roles, and each person's invite links,
+// which the organiser creates, copies and revokes.
+
+import { get, listAll, post, put, remove } from './contest-api.js';
+import { button, element } from './dom.js';
+import { onSubmit } from './form-errors.js';
+import { setText, t } from './i18n.js';
+import { formatTime } from './time-format.js';
+
+const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
+
+/** Returns the link to send: the invite page with the token after `#`. */
+export function inviteLink(token) {
+  return new URL(`invite.html#${token}`, window.location.href).href;
+}
+
+function inviteState(invite) {
+  if (invite.revoked_at !== null) {
+    return 'invites.revoked';
+  }
+  if (invite.used_at !== null) {
+    return 'invites.used';
+  }
+  return invite.expires_at < Date.now() ? 'invites.expired' : 'invites.open';
+}
+
+/** Wires the people section to `state`; returns the function that loads it. */
+export function initPeople(state, report) {
+  const personForm = document.getElementById('person-form');
+  const invites = document.getElementById('invites');
+  const inviteForm = document.getElementById('invite-form');
+  let selected = null; // the person whose invites are shown
+
+  async function reloadPeople() {
+    try {
+      state.setPeople(await listAll('/people'));
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  function renderPeople() {
+    const rows = state.people
+      .filter((person) => person.role !== 'organiser')
+      .map((person) =>
+        element('tr', { testid: 'person-row', attrs: { 'data-id': person.id } }, [
+          element('td', { text: person.full_name }),
+          element('td', { key: `role.${person.role}` }),
+          element('td', {}, [button('people.invites', 'show-invites', () => showInvites(person))]),
+        ]),
+      );
+    byTestId('people-rows').replaceChildren(...rows);
+  }
+
+  async function showInvites(person) {
+    selected = person;
+    invites.hidden = false;
+    byTestId('new-invite').hidden = true;
+    setText(byTestId('invites-heading'), 'invites.heading', { name: person.full_name });
+    await reloadInvites();
+  }
+
+  async function reloadInvites() {
+    let list = [];
+    try {
+      list = await get(`/people/${selected.id}/invites`);
+    } catch (error) {
+      report(error);
+    }
+    const items = list.map((invite) => {
+      const status = inviteState(invite);
+      const item = element('li', { className: 'item', testid: 'invite', attrs: { 'data-id': invite.id } }, [
+        element('span', { key: status }),
+        ' ',
+        element('span', {
+          className: 'muted',
+          key: 'invites.expires',
+          vars: { time: formatTime(invite.expires_at) },
+        }),
+      ]);
+      if (status === 'invites.open') {
+        item.append(' ', button('invites.revoke', 'revoke-invite', () => revoke(invite), 'button danger'));
+      }
+      return item;
+    });
+    byTestId('invite-list').replaceChildren(...items);
+  }
+
+  async function revoke(invite) {
+    try {
+      await post(`/invites/${invite.id}/revoke`);
+    } catch (error) {
+      report(error);
+    }
+    await reloadInvites();
+  }
+
+  async function copyLink() {
+    const input = byTestId('invite-link');
+    try {
+      await navigator.clipboard.writeText(input.value);
+      setText(byTestId('copy-status'), 'invites.copied');
+    } catch {
+      input.select();
+      setText(byTestId('copy-status'), 'invites.copy_by_hand');
+    }
+  }
+
+  onSubmit(personForm, async () => {
+    const elements = personForm.elements;
+    const optional = (value) => (value.trim() === '' ? null : value);
+    await post('/people', {
+      role: elements.role.value,
+      full_name: elements.full_name.value,
+      email: optional(elements.email.value),
+      phone: optional(elements.phone.value),
+      region: optional(elements.region.value),
+    });
+    await reloadPeople();
+    return true;
+  });
+
+  onSubmit(inviteForm, async () => {
+    const hours = Number.parseInt(inviteForm.elements.valid_hours.value, 10);
+    const body = Number.isNaN(hours) ? {} : { valid_hours: hours };
+    const created = await post(`/people/${selected.id}/invites`, body);
+    byTestId('invite-link').value = inviteLink(created.token);
+    byTestId('copy-status').textContent = '';
+    byTestId('new-invite').hidden = false;
+    await reloadInvites();
+    return false;
+  });
+
+  byTestId('copy-invite').addEventListener('click', copyLink);
+  state.addEventListener('people', renderPeople);
+  return reloadPeople;
+}
+
+/**
+ * Wires the assignments section: who is in the room chosen in the structure section.
+ * Returns the function that loads it.
+ */
+export function initAssignments(state, report) {
+  const form = document.getElementById('assign-form');
+  const personSelect = byTestId('assign-person');
+
+  function fillPeople() {
+    const options = state.people.map((person) =>
+      element('option', {
+        text: `${person.full_name} (${t(`role.${person.role}`)})`,
+        attrs: { value: person.id },
+      }),
+    );
+    personSelect.replaceChildren(...options);
+  }
+
+  async function reload() {
+    const room = state.room;
+    form.querySelector('[type="submit"]').disabled = room === '';
+    setText(byTestId('assignments-room'), room === '' ? 'assignments.no_room' : 'assignments.room', {
+      room: document.getElementById('room-select').selectedOptions[0]?.textContent ?? '',
+    });
+    if (room === '') {
+      byTestId('assignment-list').replaceChildren();
+      return;
+    }
+    let list = [];
+    try {
+      list = await listAll(`/rooms/${room}/assignments`);
+    } catch (error) {
+      report(error);
+    }
+    const items = list.map((assignment) =>
+      element('li', { className: 'item', testid: 'assignment' }, [
+        element('span', { text: state.personName(assignment.person_id) }),
+        ' ',
+        button('assignments.remove', 'unassign', () => unassign(assignment.person_id), 'button danger'),
+      ]),
+    );
+    byTestId('assignment-list').replaceChildren(...items);
+  }
+
+  async function unassign(person) {
+    try {
+      await remove(`/rooms/${state.room}/assignments/${person}`);
+    } catch (error) {
+      report(error);
+    }
+    await reload();
+  }
+
+  onSubmit(form, async () => {
+    await put(`/rooms/${state.room}/assignments/${personSelect.value}`);
+    await reload();
+    return false;
+  });
+  state.addEventListener('people', () => {
+    fillPeople();
+    reload();
+  });
+  state.addEventListener('room', reload);
+  return reload;
+}
