@@ -72,6 +72,7 @@ function render() {
   byTestId('my-rooms').replaceChildren(...rooms.map((room) => renderRoom(room, role)));
   byTestId('no-rooms').hidden = rooms.length > 0;
   byTestId('console-link').hidden = role !== 'organiser';
+  byTestId('scoring-link').hidden = role !== 'expert';
   for (const id of ['status', 'briefings', 'rooms']) {
     document.getElementById(id).hidden = false;
   }
