@@ -16,8 +16,19 @@ function inviteToken(fragment) {
   return /^[0-9a-fA-F]{64}$/.test(token) ? token : null;
 }
 
+/**
+ * Returns the page to open after accepting: `scoring.html` for `next=scoring` (the experts'
+ * scoring link), else the personal page. Only known pages are allowed, so that a link
+ * cannot send the new session elsewhere.
+ */
+function nextPage(fragment) {
+  const next = new URLSearchParams(fragment.replace(/^#/, '')).get('next');
+  return next === 'scoring' ? 'scoring.html' : 'me.html';
+}
+
 async function accept() {
-  const token = inviteToken(window.location.hash);
+  const fragment = window.location.hash;
+  const token = inviteToken(fragment);
   // The link works once, so it has no use in the history or in a bookmark.
   window.history.replaceState(null, '', window.location.pathname);
   if (token === null) {
@@ -26,7 +37,7 @@ async function accept() {
   }
   try {
     await post('/invites/accept', { token });
-    window.location.replace('me.html');
+    window.location.replace(nextPage(fragment));
   } catch (error) {
     status.dataset.error = error.code ?? 'unreachable';
     setText(status, 'invite.failed', { reason: errorText(error) });

@@ -133,6 +133,7 @@ function render() {
   byTestId('my-theory-tests').replaceChildren(...tests.map(renderTheoryTest));
   document.getElementById('theory-tests').hidden = tests.length === 0;
   byTestId('console-link').hidden = role !== 'organiser';
+  byTestId('scoring-link').hidden = role !== 'expert';
   for (const id of ['status', 'briefings', 'rooms']) {
     document.getElementById(id).hidden = false;
   }

@@ -99,11 +99,20 @@ pub enum Action {
     ReadTheoryResults,
     /// Read identity snapshots and confirm or reject them (experts: of their nominations).
     ReviewIdentity,
+    /// Define assessment criteria and a stage's scoring rule.
+    ManageScoring,
+    /// Fill, lock and, as a group's chair, reopen assessment sheets; generate the group's
+    /// protocol. Membership of the expert group is checked as well.
+    AssessParticipants,
+    /// Read summary sheets and protocols. Experts read only their groups'.
+    ReadScores,
+    /// Approve a protocol with a one-time code, as a member of the group or commission.
+    ApproveProtocols,
 }
 
 impl Action {
     /// Every action, in the order of the permission table.
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 23] = [
         Action::ReadStructure,
         Action::ManageStructure,
         Action::ReadPeople,
@@ -123,6 +132,10 @@ impl Action {
         Action::ManageTheory,
         Action::ReadTheoryResults,
         Action::ReviewIdentity,
+        Action::ManageScoring,
+        Action::AssessParticipants,
+        Action::ReadScores,
+        Action::ApproveProtocols,
     ];
 }
 
@@ -143,7 +156,13 @@ pub fn allows(role: Role, action: Action) -> bool {
         ),
         Role::CommissionMember => matches!(
             action,
-            ReadStructure | ReadAssignments | ReadBriefings | JoinAssignedRoom | ReadOwnRecord
+            ReadStructure
+                | ReadAssignments
+                | ReadBriefings
+                | JoinAssignedRoom
+                | ReadOwnRecord
+                | ReadScores
+                | ApproveProtocols
         ),
         Role::Expert => matches!(
             action,
@@ -154,6 +173,9 @@ pub fn allows(role: Role, action: Action) -> bool {
                 | ReadTaskWork
                 | ReadTheoryResults
                 | ReviewIdentity
+                | AssessParticipants
+                | ReadScores
+                | ApproveProtocols
         ),
         Role::Participant => matches!(action, JoinAssignedRoom | ReadOwnRecord | TakeTasks),
     }
@@ -213,6 +235,7 @@ mod tests {
             Action::ReviewApplications,
             Action::ManageTasks,
             Action::ManageTheory,
+            Action::ManageScoring,
         ];
         for role in Role::ALL.into_iter().filter(|r| *r != Role::Organiser) {
             for action in organiser_only {

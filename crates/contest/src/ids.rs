@@ -167,3 +167,15 @@ id_type!(
     /// A snapshot of an identity document shown before a theory test, and its review.
     IdentityCheckId
 );
+id_type!(
+    /// An assessment criterion of a stage part.
+    CriterionId
+);
+id_type!(
+    /// An expert's assessment sheet for one participant of one stage part.
+    SheetId
+);
+id_type!(
+    /// A protocol of an expert group or of a regional commission.
+    ProtocolId
+);

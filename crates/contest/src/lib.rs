@@ -1,7 +1,8 @@
 //! The contest domain of Profstage: contests, regional stages, nominations, stage parts,
 //! people and their roles, expert groups, media rooms and who is assigned to them, accounts,
 //! sessions, invite links, applications, scheduled briefings, task texts with their time
-//! limits, theory tests with their question banks and results, and the audit log.
+//! limits, theory tests with their question banks and results, scoring and protocols, and
+//! the audit log.
 //!
 //! It stores everything in SQLite or PostgreSQL through one code path (sqlx's `Any` driver
 //! and portable SQL) and depends on nothing of WebRTC or HTTP. Every operation takes the
@@ -22,6 +23,7 @@ mod groups;
 mod ids;
 pub mod invites;
 mod people;
+pub mod scoring;
 mod structure;
 pub mod task_work;
 pub mod tasks;
@@ -43,12 +45,16 @@ pub use db::{Backend, Database, DatabaseError};
 pub use error::{Error, FieldError};
 pub use groups::{ExpertGroup, NewExpertGroup};
 pub use ids::{
-    ApplicationId, AttachmentId, BriefingId, ContestId, ExpertGroupId, IdentityCheckId, InviteId,
-    NominationId, PersonId, QuestionId, RoomId, SessionId, StageId, StagePartId, SubmissionId,
-    TaskId,
+    ApplicationId, AttachmentId, BriefingId, ContestId, CriterionId, ExpertGroupId,
+    IdentityCheckId, InviteId, NominationId, PersonId, ProtocolId, QuestionId, RoomId, SessionId,
+    SheetId, StageId, StagePartId, SubmissionId, TaskId,
 };
 pub use invites::{Invite, InviteLink, NewInvite};
 pub use people::{NewPerson, Person};
+pub use scoring::{
+    Criterion, CriterionKind, NewCriterion, NewScoringRule, Protocol, ProtocolKind, ScoringRule,
+    Sheet, SheetInput, Summary,
+};
 pub use structure::{
     Contest, NewContest, NewNomination, NewRoom, NewStage, NewStagePart, Nomination, PartKind,
     Room, Stage, StagePart,

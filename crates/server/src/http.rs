@@ -28,11 +28,13 @@ use crate::state::AppState;
 use crate::token::{is_display_text, Claims, MAX_NAME_CHARS};
 
 /// Content-Security-Policy of every response: scripts, styles and fonts only from the
-/// server's own files, no inline code, media from `blob:` and WebSocket connections.
+/// server's own files, no inline code, media from `blob:` and WebSocket connections. Pages
+/// may be framed only by pages of this server, as the scoring page frames the live and
+/// review pages.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
     style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; \
     connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; \
-    frame-ancestors 'none'; form-action 'self'";
+    frame-ancestors 'self'; form-action 'self'";
 
 /// Largest body accepted by `POST /api/dev/token`, in bytes.
 const DEV_TOKEN_BODY_LIMIT: usize = 16 * 1024;

@@ -9,6 +9,8 @@ pub mod config;
 pub mod contest_api;
 pub mod http;
 pub mod media_loop;
+pub mod notifier;
+pub mod pdf;
 pub mod recording;
 pub mod recording_api;
 pub mod retention;

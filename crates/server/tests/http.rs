@@ -136,6 +136,7 @@ async fn api_responses_carry_security_headers() {
     assert!(policy.contains("media-src 'self' blob:"), "{policy}");
     assert!(policy.contains("connect-src 'self' ws: wss:"), "{policy}");
     assert!(!policy.contains("unsafe-inline"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'self'"), "{policy}");
 }
 
 #[tokio::test]

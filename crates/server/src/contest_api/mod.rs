@@ -1,8 +1,9 @@
 //! The contest management API under `/api/v1`: contests and their structure, people, expert
 //! groups, rooms and assignments, scheduled briefings, invites, sign-in and sign-out, media
 //! tokens for assigned rooms and briefings, tasks with their time limits, the theory stage,
-//! and the audit log. `docs/contest.md`, `docs/tasks.md` and `docs/theory.md` describe it; `/api/v1/openapi.json` is its OpenAPI
-//! document.
+//! assessment sheets, summary sheets and protocols, and the audit log. `docs/contest.md`,
+//! `docs/tasks.md`, `docs/theory.md` and `docs/scoring.md` describe it;
+//! `/api/v1/openapi.json` is its OpenAPI document.
 //!
 //! Every handler takes the signed-in session ([`extract::SignedIn`]) and passes its actor to
 //! the contest domain, which checks the permission and audits the change. The exceptions
@@ -16,6 +17,9 @@ mod briefings;
 pub mod extract;
 mod openapi;
 mod people;
+mod protocols;
+mod scoring;
+mod scoring_pdf;
 pub mod sign_in_limit;
 mod structure;
 mod submission_limit;
@@ -116,6 +120,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(application_routes())
         .merge(task_routes())
         .merge(theory_routes())
+        .merge(scoring_routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .route("/api/v1/applications", submit.get(applications::list))
         .merge(task_file_routes())
@@ -243,6 +248,51 @@ fn application_routes() -> Router<Arc<AppState>> {
             "/api/v1/stages/{id}/participants/html",
             get(applications::export_html),
         )
+}
+
+/// Routes of criteria, sheets, summary sheets and protocols.
+fn scoring_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(
+            "/api/v1/parts/{id}/criteria",
+            get(scoring::list_criteria).post(scoring::create_criterion),
+        )
+        .route(
+            "/api/v1/stages/{id}/scoring-rule",
+            get(scoring::get_rule).put(scoring::set_rule),
+        )
+        .route(
+            "/api/v1/parts/{id}/sheets/{participant_id}",
+            get(scoring::get_sheet).put(scoring::save_sheet),
+        )
+        .route("/api/v1/me/scoring", get(scoring::workspace))
+        .route(
+            "/api/v1/expert-groups/{id}/sheets",
+            get(scoring::group_sheets),
+        )
+        .route("/api/v1/sheets/{id}/lock", post(scoring::lock_sheet))
+        .route("/api/v1/sheets/{id}/reopen", post(scoring::reopen_sheet))
+        .route("/api/v1/sheets/{id}/pdf", get(scoring::sheet_pdf))
+        .route("/api/v1/expert-groups/{id}/summary", get(scoring::summary))
+        .route(
+            "/api/v1/expert-groups/{id}/summary/pdf",
+            get(scoring::summary_pdf),
+        )
+        .route(
+            "/api/v1/expert-groups/{id}/protocols",
+            get(protocols::list).post(protocols::generate),
+        )
+        .route("/api/v1/protocols/{id}", get(protocols::get))
+        .route(
+            "/api/v1/protocols/{id}/approval-code",
+            post(protocols::request_code),
+        )
+        .route("/api/v1/protocols/{id}/approve", post(protocols::approve))
+        .route(
+            "/api/v1/protocols/{id}/hand-over",
+            post(protocols::hand_over),
+        )
+        .route("/api/v1/protocols/{id}/pdf", get(protocols::pdf))
 }
 
 /// `offset` and `limit` of a list request.

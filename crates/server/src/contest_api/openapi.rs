@@ -28,7 +28,7 @@ pub struct ErrorDetail {
     info(
         title = "Profstage contest API",
         description = "Contests, people, rooms, briefings, invites, sessions, applications, \
-            tasks, the theory stage \
+            tasks, the theory stage, assessment sheets, summary sheets, protocols \
             and the audit log. \
             Lists take offset and limit (1 to 200, 50 by default) and return next_offset. \
             State-changing requests need the session cookie and the X-CSRF-Token header."
@@ -114,6 +114,26 @@ pub struct ErrorDetail {
         super::theory::results,
         super::theory::results_csv,
         super::theory::import_results,
+        super::scoring::create_criterion,
+        super::scoring::list_criteria,
+        super::scoring::get_rule,
+        super::scoring::set_rule,
+        super::scoring::get_sheet,
+        super::scoring::save_sheet,
+        super::scoring::lock_sheet,
+        super::scoring::reopen_sheet,
+        super::scoring::sheet_pdf,
+        super::scoring::workspace,
+        super::scoring::group_sheets,
+        super::scoring::summary,
+        super::scoring::summary_pdf,
+        super::protocols::generate,
+        super::protocols::list,
+        super::protocols::get,
+        super::protocols::request_code,
+        super::protocols::approve,
+        super::protocols::hand_over,
+        super::protocols::pdf,
     )
 )]
 struct ApiDoc;

@@ -1,0 +1,1014 @@
+//! Scoring over HTTP, on SQLite and on PostgreSQL: every scoring endpoint for every role,
+//! the whole path from sheets to the commission's approved protocol with codes from the
+//! file outbox, and PDFs read back with pdftotext.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body};
+use axum::http::{header, Method, Request, StatusCode};
+use profstage_contest::testing::{sqlite_url, PostgresServer};
+use profstage_contest::{
+    Actor, Database, NewContest, NewExpertGroup, NewInvite, NewNomination, NewPerson, NewRoom,
+    NewStage, NewStagePart, PartKind, PersonId, Role,
+};
+use profstage_server::config::{AuthConfig, Config, TokenSecret};
+use profstage_server::http::router;
+use profstage_server::media_loop::MediaHandle;
+use profstage_server::state::AppState;
+use profstage_server::token::TokenKeys;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
+const PASSWORD: &str = "organiser password 2027";
+
+struct Reply {
+    status: StatusCode,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
+            let text = String::from_utf8_lossy(&self.body);
+            panic!("body is not JSON ({error}): {text}")
+        })
+    }
+}
+
+#[derive(Clone)]
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Who {
+    Organiser,
+    Chair,
+    Member,
+    Outsider,
+    Participant,
+    Commission,
+    Support,
+}
+
+const EVERYONE: [Who; 7] = [
+    Who::Organiser,
+    Who::Chair,
+    Who::Member,
+    Who::Outsider,
+    Who::Participant,
+    Who::Commission,
+    Who::Support,
+];
+
+/// A nomination with a theory and a practice part, each with criteria; an expert group of
+/// a chair and a member; an expert of no group; two participants in both parts; and one
+/// signed-in person of every other role.
+struct World {
+    state: Arc<AppState>,
+    _data: tempfile::TempDir,
+    outbox: PathBuf,
+    sessions: Vec<(Who, Session)>,
+    stage: String,
+    theory: String,
+    practice: String,
+    theory_criterion: String,
+    weld: String,
+    safety: String,
+    group: String,
+    participants: Vec<String>,
+}
+
+impl World {
+    fn session(&self, who: Who) -> &Session {
+        &self.sessions.iter().find(|(w, _)| *w == who).unwrap().1
+    }
+
+    async fn call(&self, method: Method, path: &str, who: Who, body: Option<Value>) -> Reply {
+        let session = self.session(who);
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(
+                header::COOKIE,
+                format!("profstage_session={}", session.cookie),
+            )
+            .header("x-csrf-token", &session.csrf);
+        let body = match body {
+            Some(value) => {
+                builder = builder.header(header::CONTENT_TYPE, "application/json");
+                Body::from(value.to_string())
+            }
+            None => Body::empty(),
+        };
+        let response = router(Arc::clone(&self.state))
+            .oneshot(builder.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let body = to_bytes(response.into_body(), 16 << 20).await.unwrap();
+        Reply {
+            status,
+            content_type,
+            body: body.to_vec(),
+        }
+    }
+
+    /// Sends a request that must succeed with `status`, and returns its reply.
+    async fn expect(
+        &self,
+        method: Method,
+        path: &str,
+        who: Who,
+        body: Option<Value>,
+        status: StatusCode,
+    ) -> Reply {
+        let reply = self.call(method.clone(), path, who, body).await;
+        assert_eq!(
+            reply.status,
+            status,
+            "{method} {path} as {who:?}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        reply
+    }
+
+    /// Saves and locks a complete sheet of `who` for participant `p` in both parts.
+    async fn fill(&self, who: Who, p: usize, theory: i64, weld: i64, safe: bool) {
+        let participant = &self.participants[p];
+        let path = format!("/api/v1/parts/{}/sheets/{participant}", self.theory);
+        let body = json!({"marks": [{"criterion_id": self.theory_criterion, "value": theory}]});
+        let sheet = self
+            .expect(Method::PUT, &path, who, Some(body), StatusCode::OK)
+            .await;
+        let lock = format!(
+            "/api/v1/sheets/{}/lock",
+            sheet.json()["id"].as_str().unwrap()
+        );
+        self.expect(Method::POST, &lock, who, None, StatusCode::OK)
+            .await;
+        let path = format!("/api/v1/parts/{}/sheets/{participant}", self.practice);
+        let body = json!({"marks": [
+            {"criterion_id": self.weld, "value": weld},
+            {"criterion_id": self.safety, "value": safe}
+        ], "comment": "Шов ровный"});
+        let sheet = self
+            .expect(Method::PUT, &path, who, Some(body), StatusCode::OK)
+            .await;
+        let lock = format!(
+            "/api/v1/sheets/{}/lock",
+            sheet.json()["id"].as_str().unwrap()
+        );
+        self.expect(Method::POST, &lock, who, None, StatusCode::OK)
+            .await;
+    }
+
+    /// Requests a code as `who` and reads it from the outbox.
+    async fn code(&self, who: Who, protocol: &str) -> String {
+        let path = format!("/api/v1/protocols/{protocol}/approval-code");
+        self.expect(Method::POST, &path, who, None, StatusCode::ACCEPTED)
+            .await;
+        newest_code(&self.outbox)
+    }
+
+    async fn approve(&self, who: Who, protocol: &str) -> Value {
+        let code = self.code(who, protocol).await;
+        let path = format!("/api/v1/protocols/{protocol}/approve");
+        let body = json!({"code": code});
+        self.expect(Method::POST, &path, who, Some(body), StatusCode::OK)
+            .await
+            .json()
+    }
+}
+
+/// Returns the code of the newest message in the outbox.
+fn newest_code(outbox: &Path) -> String {
+    let mut files: Vec<_> = std::fs::read_dir(outbox)
+        .expect("the outbox exists")
+        .map(|e| e.unwrap())
+        .collect();
+    files.sort_by_key(|e| e.metadata().unwrap().modified().unwrap());
+    let newest = files.last().expect("a message in the outbox");
+    let message: Value = serde_json::from_slice(&std::fs::read(newest.path()).unwrap()).unwrap();
+    assert_eq!(message["kind"], "approval_code");
+    let code = message["code"].as_str().unwrap().to_owned();
+    assert!(message["text"].as_str().unwrap().contains(&code));
+    code
+}
+
+async fn signed_in(
+    db: &Database,
+    organiser: &Actor,
+    role: Role,
+    name: &str,
+) -> (PersonId, Session) {
+    let new = NewPerson {
+        role: Some(role),
+        full_name: name.to_owned(),
+        region: Some("Тверская область".to_owned()),
+        ..NewPerson::default()
+    };
+    let person = db.create_person(organiser, &new).await.unwrap();
+    let link = db
+        .create_invite(organiser, &person.id, &NewInvite::default())
+        .await
+        .unwrap();
+    let session = db.accept_invite(&link.token).await.unwrap();
+    let session = Session {
+        cookie: session.cookie_token,
+        csrf: session.csrf_token,
+    };
+    (person.id, session)
+}
+
+async fn world(url: String) -> World {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = Config {
+        dev_mode: Some(true),
+        auth: AuthConfig {
+            token_secret: Some(TokenSecret::new(SECRET)),
+            ..AuthConfig::default()
+        },
+        ..Config::default()
+    };
+    config.recording.data_dir = data.path().to_owned();
+    let db = Database::connect(&url).await.unwrap();
+    db.create_organiser("chief", "Главный организатор", PASSWORD)
+        .await
+        .unwrap();
+    let signed = db.sign_in("chief", PASSWORD).await.unwrap();
+    let organiser = signed.info.actor();
+    let mut sessions = vec![(
+        Who::Organiser,
+        Session {
+            cookie: signed.cookie_token,
+            csrf: signed.csrf_token,
+        },
+    )];
+
+    let contest = NewContest {
+        name: "Лучший по профессии 2027".into(),
+        description: String::new(),
+    };
+    let contest = db.create_contest(&organiser, &contest).await.unwrap();
+    let stage = NewStage {
+        region: "Тверская область".into(),
+        starts_at: Some(1_800_000_000_000),
+        ends_at: Some(1_800_086_400_000),
+    };
+    let stage = db
+        .create_stage(&organiser, &contest.id, &stage)
+        .await
+        .unwrap();
+    let nomination = NewNomination {
+        profession: "Сварщик".into(),
+    };
+    let nomination = db
+        .create_nomination(&organiser, &stage.id, &nomination)
+        .await
+        .unwrap();
+    let mut parts = Vec::new();
+    for (kind, title) in [
+        (PartKind::Theory, "Теория"),
+        (PartKind::Practice, "Практика"),
+    ] {
+        let new = NewStagePart {
+            kind: Some(kind),
+            title: title.into(),
+        };
+        parts.push(
+            db.create_stage_part(&organiser, &nomination.id, &new)
+                .await
+                .unwrap(),
+        );
+    }
+
+    let mut people = Vec::new();
+    for (who, role, name) in [
+        (Who::Chair, Role::Expert, "Председатель Смирнова"),
+        (Who::Member, Role::Expert, "Эксперт Кузнецов"),
+        (Who::Outsider, Role::Expert, "Эксперт Посторонний"),
+        (Who::Participant, Role::Participant, "Участник Иванов"),
+        (
+            Who::Commission,
+            Role::CommissionMember,
+            "Член комиссии Сидоров",
+        ),
+        (Who::Support, Role::Support, "Поддержка Орлова"),
+    ] {
+        let (id, session) = signed_in(&db, &organiser, role, name).await;
+        people.push(id);
+        sessions.push((who, session));
+    }
+    let group = NewExpertGroup {
+        name: "Группа сварщиков".into(),
+        chair_id: Some(people[0].clone()),
+        member_ids: vec![people[1].clone()],
+    };
+    let group = db
+        .create_expert_group(&organiser, &nomination.id, &group)
+        .await
+        .unwrap();
+    let second = NewPerson {
+        role: Some(Role::Participant),
+        full_name: "Участник Петров".into(),
+        ..NewPerson::default()
+    };
+    let second = db.create_person(&organiser, &second).await.unwrap().id;
+    let participants = vec![people[3].clone(), second];
+    for part in &parts {
+        let room = NewRoom {
+            title: part.title.clone(),
+        };
+        let room = db.create_room(&organiser, &part.id, &room).await.unwrap();
+        for participant in &participants {
+            db.assign(&organiser, &room.id, participant).await.unwrap();
+        }
+    }
+
+    let state = Arc::new(AppState {
+        config: Arc::new(config),
+        tokens: TokenKeys::new(SECRET.as_bytes()),
+        media: MediaHandle::detached(),
+        recordings: None,
+        briefings: None,
+        contest: db,
+        sign_in_limits: Default::default(),
+    });
+    let mut w = World {
+        state,
+        outbox: data.path().join("outbox"),
+        _data: data,
+        sessions,
+        stage: stage.id.to_string(),
+        theory: parts[0].id.to_string(),
+        practice: parts[1].id.to_string(),
+        theory_criterion: String::new(),
+        weld: String::new(),
+        safety: String::new(),
+        group: group.id.to_string(),
+        participants: participants.iter().map(|p| p.to_string()).collect(),
+    };
+    let criterion = |part: String, body: Value| {
+        let w = &w;
+        async move {
+            let path = format!("/api/v1/parts/{part}/criteria");
+            let reply = w
+                .expect(
+                    Method::POST,
+                    &path,
+                    Who::Organiser,
+                    Some(body),
+                    StatusCode::CREATED,
+                )
+                .await;
+            reply.json()["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let theory_criterion = criterion(
+        w.theory.clone(),
+        json!({"name": "Тест по технологии", "max_points": 20, "kind": "points"}),
+    )
+    .await;
+    let weld = criterion(
+        w.practice.clone(),
+        json!({"name": "Качество шва", "max_points": 10, "kind": "points"}),
+    )
+    .await;
+    let safety = criterion(
+        w.practice.clone(),
+        json!({"name": "Охрана труда", "max_points": 5, "kind": "yes_no"}),
+    )
+    .await;
+    w.theory_criterion = theory_criterion;
+    w.weld = weld;
+    w.safety = safety;
+    w
+}
+
+/// A route: method, path, body, the roles allowed, and the status of an allowed request.
+type Case<'a> = (Method, String, Option<Value>, &'a [Who], StatusCode);
+
+async fn every_endpoint_checks_role(w: World) {
+    use Who::*;
+    let p1 = &w.participants[0];
+    let (theory, practice, stage, group) = (&w.theory, &w.practice, &w.stage, &w.group);
+    let half = json!({"marks": [{"criterion_id": w.weld, "value": 7}]});
+    let sheet = w
+        .expect(
+            Method::PUT,
+            &format!("/api/v1/parts/{practice}/sheets/{p1}"),
+            Member,
+            Some(half.clone()),
+            StatusCode::OK,
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let readers = &[Organiser, Chair, Member, Outsider, Commission, Support][..];
+    let score_readers = &[Organiser, Chair, Member, Commission][..];
+    let experts = &[Chair, Member][..];
+
+    // Method, path, body, roles allowed, status of an allowed request. Every other role
+    // gets 403 and changes nothing.
+    let table: Vec<Case> = vec![
+        (
+            Method::GET,
+            format!("/api/v1/parts/{practice}/criteria"),
+            None,
+            readers,
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/parts/{theory}/criteria"),
+            Some(json!({"name": "Устный ответ", "max_points": 5, "kind": "points"})),
+            &[Organiser],
+            StatusCode::CREATED,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/stages/{stage}/scoring-rule"),
+            None,
+            readers,
+            StatusCode::OK,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/stages/{stage}/scoring-rule"),
+            Some(json!({"aggregation": "median"})),
+            &[Organiser],
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/parts/{practice}/sheets/{p1}"),
+            None,
+            experts,
+            StatusCode::OK,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/parts/{practice}/sheets/{p1}"),
+            Some(half),
+            experts,
+            StatusCode::OK,
+        ),
+        // The sheet misses a mark, so its expert may try but not lock it.
+        (
+            Method::POST,
+            format!("/api/v1/sheets/{sheet}/lock"),
+            None,
+            &[Member],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        // The sheet is open, so the chair may try but not reopen it.
+        (
+            Method::POST,
+            format!("/api/v1/sheets/{sheet}/reopen"),
+            Some(json!({"reason": "проверка"})),
+            &[Chair],
+            StatusCode::CONFLICT,
+        ),
+        (
+            Method::GET,
+            "/api/v1/me/scoring".to_owned(),
+            None,
+            &[Organiser, Chair, Member, Outsider],
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/expert-groups/{group}/sheets"),
+            None,
+            score_readers,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/sheets/{sheet}/pdf"),
+            None,
+            score_readers,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/expert-groups/{group}/summary"),
+            None,
+            score_readers,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/expert-groups/{group}/summary/pdf"),
+            None,
+            score_readers,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/expert-groups/{group}/protocols"),
+            None,
+            score_readers,
+            StatusCode::OK,
+        ),
+        // Not every sheet is locked, so the chair may try but not generate the protocol.
+        (
+            Method::POST,
+            format!("/api/v1/expert-groups/{group}/protocols"),
+            None,
+            &[Chair],
+            StatusCode::CONFLICT,
+        ),
+    ];
+    for (method, path, body, allowed, status) in table {
+        for who in EVERYONE.into_iter().filter(|w| !allowed.contains(w)) {
+            let reply = w.call(method.clone(), &path, who, body.clone()).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::FORBIDDEN,
+                "{method} {path} as {who:?}"
+            );
+            assert_eq!(reply.json()["error"]["code"], "forbidden");
+        }
+        for who in allowed {
+            w.expect(method.clone(), &path, *who, body.clone(), status)
+                .await;
+        }
+    }
+}
+
+async fn workspace_lists_participants_and_sheets(w: World) {
+    let p1 = &w.participants[0];
+    let path = format!("/api/v1/parts/{}/sheets/{p1}", w.practice);
+    let body = json!({"marks": [{"criterion_id": w.weld, "value": 7}]});
+    let saved = w
+        .expect(Method::PUT, &path, Who::Member, Some(body), StatusCode::OK)
+        .await
+        .json();
+
+    let workspace = w
+        .expect(
+            Method::GET,
+            "/api/v1/me/scoring",
+            Who::Member,
+            None,
+            StatusCode::OK,
+        )
+        .await
+        .json();
+    let groups = workspace["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1);
+    let group = &groups[0];
+    assert_eq!(group["id"], w.group.as_str());
+    assert_eq!(group["chair"], false);
+    assert_eq!(group["profession"], "Сварщик");
+    let parts = group["parts"].as_array().unwrap();
+    assert_eq!(parts.len(), 2);
+    let practice = &parts[1];
+    assert_eq!(practice["id"], w.practice.as_str());
+    assert_eq!(practice["criteria"].as_array().unwrap().len(), 2);
+    let names: Vec<&str> = practice["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["full_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Участник Иванов", "Участник Петров"]);
+    let ivanov = &practice["participants"][0];
+    assert_eq!(ivanov["room_title"], "Практика");
+    assert_eq!(ivanov["sheet"]["id"], saved["id"]);
+    assert_eq!(ivanov["sheet"]["marks"], 1);
+    assert!(ivanov["sheet"]["locked_at"].is_null());
+    assert!(practice["participants"][1]["sheet"].is_null());
+
+    let chair = w
+        .expect(
+            Method::GET,
+            "/api/v1/me/scoring",
+            Who::Chair,
+            None,
+            StatusCode::OK,
+        )
+        .await
+        .json();
+    assert_eq!(chair["groups"][0]["chair"], true);
+    assert!(
+        chair["groups"][0]["parts"][1]["participants"][0]["sheet"].is_null(),
+        "the chair sees only their own sheets in the workspace"
+    );
+    let outsider = w
+        .expect(
+            Method::GET,
+            "/api/v1/me/scoring",
+            Who::Outsider,
+            None,
+            StatusCode::OK,
+        )
+        .await
+        .json();
+    assert_eq!(outsider["groups"], json!([]));
+
+    let sheets = w
+        .expect(
+            Method::GET,
+            &format!("/api/v1/expert-groups/{}/sheets", w.group),
+            Who::Chair,
+            None,
+            StatusCode::OK,
+        )
+        .await
+        .json();
+    let items = sheets["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["expert_name"], "Эксперт Кузнецов");
+    assert_eq!(items[0]["participant_name"], "Участник Иванов");
+    let bad = w
+        .call(
+            Method::GET,
+            "/api/v1/expert-groups/not-a-uuid/sheets",
+            Who::Chair,
+            None,
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn bad_marks_are_rejected(w: World) {
+    let p1 = &w.participants[0];
+    let path = format!("/api/v1/parts/{}/sheets/{p1}", w.practice);
+    let cases = [
+        json!({"marks": [{"criterion_id": w.weld, "value": 11}]}),
+        json!({"marks": [{"criterion_id": w.weld, "value": true}]}),
+        json!({"marks": [{"criterion_id": w.safety, "value": 5}]}),
+        json!({"marks": [{"criterion_id": w.theory_criterion, "value": 1}]}),
+        json!({"marks": [{"criterion_id": w.weld, "value": 1}, {"criterion_id": w.weld, "value": 2}]}),
+    ];
+    for body in cases {
+        let reply = w
+            .expect(
+                Method::PUT,
+                &path,
+                Who::Member,
+                Some(body.clone()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        let fields = reply.json()["error"]["fields"].clone();
+        assert!(
+            fields[0]["field"].as_str().unwrap().starts_with("marks["),
+            "{body}: {fields}"
+        );
+    }
+    for body in [
+        json!({"marks": [{"criterion_id": w.weld, "value": 2.5}]}),
+        json!({"mark": []}),
+    ] {
+        let reply = w
+            .call(Method::PUT, &path, Who::Member, Some(body.clone()))
+            .await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+    let reply = w
+        .expect(Method::GET, &path, Who::Member, None, StatusCode::OK)
+        .await;
+    assert!(
+        reply.json()["sheet"].is_null(),
+        "rejected saves create no sheet"
+    );
+    let reopen = w
+        .call(
+            Method::POST,
+            "/api/v1/sheets/not-a-uuid/reopen",
+            Who::Chair,
+            Some(json!({"reason": "x"})),
+        )
+        .await;
+    assert_eq!(reopen.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Runs pdftotext on a PDF and returns its text.
+fn pdf_text(bytes: &[u8]) -> String {
+    assert!(bytes.starts_with(b"%PDF-"), "not a PDF");
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("document.pdf");
+    std::fs::write(&file, bytes).unwrap();
+    let output = std::process::Command::new("pdftotext")
+        .args(["-layout", file.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext runs; scripts/install-deps installs poppler-utils");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn assert_contains(text: &str, wanted: &[&str]) {
+    for piece in wanted {
+        assert!(text.contains(piece), "{piece:?} missing from:\n{text}");
+    }
+}
+
+async fn protocols_are_approved_with_codes(w: World) {
+    use Who::*;
+    // Chair and member mark both participants; participant 2 fails safety with the member.
+    w.fill(Chair, 0, 18, 9, true).await;
+    w.fill(Chair, 1, 12, 6, true).await;
+    w.fill(Member, 0, 16, 7, true).await;
+    w.fill(Member, 1, 14, 8, false).await;
+
+    let summary = w
+        .expect(
+            Method::GET,
+            &format!("/api/v1/expert-groups/{}/summary", w.group),
+            Commission,
+            None,
+            StatusCode::OK,
+        )
+        .await
+        .json();
+    assert_eq!(summary["complete"], true);
+    // Rows go by name.
+    let ivanov = &summary["rows"][0];
+    assert_eq!(ivanov["full_name"], "Участник Иванов");
+    assert_eq!(ivanov["total"], 1700 + 800 + 500);
+    let petrov = &summary["rows"][1];
+    assert_eq!(petrov["full_name"], "Участник Петров");
+    assert_eq!(petrov["total"], 1300 + 700 + 250);
+    assert_eq!(
+        (ivanov["rank"].as_i64(), petrov["rank"].as_i64()),
+        (Some(1), Some(2))
+    );
+
+    let generated = w
+        .expect(
+            Method::POST,
+            &format!("/api/v1/expert-groups/{}/protocols", w.group),
+            Chair,
+            None,
+            StatusCode::CREATED,
+        )
+        .await
+        .json();
+    let protocol = generated["id"].as_str().unwrap().to_owned();
+    let hash = generated["content_hash"].as_str().unwrap().to_owned();
+
+    let outsider = w
+        .call(
+            Method::POST,
+            &format!("/api/v1/protocols/{protocol}/approval-code"),
+            Commission,
+            None,
+        )
+        .await;
+    assert_eq!(
+        outsider.status,
+        StatusCode::FORBIDDEN,
+        "commission members do not approve the group's protocol"
+    );
+    let wrong = w
+        .call(
+            Method::POST,
+            &format!("/api/v1/protocols/{protocol}/approve"),
+            Chair,
+            Some(json!({"code": "12345"})),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    w.approve(Chair, &protocol).await;
+    let early = w
+        .call(
+            Method::POST,
+            &format!("/api/v1/protocols/{protocol}/hand-over"),
+            Chair,
+            None,
+        )
+        .await;
+    assert_eq!(
+        early.status,
+        StatusCode::CONFLICT,
+        "the member has not approved"
+    );
+    let approved = w.approve(Member, &protocol).await;
+    assert_eq!(approved["approved"], true);
+    let member_hands = w
+        .call(
+            Method::POST,
+            &format!("/api/v1/protocols/{protocol}/hand-over"),
+            Member,
+            None,
+        )
+        .await;
+    assert_eq!(member_hands.status, StatusCode::FORBIDDEN);
+    let commission = w
+        .expect(
+            Method::POST,
+            &format!("/api/v1/protocols/{protocol}/hand-over"),
+            Chair,
+            None,
+            StatusCode::CREATED,
+        )
+        .await
+        .json();
+    let commission_id = commission["id"].as_str().unwrap().to_owned();
+    assert_eq!(commission["kind"], "commission");
+    let by_expert = w
+        .call(
+            Method::POST,
+            &format!("/api/v1/protocols/{commission_id}/approval-code"),
+            Chair,
+            None,
+        )
+        .await;
+    assert_eq!(by_expert.status, StatusCode::FORBIDDEN);
+    let done = w.approve(Commission, &commission_id).await;
+    assert_eq!(done["approved"], true);
+
+    // PDFs: the sheet, the summary and both protocols.
+    let sheet = w
+        .expect(
+            Method::GET,
+            &format!("/api/v1/parts/{}/sheets/{}", w.practice, w.participants[1]),
+            Member,
+            None,
+            StatusCode::OK,
+        )
+        .await
+        .json();
+    let sheet_id = sheet["sheet"]["id"].as_str().unwrap();
+    let reply = w
+        .expect(
+            Method::GET,
+            &format!("/api/v1/sheets/{sheet_id}/pdf"),
+            Organiser,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(reply.content_type, "application/pdf");
+    let text = pdf_text(&reply.body);
+    assert_contains(
+        &text,
+        &[
+            "Оценочный лист",
+            "Участник Петров",
+            "Эксперт Кузнецов",
+            "Качество шва",
+            "Охрана труда",
+            "нет (0)",
+            "Итого: 8 из 15",
+            "Шов ровный",
+        ],
+    );
+
+    let reply = w
+        .expect(
+            Method::GET,
+            &format!("/api/v1/expert-groups/{}/summary/pdf", w.group),
+            Commission,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    let text = pdf_text(&reply.body);
+    assert_contains(
+        &text,
+        &[
+            "Сводная ведомость",
+            "Сварщик",
+            "Тверская область",
+            "Участник Иванов",
+            "Участник Петров",
+            "30.00",
+            "22.50",
+            "17.00",
+            "2.50",
+            "Председатель Смирнова (председатель)",
+        ],
+    );
+
+    let reply = w
+        .expect(
+            Method::GET,
+            &format!("/api/v1/protocols/{protocol}/pdf"),
+            Member,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    let text = pdf_text(&reply.body);
+    assert_contains(
+        &text,
+        &[
+            "Протокол экспертной группы",
+            "Участник Иванов",
+            "30.00",
+            "22.50",
+            "Председатель Смирнова",
+            "Эксперт Кузнецов",
+            &hash,
+            "UTC",
+        ],
+    );
+    assert!(
+        !text.contains("не подтверждено"),
+        "both members approved:\n{text}"
+    );
+
+    let reply = w
+        .expect(
+            Method::GET,
+            &format!("/api/v1/protocols/{commission_id}/pdf"),
+            Commission,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    let text = pdf_text(&reply.body);
+    assert_contains(
+        &text,
+        &[
+            "Протокол региональной комиссии",
+            "Член комиссии Сидоров",
+            "Участник Петров",
+            "22.50",
+            &hash,
+            commission["content_hash"].as_str().unwrap(),
+        ],
+    );
+}
+
+async fn openapi_lists_scoring(w: World) {
+    let reply = w
+        .expect(
+            Method::GET,
+            "/api/v1/openapi.json",
+            Who::Support,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    let document = reply.json();
+    for path in [
+        "/api/v1/parts/{id}/criteria",
+        "/api/v1/parts/{id}/sheets/{participant_id}",
+        "/api/v1/sheets/{id}/reopen",
+        "/api/v1/expert-groups/{id}/summary/pdf",
+        "/api/v1/protocols/{id}/approval-code",
+        "/api/v1/protocols/{id}/hand-over",
+        "/api/v1/me/scoring",
+        "/api/v1/expert-groups/{id}/sheets",
+    ] {
+        assert!(
+            document["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(document["components"]["schemas"]["Summary"].is_object());
+}
+
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let folder = tempfile::tempdir().unwrap();
+                    super::$name(world(sqlite_url(folder.path())).await).await;
+                }
+            )*
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn every_scenario_on_postgres() {
+            let server = PostgresServer::start();
+            $(
+                eprintln!("postgres: {}", stringify!($name));
+                $name(world(server.create_database().await).await).await;
+            )*
+        }
+    };
+}
+
+scenarios!(
+    every_endpoint_checks_role,
+    workspace_lists_participants_and_sheets,
+    bad_marks_are_rejected,
+    protocols_are_approved_with_codes,
+    openapi_lists_scoring,
+);

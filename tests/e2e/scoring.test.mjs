@@ -1,0 +1,236 @@
+// The scoring page in Chromium. An expert group of a chair and a member assesses one
+// participant who streams from a contest room. The member opens the scoring link, watches
+// the participant live beside the sheet, fills the sheet as they type and locks it. The
+// chair's sheet is filled over HTTP; the chair then generates the protocol on the page,
+// and both approve it with one-time codes read from the server's outbox folder.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { acceptInvite, createOrganiser, organiserCalls } from './support/contest.mjs';
+import { clickTestId, waitInPage } from './support/pages.mjs';
+import { waitFor } from './support/poll.mjs';
+import { Stage } from './support/stage.mjs';
+
+const TEST_TIMEOUT_MS = 240_000;
+const LOGIN = 'chief';
+const PASSWORD = 'organiser password for e2e';
+
+/** Returns `call(method, path, body, expected)` for a person signed in with `cookie`. */
+async function personCalls(baseUrl, cookie) {
+  const me = await fetch(`${baseUrl}/api/v1/me`, { headers: { cookie: `profstage_session=${cookie}` } });
+  assert.equal(me.status, 200);
+  const { csrf_token: csrf } = await me.json();
+  return async (method, urlPath, body, expected) => {
+    const headers = { cookie: `profstage_session=${cookie}`, 'x-csrf-token': csrf };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+    }
+    const reply = await fetch(`${baseUrl}${urlPath}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await reply.text();
+    assert.equal(reply.status, expected, `${method} ${urlPath}: ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+}
+
+/** Returns the code of the newest approval message in the server's outbox for `person`. */
+function newestCode(outbox, person) {
+  const messages = fs
+    .readdirSync(outbox)
+    .map((name) => JSON.parse(fs.readFileSync(path.join(outbox, name), 'utf8')))
+    .filter((message) => message.to === person)
+    .sort((a, b) => a.expires_at - b.expires_at);
+  assert.ok(messages.length > 0, `no code for ${person} in ${outbox}`);
+  return messages.at(-1).code;
+}
+
+describe('scoring page', () => {
+  let stage;
+  let world;
+
+  before(async () => {
+    stage = await Stage.open('scoring');
+    await createOrganiser(stage.server, LOGIN, PASSWORD);
+    const baseUrl = stage.server.baseUrl;
+    const call = await organiserCalls(baseUrl, LOGIN, PASSWORD);
+    const contest = await call('POST', '/api/v1/contests', { name: 'Лучший по профессии 2027' }, 201);
+    const regional = await call('POST', `/api/v1/contests/${contest.id}/stages`, {
+      region: 'Тверская область',
+      starts_at: Date.UTC(2027, 3, 1),
+      ends_at: Date.UTC(2027, 3, 2),
+    }, 201);
+    const nomination = await call('POST', `/api/v1/stages/${regional.id}/nominations`, {
+      profession: 'Сварщик',
+    }, 201);
+    const part = await call('POST', `/api/v1/nominations/${nomination.id}/parts`, {
+      kind: 'practice',
+      title: 'Практика',
+    }, 201);
+    const weld = await call('POST', `/api/v1/parts/${part.id}/criteria`, {
+      name: 'Качество шва', max_points: 10, kind: 'points',
+    }, 201);
+    const safety = await call('POST', `/api/v1/parts/${part.id}/criteria`, {
+      name: 'Охрана труда', max_points: 5, kind: 'yes_no',
+    }, 201);
+    const room = await call('POST', `/api/v1/parts/${part.id}/rooms`, { title: 'Пост 1' }, 201);
+
+    const sessions = {};
+    const ids = {};
+    const invites = {};
+    for (const [key, role, fullName] of [
+      ['participant', 'participant', 'Иванова Мария Петровна'],
+      ['chair', 'expert', 'Смирнова Ольга Ивановна'],
+      ['member', 'expert', 'Кузнецов Пётр Андреевич'],
+    ]) {
+      const person = await call('POST', '/api/v1/people', { role, full_name: fullName }, 201);
+      await call('PUT', `/api/v1/rooms/${room.id}/assignments/${person.id}`, undefined, 201);
+      const invite = await call('POST', `/api/v1/people/${person.id}/invites`, {}, 201);
+      ids[key] = person.id;
+      if (key === 'member') {
+        // The member opens the scoring link in the browser.
+        invites[key] = invite.token;
+      } else {
+        sessions[key] = await acceptInvite(baseUrl, invite.token);
+      }
+    }
+    await call('POST', `/api/v1/nominations/${nomination.id}/expert-groups`, {
+      name: 'Группа сварщиков',
+      chair_id: ids.chair,
+      member_ids: [ids.member],
+    }, 201);
+    world = {
+      baseUrl,
+      part,
+      room,
+      weld,
+      safety,
+      ids,
+      sessions,
+      invites,
+      outbox: path.join(stage.server.dataDir, 'data', 'outbox'),
+      chair: await personCalls(baseUrl, sessions.chair),
+      participant: await personCalls(baseUrl, sessions.participant),
+    };
+  });
+
+  after(async () => {
+    await stage?.close();
+  });
+
+  /** Makes the browser's session that of `who`. */
+  async function signInAs(who) {
+    await stage.browser.context.clearCookies();
+    await stage.browser.context.addCookies([
+      { name: 'profstage_session', value: world.sessions[who], url: world.baseUrl },
+    ]);
+  }
+
+  it('lets experts assess, lock, generate and approve the protocol', { timeout: TEST_TIMEOUT_MS }, () =>
+    stage.step(async () => {
+      const { baseUrl, ids } = world;
+      // The participant streams with a media token of their own session.
+      const issued = await world.participant('POST', `/api/v1/rooms/${world.room.id}/media-token`, undefined, 200);
+      const participant = await stage.browser.openPage(
+        'participant',
+        `${baseUrl}/participant.html#token=${encodeURIComponent(issued.token)}`,
+      );
+      await clickTestId(participant, 'join');
+
+      // The scoring link signs the member in and opens the scoring page.
+      await stage.browser.context.clearCookies();
+      const link = `${baseUrl}/invite.html#token=${world.invites.member}&next=scoring`;
+      const member = await stage.browser.openPage('member', link);
+      await waitInPage(member, 'the workspace', () => document.body.dataset.ready === 'true');
+      assert.equal(new URL(member.page.url()).pathname, '/scoring.html');
+      const cookies = await stage.browser.context.cookies(baseUrl);
+      world.sessions.member = cookies.find((cookie) => cookie.name === 'profstage_session').value;
+      await member.page.getByTestId('open-participant').click();
+
+      // The live room shows the participant's camera inside the page.
+      const frame = member.page.frameLocator('[data-testid="viewer-frame"]');
+      await frame.locator('[data-testid="tile"][data-state="live"]').first()
+        .waitFor({ timeout: 60_000 });
+
+      // Marks save as the member types; a mark above the maximum is rejected under its input.
+      const weld = member.page.locator(`[data-criterion="${world.weld.id}"]`);
+      await weld.fill('12');
+      await waitInPage(member, 'the rejected mark', (id) =>
+        document.querySelector(`[data-testid="field-error-mark-${id}"]`) !== null, world.weld.id);
+      await weld.fill('8');
+      await member.page.locator(`[data-criterion="${world.safety.id}"]`).selectOption('yes');
+      await member.page.getByTestId('sheet-comment').fill('Шов ровный');
+      await waitInPage(member, 'the saved sheet', () =>
+        document.querySelector('[data-testid="sheet-form"]').dataset.saved === 'true');
+      const saved = await world.chair('GET', `/api/v1/expert-groups/${(await groupId())}/sheets`, undefined, 200);
+      assert.equal(saved.items.length, 1);
+      assert.equal(saved.items[0].marks, 2, 'both marks were saved before locking');
+
+      await clickTestId(member, 'lock-sheet');
+      await waitInPage(member, 'the locked sheet', () =>
+        document.querySelector('[data-testid="sheet-form"]').dataset.state === 'locked');
+      assert.equal(await weld.isDisabled(), true, 'a locked sheet cannot be edited');
+
+      // The chair's own sheet, over HTTP.
+      const sheetPath = `/api/v1/parts/${world.part.id}/sheets/${ids.participant}`;
+      const chairSheet = await world.chair('PUT', sheetPath, {
+        marks: [
+          { criterion_id: world.weld.id, value: 6 },
+          { criterion_id: world.safety.id, value: true },
+        ],
+      }, 200);
+      await world.chair('POST', `/api/v1/sheets/${chairSheet.id}/lock`, undefined, 200);
+
+      // The chair generates the protocol and approves it.
+      await signInAs('chair');
+      const chair = await stage.browser.openPage('chair', `${baseUrl}/scoring.html`);
+      await waitInPage(chair, 'the chair view', () =>
+        document.querySelector('[data-testid="chair-group"]')?.dataset.complete === 'true');
+      const total = await chair.page.getByTestId('summary-total').textContent();
+      assert.equal(total, '12.00', 'mean of 8 and 6 plus 5 for yes');
+      await clickTestId(chair, 'generate-protocol');
+      await waitInPage(chair, 'the protocol', () =>
+        document.querySelector('[data-testid="protocol"]') !== null);
+      await approveOnPage(chair, ids.chair);
+
+      // The member approves from their page, after a reload.
+      await signInAs('member');
+      await member.page.reload();
+      await waitInPage(member, 'the workspace', () => document.body.dataset.ready === 'true');
+      await approveOnPage(member, ids.member);
+      await waitInPage(member, 'the approved protocol', () =>
+        document.querySelector('[data-testid="protocol"]').dataset.approved === 'true');
+
+      const { items } = await world.chair('GET', `/api/v1/expert-groups/${await groupId()}/protocols`, undefined, 200);
+      assert.equal(items[0].approved, true);
+      assert.deepEqual(
+        items[0].approvals.map((approval) => approval.content_hash),
+        [items[0].content_hash, items[0].content_hash],
+      );
+      assert.equal(await participant.errorBanner(), null);
+    }));
+
+  async function groupId() {
+    const workspace = await world.chair('GET', '/api/v1/me/scoring', undefined, 200);
+    return workspace.groups[0].id;
+  }
+
+  /** Requests a code on the page, reads it from the outbox and approves. */
+  async function approveOnPage(browserPage, person) {
+    const count = () => (fs.existsSync(world.outbox) ? fs.readdirSync(world.outbox).length : 0);
+    const before = count();
+    await clickTestId(browserPage, 'request-code');
+    await waitInPage(browserPage, 'the code notice', () =>
+      !document.querySelector('[data-testid="code-sent"]').hidden);
+    await waitFor('the code in the outbox', count, (now) => now > before);
+    await browserPage.page.getByTestId('approval-code').fill(newestCode(world.outbox, person));
+    await clickTestId(browserPage, 'approve');
+    await waitInPage(browserPage, 'the approval', (id) =>
+      document.querySelector(`[data-testid="approval"][data-person="${id}"]`)?.dataset.approved === 'true',
+    person);
+  }
+});
