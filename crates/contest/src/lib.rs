@@ -20,6 +20,7 @@ mod error;
 mod groups;
 mod ids;
 pub mod invites;
+mod own_application;
 mod people;
 mod structure;
 #[doc(hidden)]
@@ -35,7 +36,7 @@ pub use applications::{
 pub use assignments::{Assignment, RoomAccess, RoomKind};
 pub use audit::{AuditEntry, AuditFilter};
 pub use briefings::{Briefing, BriefingChange, NewBriefing};
-pub use db::{Backend, Database, DatabaseError};
+pub use db::{Backend, Database, DatabaseError, Lifetimes};
 pub use error::{Error, FieldError};
 pub use groups::{ExpertGroup, NewExpertGroup};
 pub use ids::{
@@ -43,6 +44,7 @@ pub use ids::{
     PersonId, RoomId, SessionId, StageId, StagePartId,
 };
 pub use invites::{Invite, InviteLink, NewInvite};
+pub use own_application::OwnApplication;
 pub use people::{NewPerson, Person};
 pub use structure::{
     Contest, NewContest, NewNomination, NewRoom, NewStage, NewStagePart, Nomination, PartKind,

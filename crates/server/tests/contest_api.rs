@@ -79,7 +79,14 @@ impl Api {
             },
             ..Config::default()
         };
+        Self::with_config(url, config).await
+    }
+
+    /// Serves the same database as another server would with `config`, with sign-in limits
+    /// of its own.
+    async fn with_config(url: String, config: Config) -> Self {
         let contest = Database::connect(&url).await.expect("database opens");
+        let contest = contest.with_lifetimes(config.auth.lifetimes());
         let state = Arc::new(AppState {
             config: Arc::new(config),
             tokens: TokenKeys::new(SECRET.as_bytes()),
@@ -421,6 +428,12 @@ async fn every_endpoint_checks_role(w: World) {
         (
             Method::GET,
             "/api/v1/me/rooms".into(),
+            None,
+            EVERYONE_SIGNED_IN,
+        ),
+        (
+            Method::GET,
+            "/api/v1/me/application".into(),
             None,
             EVERYONE_SIGNED_IN,
         ),
@@ -1096,6 +1109,7 @@ async fn openapi_lists_endpoints(w: World) {
         "/api/v1/briefings/{id}",
         "/api/v1/briefings/{id}/cancel",
         "/api/v1/me/briefings",
+        "/api/v1/me/application",
     ] {
         assert!(
             paths.contains_key(path),
@@ -1362,14 +1376,158 @@ async fn bad_briefings_save_nothing(w: World) {
 
 /// Posts a sign-in for `login` from a client at `address`.
 async fn sign_in_from(api: &Api, login: &str, password: &str, address: [u8; 4]) -> Reply {
+    sign_in_via(api, login, password, address, None).await
+}
+
+/// Posts a sign-in for `login` from the TCP peer `address`, with an `X-Forwarded-For`
+/// header when `forwarded_for` is given.
+async fn sign_in_via(
+    api: &Api,
+    login: &str,
+    password: &str,
+    address: [u8; 4],
+    forwarded_for: Option<&str>,
+) -> Reply {
     let body = json!({"login": login, "password": password});
     let peer = std::net::SocketAddr::from((address, 40_000));
-    let request = Request::post("/api/v1/session")
+    let mut request = Request::post("/api/v1/session")
         .header(header::CONTENT_TYPE, "application/json")
-        .extension(axum::extract::ConnectInfo(peer))
-        .body(Body::from(body.to_string()))
+        .extension(axum::extract::ConnectInfo(peer));
+    if let Some(forwarded_for) = forwarded_for {
+        request = request.header("x-forwarded-for", forwarded_for);
+    }
+    api.send(request.body(Body::from(body.to_string())).unwrap())
+        .await
+}
+
+/// A second server on the world's database that trusts the proxy at 127.0.0.1.
+async fn behind_proxy(w: &World) -> Api {
+    let mut config = (*w.api.state.config).clone();
+    config.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    Api::with_config(w.api.url.clone(), config).await
+}
+
+/// Sends failed sign-ins, each for another login, until the address limit must be used up.
+async fn fail_sign_ins(api: &Api, peer: [u8; 4], forwarded_for: impl Fn(usize) -> String) {
+    for index in 0..20 {
+        let login = format!("guess{index}");
+        let header = forwarded_for(index);
+        let reply = sign_in_via(api, &login, "wrong password", peer, Some(&header)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{login} via {header}"
+        );
+    }
+}
+
+async fn sign_in_limit_counts_clients_behind_proxy(w: World) {
+    let proxy = [127, 0, 0, 1];
+    let api = behind_proxy(&w).await;
+    // The edge proxy appends the client's address to what the client sent.
+    fail_sign_ins(&api, proxy, |_| "192.0.2.66, 198.51.100.1".to_owned()).await;
+    let blocked = sign_in_via(&api, "someone", "wrong", proxy, Some("198.51.100.1")).await;
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
+    let forged = sign_in_via(
+        &api,
+        "someone",
+        "wrong",
+        proxy,
+        Some("203.0.113.4, 198.51.100.1"),
+    )
+    .await;
+    assert_eq!(
+        forged.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a forged entry left of the client changes nothing"
+    );
+    let other = sign_in_via(&api, "someone", "wrong", proxy, Some("198.51.100.2")).await;
+    assert_eq!(
+        other.status,
+        StatusCode::UNAUTHORIZED,
+        "another client behind the proxy"
+    );
+    let direct = sign_in_via(&api, "someone", "wrong", proxy, None).await;
+    assert_eq!(direct.status, StatusCode::UNAUTHORIZED, "the proxy itself");
+}
+
+async fn sign_in_limit_ignores_untrusted_forwarding(w: World) {
+    // Without trusted proxies, every client behind one proxy shares its address.
+    let proxy = [127, 0, 0, 1];
+    fail_sign_ins(&w.api, proxy, |index| format!("198.51.100.{index}")).await;
+    let shared = sign_in_via(&w.api, "someone", "wrong", proxy, Some("198.51.100.200")).await;
+    assert_eq!(shared.status, StatusCode::TOO_MANY_REQUESTS);
+
+    // A client that is not a trusted proxy cannot escape its limit with a header.
+    let api = behind_proxy(&w).await;
+    let client = [203, 0, 113, 9];
+    fail_sign_ins(&api, client, |index| format!("198.51.100.{index}")).await;
+    let spoofed = sign_in_via(&api, "someone", "wrong", client, Some("198.51.100.201")).await;
+    assert_eq!(spoofed.status, StatusCode::TOO_MANY_REQUESTS);
+    let proxied = sign_in_via(&api, "someone", "wrong", proxy, Some("203.0.113.9")).await;
+    assert_eq!(
+        proxied.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the same client through the proxy"
+    );
+}
+
+async fn configured_lifetimes_apply(w: World) {
+    let mut config = (*w.api.state.config).clone();
+    config.auth.session_ttl_secs = 900;
+    config.auth.invite_ttl_hours = 5;
+    let api = Api::with_config(w.api.url.clone(), config).await;
+
+    let (organiser, reply) = api.sign_in().await;
+    let cookie = reply.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let max_age: i64 = cookie
+        .split("; ")
+        .find_map(|part| part.strip_prefix("Max-Age="))
+        .expect("cookie has Max-Age")
+        .parse()
         .unwrap();
-    api.send(request).await
+    assert!((898..=900).contains(&max_age), "{cookie}");
+    let expires_at = reply.json()["expires_at"].as_i64().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let left = expires_at - now;
+    assert!(
+        (895_000..=900_000).contains(&left),
+        "session expires in {left} ms"
+    );
+
+    let path = format!("/api/v1/people/{}/invites", w.spare_id);
+    let invite = api.post(&path, &organiser, json!({})).await;
+    assert_eq!(invite.status, StatusCode::CREATED);
+    let record = &invite.json()["invite"];
+    let lifetime = record["expires_at"].as_i64().unwrap() - record["created_at"].as_i64().unwrap();
+    assert_eq!(lifetime, 5 * 60 * 60 * 1000, "the configured default");
+    let chosen = api.post(&path, &organiser, json!({"valid_hours": 2})).await;
+    let record = &chosen.json()["invite"];
+    let lifetime = record["expires_at"].as_i64().unwrap() - record["created_at"].as_i64().unwrap();
+    assert_eq!(lifetime, 2 * 60 * 60 * 1000, "the organiser's choice");
+
+    let token = invite.json()["token"].as_str().unwrap().to_owned();
+    let accepted = api.accept(&token).await;
+    assert_eq!(accepted.status, StatusCode::OK);
+    let left = accepted.json()["expires_at"].as_i64().unwrap() - now;
+    assert!(
+        (895_000..=905_000).contains(&left),
+        "invite session expires in {left} ms"
+    );
+
+    // The first server still gives the default lifetime.
+    let (_, reply) = w.api.sign_in().await;
+    let left = reply.json()["expires_at"].as_i64().unwrap() - now;
+    assert!(
+        left > 11 * 60 * 60 * 1000,
+        "default session expires in {left} ms"
+    );
 }
 
 async fn sign_ins_are_rate_limited(w: World) {
@@ -1447,4 +1605,7 @@ scenarios!(
     briefings_are_scheduled_and_joined,
     bad_briefings_save_nothing,
     sign_ins_are_rate_limited,
+    sign_in_limit_counts_clients_behind_proxy,
+    sign_in_limit_ignores_untrusted_forwarding,
+    configured_lifetimes_apply,
 );

@@ -54,6 +54,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/invites/{id}/revoke", post(accounts::revoke_invite))
         .route("/api/v1/me", get(accounts::me))
         .route("/api/v1/me/rooms", get(accounts::my_rooms))
+        .route("/api/v1/me/application", get(accounts::my_application))
         .route("/api/v1/me/briefings", get(briefings::mine))
         .route(
             "/api/v1/rooms/{id}/media-token",

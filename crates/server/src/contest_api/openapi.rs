@@ -38,6 +38,7 @@ pub struct ErrorDetail {
         super::accounts::accept_invite,
         super::accounts::me,
         super::accounts::my_rooms,
+        super::accounts::my_application,
         super::accounts::media_token,
         super::accounts::create_invite,
         super::accounts::list_invites,
