@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { applyAction, organiserApi, waitForRowStatus } from './support/contest-pages.mjs';
 import { clickTestId, waitInPage } from './support/pages.mjs';
 import { serverBinary } from './support/server.mjs';
 import { Stage } from './support/stage.mjs';
@@ -42,28 +43,6 @@ function createOrganiser(server) {
   });
 }
 
-/** Signs the organiser in over HTTP and returns a function for JSON calls. */
-async function organiserApi(baseUrl) {
-  const response = await fetch(`${baseUrl}/api/v1/session`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ login: LOGIN, password: PASSWORD }),
-  });
-  assert.equal(response.status, 200, await response.clone().text());
-  const cookie = response.headers.get('set-cookie').split(';')[0];
-  const { csrf_token: csrf } = await response.json();
-  return async (path, body) => {
-    const reply = await fetch(`${baseUrl}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrf },
-      body: JSON.stringify(body),
-    });
-    const text = await reply.text();
-    assert.equal(reply.status, 201, `POST ${path}: ${text}`);
-    return JSON.parse(text);
-  };
-}
-
 /** Sends an application through the public API, as the form would, and returns its token. */
 async function submitDirectly(baseUrl, nominationId, fullName) {
   const form = new FormData();
@@ -89,27 +68,6 @@ async function submitDirectly(baseUrl, nominationId, fullName) {
   return JSON.parse(text).status_token;
 }
 
-/** Selects the row of `name`, clicks the bulk button of `action` and waits for `status`. */
-async function applyAction(organiser, name, action, status) {
-  const row = organiser.page.locator('[data-testid="application-row"]', { hasText: name });
-  await row.getByTestId('select').check();
-  await clickTestId(organiser, `bulk-${action}`);
-  await waitForRowStatus(organiser, name, status);
-}
-
-function waitForRowStatus(organiser, name, status) {
-  return waitInPage(
-    organiser,
-    `the application of ${name} becoming ${status}`,
-    ([wanted, expected]) => {
-      const rows = [...document.querySelectorAll('[data-testid="application-row"]')];
-      const found = rows.find((r) => r.textContent.includes(wanted));
-      return found?.querySelector('.application-status')?.dataset.status === expected;
-    },
-    [name, status],
-  );
-}
-
 describe('application from the public form to a participant', () => {
   let stage;
   let nomination;
@@ -120,7 +78,7 @@ describe('application from the public form to a participant', () => {
   before(async () => {
     stage = await Stage.open('applications');
     await createOrganiser(stage.server);
-    const post = await organiserApi(stage.server.baseUrl);
+    const post = await organiserApi(stage.server.baseUrl, LOGIN, PASSWORD);
     const contest = await post('/api/v1/contests', { name: 'Лучший по профессии 2027' });
     regional = await post(`/api/v1/contests/${contest.id}/stages`, {
       region: 'Тверская область',

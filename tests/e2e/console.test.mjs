@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { launchBrowser } from './support/browser.mjs';
+import { localInput, submitForm, waitChosen } from './support/contest-pages.mjs';
 import { clickTestId, waitInPage } from './support/pages.mjs';
 import { runServerCommand } from './support/server.mjs';
 import { Stage } from './support/stage.mjs';
@@ -18,43 +19,6 @@ const LOGIN = 'chief';
 const PASSWORD = 'e2e organiser password 2027';
 const PARTICIPANT = 'Алексеева Анна Андреевна';
 const BRIEFING = 'Инструктаж участников';
-
-/** Returns the value of a datetime-local input `hours` from now, in the browser's zone. */
-function localInput(hours) {
-  const date = new Date(Date.now() + hours * 3_600_000);
-  const pad = (n) => String(n).padStart(2, '0');
-  return (
-    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
-    `T${pad(date.getHours())}:${pad(date.getMinutes())}`
-  );
-}
-
-/** Fills inputs by test id, then clicks `submit`. */
-async function submitForm(browserPage, values, submit) {
-  for (const [testId, value] of Object.entries(values)) {
-    const input = browserPage.page.getByTestId(testId);
-    const tag = await input.evaluate((element) => element.tagName);
-    if (tag === 'SELECT') {
-      await input.selectOption(value);
-    } else {
-      await input.fill(value);
-    }
-  }
-  await clickTestId(browserPage, submit);
-}
-
-/** Waits until the select with `testId` offers an option labelled with `text`, chosen. */
-async function waitChosen(browserPage, testId, text) {
-  await waitInPage(
-    browserPage,
-    `${testId} to choose "${text}"`,
-    ({ testId, text }) => {
-      const select = document.querySelector(`[data-testid="${testId}"]`);
-      return select?.selectedOptions[0]?.textContent.startsWith(text) ?? false;
-    },
-    { testId, text },
-  );
-}
 
 describe('organiser console, invite link and personal page', () => {
   let stage;

@@ -1,6 +1,7 @@
-// me.html: the signed-in person's page. It shows who they are, the briefings they may join,
-// with links into briefing.html, and the rooms they are assigned to, with links into the
-// live page for their role.
+// me.html: the signed-in person's page. It shows who they are and, for a participant who
+// applied, their application's number, nomination, stage and status; the briefings they
+// may join, with links into briefing.html; and the rooms they are assigned to, with links
+// into the live page for their role.
 
 import { currentSession, get, remove } from './contest-api.js';
 import { showError, initErrorBanner } from './error-banner.js';
@@ -9,7 +10,7 @@ import { initLanguage, onLanguageChange, setText, t } from './i18n.js';
 import { formatTime } from './time-format.js';
 
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
-let shown = null; // {me, briefings, rooms}, kept to render again in another language
+let shown = null; // {me, application, briefings, rooms}, kept to render again in another language
 
 /** Returns the live page for a room: briefings have their own; others follow the role. */
 function roomPage(room, role) {
@@ -58,14 +59,27 @@ function renderRoom(room, role) {
   return item;
 }
 
+/** Fills the application's facts, or hides them for people who did not apply. */
+function renderApplication(application) {
+  byTestId('my-application').hidden = application === null;
+  if (application === null) {
+    return;
+  }
+  byTestId('application-number').textContent = application.number ?? '—';
+  byTestId('application-nomination').textContent = application.profession;
+  byTestId('application-stage').textContent = `${application.contest_name} — ${application.region}`;
+  setText(byTestId('application-status'), `application.status.${application.status}`);
+}
+
 function render() {
   if (shown === null) {
     return;
   }
-  const { me, briefings, rooms } = shown;
+  const { me, application, briefings, rooms } = shown;
   const role = me.person.role;
   byTestId('me-name').textContent = me.person.full_name;
   setText(byTestId('me-role'), `role.${role}`);
+  renderApplication(application);
   setText(byTestId('me-session'), 'me.session_until', { time: formatTime(me.expires_at) });
   byTestId('my-briefings').replaceChildren(...briefings.map(renderBriefing));
   byTestId('no-briefings').hidden = briefings.length > 0;
@@ -85,8 +99,12 @@ async function load() {
       document.getElementById('signed-out').hidden = false;
       return;
     }
-    const [briefings, rooms] = await Promise.all([get('/me/briefings'), get('/me/rooms')]);
-    shown = { me, briefings, rooms };
+    const [application, briefings, rooms] = await Promise.all([
+      get('/me/application'),
+      get('/me/briefings'),
+      get('/me/rooms'),
+    ]);
+    shown = { me, application, briefings, rooms };
     render();
   } catch (error) {
     showError('me.load_failed', { reason: errorText(error) });
