@@ -6,11 +6,10 @@
 // page shows that reason.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { createOrganiser } from './support/contest.mjs';
 import { applyAction, organiserApi, waitForRowStatus } from './support/contest-pages.mjs';
 import { clickTestId, waitInPage } from './support/pages.mjs';
-import { serverBinary } from './support/server.mjs';
 import { Stage } from './support/stage.mjs';
 
 const TEST_TIMEOUT_MS = 120_000;
@@ -20,28 +19,6 @@ const APPLICANT = 'Семёнова Ольга Игоревна';
 const SECOND = 'Кузнецов Андрей Павлович';
 const REASON = 'Стаж по профессии меньше трёх лет';
 const PDF = Buffer.from('%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n');
-
-/** Runs `profstage create-organiser` on the server's data folder, password on stdin. */
-function createOrganiser(server) {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('PROFSTAGE_')),
-  );
-  const child = spawn(
-    serverBinary(),
-    ['create-organiser', '--login', LOGIN, '--name', 'Главный Организатор'],
-    { cwd: server.dataDir, env, stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
-  child.stdin.end(`${PASSWORD}\n`);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`create-organiser failed (${code}): ${output}`)),
-    );
-  });
-}
 
 /** Sends an application through the public API, as the form would, and returns its token. */
 async function submitDirectly(baseUrl, nominationId, fullName) {
@@ -77,7 +54,7 @@ describe('application from the public form to a participant', () => {
 
   before(async () => {
     stage = await Stage.open('applications');
-    await createOrganiser(stage.server);
+    await createOrganiser(stage.server, LOGIN, PASSWORD);
     const post = await organiserApi(stage.server.baseUrl, LOGIN, PASSWORD);
     const contest = await post('/api/v1/contests', { name: 'Лучший по профессии 2027' });
     regional = await post(`/api/v1/contests/${contest.id}/stages`, {

@@ -87,11 +87,17 @@ pub enum Action {
     /// Read, review, accept and reject applications, read their attachments and export
     /// the participants they created.
     ReviewApplications,
+    /// Create, change, publish and list tasks.
+    ManageTasks,
+    /// Open the tasks of one's assigned stage parts and send answers.
+    TakeTasks,
+    /// Read the openings and submissions of tasks (experts: of their nominations).
+    ReadTaskWork,
 }
 
 impl Action {
     /// Every action, in the order of the permission table.
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 16] = [
         Action::ReadStructure,
         Action::ManageStructure,
         Action::ReadPeople,
@@ -105,6 +111,9 @@ impl Action {
         Action::JoinAssignedRoom,
         Action::ReadOwnRecord,
         Action::ReviewApplications,
+        Action::ManageTasks,
+        Action::TakeTasks,
+        Action::ReadTaskWork,
     ];
 }
 
@@ -129,9 +138,9 @@ pub fn allows(role: Role, action: Action) -> bool {
         ),
         Role::Expert => matches!(
             action,
-            ReadStructure | ReadBriefings | JoinAssignedRoom | ReadOwnRecord
+            ReadStructure | ReadBriefings | JoinAssignedRoom | ReadOwnRecord | ReadTaskWork
         ),
-        Role::Participant => matches!(action, JoinAssignedRoom | ReadOwnRecord),
+        Role::Participant => matches!(action, JoinAssignedRoom | ReadOwnRecord | TakeTasks),
     }
 }
 
@@ -187,6 +196,7 @@ mod tests {
             Action::ManageInvites,
             Action::ReadAudit,
             Action::ReviewApplications,
+            Action::ManageTasks,
         ];
         for role in Role::ALL.into_iter().filter(|r| *r != Role::Organiser) {
             for action in organiser_only {

@@ -33,6 +33,14 @@ pub enum Error {
     /// The invite link is unknown, expired, revoked or already used.
     #[error("invite link is invalid, expired, revoked or already used")]
     InvalidInvite,
+    /// The participant's deadline for the task has passed, so answers are rejected.
+    #[error(
+        "the time limit of this task ended at {deadline} (Unix ms); answers are no longer accepted"
+    )]
+    TimeUp {
+        /// The deadline, in Unix milliseconds on the server clock.
+        deadline: i64,
+    },
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),

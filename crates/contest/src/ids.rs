@@ -151,3 +151,11 @@ id_type!(
     /// A scheduled briefing; its room has an id of its own.
     BriefingId
 );
+id_type!(
+    /// A task of a stage part.
+    TaskId
+);
+id_type!(
+    /// A text answer or file sent for a task.
+    SubmissionId
+);

@@ -1,6 +1,7 @@
 //! The contest domain of Profstage: contests, regional stages, nominations, stage parts,
 //! people and their roles, expert groups, media rooms and who is assigned to them, accounts,
-//! sessions, invite links, applications, scheduled briefings and the audit log.
+//! sessions, invite links, applications, scheduled briefings, task texts with their time
+//! limits and the audit log.
 //!
 //! It stores everything in SQLite or PostgreSQL through one code path (sqlx's `Any` driver
 //! and portable SQL) and depends on nothing of WebRTC or HTTP. Every operation takes the
@@ -23,6 +24,8 @@ pub mod invites;
 mod own_application;
 mod people;
 mod structure;
+pub mod task_work;
+pub mod tasks;
 #[doc(hidden)]
 pub mod testing;
 mod validate;
@@ -41,7 +44,7 @@ pub use error::{Error, FieldError};
 pub use groups::{ExpertGroup, NewExpertGroup};
 pub use ids::{
     ApplicationId, AttachmentId, BriefingId, ContestId, ExpertGroupId, InviteId, NominationId,
-    PersonId, RoomId, SessionId, StageId, StagePartId,
+    PersonId, RoomId, SessionId, StageId, StagePartId, SubmissionId, TaskId,
 };
 pub use invites::{Invite, InviteLink, NewInvite};
 pub use own_application::OwnApplication;
@@ -50,6 +53,11 @@ pub use structure::{
     Contest, NewContest, NewNomination, NewRoom, NewStage, NewStagePart, Nomination, PartKind,
     Room, Stage, StagePart,
 };
+pub use task_work::{
+    MyTask, NewAnswer, OpenedTask, Opening, Submission, SubmissionFile, SubmissionKind, TaskEvent,
+    TaskState,
+};
+pub use tasks::{LimitMode, NewTask, Task};
 
 /// A page of a list: at most `limit` entries starting at `offset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,10 +1,11 @@
 //! Muxing of a closed journal into a WebM or Matroska file with GStreamer.
 //!
 //! The packets are put in sequence order. VP8 and Opus packets are depayloaded into whole
-//! frames in Rust and pushed into `appsrc ! webmmux ! filesink`, one buffer per frame. Packets
-//! of other codecs are pushed, each behind an RTP header rebuilt from the journal, into
-//! `appsrc ! <depayloader> [! parser] ! <muxer> ! filesink`. Nothing is decoded or re-encoded,
-//! and the pipeline runs without a clock, as fast as the CPU allows.
+//! frames in Rust and pushed into `webmmux ! filesink`, one buffer per frame. Packets of other
+//! codecs are pushed, each behind an RTP header rebuilt from the journal, into
+//! `<depayloader> [! parser] ! <muxer> ! filesink`. The buffers are pushed from the calling
+//! thread (see [`Muxer`]). Nothing is decoded or re-encoded, and the pipeline runs without a
+//! clock, as fast as the CPU allows.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use gstreamer_app as gst_app;
 
 use crate::depay::{self, Frame};
 use crate::error::{Operation, RecorderError};
@@ -30,7 +30,6 @@ const REBUILT_SSRC: u32 = 0x5053_4a52;
 
 /// Elements every codec except AV1 needs, with the Debian package that provides each.
 const REQUIRED_ELEMENTS: &[(&str, &str)] = &[
-    ("appsrc", "gstreamer1.0-plugins-base"),
     ("filesink", "libgstreamer1.0-0"),
     ("webmmux", "gstreamer1.0-plugins-good"),
     ("matroskamux", "gstreamer1.0-plugins-good"),
@@ -113,22 +112,7 @@ pub fn codec_supported(codec: Codec) -> bool {
 /// and removes what was written of `out` on every later failure, including a pipeline that does
 /// not finish within [`MUX_TIMEOUT`].
 pub fn mux_segment(journal: &Journal, out: &Path) -> Result<SegmentMedia, RecorderError> {
-    init()?;
-    let mut selection = Selection::of(journal, out)?;
-    let payloads = Payloads::of(journal.header.codec, &mut selection, out)?;
-    let started = Instant::now();
-
-    let result = run_pipeline(&journal.header, &selection, payloads, out);
-    match &result {
-        Ok(media) => tracing::debug!(
-            codec = ?media.codec,
-            frames = media.frames,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "muxed segment"
-        ),
-        Err(_) => remove_output(out),
-    }
-    result
+    Muxer::new().mux(journal, out)
 }
 
 fn remove_output(out: &Path) {
@@ -190,7 +174,7 @@ impl<'a> Selection<'a> {
     }
 }
 
-/// Buffers that the pipeline's appsrc pushes.
+/// Buffers pushed into the pipeline.
 enum Payloads {
     /// The selected packets behind rebuilt RTP headers, for a depayloader element.
     Rtp,
@@ -255,10 +239,15 @@ struct FrameCounter {
 
 impl FrameCounter {
     fn new() -> Self {
-        Self {
-            first_pts_ns: AtomicU64::new(u64::MAX),
-            ..Self::default()
-        }
+        let counter = Self::default();
+        counter.reset();
+        counter
+    }
+
+    fn reset(&self) {
+        self.frames.store(0, Ordering::Relaxed);
+        self.first_pts_ns.store(u64::MAX, Ordering::Relaxed);
+        self.last_pts_ns.store(0, Ordering::Relaxed);
     }
 
     fn count(&self, buffer: &gst::BufferRef) {
@@ -272,112 +261,253 @@ impl FrameCounter {
     }
 }
 
-/// Pipeline that is set to NULL when dropped, on every return path.
-struct StoppedOnDrop(gst::Pipeline);
+/// Muxes segments one after another and keeps one pipeline per codec between them.
+///
+/// Buffers are pushed from the caller's thread through a pad of the muxer's own, linked to the
+/// first element. No streaming thread starts and no buffer changes thread, because webmmux and
+/// matroskamux of GStreamer 1.22 are built on `GstCollectPads`, which muxes in the pushing
+/// thread when it has one sink pad, and filesink writes in that thread too.
+///
+/// After a segment the pipeline goes to NULL, which closes the file and resets every element.
+/// The next segment of the same codec sets a new location and starts it again. A pipeline that
+/// failed is dropped and built anew.
+#[derive(Default)]
+pub struct Muxer {
+    pipelines: Vec<(Codec, Prepared)>,
+}
 
-impl Drop for StoppedOnDrop {
+impl Muxer {
+    /// Creates a muxer without pipelines, which are built on first use.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Muxes `journal` into `out` like [`mux_segment`], reusing the pipeline of the codec.
+    pub fn mux(&mut self, journal: &Journal, out: &Path) -> Result<SegmentMedia, RecorderError> {
+        init()?;
+        let codec = journal.header.codec;
+        let mut selection = Selection::of(journal, out)?;
+        let payloads = Payloads::of(codec, &mut selection, out)?;
+        let started = Instant::now();
+
+        let result = self.run(&journal.header, &selection, payloads, out);
+        match &result {
+            Ok(media) => tracing::debug!(
+                codec = ?media.codec,
+                frames = media.frames,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "muxed segment"
+            ),
+            Err(_) => remove_output(out),
+        }
+        result
+    }
+
+    fn run(
+        &mut self,
+        header: &JournalHeader,
+        selection: &Selection,
+        payloads: Payloads,
+        out: &Path,
+    ) -> Result<SegmentMedia, RecorderError> {
+        let codec = header.codec;
+        let caps = match &payloads {
+            Payloads::Rtp => rtp_caps(header, selection, out)?,
+            Payloads::Frames(frames) => frame_caps(codec, frames),
+        };
+        let mut prepared = match self.pipelines.iter().position(|(c, _)| *c == codec) {
+            Some(position) => self.pipelines.swap_remove(position).1,
+            None => Prepared::build(codec, out)?,
+        };
+        // A failed pipeline is dropped here, which sets it to NULL.
+        let media = prepared.run(header, selection, payloads, caps, out)?;
+        self.pipelines.push((codec, prepared));
+        Ok(media)
+    }
+}
+
+/// A pipeline from a pad of our own to filesink, in the NULL state between segments.
+struct Prepared {
+    pipeline: gst::Pipeline,
+    src: gst::Pad,
+    muxer: gst::Element,
+    filesink: gst::Element,
+    counter: Arc<FrameCounter>,
+}
+
+impl Drop for Prepared {
     fn drop(&mut self) {
-        if let Err(e) = self.0.set_state(gst::State::Null) {
+        if let Err(e) = self.pipeline.set_state(gst::State::Null) {
             tracing::warn!(error = %e, "stopping a mux pipeline failed");
         }
+        let _ = self.src.set_active(false);
     }
 }
 
-fn run_pipeline(
-    header: &JournalHeader,
-    selection: &Selection,
-    payloads: Payloads,
-    out: &Path,
-) -> Result<SegmentMedia, RecorderError> {
-    let codec = header.codec;
-    let chain = Chain::of(codec);
-    let counter = Arc::new(FrameCounter::new());
-    let caps = match &payloads {
-        Payloads::Rtp => rtp_caps(header, selection, out)?,
-        Payloads::Frames(frames) => frame_caps(codec, frames),
-    };
-    let (pipeline, appsrc, muxer) = build_pipeline(caps, codec, &chain, &counter, out)?;
-    let pipeline = StoppedOnDrop(pipeline);
+impl Prepared {
+    fn build(codec: Codec, out: &Path) -> Result<Self, RecorderError> {
+        let chain = Chain::of(codec);
+        let mut elements = Vec::new();
+        for name in chain.depayloaders {
+            elements.push(make_element(name, codec, out)?);
+        }
+        let muxer = make_element(chain.muxer, codec, out)?;
+        let filesink = make_element("filesink", codec, out)?;
+        filesink.set_property("sync", false);
+        // Without preroll the state changes complete in the calling thread, instead of one
+        // finishing on a thread of GStreamer's pool once the first buffer arrives.
+        filesink.set_property("async", false);
 
-    pipeline
-        .0
-        .set_state(gst::State::Playing)
-        .map_err(|e| RecorderError::pipeline(out, format!("cannot start: {e}")))?;
-    match payloads {
-        Payloads::Rtp => push_packets(&appsrc, header, selection),
-        Payloads::Frames(frames) => push_frames(&appsrc, codec, selection, frames),
+        let pipeline = gst::Pipeline::new();
+        let link_error = |e: gst::glib::BoolError| RecorderError::pipeline(out, e.to_string());
+        pipeline.add_many(&elements).map_err(link_error)?;
+        pipeline.add_many([&muxer, &filesink]).map_err(link_error)?;
+        gst::Element::link_many(&elements).map_err(link_error)?;
+        let template = match codec.kind() {
+            MediaKind::Audio => "audio_%u",
+            MediaKind::Video => "video_%u",
+        };
+        let muxer_pad = muxer.request_pad_simple(template).ok_or_else(|| {
+            RecorderError::pipeline(out, format!("{} has no {template} pad", chain.muxer))
+        })?;
+        let first_pad = match elements.first() {
+            Some(first) => first
+                .static_pad("sink")
+                .ok_or_else(|| RecorderError::pipeline(out, "the first element has no sink pad"))?,
+            None => muxer_pad.clone(),
+        };
+        if let Some(last) = elements.last() {
+            let last_src = last.static_pad("src").ok_or_else(|| {
+                RecorderError::pipeline(out, "the element before the muxer has no src pad")
+            })?;
+            last_src
+                .link(&muxer_pad)
+                .map_err(|e| RecorderError::pipeline(out, format!("cannot link: {e}")))?;
+        }
+        muxer.link(&filesink).map_err(link_error)?;
+
+        let src = gst::Pad::builder(gst::PadDirection::Src)
+            .name("frames")
+            .build();
+        src.link(&first_pad)
+            .map_err(|e| RecorderError::pipeline(out, format!("cannot link: {e}")))?;
+        let counter = Arc::new(FrameCounter::new());
+        let before_muxer = muxer_pad
+            .peer()
+            .ok_or_else(|| RecorderError::pipeline(out, "the muxer's input is not linked"))?;
+        count_frames_at(&before_muxer, &counter);
+
+        // Only the end of the stream and errors are read, so the bus does not keep the state
+        // changes of every segment.
+        let bus = pipeline
+            .bus()
+            .ok_or_else(|| RecorderError::pipeline(out, "the pipeline has no bus"))?;
+        bus.set_sync_handler(|_, message| match message.type_() {
+            gst::MessageType::Eos | gst::MessageType::Error => gst::BusSyncReply::Pass,
+            _ => gst::BusSyncReply::Drop,
+        });
+        Ok(Self {
+            pipeline,
+            src,
+            muxer,
+            filesink,
+            counter,
+        })
     }
-    wait_for_end(&pipeline.0, out, MUX_TIMEOUT)?;
 
-    let (width, height) = video_size(&muxer);
-    let frames = counter.frames.load(Ordering::Relaxed);
-    if frames == 0 {
-        return Err(RecorderError::pipeline(out, "no frame reached the muxer"));
+    /// Returns the error on the bus, which an element posts before it refuses a buffer or an
+    /// event, or else `reason`.
+    fn failure(&self, out: &Path, reason: String) -> RecorderError {
+        let posted = self
+            .pipeline
+            .bus()
+            .and_then(|bus| bus.pop_filtered(&[gst::MessageType::Error]));
+        match posted.as_ref().map(|message| message.view()) {
+            Some(gst::MessageView::Error(error)) => error_of(error, out),
+            _ => RecorderError::pipeline(out, reason),
+        }
     }
-    // Buffers without a PTS leave the first PTS at its initial u64::MAX.
-    let first_pts = match counter.first_pts_ns.load(Ordering::Relaxed) {
-        u64::MAX => 0,
-        pts => pts,
-    };
-    let last_pts = counter.last_pts_ns.load(Ordering::Relaxed).max(first_pts);
-    let clock_rate = u64::from(codec.clock_rate());
-    let last_frame_ns = last_frame_duration_ns(codec, selection, frames, first_pts, last_pts);
 
-    Ok(SegmentMedia {
-        codec,
-        width,
-        height,
-        duration_us: (last_pts.saturating_sub(first_pts) + last_frame_ns) / 1_000,
-        first_rtp_time: selection.first_rtp_time() + scale(first_pts, clock_rate, 1_000_000_000),
-        frames,
-        starts_with_keyframe: true,
-        dropped_leading: selection.dropped_leading,
-        missing_packets: selection.missing_packets,
-    })
-}
+    /// Muxes one segment into `out` and leaves the pipeline in NULL with the file closed.
+    fn run(
+        &mut self,
+        header: &JournalHeader,
+        selection: &Selection,
+        payloads: Payloads,
+        caps: gst::Caps,
+        out: &Path,
+    ) -> Result<SegmentMedia, RecorderError> {
+        let codec = header.codec;
+        self.counter.reset();
+        self.filesink
+            .set_property("location", out.to_string_lossy().as_ref());
+        self.pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|e| RecorderError::pipeline(out, format!("cannot start: {e}")))?;
+        self.src
+            .set_active(true)
+            .map_err(|e| RecorderError::pipeline(out, format!("cannot start: {e}")))?;
+        let started = self.src.push_event(gst::event::StreamStart::new("segment"))
+            && self.src.push_event(gst::event::Caps::new(&caps))
+            && self
+                .src
+                .push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+                    gst::ClockTime,
+                >::new()));
+        let pushed = match payloads {
+            _ if !started => Err(gst::FlowError::Error),
+            Payloads::Rtp => push_packets(&self.src, header, selection),
+            Payloads::Frames(frames) => push_frames(&self.src, codec, selection, frames),
+        };
+        if let Err(flow) = pushed {
+            return Err(self.failure(out, format!("a buffer was refused: {flow:?}")));
+        }
+        if !self.src.push_event(gst::event::Eos::new()) {
+            return Err(self.failure(out, "the end of the stream was refused".into()));
+        }
+        wait_for_end(&self.pipeline, out, MUX_TIMEOUT)?;
 
-fn build_pipeline(
-    caps: gst::Caps,
-    codec: Codec,
-    chain: &Chain,
-    counter: &Arc<FrameCounter>,
-    out: &Path,
-) -> Result<(gst::Pipeline, gst_app::AppSrc, gst::Element), RecorderError> {
-    let appsrc = gst_app::AppSrc::builder()
-        .caps(&caps)
-        .format(gst::Format::Time)
-        .is_live(false)
-        // The whole journal is queued at once, since it is in memory already. With a limit,
-        // appsrc would only emit enough-data, because its block property stays false.
-        .max_bytes(0)
-        .build();
-    let mut elements = vec![appsrc.clone().upcast::<gst::Element>()];
-    for name in chain.depayloaders {
-        elements.push(make_element(name, codec, out)?);
+        // The caps are read before the pipeline stops, which clears them.
+        let (width, height) = video_size(&self.muxer);
+        self.src
+            .set_active(false)
+            .map_err(|e| RecorderError::pipeline(out, format!("cannot stop: {e}")))?;
+        // filesink of GStreamer 1.22 opens its file on the way from NULL to READY and closes
+        // it on the way back, so the location can only change in NULL.
+        self.pipeline
+            .set_state(gst::State::Null)
+            .map_err(|e| RecorderError::pipeline(out, format!("cannot close the file: {e}")))?;
+
+        let frames = self.counter.frames.load(Ordering::Relaxed);
+        if frames == 0 {
+            return Err(RecorderError::pipeline(out, "no frame reached the muxer"));
+        }
+        // Buffers without a PTS leave the first PTS at its initial u64::MAX.
+        let first_pts = match self.counter.first_pts_ns.load(Ordering::Relaxed) {
+            u64::MAX => 0,
+            pts => pts,
+        };
+        let last_pts = self
+            .counter
+            .last_pts_ns
+            .load(Ordering::Relaxed)
+            .max(first_pts);
+        let clock_rate = u64::from(codec.clock_rate());
+        let last_frame_ns = last_frame_duration_ns(codec, selection, frames, first_pts, last_pts);
+
+        Ok(SegmentMedia {
+            codec,
+            width,
+            height,
+            duration_us: (last_pts.saturating_sub(first_pts) + last_frame_ns) / 1_000,
+            first_rtp_time: selection.first_rtp_time()
+                + scale(first_pts, clock_rate, 1_000_000_000),
+            frames,
+            starts_with_keyframe: true,
+            dropped_leading: selection.dropped_leading,
+            missing_packets: selection.missing_packets,
+        })
     }
-    let muxer = make_element(chain.muxer, codec, out)?;
-    let filesink = make_element("filesink", codec, out)?;
-    filesink.set_property("location", out.to_string_lossy().as_ref());
-    filesink.set_property("sync", false);
-
-    let before_muxer = elements.last().cloned().expect("appsrc is always present");
-    count_frames_at(&before_muxer, counter, out)?;
-
-    let pipeline = gst::Pipeline::new();
-    let link_error = |e: gst::glib::BoolError| RecorderError::pipeline(out, e.to_string());
-    pipeline.add_many(&elements).map_err(link_error)?;
-    pipeline.add_many([&muxer, &filesink]).map_err(link_error)?;
-    gst::Element::link_many(&elements).map_err(link_error)?;
-    // The muxer's pad is named, because appsrc's ANY caps would also match a video pad.
-    let template = match codec.kind() {
-        MediaKind::Audio => "audio_%u",
-        MediaKind::Video => "video_%u",
-    };
-    before_muxer
-        .link_pads(Some("src"), &muxer, Some(template))
-        .map_err(link_error)?;
-    muxer.link(&filesink).map_err(link_error)?;
-    Ok((pipeline, appsrc, muxer))
 }
 
 fn make_element(name: &str, codec: Codec, out: &Path) -> Result<gst::Element, RecorderError> {
@@ -391,14 +521,7 @@ fn make_element(name: &str, codec: Codec, out: &Path) -> Result<gst::Element, Re
         })
 }
 
-fn count_frames_at(
-    element: &gst::Element,
-    counter: &Arc<FrameCounter>,
-    out: &Path,
-) -> Result<(), RecorderError> {
-    let pad = element.static_pad("src").ok_or_else(|| {
-        RecorderError::pipeline(out, "the element before the muxer has no src pad")
-    })?;
+fn count_frames_at(pad: &gst::Pad, counter: &Arc<FrameCounter>) {
     let counter = Arc::clone(counter);
     pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
         if let Some(buffer) = info.buffer() {
@@ -406,7 +529,6 @@ fn count_frames_at(
         }
         gst::PadProbeReturn::Ok
     });
-    Ok(())
 }
 
 /// Builds the `application/x-rtp` caps that tell the depayloader what the packets carry.
@@ -482,10 +604,15 @@ fn vp8_caps(width: u32, height: u32, profile: u8) -> gst::Caps {
         .build()
 }
 
-/// Pushes every frame, then the end of the stream. A VP8 keyframe with another picture size
-/// than the one before it gets new caps, as rtpvp8depay sends them. Stops early when the
-/// pipeline has failed, because the error is then on the bus.
-fn push_frames(appsrc: &gst_app::AppSrc, codec: Codec, selection: &Selection, frames: Vec<Frame>) {
+/// Pushes every frame. A VP8 keyframe with another picture size than the one before it gets
+/// new caps, as rtpvp8depay sends them. Stops at the first buffer or event the pipeline
+/// refuses.
+fn push_frames(
+    src: &gst::Pad,
+    codec: Codec,
+    selection: &Selection,
+    frames: Vec<Frame>,
+) -> Result<(), gst::FlowError> {
     let clock_rate = u64::from(codec.clock_rate());
     let first_rtp_time = selection.first_rtp_time();
     let mut size = frames.first().and_then(|frame| frame.size);
@@ -493,7 +620,10 @@ fn push_frames(appsrc: &gst_app::AppSrc, codec: Codec, selection: &Selection, fr
         if frame.size.is_some() && frame.size != size {
             size = frame.size;
             let (width, height) = size.unwrap_or_default();
-            appsrc.set_caps(Some(&vp8_caps(width, height, frame.profile)));
+            let caps = vp8_caps(width, height, frame.profile);
+            if !src.push_event(gst::event::Caps::new(&caps)) {
+                return Err(gst::FlowError::NotNegotiated);
+            }
         }
         let elapsed = frame.rtp_time.saturating_sub(first_rtp_time);
         let pts = scale(elapsed, 1_000_000_000, clock_rate);
@@ -505,17 +635,18 @@ fn push_frames(appsrc: &gst_app::AppSrc, codec: Codec, selection: &Selection, fr
                 buffer.set_flags(gst::BufferFlags::DELTA_UNIT);
             }
         }
-        if appsrc.push_buffer(buffer).is_err() {
-            break;
-        }
+        src.push(buffer)?;
     }
-    // An error here also means that the pipeline failed, which the bus reports.
-    let _ = appsrc.end_of_stream();
+    Ok(())
 }
 
-/// Pushes every selected packet behind a rebuilt RTP header, then the end of the stream.
-/// Stops early when the pipeline has failed, because the error is then on the bus.
-fn push_packets(appsrc: &gst_app::AppSrc, header: &JournalHeader, selection: &Selection) {
+/// Pushes every selected packet behind a rebuilt RTP header. Stops at the first buffer the
+/// pipeline refuses.
+fn push_packets(
+    src: &gst::Pad,
+    header: &JournalHeader,
+    selection: &Selection,
+) -> Result<(), gst::FlowError> {
     let clock_rate = u64::from(header.codec.clock_rate());
     let first_rtp_time = selection.first_rtp_time();
     for packet in &selection.packets {
@@ -525,12 +656,9 @@ fn push_packets(appsrc: &gst_app::AppSrc, header: &JournalHeader, selection: &Se
         if let Some(buffer) = buffer.get_mut() {
             buffer.set_pts(gst::ClockTime::from_nseconds(pts));
         }
-        if appsrc.push_buffer(buffer).is_err() {
-            break;
-        }
+        src.push(buffer)?;
     }
-    // An error here also means that the pipeline failed, which the bus reports.
-    let _ = appsrc.end_of_stream();
+    Ok(())
 }
 
 /// Builds an RTP packet (RFC 3550 section 5.1) from the low bits of the extended sequence
@@ -565,16 +693,18 @@ fn wait_for_end(
         });
     };
     match message.view() {
-        gst::MessageView::Error(error) => {
-            let element = error
-                .src()
-                .map_or_else(|| "pipeline".to_owned(), |src| src.name().to_string());
-            let debug = error.debug().map(|d| d.to_string()).unwrap_or_default();
-            let reason = format!("{element}: {} ({debug})", error.error());
-            Err(RecorderError::pipeline(out, reason))
-        }
+        gst::MessageView::Error(error) => Err(error_of(error, out)),
         _ => Ok(()),
     }
+}
+
+fn error_of(error: &gst::message::Error, out: &Path) -> RecorderError {
+    let element = error
+        .src()
+        .map_or_else(|| "pipeline".to_owned(), |src| src.name().to_string());
+    let debug = error.debug().map(|d| d.to_string()).unwrap_or_default();
+    let reason = format!("{element}: {} ({debug})", error.error());
+    RecorderError::pipeline(out, reason)
 }
 
 /// Reads the picture size from the caps of the muxer's video input.

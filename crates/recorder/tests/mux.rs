@@ -395,3 +395,101 @@ fn av1_without_depayloader_rejected() {
     );
     assert!(!out.exists());
 }
+
+/// ffprobe's streams and every packet's stream, timestamp, size and flags, which a file muxed
+/// again from the same journal must repeat exactly.
+fn packets_and_streams(path: &Path) -> serde_json::Value {
+    let arguments = [
+        "-show_entries",
+        "packet=stream_index,pts,dts,duration,size,flags:stream=codec_name,width,height,channels",
+    ];
+    serde_json::from_slice(&ffprobe(path, &arguments)).unwrap()
+}
+
+#[test]
+fn reused_muxer_matches_fresh_pipeline() {
+    mux::init().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = |name: &str, codec: Codec, packets: &[JournalPacket]| {
+        let path = dir.path().join(format!("{name}.journal"));
+        write_journal(&path, codec, packets);
+        read_journal(&path).unwrap()
+    };
+    let large = journal("large", Codec::Vp8, &encode(VP8_90_FRAMES));
+    let small = journal(
+        "small",
+        Codec::Vp8,
+        &encode(
+            "videotestsrc num-buffers=30 pattern=ball \
+             ! video/x-raw,width=320,height=240,framerate=30/1 \
+             ! vp8enc keyframe-max-dist=10 deadline=1 ! rtpvp8pay mtu=1200",
+        ),
+    );
+    let opus = journal(
+        "opus",
+        Codec::Opus,
+        &encode(
+            "audiotestsrc num-buffers=100 samplesperbuffer=960 \
+             ! audio/x-raw,rate=48000,channels=1 ! opusenc frame-size=20 ! rtpopuspay",
+        ),
+    );
+    let delta_only = journal(
+        "delta",
+        Codec::Vp8,
+        &frames(&encode(VP8_90_FRAMES))[1..5].concat(),
+    );
+
+    // Segments of both codecs in turn, with a failed one in between, through one muxer.
+    let sequence = [&large, &opus, &small, &delta_only, &opus, &large, &small];
+    let mut muxer = mux::Muxer::new();
+    for (i, journal) in sequence.into_iter().enumerate() {
+        let reused_out = dir.path().join(format!("reused-{i}.webm"));
+        let fresh_out = dir.path().join(format!("fresh-{i}.webm"));
+        let reused = muxer.mux(journal, &reused_out);
+        let fresh = mux_segment(journal, &fresh_out);
+        match (reused, fresh) {
+            (Ok(reused), Ok(fresh)) => {
+                assert_eq!(reused, fresh, "segment {i}");
+                assert_eq!(
+                    packets_and_streams(&reused_out),
+                    packets_and_streams(&fresh_out),
+                    "segment {i}"
+                );
+                assert_eq!(
+                    std::fs::metadata(&reused_out).unwrap().len(),
+                    std::fs::metadata(&fresh_out).unwrap().len(),
+                    "segment {i}"
+                );
+                assert_decodes(&reused_out);
+            }
+            (Err(reused), Err(fresh)) => {
+                assert!(
+                    matches!(reused, RecorderError::NoKeyframe { .. }),
+                    "segment {i}: {reused:?}"
+                );
+                assert!(
+                    matches!(fresh, RecorderError::NoKeyframe { .. }),
+                    "segment {i}: {fresh:?}"
+                );
+                assert!(!reused_out.exists());
+            }
+            (reused, fresh) => panic!("segment {i}: {reused:?} and {fresh:?}"),
+        }
+    }
+
+    // A pipeline that fails is replaced by a new one for the next segment of its codec.
+    let unwritable = dir.path().join("missing").join("large.webm");
+    let failed = muxer.mux(&large, &unwritable);
+    assert!(
+        matches!(failed, Err(RecorderError::Pipeline { .. })),
+        "{failed:?}"
+    );
+    let after_out = dir.path().join("after-failure.webm");
+    let after = muxer.mux(&large, &after_out).unwrap();
+    let fresh_out = dir.path().join("fresh-after-failure.webm");
+    assert_eq!(after, mux_segment(&large, &fresh_out).unwrap());
+    assert_eq!(
+        packets_and_streams(&after_out),
+        packets_and_streams(&fresh_out)
+    );
+}

@@ -361,6 +361,7 @@ async fn manifest(
         })
         .collect();
     let mut view = (*manifest).clone();
+    merge_task_events(&state.contest, &mut view).await?;
     let participant_name = view.participant_name.take().unwrap_or_default();
     Ok(Json(ManifestView {
         manifest: view,
@@ -368,6 +369,42 @@ async fn manifest(
         media,
         download: format!("/api/v1/recordings/{id}/download?ticket={ticket}"),
     }))
+}
+
+/// Adds the participant's task events in the recording's room and time span (openings,
+/// answers, uploads and time-ups, kept in the contest database) to the manifest's events,
+/// in time order. The stored manifest is not changed, so its hashes stay valid.
+async fn merge_task_events(
+    contest: &profstage_contest::Database,
+    manifest: &mut Manifest,
+) -> Result<(), ApiError> {
+    let room = manifest.room.parse::<profstage_contest::RoomId>();
+    let person = manifest.participant.parse::<profstage_contest::PersonId>();
+    let (Ok(room), Ok(person)) = (room, person) else {
+        // Rooms outside the contest database, such as development rooms, have no tasks.
+        return Ok(());
+    };
+    let now = u64::try_from(crate::contest_api::server_now()).unwrap_or(0);
+    let ended = manifest.ended_unix_ms.unwrap_or(now);
+    let events = contest.task_events(&room, &person, now as i64).await;
+    let events = events.map_err(|error| {
+        tracing::error!(%error, recording = %manifest.recording, "reading task events failed");
+        internal("failed to read the task events of the recording")
+    })?;
+    let within = |at: u64| (manifest.started_unix_ms..=ended).contains(&at);
+    let added = events
+        .into_iter()
+        .filter_map(|event| Some((u64::try_from(event.at).ok()?, event)))
+        .filter(|(at, _)| within(*at))
+        .map(|(at, event)| recorder::manifest::Event {
+            at_unix_ms: at,
+            kind: event.kind.to_owned(),
+            source: None,
+            detail: Some(event.detail),
+        });
+    manifest.events.extend(added.collect::<Vec<_>>());
+    manifest.events.sort_by_key(|event| event.at_unix_ms);
+    Ok(())
 }
 
 /// Playable files and the sources muxed into each: the camera with the microphone, and the

@@ -424,3 +424,122 @@ async fn deletion_body_errors_use_the_documented_statuses() {
     assert_eq!(body["error"]["code"], "invalid_body", "{body}");
     assert!(f.exists(&manifest_key(&f.manifest)).await);
 }
+
+/// A participant's task events in the contest database appear in the timeline of their
+/// recording in that room, within the recording's time span, and the stored manifest does
+/// not change.
+#[tokio::test]
+async fn task_events_join_the_timeline() {
+    use profstage_contest::{
+        Actor, LimitMode, NewAnswer, NewContest, NewNomination, NewPerson, NewRoom, NewStage,
+        NewStagePart, NewTask,
+    };
+
+    let f = fixture().await;
+    let db = &f.state.contest;
+    let organiser = Actor::command_line();
+    let contest = NewContest {
+        name: "Лучший по профессии 2027".into(),
+        description: String::new(),
+    };
+    let contest = db.create_contest(&organiser, &contest).await.unwrap();
+    let stage = NewStage {
+        region: "Тверская область".into(),
+        starts_at: Some(1_000_000),
+        ends_at: Some(2_000_000),
+    };
+    let stage = db.create_stage(&organiser, &contest.id, &stage).await;
+    let stage = stage.unwrap();
+    let nomination = NewNomination {
+        profession: "Сварщик".into(),
+    };
+    let nomination = db.create_nomination(&organiser, &stage.id, &nomination);
+    let nomination = nomination.await.unwrap();
+    let part = NewStagePart {
+        kind: Some(profstage_contest::PartKind::Theory),
+        title: "Теория".into(),
+    };
+    let part = db.create_stage_part(&organiser, &nomination.id, &part);
+    let part = part.await.unwrap();
+    let room = NewRoom {
+        title: "Комната 1".into(),
+    };
+    let room = db.create_room(&organiser, &part.id, &room).await.unwrap();
+    let person = NewPerson {
+        role: Some(profstage_contest::Role::Participant),
+        full_name: "Иванова Мария".into(),
+        ..NewPerson::default()
+    };
+    let person = db.create_person(&organiser, &person).await.unwrap();
+    db.assign(&organiser, &room.id, &person.id).await.unwrap();
+
+    let task = NewTask {
+        title: "Задание".into(),
+        text: "Текст".into(),
+        starts_at: 1_001_000,
+        time_limit_secs: 3,
+        limit_mode: LimitMode::CommonStart,
+    };
+    let task = db.create_task(&organiser, &part.id, &task, 1_000_000).await;
+    let task = task.unwrap();
+    db.publish_task(&organiser, &task.id, 1_000_000)
+        .await
+        .unwrap();
+    let participant = Actor {
+        person: Some(person.id.clone()),
+        role: profstage_contest::Role::Participant,
+        session: None,
+    };
+    db.open_task(&participant, &task.id, 1_002_000)
+        .await
+        .unwrap();
+    let answer = NewAnswer {
+        text: "Ответ".into(),
+    };
+    db.submit_answer(&participant, &task.id, &answer, 1_003_000)
+        .await
+        .unwrap();
+    // After the recording ended: not on its timeline.
+    db.open_task(&participant, &task.id, 1_009_000)
+        .await
+        .unwrap();
+
+    let mut manifest = Manifest::new(
+        "rec-2",
+        room.id.as_str(),
+        person.id.as_str(),
+        1_000_000,
+        4_000,
+    );
+    manifest.status = RecordingStatus::Complete;
+    manifest.ended_unix_ms = Some(1_008_000);
+    let recordings = f.state.recordings.as_ref().unwrap();
+    recordings.index.put(manifest);
+
+    let expert = f.token("expert-1", room.id.as_str(), Role::Expert);
+    let (status, body) = f
+        .send(Method::GET, "/api/v1/recordings/rec-2", &expert, "")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let events: Vec<(String, u64)> = body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let kind = e["kind"].as_str().unwrap().to_owned();
+            (kind, e["at_unix_ms"].as_u64().unwrap())
+        })
+        .collect();
+    let expected = [
+        ("task_opened", 1_002_000),
+        ("task_answer", 1_003_000),
+        ("task_time_up", 1_004_000),
+    ];
+    let expected: Vec<(String, u64)> = expected
+        .iter()
+        .map(|(kind, at)| ((*kind).to_owned(), *at))
+        .collect();
+    assert_eq!(events, expected);
+    let stored = recordings.index.get("rec-2").unwrap();
+    assert!(stored.events.is_empty(), "the stored manifest changed");
+}

@@ -267,6 +267,14 @@ pub fn domain_error(error: Error) -> ApiError {
             "invalid_invite",
             "the invite link is unknown, expired, revoked or already used; ask the organiser for a new one",
         ),
+        Error::TimeUp { deadline } => ApiError::new(
+            StatusCode::CONFLICT,
+            "time_up",
+            format!(
+                "the time limit of this task ended at {deadline} (Unix ms on the server clock); \
+                 answers and uploads are no longer accepted"
+            ),
+        ),
         Error::Database(error) => {
             tracing::error!(%error, "contest database failed");
             ApiError::internal()

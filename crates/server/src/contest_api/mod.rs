@@ -1,7 +1,8 @@
 //! The contest management API under `/api/v1`: contests and their structure, people, expert
 //! groups, rooms and assignments, scheduled briefings, invites, sign-in and sign-out, media
-//! tokens for assigned rooms and briefings, and the audit log. `docs/contest.md` describes
-//! it; `/api/v1/openapi.json` is its OpenAPI document.
+//! tokens for assigned rooms and briefings, tasks with their time limits, and the audit log.
+//! `docs/contest.md` and `docs/tasks.md` describe it; `/api/v1/openapi.json` is its OpenAPI
+//! document.
 //!
 //! Every handler takes the signed-in session ([`extract::SignedIn`]) and passes its actor to
 //! the contest domain, which checks the permission and audits the change. The exceptions
@@ -18,6 +19,7 @@ mod people;
 pub mod sign_in_limit;
 mod structure;
 mod submission_limit;
+mod tasks;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -33,6 +35,7 @@ use crate::state::AppState;
 pub use application_form::SUBMISSION_BODY_LIMIT;
 use extract::domain_error;
 use submission_limit::SubmissionLimiter;
+pub use tasks::server_now;
 
 /// Largest request body of the contest API, in bytes.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -111,8 +114,39 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/audit-log", get(audit::list))
         .route("/api/v1/audit-log/csv", get(audit::export_csv))
         .merge(application_routes())
+        .merge(task_routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .route("/api/v1/applications", submit.get(applications::list))
+        .merge(task_file_routes())
+}
+
+/// Routes of tasks, except those that take files.
+fn task_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(
+            "/api/v1/parts/{id}/tasks",
+            get(tasks::list).post(tasks::create),
+        )
+        .route("/api/v1/tasks/{id}", get(tasks::get).put(tasks::update))
+        .route("/api/v1/tasks/{id}/publish", post(tasks::publish))
+        .route("/api/v1/me/tasks", get(tasks::my_tasks))
+        .route("/api/v1/tasks/{id}/open", post(tasks::open))
+        .route("/api/v1/tasks/{id}/answer", put(tasks::answer))
+        .route("/api/v1/tasks/{id}/openings", get(tasks::openings))
+        .route("/api/v1/tasks/{id}/submissions", get(tasks::submissions))
+        .route("/api/v1/task-submissions/{id}", get(tasks::download))
+}
+
+/// Routes of tasks that take files, each with its own body limit.
+fn task_file_routes() -> Router<Arc<AppState>> {
+    let pdf = put(tasks::upload_pdf)
+        .layer::<_, Infallible>(DefaultBodyLimit::max(tasks::TASK_PDF_BODY_LIMIT))
+        .get(tasks::pdf);
+    let upload = post(tasks::upload)
+        .layer::<_, Infallible>(DefaultBodyLimit::max(tasks::TASK_UPLOAD_BODY_LIMIT));
+    Router::new()
+        .route("/api/v1/tasks/{id}/pdf", pdf)
+        .route("/api/v1/tasks/{id}/uploads", upload)
 }
 
 /// Routes of applications, except submission, which has its own body limit.

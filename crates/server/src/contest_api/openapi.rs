@@ -27,7 +27,8 @@ pub struct ErrorDetail {
 #[openapi(
     info(
         title = "Profstage contest API",
-        description = "Contests, people, rooms, briefings, invites, sessions, applications \
+        description = "Contests, people, rooms, briefings, invites, sessions, applications, \
+            tasks \
             and the audit log. \
             Lists take offset and limit (1 to 200, 50 by default) and return next_offset. \
             State-changing requests need the session cookie and the X-CSRF-Token header."
@@ -80,6 +81,20 @@ pub struct ErrorDetail {
         super::applications::transition_many,
         super::applications::export_csv,
         super::applications::export_html,
+        super::tasks::create,
+        super::tasks::list,
+        super::tasks::get,
+        super::tasks::update,
+        super::tasks::upload_pdf,
+        super::tasks::publish,
+        super::tasks::my_tasks,
+        super::tasks::open,
+        super::tasks::pdf,
+        super::tasks::answer,
+        super::tasks::upload,
+        super::tasks::openings,
+        super::tasks::submissions,
+        super::tasks::download,
     )
 )]
 struct ApiDoc;

@@ -2,8 +2,8 @@
 //!
 //! After `kill -9` or a power cut, the spool contains each open recording's manifest, the
 //! journals of the segments that were open and the segments not uploaded yet. At start,
-//! before any new recording, each journal is muxed and listed in its manifest, ignoring a
-//! torn last record. The recording is marked interrupted, and everything not in storage yet
+//! before any new recording, each journal is muxed, the segment is synced to the disk, and it
+//! is listed in its manifest, ignoring a torn last record. The recording is marked interrupted, and everything not in storage yet
 //! is queued for upload.
 
 use std::fs;
@@ -11,10 +11,11 @@ use std::path::{Path, PathBuf};
 
 use recorder::journal::read_journal;
 use recorder::manifest::{Event, Manifest, RecordingStatus, SegmentEntry};
+use recorder::mux::Muxer;
 
 use super::index::RecordingIndex;
 use super::upload::{UploadHandle, UploadJob};
-use super::worker::{hash_file, last_media_ms, Placed, JOURNAL_EXT, MANIFEST_FILE, SEGMENT_EXT};
+use super::worker::{last_media_ms, mux_synced, Placed, JOURNAL_EXT, MANIFEST_FILE, SEGMENT_EXT};
 
 /// Counts of what recovery found and did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -40,13 +41,14 @@ pub fn recover(
     let Ok(entries) = fs::read_dir(spool) else {
         return found;
     };
+    let mut muxer = Muxer::new();
     for entry in entries.flatten() {
         let folder = entry.path();
         if !folder.join(MANIFEST_FILE).is_file() {
             continue;
         }
         found.recordings += 1;
-        recover_one(&folder, key_root, index, uploads, &mut found);
+        recover_one(&mut muxer, &folder, key_root, index, uploads, &mut found);
     }
     if found.recordings > 0 {
         tracing::info!(
@@ -61,6 +63,7 @@ pub fn recover(
 }
 
 fn recover_one(
+    muxer: &mut Muxer,
     folder: &Path,
     key_root: &str,
     index: &RecordingIndex,
@@ -94,7 +97,7 @@ fn recover_one(
             let _ = fs::remove_file(&journal);
             continue;
         }
-        match mux_left_journal(&journal, &prefix, &manifest) {
+        match mux_left_journal(muxer, &journal, &prefix, &manifest) {
             Ok(entry) => {
                 manifest.push_segment(entry);
                 muxed_journals.push(journal);
@@ -197,14 +200,15 @@ fn add_backlog(index: &RecordingIndex, size: u64) {
 }
 
 fn mux_left_journal(
+    muxer: &mut Muxer,
     journal: &Path,
     prefix: &str,
     manifest: &Manifest,
 ) -> Result<SegmentEntry, String> {
     let read = read_journal(journal).map_err(|e| e.to_string())?;
     let output = journal.with_extension(SEGMENT_EXT);
-    let media = recorder::mux::mux_segment(&read, &output).map_err(|e| e.to_string())?;
-    let (size, sha256) = hash_file(&output).map_err(|e| e.to_string())?;
+    // The segment is synced before the manifest lists it, as on the mux thread.
+    let (media, size, sha256) = mux_synced(muxer, &read, &output)?;
     let clock_rate = u64::from(read.header.codec.clock_rate().max(1));
 
     // No sender report mapping survives a crash, so the segment starts at the smallest

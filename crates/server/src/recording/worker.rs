@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use media_core::{ClientId, Codec as RtpCodec, MediaKind, MediaPacket, TrackId};
 use recorder::journal::{
-    Codec, JournalHeader, JournalWriter, PacketFields, SenderClock as JournalClock,
+    Codec, Journal, JournalHeader, JournalWriter, PacketFields, SenderClock as JournalClock,
 };
 use recorder::manifest::{Event, Gap, Manifest, RecordingStatus, SegmentEntry};
-use recorder::mux::{self, SegmentMedia};
+use recorder::mux::{Muxer, SegmentMedia};
 // FxHash is faster than SipHash on these per-packet lookups. Its keys are track ids and
 // names the server assigns, so a client cannot pick colliding keys.
 use rustc_hash::FxHashMap;
@@ -124,6 +124,7 @@ pub fn start(
         key_root,
         recordings: FxHashMap::default(),
         by_track: FxHashMap::default(),
+        newest_arrival_us: 0,
     };
     let thread = thread::Builder::new()
         .name("recorder".into())
@@ -132,8 +133,9 @@ pub fn start(
 }
 
 fn mux_thread(jobs: mpsc::Receiver<MuxJob>, replies: mpsc::Sender<Input>) {
+    let mut muxer = Muxer::new();
     while let Ok(job) = jobs.recv() {
-        let result = mux_job(&job);
+        let result = mux_job(&mut muxer, &job);
         if let Err(error) = &result {
             tracing::error!(
                 recording = %job.recording,
@@ -151,17 +153,27 @@ fn mux_thread(jobs: mpsc::Receiver<MuxJob>, replies: mpsc::Sender<Input>) {
 
 /// Syncs a closed journal and its folder to the disk, muxes it into WebM, hashes the result
 /// and syncs that too. The journal is synced first, so that recovery after a power cut can
-/// mux it again in full. The segment is synced because its journal is removed once the
-/// segment is listed in a manifest.
-pub fn mux_job(job: &MuxJob) -> Result<(SegmentMedia, u64, String), String> {
+/// mux it again in full.
+pub fn mux_job(muxer: &mut Muxer, job: &MuxJob) -> Result<(SegmentMedia, u64, String), String> {
     sync_file(&job.journal)?;
     let journal = recorder::journal::read_journal(&job.journal).map_err(|e| e.to_string())?;
-    let media = mux::mux_segment(&journal, &job.output).map_err(|e| e.to_string())?;
-    let sync_error = |e: std::io::Error| format!("syncing {}: {e}", job.output.display());
-    let mut file = fs::File::open(&job.output).map_err(sync_error)?;
+    mux_synced(muxer, &journal, &job.output)
+}
+
+/// Muxes `journal` into the file `output`, hashes it and syncs it and its folder to the disk,
+/// and returns the media facts, the size and the hex SHA-256. The segment is synced because
+/// a manifest lists it next and its journal is then removed.
+pub fn mux_synced(
+    muxer: &mut Muxer,
+    journal: &Journal,
+    output: &Path,
+) -> Result<(SegmentMedia, u64, String), String> {
+    let media = muxer.mux(journal, output).map_err(|e| e.to_string())?;
+    let sync_error = |e: std::io::Error| format!("syncing {}: {e}", output.display());
+    let mut file = fs::File::open(output).map_err(sync_error)?;
     let (size, sha256) = hash_open_file(&mut file).map_err(|e| e.to_string())?;
     file.sync_all().map_err(sync_error)?;
-    recorder::journal::sync_parent(&job.output).map_err(sync_error)?;
+    recorder::journal::sync_parent(output).map_err(sync_error)?;
     Ok((media, size, sha256))
 }
 
@@ -172,11 +184,6 @@ fn sync_file(path: &Path) -> Result<(), String> {
         .and_then(|file| file.sync_all())
         .map_err(sync_error)?;
     recorder::journal::sync_parent(path).map_err(sync_error)
-}
-
-/// Computes the size and hex SHA-256 of a file.
-pub fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
-    hash_open_file(&mut fs::File::open(path)?)
 }
 
 fn hash_open_file(file: &mut fs::File) -> std::io::Result<(u64, String)> {
@@ -285,6 +292,22 @@ struct Worker {
     /// Recording and source of each recorded track. The keys are shared, so that looking up
     /// a packet allocates nothing.
     by_track: FxHashMap<TrackId, (Arc<RecordingKey>, Arc<str>)>,
+    /// Arrival time of the newest packet handled. Packets queue in order of arrival, so
+    /// everything that arrived before it has been handled.
+    newest_arrival_us: u64,
+}
+
+/// Returns the time up to which the recorder has handled every packet that arrived: `now`
+/// when none waits in its queue, else the arrival of the newest one handled. A recorder that
+/// runs behind, for example while the host is busy, must not take the media still in its
+/// queue for silence: that would close segments as gaps and drop the queued video up to the
+/// next keyframe.
+fn heard_until(now_us: u64, newest_arrival_us: u64, queued: usize) -> u64 {
+    if queued == 0 {
+        now_us
+    } else {
+        newest_arrival_us.min(now_us)
+    }
 }
 
 impl Worker {
@@ -347,6 +370,7 @@ impl Worker {
                 packet,
             } => {
                 self.queued.fetch_sub(1, Ordering::Relaxed);
+                self.newest_arrival_us = self.newest_arrival_us.max(arrival_unix_us);
                 self.packet(arrival_unix_us, &packet);
             }
             Input::TrackEnded { track } => self.track_ended(track),
@@ -644,14 +668,21 @@ impl Worker {
 
     fn tick(&mut self) {
         let now = self.clock.now_us();
+        let heard_until = heard_until(
+            now,
+            self.newest_arrival_us,
+            self.queued.load(Ordering::Relaxed),
+        );
         let keys: Vec<_> = self.recordings.keys().cloned().collect();
         for key in keys {
-            self.tick_recording(&key, now);
+            self.tick_recording(&key, now, heard_until);
         }
         self.publish_live();
     }
 
-    fn tick_recording(&mut self, key: &(String, String), now: u64) {
+    /// Runs the timers of one recording. Silence, lost packets and missing media are judged
+    /// at `heard_until`, the time up to which every arrived packet has been handled.
+    fn tick_recording(&mut self, key: &(String, String), now: u64, heard_until: u64) {
         let Some(recording) = self.recordings.get_mut(key) else {
             return;
         };
@@ -696,7 +727,7 @@ impl Worker {
         let mut steps = Vec::new();
         for name in names {
             let source = recording.sources.get_mut(&name).expect("listed");
-            let step = source.segmenter.on_tick(now);
+            let step = source.segmenter.on_tick(heard_until);
             if step != Step::default() {
                 steps.push((name, step));
             }
@@ -704,7 +735,7 @@ impl Worker {
         for (name, step) in steps {
             self.apply(key, &name, step, now, None);
         }
-        self.check_no_media(key, now);
+        self.check_no_media(key, heard_until);
 
         let Some(recording) = self.recordings.get_mut(key) else {
             return;
@@ -1344,6 +1375,18 @@ mod tests {
 
     fn no_media() -> Option<(String, Option<String>)> {
         Some(("failed".into(), Some(NO_MEDIA_DETAIL.into())))
+    }
+
+    #[test]
+    fn queued_media_is_not_silence() {
+        // Nothing queued: silence is measured to now.
+        assert_eq!(heard_until(10_000_000, 4_000_000, 0), 10_000_000);
+        // Packets queued behind the newest one handled: only up to its arrival.
+        assert_eq!(heard_until(10_000_000, 4_000_000, 300), 4_000_000);
+        // Nothing handled yet while the first packets wait.
+        assert_eq!(heard_until(10_000_000, 0, 5), 0);
+        // An arrival stamped after the tick's clock read does not move time forward.
+        assert_eq!(heard_until(10_000_000, 10_000_200, 5), 10_000_000);
     }
 
     #[test]

@@ -1,0 +1,703 @@
+//! Tasks over HTTP, on SQLite and on PostgreSQL: every endpoint for every role, the
+//! participant's flow with the server clock in replies, uploads checked on content, bad
+//! input, a deadline that passes while the server is down, and the OpenAPI document.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::{to_bytes, Body};
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use profstage_contest::testing::{sqlite_url, PostgresServer};
+use profstage_contest::{
+    Database, NewContest, NewExpertGroup, NewInvite, NewNomination, NewPerson, NewRoom, NewStage,
+    NewStagePart, PartKind, Role,
+};
+use profstage_server::config::{AuthConfig, Config, TokenSecret};
+use profstage_server::http::router;
+use profstage_server::media_loop::MediaHandle;
+use profstage_server::state::AppState;
+use profstage_server::token::TokenKeys;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
+const PASSWORD: &str = "organiser password 2027";
+const PDF: &[u8] = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n";
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01";
+
+fn now_ms() -> i64 {
+    let elapsed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    elapsed.as_millis() as i64
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
+            let text = String::from_utf8_lossy(&self.body);
+            panic!("body is not JSON ({error}): {text}")
+        })
+    }
+
+    fn code(&self) -> String {
+        let body = self.json();
+        body["error"]["code"].as_str().unwrap_or_default().into()
+    }
+
+    /// Every invalid field with its message, as `field: message`.
+    fn problems(&self) -> Vec<String> {
+        let body = self.json();
+        let fields = body["error"]["fields"].as_array().cloned();
+        let fields = fields.unwrap_or_default();
+        let texts = fields
+            .iter()
+            .map(|f| format!("{}: {}", f["field"], f["message"]));
+        texts.collect()
+    }
+
+    fn fields(&self) -> Vec<String> {
+        let body = self.json();
+        let fields = body["error"]["fields"].as_array().cloned();
+        let fields = fields.unwrap_or_default();
+        let names = fields
+            .iter()
+            .map(|f| f["field"].as_str().unwrap_or_default());
+        names.map(str::to_owned).collect()
+    }
+}
+
+#[derive(Clone)]
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+enum Payload<'a> {
+    Empty,
+    Json(Value),
+    Raw(&'a str, &'a [u8]),
+}
+
+struct Api {
+    router: Router,
+    contest: Database,
+}
+
+impl Api {
+    async fn start(url: &str) -> Self {
+        let config = Config {
+            dev_mode: Some(true),
+            auth: AuthConfig {
+                token_secret: Some(TokenSecret::new(SECRET)),
+                ..AuthConfig::default()
+            },
+            ..Config::default()
+        };
+        let contest = Database::connect(url).await.expect("database opens");
+        let state = Arc::new(AppState {
+            config: Arc::new(config),
+            tokens: TokenKeys::new(SECRET.as_bytes()),
+            media: MediaHandle::detached(),
+            recordings: None,
+            briefings: None,
+            contest: contest.clone(),
+        });
+        Self {
+            router: router(state),
+            contest,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        session: Option<&Session>,
+        payload: Payload<'_>,
+    ) -> Reply {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(session) = session {
+            let cookie = format!("profstage_session={}", session.cookie);
+            builder = builder
+                .header(header::COOKIE, cookie)
+                .header("x-csrf-token", &session.csrf);
+        }
+        let body = match payload {
+            Payload::Empty => Body::empty(),
+            Payload::Json(value) => {
+                builder = builder.header(header::CONTENT_TYPE, "application/json");
+                Body::from(value.to_string())
+            }
+            Payload::Raw(content_type, bytes) => {
+                builder = builder.header(header::CONTENT_TYPE, content_type);
+                Body::from(bytes.to_vec())
+            }
+        };
+        let request = builder.body(body).unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = to_bytes(response.into_body(), 32 << 20).await.unwrap();
+        Reply {
+            status,
+            headers,
+            body: body.to_vec(),
+        }
+    }
+
+    async fn get(&self, path: &str, session: &Session) -> Reply {
+        self.call(Method::GET, path, Some(session), Payload::Empty)
+            .await
+    }
+
+    async fn post(&self, path: &str, session: &Session) -> Reply {
+        self.call(Method::POST, path, Some(session), Payload::Empty)
+            .await
+    }
+
+    async fn json(&self, method: Method, path: &str, session: &Session, body: Value) -> Reply {
+        self.call(method, path, Some(session), Payload::Json(body))
+            .await
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Who {
+    Anonymous,
+    Organiser,
+    Participant,
+    Expert,
+    Commission,
+    Support,
+}
+
+struct World {
+    url: String,
+    api: Api,
+    sessions: Vec<(Who, Session)>,
+    part: String,
+}
+
+impl World {
+    fn session(&self, who: Who) -> Option<&Session> {
+        self.sessions
+            .iter()
+            .find(|(w, _)| *w == who)
+            .map(|(_, s)| s)
+    }
+
+    fn as_(&self, who: Who) -> &Session {
+        self.session(who).expect("a session")
+    }
+
+    /// Creates and publishes a task, returning its id.
+    async fn task(&self, body: Value) -> String {
+        let organiser = self.as_(Who::Organiser);
+        let path = format!("/api/v1/parts/{}/tasks", self.part);
+        let created = self.api.json(Method::POST, &path, organiser, body).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.json());
+        let id = created.json()["id"].as_str().unwrap().to_owned();
+        let path = format!("/api/v1/tasks/{id}/publish");
+        let published = self.api.post(&path, organiser).await;
+        assert_eq!(published.status, StatusCode::OK, "{:?}", published.json());
+        id
+    }
+}
+
+async fn world(url: String) -> World {
+    let api = Api::start(&url).await;
+    let db = &api.contest;
+    db.create_organiser("chief", "Главный организатор", PASSWORD)
+        .await
+        .unwrap();
+    let signed_in = db.sign_in("chief", PASSWORD).await.unwrap();
+    let actor = signed_in.info.actor();
+    let mut sessions = vec![(
+        Who::Organiser,
+        Session {
+            cookie: signed_in.cookie_token,
+            csrf: signed_in.csrf_token,
+        },
+    )];
+    let contest = NewContest {
+        name: "Лучший по профессии 2027".into(),
+        description: String::new(),
+    };
+    let contest = db.create_contest(&actor, &contest).await.unwrap();
+    let stage = NewStage {
+        region: "Тверская область".into(),
+        starts_at: Some(1_800_000_000_000),
+        ends_at: Some(1_800_086_400_000),
+    };
+    let stage = db.create_stage(&actor, &contest.id, &stage).await.unwrap();
+    let nomination = NewNomination {
+        profession: "Сварщик".into(),
+    };
+    let nomination = db.create_nomination(&actor, &stage.id, &nomination);
+    let nomination = nomination.await.unwrap();
+    let part = NewStagePart {
+        kind: Some(PartKind::Theory),
+        title: "Теория".into(),
+    };
+    let part = db.create_stage_part(&actor, &nomination.id, &part).await;
+    let part = part.unwrap();
+    let room = NewRoom {
+        title: "Комната 1".into(),
+    };
+    let room = db.create_room(&actor, &part.id, &room).await.unwrap();
+
+    for (who, role) in [
+        (Who::Participant, Role::Participant),
+        (Who::Expert, Role::Expert),
+        (Who::Commission, Role::CommissionMember),
+        (Who::Support, Role::Support),
+    ] {
+        let new = NewPerson {
+            role: Some(role),
+            full_name: format!("Человек {}", role.as_str()),
+            ..NewPerson::default()
+        };
+        let person = db.create_person(&actor, &new).await.unwrap();
+        db.assign(&actor, &room.id, &person.id).await.unwrap();
+        if role == Role::Expert {
+            let group = NewExpertGroup {
+                name: "Эксперты".into(),
+                chair_id: Some(person.id.clone()),
+                member_ids: vec![person.id.clone()],
+            };
+            let group = db.create_expert_group(&actor, &nomination.id, &group);
+            group.await.unwrap();
+        }
+        let invite = NewInvite::default();
+        let link = db.create_invite(&actor, &person.id, &invite).await.unwrap();
+        let session = db.accept_invite(&link.token).await.unwrap();
+        let session = Session {
+            cookie: session.cookie_token,
+            csrf: session.csrf_token,
+        };
+        sessions.push((who, session));
+    }
+    World {
+        url,
+        api,
+        sessions,
+        part: part.id.to_string(),
+    }
+}
+
+fn task_body(starts_at: i64, limit_secs: i64, mode: &str) -> Value {
+    json!({
+        "title": "Задание 1",
+        "text": "# Порядок работы\n\n<b>не HTML</b>",
+        "starts_at": starts_at,
+        "time_limit_secs": limit_secs,
+        "limit_mode": mode,
+    })
+}
+
+async fn participant_flow(w: World) {
+    let api = &w.api;
+    let me = w.as_(Who::Participant);
+    let id = w
+        .task(task_body(now_ms() - 1000, 600, "first_opening"))
+        .await;
+
+    let before = now_ms();
+    let list = api.get("/api/v1/me/tasks", me).await;
+    assert_eq!(list.status, StatusCode::OK);
+    let list = list.json();
+    let server_now = list["now"].as_i64().unwrap();
+    assert!((before..=now_ms()).contains(&server_now), "{list}");
+    assert_eq!(list["items"][0]["state"], "not_opened");
+    assert_eq!(list["items"][0]["deadline"], Value::Null);
+
+    let opened = api.post(&format!("/api/v1/tasks/{id}/open"), me).await;
+    assert_eq!(opened.status, StatusCode::OK);
+    let opened = opened.json();
+    let first = opened["first_opened_at"].as_i64().unwrap();
+    assert_eq!(opened["deadline"].as_i64(), Some(first + 600_000));
+    assert_eq!(opened["now"].as_i64(), Some(first));
+    assert_eq!(opened["text"], "# Порядок работы\n\n<b>не HTML</b>");
+    assert_eq!(opened["state"], "open");
+
+    let again = api.post(&format!("/api/v1/tasks/{id}/open"), me).await;
+    assert_eq!(again.json()["first_opened_at"].as_i64(), Some(first));
+
+    let path = format!("/api/v1/tasks/{id}/answer");
+    let body = json!({"text": "Мой ответ"});
+    let sent = api.json(Method::PUT, &path, me, body).await;
+    assert_eq!(sent.status, StatusCode::OK, "{:?}", sent.json());
+    assert_eq!(sent.json()["submission"]["kind"], "text");
+
+    let path = format!("/api/v1/tasks/{id}/uploads");
+    let upload = api
+        .call(
+            Method::POST,
+            &path,
+            Some(me),
+            Payload::Raw("image/png", PNG),
+        )
+        .await;
+    assert_eq!(upload.status, StatusCode::CREATED, "{:?}", upload.json());
+    let submission = upload.json()["submission"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let expert = w.as_(Who::Expert);
+    let openings = api
+        .get(&format!("/api/v1/tasks/{id}/openings"), expert)
+        .await;
+    let openings = openings.json();
+    let firsts: Vec<bool> = openings["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["first"].as_bool().unwrap())
+        .collect();
+    assert_eq!(firsts, [true, false]);
+    let file = api
+        .get(&format!("/api/v1/task-submissions/{submission}"), expert)
+        .await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert_eq!(file.body, PNG);
+    assert_eq!(file.headers[header::CONTENT_TYPE], "image/png");
+    assert_eq!(file.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+}
+
+async fn pdf_task_served_inline(w: World) {
+    let api = &w.api;
+    let organiser = w.as_(Who::Organiser);
+    let me = w.as_(Who::Participant);
+    let path = format!("/api/v1/parts/{}/tasks", w.part);
+    let mut body = task_body(now_ms(), 600, "common_start");
+    body["text"] = json!("");
+    let created = api.json(Method::POST, &path, organiser, body).await;
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let pdf_path = format!("/api/v1/tasks/{id}/pdf");
+
+    let wrong = Payload::Raw("application/pdf", PNG);
+    let wrong = api
+        .call(Method::PUT, &pdf_path, Some(organiser), wrong)
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(wrong.fields(), ["pdf"]);
+    let right = Payload::Raw("application/pdf", PDF);
+    let right = api
+        .call(Method::PUT, &pdf_path, Some(organiser), right)
+        .await;
+    assert_eq!(right.status, StatusCode::OK);
+    let published = api
+        .post(&format!("/api/v1/tasks/{id}/publish"), organiser)
+        .await;
+    assert_eq!(published.status, StatusCode::OK);
+
+    let unopened = api.get(&pdf_path, me).await;
+    assert_eq!(unopened.status, StatusCode::CONFLICT);
+    let opened = api.post(&format!("/api/v1/tasks/{id}/open"), me).await;
+    assert_eq!(opened.json()["has_pdf"], true);
+    let pdf = api.get(&pdf_path, me).await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert_eq!(pdf.body, PDF);
+    assert_eq!(pdf.headers[header::CONTENT_TYPE], "application/pdf");
+    let policy = pdf.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(policy.contains("frame-ancestors 'self'"), "{policy}");
+}
+
+async fn hidden_until_start(w: World) {
+    let api = &w.api;
+    let me = w.as_(Who::Participant);
+    let id = w
+        .task(task_body(now_ms() + 3_600_000, 600, "common_start"))
+        .await;
+    let list = api.get("/api/v1/me/tasks", me).await.json();
+    assert_eq!(list["items"], json!([]));
+    let open = api.post(&format!("/api/v1/tasks/{id}/open"), me).await;
+    assert_eq!(open.status, StatusCode::NOT_FOUND);
+    assert_eq!(open.code(), "not_found");
+}
+
+async fn every_endpoint_checks_role(w: World) {
+    let id = w
+        .task(task_body(now_ms() - 1000, 600, "common_start"))
+        .await;
+    let part = &w.part;
+    let body = task_body(now_ms() + 60_000, 600, "common_start");
+    type Row<'a> = (Method, String, Payload<'a>, [u16; 6]);
+    // Columns: anonymous, organiser, participant, expert, commission member, support.
+    // The organiser may open tasks by role but is assigned to no room, so it is 404.
+    let rows: Vec<Row> = vec![
+        (
+            Method::GET,
+            format!("/api/v1/parts/{part}/tasks"),
+            Payload::Empty,
+            [401, 200, 403, 403, 403, 403],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/parts/{part}/tasks"),
+            Payload::Json(body.clone()),
+            [401, 201, 403, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/tasks/{id}"),
+            Payload::Empty,
+            [401, 200, 403, 403, 403, 403],
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/tasks/{id}"),
+            Payload::Json(body.clone()),
+            [401, 409, 403, 403, 403, 403],
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/tasks/{id}/pdf"),
+            Payload::Raw("application/pdf", PDF),
+            [401, 409, 403, 403, 403, 403],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/tasks/{id}/publish"),
+            Payload::Empty,
+            [401, 409, 403, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            "/api/v1/me/tasks".into(),
+            Payload::Empty,
+            [401, 200, 200, 403, 403, 403],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/tasks/{id}/open"),
+            Payload::Empty,
+            [401, 404, 200, 403, 403, 403],
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/tasks/{id}/answer"),
+            Payload::Json(json!({"text": "a"})),
+            [401, 404, 200, 403, 403, 403],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/tasks/{id}/uploads"),
+            Payload::Raw("image/png", PNG),
+            [401, 404, 201, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/tasks/{id}/pdf"),
+            Payload::Empty,
+            [401, 404, 404, 404, 403, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/tasks/{id}/openings"),
+            Payload::Empty,
+            [401, 200, 403, 200, 403, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/tasks/{id}/submissions"),
+            Payload::Empty,
+            [401, 200, 403, 200, 403, 403],
+        ),
+    ];
+    let everyone = [
+        Who::Anonymous,
+        Who::Organiser,
+        Who::Participant,
+        Who::Expert,
+        Who::Commission,
+        Who::Support,
+    ];
+    for (method, path, payload, expected) in rows {
+        for (who, status) in everyone.iter().zip(expected) {
+            let payload = match &payload {
+                Payload::Empty => Payload::Empty,
+                Payload::Json(value) => Payload::Json(value.clone()),
+                Payload::Raw(kind, bytes) => Payload::Raw(kind, bytes),
+            };
+            let session = w.session(*who);
+            let reply = w.api.call(method.clone(), &path, session, payload).await;
+            assert_eq!(reply.status.as_u16(), status, "{method} {path} as {who:?}");
+        }
+    }
+}
+
+async fn bad_input_is_rejected(w: World) {
+    let api = &w.api;
+    let organiser = w.as_(Who::Organiser);
+    let me = w.as_(Who::Participant);
+    let path = format!("/api/v1/parts/{}/tasks", w.part);
+    let cases = [
+        (
+            json!({"title": "x", "starts_at": 1, "time_limit_secs": 60}),
+            "limit_mode",
+        ),
+        (
+            json!({"title": "x", "starts_at": 1, "time_limit_secs": 60, "limit_mode": "soon"}),
+            "limit_mode",
+        ),
+        (
+            json!({"title": "x", "starts_at": "1", "time_limit_secs": 60, "limit_mode": "common_start"}),
+            "starts_at",
+        ),
+        (
+            json!({"title": "x", "starts_at": 1, "time_limit_secs": 0, "limit_mode": "common_start"}),
+            "time_limit_secs",
+        ),
+        (
+            json!({"title": "x", "starts_at": 1, "time_limit_secs": 60, "limit_mode": "common_start", "html": "<b>"}),
+            "html",
+        ),
+    ];
+    for (body, field) in cases {
+        let reply = api.json(Method::POST, &path, organiser, body.clone()).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let problems = reply.problems();
+        assert!(
+            problems.iter().any(|p| p.contains(field)),
+            "{body}: {problems:?}"
+        );
+    }
+    let bad_id = api.get("/api/v1/parts/not-a-uuid/tasks", organiser).await;
+    assert_eq!(bad_id.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad_id.fields(), ["id"]);
+
+    let id = w
+        .task(task_body(now_ms() - 1000, 600, "common_start"))
+        .await;
+    api.post(&format!("/api/v1/tasks/{id}/open"), me).await;
+    let uploads = format!("/api/v1/tasks/{id}/uploads");
+    for (declared, content) in [
+        ("application/pdf", PNG),
+        ("image/png", b"<html><script>alert(1)</script>".as_slice()),
+        ("image/jpeg", b"".as_slice()),
+    ] {
+        let payload = Payload::Raw(declared, content);
+        let reply = api.call(Method::POST, &uploads, Some(me), payload).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{declared}");
+        assert_eq!(reply.fields(), ["file"], "{declared}");
+    }
+    let too_big = vec![b'%'; (10 << 20) + 4096];
+    let payload = Payload::Raw("application/pdf", &too_big);
+    let reply = api.call(Method::POST, &uploads, Some(me), payload).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let answer = format!("/api/v1/tasks/{id}/answer");
+    let reply = api.json(Method::PUT, &answer, me, json!({"text": 5})).await;
+    assert_eq!(reply.fields(), ["text"]);
+    let subs = api
+        .get(&format!("/api/v1/tasks/{id}/submissions"), organiser)
+        .await;
+    assert_eq!(subs.json()["items"], json!([]));
+}
+
+/// The server stops before the deadline and starts after it; the task is then closed at
+/// the deadline given before the stop, and an answer is rejected with `time_up`.
+async fn deadline_passes_while_down(w: World) {
+    let limit_secs = 60;
+    let starts_at = now_ms() - limit_secs * 1000 + 1500;
+    let id = w
+        .task(task_body(starts_at, limit_secs, "common_start"))
+        .await;
+    let me = w.as_(Who::Participant).clone();
+    let opened = w.api.post(&format!("/api/v1/tasks/{id}/open"), &me).await;
+    let deadline = opened.json()["deadline"].as_i64().unwrap();
+    assert_eq!(deadline, starts_at + limit_secs * 1000);
+    assert_eq!(opened.json()["state"], "open");
+
+    let url = w.url.clone();
+    w.api.contest.close().await;
+    drop(w);
+    let wait = deadline - now_ms() + 200;
+    tokio::time::sleep(Duration::from_millis(wait.max(0) as u64)).await;
+
+    let api = Api::start(&url).await;
+    let list = api.get("/api/v1/me/tasks", &me).await.json();
+    assert_eq!(list["items"][0]["state"], "closed");
+    assert_eq!(list["items"][0]["deadline"].as_i64(), Some(deadline));
+    let path = format!("/api/v1/tasks/{id}/answer");
+    let late = api
+        .json(Method::PUT, &path, &me, json!({"text": "поздно"}))
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
+    assert_eq!(late.code(), "time_up");
+    let path = format!("/api/v1/tasks/{id}/uploads");
+    let late = api
+        .call(
+            Method::POST,
+            &path,
+            Some(&me),
+            Payload::Raw("image/png", PNG),
+        )
+        .await;
+    assert_eq!(late.code(), "time_up");
+}
+
+async fn openapi_lists_task_routes(w: World) {
+    let doc = w
+        .api
+        .call(Method::GET, "/api/v1/openapi.json", None, Payload::Empty);
+    let doc = doc.await.json();
+    for path in [
+        "/api/v1/parts/{id}/tasks",
+        "/api/v1/tasks/{id}",
+        "/api/v1/tasks/{id}/pdf",
+        "/api/v1/tasks/{id}/publish",
+        "/api/v1/me/tasks",
+        "/api/v1/tasks/{id}/open",
+        "/api/v1/tasks/{id}/answer",
+        "/api/v1/tasks/{id}/uploads",
+        "/api/v1/tasks/{id}/openings",
+        "/api/v1/tasks/{id}/submissions",
+        "/api/v1/task-submissions/{id}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+}
+
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    let folder = tempfile::tempdir().unwrap();
+                    super::$name(world(sqlite_url(folder.path())).await).await;
+                }
+            )*
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn every_scenario_on_postgres() {
+            let server = PostgresServer::start();
+            $(
+                eprintln!("postgres: {}", stringify!($name));
+                $name(world(server.create_database().await).await).await;
+            )*
+        }
+    };
+}
+
+scenarios!(
+    participant_flow,
+    pdf_task_served_inline,
+    hidden_until_start,
+    every_endpoint_checks_role,
+    bad_input_is_rejected,
+    deadline_passes_while_down,
+    openapi_lists_task_routes,
+);
