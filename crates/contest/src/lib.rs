@@ -16,6 +16,7 @@ pub mod applications;
 mod assignments;
 mod audit;
 mod briefings;
+mod corrections;
 mod db;
 mod error;
 mod groups;
