@@ -107,6 +107,7 @@ impl Api {
             recordings: None,
             briefings: None,
             contest: contest.clone(),
+            sign_in_limits: Default::default(),
         });
         Self {
             router: router(state),
