@@ -415,6 +415,18 @@ async fn every_endpoint_checks_role(w: World) {
         .as_str()
         .unwrap()
         .to_owned();
+    let disposable_contest = created_id(
+        &w,
+        "/api/v1/contests",
+        json!({"name": "Конкурс на удаление"}),
+    )
+    .await;
+    let disposable_person = created_id(
+        &w,
+        "/api/v1/people",
+        json!({"role": "support", "full_name": "Удаляемая запись"}),
+    )
+    .await;
     let structure_readers = &[Who::Organiser, Who::Expert, Who::Commission, Who::Support][..];
     let organiser = &[Who::Organiser][..];
     let people_readers = &[Who::Organiser, Who::Support][..];
@@ -609,6 +621,56 @@ async fn every_endpoint_checks_role(w: World) {
         (
             Method::POST,
             format!("/api/v1/briefings/{cancellable}/cancel"),
+            None,
+            organiser,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/contests/{contest}"),
+            Some(json!({"name": "Лучший по профессии 2027"})),
+            organiser,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/stages/{stage}"),
+            Some(
+                json!({"region": "Тверская область", "starts_at": 1_800_000_000_000_i64, "ends_at": 1_800_086_400_000_i64}),
+            ),
+            organiser,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/nominations/{nomination}"),
+            Some(json!({"profession": "Сварщик"})),
+            organiser,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/parts/{part}"),
+            Some(json!({"kind": "practice", "title": "Практическое задание"})),
+            organiser,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/rooms/{room}"),
+            Some(json!({"title": "Комната 1"})),
+            organiser,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/people/{disposable_person}"),
+            Some(json!({"role": "support", "full_name": "Удаляемая запись"})),
+            organiser,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/contests/{disposable_contest}"),
+            None,
+            organiser,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/people/{disposable_person}"),
             None,
             organiser,
         ),
@@ -1567,6 +1629,122 @@ async fn sign_ins_are_rate_limited(w: World) {
     assert_eq!(elsewhere.status, StatusCode::UNAUTHORIZED);
 }
 
+/// Creates a record as the organiser and returns its id.
+async fn created_id(w: &World, path: &str, body: Value) -> String {
+    let reply = w.api.post(path, &w.organiser, body).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::CREATED,
+        "POST {path}: {}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    reply.json()["id"].as_str().unwrap().to_owned()
+}
+
+async fn records_are_corrected(w: World) {
+    let put = |path: String, body: Value| {
+        let w = &w;
+        async move {
+            w.api
+                .call(Method::PUT, &path, Some(&w.organiser), Some(body))
+                .await
+        }
+    };
+    let delete = |path: String| {
+        let w = &w;
+        async move {
+            w.api
+                .call(Method::DELETE, &path, Some(&w.organiser), None)
+                .await
+        }
+    };
+
+    let renamed = put(
+        format!("/api/v1/rooms/{}", w.room),
+        json!({"title": "Сварочный пост 2"}),
+    )
+    .await;
+    assert_eq!(renamed.status, StatusCode::OK);
+    assert_eq!(renamed.json()["title"], "Сварочный пост 2");
+    let rooms = w
+        .api
+        .get(&format!("/api/v1/parts/{}/rooms", w.part), &w.organiser)
+        .await;
+    assert_eq!(rooms.json()["items"][0]["title"], "Сварочный пост 2");
+
+    // Invalid changes name the field and save nothing.
+    let before = w.api.audit_len().await;
+    let empty = put(
+        format!("/api/v1/contests/{}", w.contest),
+        json!({"name": ""}),
+    )
+    .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(empty.error_fields(), ["name"]);
+    let backwards = put(
+        format!("/api/v1/stages/{}", w.stage),
+        json!({"region": "Тверская область", "starts_at": 10, "ends_at": 5}),
+    )
+    .await;
+    assert_eq!(backwards.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(backwards.error_fields(), ["ends_at"]);
+    let unknown = put(
+        format!("/api/v1/rooms/{}", uuid::Uuid::new_v4()),
+        json!({"title": "Нигде"}),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let bad_id = delete("/api/v1/rooms/not-a-uuid".into()).await;
+    assert_eq!(bad_id.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(w.api.audit_len().await, before);
+
+    // Referenced records stay, with a 409 that says what refers to them.
+    for path in [
+        format!("/api/v1/contests/{}", w.contest),
+        format!("/api/v1/stages/{}", w.stage),
+        format!("/api/v1/nominations/{}", w.nomination),
+        format!("/api/v1/parts/{}", w.part),
+        format!("/api/v1/rooms/{}", w.room),
+        format!("/api/v1/people/{}", w.participant_id),
+    ] {
+        let reply = delete(path.clone()).await;
+        assert_eq!(reply.status, StatusCode::CONFLICT, "DELETE {path}");
+        assert_eq!(reply.error_code(), "conflict", "DELETE {path}");
+        let message = reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(message.contains("first"), "DELETE {path}: {message}");
+    }
+    assert_eq!(w.api.audit_len().await, before);
+
+    // An unreferenced room goes, and its deletion is audited.
+    let spare_room = created_id(
+        &w,
+        &format!("/api/v1/parts/{}/rooms", w.part),
+        json!({"title": "Запасная комната"}),
+    )
+    .await;
+    let deleted = delete(format!("/api/v1/rooms/{spare_room}")).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let again = delete(format!("/api/v1/rooms/{spare_room}")).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    let log = w
+        .api
+        .get("/api/v1/audit-log?limit=1", &w.organiser)
+        .await
+        .json();
+    assert_eq!(log["items"][0]["action"], "room.delete");
+    assert_eq!(log["items"][0]["target_id"], spare_room.as_str());
+
+    // A person nothing refers to goes, with their invite links.
+    let spare = delete(format!("/api/v1/people/{}", w.spare_id)).await;
+    assert_eq!(spare.status, StatusCode::NO_CONTENT);
+    let path = format!("/api/v1/people/{}", w.spare_id);
+    let gone = w.api.get(&path, &w.organiser).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+}
+
 macro_rules! scenarios {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1608,4 +1786,5 @@ scenarios!(
     sign_in_limit_counts_clients_behind_proxy,
     sign_in_limit_ignores_untrusted_forwarding,
     configured_lifetimes_apply,
+    records_are_corrected,
 );
