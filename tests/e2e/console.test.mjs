@@ -185,6 +185,54 @@ describe('organiser console, invite link and personal page', () => {
     }),
   );
 
+  it('organiser corrects and deletes records', { timeout: TEST_TIMEOUT_MS }, (t) =>
+    stage.step(async () => {
+      if (organiser === null) {
+        t.skip('the organiser did not sign in');
+        return;
+      }
+      const page = organiser.page;
+      page.on('dialog', (dialog) => dialog.accept());
+
+      // A room added by mistake is renamed, then deleted.
+      await submitForm(organiser, { 'room-title': 'Запасная комната' }, 'create-room');
+      await waitChosen(organiser, 'room-select', 'Запасная комната');
+      await clickTestId(organiser, 'edit-room');
+      assert.equal(await page.getByTestId('room-title').inputValue(), 'Запасная комната');
+      await page.getByTestId('room-title').fill('Резервный пост');
+      await clickTestId(organiser, 'save-room');
+      await waitChosen(organiser, 'room-select', 'Резервный пост');
+      await clickTestId(organiser, 'delete-room');
+      await waitInPage(organiser, 'the deleted room to leave the list', () =>
+        [...document.querySelectorAll('#room-select option')].every(
+          (option) => !option.textContent.includes('Резервный пост'),
+        ),
+      );
+
+      // A contest with stages stays, and the form says why.
+      await clickTestId(organiser, 'delete-contest');
+      const error = page.locator('#contest-form .form-error');
+      await error.waitFor({ state: 'visible' });
+      assert.match(await error.textContent(), /stages/);
+      await waitChosen(organiser, 'contest-select', 'Лучший по профессии 2027');
+
+      // A person entered with a typo is corrected, then removed.
+      await submitForm(
+        organiser,
+        { 'person-role': 'expert', 'person-name': 'Ошибочная Запись' },
+        'create-person',
+      );
+      const row = page.getByTestId('person-row').filter({ hasText: 'Ошибочная Запись' });
+      await row.getByTestId('edit-person').click();
+      await page.getByTestId('person-name').fill('Исправленная Запись');
+      await clickTestId(organiser, 'save-person');
+      const fixed = page.getByTestId('person-row').filter({ hasText: 'Исправленная Запись' });
+      await fixed.waitFor();
+      await fixed.getByTestId('delete-person').click();
+      await fixed.waitFor({ state: 'detached' });
+    }),
+  );
+
   it('server log holds no personal data or secrets', () =>
     stage.step(async () => {
       const log = fs.readFileSync(stage.server.logPath, 'utf8');
