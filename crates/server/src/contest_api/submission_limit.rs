@@ -1,4 +1,8 @@
 //! The rate limit of public application submissions: one token bucket per client address.
+//!
+//! NOTE: the buckets live in this process's memory, so a restart refills every client's
+//! bucket. Each submission already writes to the database, so keeping the buckets there
+//! would be cheap, but it is not done yet.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
