@@ -7,7 +7,8 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createOrganiser, organiserCalls } from './support/contest.mjs';
+import { createOrganiser } from './support/contest.mjs';
+import { applyAction, organiserApi, waitForRowStatus } from './support/contest-pages.mjs';
 import { clickTestId, waitInPage } from './support/pages.mjs';
 import { Stage } from './support/stage.mjs';
 
@@ -18,12 +19,6 @@ const APPLICANT = 'Семёнова Ольга Игоревна';
 const SECOND = 'Кузнецов Андрей Павлович';
 const REASON = 'Стаж по профессии меньше трёх лет';
 const PDF = Buffer.from('%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n');
-
-/** Signs the organiser in over HTTP and returns a function for JSON POSTs. */
-async function organiserApi(baseUrl) {
-  const call = await organiserCalls(baseUrl, LOGIN, PASSWORD);
-  return (path, body) => call('POST', path, body, 201);
-}
 
 /** Sends an application through the public API, as the form would, and returns its token. */
 async function submitDirectly(baseUrl, nominationId, fullName) {
@@ -50,27 +45,6 @@ async function submitDirectly(baseUrl, nominationId, fullName) {
   return JSON.parse(text).status_token;
 }
 
-/** Selects the row of `name`, clicks the bulk button of `action` and waits for `status`. */
-async function applyAction(organiser, name, action, status) {
-  const row = organiser.page.locator('[data-testid="application-row"]', { hasText: name });
-  await row.getByTestId('select').check();
-  await clickTestId(organiser, `bulk-${action}`);
-  await waitForRowStatus(organiser, name, status);
-}
-
-function waitForRowStatus(organiser, name, status) {
-  return waitInPage(
-    organiser,
-    `the application of ${name} becoming ${status}`,
-    ([wanted, expected]) => {
-      const rows = [...document.querySelectorAll('[data-testid="application-row"]')];
-      const found = rows.find((r) => r.textContent.includes(wanted));
-      return found?.querySelector('.application-status')?.dataset.status === expected;
-    },
-    [name, status],
-  );
-}
-
 describe('application from the public form to a participant', () => {
   let stage;
   let nomination;
@@ -81,7 +55,7 @@ describe('application from the public form to a participant', () => {
   before(async () => {
     stage = await Stage.open('applications');
     await createOrganiser(stage.server, LOGIN, PASSWORD);
-    const post = await organiserApi(stage.server.baseUrl);
+    const post = await organiserApi(stage.server.baseUrl, LOGIN, PASSWORD);
     const contest = await post('/api/v1/contests', { name: 'Лучший по профессии 2027' });
     regional = await post(`/api/v1/contests/${contest.id}/stages`, {
       region: 'Тверская область',

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { launchBrowser } from './support/browser.mjs';
+import { localInput, submitForm, waitChosen } from './support/contest-pages.mjs';
 import { clickTestId, waitInPage } from './support/pages.mjs';
 import { runServerCommand } from './support/server.mjs';
 import { Stage } from './support/stage.mjs';
@@ -20,43 +21,6 @@ const PASSWORD = 'e2e organiser password 2027';
 const PARTICIPANT = 'Алексеева Анна Андреевна';
 const BRIEFING = 'Инструктаж участников';
 const TASK = 'Сварка стыкового шва';
-
-/** Returns the value of a datetime-local input `hours` from now, in the browser's zone. */
-function localInput(hours) {
-  const date = new Date(Date.now() + hours * 3_600_000);
-  const pad = (n) => String(n).padStart(2, '0');
-  return (
-    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
-    `T${pad(date.getHours())}:${pad(date.getMinutes())}`
-  );
-}
-
-/** Fills inputs by test id, then clicks `submit`. */
-async function submitForm(browserPage, values, submit) {
-  for (const [testId, value] of Object.entries(values)) {
-    const input = browserPage.page.getByTestId(testId);
-    const tag = await input.evaluate((element) => element.tagName);
-    if (tag === 'SELECT') {
-      await input.selectOption(value);
-    } else {
-      await input.fill(value);
-    }
-  }
-  await clickTestId(browserPage, submit);
-}
-
-/** Waits until the select with `testId` offers an option labelled with `text`, chosen. */
-async function waitChosen(browserPage, testId, text) {
-  await waitInPage(
-    browserPage,
-    `${testId} to choose "${text}"`,
-    ({ testId, text }) => {
-      const select = document.querySelector(`[data-testid="${testId}"]`);
-      return select?.selectedOptions[0]?.textContent.startsWith(text) ?? false;
-    },
-    { testId, text },
-  );
-}
 
 describe('organiser console, invite link and personal page', () => {
   let stage;
@@ -263,6 +227,54 @@ describe('organiser console, invite link and personal page', () => {
         () => document.querySelector('[data-testid="invite-status"]')?.dataset.error,
       );
       assert.equal(await status.getAttribute('data-error'), 'invalid_invite');
+    }),
+  );
+
+  it('organiser corrects and deletes records', { timeout: TEST_TIMEOUT_MS }, (t) =>
+    stage.step(async () => {
+      if (organiser === null) {
+        t.skip('the organiser did not sign in');
+        return;
+      }
+      const page = organiser.page;
+      page.on('dialog', (dialog) => dialog.accept());
+
+      // A room added by mistake is renamed, then deleted.
+      await submitForm(organiser, { 'room-title': 'Запасная комната' }, 'create-room');
+      await waitChosen(organiser, 'room-select', 'Запасная комната');
+      await clickTestId(organiser, 'edit-room');
+      assert.equal(await page.getByTestId('room-title').inputValue(), 'Запасная комната');
+      await page.getByTestId('room-title').fill('Резервный пост');
+      await clickTestId(organiser, 'save-room');
+      await waitChosen(organiser, 'room-select', 'Резервный пост');
+      await clickTestId(organiser, 'delete-room');
+      await waitInPage(organiser, 'the deleted room to leave the list', () =>
+        [...document.querySelectorAll('#room-select option')].every(
+          (option) => !option.textContent.includes('Резервный пост'),
+        ),
+      );
+
+      // A contest with stages stays, and the form says why.
+      await clickTestId(organiser, 'delete-contest');
+      const error = page.locator('#contest-form .form-error');
+      await error.waitFor({ state: 'visible' });
+      assert.match(await error.textContent(), /stages/);
+      await waitChosen(organiser, 'contest-select', 'Лучший по профессии 2027');
+
+      // A person entered with a typo is corrected, then removed.
+      await submitForm(
+        organiser,
+        { 'person-role': 'expert', 'person-name': 'Ошибочная Запись' },
+        'create-person',
+      );
+      const row = page.getByTestId('person-row').filter({ hasText: 'Ошибочная Запись' });
+      await row.getByTestId('edit-person').click();
+      await page.getByTestId('person-name').fill('Исправленная Запись');
+      await clickTestId(organiser, 'save-person');
+      const fixed = page.getByTestId('person-row').filter({ hasText: 'Исправленная Запись' });
+      await fixed.waitFor();
+      await fixed.getByTestId('delete-person').click();
+      await fixed.waitFor({ state: 'detached' });
     }),
   );
 

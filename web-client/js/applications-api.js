@@ -107,6 +107,11 @@ export function transitionApplications(ids, action, reason) {
   return postJson('/api/v1/applications/transition', body);
 }
 
+/** Creates a one-time invite link for a person, with the server's default lifetime. */
+export function createInvite(personId) {
+  return postJson(`/api/v1/people/${encodeURIComponent(personId)}/invites`, {});
+}
+
 /** Returns the download address of an attachment. */
 export function attachmentUrl(id) {
   return `/api/v1/attachments/${encodeURIComponent(id)}`;

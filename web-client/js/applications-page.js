@@ -1,6 +1,7 @@
 // applications.html: the organisers' list of applications, with filters, a name search,
 // pages, bulk status changes, a reject dialog that needs a reason, one application's
-// details with its attachments, and links to the participant exports of a stage.
+// details with its attachments and, once accepted, its participant's invite link, and
+// links to the participant exports of a stage.
 
 import {
   ApiError,
@@ -12,6 +13,7 @@ import {
   signIn,
   transitionApplications,
 } from './applications-api.js';
+import { initParticipantInvite, showParticipant } from './application-invite.js';
 import { renderDetail, renderRows } from './applications-table.js';
 import { clearError, initErrorBanner, showError } from './error-banner.js';
 import { initLanguage, onLanguageChange, setText } from './i18n.js';
@@ -143,7 +145,9 @@ async function loadPage(offset) {
 async function openDetail(id) {
   clearError();
   try {
-    renderDetail(detail, await fetchApplication(id));
+    const shown = await fetchApplication(id);
+    renderDetail(detail, shown);
+    showParticipant(shown.application);
     detail.scrollIntoView({ block: 'nearest' });
   } catch (error) {
     showFailure(error);
@@ -167,6 +171,10 @@ async function runAction(action, reason) {
     state.selected.clear();
     detail.hidden = true;
     await loadPage(state.offset);
+    if (action === 'accept' && ids.length === 1) {
+      // The participant now exists: show the details, which offer their invite link.
+      await openDetail(ids[0]);
+    }
     return null;
   } catch (error) {
     return error;
@@ -235,6 +243,7 @@ function wireWorkspace() {
   byTestId('close-detail').addEventListener('click', () => {
     detail.hidden = true;
   });
+  initParticipantInvite(showFailure);
   onLanguageChange(renderPage);
 }
 

@@ -1,9 +1,10 @@
-// The console's people section: people with their roles, and each person's invite links,
-// which the organiser creates, copies and revokes.
+// The console's people section: people with their roles, whom the organiser adds, corrects
+// and deletes, and each person's invite links, which the organiser creates, copies and
+// revokes.
 
 import { get, listAll, post, put, remove } from './contest-api.js';
 import { button, element } from './dom.js';
-import { onSubmit } from './form-errors.js';
+import { clearFormErrors, onSubmit, showFormErrors } from './form-errors.js';
 import { setText, t } from './i18n.js';
 import { formatTime } from './time-format.js';
 
@@ -29,7 +30,9 @@ export function initPeople(state, report) {
   const personForm = document.getElementById('person-form');
   const invites = document.getElementById('invites');
   const inviteForm = document.getElementById('invite-form');
+  const saveButton = byTestId('save-person');
   let selected = null; // the person whose invites are shown
+  let editing = null; // the person whose record the form holds, or null to add one
 
   async function reloadPeople() {
     try {
@@ -46,10 +49,78 @@ export function initPeople(state, report) {
         element('tr', { testid: 'person-row', attrs: { 'data-id': person.id } }, [
           element('td', { text: person.full_name }),
           element('td', { key: `role.${person.role}` }),
-          element('td', {}, [button('people.invites', 'show-invites', () => showInvites(person))]),
+          element('td', {}, [
+            button('people.invites', 'show-invites', () => showInvites(person)),
+            ' ',
+            button('people.edit', 'edit-person', () => edit(person)),
+            ' ',
+            button('people.delete', 'delete-person', () => drop(person), 'button danger'),
+          ]),
         ]),
       );
     byTestId('people-rows').replaceChildren(...rows);
+  }
+
+  function edit(person) {
+    clearFormErrors(personForm);
+    const elements = personForm.elements;
+    elements.role.value = person.role;
+    elements.full_name.value = person.full_name;
+    elements.email.value = person.email ?? '';
+    elements.phone.value = person.phone ?? '';
+    elements.region.value = person.region ?? '';
+    editing = person.id;
+    saveButton.hidden = false;
+  }
+
+  function stopEditing() {
+    editing = null;
+    saveButton.hidden = true;
+    personForm.reset();
+  }
+
+  async function drop(person) {
+    if (!window.confirm(t('people.confirm_delete', { name: person.full_name }))) {
+      return;
+    }
+    try {
+      await remove(`/people/${person.id}`);
+      if (selected?.id === person.id) {
+        invites.hidden = true;
+      }
+      if (editing === person.id) {
+        stopEditing();
+      }
+    } catch (error) {
+      report(error);
+    }
+    await reloadPeople();
+  }
+
+  async function save() {
+    clearFormErrors(personForm);
+    saveButton.disabled = true;
+    try {
+      await put(`/people/${editing}`, personFields());
+      stopEditing();
+      await reloadPeople();
+    } catch (error) {
+      showFormErrors(personForm, error);
+    } finally {
+      saveButton.disabled = false;
+    }
+  }
+
+  function personFields() {
+    const elements = personForm.elements;
+    const optional = (value) => (value.trim() === '' ? null : value);
+    return {
+      role: elements.role.value,
+      full_name: elements.full_name.value,
+      email: optional(elements.email.value),
+      phone: optional(elements.phone.value),
+      region: optional(elements.region.value),
+    };
   }
 
   async function showInvites(person) {
@@ -107,18 +178,12 @@ export function initPeople(state, report) {
   }
 
   onSubmit(personForm, async () => {
-    const elements = personForm.elements;
-    const optional = (value) => (value.trim() === '' ? null : value);
-    await post('/people', {
-      role: elements.role.value,
-      full_name: elements.full_name.value,
-      email: optional(elements.email.value),
-      phone: optional(elements.phone.value),
-      region: optional(elements.region.value),
-    });
+    await post('/people', personFields());
+    stopEditing();
     await reloadPeople();
     return true;
   });
+  saveButton.addEventListener('click', save);
 
   onSubmit(inviteForm, async () => {
     const hours = Number.parseInt(inviteForm.elements.valid_hours.value, 10);

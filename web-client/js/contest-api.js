@@ -95,7 +95,7 @@ export async function sendFile(method, path, body) {
 export const get = (path) => request('GET', path);
 export const post = (path, body) => request('POST', path, body);
 export const patch = (path, body) => request('PATCH', path, body);
-export const put = (path) => request('PUT', path);
+export const put = (path, body) => request('PUT', path, body);
 export const remove = (path) => request('DELETE', path);
 
 /**

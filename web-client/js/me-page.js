@@ -1,6 +1,7 @@
-// me.html: the signed-in person's page. It shows who they are and the briefings they may
-// join, with links into briefing.html. A participant also sees their started tasks and
-// theory tests, with links into task.html and theory.html. Everyone sees the rooms they are
+// me.html: the signed-in person's page. It shows who they are and, for a participant who
+// applied, their application's number, nomination, stage and status. It lists the briefings
+// they may join, with links into briefing.html, and a participant's started tasks and theory
+// tests, with links into task.html and theory.html. Everyone sees the rooms they are
 // assigned to, with links into the live page for their role.
 
 import { currentSession, get, remove } from './contest-api.js';
@@ -10,7 +11,7 @@ import { initLanguage, onLanguageChange, setText, t } from './i18n.js';
 import { formatTime } from './time-format.js';
 
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
-let shown = null; // {me, briefings, tasks, rooms, tests}, kept to render again in another language
+let shown = null; // {me, application, briefings, tasks, rooms, tests}, kept for a language change
 
 /** Returns the live page for a room: briefings have their own; others follow the role. */
 function roomPage(room, role) {
@@ -114,14 +115,27 @@ function renderTheoryTest(test) {
   return item;
 }
 
+/** Fills the application's facts, or hides them for people who did not apply. */
+function renderApplication(application) {
+  byTestId('my-application').hidden = application === null;
+  if (application === null) {
+    return;
+  }
+  byTestId('application-number').textContent = application.number ?? '—';
+  byTestId('application-nomination').textContent = application.profession;
+  byTestId('application-stage').textContent = `${application.contest_name} — ${application.region}`;
+  setText(byTestId('application-status'), `application.status.${application.status}`);
+}
+
 function render() {
   if (shown === null) {
     return;
   }
-  const { me, briefings, tasks, rooms, tests } = shown;
+  const { me, application, briefings, tasks, rooms, tests } = shown;
   const role = me.person.role;
   byTestId('me-name').textContent = me.person.full_name;
   setText(byTestId('me-role'), `role.${role}`);
+  renderApplication(application);
   setText(byTestId('me-session'), 'me.session_until', { time: formatTime(me.expires_at) });
   byTestId('my-briefings').replaceChildren(...briefings.map(renderBriefing));
   byTestId('no-briefings').hidden = briefings.length > 0;
@@ -150,14 +164,15 @@ async function load() {
     // Only participants take tasks and tests, and the server rejects anyone else with 403.
     // Theory tests are tasks too, listed in their own section.
     const participant = me.person.role === 'participant';
-    const [briefings, rooms, taskList, tests] = await Promise.all([
+    const [application, briefings, rooms, taskList, tests] = await Promise.all([
+      get('/me/application'),
       get('/me/briefings'),
       get('/me/rooms'),
       participant ? get('/me/tasks').then((reply) => reply.items) : [],
       participant ? get('/me/theory-tests').then((reply) => reply.items) : [],
     ]);
     const tasks = taskList.filter((task) => task.kind === 'text');
-    shown = { me, briefings, tasks, rooms, tests };
+    shown = { me, application, briefings, tasks, rooms, tests };
     render();
   } catch (error) {
     showError('me.load_failed', { reason: errorText(error) });

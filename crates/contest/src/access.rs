@@ -62,11 +62,11 @@ crate::ids::text_column!(Role);
 pub enum Action {
     /// Read contests, stages, nominations, stage parts, expert groups and rooms.
     ReadStructure,
-    /// Create contests, stages, nominations, stage parts and rooms.
+    /// Create, change and delete contests, stages, nominations, stage parts and rooms.
     ManageStructure,
     /// Read other people's personal records.
     ReadPeople,
-    /// Create people and expert groups.
+    /// Create people and expert groups, and change and delete people.
     ManagePeople,
     /// Read who is assigned to which room.
     ReadAssignments,

@@ -22,7 +22,7 @@ use crate::ids::{PersonId, SessionId};
 use crate::people::{Person, MAX_FULL_NAME_CHARS};
 use crate::validate::Checks;
 
-/// Lifetime of a session, in milliseconds: 12 hours, one contest day.
+/// Default lifetime of a session, in milliseconds: 12 hours, one contest day.
 pub const SESSION_TTL_MS: i64 = 12 * 60 * 60 * 1000;
 /// Minimum organiser password length, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -248,7 +248,14 @@ impl Database {
             return Err(Error::WrongCredentials);
         };
 
-        let session = open_session(&mut tx, &person, role, "password").await?;
+        let session = open_session(
+            &mut tx,
+            &person,
+            role,
+            "password",
+            self.lifetimes.session_ms,
+        )
+        .await?;
         let actor = session.info.actor();
         record(
             &mut tx,
@@ -313,6 +320,7 @@ pub(crate) async fn open_session(
     person: &PersonId,
     role: Role,
     method: &str,
+    lifetime_ms: i64,
 ) -> Result<NewSession, Error> {
     let cookie_token = new_secret();
     let csrf_token = new_secret();
@@ -321,7 +329,7 @@ pub(crate) async fn open_session(
         id: SessionId::generate(),
         person: person.clone(),
         role,
-        expires_at: now + SESSION_TTL_MS,
+        expires_at: now + lifetime_ms,
         csrf_token: csrf_token.clone(),
     };
     sqlx::query(

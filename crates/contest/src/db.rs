@@ -52,6 +52,25 @@ pub enum DatabaseError {
 pub struct Database {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    pub(crate) lifetimes: Lifetimes,
+}
+
+/// How long sessions and invite links stay valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    /// Lifetime of a session, in milliseconds.
+    pub session_ms: i64,
+    /// Lifetime of an invite link created without `valid_hours`, in hours.
+    pub default_invite_hours: u32,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Self {
+            session_ms: crate::accounts::SESSION_TTL_MS,
+            default_invite_hours: crate::invites::DEFAULT_INVITE_HOURS,
+        }
+    }
 }
 
 impl Database {
@@ -105,7 +124,18 @@ impl Database {
             migrator.set_ignore_missing(true);
             migrator.run(&pool).await?;
         }
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            lifetimes: Lifetimes::default(),
+        })
+    }
+
+    /// Sets how long new sessions and invite links stay valid; those already issued keep
+    /// their expiry.
+    pub fn with_lifetimes(mut self, lifetimes: Lifetimes) -> Self {
+        self.lifetimes = lifetimes;
+        self
     }
 
     /// Returns which database this is.

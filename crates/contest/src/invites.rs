@@ -10,7 +10,7 @@ use crate::db::{now_ms, Database};
 use crate::error::Error;
 use crate::ids::{InviteId, PersonId};
 
-/// Invite lifetime when none is given, in hours.
+/// Default lifetime of an invite created without `valid_hours`, in hours.
 pub const DEFAULT_INVITE_HOURS: u32 = 72;
 /// Maximum invite lifetime, in hours (30 days).
 pub const MAX_INVITE_HOURS: u32 = 30 * 24;
@@ -30,7 +30,8 @@ pub struct InviteLink {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct NewInvite {
-    /// Hours until the link expires, from 1 to 720; 72 when missing.
+    /// Hours until the link expires, from 1 to 720; when missing, the server's default
+    /// (72 unless configured otherwise).
     pub valid_hours: Option<u32>,
 }
 
@@ -64,7 +65,9 @@ impl Database {
     ) -> Result<InviteLink, Error> {
         actor.check(Action::ManageInvites)?;
         let creator = actor.person.clone().ok_or(Error::Forbidden)?;
-        let hours = new.valid_hours.unwrap_or(DEFAULT_INVITE_HOURS);
+        let hours = new
+            .valid_hours
+            .unwrap_or(self.lifetimes.default_invite_hours);
         if !(1..=MAX_INVITE_HOURS).contains(&hours) {
             let message = format!("must be from 1 to {MAX_INVITE_HOURS} hours");
             return Err(Error::invalid("valid_hours", message));
@@ -196,7 +199,8 @@ impl Database {
             .fetch_one(&mut *tx)
             .await?;
 
-        let session = open_session(&mut tx, &person, role, "invite").await?;
+        let session =
+            open_session(&mut tx, &person, role, "invite", self.lifetimes.session_ms).await?;
         let actor = session.info.actor();
         record(
             &mut tx,

@@ -17,11 +17,13 @@ pub mod applications;
 mod assignments;
 mod audit;
 mod briefings;
+mod corrections;
 mod db;
 mod error;
 mod groups;
 mod ids;
 pub mod invites;
+mod own_application;
 mod people;
 pub mod scoring;
 mod structure;
@@ -41,7 +43,7 @@ pub use applications::{
 pub use assignments::{Assignment, RoomAccess, RoomKind};
 pub use audit::{AuditEntry, AuditFilter};
 pub use briefings::{Briefing, BriefingChange, NewBriefing};
-pub use db::{Backend, Database, DatabaseError};
+pub use db::{Backend, Database, DatabaseError, Lifetimes};
 pub use error::{Error, FieldError};
 pub use groups::{ExpertGroup, NewExpertGroup};
 pub use ids::{
@@ -50,6 +52,7 @@ pub use ids::{
     SheetId, StageId, StagePartId, SubmissionId, TaskId,
 };
 pub use invites::{Invite, InviteLink, NewInvite};
+pub use own_application::OwnApplication;
 pub use people::{NewPerson, Person};
 pub use scoring::{
     Criterion, CriterionKind, NewCriterion, NewScoringRule, Protocol, ProtocolKind, ScoringRule,

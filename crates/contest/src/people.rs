@@ -55,7 +55,7 @@ pub struct NewPerson {
     pub region: Option<String>,
 }
 
-const PERSON_COLUMNS: &str = "id, role, full_name, email, phone, region, created_at";
+pub(crate) const PERSON_COLUMNS: &str = "id, role, full_name, email, phone, region, created_at";
 
 /// Returns whether `email` looks like an e-mail address.
 pub(crate) fn is_email(email: &str) -> bool {
@@ -72,7 +72,7 @@ pub(crate) fn is_phone(phone: &str) -> bool {
 }
 
 /// Checks the fields of a new person and builds its record.
-fn check_person(new: &NewPerson) -> Result<Person, Error> {
+pub(crate) fn check_person(new: &NewPerson) -> Result<Person, Error> {
     let mut checks = Checks::default();
     let role = match new.role {
         None => {

@@ -187,14 +187,61 @@ pub(crate) async fn require(
     Ok(())
 }
 
+/// Checks a contest's fields and returns its name and description.
+pub(crate) fn check_contest(new: &NewContest) -> Result<(String, String), Error> {
+    let mut checks = Checks::default();
+    let name = checks.text("name", &new.name, MAX_NAME_CHARS);
+    let description = checks.long_text("description", &new.description, MAX_DESCRIPTION_CHARS);
+    checks.finish()?;
+    Ok((name, description))
+}
+
+/// Checks a stage's fields and returns its region, start and end.
+pub(crate) fn check_stage(new: &NewStage) -> Result<(String, i64, i64), Error> {
+    let mut checks = Checks::default();
+    let region = checks.text("region", &new.region, MAX_NAME_CHARS);
+    if new.starts_at.is_none_or(|t| t < 0) {
+        checks.fail(
+            "starts_at",
+            "must be a time in Unix milliseconds, not negative",
+        );
+    }
+    if new.ends_at.is_none_or(|t| t < 0) {
+        checks.fail(
+            "ends_at",
+            "must be a time in Unix milliseconds, not negative",
+        );
+    }
+    if let (Some(start), Some(end)) = (new.starts_at, new.ends_at) {
+        if end < start {
+            checks.fail("ends_at", "must not be before starts_at");
+        }
+    }
+    checks.finish()?;
+
+    Ok((
+        region,
+        new.starts_at.unwrap_or_default(),
+        new.ends_at.unwrap_or_default(),
+    ))
+}
+
+/// Checks a stage part's fields and returns its kind and title.
+pub(crate) fn check_stage_part(new: &NewStagePart) -> Result<(PartKind, String), Error> {
+    let mut checks = Checks::default();
+    let title = checks.text("title", &new.title, MAX_NAME_CHARS);
+    if new.kind.is_none() {
+        checks.fail("kind", "must be theory or practice");
+    }
+    checks.finish()?;
+    Ok((new.kind.unwrap_or(PartKind::Theory), title))
+}
+
 impl Database {
     /// Creates a contest.
     pub async fn create_contest(&self, actor: &Actor, new: &NewContest) -> Result<Contest, Error> {
         actor.check(Action::ManageStructure)?;
-        let mut checks = Checks::default();
-        let name = checks.text("name", &new.name, MAX_NAME_CHARS);
-        let description = checks.long_text("description", &new.description, MAX_DESCRIPTION_CHARS);
-        checks.finish()?;
+        let (name, description) = check_contest(new)?;
 
         let contest = Contest {
             id: ContestId::generate(),
@@ -254,33 +301,14 @@ impl Database {
         new: &NewStage,
     ) -> Result<Stage, Error> {
         actor.check(Action::ManageStructure)?;
-        let mut checks = Checks::default();
-        let region = checks.text("region", &new.region, MAX_NAME_CHARS);
-        if new.starts_at.is_none_or(|t| t < 0) {
-            checks.fail(
-                "starts_at",
-                "must be a time in Unix milliseconds, not negative",
-            );
-        }
-        if new.ends_at.is_none_or(|t| t < 0) {
-            checks.fail(
-                "ends_at",
-                "must be a time in Unix milliseconds, not negative",
-            );
-        }
-        if let (Some(start), Some(end)) = (new.starts_at, new.ends_at) {
-            if end < start {
-                checks.fail("ends_at", "must not be before starts_at");
-            }
-        }
-        checks.finish()?;
+        let (region, starts_at, ends_at) = check_stage(new)?;
 
         let stage = Stage {
             id: StageId::generate(),
             contest_id: contest.clone(),
             region,
-            starts_at: new.starts_at.unwrap_or_default(),
-            ends_at: new.ends_at.unwrap_or_default(),
+            starts_at,
+            ends_at,
             created_at: now_ms(),
         };
         let mut tx = self.begin().await?;
@@ -397,17 +425,12 @@ impl Database {
         new: &NewStagePart,
     ) -> Result<StagePart, Error> {
         actor.check(Action::ManageStructure)?;
-        let mut checks = Checks::default();
-        let title = checks.text("title", &new.title, MAX_NAME_CHARS);
-        if new.kind.is_none() {
-            checks.fail("kind", "must be theory or practice");
-        }
-        checks.finish()?;
+        let (kind, title) = check_stage_part(new)?;
 
         let part = StagePart {
             id: StagePartId::generate(),
             nomination_id: nomination.clone(),
-            kind: new.kind.unwrap_or(PartKind::Theory),
+            kind,
             title,
             created_at: now_ms(),
         };

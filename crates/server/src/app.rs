@@ -161,8 +161,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     // NOTE: axum::serve sets no timeout for reading request headers or bodies, so slow or
     // stalled clients hold their connections. In production the TLS reverse proxy in front
     // (see README) enforces those timeouts.
-    // The peer address keys the rate limits of sign-in and of public application
-    // submissions.
+    // The peer address, or the client that a trusted proxy names, keys the rate limits of
+    // sign-in and of public application submissions.
     let service =
         http::router(Arc::clone(&state)).into_make_service_with_connect_info::<SocketAddr>();
     let serve = axum::serve(listener, service).with_graceful_shutdown(async move {
@@ -192,17 +192,19 @@ fn candidate(config: &Config) -> Result<SocketAddr, ConfigError> {
     config.media.candidate_addr()
 }
 
-/// Opens the contest database: `database.url`, or the SQLite file in `recording.data_dir`.
+/// Opens the contest database: `database.url`, or the SQLite file in `recording.data_dir`,
+/// with the session and invite lifetimes of `[auth]`.
 pub async fn open_database(
     config: &Config,
 ) -> Result<profstage_contest::Database, profstage_contest::DatabaseError> {
-    match &config.database.url {
+    let database = match &config.database.url {
         Some(url) => profstage_contest::Database::connect(url.expose()).await,
         None => {
             let path = config.recording.data_dir.join(crate::config::SQLITE_FILE);
             profstage_contest::Database::open_sqlite(&path).await
         }
-    }
+    }?;
+    Ok(database.with_lifetimes(config.auth.lifetimes()))
 }
 
 fn token_keys(config: &Config) -> TokenKeys {

@@ -16,6 +16,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+pub use crate::client_address::TrustedProxy;
 use crate::signalling::protocol::MAX_FRAME_BYTES;
 use clap::Parser;
 use serde::{Deserialize, Serialize, Serializer};
@@ -91,12 +92,16 @@ impl Default for Config {
 pub struct HttpConfig {
     /// Address and port the HTTP server binds.
     pub listen: SocketAddr,
+    /// Reverse proxies whose `X-Forwarded-For` header names the client, as addresses or
+    /// CIDR blocks. Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<TrustedProxy>,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -131,6 +136,10 @@ pub struct AuthConfig {
     pub token_secret: Option<TokenSecret>,
     /// Lifetime of tokens from `POST /api/dev/token`, in seconds.
     pub dev_token_ttl_secs: u64,
+    /// Lifetime of a contest session, from a password sign-in or an invite link, in seconds.
+    pub session_ttl_secs: u64,
+    /// Lifetime of an invite link created without `valid_hours`, in hours.
+    pub invite_ttl_hours: u32,
 }
 
 impl Default for AuthConfig {
@@ -138,7 +147,49 @@ impl Default for AuthConfig {
         Self {
             token_secret: None,
             dev_token_ttl_secs: 12 * 60 * 60,
+            session_ttl_secs: 12 * 60 * 60,
+            invite_ttl_hours: profstage_contest::invites::DEFAULT_INVITE_HOURS,
         }
+    }
+}
+
+/// Shortest `auth.session_ttl_secs`: five minutes, time to sign in and open a page.
+pub const MIN_SESSION_TTL_SECS: u64 = 5 * 60;
+/// Longest `auth.session_ttl_secs`: seven days, so that a lost cookie stops working within
+/// a week.
+pub const MAX_SESSION_TTL_SECS: u64 = 7 * 24 * 60 * 60;
+
+impl AuthConfig {
+    /// Returns the lifetimes the contest database gives new sessions and invite links.
+    pub fn lifetimes(&self) -> profstage_contest::Lifetimes {
+        let session_ms = self.session_ttl_secs.saturating_mul(1000);
+        profstage_contest::Lifetimes {
+            session_ms: i64::try_from(session_ms).unwrap_or(i64::MAX),
+            default_invite_hours: self.invite_ttl_hours,
+        }
+    }
+
+    fn validate_lifetimes(&self) -> Result<(), ConfigError> {
+        let sessions = MIN_SESSION_TTL_SECS..=MAX_SESSION_TTL_SECS;
+        if !sessions.contains(&self.session_ttl_secs) {
+            return Err(ConfigError::invalid(
+                "auth.session_ttl_secs",
+                self.session_ttl_secs,
+                format!(
+                    "must be from {MIN_SESSION_TTL_SECS} (5 minutes) to \
+                     {MAX_SESSION_TTL_SECS} (7 days) seconds"
+                ),
+            ));
+        }
+        let max_hours = profstage_contest::invites::MAX_INVITE_HOURS;
+        if !(1..=max_hours).contains(&self.invite_ttl_hours) {
+            return Err(ConfigError::invalid(
+                "auth.invite_ttl_hours",
+                self.invite_ttl_hours,
+                format!("must be from 1 to {max_hours} hours (30 days)"),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -593,6 +644,11 @@ const ENV_VARS: &[(&str, &str, EnvSetter)] = &[
     ("PROFSTAGE_HTTP_LISTEN", EXPECT_ADDR, |c, v| {
         set(&mut c.http.listen, v)
     }),
+    (
+        "PROFSTAGE_HTTP_TRUSTED_PROXIES",
+        "comma-separated IP addresses or CIDR blocks such as 127.0.0.1,10.0.0.0/8",
+        |c, v| set_list(&mut c.http.trusted_proxies, v),
+    ),
     ("PROFSTAGE_MEDIA_UDP_LISTEN", EXPECT_ADDR, |c, v| {
         set(&mut c.media.udp_listen, v)
     }),
@@ -608,6 +664,14 @@ const ENV_VARS: &[(&str, &str, EnvSetter)] = &[
     ("PROFSTAGE_AUTH_DEV_TOKEN_TTL_SECS", EXPECT_SECS, |c, v| {
         set(&mut c.auth.dev_token_ttl_secs, v)
     }),
+    ("PROFSTAGE_AUTH_SESSION_TTL_SECS", EXPECT_SECS, |c, v| {
+        set(&mut c.auth.session_ttl_secs, v)
+    }),
+    (
+        "PROFSTAGE_AUTH_INVITE_TTL_HOURS",
+        "a whole number of hours",
+        |c, v| set(&mut c.auth.invite_ttl_hours, v),
+    ),
     ("PROFSTAGE_WEB_ROOT", "a directory path", |c, v| {
         set(&mut c.web.root, v)
     }),
@@ -731,6 +795,18 @@ const EXPECT_BYTES: &str = "a whole number of bytes";
 
 fn set<T: FromStr>(field: &mut T, value: &str) -> Result<(), InvalidValue> {
     *field = value.parse().map_err(|_| InvalidValue)?;
+    Ok(())
+}
+
+/// Sets a list from comma-separated items; an empty value sets an empty list.
+fn set_list<T: FromStr>(field: &mut Vec<T>, value: &str) -> Result<(), InvalidValue> {
+    let items = value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty());
+    *field = items
+        .map(|item| item.parse().map_err(|_| InvalidValue))
+        .collect::<Result<_, _>>()?;
     Ok(())
 }
 
@@ -990,7 +1066,7 @@ impl Config {
                 0,
                 "must be at least 1 second",
             )),
-            _ => Ok(()),
+            _ => self.auth.validate_lifetimes(),
         }
     }
 

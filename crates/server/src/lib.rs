@@ -5,6 +5,7 @@ pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod briefing;
+pub mod client_address;
 pub mod config;
 pub mod contest_api;
 pub mod http;

@@ -157,6 +157,11 @@ impl Api {
             },
             ..Config::default()
         };
+        Self::with_config(url, config).await
+    }
+
+    /// Serves the database at `url` with `config` and rate limits of its own.
+    async fn with_config(url: String, config: Config) -> Self {
         let contest = Database::connect(&url).await.expect("database opens");
         let state = Arc::new(AppState {
             config: Arc::new(config),
@@ -748,6 +753,61 @@ async fn application_goes_from_form_to_participant(w: World) {
     assert_eq!(exports, 2, "each export is audited");
 }
 
+async fn participant_sees_own_application(w: World) {
+    let (id, _) = w.apply("Семёнов Пётр Ильич", "petr@example.org").await;
+    for action in ["register", "start_review", "accept"] {
+        let reply = w.transition(&id, action).await;
+        assert_eq!(reply.status, StatusCode::OK, "{action}: {}", reply.text());
+    }
+    let application = w
+        .api
+        .get(&format!("/api/v1/applications/{id}"), &w.organiser)
+        .await
+        .json();
+    let person = application["application"]["person_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/people/{person}/invites");
+    let link = w.api.post(&path, &w.organiser, json!({})).await.json();
+    let token = link["token"].as_str().unwrap();
+    let db = &w.api.state.contest;
+    let signed_in = db.accept_invite(token).await.unwrap();
+    let participant = Session {
+        cookie: signed_in.cookie_token,
+        csrf: signed_in.csrf_token,
+    };
+
+    let before = w.api.audit_actions().await.len();
+    let own = w.api.get("/api/v1/me/application", &participant).await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.text());
+    let own = own.json();
+    assert_eq!(own["id"], id.as_str());
+    assert_eq!(own["number"], "ЛПП-2027-0001");
+    assert_eq!(own["status"], "accepted");
+    assert_eq!(own["profession"], "Сварщик");
+    assert_eq!(own["region"], "Тверская область");
+    assert_eq!(own["contest_name"], "Лучший по профессии 2027");
+    assert_eq!(own["stage_id"], w.stage.as_str());
+    assert!(own.get("email").is_none(), "no personal data: {own}");
+    let actions = w.api.audit_actions().await;
+    assert_eq!(actions.len(), before + 1);
+    assert_eq!(actions[0], "application.read_own");
+
+    // People added by hand, and organisers, have no application.
+    let added = w.session(Who::Participant).unwrap();
+    let none = w.api.get("/api/v1/me/application", added).await;
+    assert_eq!(none.status, StatusCode::OK);
+    assert_eq!(none.json(), Value::Null);
+    let organiser = w.api.get("/api/v1/me/application", &w.organiser).await;
+    assert_eq!(organiser.json(), Value::Null);
+    let anonymous = w
+        .api
+        .call(Method::GET, "/api/v1/me/application", None, Payload::Empty)
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
+
 async fn rejection_and_bulk_changes(w: World) {
     let (a, token) = w.apply("Анна Андреева", "anna@example.org").await;
     let (b, _) = w.apply("Борис Борисов", "boris@example.org").await;
@@ -1180,6 +1240,67 @@ async fn submissions_are_rate_limited(w: World) {
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
 }
 
+/// Posts an empty, invalid application form from the TCP peer `peer`, with an
+/// `X-Forwarded-For` header; 422 means the rate limit let it through.
+async fn submit_via(api: &Api, peer: &str, forwarded_for: &str) -> StatusCode {
+    let parts = vec![text("consent", "false")];
+    let request = Request::post("/api/v1/applications")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .header("x-forwarded-for", forwarded_for)
+        .body(Body::from(multipart_body(&parts)))
+        .unwrap();
+    api.send(request, peer.parse().unwrap()).await.status
+}
+
+/// Uses up the burst of submissions that `forwarded_for` names for the client.
+async fn use_up_submissions(api: &Api, peer: &str, forwarded_for: impl Fn(usize) -> String) {
+    for index in 0..10 {
+        let header = forwarded_for(index);
+        let status = submit_via(api, peer, &header).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{index} via {header}"
+        );
+    }
+}
+
+async fn submission_limit_follows_trusted_proxy(w: World) {
+    let mut config = (*w.api.state.config).clone();
+    config.http.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    let api = Api::with_config(w.api.url.clone(), config).await;
+    let proxy = "127.0.0.1:40000";
+
+    use_up_submissions(&api, proxy, |_| "198.51.100.20".to_owned()).await;
+    let limited = submit_via(&api, proxy, "198.51.100.20").await;
+    assert_eq!(limited, StatusCode::TOO_MANY_REQUESTS);
+    let forged = submit_via(&api, proxy, "192.0.2.1, 198.51.100.20").await;
+    assert_eq!(
+        forged,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a forged entry changes nothing"
+    );
+    let other = submit_via(&api, proxy, "198.51.100.21").await;
+    assert_eq!(other, StatusCode::UNPROCESSABLE_ENTITY, "another client");
+
+    // A peer that is not a trusted proxy keeps its own address, whatever it sends.
+    let client = "203.0.113.30:40000";
+    use_up_submissions(&api, client, |index| format!("198.51.100.{}", 100 + index)).await;
+    let spoofed = submit_via(&api, client, "198.51.100.222").await;
+    assert_eq!(spoofed, StatusCode::TOO_MANY_REQUESTS);
+}
+
+async fn submission_limit_without_trusted_proxy(w: World) {
+    // Every client behind an untrusted proxy shares the proxy's bucket.
+    let proxy = "127.0.0.1:40000";
+    use_up_submissions(&w.api, proxy, |index| format!("198.51.100.{index}")).await;
+    let shared = submit_via(&w.api, proxy, "198.51.100.99").await;
+    assert_eq!(shared, StatusCode::TOO_MANY_REQUESTS);
+}
+
 async fn openapi_lists_application_routes(w: World) {
     let reply = w
         .api
@@ -1317,5 +1438,8 @@ scenarios!(
     unusual_files_and_names_are_kept,
     public_lookups_reject_bad_input,
     submissions_are_rate_limited,
+    participant_sees_own_application,
+    submission_limit_follows_trusted_proxy,
+    submission_limit_without_trusted_proxy,
     openapi_lists_application_routes,
 );

@@ -68,7 +68,10 @@ fn addr(text: &str) -> SocketAddr {
 fn every_key_set() -> Config {
     Config {
         dev_mode: Some(true),
-        http: HttpConfig::default(),
+        http: HttpConfig {
+            trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
+            ..HttpConfig::default()
+        },
         media: MediaConfig {
             udp_listen: addr("127.0.0.1:50000"),
             public_host: Some("203.0.113.10".to_owned()),
@@ -77,6 +80,8 @@ fn every_key_set() -> Config {
         auth: AuthConfig {
             token_secret: Some(TokenSecret::new(SECRET)),
             dev_token_ttl_secs: 1,
+            session_ttl_secs: 600,
+            invite_ttl_hours: 24,
         },
         dev: DevConfig {
             enabled: Some(true),
@@ -407,6 +412,83 @@ fn zero_limits_are_rejected() {
         let message = load(file, &[], &[]).unwrap_err().to_string();
         assert!(message.contains(key), "{file}: {message}");
     }
+}
+
+#[test]
+fn lifetimes_outside_bounds_are_rejected() {
+    let cases = [
+        ("[auth]\nsession_ttl_secs = 299\n", "auth.session_ttl_secs"),
+        (
+            "[auth]\nsession_ttl_secs = 604801\n",
+            "auth.session_ttl_secs",
+        ),
+        ("[auth]\ninvite_ttl_hours = 0\n", "auth.invite_ttl_hours"),
+        ("[auth]\ninvite_ttl_hours = 721\n", "auth.invite_ttl_hours"),
+    ];
+    for (file, key) in cases {
+        let message = load(file, &[], &[]).unwrap_err().to_string();
+        assert!(message.contains(key), "{file}: {message}");
+        assert!(message.contains("must be from"), "{file}: {message}");
+    }
+    let edges = "[auth]\nsession_ttl_secs = 300\ninvite_ttl_hours = 720\n";
+    let loaded = load(edges, &[], &[]).unwrap();
+    assert_eq!(loaded.auth.lifetimes().session_ms, 300_000);
+    assert_eq!(loaded.auth.lifetimes().default_invite_hours, 720);
+}
+
+#[test]
+fn lifetimes_come_from_env() {
+    let vars = [
+        ("PROFSTAGE_AUTH_SESSION_TTL_SECS", "3600"),
+        ("PROFSTAGE_AUTH_INVITE_TTL_HOURS", "12"),
+    ];
+    let loaded = load("", &vars, &[]).unwrap();
+    assert_eq!(loaded.auth.session_ttl_secs, 3600);
+    assert_eq!(loaded.auth.invite_ttl_hours, 12);
+    let too_long = [("PROFSTAGE_AUTH_SESSION_TTL_SECS", "86400000")];
+    let message = load("", &too_long, &[]).unwrap_err().to_string();
+    assert!(message.contains("auth.session_ttl_secs"), "{message}");
+}
+
+fn proxies(config: &Config) -> Vec<String> {
+    let list = config.http.trusted_proxies.iter();
+    list.map(|proxy| proxy.to_string()).collect()
+}
+
+#[test]
+fn trusted_proxies_come_from_file_and_env() {
+    let file = "[http]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n";
+    let loaded = load(file, &[], &[]).unwrap();
+    let listed = proxies(&loaded);
+    assert_eq!(listed, ["127.0.0.1", "10.0.0.0/8"]);
+
+    let vars = [("PROFSTAGE_HTTP_TRUSTED_PROXIES", " ::1 , 192.0.2.0/24 ")];
+    let loaded = load(file, &vars, &[]).unwrap();
+    let listed = proxies(&loaded);
+    assert_eq!(
+        listed,
+        ["::1", "192.0.2.0/24"],
+        "the variable replaces the file's list"
+    );
+
+    let cleared = load(file, &[("PROFSTAGE_HTTP_TRUSTED_PROXIES", "")], &[]).unwrap();
+    assert!(cleared.http.trusted_proxies.is_empty());
+}
+
+#[test]
+fn invalid_trusted_proxy_is_rejected() {
+    let file = "[http]\ntrusted_proxies = [\"proxy.example.org\"]\n";
+    let message = load(file, &[], &[]).unwrap_err().to_string();
+    assert!(message.contains("trusted_proxies"), "{message}");
+    assert!(message.contains("proxy.example.org"), "{message}");
+
+    let vars = [("PROFSTAGE_HTTP_TRUSTED_PROXIES", "127.0.0.1,10.0.0.0/99")];
+    let message = load("", &vars, &[]).unwrap_err().to_string();
+    assert!(
+        message.contains("PROFSTAGE_HTTP_TRUSTED_PROXIES"),
+        "{message}"
+    );
+    assert!(message.contains("10.0.0.0/99"), "{message}");
 }
 
 #[test]

@@ -79,7 +79,14 @@ impl Api {
             },
             ..Config::default()
         };
+        Self::with_config(url, config).await
+    }
+
+    /// Serves the same database as another server would with `config`, with sign-in limits
+    /// of its own.
+    async fn with_config(url: String, config: Config) -> Self {
         let contest = Database::connect(&url).await.expect("database opens");
+        let contest = contest.with_lifetimes(config.auth.lifetimes());
         let state = Arc::new(AppState {
             config: Arc::new(config),
             tokens: TokenKeys::new(SECRET.as_bytes()),
@@ -408,6 +415,18 @@ async fn every_endpoint_checks_role(w: World) {
         .as_str()
         .unwrap()
         .to_owned();
+    let disposable_contest = created_id(
+        &w,
+        "/api/v1/contests",
+        json!({"name": "Конкурс на удаление"}),
+    )
+    .await;
+    let disposable_person = created_id(
+        &w,
+        "/api/v1/people",
+        json!({"role": "support", "full_name": "Удаляемая запись"}),
+    )
+    .await;
     let structure_readers = &[Who::Organiser, Who::Expert, Who::Commission, Who::Support][..];
     let organiser = &[Who::Organiser][..];
     let people_readers = &[Who::Organiser, Who::Support][..];
@@ -421,6 +440,12 @@ async fn every_endpoint_checks_role(w: World) {
         (
             Method::GET,
             "/api/v1/me/rooms".into(),
+            None,
+            EVERYONE_SIGNED_IN,
+        ),
+        (
+            Method::GET,
+            "/api/v1/me/application".into(),
             None,
             EVERYONE_SIGNED_IN,
         ),
@@ -596,6 +621,56 @@ async fn every_endpoint_checks_role(w: World) {
         (
             Method::POST,
             format!("/api/v1/briefings/{cancellable}/cancel"),
+            None,
+            organiser,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/contests/{contest}"),
+            Some(json!({"name": "Лучший по профессии 2027"})),
+            organiser,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/stages/{stage}"),
+            Some(
+                json!({"region": "Тверская область", "starts_at": 1_800_000_000_000_i64, "ends_at": 1_800_086_400_000_i64}),
+            ),
+            organiser,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/nominations/{nomination}"),
+            Some(json!({"profession": "Сварщик"})),
+            organiser,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/parts/{part}"),
+            Some(json!({"kind": "practice", "title": "Практическое задание"})),
+            organiser,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/rooms/{room}"),
+            Some(json!({"title": "Комната 1"})),
+            organiser,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/people/{disposable_person}"),
+            Some(json!({"role": "support", "full_name": "Удаляемая запись"})),
+            organiser,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/contests/{disposable_contest}"),
+            None,
+            organiser,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/people/{disposable_person}"),
             None,
             organiser,
         ),
@@ -1096,6 +1171,7 @@ async fn openapi_lists_endpoints(w: World) {
         "/api/v1/briefings/{id}",
         "/api/v1/briefings/{id}/cancel",
         "/api/v1/me/briefings",
+        "/api/v1/me/application",
     ] {
         assert!(
             paths.contains_key(path),
@@ -1362,14 +1438,158 @@ async fn bad_briefings_save_nothing(w: World) {
 
 /// Posts a sign-in for `login` from a client at `address`.
 async fn sign_in_from(api: &Api, login: &str, password: &str, address: [u8; 4]) -> Reply {
+    sign_in_via(api, login, password, address, None).await
+}
+
+/// Posts a sign-in for `login` from the TCP peer `address`, with an `X-Forwarded-For`
+/// header when `forwarded_for` is given.
+async fn sign_in_via(
+    api: &Api,
+    login: &str,
+    password: &str,
+    address: [u8; 4],
+    forwarded_for: Option<&str>,
+) -> Reply {
     let body = json!({"login": login, "password": password});
     let peer = std::net::SocketAddr::from((address, 40_000));
-    let request = Request::post("/api/v1/session")
+    let mut request = Request::post("/api/v1/session")
         .header(header::CONTENT_TYPE, "application/json")
-        .extension(axum::extract::ConnectInfo(peer))
-        .body(Body::from(body.to_string()))
+        .extension(axum::extract::ConnectInfo(peer));
+    if let Some(forwarded_for) = forwarded_for {
+        request = request.header("x-forwarded-for", forwarded_for);
+    }
+    api.send(request.body(Body::from(body.to_string())).unwrap())
+        .await
+}
+
+/// A second server on the world's database that trusts the proxy at 127.0.0.1.
+async fn behind_proxy(w: &World) -> Api {
+    let mut config = (*w.api.state.config).clone();
+    config.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    Api::with_config(w.api.url.clone(), config).await
+}
+
+/// Sends failed sign-ins, each for another login, until the address limit must be used up.
+async fn fail_sign_ins(api: &Api, peer: [u8; 4], forwarded_for: impl Fn(usize) -> String) {
+    for index in 0..20 {
+        let login = format!("guess{index}");
+        let header = forwarded_for(index);
+        let reply = sign_in_via(api, &login, "wrong password", peer, Some(&header)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{login} via {header}"
+        );
+    }
+}
+
+async fn sign_in_limit_counts_clients_behind_proxy(w: World) {
+    let proxy = [127, 0, 0, 1];
+    let api = behind_proxy(&w).await;
+    // The edge proxy appends the client's address to what the client sent.
+    fail_sign_ins(&api, proxy, |_| "192.0.2.66, 198.51.100.1".to_owned()).await;
+    let blocked = sign_in_via(&api, "someone", "wrong", proxy, Some("198.51.100.1")).await;
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
+    let forged = sign_in_via(
+        &api,
+        "someone",
+        "wrong",
+        proxy,
+        Some("203.0.113.4, 198.51.100.1"),
+    )
+    .await;
+    assert_eq!(
+        forged.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a forged entry left of the client changes nothing"
+    );
+    let other = sign_in_via(&api, "someone", "wrong", proxy, Some("198.51.100.2")).await;
+    assert_eq!(
+        other.status,
+        StatusCode::UNAUTHORIZED,
+        "another client behind the proxy"
+    );
+    let direct = sign_in_via(&api, "someone", "wrong", proxy, None).await;
+    assert_eq!(direct.status, StatusCode::UNAUTHORIZED, "the proxy itself");
+}
+
+async fn sign_in_limit_ignores_untrusted_forwarding(w: World) {
+    // Without trusted proxies, every client behind one proxy shares its address.
+    let proxy = [127, 0, 0, 1];
+    fail_sign_ins(&w.api, proxy, |index| format!("198.51.100.{index}")).await;
+    let shared = sign_in_via(&w.api, "someone", "wrong", proxy, Some("198.51.100.200")).await;
+    assert_eq!(shared.status, StatusCode::TOO_MANY_REQUESTS);
+
+    // A client that is not a trusted proxy cannot escape its limit with a header.
+    let api = behind_proxy(&w).await;
+    let client = [203, 0, 113, 9];
+    fail_sign_ins(&api, client, |index| format!("198.51.100.{index}")).await;
+    let spoofed = sign_in_via(&api, "someone", "wrong", client, Some("198.51.100.201")).await;
+    assert_eq!(spoofed.status, StatusCode::TOO_MANY_REQUESTS);
+    let proxied = sign_in_via(&api, "someone", "wrong", proxy, Some("203.0.113.9")).await;
+    assert_eq!(
+        proxied.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the same client through the proxy"
+    );
+}
+
+async fn configured_lifetimes_apply(w: World) {
+    let mut config = (*w.api.state.config).clone();
+    config.auth.session_ttl_secs = 900;
+    config.auth.invite_ttl_hours = 5;
+    let api = Api::with_config(w.api.url.clone(), config).await;
+
+    let (organiser, reply) = api.sign_in().await;
+    let cookie = reply.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let max_age: i64 = cookie
+        .split("; ")
+        .find_map(|part| part.strip_prefix("Max-Age="))
+        .expect("cookie has Max-Age")
+        .parse()
         .unwrap();
-    api.send(request).await
+    assert!((898..=900).contains(&max_age), "{cookie}");
+    let expires_at = reply.json()["expires_at"].as_i64().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let left = expires_at - now;
+    assert!(
+        (895_000..=900_000).contains(&left),
+        "session expires in {left} ms"
+    );
+
+    let path = format!("/api/v1/people/{}/invites", w.spare_id);
+    let invite = api.post(&path, &organiser, json!({})).await;
+    assert_eq!(invite.status, StatusCode::CREATED);
+    let record = &invite.json()["invite"];
+    let lifetime = record["expires_at"].as_i64().unwrap() - record["created_at"].as_i64().unwrap();
+    assert_eq!(lifetime, 5 * 60 * 60 * 1000, "the configured default");
+    let chosen = api.post(&path, &organiser, json!({"valid_hours": 2})).await;
+    let record = &chosen.json()["invite"];
+    let lifetime = record["expires_at"].as_i64().unwrap() - record["created_at"].as_i64().unwrap();
+    assert_eq!(lifetime, 2 * 60 * 60 * 1000, "the organiser's choice");
+
+    let token = invite.json()["token"].as_str().unwrap().to_owned();
+    let accepted = api.accept(&token).await;
+    assert_eq!(accepted.status, StatusCode::OK);
+    let left = accepted.json()["expires_at"].as_i64().unwrap() - now;
+    assert!(
+        (895_000..=905_000).contains(&left),
+        "invite session expires in {left} ms"
+    );
+
+    // The first server still gives the default lifetime.
+    let (_, reply) = w.api.sign_in().await;
+    let left = reply.json()["expires_at"].as_i64().unwrap() - now;
+    assert!(
+        left > 11 * 60 * 60 * 1000,
+        "default session expires in {left} ms"
+    );
 }
 
 async fn sign_ins_are_rate_limited(w: World) {
@@ -1407,6 +1627,122 @@ async fn sign_ins_are_rate_limited(w: World) {
     assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
     let elsewhere = sign_in_from(&w.api, "someone", "wrong password", [203, 0, 113, 1]).await;
     assert_eq!(elsewhere.status, StatusCode::UNAUTHORIZED);
+}
+
+/// Creates a record as the organiser and returns its id.
+async fn created_id(w: &World, path: &str, body: Value) -> String {
+    let reply = w.api.post(path, &w.organiser, body).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::CREATED,
+        "POST {path}: {}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    reply.json()["id"].as_str().unwrap().to_owned()
+}
+
+async fn records_are_corrected(w: World) {
+    let put = |path: String, body: Value| {
+        let w = &w;
+        async move {
+            w.api
+                .call(Method::PUT, &path, Some(&w.organiser), Some(body))
+                .await
+        }
+    };
+    let delete = |path: String| {
+        let w = &w;
+        async move {
+            w.api
+                .call(Method::DELETE, &path, Some(&w.organiser), None)
+                .await
+        }
+    };
+
+    let renamed = put(
+        format!("/api/v1/rooms/{}", w.room),
+        json!({"title": "Сварочный пост 2"}),
+    )
+    .await;
+    assert_eq!(renamed.status, StatusCode::OK);
+    assert_eq!(renamed.json()["title"], "Сварочный пост 2");
+    let rooms = w
+        .api
+        .get(&format!("/api/v1/parts/{}/rooms", w.part), &w.organiser)
+        .await;
+    assert_eq!(rooms.json()["items"][0]["title"], "Сварочный пост 2");
+
+    // Invalid changes name the field and save nothing.
+    let before = w.api.audit_len().await;
+    let empty = put(
+        format!("/api/v1/contests/{}", w.contest),
+        json!({"name": ""}),
+    )
+    .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(empty.error_fields(), ["name"]);
+    let backwards = put(
+        format!("/api/v1/stages/{}", w.stage),
+        json!({"region": "Тверская область", "starts_at": 10, "ends_at": 5}),
+    )
+    .await;
+    assert_eq!(backwards.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(backwards.error_fields(), ["ends_at"]);
+    let unknown = put(
+        format!("/api/v1/rooms/{}", uuid::Uuid::new_v4()),
+        json!({"title": "Нигде"}),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let bad_id = delete("/api/v1/rooms/not-a-uuid".into()).await;
+    assert_eq!(bad_id.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(w.api.audit_len().await, before);
+
+    // Referenced records stay, with a 409 that says what refers to them.
+    for path in [
+        format!("/api/v1/contests/{}", w.contest),
+        format!("/api/v1/stages/{}", w.stage),
+        format!("/api/v1/nominations/{}", w.nomination),
+        format!("/api/v1/parts/{}", w.part),
+        format!("/api/v1/rooms/{}", w.room),
+        format!("/api/v1/people/{}", w.participant_id),
+    ] {
+        let reply = delete(path.clone()).await;
+        assert_eq!(reply.status, StatusCode::CONFLICT, "DELETE {path}");
+        assert_eq!(reply.error_code(), "conflict", "DELETE {path}");
+        let message = reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(message.contains("first"), "DELETE {path}: {message}");
+    }
+    assert_eq!(w.api.audit_len().await, before);
+
+    // An unreferenced room goes, and its deletion is audited.
+    let spare_room = created_id(
+        &w,
+        &format!("/api/v1/parts/{}/rooms", w.part),
+        json!({"title": "Запасная комната"}),
+    )
+    .await;
+    let deleted = delete(format!("/api/v1/rooms/{spare_room}")).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let again = delete(format!("/api/v1/rooms/{spare_room}")).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    let log = w
+        .api
+        .get("/api/v1/audit-log?limit=1", &w.organiser)
+        .await
+        .json();
+    assert_eq!(log["items"][0]["action"], "room.delete");
+    assert_eq!(log["items"][0]["target_id"], spare_room.as_str());
+
+    // A person nothing refers to goes, with their invite links.
+    let spare = delete(format!("/api/v1/people/{}", w.spare_id)).await;
+    assert_eq!(spare.status, StatusCode::NO_CONTENT);
+    let path = format!("/api/v1/people/{}", w.spare_id);
+    let gone = w.api.get(&path, &w.organiser).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
 }
 
 macro_rules! scenarios {
@@ -1447,4 +1783,8 @@ scenarios!(
     briefings_are_scheduled_and_joined,
     bad_briefings_save_nothing,
     sign_ins_are_rate_limited,
+    sign_in_limit_counts_clients_behind_proxy,
+    sign_in_limit_ignores_untrusted_forwarding,
+    configured_lifetimes_apply,
+    records_are_corrected,
 );

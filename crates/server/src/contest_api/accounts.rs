@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use profstage_contest::{
-    Invite, InviteId, InviteLink, NewInvite, NewSession, Person, PersonId, Role, Room, RoomId,
-    RoomKind as ContestRoomKind,
+    Invite, InviteId, InviteLink, NewInvite, NewSession, OwnApplication, Person, PersonId, Role,
+    Room, RoomId, RoomKind as ContestRoomKind,
 };
 use serde::{Deserialize, Serialize};
 
@@ -205,6 +205,18 @@ pub async fn my_rooms(
 ) -> Result<Json<Vec<Room>>, ApiError> {
     let rooms = state.contest.my_rooms(&session.actor()).await;
     Ok(Json(rooms.map_err(domain_error)?))
+}
+
+/// Returns the application the signed-in person came from, or `null` for people added by
+/// hand.
+#[utoipa::path(get, path = "/api/v1/me/application", tag = "accounts",
+    responses((status = 200, body = Option<OwnApplication>), (status = "4XX", body = super::openapi::ErrorBody)))]
+pub async fn my_application(
+    State(state): State<Arc<AppState>>,
+    SignedIn(session): SignedIn,
+) -> Result<Json<Option<OwnApplication>>, ApiError> {
+    let application = state.contest.own_application(&session.actor()).await;
+    Ok(Json(application.map_err(domain_error)?))
 }
 
 /// Issues a media token for a room the signed-in person is assigned to, or for a briefing

@@ -1,12 +1,11 @@
 //! Public handlers of applications, used without signing in: the form's data, submission
 //! as `multipart/form-data` with attachments, and the status behind the private link.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::multipart::MultipartError;
-use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{header, StatusCode};
 use axum::{Extension, Json};
 use profstage_contest::applications::{MAX_ATTACHMENTS, MAX_TOTAL_ATTACHMENT_BYTES};
@@ -16,7 +15,7 @@ use profstage_contest::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::extract::{domain_error, path_id, ApiBody, ApiQuery};
+use super::extract::{domain_error, path_id, ApiBody, ApiQuery, ClientAddress};
 use super::submission_limit::{SubmissionLimiter, PER_HOUR};
 use crate::http::ApiError;
 use crate::state::AppState;
@@ -111,11 +110,8 @@ pub async fn submit(
     Extension(limiter): Extension<Arc<SubmissionLimiter>>,
     request: Request,
 ) -> Result<(StatusCode, Json<SubmissionReceipt>), ApiError> {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0);
-    if !limiter.allow(peer, Instant::now()) {
+    let ClientAddress(client) = ClientAddress::of(request.extensions(), request.headers(), &state);
+    if !limiter.allow(client, Instant::now()) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_requests",

@@ -11,10 +11,12 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::request::Parts;
+use axum::http::Extensions;
 use axum::http::StatusCode;
 use profstage_contest::{Error, FieldError, SessionInfo};
 use serde::de::DeserializeOwned;
 
+use crate::client_address::client_address;
 use crate::http::ApiError;
 use crate::state::AppState;
 
@@ -64,19 +66,28 @@ impl FromRequestParts<Arc<AppState>> for SignedIn {
     }
 }
 
-/// The address of the client's end of the TCP connection, or `None` when the server was not
-/// started with connection info, as in tests that call the router directly.
-///
-/// NOTE: behind a reverse proxy this is the proxy's address, so the per-address sign-in
-/// limit then counts every client together; the proxy should limit per client itself.
+/// The client's address: the TCP peer, or the address that trusted proxies in
+/// `http.trusted_proxies` name in `X-Forwarded-For` ([`client_address`]). `None` when the
+/// server was not started with connection info, as in tests that call the router directly.
 pub struct ClientAddress(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl ClientAddress {
+    /// Finds the client's address of a request's parts.
+    pub fn of(extensions: &Extensions, headers: &HeaderMap, state: &AppState) -> Self {
+        let peer = extensions.get::<ConnectInfo<SocketAddr>>();
+        let trusted = &state.config.http.trusted_proxies;
+        Self(peer.map(|ConnectInfo(peer)| client_address(peer.ip(), headers, trusted)))
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let info = parts.extensions.get::<ConnectInfo<SocketAddr>>();
-        Ok(Self(info.map(|ConnectInfo(address)| address.ip())))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(&parts.extensions, &parts.headers, state))
     }
 }
 

@@ -14,6 +14,7 @@ mod application_form;
 mod applications;
 mod audit;
 mod briefings;
+mod corrections;
 pub mod extract;
 mod openapi;
 mod people;
@@ -62,6 +63,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/invites/{id}/revoke", post(accounts::revoke_invite))
         .route("/api/v1/me", get(accounts::me))
         .route("/api/v1/me/rooms", get(accounts::my_rooms))
+        .route("/api/v1/me/application", get(accounts::my_application))
         .route("/api/v1/me/briefings", get(briefings::mine))
         .route(
             "/api/v1/rooms/{id}/media-token",
@@ -71,7 +73,28 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/api/v1/contests",
             get(structure::list_contests).post(structure::create_contest),
         )
-        .route("/api/v1/contests/{id}", get(structure::get_contest))
+        .route(
+            "/api/v1/contests/{id}",
+            get(structure::get_contest)
+                .put(corrections::update_contest)
+                .delete(corrections::delete_contest),
+        )
+        .route(
+            "/api/v1/stages/{id}",
+            put(corrections::update_stage).delete(corrections::delete_stage),
+        )
+        .route(
+            "/api/v1/nominations/{id}",
+            put(corrections::update_nomination).delete(corrections::delete_nomination),
+        )
+        .route(
+            "/api/v1/parts/{id}",
+            put(corrections::update_part).delete(corrections::delete_part),
+        )
+        .route(
+            "/api/v1/rooms/{id}",
+            put(corrections::update_room).delete(corrections::delete_room),
+        )
         .route(
             "/api/v1/contests/{id}/stages",
             get(structure::list_stages).post(structure::create_stage),
@@ -110,7 +133,12 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/api/v1/people",
             get(people::list_people).post(people::create_person),
         )
-        .route("/api/v1/people/{id}", get(people::get_person))
+        .route(
+            "/api/v1/people/{id}",
+            get(people::get_person)
+                .put(corrections::update_person)
+                .delete(corrections::delete_person),
+        )
         .route(
             "/api/v1/people/{id}/invites",
             get(accounts::list_invites).post(accounts::create_invite),

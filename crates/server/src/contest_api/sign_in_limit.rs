@@ -1,5 +1,9 @@
 //! The limit on failed password sign-ins, per login and per client address, which slows down
-//! password guessing. It lives in memory, so a restart forgets it.
+//! password guessing.
+//!
+//! NOTE: the counts live in this process's memory, so a restart (or a second server
+//! process) starts from zero and a guesser gains one fresh window per restart. Keeping them
+//! in the contest database would close that gap at the cost of a write per failure.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
