@@ -26,7 +26,7 @@ pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
 /// Maximum files a participant may upload for one task.
 pub const MAX_UPLOADS: i64 = 20;
 
-/// Where a participant stands with a task.
+/// A participant's state in a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -55,7 +55,7 @@ pub struct MyTask {
     pub starts_at: i64,
     /// The time limit, in seconds.
     pub time_limit_secs: i64,
-    /// Where the limit runs from.
+    /// The moment the limit runs from.
     pub limit_mode: LimitMode,
     /// The participant's first opening, or `None`.
     pub first_opened_at: Option<i64>,
@@ -86,7 +86,7 @@ pub struct OpenedTask {
     pub uploads: Vec<Submission>,
 }
 
-/// What a participant sends as a text answer.
+/// The body of a participant's text answer.
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -714,7 +714,7 @@ struct Stored<'a> {
     kind: SubmissionKind,
     answer: Option<&'a str>,
     content: Option<&'a [u8]>,
-    /// What the size and hash are computed over.
+    /// The bytes the size and hash are computed over.
     bytes: &'a [u8],
 }
 

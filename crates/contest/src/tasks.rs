@@ -23,7 +23,7 @@ pub const MAX_TASK_PDF_BYTES: usize = 10 * 1024 * 1024;
 /// Maximum time limit: seven days, in seconds.
 pub const MAX_TIME_LIMIT_SECS: i64 = 7 * 24 * 3600;
 
-/// Where a participant's time limit runs from.
+/// The moment a participant's time limit runs from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -57,7 +57,7 @@ impl LimitMode {
 
 crate::ids::text_column!(LimitMode);
 
-/// What a participant does with a task.
+/// The kind of work a task asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -107,7 +107,7 @@ pub struct NewTask {
     pub starts_at: i64,
     /// The time limit, from 1 second to 7 days, in seconds.
     pub time_limit_secs: i64,
-    /// Where the limit runs from.
+    /// The moment the limit runs from.
     pub limit_mode: LimitMode,
 }
 
@@ -131,7 +131,7 @@ pub struct Task {
     pub starts_at: i64,
     /// The time limit, in seconds.
     pub time_limit_secs: i64,
-    /// Where the limit runs from.
+    /// The moment the limit runs from.
     pub limit_mode: LimitMode,
     /// Publication time, or `None` while it is a draft.
     pub published_at: Option<i64>,

@@ -30,7 +30,7 @@ pub const MAX_CRITERIA_PER_PART: i64 = 100;
 /// Largest maximum of one criterion, in points.
 pub const MAX_CRITERION_POINTS: i64 = 1000;
 
-/// How a criterion is marked.
+/// The marking kind of a criterion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -99,13 +99,13 @@ pub struct NewCriterion {
     pub kind: Option<CriterionKind>,
 }
 
-/// How a stage's marks are aggregated and combined.
+/// A stage's rule for aggregating and combining marks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScoringRule {
     /// The stage.
     pub stage_id: StageId,
-    /// How the experts' marks of one criterion become one.
+    /// The rule that turns the experts' marks of one criterion into one mark.
     pub aggregation: Aggregation,
     /// Weights of theory and practice in the combined total.
     pub weights: Weights,

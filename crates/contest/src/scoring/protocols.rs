@@ -87,7 +87,7 @@ pub struct Protocol {
     pub content: String,
     /// SHA-256 of `content`, in hex.
     pub content_hash: String,
-    /// Who generated it: the group's chair.
+    /// The person who generated it, the group's chair.
     pub generated_by: PersonId,
     /// When, in Unix milliseconds.
     pub generated_at: i64,

@@ -207,7 +207,7 @@ pub async fn pdf(
 /// The reply to an answer or upload.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Receipt {
-    /// What was stored.
+    /// The stored submission.
     pub submission: Submission,
     /// The server clock, in Unix milliseconds.
     pub now: i64,
@@ -234,8 +234,8 @@ pub async fn answer(
     Ok(Json(Receipt { submission, now }))
 }
 
-/// Uploads one file as the raw body: PDF, JPEG or PNG, at most 10 MiB, told by its
-/// content. A declared `Content-Type` of one of these that disagrees with the content is
+/// Uploads one file as the raw body: PDF, JPEG or PNG, at most 10 MiB, detected from
+/// its content. A declared `Content-Type` of one of these that disagrees with the content is
 /// 422. After the deadline it is 409 with the code `time_up`.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/uploads", tag = "tasks",
     params(("id" = String, Path, description = "Task id")),
