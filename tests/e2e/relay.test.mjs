@@ -15,7 +15,10 @@ const SAMPLE_INTERVAL_MS = 3_000;
 // second. The fake camera and screen delivered about 20 in a trial in Chromium 156, so a
 // loaded machine passes but a stalled track does not.
 const MIN_NEW_FRAMES = 5;
-const LATE_JOIN_BUDGET_MS = 2_000;
+// A late subscriber must not wait for the encoder's next periodic keyframe, which can be
+// minutes away, because the server requests one from the publisher. The bound leaves room for
+// a loaded machine. The two-second goal is measured by the benchmarks in docs/benchmarks.md.
+const LATE_JOIN_BOUND_MS = 10_000;
 const TEST_TIMEOUT_MS = 90_000;
 
 describe('relay of one participant to experts', () => {
@@ -181,11 +184,13 @@ describe('relay of one participant to experts', () => {
     }),
   );
 
-  it('late expert shows video within two seconds', { timeout: TEST_TIMEOUT_MS }, (t) =>
+  it('late expert gets video from a requested keyframe', { timeout: TEST_TIMEOUT_MS }, (t) =>
     stage.step(async () => {
       if (!requireSetup(t)) {
         return;
       }
+      const sentBefore = (await readSent(participant.page)).camera;
+      assert.ok(sentBefore, 'the participant no longer sends a camera');
       const late = await stage.openPage({
         label: 'expert-late',
         html: 'expert',
@@ -194,11 +199,25 @@ describe('relay of one participant to experts', () => {
       });
       const elapsedMs = await msToFirstCameraFrame(late.page.page, participantIdentity, 15_000);
       t.diagnostic(`first camera frame ${Math.round(elapsedMs)} ms after DOMContentLoaded`);
-
       assert.ok(
-        elapsedMs < LATE_JOIN_BUDGET_MS,
+        elapsedMs < LATE_JOIN_BOUND_MS,
         `late expert decoded its first camera frame after ${Math.round(elapsedMs)} ms, ` +
-          `expected under ${LATE_JOIN_BUDGET_MS} ms`,
+          `expected under ${LATE_JOIN_BOUND_MS} ms`,
+      );
+
+      const sentAfter = (await readSent(participant.page)).camera;
+      assert.ok(sentAfter, 'the participant stopped sending its camera');
+      t.diagnostic(
+        `keyframe requests ${sentBefore.keyframeRequests} -> ${sentAfter.keyframeRequests}, ` +
+          `keyframes ${sentBefore.keyFramesEncoded} -> ${sentAfter.keyFramesEncoded}`,
+      );
+      assert.ok(
+        sentAfter.keyframeRequests > sentBefore.keyframeRequests,
+        'the server did not ask the participant for a keyframe for the late expert',
+      );
+      assert.ok(
+        sentAfter.keyFramesEncoded > sentBefore.keyFramesEncoded,
+        'the participant encoded no keyframe after the late expert joined',
       );
       await waitForLiveTile(late.page, participantIdentity);
     }),

@@ -6,8 +6,9 @@
 /**
  * Returns what the publishing connection sends, per video source:
  * `{camera, screen, audioTracks}` where each video entry is the sender's outbound-rtp
- * `{framesEncoded, frameWidth, frameHeight, packetsSent}`, or null when that source is not
- * being sent. A video track from getDisplayMedia is the screen: only such tracks have
+ * `{framesEncoded, keyFramesEncoded, keyframeRequests, frameWidth, frameHeight, packetsSent}`,
+ * or null when that source is not being sent; `keyframeRequests` counts the PLI and FIR
+ * messages the sender received. A video track from getDisplayMedia is the screen: only such tracks have
  * `displaySurface` in their settings.
  */
 export async function readSent(page) {
@@ -32,6 +33,8 @@ export async function readSent(page) {
       sent[source] = outbound
         ? {
             framesEncoded: outbound.framesEncoded ?? 0,
+            keyFramesEncoded: outbound.keyFramesEncoded ?? 0,
+            keyframeRequests: (outbound.pliCount ?? 0) + (outbound.firCount ?? 0),
             frameWidth: outbound.frameWidth ?? 0,
             frameHeight: outbound.frameHeight ?? 0,
             packetsSent: outbound.packetsSent ?? 0,
