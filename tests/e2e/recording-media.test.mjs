@@ -17,6 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { clickTestId, joinAndPublish, waitInPage } from './support/pages.mjs';
 import { waitFor } from './support/poll.mjs';
+import { decodeErrors } from './support/recordings.mjs';
 import { sleep } from './support/server.mjs';
 import { Stage } from './support/stage.mjs';
 import { readSent } from './support/stats.mjs';
@@ -290,25 +291,6 @@ async function containerDurationMs(file) {
     ...['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file],
   ]);
   return Math.round(Number(stdout.trim()) * 1000);
-}
-
-/**
- * Decodes `file` completely and returns what ffmpeg wrote at the error level. Frames keep
- * their own timestamps in the file's millisecond time base. By default ffmpeg 5.1 rounds them
- * to 1/30 s for the null muxer, so two frames less than 33 ms apart make it report
- * "non monotonically increasing dts" for a file that is fine.
- */
-async function decodeErrors(file) {
-  const args = [
-    ...['-v', 'error', '-i', file],
-    ...['-fps_mode', 'passthrough', '-enc_time_base:v', '-1', '-f', 'null', '-'],
-  ];
-  try {
-    const { stderr } = await run('ffmpeg', args, { maxBuffer: FFMPEG_BUFFER });
-    return stderr.trim();
-  } catch (error) {
-    return `ffmpeg failed: ${error.stderr || error.message}`;
-  }
 }
 
 /** Returns the flags of the first video packet of `file` (`K` marks a keyframe). */

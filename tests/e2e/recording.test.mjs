@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { clickTestId, joinAndPublish, waitInPage } from './support/pages.mjs';
 import { waitFor } from './support/poll.mjs';
+import { decodeErrors } from './support/recordings.mjs';
 import { sleep } from './support/server.mjs';
 import { Stage } from './support/stage.mjs';
 
@@ -129,18 +130,6 @@ async function downloadCamera(stage, manifest, name) {
 async function ffprobe(file, args) {
   const { stdout } = await run('ffprobe', ['-v', 'error', ...args, '-of', 'json', file]);
   return JSON.parse(stdout);
-}
-
-/** Decodes `file` with ffmpeg and returns what it wrote to stderr at level error. */
-async function decodeErrors(file, inputArgs = [], outputArgs = []) {
-  try {
-    const { stderr } = await run('ffmpeg', [
-      '-v', 'error', ...inputArgs, '-i', file, ...outputArgs, '-f', 'null', '-',
-    ]);
-    return stderr.trim();
-  } catch (error) {
-    return `ffmpeg failed (${error.code}): ${error.stderr}`;
-  }
 }
 
 function sha256(bytes) {
@@ -296,7 +285,11 @@ describe('recording of a participant', () => {
         `media span ${mediaSpanS} s for ${publishedMinMs} to ${publishedMaxMs} ms published ` +
           `(file ${durationS} s, first camera frame at ${cameraStartS} s)`,
       );
-      assert.equal(await decodeErrors(file, ['-ss', '10'], ['-frames:v', '1']), '');
+      const seekErrors = await decodeErrors(file, {
+        inputArgs: ['-ss', '10'],
+        outputArgs: ['-frames:v', '1'],
+      });
+      assert.equal(seekErrors, '');
 
       const download = await request(stage, manifest.download);
       assert.equal(download.status, 200);
@@ -590,7 +583,11 @@ describe('recording of a participant', () => {
         lastVideoS > gapEndS + 3,
         `last video at ${lastVideoS} s, gap ends at ${gapEndS} s`,
       );
-      assert.equal(await decodeErrors(file, ['-ss', String(gapEndS + 1)], ['-frames:v', '1']), '');
+      const seekErrors = await decodeErrors(file, {
+        inputArgs: ['-ss', String(gapEndS + 1)],
+        outputArgs: ['-frames:v', '1'],
+      });
+      assert.equal(seekErrors, '');
     }),
   );
 });

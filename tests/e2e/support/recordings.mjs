@@ -137,3 +137,26 @@ export function lastSegmentEnd(manifest, source) {
     .map((segment) => segment.started_unix_ms + segment.duration_ms);
   return ends.length > 0 ? Math.max(...ends) : null;
 }
+
+// Upper bound, in bytes, for what ffmpeg writes while decoding a whole file.
+const FFMPEG_BUFFER = 256 * 1024 * 1024;
+
+/**
+ * Decodes `file` with ffmpeg and returns what it wrote at the error level, or why it failed.
+ * Frames keep their own timestamps in the file's millisecond time base. By default ffmpeg 5.1
+ * rounds them to 1/30 s for the null muxer, so two frames less than 33 ms apart, as a loaded
+ * browser sends them, make it report "non monotonically increasing dts" for a file that is
+ * fine. `inputArgs` go before `-i` (such as `-ss`), `outputArgs` after it.
+ */
+export async function decodeErrors(file, { inputArgs = [], outputArgs = [] } = {}) {
+  const args = [
+    ...['-v', 'error', ...inputArgs, '-i', file, ...outputArgs],
+    ...['-fps_mode', 'passthrough', '-enc_time_base:v', '-1', '-f', 'null', '-'],
+  ];
+  try {
+    const { stderr } = await run('ffmpeg', args, { maxBuffer: FFMPEG_BUFFER });
+    return stderr.trim();
+  } catch (error) {
+    return `ffmpeg failed (${error.code}): ${error.stderr || error.message}`;
+  }
+}
