@@ -423,6 +423,8 @@ export default {
   'structure.contest': 'Contest',
   'structure.contest_name': 'Contest name',
   'structure.description': 'Description',
+  'structure.retention_days': 'Keep recordings for, days',
+  'structure.retention_hint': "Empty: the server's default.",
   'structure.create_contest': 'Create contest',
   'structure.stage': 'Regional stage',
   'structure.region': 'Region',

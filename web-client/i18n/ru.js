@@ -430,6 +430,8 @@ export default {
   'structure.contest': 'Конкурс',
   'structure.contest_name': 'Название конкурса',
   'structure.description': 'Описание',
+  'structure.retention_days': 'Срок хранения записей, дней',
+  'structure.retention_hint': 'Пусто — срок по умолчанию, заданный на сервере.',
   'structure.create_contest': 'Создать конкурс',
   'structure.stage': 'Региональный этап',
   'structure.region': 'Регион',

@@ -18,8 +18,18 @@ const LEVELS = [
     fill: (form, contest) => {
       form.elements.name.value = contest.name;
       form.elements.description.value = contest.description;
+      form.elements.recording_retention_days.value = contest.recording_retention_days ?? '';
     },
-    body: (form) => ({ name: form.elements.name.value, description: form.elements.description.value }),
+    body: (form) => {
+      const days = form.elements.recording_retention_days.value.trim();
+      return {
+        name: form.elements.name.value,
+        description: form.elements.description.value,
+        // An empty field keeps the server's default; anything else goes as typed, so that the
+        // server's field error explains a value that is not a whole number of days.
+        recording_retention_days: days === '' ? null : Number(days),
+      };
+    },
   },
   {
     level: 'stage',

@@ -16,7 +16,7 @@ use crate::ids::{ContestId, NominationId, PersonId, RoomId, StageId, StagePartId
 use crate::people::{check_person, NewPerson, Person, PERSON_COLUMNS};
 use crate::structure::{
     check_contest, check_stage, check_stage_part, require, Contest, NewContest, NewNomination,
-    NewRoom, NewStage, NewStagePart, Nomination, Room, Stage, StagePart,
+    NewRoom, NewStage, NewStagePart, Nomination, Room, Stage, StagePart, CONTEST_COLUMNS,
 };
 use crate::validate::{Checks, MAX_NAME_CHARS};
 
@@ -108,7 +108,7 @@ impl Database {
         Ok(())
     }
 
-    /// Renames a contest or changes its description.
+    /// Changes a contest's name, description or recording retention.
     pub async fn update_contest(
         &self,
         actor: &Actor,
@@ -116,18 +116,20 @@ impl Database {
         change: &NewContest,
     ) -> Result<Contest, Error> {
         actor.check(Action::ManageStructure)?;
-        let (name, description) = check_contest(change)?;
+        let fields = check_contest(change)?;
         let mut tx = self.begin().await?;
-        let contest: Contest = sqlx::query_as(
-            "UPDATE contests SET name = $2, description = $3 WHERE id = $1
-             RETURNING id, name, description, created_at",
-        )
-        .bind(id.clone())
-        .bind(name)
-        .bind(description)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(Error::NotFound("contest"))?;
+        let sql = format!(
+            "UPDATE contests SET name = $2, description = $3, recording_retention_days = $4
+             WHERE id = $1 RETURNING {CONTEST_COLUMNS}"
+        );
+        let contest: Contest = sqlx::query_as(&sql)
+            .bind(id.clone())
+            .bind(fields.name)
+            .bind(fields.description)
+            .bind(fields.recording_retention_days)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(Error::NotFound("contest"))?;
         record(
             &mut tx,
             actor,

@@ -21,6 +21,8 @@ pub struct Contest {
     pub name: String,
     /// Free text about it; may be empty.
     pub description: String,
+    /// Days its recordings are kept after they end; null for the server's default.
+    pub recording_retention_days: Option<i64>,
     /// Creation time, in Unix milliseconds.
     pub created_at: i64,
 }
@@ -34,6 +36,23 @@ pub struct NewContest {
     pub name: String,
     /// Up to 4000 characters; line breaks allowed.
     pub description: String,
+    /// Days its recordings are kept after they end, 1 to 36500; absent or null for the
+    /// server's `recording.retention_days`.
+    pub recording_retention_days: Option<i64>,
+}
+
+/// The longest retention a contest may set: a hundred years.
+const MAX_RETENTION_DAYS: i64 = 36_500;
+
+/// The columns of `contests`, in the order of [`Contest`]'s fields.
+pub(crate) const CONTEST_COLUMNS: &str =
+    "id, name, description, recording_retention_days, created_at";
+
+/// A contest's checked fields.
+pub(crate) struct ContestFields {
+    pub name: String,
+    pub description: String,
+    pub recording_retention_days: Option<i64>,
 }
 
 /// A regional stage of a contest.
@@ -187,13 +206,26 @@ pub(crate) async fn require(
     Ok(())
 }
 
-/// Checks a contest's fields and returns its name and description.
-pub(crate) fn check_contest(new: &NewContest) -> Result<(String, String), Error> {
+/// Checks a contest's fields.
+pub(crate) fn check_contest(new: &NewContest) -> Result<ContestFields, Error> {
     let mut checks = Checks::default();
     let name = checks.text("name", &new.name, MAX_NAME_CHARS);
     let description = checks.long_text("description", &new.description, MAX_DESCRIPTION_CHARS);
+    if new
+        .recording_retention_days
+        .is_some_and(|days| !(1..=MAX_RETENTION_DAYS).contains(&days))
+    {
+        checks.fail(
+            "recording_retention_days",
+            "must be a whole number of days from 1 to 36500, or null for the server's default",
+        );
+    }
     checks.finish()?;
-    Ok((name, description))
+    Ok(ContestFields {
+        name,
+        description,
+        recording_retention_days: new.recording_retention_days,
+    })
 }
 
 /// Checks a stage's fields and returns its region, start and end.
@@ -241,24 +273,25 @@ impl Database {
     /// Creates a contest.
     pub async fn create_contest(&self, actor: &Actor, new: &NewContest) -> Result<Contest, Error> {
         actor.check(Action::ManageStructure)?;
-        let (name, description) = check_contest(new)?;
+        let fields = check_contest(new)?;
 
         let contest = Contest {
             id: ContestId::generate(),
-            name,
-            description,
+            name: fields.name,
+            description: fields.description,
+            recording_retention_days: fields.recording_retention_days,
             created_at: now_ms(),
         };
         let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO contests (id, name, description, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(contest.id.clone())
-        .bind(&contest.name)
-        .bind(&contest.description)
-        .bind(contest.created_at)
-        .execute(&mut *tx)
-        .await?;
+        let sql = format!("INSERT INTO contests ({CONTEST_COLUMNS}) VALUES ($1, $2, $3, $4, $5)");
+        sqlx::query(&sql)
+            .bind(contest.id.clone())
+            .bind(&contest.name)
+            .bind(&contest.description)
+            .bind(contest.recording_retention_days)
+            .bind(contest.created_at)
+            .execute(&mut *tx)
+            .await?;
         record(
             &mut tx,
             actor,
@@ -276,7 +309,7 @@ impl Database {
     pub async fn contests(&self, actor: &Actor, page: Page) -> Result<Listing<Contest>, Error> {
         actor.check(Action::ReadStructure)?;
         let sql = format!(
-            "SELECT id, name, description, created_at FROM contests ORDER BY created_at, id {}",
+            "SELECT {CONTEST_COLUMNS} FROM contests ORDER BY created_at, id {}",
             page.sql()
         );
         let rows = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
@@ -286,11 +319,28 @@ impl Database {
     /// Returns one contest.
     pub async fn contest(&self, actor: &Actor, id: &ContestId) -> Result<Contest, Error> {
         actor.check(Action::ReadStructure)?;
-        sqlx::query_as("SELECT id, name, description, created_at FROM contests WHERE id = $1")
+        let sql = format!("SELECT {CONTEST_COLUMNS} FROM contests WHERE id = $1");
+        sqlx::query_as(&sql)
             .bind(id.clone())
             .fetch_optional(&self.pool)
             .await?
             .ok_or(Error::NotFound("contest"))
+    }
+
+    /// Returns the recording retention, in days, of the contest that `room` belongs to: None
+    /// when the room is unknown or its contest keeps the server's default. Used by the
+    /// retention job, which acts for the server and not for a person.
+    pub async fn recording_retention_days(&self, room: &RoomId) -> Result<Option<i64>, Error> {
+        let days: Option<Option<i64>> = sqlx::query_scalar(
+            "SELECT contests.recording_retention_days FROM rooms
+             JOIN stages ON stages.id = rooms.stage_id
+             JOIN contests ON contests.id = stages.contest_id
+             WHERE rooms.id = $1",
+        )
+        .bind(room.clone())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(days.flatten())
     }
 
     /// Creates a regional stage of a contest.

@@ -28,6 +28,7 @@ async fn fixture(url: String) -> Fixture {
     let contest = NewContest {
         name: "Лучший по профессии 2027".into(),
         description: String::new(),
+        recording_retention_days: None,
     };
     let contest = db.create_contest(&organiser, &contest).await.unwrap();
     let stage = NewStage {

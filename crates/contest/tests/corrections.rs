@@ -60,6 +60,7 @@ async fn tree(fx: &Fixture) -> Tree {
     let contest = NewContest {
         name: "Лучший по профессии 2027".into(),
         description: String::new(),
+        recording_retention_days: None,
     };
     let contest = db.create_contest(actor, &contest).await.unwrap();
     let stage = NewStage {
@@ -119,6 +120,7 @@ async fn structure_edits_are_saved(fx: Fixture) {
     let contest = NewContest {
         name: "Лучший по профессии 2028".into(),
         description: "Перенесён на год".into(),
+        recording_retention_days: None,
     };
     let contest = db
         .update_contest(actor, &t.contest.id, &contest)

@@ -62,6 +62,7 @@ async fn room(fx: &Fixture) -> profstage_contest::Room {
     let contest = NewContest {
         name: "Лучший по профессии 2027".into(),
         description: String::new(),
+        recording_retention_days: None,
     };
     let contest = db.create_contest(actor, &contest).await.unwrap();
     let stage = NewStage {
@@ -134,14 +135,17 @@ async fn invalid_input_saves_nothing(fx: Fixture) {
         NewContest {
             name: String::new(),
             description: String::new(),
+            recording_retention_days: None,
         },
         NewContest {
             name: long.clone(),
             description: String::new(),
+            recording_retention_days: None,
         },
         NewContest {
             name: "a\u{202E}b".into(),
             description: String::new(),
+            recording_retention_days: None,
         },
     ];
     for new in &bad {
@@ -149,6 +153,18 @@ async fn invalid_input_saves_nothing(fx: Fixture) {
         assert!(
             matches!(&error, Error::Invalid(f) if f[0].field == "name"),
             "{error:?}"
+        );
+    }
+    for days in [0, -1, 36_501] {
+        let new = NewContest {
+            name: "Конкурс".into(),
+            description: String::new(),
+            recording_retention_days: Some(days),
+        };
+        let error = fx.db.create_contest(&fx.organiser, &new).await.unwrap_err();
+        assert!(
+            matches!(&error, Error::Invalid(f) if f[0].field == "recording_retention_days"),
+            "{days} days: {error:?}"
         );
     }
     let reversed = NewStage {
@@ -163,6 +179,7 @@ async fn invalid_input_saves_nothing(fx: Fixture) {
             &NewContest {
                 name: "К".into(),
                 description: String::new(),
+                recording_retention_days: None,
             },
         )
         .await
@@ -181,6 +198,31 @@ async fn invalid_input_saves_nothing(fx: Fixture) {
     assert_eq!(audit_count(&fx).await, before + 1);
 }
 
+async fn contest_sets_recording_retention(fx: Fixture) {
+    let room = room(&fx).await;
+    let days = fx.db.recording_retention_days(&room.id).await.unwrap();
+    assert_eq!(days, None, "a new contest keeps the server's default");
+
+    let contests = fx.db.contests(&fx.organiser, page()).await.unwrap();
+    let contest_id = contests.items[0].id.clone();
+    let change = NewContest {
+        name: "Лучший по профессии 2027".into(),
+        description: String::new(),
+        recording_retention_days: Some(90),
+    };
+    let contest = fx.db.update_contest(&fx.organiser, &contest_id, &change);
+    let contest = contest.await.unwrap();
+    assert_eq!(contest.recording_retention_days, Some(90));
+    let days = fx.db.recording_retention_days(&room.id).await.unwrap();
+    assert_eq!(days, Some(90));
+    let read = fx.db.contest(&fx.organiser, &contest_id).await.unwrap();
+    assert_eq!(read.recording_retention_days, Some(90));
+
+    let unknown = profstage_contest::RoomId::generate();
+    let days = fx.db.recording_retention_days(&unknown).await.unwrap();
+    assert_eq!(days, None, "an unknown room");
+}
+
 async fn roles_are_enforced(fx: Fixture) {
     let participant = person(&fx, Role::Participant, "Участник").await;
     let link = fx
@@ -194,6 +236,7 @@ async fn roles_are_enforced(fx: Fixture) {
     let new = NewContest {
         name: "Чужой".into(),
         description: String::new(),
+        recording_retention_days: None,
     };
     assert!(matches!(
         fx.db.create_contest(&actor, &new).await,
@@ -542,6 +585,7 @@ async fn reopening_keeps_data(fx: Fixture) {
     let new = NewContest {
         name: "Сохраняется".into(),
         description: String::new(),
+        recording_retention_days: None,
     };
     fx.db.create_contest(&fx.organiser, &new).await.unwrap();
     fx.db.close().await;
@@ -643,6 +687,7 @@ macro_rules! scenarios {
 scenarios!(
     structure_is_audited,
     invalid_input_saves_nothing,
+    contest_sets_recording_retention,
     roles_are_enforced,
     media_access_needs_assignment,
     invites_work_once,

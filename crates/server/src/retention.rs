@@ -1,7 +1,8 @@
 //! Deleting recordings whose retention period has ended.
 //!
-//! Each room keeps its recordings for `retention_days` after they end (or the server-wide
-//! `recording.retention_days`). Once an hour a background job deletes the expired ones from
+//! A room from the configuration keeps its recordings for its `retention_days` after they
+//! end, a contest room for its contest's `recording_retention_days`, and any other room, or
+//! one whose setting is absent, for the server-wide `recording.retention_days`. Once an hour a background job deletes the expired ones from
 //! storage and writes to the audit log what it deleted, when, and the hashes of the deleted
 //! segments.
 
@@ -52,11 +53,9 @@ pub async fn run_once(state: &AppState, now_ms: u64) -> usize {
     };
     let mut deleted = 0;
     for manifest in rec.index.all() {
-        let days = state
-            .config
-            .room(&manifest.room)
-            .and_then(|room| room.retention_days)
-            .unwrap_or(state.config.recording.retention_days);
+        let Some(days) = retention_days(state, &manifest.room).await else {
+            continue;
+        };
         if !expired(&manifest, days, now_ms) {
             continue;
         }
@@ -94,6 +93,29 @@ pub async fn run_once(state: &AppState, now_ms: u64) -> usize {
         }
     }
     deleted
+}
+
+/// Returns how many days the recordings of `room` are kept, or None when the contest database
+/// cannot tell, so that nothing is deleted on a guess.
+async fn retention_days(state: &AppState, room: &str) -> Option<u64> {
+    if let Some(days) = state.config.room(room).and_then(|room| room.retention_days) {
+        return Some(days);
+    }
+    let default = state.config.recording.retention_days;
+    let Ok(contest_room) = room.parse::<profstage_contest::RoomId>() else {
+        return Some(default);
+    };
+    match state.contest.recording_retention_days(&contest_room).await {
+        Ok(days) => Some(days.map_or(default, |days| u64::try_from(days).unwrap_or(default))),
+        Err(error) => {
+            tracing::error!(
+                %room,
+                %error,
+                "reading a contest's recording retention failed, the next run retries"
+            );
+            None
+        }
+    }
 }
 
 #[cfg(test)]

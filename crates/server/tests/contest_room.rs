@@ -29,6 +29,7 @@ async fn contest_room_can_be_joined() {
     let name = NewContest {
         name: "Конкурс".into(),
         description: String::new(),
+        recording_retention_days: None,
     };
     let contest = db.create_contest(&actor, &name).await.unwrap();
     let stage = NewStage {

@@ -425,22 +425,20 @@ async fn deletion_body_errors_use_the_documented_statuses() {
     assert!(f.exists(&manifest_key(&f.manifest)).await);
 }
 
-/// A participant's task events in the contest database appear in the timeline of their
-/// recording in that room, within the recording's time span, and the stored manifest does
-/// not change.
-#[tokio::test]
-async fn task_events_join_the_timeline() {
+/// Creates a contest with `retention_days`, and a theory part and a room in it.
+async fn contest_room(
+    db: &profstage_contest::Database,
+    retention_days: Option<i64>,
+) -> (profstage_contest::Room, profstage_contest::StagePart) {
     use profstage_contest::{
-        Actor, LimitMode, NewAnswer, NewContest, NewNomination, NewPerson, NewRoom, NewStage,
-        NewStagePart, NewTask,
+        Actor, NewContest, NewNomination, NewRoom, NewStage, NewStagePart, PartKind,
     };
 
-    let f = fixture().await;
-    let db = &f.state.contest;
     let organiser = Actor::command_line();
     let contest = NewContest {
         name: "Лучший по профессии 2027".into(),
         description: String::new(),
+        recording_retention_days: retention_days,
     };
     let contest = db.create_contest(&organiser, &contest).await.unwrap();
     let stage = NewStage {
@@ -456,7 +454,7 @@ async fn task_events_join_the_timeline() {
     let nomination = db.create_nomination(&organiser, &stage.id, &nomination);
     let nomination = nomination.await.unwrap();
     let part = NewStagePart {
-        kind: Some(profstage_contest::PartKind::Theory),
+        kind: Some(PartKind::Theory),
         title: "Теория".into(),
     };
     let part = db.create_stage_part(&organiser, &nomination.id, &part);
@@ -465,6 +463,51 @@ async fn task_events_join_the_timeline() {
         title: "Комната 1".into(),
     };
     let room = db.create_room(&organiser, &part.id, &room).await.unwrap();
+    (room, part)
+}
+
+/// A recording in a contest room is kept for its contest's retention, not the server's.
+#[tokio::test]
+async fn retention_follows_the_contest() {
+    let f = fixture().await;
+    let (room, _) = contest_room(&f.state.contest, Some(2)).await;
+    let ended = f.manifest.ended_unix_ms.unwrap();
+    let mut manifest = Manifest::new("rec-3", room.id.as_str(), "participant-1", 1_000, 4_000);
+    manifest.status = RecordingStatus::Complete;
+    manifest.ended_unix_ms = Some(ended);
+    f.state.recordings.as_ref().unwrap().index.put(manifest);
+
+    let kept = profstage_server::retention::run_once(&f.state, ended + 2 * DAY_MS - 1).await;
+    assert_eq!(kept, 0);
+    let deleted = profstage_server::retention::run_once(&f.state, ended + 2 * DAY_MS).await;
+    assert_eq!(
+        deleted, 1,
+        "only the contest room's recording is past its retention"
+    );
+    assert!(
+        f.exists(&f.manifest.segments[0].key).await,
+        "the server's default of {} days still keeps the other recording",
+        f.state.config.recording.retention_days
+    );
+    let entries = f.state.recordings.as_ref().unwrap().audit.read_all();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].action, "recording.expire");
+    assert_eq!(entries[0].recording.as_deref(), Some("rec-3"));
+    let detail = entries[0].detail.as_deref().unwrap_or_default();
+    assert!(detail.starts_with("retention 2 days"), "{detail}");
+}
+
+/// A participant's task events in the contest database appear in the timeline of their
+/// recording in that room, within the recording's time span, and the stored manifest does
+/// not change.
+#[tokio::test]
+async fn task_events_join_the_timeline() {
+    use profstage_contest::{Actor, LimitMode, NewAnswer, NewPerson, NewTask};
+
+    let f = fixture().await;
+    let db = &f.state.contest;
+    let organiser = Actor::command_line();
+    let (room, part) = contest_room(db, None).await;
     let person = NewPerson {
         role: Some(profstage_contest::Role::Participant),
         full_name: "Иванова Мария".into(),

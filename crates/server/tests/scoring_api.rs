@@ -258,6 +258,7 @@ async fn world(url: String) -> World {
     let contest = NewContest {
         name: "Лучший по профессии 2027".into(),
         description: String::new(),
+        recording_retention_days: None,
     };
     let contest = db.create_contest(&organiser, &contest).await.unwrap();
     let stage = NewStage {
