@@ -1,6 +1,10 @@
 //! Changes to the criteria of a stage part: editing, moving and deleting one. A criterion
 //! that experts have marked keeps its maximum and kind and cannot be deleted, because the
 //! stored marks were given against them.
+//!
+//! NOTE: criteria can still be added, renamed or moved after a group's protocol is handed
+//! over. The frozen group protocol then reports `current: false`, while the commission's
+//! protocol keeps the summary it was made from.
 
 use serde::Deserialize;
 use sqlx::{Any, Transaction};
