@@ -70,6 +70,21 @@ async fn select_criterion(
     row.ok_or(Error::NotFound("criterion"))
 }
 
+/// Audits a change to a criterion, commits it and returns the criterion as stored.
+async fn commit_change(
+    mut tx: Transaction<'static, Any>,
+    actor: &Actor,
+    action: &str,
+    id: &CriterionId,
+    detail: &str,
+) -> Result<Criterion, Error> {
+    let target = Some(id.as_str());
+    record(&mut tx, actor, action, "criterion", target, detail).await?;
+    let criterion = select_criterion(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(criterion)
+}
+
 async fn count_marks(
     tx: &mut Transaction<'static, Any>,
     id: &CriterionId,
@@ -124,19 +139,7 @@ impl Database {
             checked.max_points,
             checked.kind.as_str()
         );
-        let target = Some(id.as_str());
-        record(
-            &mut tx,
-            actor,
-            "criterion.update",
-            "criterion",
-            target,
-            &detail,
-        )
-        .await?;
-        let criterion = select_criterion(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(criterion)
+        commit_change(tx, actor, "criterion.update", id, &detail).await
     }
 
     /// Moves a criterion to another position of its stage part. The criteria between the
@@ -184,19 +187,7 @@ impl Database {
             .await?;
 
         let detail = format!("part={part} from={} to={position}", old.position);
-        let target = Some(id.as_str());
-        record(
-            &mut tx,
-            actor,
-            "criterion.move",
-            "criterion",
-            target,
-            &detail,
-        )
-        .await?;
-        let criterion = select_criterion(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(criterion)
+        commit_change(tx, actor, "criterion.move", id, &detail).await
     }
 
     /// Deletes a criterion that no sheet has marked, and closes the gap in the order.

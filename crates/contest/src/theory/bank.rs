@@ -439,17 +439,7 @@ impl Database {
         .bind(id.clone())
         .execute(&mut *tx)
         .await?;
-        let detail = format!("nomination={}", question.nomination_id);
-        let target = Some(id.as_str());
-        record(
-            &mut tx,
-            actor,
-            "theory.question_update",
-            "theory_question",
-            target,
-            &detail,
-        )
-        .await?;
+        record_question(&mut tx, actor, "theory.question_update", &question).await?;
         let question = select_question(&mut tx, id).await?;
         tx.commit().await?;
         Ok(question)
@@ -471,17 +461,7 @@ impl Database {
             .bind(id.clone())
             .execute(&mut *tx)
             .await?;
-        let detail = format!("nomination={}", question.nomination_id);
-        let target = Some(id.as_str());
-        record(
-            &mut tx,
-            actor,
-            "theory.question_delete",
-            "theory_question",
-            target,
-            &detail,
-        )
-        .await?;
+        record_question(&mut tx, actor, "theory.question_delete", &question).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -530,6 +510,19 @@ pub(crate) async fn insert_questions(
         ids.push(id);
     }
     Ok(ids)
+}
+
+/// Writes the audit entry of a change to a question of a bank.
+async fn record_question(
+    tx: &mut Transaction<'static, Any>,
+    actor: &Actor,
+    action: &str,
+    question: &Question,
+) -> Result<(), Error> {
+    let detail = format!("nomination={}", question.nomination_id);
+    let target = Some(question.id.as_str());
+    record(tx, actor, action, "theory_question", target, &detail).await?;
+    Ok(())
 }
 
 /// Counts the attempts that drew a question.
