@@ -4,7 +4,8 @@
 // snapshot with the camera, sends it, answers every question and hands the test in. An
 // expert's page shows the snapshot, and the organiser sees the score in the console. The
 // organiser then adds, edits and deletes a bank question in the console, which rejects the
-// edit of a question the participant drew.
+// edit of a question the participant drew. An expert of the nomination reaches the identity
+// check from the scoring page.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -52,6 +53,7 @@ describe('theory test with an identity snapshot', () => {
   let call;
   let testId;
   let nominationId;
+  let expertSession;
 
   before(async () => {
     stage = await Stage.open('theory');
@@ -91,6 +93,18 @@ describe('theory test with an identity snapshot', () => {
     }, 201);
     testId = test.id;
     await call('POST', `/api/v1/tasks/${testId}/publish`, undefined, 200);
+
+    const expert = await call('POST', '/api/v1/people', {
+      role: 'expert',
+      full_name: 'Кузнецов Пётр Андреевич',
+    }, 201);
+    await call('POST', `/api/v1/nominations/${nomination.id}/expert-groups`, {
+      name: 'Эксперты теории',
+      chair_id: expert.id,
+      member_ids: [],
+    }, 201);
+    const expertInvite = await call('POST', `/api/v1/people/${expert.id}/invites`, {}, 201);
+    expertSession = await acceptInvite(baseUrl, expertInvite.token);
 
     const invite = await call('POST', `/api/v1/people/${person.id}/invites`, {}, 201);
     const session = await acceptInvite(baseUrl, invite.token);
@@ -259,5 +273,25 @@ describe('theory test with an identity snapshot', () => {
       bank = await call('GET', bankPath, undefined, 200);
       assert.equal(bank.length, 3);
       assert.equal(await organiser.errorBanner(), null);
+    }));
+
+  it('expert reaches the identity check from the scoring page', { timeout: TEST_TIMEOUT_MS }, () =>
+    stage.step(async () => {
+      const baseUrl = stage.server.baseUrl;
+      await stage.browser.context.clearCookies();
+      await stage.browser.context.addCookies([
+        { name: 'profstage_session', value: expertSession, url: baseUrl },
+      ]);
+      const expert = await stage.browser.openPage('expert', `${baseUrl}/scoring.html`);
+      await waitInPage(expert, 'the workspace', () => document.body.dataset.ready === 'true');
+      const link = expert.page.getByTestId('identity-link');
+      assert.equal(await link.count(), 1);
+      assert.match(await link.textContent(), new RegExp(TITLE));
+      await link.click();
+      await expert.page.waitForURL(new RegExp(`identity\\.html\\?test=${testId}$`));
+      await waitInPage(expert, 'the confirmed snapshot', () =>
+        document.querySelector('[data-testid="check"]')?.dataset.status === 'confirmed',
+      );
+      assert.equal(await expert.errorBanner(), null);
     }));
 });
