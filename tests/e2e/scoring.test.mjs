@@ -2,13 +2,18 @@
 // participant who streams from a contest room. The member opens the scoring link, watches
 // the participant live beside the sheet, fills the sheet as they type and locks it. The
 // chair's sheet is filled over HTTP; the chair then generates the protocol on the page,
-// and both approve it with one-time codes read from the server's outbox folder.
+// and both approve it with one-time codes read from the server's outbox folder. The chair
+// then reopens the member's sheet with a reason, the member changes and locks it again,
+// and the new protocol goes to the regional commission, whose member finds it waiting on
+// their page and approves it. Last, the organiser adds a criterion in the console and it
+// shows on the member's sheet.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { acceptInvite, createOrganiser, organiserCalls } from './support/contest.mjs';
+import { submitForm, waitChosen } from './support/contest-pages.mjs';
 import { clickTestId, waitInPage } from './support/pages.mjs';
 import { waitFor } from './support/poll.mjs';
 import { Stage } from './support/stage.mjs';
@@ -98,6 +103,15 @@ describe('scoring page', () => {
         sessions[key] = await acceptInvite(baseUrl, invite.token);
       }
     }
+    // The commission member of the stage's region, who is assigned to no room.
+    const commission = await call('POST', '/api/v1/people', {
+      role: 'commission_member',
+      full_name: 'Сидоров Андрей Викторович',
+      region: 'Тверская область',
+    }, 201);
+    ids.commission = commission.id;
+    const commissionInvite = await call('POST', `/api/v1/people/${commission.id}/invites`, {}, 201);
+    sessions.commission = await acceptInvite(baseUrl, commissionInvite.token);
     await call('POST', `/api/v1/nominations/${nomination.id}/expert-groups`, {
       name: 'Группа сварщиков',
       chair_id: ids.chair,
@@ -105,6 +119,8 @@ describe('scoring page', () => {
     }, 201);
     world = {
       baseUrl,
+      call,
+      regional,
       part,
       room,
       weld,
@@ -212,6 +228,150 @@ describe('scoring page', () => {
         [items[0].content_hash, items[0].content_hash],
       );
       assert.equal(await participant.errorBanner(), null);
+    }));
+
+  it('lets the chair reopen a sheet that the member locks again', { timeout: TEST_TIMEOUT_MS }, () =>
+    stage.step(async () => {
+      const { baseUrl, ids } = world;
+      await signInAs('chair');
+      const chair = await stage.browser.openPage('chair-reopen', `${baseUrl}/scoring.html`);
+      await waitInPage(chair, 'the chair view', () =>
+        document.querySelector('[data-testid="chair-group"]')?.dataset.complete === 'true');
+      const row = chair.page.getByTestId('group-sheet').filter({ hasText: 'Кузнецов' });
+      await row.getByTestId('reopen-reason').fill('Пересмотреть качество шва');
+      await row.getByTestId('reopen-sheet').click();
+      await waitInPage(chair, 'the reopened sheet', () =>
+        document.querySelector('[data-testid="chair-group"]')?.dataset.complete === 'false');
+      const log = await world.call('GET', '/api/v1/audit-log?limit=50', undefined, 200);
+      const reopened = log.items.find((entry) => entry.action === 'sheet.reopen');
+      assert.ok(reopened, 'the reopening is in the audit log');
+      assert.match(reopened.detail, /Пересмотреть качество шва/);
+
+      // The member's sheet is open again, so a changed mark saves and the sheet locks again.
+      await signInAs('member');
+      const member = await stage.browser.openPage('member-reopen', `${baseUrl}/scoring.html`);
+      await waitInPage(member, 'the workspace', () => document.body.dataset.ready === 'true');
+      await member.page.getByTestId('open-participant').click();
+      await waitInPage(member, 'the open sheet', () =>
+        document.querySelector('[data-testid="sheet-form"]').dataset.state === 'open');
+      const weld = member.page.locator(`[data-criterion="${world.weld.id}"]`);
+      assert.equal(await weld.inputValue(), '8', 'the reopened sheet keeps its marks');
+      await weld.fill('10');
+      await waitInPage(member, 'the saved change', () =>
+        document.querySelector('[data-testid="sheet-form"]').dataset.saved === 'true');
+      await clickTestId(member, 'lock-sheet');
+      await waitInPage(member, 'the locked sheet', () =>
+        document.querySelector('[data-testid="sheet-form"]').dataset.state === 'locked');
+      assert.equal(await weld.isDisabled(), true);
+
+      // The approved protocol no longer matches. The chair generates it again, and both
+      // members approve the new content before the chair hands it over.
+      const { items } = await world.chair('GET', `/api/v1/expert-groups/${await groupId()}/protocols`, undefined, 200);
+      assert.equal(items[0].current, false, 'the changed sheet outdates the protocol');
+      // Pages share the browser's cookie, so each step first takes its person's session.
+      await signInAs('chair');
+      await chair.page.reload();
+      await waitInPage(chair, 'the complete group', () =>
+        document.querySelector('[data-testid="chair-group"]')?.dataset.complete === 'true');
+      assert.equal(await chair.page.getByTestId('summary-total').textContent(), '13.00', 'mean of 10 and 6 plus 5');
+      await clickTestId(chair, 'generate-protocol');
+      await waitInPage(chair, 'the regenerated protocol', () =>
+        document.querySelector('[data-testid="protocol"]')?.dataset.current === 'true');
+      await approveOnPage(chair, ids.chair);
+      await signInAs('member');
+      await member.page.reload();
+      await waitInPage(member, 'the protocol waiting for the member', () =>
+        document.querySelector('[data-testid="my-protocol"]')?.dataset.waiting === 'true');
+      await approveOnPage(member, ids.member);
+      await signInAs('chair');
+      await chair.page.reload();
+      await waitInPage(chair, 'the approved protocol', () =>
+        document.querySelector('[data-testid="protocol"]')?.dataset.approved === 'true');
+      await clickTestId(chair, 'hand-over');
+      await waitInPage(chair, 'the commission protocol', () =>
+        document.querySelector('[data-testid="protocol"][data-kind="commission"]') !== null);
+    }));
+
+  it('shows the commission member the protocol waiting for them', { timeout: TEST_TIMEOUT_MS }, () =>
+    stage.step(async () => {
+      const { baseUrl, ids } = world;
+      await signInAs('commission');
+      const me = await stage.browser.openPage('commission', `${baseUrl}/me.html`);
+      await clickTestId(me, 'protocols-link');
+      await me.page.waitForURL(/scoring\.html$/);
+      await waitInPage(me, 'the list of protocols', () => document.body.dataset.ready === 'true');
+      assert.equal(await me.page.locator('#workspace').isHidden(), true);
+      const waiting = me.page.getByTestId('my-protocol');
+      assert.equal(await waiting.count(), 1);
+      assert.equal(await waiting.getAttribute('data-waiting'), 'true');
+      assert.match(await waiting.textContent(), /Группа сварщиков — Сварщик, Тверская область/);
+      await waiting.getByTestId('open-protocol').click();
+      await waitInPage(me, 'the opened protocol', () =>
+        document.querySelector('[data-testid="protocol"]')?.dataset.kind === 'commission');
+      await approveOnPage(me, ids.commission);
+      await waitInPage(me, 'the list without waiting protocols', () =>
+        document.querySelector('[data-testid="my-protocol"]')?.dataset.waiting === 'false');
+
+      const protocolId = await waiting.getAttribute('data-id');
+      const protocol = await world.chair('GET', `/api/v1/protocols/${protocolId}`, undefined, 200);
+      assert.equal(protocol.kind, 'commission');
+      assert.equal(protocol.approved, true);
+      assert.equal(protocol.approvals[0].person_id, ids.commission);
+      assert.equal(protocol.approvals[0].content_hash, protocol.content_hash);
+      assert.equal(await me.errorBanner(), null);
+    }));
+
+  it('shows a criterion added in the console on the sheet', { timeout: TEST_TIMEOUT_MS }, () =>
+    stage.step(async () => {
+      const { baseUrl } = world;
+      await stage.browser.context.clearCookies();
+      const organiser = await stage.browser.openPage('organiser', `${baseUrl}/signin.html`);
+      await submitForm(organiser, { login: LOGIN, password: PASSWORD }, 'signin');
+      await organiser.page.waitForURL(/console\.html$/);
+      await waitChosen(organiser, 'part-select', 'Практика');
+      await waitInPage(organiser, 'the criteria of the part', () =>
+        document.querySelectorAll('[data-testid="criterion"]').length === 2);
+
+      // A form error names the field, then the corrected criterion is added and moved up.
+      await submitForm(organiser, { 'criterion-name': 'Порядок на посту', 'criterion-max': '0' }, 'save-criterion');
+      await organiser.page.getByTestId('field-error-max_points').waitFor();
+      await submitForm(organiser, {
+        'criterion-name': 'Порядок на посту',
+        'criterion-description': 'Инструмент убран, пост чистый',
+        'criterion-max': '3',
+        'criterion-kind': 'yes_no',
+      }, 'save-criterion');
+      const added = organiser.page.getByTestId('criterion').filter({ hasText: 'Порядок на посту' });
+      await added.waitFor();
+      await added.getByTestId('criterion-up').click();
+      await waitInPage(organiser, 'the moved criterion', () =>
+        document.querySelectorAll('[data-testid="criterion"]')[1]?.textContent.includes('Порядок на посту'));
+
+      // The stage's rule switches to the median.
+      await submitForm(organiser, { 'rule-aggregation': 'median' }, 'save-rule');
+      await waitInPage(organiser, 'the saved rule', () =>
+        document.querySelector('[data-testid="rule-status"]').textContent !== '');
+      const { items } = await world.call('GET', `/api/v1/parts/${world.part.id}/criteria`, undefined, 200);
+      assert.deepEqual(items.map((criterion) => criterion.name), ['Качество шва', 'Порядок на посту', 'Охрана труда']);
+      const tidy = items[1];
+      assert.equal(tidy.kind, 'yes_no');
+      assert.equal(tidy.max_points, 3);
+      assert.equal(tidy.description, 'Инструмент убран, пост чистый');
+      const rule = await world.call('GET', `/api/v1/stages/${world.regional.id}/scoring-rule`, undefined, 200);
+      assert.equal(rule.aggregation, 'median');
+      assert.equal(await organiser.errorBanner(), null);
+
+      // The member's sheet shows the new criterion in its place.
+      await signInAs('member');
+      const member = await stage.browser.openPage('member-criteria', `${baseUrl}/scoring.html`);
+      await waitInPage(member, 'the workspace', () => document.body.dataset.ready === 'true');
+      await member.page.getByTestId('open-participant').click();
+      const input = member.page.locator(`[data-criterion="${tidy.id}"]`);
+      await input.waitFor();
+      const order = await member.page.locator('[data-testid="mark-input"]')
+        .evaluateAll((inputs) => inputs.map((element) => element.dataset.criterion));
+      assert.deepEqual(order, items.map((criterion) => criterion.id));
+      assert.equal(await input.evaluate((element) => element.tagName), 'SELECT');
     }));
 
   async function groupId() {

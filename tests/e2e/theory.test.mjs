@@ -2,7 +2,10 @@
 // theory test over the API with a question bank imported as JSON. The participant, signed
 // in from an invite link, opens the test from their personal page, takes an identity
 // snapshot with the camera, sends it, answers every question and hands the test in. An
-// expert's page shows the snapshot, and the organiser sees the score in the console.
+// expert's page shows the snapshot, and the organiser sees the score in the console. The
+// organiser then adds, edits and deletes a bank question in the console, which rejects the
+// edit of a question the participant drew. An expert of the nomination reaches the identity
+// check from the scoring page.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -49,6 +52,8 @@ describe('theory test with an identity snapshot', () => {
   let participantBrowser;
   let call;
   let testId;
+  let nominationId;
+  let expertSession;
 
   before(async () => {
     stage = await Stage.open('theory');
@@ -75,6 +80,7 @@ describe('theory test with an identity snapshot', () => {
     }, 201);
     await call('PUT', `/api/v1/rooms/${room.id}/assignments/${person.id}`, undefined, 201);
 
+    nominationId = nomination.id;
     const path = `/api/v1/nominations/${nomination.id}/theory-questions/import?format=json`;
     const imported = await call('POST', path, { questions: QUESTIONS }, 201);
     assert.equal(imported.imported, QUESTIONS.length);
@@ -87,6 +93,18 @@ describe('theory test with an identity snapshot', () => {
     }, 201);
     testId = test.id;
     await call('POST', `/api/v1/tasks/${testId}/publish`, undefined, 200);
+
+    const expert = await call('POST', '/api/v1/people', {
+      role: 'expert',
+      full_name: 'Кузнецов Пётр Андреевич',
+    }, 201);
+    await call('POST', `/api/v1/nominations/${nomination.id}/expert-groups`, {
+      name: 'Эксперты теории',
+      chair_id: expert.id,
+      member_ids: [],
+    }, 201);
+    const expertInvite = await call('POST', `/api/v1/people/${expert.id}/invites`, {}, 201);
+    expertSession = await acceptInvite(baseUrl, expertInvite.token);
 
     const invite = await call('POST', `/api/v1/people/${person.id}/invites`, {}, 201);
     const session = await acceptInvite(baseUrl, invite.token);
@@ -195,4 +213,85 @@ describe('theory test with an identity snapshot', () => {
         );
       }),
   );
+
+  it('organiser adds, edits and deletes bank questions', { timeout: TEST_TIMEOUT_MS }, () =>
+    stage.step(async () => {
+      const bankPath = `/api/v1/nominations/${nominationId}/theory-questions`;
+      const organiser = await stage.browser.openPage('bank', `${stage.server.baseUrl}/console.html`);
+      const page = organiser.page;
+      page.on('dialog', (dialog) => dialog.accept());
+      const questions = page.getByTestId('bank-question');
+      await waitInPage(organiser, 'the bank of three questions', () =>
+        document.querySelectorAll('[data-testid="bank-question"]').length === 3);
+
+      // A correct option that does not exist is named under its input.
+      await page.getByTestId('question-kind').selectOption('multiple');
+      await page.getByTestId('question-text').fill('Какие электроды плавятся?');
+      await page.getByTestId('question-options').fill('Покрытые\nВольфрамовые\nПроволока');
+      await page.getByTestId('question-correct').fill('1, 4');
+      await page.getByTestId('question-points').fill('2');
+      await clickTestId(organiser, 'save-question');
+      await page.getByTestId('field-error-correct').waitFor();
+      await page.getByTestId('question-correct').fill('1, 3');
+      await clickTestId(organiser, 'save-question');
+      await waitInPage(organiser, 'the added question', () =>
+        document.querySelectorAll('[data-testid="bank-question"]').length === 4);
+      let bank = await call('GET', bankPath, undefined, 200);
+      assert.deepEqual(bank[3].options, ['Покрытые', 'Вольфрамовые', 'Проволока']);
+      assert.deepEqual(bank[3].correct, [1, 3]);
+
+      // The new question becomes a short answer.
+      const added = questions.filter({ hasText: 'Какие электроды плавятся?' });
+      await added.getByTestId('edit-question').click();
+      assert.equal(await page.getByTestId('question-options').inputValue(), 'Покрытые\nВольфрамовые\nПроволока');
+      await page.getByTestId('question-kind').selectOption('short');
+      await page.getByTestId('question-text').fill('Какой электрод не плавится?');
+      await page.getByTestId('question-accepted').fill('Вольфрамовый\nвольфрам');
+      await clickTestId(organiser, 'save-question');
+      await questions.filter({ hasText: 'Какой электрод не плавится?' }).waitFor();
+      bank = await call('GET', bankPath, undefined, 200);
+      assert.equal(bank[3].kind, 'short');
+      assert.deepEqual(bank[3].accepted, ['Вольфрамовый', 'вольфрам']);
+      assert.deepEqual(bank[3].options, []);
+
+      // A question the participant drew stays as it was.
+      await questions.first().getByTestId('edit-question').click();
+      await page.getByTestId('question-points').fill('5');
+      await clickTestId(organiser, 'save-question');
+      const formError = page.getByTestId('question-form').locator('.form-error');
+      await formError.waitFor({ state: 'visible' });
+      assert.match(await formError.textContent(), /attempts have drawn this question/);
+      bank = await call('GET', bankPath, undefined, 200);
+      assert.equal(bank[0].points, QUESTIONS[0].points);
+      await clickTestId(organiser, 'cancel-question-edit');
+
+      // The unused question is deleted.
+      await questions.filter({ hasText: 'Какой электрод не плавится?' })
+        .getByTestId('delete-question').click();
+      await waitInPage(organiser, 'the deleted question', () =>
+        document.querySelectorAll('[data-testid="bank-question"]').length === 3);
+      bank = await call('GET', bankPath, undefined, 200);
+      assert.equal(bank.length, 3);
+      assert.equal(await organiser.errorBanner(), null);
+    }));
+
+  it('expert reaches the identity check from the scoring page', { timeout: TEST_TIMEOUT_MS }, () =>
+    stage.step(async () => {
+      const baseUrl = stage.server.baseUrl;
+      await stage.browser.context.clearCookies();
+      await stage.browser.context.addCookies([
+        { name: 'profstage_session', value: expertSession, url: baseUrl },
+      ]);
+      const expert = await stage.browser.openPage('expert', `${baseUrl}/scoring.html`);
+      await waitInPage(expert, 'the workspace', () => document.body.dataset.ready === 'true');
+      const link = expert.page.getByTestId('identity-link');
+      assert.equal(await link.count(), 1);
+      assert.match(await link.textContent(), new RegExp(TITLE));
+      await link.click();
+      await expert.page.waitForURL(new RegExp(`identity\\.html\\?test=${testId}$`));
+      await waitInPage(expert, 'the confirmed snapshot', () =>
+        document.querySelector('[data-testid="check"]')?.dataset.status === 'confirmed',
+      );
+      assert.equal(await expert.errorBanner(), null);
+    }));
 });

@@ -1,7 +1,7 @@
 // console.html: the organiser's console. It checks the session, then wires each section:
 // structure, people and invites, room assignments, expert groups, briefings, tasks, the
-// theory stage and the audit log. Anyone who is not a signed-in organiser is sent to the
-// sign-in page.
+// theory stage with its question bank, scoring criteria and rules, and the audit log.
+// Anyone who is not a signed-in organiser is sent to the sign-in page.
 
 import { currentSession, remove } from './contest-api.js';
 import { initAudit } from './console-audit.js';
@@ -11,6 +11,8 @@ import { initAssignments, initPeople } from './console-people.js';
 import { ConsoleState } from './console-state.js';
 import { initStructure } from './console-structure.js';
 import { initTasks } from './console-tasks.js';
+import { initQuestions } from './console-questions.js';
+import { initScoring } from './console-scoring.js';
 import { initTheory } from './console-theory.js';
 import { initErrorBanner, showError } from './error-banner.js';
 import { errorText } from './form-errors.js';
@@ -44,6 +46,8 @@ async function start() {
     initBriefings(state, report),
     initTasks(state, report),
     initTheory(state, report),
+    initQuestions(state, report),
+    initScoring(state, report),
   ];
   await Promise.all(loaders.map((load) => load()));
   await initAudit(state)().catch(report);

@@ -1,6 +1,7 @@
-// The console's theory section. It shows the question bank of the chosen nomination with
-// import and export, and the theory tests of the chosen stage part with publication. For
-// one test it shows the results, their CSV export and the import of external results.
+// The console's theory section. It shows the size of the chosen nomination's question bank
+// with import and export (`console-questions.js` lists and edits the questions), and the
+// theory tests of the chosen stage part with publication. For one test it shows the
+// results, their CSV export and the import of external results.
 
 import { get, listAll, post, upload } from './contest-api.js';
 import { button, element } from './dom.js';
@@ -131,7 +132,7 @@ export function initTheory(state, report) {
     const path = `/nominations/${state.nomination}/theory-questions/import?format=${format}`;
     const reply = await upload(path, file ?? '', type);
     setText(byTestId('bank-import-status'), 'theory_console.imported', { count: reply.imported });
-    await reloadBank();
+    state.dispatchEvent(new Event('bank'));
     return true;
   });
 
@@ -157,6 +158,7 @@ export function initTheory(state, report) {
   });
 
   state.addEventListener('nomination', reloadBank);
+  state.addEventListener('bank', reloadBank);
   state.addEventListener('part', () => {
     byTestId('theory-results').hidden = true;
     reloadTests();

@@ -148,6 +148,7 @@ function render() {
   document.getElementById('theory-tests').hidden = tests.length === 0;
   byTestId('console-link').hidden = role !== 'organiser';
   byTestId('scoring-link').hidden = role !== 'expert';
+  byTestId('protocols-link').hidden = role !== 'commission_member';
   for (const id of ['status', 'briefings', 'rooms']) {
     document.getElementById(id).hidden = false;
   }

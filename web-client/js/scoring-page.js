@@ -2,7 +2,9 @@
 // and choosing one shows the live room or its recordings beside the assessment sheet. The
 // page also shows chairs every sheet of their group, the summary sheet and the protocol
 // button, and shows every member the group's protocols with the one-time code approval.
-// `scoring.html#protocol=ID` shows one protocol, for commission members.
+// Above them, experts and commission members see the protocols waiting for their approval
+// (`scoring-mine.js`), and commission members see only that. Experts also find the identity
+// checks of their theory tests here. `scoring.html#protocol=ID` shows one protocol.
 
 import { currentSession, get, post } from './contest-api.js';
 import { element } from './dom.js';
@@ -10,6 +12,7 @@ import { showError, initErrorBanner } from './error-banner.js';
 import { errorText } from './form-errors.js';
 import { initLanguage, onLanguageChange, setText } from './i18n.js';
 import { showChairGroup } from './scoring-chair.js';
+import { MyProtocols } from './scoring-mine.js';
 import { showGroupProtocols, showOneProtocol } from './scoring-protocols.js';
 import { SheetForm } from './scoring-sheet.js';
 
@@ -20,6 +23,7 @@ const page = {
   workspace: null,
   chosen: null, // {part, participant}
   sheet: null,
+  mine: null, // the protocols waiting for the person, or null for other roles
 };
 
 function sheetState(participant) {
@@ -45,11 +49,24 @@ function participantButton(part, participant) {
   return item;
 }
 
+/** Links the identity checks of a theory part's published tests, which experts review. */
+function identityLinks(part) {
+  return part.theory_tests.map((test) => element('p', {}, [
+    element('a', {
+      key: 'scoring.identity_link',
+      vars: { title: test.title },
+      testid: 'identity-link',
+      attrs: { href: `identity.html?test=${encodeURIComponent(test.id)}` },
+    }),
+  ]));
+}
+
 function renderList() {
   const groups = page.workspace.groups.map((group) => {
     const parts = group.parts.map((part) =>
       element('div', {}, [
         element('h4', { text: part.title }),
+        ...identityLinks(part),
         element('ul', { className: 'item-list' },
           part.participants.map((participant) => participantButton(part, participant))),
       ]),
@@ -124,6 +141,13 @@ async function renderGroups() {
   for (const group of page.workspace.groups) {
     await showGroupProtocols(protocols, group, page.me.person.id, refresh);
   }
+  await page.mine?.load();
+}
+
+/** Shows the section of protocols waiting for the person's approval, which `load()` fills. */
+function showMine() {
+  page.mine = new MyProtocols(byTestId('my-protocols'), byTestId('my-protocol-view'), page.me.person.id);
+  document.getElementById('my-protocols').hidden = false;
 }
 
 /**
@@ -172,6 +196,15 @@ async function load() {
       await reload();
       document.body.dataset.ready = 'true';
       return;
+    }
+    if (page.me.person.role === 'commission_member') {
+      showMine();
+      await page.mine.load();
+      document.body.dataset.ready = 'true';
+      return;
+    }
+    if (page.me.person.role === 'expert') {
+      showMine();
     }
     page.workspace = await get('/me/scoring');
     document.getElementById('no-groups').hidden = page.workspace.groups.length > 0;

@@ -142,6 +142,55 @@ impl World {
         reply
     }
 
+    /// Returns the sequence number of the newest audit entry.
+    async fn audit_seq(&self) -> i64 {
+        let log = self
+            .expect(
+                Method::GET,
+                "/api/v1/audit-log?limit=1",
+                Who::Organiser,
+                None,
+                StatusCode::OK,
+            )
+            .await;
+        log.json()["items"][0]["seq"].as_i64().unwrap()
+    }
+
+    /// Returns the criteria of a stage part as `(name, position)`, in order.
+    async fn criteria_of(&self, part: &str) -> Vec<(String, i64)> {
+        let path = format!("/api/v1/parts/{part}/criteria");
+        let list = self
+            .expect(Method::GET, &path, Who::Organiser, None, StatusCode::OK)
+            .await
+            .json();
+        let items = list["items"].as_array().unwrap();
+        let pairs = items.iter().map(|c| {
+            let name = c["name"].as_str().unwrap().to_owned();
+            (name, c["position"].as_i64().unwrap())
+        });
+        pairs.collect()
+    }
+
+    /// Returns the signed-in person's protocols as `(kind, waiting)`.
+    async fn my_protocols(&self, who: Who) -> Vec<(String, bool)> {
+        let list = self
+            .expect(
+                Method::GET,
+                "/api/v1/me/protocols",
+                who,
+                None,
+                StatusCode::OK,
+            )
+            .await
+            .json();
+        let items = list["items"].as_array().unwrap();
+        let pairs = items.iter().map(|p| {
+            let kind = p["kind"].as_str().unwrap().to_owned();
+            (kind, p["waiting"].as_bool().unwrap())
+        });
+        pairs.collect()
+    }
+
     /// Saves and locks a complete sheet of `who` for participant `p` in both parts.
     async fn fill(&self, who: Who, p: usize, theory: i64, weld: i64, safe: bool) {
         let participant = &self.participants[p];
@@ -417,6 +466,19 @@ async fn every_endpoint_checks_role(w: World) {
         .as_str()
         .unwrap()
         .to_owned();
+    let spare = w
+        .expect(
+            Method::POST,
+            &format!("/api/v1/parts/{theory}/criteria"),
+            Organiser,
+            Some(json!({"name": "Запасной", "max_points": 3, "kind": "points"})),
+            StatusCode::CREATED,
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let readers = &[Organiser, Chair, Member, Outsider, Commission, Support][..];
     let score_readers = &[Organiser, Chair, Member, Commission][..];
     let experts = &[Chair, Member][..];
@@ -437,6 +499,34 @@ async fn every_endpoint_checks_role(w: World) {
             Some(json!({"name": "Устный ответ", "max_points": 5, "kind": "points"})),
             &[Organiser],
             StatusCode::CREATED,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/criteria/{spare}"),
+            Some(json!({"name": "Запасной критерий", "max_points": 4, "kind": "points"})),
+            &[Organiser],
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/criteria/{spare}/move"),
+            Some(json!({"position": 1})),
+            &[Organiser],
+            StatusCode::OK,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/criteria/{spare}"),
+            None,
+            &[Organiser],
+            StatusCode::NO_CONTENT,
+        ),
+        (
+            Method::GET,
+            "/api/v1/me/protocols".to_owned(),
+            None,
+            &[Organiser, Chair, Member, Outsider, Commission],
+            StatusCode::OK,
         ),
         (
             Method::GET,
@@ -953,6 +1043,283 @@ async fn protocols_are_approved_with_codes(w: World) {
     );
 }
 
+async fn criteria_are_edited_moved_and_deleted(w: World) {
+    use Who::*;
+    let practice = &w.practice;
+    let create = format!("/api/v1/parts/{practice}/criteria");
+    let body = json!({"name": "Чистота рабочего места", "max_points": 3, "kind": "yes_no"});
+    let tidy = w
+        .expect(
+            Method::POST,
+            &create,
+            Organiser,
+            Some(body),
+            StatusCode::CREATED,
+        )
+        .await
+        .json();
+    let tidy_path = format!("/api/v1/criteria/{}", tidy["id"].as_str().unwrap());
+    assert_eq!(tidy["position"], 3);
+
+    // An unmarked criterion changes every field.
+    let body = json!({"name": " Порядок на посту ", "description": "Инструмент убран",
+        "max_points": 4, "kind": "points"});
+    let edited = w
+        .expect(
+            Method::PUT,
+            &tidy_path,
+            Organiser,
+            Some(body),
+            StatusCode::OK,
+        )
+        .await
+        .json();
+    assert_eq!(edited["name"], "Порядок на посту");
+    assert_eq!(edited["description"], "Инструмент убран");
+    assert_eq!(edited["max_points"], 4);
+    assert_eq!(edited["kind"], "points");
+    assert_eq!(edited["position"], 3);
+
+    // Moving shifts the criteria in between.
+    let move_path = format!("{tidy_path}/move");
+    w.expect(
+        Method::POST,
+        &move_path,
+        Organiser,
+        Some(json!({"position": 1})),
+        StatusCode::OK,
+    )
+    .await;
+    let order = w.criteria_of(practice).await;
+    let expected = [
+        ("Порядок на посту", 1),
+        ("Качество шва", 2),
+        ("Охрана труда", 3),
+    ];
+    let expected: Vec<(String, i64)> = expected.iter().map(|(n, p)| (n.to_string(), *p)).collect();
+    assert_eq!(order, expected);
+    w.expect(
+        Method::POST,
+        &move_path,
+        Organiser,
+        Some(json!({"position": 2})),
+        StatusCode::OK,
+    )
+    .await;
+    let names: Vec<String> = w
+        .criteria_of(practice)
+        .await
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, ["Качество шва", "Порядок на посту", "Охрана труда"]);
+
+    // Invalid input names its fields, and rejected requests change and audit nothing.
+    let before = w.audit_seq().await;
+    let rejected: Vec<(Method, String, Option<Value>, StatusCode)> = vec![
+        (
+            Method::PUT,
+            tidy_path.clone(),
+            Some(json!({"name": "", "max_points": 0})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            move_path.clone(),
+            Some(json!({"position": 4})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            move_path.clone(),
+            Some(json!({"position": 0})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/criteria/00000000-0000-4000-8000-000000000000".to_owned(),
+            Some(json!({"name": "Нет", "max_points": 1, "kind": "points"})),
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+    for (method, path, body, status) in rejected {
+        w.expect(method, &path, Organiser, body, status).await;
+    }
+    let invalid = w
+        .call(
+            Method::PUT,
+            &tidy_path,
+            Organiser,
+            Some(json!({"name": "", "max_points": 0})),
+        )
+        .await
+        .json();
+    let fields: Vec<&str> = invalid["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["name", "max_points", "kind"]);
+    assert_eq!(w.audit_seq().await, before);
+    let names: Vec<String> = w
+        .criteria_of(practice)
+        .await
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, ["Качество шва", "Порядок на посту", "Охрана труда"]);
+
+    // A marked criterion keeps its scale and stays; its name may still change.
+    let p1 = &w.participants[0];
+    let sheet = format!("/api/v1/parts/{practice}/sheets/{p1}");
+    let marks = json!({"marks": [{"criterion_id": tidy["id"], "value": 2}]});
+    w.expect(Method::PUT, &sheet, Member, Some(marks), StatusCode::OK)
+        .await;
+    let rescale = json!({"name": "Порядок на посту", "max_points": 2, "kind": "points"});
+    let conflict = w
+        .expect(
+            Method::PUT,
+            &tidy_path,
+            Organiser,
+            Some(rescale),
+            StatusCode::CONFLICT,
+        )
+        .await;
+    assert_eq!(conflict.json()["error"]["code"], "conflict");
+    w.expect(
+        Method::DELETE,
+        &tidy_path,
+        Organiser,
+        None,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    let rename = json!({"name": "Порядок", "max_points": 4, "kind": "points"});
+    let renamed = w
+        .expect(
+            Method::PUT,
+            &tidy_path,
+            Organiser,
+            Some(rename),
+            StatusCode::OK,
+        )
+        .await
+        .json();
+    assert_eq!(renamed["name"], "Порядок");
+
+    // Without marks it is deleted, and the criteria after it close the gap.
+    let unmark = json!({"marks": [{"criterion_id": tidy["id"], "value": null}]});
+    w.expect(Method::PUT, &sheet, Member, Some(unmark), StatusCode::OK)
+        .await;
+    w.expect(
+        Method::DELETE,
+        &tidy_path,
+        Organiser,
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    let order = w.criteria_of(practice).await;
+    let expected = [("Качество шва", 1), ("Охрана труда", 2)];
+    let expected: Vec<(String, i64)> = expected.iter().map(|(n, p)| (n.to_string(), *p)).collect();
+    assert_eq!(order, expected);
+    w.expect(
+        Method::DELETE,
+        &tidy_path,
+        Organiser,
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
+
+async fn my_protocols_list_waiting_approvals(w: World) {
+    use Who::*;
+    for who in [Chair, Member, Commission, Outsider] {
+        assert_eq!(w.my_protocols(who).await, [], "{who:?} before any protocol");
+    }
+    w.fill(Chair, 0, 18, 9, true).await;
+    w.fill(Chair, 1, 12, 6, true).await;
+    w.fill(Member, 0, 16, 7, true).await;
+    w.fill(Member, 1, 14, 8, false).await;
+    let path = format!("/api/v1/expert-groups/{}/protocols", w.group);
+    let generated = w
+        .expect(Method::POST, &path, Chair, None, StatusCode::CREATED)
+        .await
+        .json();
+    let protocol = generated["id"].as_str().unwrap().to_owned();
+
+    let group = [("expert_group".to_owned(), true)];
+    assert_eq!(w.my_protocols(Chair).await, group);
+    assert_eq!(w.my_protocols(Member).await, group);
+    assert_eq!(w.my_protocols(Outsider).await, []);
+    assert_eq!(w.my_protocols(Commission).await, [], "not handed over yet");
+
+    w.approve(Chair, &protocol).await;
+    assert_eq!(
+        w.my_protocols(Chair).await,
+        [("expert_group".to_owned(), false)]
+    );
+    assert_eq!(w.my_protocols(Member).await, group);
+    w.approve(Member, &protocol).await;
+    let handed = w
+        .expect(
+            Method::POST,
+            &format!("/api/v1/protocols/{protocol}/hand-over"),
+            Chair,
+            None,
+            StatusCode::CREATED,
+        )
+        .await
+        .json();
+    let commission = handed["id"].as_str().unwrap().to_owned();
+
+    let list = w
+        .expect(
+            Method::GET,
+            "/api/v1/me/protocols",
+            Commission,
+            None,
+            StatusCode::OK,
+        )
+        .await
+        .json();
+    let item = &list["items"][0];
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(item["id"], commission.as_str());
+    assert_eq!(item["kind"], "commission");
+    assert_eq!(item["waiting"], true);
+    assert_eq!(item["group_name"], "Группа сварщиков");
+    assert_eq!(item["profession"], "Сварщик");
+    assert_eq!(item["region"], "Тверская область");
+    assert_eq!(item["my_approval_at"], Value::Null);
+    assert!(
+        item.get("content").is_none(),
+        "the list leaves the content out"
+    );
+
+    w.approve(Commission, &commission).await;
+    let list = w
+        .expect(
+            Method::GET,
+            "/api/v1/me/protocols",
+            Commission,
+            None,
+            StatusCode::OK,
+        )
+        .await
+        .json();
+    assert_eq!(list["items"][0]["waiting"], false);
+    assert_eq!(list["items"][0]["approved"], true);
+    assert!(list["items"][0]["my_approval_at"].is_i64());
+    assert_eq!(
+        w.my_protocols(Member).await,
+        [("expert_group".to_owned(), false)],
+        "a handed over protocol waits for nobody"
+    );
+}
+
 async fn openapi_lists_scoring(w: World) {
     let reply = w
         .expect(
@@ -972,6 +1339,9 @@ async fn openapi_lists_scoring(w: World) {
         "/api/v1/protocols/{id}/approval-code",
         "/api/v1/protocols/{id}/hand-over",
         "/api/v1/me/scoring",
+        "/api/v1/me/protocols",
+        "/api/v1/criteria/{id}",
+        "/api/v1/criteria/{id}/move",
         "/api/v1/expert-groups/{id}/sheets",
     ] {
         assert!(
@@ -1011,5 +1381,7 @@ scenarios!(
     workspace_lists_participants_and_sheets,
     bad_marks_are_rejected,
     protocols_are_approved_with_codes,
+    criteria_are_edited_moved_and_deleted,
+    my_protocols_list_waiting_approvals,
     openapi_lists_scoring,
 );

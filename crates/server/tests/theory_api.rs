@@ -453,6 +453,12 @@ async fn every_endpoint_checks_role(w: World) {
             [401, 200, 403, 403, 403, 403],
         ),
         (
+            Method::PUT,
+            format!("/api/v1/theory-questions/{question}"),
+            Payload::Json(bank.clone()),
+            [401, 409, 403, 403, 403, 403],
+        ),
+        (
             Method::DELETE,
             format!("/api/v1/theory-questions/{question}"),
             Payload::Empty,
@@ -574,6 +580,79 @@ async fn every_endpoint_checks_role(w: World) {
             }
         }
     }
+}
+
+async fn questions_are_edited_until_drawn(w: World) {
+    let organiser = w.as_(Who::Organiser);
+    let bank = format!("/api/v1/nominations/{}/theory-questions", w.nomination);
+    let first = json!({"kind": "single", "text": "Какой ток у MMA?",
+        "options": ["Переменный", "Постоянный"], "correct": [2], "points": 2});
+    let created = w.api.json(Method::POST, &bank, organiser, first).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.json());
+    let created = created.json();
+    let path = format!(
+        "/api/v1/theory-questions/{}",
+        created["id"].as_str().unwrap()
+    );
+
+    // An edit replaces every field and keeps the place in the bank.
+    let short = json!({"kind": "short", "text": " Защитный газ для TIG? ",
+        "accepted": ["Аргон", "argon"], "points": 3});
+    let edited = w.api.json(Method::PUT, &path, organiser, short).await;
+    assert_eq!(edited.status, StatusCode::OK, "{:?}", edited.json());
+    let edited = edited.json();
+    assert_eq!(edited["kind"], "short");
+    assert_eq!(edited["text"], "Защитный газ для TIG?");
+    assert_eq!(edited["accepted"], json!(["Аргон", "argon"]));
+    assert_eq!(edited["options"], json!([]));
+    assert_eq!(edited["points"], 3);
+    assert_eq!(edited["position"], created["position"]);
+    assert_eq!(edited["id"], created["id"]);
+
+    // An invalid edit names its fields and changes nothing.
+    let before = w.audit_seq().await;
+    let invalid = json!({"kind": "single", "text": "", "options": ["Один"], "correct": [3],
+        "points": 0});
+    let rejected = w.api.json(Method::PUT, &path, organiser, invalid).await;
+    assert_eq!(rejected.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields = rejected.fields();
+    for field in ["text", "options", "correct", "points"] {
+        assert!(fields.contains(&field.to_owned()), "{field} in {fields:?}");
+    }
+    assert_eq!(w.audit_seq().await, before, "a rejected edit was audited");
+    let listed = w.api.get(&bank, organiser).await.json();
+    assert_eq!(listed[0], edited, "a rejected edit changed the question");
+    let unknown = "/api/v1/theory-questions/00000000-0000-4000-8000-000000000000";
+    let valid = json!({"kind": "short", "text": "Вопрос", "accepted": ["да"], "points": 1});
+    let missing = w.api.json(Method::PUT, unknown, organiser, valid).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    // The published test shows in the expert's workspace, with its part.
+    let test = w
+        .test(test_body(now_ms() - 1000, 600, "common_start", None))
+        .await;
+    let workspace = w.api.get("/api/v1/me/scoring", w.as_(Who::Expert)).await;
+    assert_eq!(workspace.status, StatusCode::OK);
+    let part = &workspace.json()["groups"][0]["parts"][0];
+    assert_eq!(part["id"], w.part.as_str());
+    assert_eq!(part["theory_tests"][0]["id"], test.as_str());
+    assert_eq!(part["theory_tests"][0]["title"], "Теоретический тест");
+
+    // Once drawn, the question neither changes nor leaves the bank.
+    w.start(Who::Participant, &test).await;
+    let before = w.audit_seq().await;
+    let again = json!({"kind": "short", "text": "Другой текст", "accepted": ["да"], "points": 1});
+    let drawn = w.api.json(Method::PUT, &path, organiser, again).await;
+    assert_eq!(drawn.status, StatusCode::CONFLICT);
+    assert_eq!(drawn.code(), "conflict");
+    let deleted = w
+        .api
+        .call(Method::DELETE, &path, Some(organiser), Payload::Empty)
+        .await;
+    assert_eq!(deleted.status, StatusCode::CONFLICT);
+    assert_eq!(w.audit_seq().await, before, "a rejected change was audited");
+    let listed = w.api.get(&bank, organiser).await.json();
+    assert_eq!(listed[0], edited, "the drawn question changed");
 }
 
 async fn identity_is_checked_by_hand(w: World) {
@@ -1187,6 +1266,7 @@ macro_rules! scenarios {
 
 scenarios!(
     every_endpoint_checks_role,
+    questions_are_edited_until_drawn,
     identity_is_checked_by_hand,
     shuffling_is_stable_per_participant,
     answers_are_scored,

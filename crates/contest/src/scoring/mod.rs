@@ -3,6 +3,8 @@
 //! codes. `docs/scoring.md` describes the rules.
 
 pub mod arithmetic;
+mod criteria;
+mod mine;
 mod protocols;
 mod sheets;
 mod summary;
@@ -17,13 +19,18 @@ use crate::db::{now_ms, Database};
 use crate::error::Error;
 use crate::ids::{CriterionId, ExpertGroupId, NominationId, PersonId, StageId, StagePartId};
 use crate::structure::require;
-use crate::validate::{Checks, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS};
+use crate::validate::Checks;
 use arithmetic::{Aggregation, Weights};
 
+pub use criteria::CriterionMove;
+pub use mine::MyProtocol;
 pub use protocols::{Approval, IssuedCode, Protocol, ProtocolKind, APPROVAL_CODE_LIFETIME_MS};
 pub use sheets::{Mark, MarkInput, MarkValue, Sheet, SheetInput, SheetView};
 pub use summary::{GroupMember, PartColumns, PartScore, Summary, SummaryRow};
-pub use workspace::{SheetStatus, Workspace, WorkspaceGroup, WorkspacePart, WorkspaceParticipant};
+pub use workspace::{
+    SheetStatus, Workspace, WorkspaceGroup, WorkspacePart, WorkspaceParticipant,
+    WorkspaceTheoryTest,
+};
 
 /// Largest number of criteria of one stage part.
 pub const MAX_CRITERIA_PER_PART: i64 = 100;
@@ -211,20 +218,7 @@ impl Database {
         new: &NewCriterion,
     ) -> Result<Criterion, Error> {
         actor.check(Action::ManageScoring)?;
-        let mut checks = Checks::default();
-        let name = checks.text("name", &new.name, MAX_NAME_CHARS);
-        let description = checks.long_text("description", &new.description, MAX_DESCRIPTION_CHARS);
-        let max_points = new.max_points.unwrap_or(0);
-        if !(1..=MAX_CRITERION_POINTS).contains(&max_points) {
-            checks.fail(
-                "max_points",
-                format!("must be whole points from 1 to {MAX_CRITERION_POINTS}"),
-            );
-        }
-        if new.kind.is_none() {
-            checks.fail("kind", "must be points or yes_no");
-        }
-        checks.finish()?;
+        let checked = criteria::check_criterion(new)?;
 
         let mut tx = self.begin().await?;
         require(&mut tx, "stage_parts", "stage part", part.as_str()).await?;
@@ -241,10 +235,10 @@ impl Database {
             id: CriterionId::generate(),
             stage_part_id: part.clone(),
             position: count + 1,
-            name,
-            description,
-            max_points,
-            kind: new.kind.unwrap_or(CriterionKind::Points),
+            name: checked.name,
+            description: checked.description,
+            max_points: checked.max_points,
+            kind: checked.kind,
         };
         sqlx::query(
             "INSERT INTO criteria (id, stage_part_id, position, name, description, max_points,

@@ -171,7 +171,7 @@ type ProtocolRow = (
 const PROTOCOL_COLUMNS: &str =
     "id, group_id, kind, content, content_hash, generated_by, generated_at, handed_over_at";
 
-async fn load_row(
+pub(super) async fn load_row(
     tx: &mut Transaction<'static, Any>,
     id: &ProtocolId,
 ) -> Result<ProtocolRow, Error> {
@@ -264,7 +264,10 @@ async fn is_current(tx: &mut Transaction<'static, Any>, row: &ProtocolRow) -> Re
     }
 }
 
-async fn assemble(tx: &mut Transaction<'static, Any>, row: ProtocolRow) -> Result<Protocol, Error> {
+pub(super) async fn assemble(
+    tx: &mut Transaction<'static, Any>,
+    row: ProtocolRow,
+) -> Result<Protocol, Error> {
     let current = is_current(tx, &row).await?;
     let approvals = approvals(tx, &row).await?;
     let approved = !approvals.is_empty() && approvals.iter().all(|a| a.approved_at.is_some());

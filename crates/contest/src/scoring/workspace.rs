@@ -10,7 +10,9 @@ use crate::access::{Action, Actor};
 use crate::audit::record;
 use crate::db::Database;
 use crate::error::Error;
-use crate::ids::{ExpertGroupId, NominationId, PersonId, RoomId, SheetId, StageId, StagePartId};
+use crate::ids::{
+    ExpertGroupId, NominationId, PersonId, RoomId, SheetId, StageId, StagePartId, TaskId,
+};
 use crate::structure::PartKind;
 
 /// The state of one sheet, without its marks.
@@ -53,6 +55,18 @@ pub struct WorkspaceParticipant {
     pub sheet: Option<SheetStatus>,
 }
 
+/// A published theory test of a stage part, whose identity snapshots the expert reviews.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WorkspaceTheoryTest {
+    /// The test, a task of kind theory.
+    pub id: TaskId,
+    /// Its title.
+    pub title: String,
+    /// Its start, in Unix milliseconds.
+    pub starts_at: i64,
+}
+
 /// A stage part with its criteria and participants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -67,6 +81,8 @@ pub struct WorkspacePart {
     pub criteria: Vec<Criterion>,
     /// Its participants, by name.
     pub participants: Vec<WorkspaceParticipant>,
+    /// Its published theory tests, by start. A practice part has none.
+    pub theory_tests: Vec<WorkspaceTheoryTest>,
 }
 
 /// An expert group the expert belongs to, with what it assesses.
@@ -185,12 +201,29 @@ async fn workspace_part(
             sheet,
         });
     }
+    let tests: Vec<(TaskId, String, i64)> = sqlx::query_as(
+        "SELECT id, title, starts_at FROM tasks
+         WHERE stage_part_id = $1 AND kind = 'theory' AND published_at IS NOT NULL
+         ORDER BY starts_at, id",
+    )
+    .bind(id.clone())
+    .fetch_all(&mut **tx)
+    .await?;
+    let theory_tests = tests
+        .into_iter()
+        .map(|(id, title, starts_at)| WorkspaceTheoryTest {
+            id,
+            title,
+            starts_at,
+        })
+        .collect();
     Ok(WorkspacePart {
         id,
         title,
         kind,
         criteria,
         participants,
+        theory_tests,
     })
 }
 

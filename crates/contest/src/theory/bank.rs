@@ -1,7 +1,7 @@
 //! The question bank of a nomination: single choice, multiple choice and short answer
 //! questions, each with its points. Questions are added one by one or imported in bulk
-//! ([`super::formats`]), and removed while no attempt has drawn them. They never change, so
-//! a score always refers to the question the participant saw.
+//! ([`super::formats`]), and edited or removed while no attempt has drawn them. A drawn
+//! question never changes, so a score always refers to the question the participant saw.
 
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Transaction};
@@ -401,17 +401,57 @@ impl Database {
         })
     }
 
+    /// Replaces a question's kind, text, options, answers and points. Its place in the
+    /// bank stays.
+    ///
+    /// An attempt stores the ids of the questions it drew (`theory_attempt_questions`), not
+    /// copies, and scores are computed from the bank whenever results are read. Editing a
+    /// drawn question would therefore change what a started attempt shows and how its
+    /// answers score, so once any attempt has drawn it the edit is a conflict.
+    pub async fn update_question(
+        &self,
+        actor: &Actor,
+        id: &QuestionId,
+        new: &NewQuestion,
+    ) -> Result<Question, Error> {
+        actor.check(Action::ManageTheory)?;
+        let checked = check_question(new, "").map_err(Error::Invalid)?;
+
+        let mut tx = self.begin().await?;
+        let question = select_question(&mut tx, id).await?;
+        let drawn = count_draws(&mut tx, id).await?;
+        if drawn > 0 {
+            return Err(Error::Conflict(format!(
+                "{drawn} attempts have drawn this question, so it stays as they saw it"
+            )));
+        }
+
+        sqlx::query(
+            "UPDATE theory_questions SET kind = $1, text = $2, options = $3, correct = $4,
+             accepted = $5, points = $6 WHERE id = $7",
+        )
+        .bind(checked.kind)
+        .bind(&checked.text)
+        .bind(to_json(&checked.options))
+        .bind(to_json(&checked.correct))
+        .bind(to_json(&checked.accepted))
+        .bind(checked.points)
+        .bind(id.clone())
+        .execute(&mut *tx)
+        .await?;
+        record_question(&mut tx, actor, "theory.question_update", &question).await?;
+        let question = select_question(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(question)
+    }
+
     /// Removes a question that no attempt has drawn; a drawn one is a conflict, so that
     /// every result keeps its questions.
     pub async fn delete_question(&self, actor: &Actor, id: &QuestionId) -> Result<(), Error> {
         actor.check(Action::ManageTheory)?;
         let mut tx = self.begin().await?;
         let question = select_question(&mut tx, id).await?;
-        let (drawn,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM theory_attempt_questions WHERE question_id = $1")
-                .bind(id.clone())
-                .fetch_one(&mut *tx)
-                .await?;
+        let drawn = count_draws(&mut tx, id).await?;
         if drawn > 0 {
             return Err(Error::Conflict(format!(
                 "{drawn} attempts have drawn this question, so it stays in the bank"
@@ -421,17 +461,7 @@ impl Database {
             .bind(id.clone())
             .execute(&mut *tx)
             .await?;
-        let detail = format!("nomination={}", question.nomination_id);
-        let target = Some(id.as_str());
-        record(
-            &mut tx,
-            actor,
-            "theory.question_delete",
-            "theory_question",
-            target,
-            &detail,
-        )
-        .await?;
+        record_question(&mut tx, actor, "theory.question_delete", &question).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -480,6 +510,32 @@ pub(crate) async fn insert_questions(
         ids.push(id);
     }
     Ok(ids)
+}
+
+/// Writes the audit entry of a change to a question of a bank.
+async fn record_question(
+    tx: &mut Transaction<'static, Any>,
+    actor: &Actor,
+    action: &str,
+    question: &Question,
+) -> Result<(), Error> {
+    let detail = format!("nomination={}", question.nomination_id);
+    let target = Some(question.id.as_str());
+    record(tx, actor, action, "theory_question", target, &detail).await?;
+    Ok(())
+}
+
+/// Counts the attempts that drew a question.
+async fn count_draws(
+    tx: &mut Transaction<'static, Any>,
+    id: &QuestionId,
+) -> Result<i64, sqlx::Error> {
+    let (drawn,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM theory_attempt_questions WHERE question_id = $1")
+            .bind(id.clone())
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(drawn)
 }
 
 fn to_json<T: Serialize>(value: &T) -> String {

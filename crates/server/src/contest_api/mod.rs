@@ -31,7 +31,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, patch, post, put, MethodRouter};
+use axum::routing::{get, patch, post, put, MethodRouter};
 use axum::{Extension, Router};
 use profstage_contest::Page;
 use serde::Deserialize;
@@ -197,7 +197,7 @@ fn theory_routes() -> Router<Arc<AppState>> {
         )
         .route(
             "/api/v1/theory-questions/{id}",
-            delete(theory::delete_question),
+            put(theory::update_question).delete(theory::delete_question),
         )
         .route("/api/v1/parts/{id}/theory-tests", post(theory::create_test))
         .route(
@@ -286,6 +286,11 @@ fn scoring_routes() -> Router<Arc<AppState>> {
             get(scoring::list_criteria).post(scoring::create_criterion),
         )
         .route(
+            "/api/v1/criteria/{id}",
+            put(scoring::update_criterion).delete(scoring::delete_criterion),
+        )
+        .route("/api/v1/criteria/{id}/move", post(scoring::move_criterion))
+        .route(
             "/api/v1/stages/{id}/scoring-rule",
             get(scoring::get_rule).put(scoring::set_rule),
         )
@@ -294,6 +299,7 @@ fn scoring_routes() -> Router<Arc<AppState>> {
             get(scoring::get_sheet).put(scoring::save_sheet),
         )
         .route("/api/v1/me/scoring", get(scoring::workspace))
+        .route("/api/v1/me/protocols", get(protocols::mine))
         .route(
             "/api/v1/expert-groups/{id}/sheets",
             get(scoring::group_sheets),

@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
+use profstage_contest::scoring::MyProtocol;
 use profstage_contest::{ExpertGroupId, Protocol, ProtocolId};
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,13 @@ use crate::state::AppState;
 pub struct ProtocolList {
     /// The group's protocol and, once handed over, the commission's.
     pub items: Vec<Protocol>,
+}
+
+/// The protocols the signed-in person approves.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MyProtocolList {
+    /// Those waiting for the person's approval first, newest first within each.
+    pub items: Vec<MyProtocol>,
 }
 
 /// The reply to a code request.
@@ -52,6 +60,20 @@ pub async fn generate(
     let id: ExpertGroupId = path_id("id", &id)?;
     let protocol = state.contest.generate_protocol(&session.actor(), &id).await;
     Ok((StatusCode::CREATED, Json(protocol.map_err(domain_error)?)))
+}
+
+/// Lists the protocols the signed-in person approves: their expert groups' and, for a
+/// commission member, the commission's protocols of their region.
+#[utoipa::path(get, path = "/api/v1/me/protocols", tag = "protocols",
+    responses((status = 200, body = MyProtocolList), (status = "4XX", body = super::openapi::ErrorBody)))]
+pub async fn mine(
+    State(state): State<Arc<AppState>>,
+    SignedIn(session): SignedIn,
+) -> Result<Json<MyProtocolList>, ApiError> {
+    let items = state.contest.my_protocols(&session.actor()).await;
+    Ok(Json(MyProtocolList {
+        items: items.map_err(domain_error)?,
+    }))
 }
 
 /// Lists the protocols of an expert group.

@@ -7,10 +7,12 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use profstage_contest::scoring::{Sheet, SheetInput, SheetStatus, Summary, Workspace};
+use profstage_contest::scoring::{
+    CriterionMove, Sheet, SheetInput, SheetStatus, Summary, Workspace,
+};
 use profstage_contest::{
-    Criterion, ExpertGroupId, NewCriterion, NewScoringRule, PersonId, ScoringRule, SheetId,
-    StageId, StagePartId,
+    Criterion, CriterionId, ExpertGroupId, NewCriterion, NewScoringRule, PersonId, ScoringRule,
+    SheetId, StageId, StagePartId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +68,54 @@ pub async fn create_criterion(
         .create_criterion(&session.actor(), &id, &new)
         .await;
     Ok((StatusCode::CREATED, Json(criterion.map_err(domain_error)?)))
+}
+
+/// Replaces a criterion's name, description, maximum and kind. Once marked, only its name
+/// and description may change.
+#[utoipa::path(put, path = "/api/v1/criteria/{id}", tag = "scoring",
+    params(("id" = String, Path, description = "Criterion id")), request_body = NewCriterion,
+    responses((status = 200, body = Criterion), (status = "4XX", body = super::openapi::ErrorBody)))]
+pub async fn update_criterion(
+    State(state): State<Arc<AppState>>,
+    SignedIn(session): SignedIn,
+    Path(id): Path<String>,
+    ApiBody(new): ApiBody<NewCriterion>,
+) -> Result<Json<Criterion>, ApiError> {
+    let id: CriterionId = path_id("id", &id)?;
+    let actor = session.actor();
+    let updated = state.contest.update_criterion(&actor, &id, &new).await;
+    Ok(Json(updated.map_err(domain_error)?))
+}
+
+/// Moves a criterion to another position of its stage part.
+#[utoipa::path(post, path = "/api/v1/criteria/{id}/move", tag = "scoring",
+    params(("id" = String, Path, description = "Criterion id")), request_body = CriterionMove,
+    responses((status = 200, body = Criterion), (status = "4XX", body = super::openapi::ErrorBody)))]
+pub async fn move_criterion(
+    State(state): State<Arc<AppState>>,
+    SignedIn(session): SignedIn,
+    Path(id): Path<String>,
+    ApiBody(request): ApiBody<CriterionMove>,
+) -> Result<Json<Criterion>, ApiError> {
+    let id: CriterionId = path_id("id", &id)?;
+    let actor = session.actor();
+    let moved = state.contest.move_criterion(&actor, &id, &request).await;
+    Ok(Json(moved.map_err(domain_error)?))
+}
+
+/// Deletes a criterion that no sheet has marked. A marked one is 409.
+#[utoipa::path(delete, path = "/api/v1/criteria/{id}", tag = "scoring",
+    params(("id" = String, Path, description = "Criterion id")),
+    responses((status = 204), (status = "4XX", body = super::openapi::ErrorBody)))]
+pub async fn delete_criterion(
+    State(state): State<Arc<AppState>>,
+    SignedIn(session): SignedIn,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: CriterionId = path_id("id", &id)?;
+    let deleted = state.contest.delete_criterion(&session.actor(), &id).await;
+    deleted.map_err(domain_error)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Lists the criteria of a stage part.

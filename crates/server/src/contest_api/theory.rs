@@ -86,6 +86,22 @@ pub async fn create_question(
     ))
 }
 
+/// Replaces a question that no attempt has drawn. A drawn one is 409.
+#[utoipa::path(put, path = "/api/v1/theory-questions/{id}", tag = "theory",
+    params(("id" = String, Path, description = "Question id")), request_body = NewQuestion,
+    responses((status = 200, body = Question), (status = "4XX", body = super::openapi::ErrorBody)))]
+pub async fn update_question(
+    State(state): State<Arc<AppState>>,
+    SignedIn(session): SignedIn,
+    Path(id): Path<String>,
+    ApiBody(new): ApiBody<NewQuestion>,
+) -> Result<Json<Question>, ApiError> {
+    let id: QuestionId = path_id("id", &id)?;
+    let actor = session.actor();
+    let updated = state.contest.update_question(&actor, &id, &new).await;
+    Ok(Json(updated.map_err(domain_error)?))
+}
+
 /// Removes a question that no attempt has drawn; a drawn one is 409.
 #[utoipa::path(delete, path = "/api/v1/theory-questions/{id}", tag = "theory",
     params(("id" = String, Path, description = "Question id")),
