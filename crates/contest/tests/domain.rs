@@ -242,7 +242,7 @@ async fn media_access_needs_assignment(fx: Fixture) {
     assert_eq!(access.full_name, "Эксперт");
     assert_eq!(access.role, Role::Expert);
     let again = fx.db.assign(&fx.organiser, &room.id, &expert.id).await;
-    assert!(matches!(again, Err(Error::Conflict(_))), "{again:?}");
+    assert!(matches!(again, Err(Error::Conflict { .. })), "{again:?}");
     fx.db
         .unassign(&fx.organiser, &room.id, &expert.id)
         .await
@@ -348,7 +348,7 @@ async fn sessions_end_and_passwords_check(fx: Fixture) {
     assert_eq!(failures[1].actor_id, None);
     let duplicate = fx.db.create_organiser("Chief", "Другой", PASSWORD).await;
     assert!(
-        matches!(duplicate, Err(Error::Conflict(_))),
+        matches!(duplicate, Err(Error::Conflict { .. })),
         "{duplicate:?}"
     );
     let short = fx
