@@ -76,9 +76,10 @@ const LEVELS = [
 
 /**
  * Runs `action` for a form's extra button, with the form's buttons disabled meanwhile, and
- * shows any error in the form.
+ * shows any error in the form. Afterwards the create button is enabled only when
+ * `canCreate()` holds, because its level may have no parent record chosen.
  */
-async function runInForm(form, action) {
+async function runInForm(form, action, canCreate) {
   clearFormErrors(form);
   const buttons = [...form.querySelectorAll('button')];
   buttons.forEach((node) => {
@@ -90,7 +91,7 @@ async function runInForm(form, action) {
     showFormErrors(form, error);
   } finally {
     buttons.forEach((node) => {
-      node.disabled = false;
+      node.disabled = node.type === 'submit' && !canCreate();
     });
   }
 }
@@ -101,11 +102,11 @@ export function initStructure(state, report) {
   const select = (level) => document.getElementById(`${level}-select`);
   const form = (level) => document.getElementById(`${level}-form`);
   const shown = new Map(); // level -> the records its list shows
+  const hasParent = (index) => parentOf(index) === null || state[parentOf(index)] !== '';
 
   async function reload(index, chosen = null) {
     const { level, list, label } = LEVELS[index];
-    const parent = parentOf(index);
-    const disabled = parent !== null && state[parent] === '';
+    const disabled = !hasParent(index);
     select(level).disabled = disabled;
     form(level).querySelector('[type="submit"]').disabled = disabled;
     let items = [];
@@ -146,7 +147,7 @@ export function initStructure(state, report) {
         const saved = await put(path(state[level]), body(levelForm));
         await reload(index, saved.id);
         levelForm.reset();
-      });
+      }, () => hasParent(index));
     const drop = () =>
       runInForm(levelForm, async () => {
         const record = chosen();
@@ -156,7 +157,7 @@ export function initStructure(state, report) {
         await remove(path(record.id));
         state.choose(level, '');
         await reload(index);
-      });
+      }, () => hasParent(index));
     levelForm.append(
       element('div', { className: 'controls' }, [
         button('structure.edit', `edit-${level}`, edit),
