@@ -124,7 +124,13 @@ export function initStructure(state, report) {
     } else if (!items.some((item) => item.id === state[level]) && items.length > 0) {
       select(level).value = items[items.length - 1].id;
     }
+    const unchanged = state[level] === select(level).value;
     state.choose(level, select(level).value);
+    // An unchanged choice announces nothing, but the next level still needs its list and
+    // its create button set, as on the first load of an empty console.
+    if (unchanged && index + 1 < LEVELS.length) {
+      await reload(index + 1);
+    }
   }
 
   /** Adds the buttons that load, save and delete the chosen record of a level. */
