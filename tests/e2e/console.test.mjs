@@ -60,10 +60,22 @@ describe('organiser console, invite link and personal page', () => {
       await page.waitForURL(/console\.html$/);
       await page.locator('#console').waitFor({ state: 'visible' });
 
+      // Without a contest a stage cannot be created, and saving or deleting at that level
+      // must not enable its create button again.
+      const createStage = page.getByTestId('create-stage');
+      assert.equal(await createStage.isDisabled(), true, 'no contest chosen');
+      await clickTestId(organiser, 'save-stage');
+      await clickTestId(organiser, 'delete-stage');
+      await page.getByTestId('delete-stage').waitFor({ state: 'attached' });
+      await waitInPage(organiser, 'the stage buttons to settle', () =>
+        !document.querySelector('[data-testid="save-stage"]').disabled,
+      );
+      assert.equal(await createStage.isDisabled(), true, 'still no contest after save and delete');
+
       await submitForm(organiser, { 'contest-name': 'Лучший по профессии 2027' }, 'create-contest');
       await waitChosen(organiser, 'contest-select', 'Лучший по профессии 2027');
 
-      // A stage without a region: the server's message appears next to the field.
+      // A stage without a region: the field's error appears next to it, in Russian.
       await submitForm(
         organiser,
         { 'stage-starts': localInput(24), 'stage-ends': localInput(48) },
@@ -71,7 +83,7 @@ describe('organiser console, invite link and personal page', () => {
       );
       const regionError = page.getByTestId('field-error-region');
       await regionError.waitFor({ state: 'visible' });
-      assert.equal(await regionError.textContent(), 'must not be empty');
+      assert.equal(await regionError.textContent(), 'Обязательное поле.');
 
       await submitForm(organiser, { 'stage-region': 'Тверская область' }, 'create-stage');
       await waitChosen(organiser, 'stage-select', 'Тверская область');
@@ -95,6 +107,24 @@ describe('organiser console, invite link and personal page', () => {
       const row = page.getByTestId('person-row').filter({ hasText: PARTICIPANT });
       await row.waitFor({ state: 'visible' });
       const participantId = await row.getAttribute('data-id');
+
+      // A commission member needs the stage they oversee; the table shows it.
+      await submitForm(
+        organiser,
+        { 'person-role': 'commission_member', 'person-name': 'Сидоров Сидор' },
+        'create-person',
+      );
+      const stageError = page.getByTestId('field-error-stage_id');
+      await stageError.waitFor({ state: 'visible' });
+      assert.equal(
+        await stageError.textContent(),
+        'Выберите этап, за которым следит член комиссии.',
+      );
+      await page.getByTestId('person-stage').selectOption({ index: 1 });
+      await clickTestId(organiser, 'create-person');
+      const member = page.getByTestId('person-row').filter({ hasText: 'Сидоров Сидор' });
+      await member.waitFor({ state: 'visible' });
+      assert.match(await member.getByTestId('person-stage-cell').textContent(), /Тверская область/);
 
       // The assignment to a room of the stage makes them a participant of the stage.
       await submitForm(organiser, { 'assign-person': participantId }, 'assign');
@@ -254,12 +284,17 @@ describe('organiser console, invite link and personal page', () => {
         ),
       );
 
-      // A contest with stages stays, and the form says why.
+      // A contest with stages stays, and the form says why, in Russian.
       await clickTestId(organiser, 'delete-contest');
       const error = page.locator('#contest-form .form-error');
       await error.waitFor({ state: 'visible' });
-      assert.match(await error.textContent(), /stages/);
+      assert.equal(await error.textContent(), 'У конкурса ещё есть этапы: сначала удалите их.');
       await waitChosen(organiser, 'contest-select', 'Лучший по профессии 2027');
+      assert.equal(
+        await page.getByTestId('create-stage').isDisabled(),
+        false,
+        'a contest is chosen, so a stage can be created after the failed delete',
+      );
 
       // A person entered with a typo is corrected, then removed.
       await submitForm(

@@ -370,6 +370,163 @@ export default {
   'api.not_found': 'Record not found. Reload the page.',
   'api.invalid_input': 'Check the marked fields.',
   'api.internal': 'Server error. Try again later.',
+  'api.conflict': 'The action conflicts with the stored data.',
+  'api.time_up': 'The time for the task is over: answers are no longer accepted.',
+  'api.invalid_json': 'The request is malformed. Reload the page.',
+  'api.invalid_body': 'The server does not accept this request. Reload the page.',
+  'api.invalid_query': 'The request parameters are invalid. Reload the page.',
+  'api.invalid_multipart': 'The form with files is malformed. Send it again.',
+  'api.payload_too_large': 'The request is too large: make the files or text smaller.',
+  'api.unsupported_media_type': 'The server does not accept data of this type.',
+  'api.too_many_requests': 'Too many applications from this address. Try again later.',
+  'api.method_not_allowed': 'The server does not support this action.',
+
+  'api.reason.contest_has_dependents':
+    'The contest still has stages: delete them first.',
+  'api.reason.stage_has_dependents':
+    'The stage still has nominations, rooms, briefings, applications or commission members: delete them first.',
+  'api.reason.nomination_has_dependents':
+    'The nomination still has stage parts, expert groups or applications: delete them first.',
+  'api.reason.stage_part_has_dependents':
+    'The stage part still has rooms, tasks or criteria: delete them first.',
+  'api.reason.room_has_dependents':
+    'The room still has assigned people or recorded work: remove them first.',
+  'api.reason.person_has_dependents':
+    'The person still has room assignments, expert groups, an application, a sign-in account or invites they created: remove them first.',
+  'api.reason.self_delete':
+    'You cannot delete yourself.',
+  'api.reason.already_assigned':
+    'This person is already assigned to this room.',
+  'api.reason.duplicate_profession':
+    'This stage already has a nomination for this profession.',
+  'api.reason.duplicate_login':
+    'An account with this login already exists.',
+  'api.reason.duplicate_consent_version':
+    'This consent version already exists.',
+  'api.reason.briefing_cancelled':
+    'The briefing is cancelled.',
+  'api.reason.invite_closed':
+    'The invite is already used or revoked.',
+  'api.reason.invalid_transition':
+    'The application cannot move to this status from its current one.',
+  'api.reason.task_not_opened':
+    'Open the task first.',
+  'api.reason.task_started':
+    'The task has started: its text and times can no longer change.',
+  'api.reason.task_published':
+    'The task is already published.',
+  'api.reason.test_not_opened':
+    'Open the test first.',
+  'api.reason.test_finished':
+    'The test is handed in: answers are no longer accepted.',
+  'api.reason.identity_snapshot_missing':
+    'Show your identity document to the camera and send the snapshot first.',
+  'api.reason.identity_rejected':
+    'The identity snapshot was rejected: send a new one.',
+  'api.reason.identity_confirmed':
+    'The identity snapshot is already confirmed.',
+  'api.reason.identity_reviewed':
+    'The identity snapshot is already reviewed.',
+  'api.reason.bank_empty':
+    'The nomination\'s question bank is empty: tell the organisers.',
+  'api.reason.not_theory_part':
+    'A theory test belongs to a theory stage part only.',
+  'api.reason.question_drawn':
+    'Participants have drawn this question, so it can be neither changed nor deleted.',
+  'api.reason.criterion_marked':
+    'Sheets already have marks for this criterion, so it cannot be deleted.',
+  'api.reason.criterion_scale_marked':
+    'Sheets already have marks for this criterion: only its name and description can change.',
+  'api.reason.protocol_invalid':
+    'The protocol could not be built.',
+  'api.reason.protocol_out_of_date':
+    'The protocol no longer matches the locked sheets: the chair must generate it again.',
+  'api.reason.not_group_protocol':
+    'Only an expert group\'s protocol is handed over.',
+  'api.reason.protocol_handed_over':
+    'The protocol is already handed over to the commission.',
+  'api.reason.sheets_not_locked':
+    'Every assessment sheet of the group must be locked first.',
+  'api.reason.approvals_missing':
+    'Not every member of the group has approved the protocol yet.',
+  'api.reason.no_commission_members':
+    'The stage has no commission members to approve the protocol: add them in the people section.',
+  'api.reason.sheet_locked':
+    'The sheet is locked: only the group\'s chair can reopen it.',
+  'api.reason.sheet_not_locked':
+    'The sheet is not locked.',
+  'api.reason.too_many_criteria':
+    'The stage part already has the maximum number of criteria.',
+
+  'field.required': 'Required.',
+  'field.too_long': 'At most {max} characters.',
+  'field.too_short': 'At least {min} characters.',
+  'field.invisible_characters': 'Remove control and invisible characters.',
+  'field.invalid_time': 'Enter a date and time.',
+  'field.in_the_past': 'The time is in the past.',
+  'field.too_late': 'The date is too far ahead.',
+  'field.nothing_to_change': 'Change at least one field.',
+  'field.ends_before_start': 'The end cannot be before the start.',
+  'field.invalid_part_kind': 'Choose theory or practice.',
+  'field.out_of_range': 'The value is out of the allowed range.',
+  'field.too_large': 'The value is too large.',
+  'field.task_empty': 'Add the task\'s text or PDF before publishing.',
+  'field.file_too_large': 'The file is too large.',
+  'field.files_too_large': 'The files together are too large.',
+  'field.too_many_files': 'Too many files.',
+  'field.not_pdf': 'A PDF file is required.',
+  'field.not_jpeg': 'A JPEG image is required.',
+  'field.unsupported_file_type': 'A PDF, JPEG or PNG file is required.',
+  'field.wrong_media_type': 'The file type does not match its content.',
+  'field.organiser_no_invite': 'Organisers sign in with a password, not an invite.',
+  'field.chair_required': 'Choose the chair among the experts.',
+  'field.too_many_entries': 'Too many entries.',
+  'field.not_expert': 'This person is not an expert.',
+  'field.person_not_found': 'No such person.',
+  'field.repeated_option': 'Options must not repeat.',
+  'field.no_such_option': 'No such option.',
+  'field.one_option_only': 'Choose at most one option.',
+  'field.one_option_required': 'Mark exactly one correct option.',
+  'field.option_required': 'Mark at least one option.',
+  'field.not_allowed': 'This field must be empty for this question.',
+  'field.separator_in_entry': 'Remove the «|» character: it separates entries.',
+  'field.text_expected': 'This is a short answer question: enter text.',
+  'field.selection_expected': 'This is a choice question: select options.',
+  'field.reason_not_allowed': 'A reason is given only with a rejection.',
+  'field.bank_too_small': 'The question bank holds fewer questions than the test needs.',
+  'field.bank_full': 'The question bank is full.',
+  'field.invalid_code_format': 'Enter the 6 digits of the code you received.',
+  'field.wrong_code': 'The code is wrong, expired or already used: request a new one.',
+  'field.invalid_criterion_kind': 'Choose points or yes/no.',
+  'field.invalid_percentage': 'Enter a percentage from 0 to 1000.',
+  'field.hash_failed': 'The password could not be stored.',
+  'field.invalid_login': 'Only letters, digits and . _ - @.',
+  'field.invalid_role': 'Choose a role.',
+  'field.organiser_not_allowed': 'Organisers are created with profstage create-organiser.',
+  'field.organiser_role_fixed': 'An organiser\'s role cannot change.',
+  'field.invalid_email': 'Enter an e-mail address such as name@example.org.',
+  'field.invalid_phone': 'Only digits, spaces and + - ( ).',
+  'field.invalid_id': 'Invalid id.',
+  'field.invalid_token': 'Invalid link.',
+  'field.consent_required': 'Consent to the processing of personal data is required.',
+  'field.invalid_date': 'Enter a date.',
+  'field.age_out_of_range': 'The applicant must be 14 to 100 years old.',
+  'field.outdated_consent': 'The consent text has changed: reload the page.',
+  'field.nomination_not_found': 'No such nomination.',
+  'field.invalid_status': 'Unknown status.',
+  'field.unknown_field': 'The server does not know this field.',
+  'field.not_utf8': 'UTF-8 text is required.',
+  'field.repeated_field': 'The field is sent twice.',
+  'field.not_a_number': 'A whole number is required.',
+  'field.not_a_boolean': 'Yes or no is required.',
+  'field.invalid_value': 'Invalid value.',
+  'field.unknown_criterion': 'This stage part has no such criterion.',
+  'field.repeated_criterion': 'The criterion is listed twice.',
+  'field.mark_missing': 'The criterion «{criterion}» has no mark.',
+  'field.no_criteria': 'The stage part has no criteria to mark.',
+  'field.stage_required': 'Choose the stage the commission member oversees.',
+  'field.stage_not_allowed': 'Only commission members belong to a stage.',
+  'field.stage_not_found': 'No such stage.',
 
   'signin.title': 'Profstage — organiser sign-in',
   'signin.heading': 'Organiser sign-in',
@@ -458,6 +615,8 @@ export default {
   'people.email': 'E-mail',
   'people.phone': 'Phone',
   'people.region': 'Region',
+  'people.stage': 'Stage (for commission members)',
+  'people.no_stage': '—',
   'people.create': 'Add person',
   'people.actions': 'Actions',
   'people.invites': 'Invite links',

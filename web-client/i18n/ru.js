@@ -377,6 +377,163 @@ export default {
   'api.not_found': 'Запись не найдена. Обновите страницу.',
   'api.invalid_input': 'Проверьте отмеченные поля.',
   'api.internal': 'Ошибка на сервере. Попробуйте позже.',
+  'api.conflict': 'Действие противоречит сохранённым данным.',
+  'api.time_up': 'Время на задание истекло: ответы больше не принимаются.',
+  'api.invalid_json': 'Запрос повреждён. Обновите страницу.',
+  'api.invalid_body': 'Запрос не подходит серверу. Обновите страницу.',
+  'api.invalid_query': 'Неверные параметры запроса. Обновите страницу.',
+  'api.invalid_multipart': 'Форма с файлами повреждена. Отправьте её ещё раз.',
+  'api.payload_too_large': 'Слишком большой запрос: уменьшите файлы или текст.',
+  'api.unsupported_media_type': 'Сервер не принимает данные этого типа.',
+  'api.too_many_requests': 'Слишком много заявок с этого адреса. Повторите позже.',
+  'api.method_not_allowed': 'Сервер не поддерживает это действие.',
+
+  'api.reason.contest_has_dependents':
+    'У конкурса ещё есть этапы: сначала удалите их.',
+  'api.reason.stage_has_dependents':
+    'У этапа ещё есть номинации, комнаты, инструктажи, заявки или члены комиссии: сначала удалите их.',
+  'api.reason.nomination_has_dependents':
+    'У номинации ещё есть части этапа, экспертные группы или заявки: сначала удалите их.',
+  'api.reason.stage_part_has_dependents':
+    'У части этапа ещё есть комнаты, задания или критерии: сначала удалите их.',
+  'api.reason.room_has_dependents':
+    'В комнате ещё есть назначенные люди или записанная работа: сначала удалите их.',
+  'api.reason.person_has_dependents':
+    'У человека ещё есть назначения, экспертные группы, заявка, учётная запись или созданные им приглашения: сначала удалите их.',
+  'api.reason.self_delete':
+    'Нельзя удалить самого себя.',
+  'api.reason.already_assigned':
+    'Этот человек уже назначен в эту комнату.',
+  'api.reason.duplicate_profession':
+    'На этом этапе уже есть номинация по этой профессии.',
+  'api.reason.duplicate_login':
+    'Учётная запись с таким логином уже есть.',
+  'api.reason.duplicate_consent_version':
+    'Такая версия согласия уже есть.',
+  'api.reason.briefing_cancelled':
+    'Инструктаж отменён.',
+  'api.reason.invite_closed':
+    'Приглашение уже использовано или отозвано.',
+  'api.reason.invalid_transition':
+    'Заявку нельзя перевести в этот статус из текущего.',
+  'api.reason.task_not_opened':
+    'Сначала откройте задание.',
+  'api.reason.task_started':
+    'Задание уже началось: текст и время изменить нельзя.',
+  'api.reason.task_published':
+    'Задание уже опубликовано.',
+  'api.reason.test_not_opened':
+    'Сначала откройте тест.',
+  'api.reason.test_finished':
+    'Тест уже сдан: ответы больше не принимаются.',
+  'api.reason.identity_snapshot_missing':
+    'Сначала покажите документ камере и отправьте снимок.',
+  'api.reason.identity_rejected':
+    'Снимок документа отклонён: отправьте новый.',
+  'api.reason.identity_confirmed':
+    'Снимок документа уже подтверждён.',
+  'api.reason.identity_reviewed':
+    'Снимок документа уже проверен.',
+  'api.reason.bank_empty':
+    'Банк вопросов номинации пуст: сообщите организаторам.',
+  'api.reason.not_theory_part':
+    'Тест относится только к теоретической части этапа.',
+  'api.reason.question_drawn':
+    'Вопрос уже выпадал участникам, поэтому его нельзя ни изменить, ни удалить.',
+  'api.reason.criterion_marked':
+    'По этому критерию уже выставлены оценки, поэтому его нельзя удалить.',
+  'api.reason.criterion_scale_marked':
+    'По этому критерию уже выставлены оценки: можно изменить только название и описание.',
+  'api.reason.protocol_invalid':
+    'Протокол не удалось сформировать.',
+  'api.reason.protocol_out_of_date':
+    'Протокол не совпадает с закрытыми листами: председатель должен сформировать его заново.',
+  'api.reason.not_group_protocol':
+    'Передать комиссии можно только протокол экспертной группы.',
+  'api.reason.protocol_handed_over':
+    'Протокол уже передан комиссии.',
+  'api.reason.sheets_not_locked':
+    'Сначала должны быть закрыты все оценочные листы группы.',
+  'api.reason.approvals_missing':
+    'Протокол утвердили ещё не все члены группы.',
+  'api.reason.no_commission_members':
+    'У этапа нет членов комиссии, чтобы утвердить протокол: добавьте их в разделе «Люди».',
+  'api.reason.sheet_locked':
+    'Оценочный лист закрыт: открыть его может только председатель группы.',
+  'api.reason.sheet_not_locked':
+    'Оценочный лист не закрыт.',
+  'api.reason.too_many_criteria':
+    'В части этапа уже максимальное число критериев.',
+
+  'field.required': 'Обязательное поле.',
+  'field.too_long': 'Не длиннее {max} символов.',
+  'field.too_short': 'Не короче {min} символов.',
+  'field.invisible_characters': 'Уберите управляющие и невидимые символы.',
+  'field.invalid_time': 'Укажите дату и время.',
+  'field.in_the_past': 'Время уже прошло.',
+  'field.too_late': 'Слишком далёкая дата.',
+  'field.nothing_to_change': 'Измените хотя бы одно поле.',
+  'field.ends_before_start': 'Окончание не может быть раньше начала.',
+  'field.invalid_part_kind': 'Выберите теорию или практику.',
+  'field.out_of_range': 'Значение вне допустимого диапазона.',
+  'field.too_large': 'Слишком большое значение.',
+  'field.task_empty': 'Добавьте текст или PDF задания перед публикацией.',
+  'field.file_too_large': 'Файл слишком большой.',
+  'field.files_too_large': 'Файлы вместе слишком большие.',
+  'field.too_many_files': 'Слишком много файлов.',
+  'field.not_pdf': 'Нужен файл PDF.',
+  'field.not_jpeg': 'Нужно изображение JPEG.',
+  'field.unsupported_file_type': 'Нужен файл PDF, JPEG или PNG.',
+  'field.wrong_media_type': 'Тип файла не совпадает с его содержимым.',
+  'field.organiser_no_invite': 'Организаторы входят по паролю, а не по приглашению.',
+  'field.chair_required': 'Выберите председателя из экспертов.',
+  'field.too_many_entries': 'Слишком много записей.',
+  'field.not_expert': 'Этот человек не эксперт.',
+  'field.person_not_found': 'Такого человека нет.',
+  'field.repeated_option': 'Варианты не должны повторяться.',
+  'field.no_such_option': 'Такого варианта нет.',
+  'field.one_option_only': 'Выберите не больше одного варианта.',
+  'field.one_option_required': 'Отметьте ровно один верный вариант.',
+  'field.option_required': 'Отметьте хотя бы один вариант.',
+  'field.not_allowed': 'Для этого вопроса поле должно быть пустым.',
+  'field.separator_in_entry': 'Уберите символ «|»: он разделяет варианты.',
+  'field.text_expected': 'Это вопрос с кратким ответом: введите текст.',
+  'field.selection_expected': 'Это вопрос с выбором: отметьте варианты.',
+  'field.reason_not_allowed': 'Причина указывается только при отклонении.',
+  'field.bank_too_small': 'В банке вопросов меньше, чем нужно тесту.',
+  'field.bank_full': 'Банк вопросов заполнен.',
+  'field.invalid_code_format': 'Введите 6 цифр присланного кода.',
+  'field.wrong_code': 'Код неверен, истёк или уже использован: запросите новый.',
+  'field.invalid_criterion_kind': 'Выберите баллы или да/нет.',
+  'field.invalid_percentage': 'Нужен процент от 0 до 1000.',
+  'field.hash_failed': 'Пароль не удалось сохранить.',
+  'field.invalid_login': 'Только буквы, цифры и . _ - @.',
+  'field.invalid_role': 'Выберите роль.',
+  'field.organiser_not_allowed': 'Организаторов создают командой profstage create-organiser.',
+  'field.organiser_role_fixed': 'Роль организатора изменить нельзя.',
+  'field.invalid_email': 'Нужен адрес электронной почты, например name@example.org.',
+  'field.invalid_phone': 'Только цифры, пробелы и + - ( ).',
+  'field.invalid_id': 'Неверный идентификатор.',
+  'field.invalid_token': 'Неверная ссылка.',
+  'field.consent_required': 'Нужно согласие на обработку персональных данных.',
+  'field.invalid_date': 'Укажите дату.',
+  'field.age_out_of_range': 'Возраст заявителя должен быть от 14 до 100 лет.',
+  'field.outdated_consent': 'Текст согласия обновился: обновите страницу.',
+  'field.nomination_not_found': 'Такой номинации нет.',
+  'field.invalid_status': 'Неизвестный статус.',
+  'field.unknown_field': 'Сервер не знает этого поля.',
+  'field.not_utf8': 'Нужен текст в UTF-8.',
+  'field.repeated_field': 'Поле отправлено дважды.',
+  'field.not_a_number': 'Нужно целое число.',
+  'field.not_a_boolean': 'Нужно да или нет.',
+  'field.invalid_value': 'Неверное значение.',
+  'field.unknown_criterion': 'Такого критерия нет в этой части этапа.',
+  'field.repeated_criterion': 'Критерий указан дважды.',
+  'field.mark_missing': 'Нет оценки по критерию «{criterion}».',
+  'field.no_criteria': 'В части этапа нет критериев для оценки.',
+  'field.stage_required': 'Выберите этап, за которым следит член комиссии.',
+  'field.stage_not_allowed': 'Этап указывают только для членов комиссии.',
+  'field.stage_not_found': 'Такого этапа нет.',
 
   'signin.title': 'Profstage — вход организатора',
   'signin.heading': 'Вход организатора',
@@ -465,6 +622,8 @@ export default {
   'people.email': 'Эл. почта',
   'people.phone': 'Телефон',
   'people.region': 'Регион',
+  'people.stage': 'Этап (для членов комиссии)',
+  'people.no_stage': '—',
   'people.create': 'Добавить человека',
   'people.actions': 'Действия',
   'people.invites': 'Ссылки-приглашения',

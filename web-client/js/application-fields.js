@@ -1,5 +1,6 @@
 // Error messages next to the fields of the application form, from the server's `fields`.
 
+import { fieldText } from './form-errors.js';
 import { setText } from './i18n.js';
 
 /** Hides every field message under `form`. */
@@ -20,7 +21,8 @@ export function clearFieldErrors(form) {
 export function showFieldErrors(form, fields) {
   const placed = [];
   for (const fieldError of fields) {
-    const { field, message } = fieldError;
+    const { field } = fieldError;
+    const message = fieldText(fieldError);
     const name = field.replace(/\[\d+\]$/, '');
     const element = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
     if (!element) {

@@ -3,6 +3,7 @@
 
 import { ApiError, fetchForm, submitApplication } from './applications-api.js';
 import { clearFieldErrors, showFieldErrors } from './application-fields.js';
+import { fieldText } from './form-errors.js';
 import { clearError, initErrorBanner, showError } from './error-banner.js';
 import { currentLanguage, initLanguage, onLanguageChange, setText, t } from './i18n.js';
 
@@ -86,7 +87,7 @@ function showFailure(error) {
     // Fields that the form has no place for, such as an unknown one, go to the banner.
     const placed = new Set(showFieldErrors(form, error.fields));
     const rest = error.fields.filter((field) => !placed.has(field));
-    const message = rest.map((field) => `${field.field}: ${field.message}`).join('; ');
+    const message = rest.map((field) => `${field.field}: ${fieldText(field)}`).join('; ');
     showError(rest.length === 0 ? 'apply.check_fields' : 'apply.failed', { message });
   } else if (error.status === 413) {
     showError('apply.too_large');

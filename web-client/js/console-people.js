@@ -1,9 +1,9 @@
 // The console's people section: people with their roles, whom the organiser adds, corrects
-// and deletes, and each person's invite links, which the organiser creates, copies and
-// revokes.
+// and deletes, the regional stage of each commission member, and each person's invite
+// links, which the organiser creates, copies and revokes.
 
 import { get, listAll, post, put, remove } from './contest-api.js';
-import { button, element } from './dom.js';
+import { button, element, fillSelect } from './dom.js';
 import { clearFormErrors, onSubmit, showFormErrors } from './form-errors.js';
 import { setText, t } from './i18n.js';
 import { formatTime } from './time-format.js';
@@ -33,6 +33,28 @@ export function initPeople(state, report) {
   const saveButton = byTestId('save-person');
   let selected = null; // the person whose invites are shown
   let editing = null; // the person whose record the form holds, or null to add one
+  let stages = []; // the stages of the chosen contest, which commission members oversee
+
+  const stageLabel = (stage) => `${stage.region}, ${formatTime(stage.starts_at)}`;
+
+  /** Returns the label of a person's stage: known stages by region, others by id. */
+  function personStage(person) {
+    if (!person.stage_id) {
+      return t('people.no_stage');
+    }
+    const stage = stages.find((item) => item.id === person.stage_id);
+    return stage ? stageLabel(stage) : person.stage_id;
+  }
+
+  async function reloadStages() {
+    try {
+      stages = state.contest === '' ? [] : await listAll(`/contests/${state.contest}/stages`);
+    } catch (error) {
+      report(error);
+    }
+    fillSelect(personForm.elements.stage_id, stages, (stage) => stage.id, stageLabel, 'people.no_stage');
+    renderPeople();
+  }
 
   async function reloadPeople() {
     try {
@@ -49,6 +71,7 @@ export function initPeople(state, report) {
         element('tr', { testid: 'person-row', attrs: { 'data-id': person.id } }, [
           element('td', { text: person.full_name }),
           element('td', { key: `role.${person.role}` }),
+          element('td', { text: personStage(person), testid: 'person-stage-cell' }),
           element('td', {}, [
             button('people.invites', 'show-invites', () => showInvites(person)),
             ' ',
@@ -69,6 +92,11 @@ export function initPeople(state, report) {
     elements.email.value = person.email ?? '';
     elements.phone.value = person.phone ?? '';
     elements.region.value = person.region ?? '';
+    const stageSelect = elements.stage_id;
+    if (person.stage_id && ![...stageSelect.options].some((o) => o.value === person.stage_id)) {
+      stageSelect.append(element('option', { text: person.stage_id, attrs: { value: person.stage_id } }));
+    }
+    stageSelect.value = person.stage_id ?? '';
     editing = person.id;
     saveButton.hidden = false;
   }
@@ -120,6 +148,7 @@ export function initPeople(state, report) {
       email: optional(elements.email.value),
       phone: optional(elements.phone.value),
       region: optional(elements.region.value),
+      stage_id: optional(elements.stage_id.value),
     };
   }
 
@@ -198,6 +227,9 @@ export function initPeople(state, report) {
 
   byTestId('copy-invite').addEventListener('click', copyLink);
   state.addEventListener('people', renderPeople);
+  // A new stage is chosen as soon as it is created, so that event also refreshes the list.
+  state.addEventListener('contest', reloadStages);
+  state.addEventListener('stage', reloadStages);
   return reloadPeople;
 }
 

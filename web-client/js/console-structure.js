@@ -86,9 +86,10 @@ const LEVELS = [
 
 /**
  * Runs `action` for a form's extra button, with the form's buttons disabled meanwhile, and
- * shows any error in the form.
+ * shows any error in the form. Afterwards the create button is enabled only when
+ * `canCreate()` holds, because its level may have no parent record chosen.
  */
-async function runInForm(form, action) {
+async function runInForm(form, action, canCreate) {
   clearFormErrors(form);
   const buttons = [...form.querySelectorAll('button')];
   buttons.forEach((node) => {
@@ -100,7 +101,7 @@ async function runInForm(form, action) {
     showFormErrors(form, error);
   } finally {
     buttons.forEach((node) => {
-      node.disabled = false;
+      node.disabled = node.type === 'submit' && !canCreate();
     });
   }
 }
@@ -111,11 +112,11 @@ export function initStructure(state, report) {
   const select = (level) => document.getElementById(`${level}-select`);
   const form = (level) => document.getElementById(`${level}-form`);
   const shown = new Map(); // level -> the records its list shows
+  const hasParent = (index) => parentOf(index) === null || state[parentOf(index)] !== '';
 
   async function reload(index, chosen = null) {
     const { level, list, label } = LEVELS[index];
-    const parent = parentOf(index);
-    const disabled = parent !== null && state[parent] === '';
+    const disabled = !hasParent(index);
     select(level).disabled = disabled;
     form(level).querySelector('[type="submit"]').disabled = disabled;
     let items = [];
@@ -133,7 +134,13 @@ export function initStructure(state, report) {
     } else if (!items.some((item) => item.id === state[level]) && items.length > 0) {
       select(level).value = items[items.length - 1].id;
     }
+    const unchanged = state[level] === select(level).value;
     state.choose(level, select(level).value);
+    // An unchanged choice announces nothing, but the next level still needs its list and
+    // its create button set, as on the first load of an empty console.
+    if (unchanged && index + 1 < LEVELS.length) {
+      await reload(index + 1);
+    }
   }
 
   /** Adds the buttons that load, save and delete the chosen record of a level. */
@@ -156,7 +163,7 @@ export function initStructure(state, report) {
         const saved = await put(path(state[level]), body(levelForm));
         await reload(index, saved.id);
         levelForm.reset();
-      });
+      }, () => hasParent(index));
     const drop = () =>
       runInForm(levelForm, async () => {
         const record = chosen();
@@ -166,7 +173,7 @@ export function initStructure(state, report) {
         await remove(path(record.id));
         state.choose(level, '');
         await reload(index);
-      });
+      }, () => hasParent(index));
     levelForm.append(
       element('div', { className: 'controls' }, [
         button('structure.edit', `edit-${level}`, edit),

@@ -10,6 +10,7 @@ export class ApiError extends Error {
     this.name = 'ApiError';
     this.status = status;
     this.code = error.code ?? 'unknown';
+    this.reason = error.reason ?? null;
     this.fields = Array.isArray(error.fields) ? error.fields : [];
     this.retryAfter = retryAfter;
   }

@@ -18,7 +18,16 @@ export function clearFormErrors(form) {
   }
 }
 
-/** Returns the user-facing text of an error: a known code in the page language, else its message. */
+/** Returns the text of `key` in the page language, or null when no catalog has it. */
+function known(key, vars = {}) {
+  const text = t(key, vars);
+  return text === key ? null : text;
+}
+
+/**
+ * Returns the user-facing text of an error in the page language: by its reason, such as
+ * `stage_has_dependents`, else by its code, else the server's English message.
+ */
 export function errorText(error) {
   if (error?.name !== 'ApiError') {
     return t('api.unreachable');
@@ -26,9 +35,14 @@ export function errorText(error) {
   if (error.code === 'too_many_attempts' && error.retryAfter !== null) {
     return t('api.too_many_attempts', { seconds: error.retryAfter });
   }
-  const key = `api.${error.code}`;
-  const text = t(key);
-  return text === key ? error.message : text;
+  const byReason = error.reason ? known(`api.reason.${error.reason}`) : null;
+  return byReason ?? known(`api.${error.code}`) ?? error.message;
+}
+
+/** Returns the text of one field error by its code, else the server's English message. */
+export function fieldText(fieldError) {
+  const text = fieldError.code ? known(`field.${fieldError.code}`, fieldError.params ?? {}) : null;
+  return text ?? fieldError.message;
 }
 
 /**
@@ -38,7 +52,9 @@ export function errorText(error) {
 export function showFormErrors(form, error) {
   clearFormErrors(form);
   const leftover = [];
-  for (const { field, message } of error?.fields ?? []) {
+  for (const fieldError of error?.fields ?? []) {
+    const { field } = fieldError;
+    const message = fieldText(fieldError);
     const input = form.querySelector(`[name="${CSS.escape(field)}"]`);
     if (!input) {
       leftover.push(`${field}: ${message}`);

@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 use crate::access::{Actor, Role};
 use crate::audit::record;
 use crate::db::{now_ms, Database};
-use crate::error::{conflict_on_unique, Error};
+use crate::error::{conflict_on_unique, Error, FieldError};
 use crate::ids::{PersonId, SessionId};
 use crate::people::{Person, MAX_FULL_NAME_CHARS};
 use crate::validate::Checks;
@@ -95,7 +95,13 @@ async fn hash_password(password: String) -> Result<String, Error> {
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|hash| hash.to_string())
-            .map_err(|error| Error::invalid("password", format!("cannot be hashed: {error}")))
+            .map_err(|error| {
+                Error::invalid(
+                    "password",
+                    "hash_failed",
+                    format!("cannot be hashed: {error}"),
+                )
+            })
     })
     .await
     .map_err(|error| {
@@ -156,18 +162,20 @@ impl Database {
         if !login_ok {
             checks.fail(
                 "login",
+                "invalid_login",
                 format!("must have 1 to {MAX_LOGIN_CHARS} letters, digits or . _ - @"),
             );
         }
         let full_name = checks.text("full_name", full_name, MAX_FULL_NAME_CHARS);
         if password.chars().count() < MIN_PASSWORD_CHARS {
-            checks.fail(
-                "password",
-                format!("must have at least {MIN_PASSWORD_CHARS} characters"),
+            let message = format!("must have at least {MIN_PASSWORD_CHARS} characters");
+            checks.push(
+                FieldError::new("password", "too_short", message).with("min", MIN_PASSWORD_CHARS),
             );
         } else if password.len() > MAX_PASSWORD_BYTES {
             checks.fail(
                 "password",
+                "too_long",
                 format!("must have at most {MAX_PASSWORD_BYTES} bytes"),
             );
         }
@@ -181,6 +189,7 @@ impl Database {
             email: None,
             phone: None,
             region: None,
+            stage_id: None,
             created_at: now_ms(),
         };
         let mut tx = self.begin().await?;
@@ -196,6 +205,7 @@ impl Database {
         .execute(&mut *tx)
         .await
         .map_err(conflict_on_unique(
+            "duplicate_login",
             "an account with this login already exists",
         ))?;
         let actor = Actor::command_line();

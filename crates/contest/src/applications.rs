@@ -445,7 +445,7 @@ fn check_application(
         .nomination_id
         .parse::<NominationId>()
         .unwrap_or_else(|_| {
-            checks.fail("nomination_id", "must be a nomination id");
+            checks.fail("nomination_id", "invalid_id", "must be a nomination id");
             NominationId::generate()
         });
     let full_name = checks.text("full_name", &new.full_name, MAX_FULL_NAME_CHARS);
@@ -457,6 +457,7 @@ fn check_application(
     if !(0..=MAX_EXPERIENCE_YEARS).contains(&experience_years) {
         checks.fail(
             "experience_years",
+            "out_of_range",
             format!("must be a whole number from 0 to {MAX_EXPERIENCE_YEARS}"),
         );
     }
@@ -464,21 +465,27 @@ fn check_application(
     if !email.is_empty() && !crate::people::is_email(&email) {
         checks.fail(
             "email",
+            "invalid_email",
             "must be an e-mail address such as name@example.org",
         );
     }
     let phone = checks.text("phone", &new.phone, crate::people::MAX_PHONE_CHARS);
     if !phone.is_empty() && !crate::people::is_phone(&phone) {
-        checks.fail("phone", "must contain only digits, spaces and + - ( )");
+        checks.fail(
+            "phone",
+            "invalid_phone",
+            "must contain only digits, spaces and + - ( )",
+        );
     }
     if !new.consent {
         checks.fail(
             "consent",
+            "consent_required",
             "must be true: consent to the processing of personal data is required",
         );
     }
     if new.consent_version.trim().is_empty() {
-        checks.fail("consent_version", "must not be empty");
+        checks.fail("consent_version", "required", "must not be empty");
     }
     let attachments = check_attachments(&mut checks, attachments);
     checks.finish()?;
@@ -498,10 +505,16 @@ fn check_application(
 fn check_birth_date(checks: &mut Checks, birth_date: &str) {
     let this_year = year_of_ms(now_ms());
     match parse_date(birth_date) {
-        None => checks.fail("birth_date", "must be a date written YYYY-MM-DD"),
-        Some((year, _, _)) if !(this_year - 100..=this_year - 14).contains(&year) => {
-            checks.fail("birth_date", "the applicant must be 14 to 100 years old")
-        }
+        None => checks.fail(
+            "birth_date",
+            "invalid_date",
+            "must be a date written YYYY-MM-DD",
+        ),
+        Some((year, _, _)) if !(this_year - 100..=this_year - 14).contains(&year) => checks.fail(
+            "birth_date",
+            "age_out_of_range",
+            "the applicant must be 14 to 100 years old",
+        ),
         Some(_) => {}
     }
 }
@@ -513,26 +526,36 @@ fn check_attachments(
     if attachments.len() > MAX_ATTACHMENTS {
         checks.fail(
             "attachments",
+            "too_many_files",
             format!("at most {MAX_ATTACHMENTS} files may be attached"),
         );
     }
     let total: usize = attachments.iter().map(|a| a.content.len()).sum();
     if total > MAX_TOTAL_ATTACHMENT_BYTES {
         let mib = MAX_TOTAL_ATTACHMENT_BYTES >> 20;
-        checks.fail("attachments", format!("must total at most {mib} MiB"));
+        checks.fail(
+            "attachments",
+            "file_too_large",
+            format!("must total at most {mib} MiB"),
+        );
     }
     let mut kept = Vec::new();
     for (index, attachment) in attachments.into_iter().enumerate() {
         let field = format!("attachments[{index}]");
         if attachment.content.len() > MAX_ATTACHMENT_BYTES {
             let mib = MAX_ATTACHMENT_BYTES >> 20;
-            checks.fail(&field, format!("must be at most {mib} MiB"));
+            checks.fail(
+                &field,
+                "file_too_large",
+                format!("must be at most {mib} MiB"),
+            );
             continue;
         }
         match AttachmentKind::detect(&attachment.content) {
             Some(kind) => kept.push((kind, attachment.content)),
             None => checks.fail(
                 &field,
+                "unsupported_file_type",
                 "must be a PDF, JPEG or PNG file; its content is none of these",
             ),
         }
@@ -562,7 +585,7 @@ impl Database {
         let version = checks.text("version", version, 50);
         let body = checks.long_text("body", body, MAX_DESCRIPTION_CHARS);
         if body.is_empty() {
-            checks.fail("body", "must not be empty");
+            checks.fail("body", "required", "must not be empty");
         }
         checks.finish()?;
         let text = ConsentText {
@@ -582,6 +605,7 @@ impl Database {
         .execute(&mut *tx)
         .await
         .map_err(crate::error::conflict_on_unique(
+            "duplicate_consent_version",
             "this consent version exists",
         ))?;
         let detail = format!("version={}", text.version);
@@ -648,6 +672,7 @@ impl Database {
         if consent.version != new.consent_version.trim() {
             return Err(Error::invalid(
                 "consent_version",
+                "outdated_consent",
                 format!("must be the current version, {}", consent.version),
             ));
         }
@@ -658,7 +683,11 @@ impl Database {
                 .fetch_optional(&mut *tx)
                 .await?;
         let Some((stage_id,)) = stage else {
-            return Err(Error::invalid("nomination_id", "no such nomination"));
+            return Err(Error::invalid(
+                "nomination_id",
+                "nomination_not_found",
+                "no such nomination",
+            ));
         };
         let key = name_key(&checked.full_name);
         let duplicate: Option<(ApplicationId,)> = sqlx::query_as(
@@ -911,13 +940,17 @@ impl Database {
         actor.check(Action::ReviewApplications)?;
         if ids.is_empty() || ids.len() > Page::MAX_LIMIT as usize {
             let message = format!("must list 1 to {} applications", Page::MAX_LIMIT);
-            return Err(Error::invalid("ids", message));
+            return Err(Error::invalid("ids", "out_of_range", message));
         }
         if let Transition::Reject(reason) = transition {
             let mut checks = Checks::default();
             let reason = checks.long_text("reason", reason, MAX_DESCRIPTION_CHARS);
             if reason.is_empty() {
-                checks.fail("reason", "must not be empty: a rejection needs a reason");
+                checks.fail(
+                    "reason",
+                    "required",
+                    "must not be empty: a rejection needs a reason",
+                );
             }
             checks.finish()?;
         }
@@ -1029,13 +1062,16 @@ async fn apply(
 ) -> Result<Application, Error> {
     let mut application = select_application(tx, id).await?;
     if application.status != transition.required_status() {
-        return Err(Error::Conflict(format!(
-            "application {} is {}; only a {} application can become {}",
-            id.as_str(),
-            application.status.as_str(),
-            transition.required_status().as_str(),
-            transition.target_status().as_str(),
-        )));
+        return Err(Error::conflict(
+            "invalid_transition",
+            format!(
+                "application {} is {}; only a {} application can become {}",
+                id.as_str(),
+                application.status.as_str(),
+                transition.required_status().as_str(),
+                transition.target_status().as_str(),
+            ),
+        ));
     }
     let now = now_ms();
     match transition {
@@ -1116,6 +1152,7 @@ async fn create_participant(
         email: Some(application.email.clone()),
         phone: Some(application.phone.clone()),
         region: None,
+        stage_id: None,
         created_at: now,
     };
     insert_person(tx, &person).await?;

@@ -93,6 +93,7 @@ impl Database {
         .execute(&mut *tx)
         .await
         .map_err(conflict_on_unique(
+            "already_assigned",
             "this person is already assigned to this room",
         ))?;
 
@@ -193,7 +194,10 @@ impl Database {
         let briefing = briefing_of_room(&mut tx, room).await?;
         let allowed = match &briefing {
             Some(briefing) if briefing.cancelled_at.is_some() => {
-                return Err(Error::Conflict("this briefing is cancelled".to_owned()));
+                return Err(Error::conflict(
+                    "briefing_cancelled",
+                    "this briefing is cancelled",
+                ));
             }
             Some(briefing) => may_join(&mut tx, &briefing.id, &person).await?,
             None => is_assigned(&mut tx, room, &person).await?,

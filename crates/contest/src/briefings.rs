@@ -96,12 +96,16 @@ const MAY_JOIN_SQL: &str = "(
 /// Checks a start time against the server clock.
 fn check_start(checks: &mut Checks, starts_at: Option<i64>, now: i64) {
     match starts_at {
-        None => checks.fail("starts_at", "must be a time in Unix milliseconds"),
+        None => checks.fail(
+            "starts_at",
+            "invalid_time",
+            "must be a time in Unix milliseconds",
+        ),
         Some(start) if start < now - START_SLACK_MS => {
-            checks.fail("starts_at", "must not be in the past")
+            checks.fail("starts_at", "in_the_past", "must not be in the past")
         }
         Some(start) if start > LATEST_START_MS => {
-            checks.fail("starts_at", "must be before the year 10000")
+            checks.fail("starts_at", "too_late", "must be before the year 10000")
         }
         Some(_) => {}
     }
@@ -213,6 +217,7 @@ impl Database {
         if title.is_none() && agenda.is_none() && change.starts_at.is_none() {
             checks.fail(
                 "body",
+                "nothing_to_change",
                 "must change at least one of title, starts_at, agenda",
             );
         }
@@ -341,7 +346,10 @@ async fn live_briefing(
         .await?
         .ok_or(Error::NotFound("briefing"))?;
     if briefing.cancelled_at.is_some() {
-        return Err(Error::Conflict("this briefing is cancelled".to_owned()));
+        return Err(Error::conflict(
+            "briefing_cancelled",
+            "this briefing is cancelled",
+        ));
     }
     Ok(briefing)
 }

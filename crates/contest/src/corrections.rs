@@ -13,7 +13,7 @@ use crate::audit::record;
 use crate::db::Database;
 use crate::error::{conflict_on_unique, Error};
 use crate::ids::{ContestId, NominationId, PersonId, RoomId, StageId, StagePartId};
-use crate::people::{check_person, NewPerson, Person, PERSON_COLUMNS};
+use crate::people::{check_person, require_person_stage, NewPerson, Person, PERSON_COLUMNS};
 use crate::structure::{
     check_contest, check_stage, check_stage_part, require, Contest, NewContest, NewNomination,
     NewRoom, NewStage, NewStagePart, Nomination, Room, Stage, StagePart, CONTEST_COLUMNS,
@@ -27,6 +27,8 @@ struct Deletable {
     kind: &'static str,
     /// The record's name in audit entries, such as `stage_part`.
     audit_kind: &'static str,
+    /// The conflict code when other records still refer to the row.
+    referenced_code: &'static str,
     /// The conflict message when other records still refer to the row.
     referenced: &'static str,
 }
@@ -35,12 +37,14 @@ const CONTESTS: Deletable = Deletable {
     table: "contests",
     kind: "contest",
     audit_kind: "contest",
+    referenced_code: "contest_has_dependents",
     referenced: "the contest still has stages; delete them first",
 };
 const STAGES: Deletable = Deletable {
     table: "stages",
     kind: "stage",
     audit_kind: "stage",
+    referenced_code: "stage_has_dependents",
     referenced: "the stage still has nominations, rooms, briefings or applications; \
                  delete them first",
 };
@@ -48,6 +52,7 @@ const NOMINATIONS: Deletable = Deletable {
     table: "nominations",
     kind: "nomination",
     audit_kind: "nomination",
+    referenced_code: "nomination_has_dependents",
     referenced: "the nomination still has stage parts, expert groups or applications; \
                  delete them first",
 };
@@ -55,27 +60,30 @@ const STAGE_PARTS: Deletable = Deletable {
     table: "stage_parts",
     kind: "stage part",
     audit_kind: "stage_part",
+    referenced_code: "stage_part_has_dependents",
     referenced: "the stage part still has rooms or tasks; delete them first",
 };
 const ROOMS: Deletable = Deletable {
     table: "rooms",
     kind: "room",
     audit_kind: "room",
+    referenced_code: "room_has_dependents",
     referenced: "the room still has assigned people or recorded work; remove them first",
 };
 const PEOPLE: Deletable = Deletable {
     table: "people",
     kind: "person",
     audit_kind: "person",
+    referenced_code: "person_has_dependents",
     referenced: "the person still has room assignments, expert groups, an application, \
                  a sign-in account or invites they created; remove them first",
 };
 
-/// Maps a foreign-key violation to [`Error::Conflict`] with this message.
-fn conflict_on_reference(message: &str) -> impl FnOnce(sqlx::Error) -> Error + '_ {
+/// Maps a foreign-key violation to [`Error::Conflict`] with the target's code and message.
+fn conflict_on_reference(target: &Deletable) -> impl FnOnce(sqlx::Error) -> Error + '_ {
     move |error| match &error {
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-            Error::Conflict(message.to_owned())
+            Error::conflict(target.referenced_code, target.referenced)
         }
         _ => Error::Database(error),
     }
@@ -94,7 +102,7 @@ async fn delete_row(
         .bind(id)
         .execute(&mut **tx)
         .await
-        .map_err(conflict_on_reference(target.referenced))?;
+        .map_err(conflict_on_reference(target))?;
     let action = format!("{}.delete", target.audit_kind);
     record(tx, actor, &action, target.audit_kind, Some(id), "").await?;
     Ok(())
@@ -210,6 +218,7 @@ impl Database {
         .fetch_optional(&mut *tx)
         .await
         .map_err(conflict_on_unique(
+            "duplicate_profession",
             "this stage already has a nomination for this profession",
         ))?
         .ok_or(Error::NotFound("nomination"))?;
@@ -338,10 +347,11 @@ impl Database {
         } else {
             check_person(change)?
         };
+        require_person_stage(&mut tx, &checked).await?;
 
         let sql = format!(
-            "UPDATE people SET role = $2, full_name = $3, email = $4, phone = $5, region = $6
-             WHERE id = $1 RETURNING {PERSON_COLUMNS}"
+            "UPDATE people SET role = $2, full_name = $3, email = $4, phone = $5, region = $6,
+             stage_id = $7 WHERE id = $1 RETURNING {PERSON_COLUMNS}"
         );
         let person: Person = sqlx::query_as(&sql)
             .bind(id.clone())
@@ -350,6 +360,7 @@ impl Database {
             .bind(checked.email)
             .bind(checked.phone)
             .bind(checked.region)
+            .bind(checked.stage_id)
             .fetch_one(&mut *tx)
             .await?;
         let detail = format!("role={}", person.role.as_str());
@@ -371,7 +382,7 @@ impl Database {
     pub async fn delete_person(&self, actor: &Actor, id: &PersonId) -> Result<(), Error> {
         actor.check(Action::ManagePeople)?;
         if actor.person.as_ref() == Some(id) {
-            return Err(Error::Conflict("you cannot delete yourself".to_owned()));
+            return Err(Error::conflict("self_delete", "you cannot delete yourself"));
         }
         let mut tx = self.begin().await?;
         require(&mut tx, "people", "person", id.as_str()).await?;
@@ -390,6 +401,7 @@ fn check_organiser(change: &NewPerson) -> Result<Person, Error> {
     if change.role.is_some_and(|role| role != Role::Organiser) {
         return Err(Error::invalid(
             "role",
+            "organiser_role_fixed",
             "an organiser's role cannot change, because the account signs in with a password",
         ));
     }

@@ -1,5 +1,7 @@
 //! The error of every domain operation.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 /// A problem with one input field.
@@ -8,8 +10,33 @@ use serde::Serialize;
 pub struct FieldError {
     /// The field's name, as in the request.
     pub field: String,
-    /// The problem with the field, such as "must not be empty".
+    /// Stable machine-readable code of the problem, such as `required` or `too_long`,
+    /// which clients translate.
+    pub code: String,
+    /// The problem in English, such as "must not be empty".
     pub message: String,
+    /// Values that the message names, such as `{"max": "200"}` for `too_long`; empty when
+    /// the message names none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
+}
+
+impl FieldError {
+    /// Creates a field error without parameters.
+    pub fn new(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            code: code.to_owned(),
+            message: message.into(),
+            params: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a value that the message names.
+    pub fn with(mut self, name: &str, value: impl ToString) -> Self {
+        self.params.insert(name.to_owned(), value.to_string());
+        self
+    }
 }
 
 /// The reason an operation did not happen. Nothing is saved when one is returned.
@@ -25,8 +52,14 @@ pub enum Error {
     #[error("not allowed")]
     Forbidden,
     /// The request conflicts with what is stored, such as a duplicate name.
-    #[error("{0}")]
-    Conflict(String),
+    #[error("{message}")]
+    Conflict {
+        /// Stable machine-readable code of the conflict, such as `stage_has_dependents`, which
+        /// clients translate.
+        code: &'static str,
+        /// The conflict in English.
+        message: String,
+    },
     /// The login or password is wrong.
     #[error("wrong login or password")]
     WrongCredentials,
@@ -47,21 +80,33 @@ pub enum Error {
 }
 
 impl Error {
-    /// Creates an error for one invalid field.
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self::Invalid(vec![FieldError {
-            field: field.to_owned(),
+    /// Creates a conflict with its code and message.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
             message: message.into(),
-        }])
+        }
+    }
+
+    /// Creates an error for one invalid field.
+    pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldError::new(field, code, message)])
     }
 }
 
-/// Maps a unique-constraint violation to [`Error::Conflict`] with this message.
-pub(crate) fn conflict_on_unique(message: &str) -> impl FnOnce(sqlx::Error) -> Error + '_ {
+impl From<FieldError> for Error {
+    fn from(error: FieldError) -> Self {
+        Self::Invalid(vec![error])
+    }
+}
+
+/// Maps a unique-constraint violation to [`Error::Conflict`] with this code and message.
+pub(crate) fn conflict_on_unique<'a>(
+    code: &'static str,
+    message: &'a str,
+) -> impl FnOnce(sqlx::Error) -> Error + 'a {
     move |error| match &error {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            Error::Conflict(message.to_owned())
-        }
+        sqlx::Error::Database(db) if db.is_unique_violation() => Error::conflict(code, message),
         _ => Error::Database(error),
     }
 }

@@ -57,11 +57,16 @@ impl Database {
         let mut checks = Checks::default();
         let name = checks.text("name", &new.name, MAX_NAME_CHARS);
         if new.chair_id.is_none() {
-            checks.fail("chair_id", "must name the chair, an expert");
+            checks.fail(
+                "chair_id",
+                "chair_required",
+                "must name the chair, an expert",
+            );
         }
         if new.member_ids.len() > MAX_GROUP_MEMBERS {
             checks.fail(
                 "member_ids",
+                "too_many_entries",
                 format!("must have at most {MAX_GROUP_MEMBERS} entries"),
             );
         }
@@ -182,10 +187,17 @@ async fn check_experts(
             Some(_) => {
                 return Err(Error::invalid(
                     field,
+                    "not_expert",
                     format!("person {member} is not an expert"),
                 ))
             }
-            None => return Err(Error::invalid(field, format!("person {member} not found"))),
+            None => {
+                return Err(Error::invalid(
+                    field,
+                    "person_not_found",
+                    format!("person {member} not found"),
+                ))
+            }
         }
     }
     Ok(())

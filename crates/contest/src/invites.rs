@@ -70,7 +70,7 @@ impl Database {
             .unwrap_or(self.lifetimes.default_invite_hours);
         if !(1..=MAX_INVITE_HOURS).contains(&hours) {
             let message = format!("must be from 1 to {MAX_INVITE_HOURS} hours");
-            return Err(Error::invalid("valid_hours", message));
+            return Err(Error::invalid("valid_hours", "out_of_range", message));
         }
 
         let mut tx = self.begin().await?;
@@ -83,6 +83,7 @@ impl Database {
             Some((Role::Organiser,)) => {
                 return Err(Error::invalid(
                     "person_id",
+                    "organiser_no_invite",
                     "organisers sign in with a password, not an invite",
                 ))
             }
@@ -153,8 +154,9 @@ impl Database {
         .execute(&mut *tx)
         .await?;
         if changed.rows_affected() == 0 {
-            return Err(Error::Conflict(
-                "the invite is already used or revoked".to_owned(),
+            return Err(Error::conflict(
+                "invite_closed",
+                "the invite is already used or revoked",
             ));
         }
         record(

@@ -88,11 +88,11 @@ impl Page {
         let limit = limit.unwrap_or(Self::DEFAULT_LIMIT);
         if !(1..=Self::MAX_LIMIT).contains(&limit) {
             let message = format!("must be from 1 to {}", Self::MAX_LIMIT);
-            return Err(Error::invalid("limit", message));
+            return Err(Error::invalid("limit", "out_of_range", message));
         }
         let offset = offset.unwrap_or(0);
         if offset > i64::MAX as u64 {
-            return Err(Error::invalid("offset", "is too large"));
+            return Err(Error::invalid("offset", "too_large", "is too large"));
         }
         Ok(Self { offset, limit })
     }

@@ -6,7 +6,7 @@ use crate::access::{Action, Actor, Role};
 use crate::audit::record;
 use crate::db::{now_ms, Database};
 use crate::error::Error;
-use crate::ids::PersonId;
+use crate::ids::{PersonId, StageId};
 use crate::validate::{Checks, MAX_NAME_CHARS};
 use crate::{Listing, Page};
 
@@ -34,6 +34,8 @@ pub struct Person {
     pub phone: Option<String>,
     /// Region the person comes from.
     pub region: Option<String>,
+    /// The regional stage a commission member oversees; `None` for every other role.
+    pub stage_id: Option<StageId>,
     /// Creation time, in Unix milliseconds.
     pub created_at: i64,
 }
@@ -53,9 +55,13 @@ pub struct NewPerson {
     pub phone: Option<String>,
     /// Up to 200 characters.
     pub region: Option<String>,
+    /// The regional stage a commission member oversees: required for that role and
+    /// rejected for every other.
+    pub stage_id: Option<StageId>,
 }
 
-pub(crate) const PERSON_COLUMNS: &str = "id, role, full_name, email, phone, region, created_at";
+pub(crate) const PERSON_COLUMNS: &str =
+    "id, role, full_name, email, phone, region, stage_id, created_at";
 
 /// Returns whether `email` looks like an e-mail address.
 pub(crate) fn is_email(email: &str) -> bool {
@@ -78,6 +84,7 @@ pub(crate) fn check_person(new: &NewPerson) -> Result<Person, Error> {
         None => {
             checks.fail(
                 "role",
+                "invalid_role",
                 "must be participant, expert, commission_member or support",
             );
             Role::Participant
@@ -85,6 +92,7 @@ pub(crate) fn check_person(new: &NewPerson) -> Result<Person, Error> {
         Some(Role::Organiser) => {
             checks.fail(
                 "role",
+                "organiser_not_allowed",
                 "organisers are created with `profstage create-organiser`",
             );
             Role::Organiser
@@ -97,6 +105,7 @@ pub(crate) fn check_person(new: &NewPerson) -> Result<Person, Error> {
         if !is_email(email) {
             checks.fail(
                 "email",
+                "invalid_email",
                 "must be an e-mail address such as name@example.org",
             );
         }
@@ -104,10 +113,15 @@ pub(crate) fn check_person(new: &NewPerson) -> Result<Person, Error> {
     let phone = checks.optional_text("phone", new.phone.as_deref(), MAX_PHONE_CHARS);
     if let Some(phone) = &phone {
         if !is_phone(phone) {
-            checks.fail("phone", "must contain only digits, spaces and + - ( )");
+            checks.fail(
+                "phone",
+                "invalid_phone",
+                "must contain only digits, spaces and + - ( )",
+            );
         }
     }
     let region = checks.optional_text("region", new.region.as_deref(), MAX_NAME_CHARS);
+    check_stage_of_role(&mut checks, role, new.stage_id.as_ref());
     checks.finish()?;
     Ok(Person {
         id: PersonId::generate(),
@@ -116,8 +130,48 @@ pub(crate) fn check_person(new: &NewPerson) -> Result<Person, Error> {
         email,
         phone,
         region,
+        stage_id: new.stage_id.clone(),
         created_at: now_ms(),
     })
+}
+
+/// Checks that a commission member names a stage and nobody else does.
+fn check_stage_of_role(checks: &mut Checks, role: Role, stage: Option<&StageId>) {
+    match (role, stage) {
+        (Role::CommissionMember, None) => checks.fail(
+            "stage_id",
+            "stage_required",
+            "must name the regional stage the commission member oversees",
+        ),
+        (Role::CommissionMember, Some(_)) | (_, None) => {}
+        (_, Some(_)) => checks.fail(
+            "stage_id",
+            "stage_not_allowed",
+            "must be left out: only commission members belong to a stage",
+        ),
+    }
+}
+
+/// Fails with a field error on `stage_id` unless the stage a person names exists.
+pub(crate) async fn require_person_stage(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    person: &Person,
+) -> Result<(), Error> {
+    let Some(stage) = &person.stage_id else {
+        return Ok(());
+    };
+    let found: Option<(String,)> = sqlx::query_as("SELECT id FROM stages WHERE id = $1")
+        .bind(stage.clone())
+        .fetch_optional(&mut **tx)
+        .await?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(Error::invalid(
+            "stage_id",
+            "stage_not_found",
+            format!("no stage has the id {stage}"),
+        )),
+    }
 }
 
 impl Database {
@@ -126,6 +180,7 @@ impl Database {
         actor.check(Action::ManagePeople)?;
         let person = check_person(new)?;
         let mut tx = self.begin().await?;
+        require_person_stage(&mut tx, &person).await?;
         insert_person(&mut tx, &person).await?;
         let detail = format!("role={}", person.role.as_str());
         record(
@@ -203,8 +258,8 @@ pub(crate) async fn insert_person(
     person: &Person,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO people (id, role, full_name, email, phone, region, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO people (id, role, full_name, email, phone, region, stage_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(person.id.clone())
     .bind(person.role)
@@ -212,6 +267,7 @@ pub(crate) async fn insert_person(
     .bind(person.email.clone())
     .bind(person.phone.clone())
     .bind(person.region.clone())
+    .bind(person.stage_id.clone())
     .bind(person.created_at)
     .execute(&mut **tx)
     .await?;

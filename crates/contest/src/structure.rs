@@ -6,7 +6,7 @@ use sqlx::{Any, Transaction};
 use crate::access::{Action, Actor};
 use crate::audit::record;
 use crate::db::{now_ms, Database};
-use crate::error::{conflict_on_unique, Error};
+use crate::error::{conflict_on_unique, Error, FieldError};
 use crate::ids::{ContestId, NominationId, RoomId, StageId, StagePartId};
 use crate::validate::{Checks, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS};
 use crate::{Listing, Page};
@@ -215,10 +215,12 @@ pub(crate) fn check_contest(new: &NewContest) -> Result<ContestFields, Error> {
         .recording_retention_days
         .is_some_and(|days| !(1..=MAX_RETENTION_DAYS).contains(&days))
     {
-        checks.fail(
+        let error = FieldError::new(
             "recording_retention_days",
+            "out_of_range",
             "must be a whole number of days from 1 to 36500, or null for the server's default",
         );
+        checks.push(error.with("min", 1).with("max", MAX_RETENTION_DAYS));
     }
     checks.finish()?;
     Ok(ContestFields {
@@ -235,18 +237,24 @@ pub(crate) fn check_stage(new: &NewStage) -> Result<(String, i64, i64), Error> {
     if new.starts_at.is_none_or(|t| t < 0) {
         checks.fail(
             "starts_at",
+            "invalid_time",
             "must be a time in Unix milliseconds, not negative",
         );
     }
     if new.ends_at.is_none_or(|t| t < 0) {
         checks.fail(
             "ends_at",
+            "invalid_time",
             "must be a time in Unix milliseconds, not negative",
         );
     }
     if let (Some(start), Some(end)) = (new.starts_at, new.ends_at) {
         if end < start {
-            checks.fail("ends_at", "must not be before starts_at");
+            checks.fail(
+                "ends_at",
+                "ends_before_start",
+                "must not be before starts_at",
+            );
         }
     }
     checks.finish()?;
@@ -263,7 +271,7 @@ pub(crate) fn check_stage_part(new: &NewStagePart) -> Result<(PartKind, String),
     let mut checks = Checks::default();
     let title = checks.text("title", &new.title, MAX_NAME_CHARS);
     if new.kind.is_none() {
-        checks.fail("kind", "must be theory or practice");
+        checks.fail("kind", "invalid_part_kind", "must be theory or practice");
     }
     checks.finish()?;
     Ok((new.kind.unwrap_or(PartKind::Theory), title))
@@ -438,7 +446,7 @@ impl Database {
         .bind(nomination.created_at)
         .execute(&mut *tx)
         .await
-        .map_err(conflict_on_unique("this stage already has a nomination for this profession"))?;
+        .map_err(conflict_on_unique("duplicate_profession", "this stage already has a nomination for this profession"))?;
         let id = Some(nomination.id.as_str());
         record(&mut tx, actor, "nomination.create", "nomination", id, "").await?;
         tx.commit().await?;

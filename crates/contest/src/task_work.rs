@@ -244,8 +244,9 @@ impl Taking {
     /// Returns an error unless answers are accepted at `now`.
     pub fn require_open(&self, now: i64) -> Result<(), Error> {
         match self.task.deadline(self.first_opened_at) {
-            _ if self.first_opened_at.is_none() => Err(Error::Conflict(
-                "open the task before sending answers".into(),
+            _ if self.first_opened_at.is_none() => Err(Error::conflict(
+                "task_not_opened",
+                "open the task before sending answers",
             )),
             Some(deadline) if now >= deadline => Err(Error::TimeUp { deadline }),
             _ => Ok(()),
@@ -357,7 +358,7 @@ impl Database {
         if actor.role == Role::Participant {
             let taking = taking(&mut tx, actor, id, TaskKind::Text, now).await?;
             if taking.first_opened_at.is_none() {
-                return Err(Error::Conflict("open the task first".into()));
+                return Err(Error::conflict("task_not_opened", "open the task first"));
             }
         } else {
             require_reader(&mut tx, actor, id).await?;
@@ -421,7 +422,7 @@ impl Database {
         .await?;
         if count >= MAX_UPLOADS {
             let message = format!("at most {MAX_UPLOADS} files may be uploaded for a task");
-            return Err(Error::invalid("file", message));
+            return Err(Error::invalid("file", "too_many_files", message));
         }
         let stored = Stored {
             kind,
@@ -637,15 +638,20 @@ pub(crate) async fn record_opening(
 /// Checks an upload's size and kind; a declared PDF, JPEG or PNG type must match the content.
 fn check_upload(content: &[u8], declared: Option<&str>) -> Result<SubmissionKind, Error> {
     if content.is_empty() {
-        return Err(Error::invalid("file", "must not be empty"));
+        return Err(Error::invalid("file", "required", "must not be empty"));
     }
     if content.len() > MAX_UPLOAD_BYTES {
         let mib = MAX_UPLOAD_BYTES >> 20;
-        return Err(Error::invalid("file", format!("must be at most {mib} MiB")));
+        return Err(Error::invalid(
+            "file",
+            "file_too_large",
+            format!("must be at most {mib} MiB"),
+        ));
     }
     let Some(kind) = AttachmentKind::detect(content) else {
         return Err(Error::invalid(
             "file",
+            "unsupported_file_type",
             "must be a PDF, JPEG or PNG file; its content is none of these",
         ));
     };
@@ -661,7 +667,7 @@ fn check_upload(content: &[u8], declared: Option<&str>) -> Result<SubmissionKind
                 "is declared as {declared} but its content is {}",
                 kind.media_type()
             );
-            return Err(Error::invalid("file", message));
+            return Err(Error::invalid("file", "wrong_media_type", message));
         }
     }
     Ok(SubmissionKind::from_file(kind))

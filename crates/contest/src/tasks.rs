@@ -174,10 +174,14 @@ pub(crate) fn check_task(new: &NewTask) -> Result<CheckedTask, Error> {
     let text = checks.long_text("text", &new.text, MAX_TASK_TEXT_CHARS);
     if !(1..=MAX_TIME_LIMIT_SECS).contains(&new.time_limit_secs) {
         let message = format!("must be from 1 to {MAX_TIME_LIMIT_SECS} seconds");
-        checks.fail("time_limit_secs", message);
+        checks.fail("time_limit_secs", "out_of_range", message);
     }
     if new.starts_at <= 0 {
-        checks.fail("starts_at", "must be a positive Unix time in milliseconds");
+        checks.fail(
+            "starts_at",
+            "invalid_time",
+            "must be a positive Unix time in milliseconds",
+        );
     }
     checks.finish()?;
     Ok(CheckedTask { title, text })
@@ -187,8 +191,9 @@ pub(crate) fn check_task(new: &NewTask) -> Result<CheckedTask, Error> {
 /// started.
 pub(crate) fn require_changeable(task: &Task, now: i64) -> Result<(), Error> {
     if task.is_visible(now) {
-        return Err(Error::Conflict(
-            "the task has started; its text and times can no longer change".into(),
+        return Err(Error::conflict(
+            "task_started",
+            "the task has started; its text and times can no longer change",
         ));
     }
     Ok(())
@@ -282,13 +287,17 @@ impl Database {
         let mut tx = self.begin().await?;
         let task = select_task(&mut tx, id).await?;
         if task.published_at.is_some() {
-            return Err(Error::Conflict("the task is already published".into()));
+            return Err(Error::conflict(
+                "task_published",
+                "the task is already published",
+            ));
         }
         if task.kind == TaskKind::Theory {
             crate::theory::require_publishable(&mut tx, &task).await?;
         } else if task.text.is_empty() && task.pdf_size.is_none() {
             return Err(Error::invalid(
                 "text",
+                "task_empty",
                 "the task has neither a text nor a PDF; add one before publishing",
             ));
         }
@@ -407,11 +416,16 @@ pub(crate) async fn replace_task(
 fn check_pdf(content: &[u8]) -> Result<(), Error> {
     if content.len() > MAX_TASK_PDF_BYTES {
         let mib = MAX_TASK_PDF_BYTES >> 20;
-        return Err(Error::invalid("pdf", format!("must be at most {mib} MiB")));
+        return Err(Error::invalid(
+            "pdf",
+            "file_too_large",
+            format!("must be at most {mib} MiB"),
+        ));
     }
     if !content.starts_with(b"%PDF-") {
         return Err(Error::invalid(
             "pdf",
+            "not_pdf",
             "must be a PDF file; its content does not start with %PDF-",
         ));
     }

@@ -12,11 +12,13 @@ pub const MAX_DESCRIPTION_CHARS: usize = 4000;
 pub(crate) struct Checks(pub Vec<FieldError>);
 
 impl Checks {
-    pub fn fail(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.to_owned(),
-            message: message.into(),
-        });
+    pub fn fail(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, code, message));
+    }
+
+    /// Adds a problem whose message names values, such as a limit.
+    pub fn push(&mut self, error: FieldError) {
+        self.0.push(error);
     }
 
     /// Trims `value` and checks it has 1 to `max` characters and nothing invisible.
@@ -24,12 +26,14 @@ impl Checks {
         let value = value.trim();
         let length = value.chars().count();
         if length == 0 {
-            self.fail(field, "must not be empty");
+            self.fail(field, "required", "must not be empty");
         } else if length > max {
-            self.fail(field, format!("must have at most {max} characters"));
+            let message = format!("must have at most {max} characters");
+            self.push(FieldError::new(field, "too_long", message).with("max", max));
         } else if !is_display_text(value) {
             self.fail(
                 field,
+                "invisible_characters",
                 "must not contain control or invisible formatting characters",
             );
         }
@@ -51,12 +55,14 @@ impl Checks {
     pub fn long_text(&mut self, field: &str, value: &str, max: usize) -> String {
         let value = value.trim();
         if value.chars().count() > max {
-            self.fail(field, format!("must have at most {max} characters"));
+            let message = format!("must have at most {max} characters");
+            self.push(FieldError::new(field, "too_long", message).with("max", max));
         }
         let visible = value.replace(['\n', '\t'], " ").replace('\r', "");
         if !is_display_text(&visible) {
             self.fail(
                 field,
+                "invisible_characters",
                 "must not contain control or invisible formatting characters",
             );
         }

@@ -137,7 +137,9 @@ async fn workflow_end_to_end(fx: Fixture) {
     let accept_early = db
         .transition_applications(org, &ids, &Transition::Accept)
         .await;
-    assert!(matches!(accept_early, Err(Error::Conflict(m)) if m.contains("submitted")));
+    assert!(
+        matches!(accept_early, Err(Error::Conflict { message: m, .. }) if m.contains("submitted"))
+    );
     let registered = db.transition_applications(org, &ids, &Transition::Register);
     let registered = registered.await.unwrap();
     assert_eq!(registered[0].number.as_deref(), Some("ЛПП-2027-0001"));
@@ -204,7 +206,7 @@ async fn rejection_needs_reason_and_bulk_is_all_or_nothing(fx: Fixture) {
     let both = db
         .transition_applications(org, &ids, &Transition::Register)
         .await;
-    assert!(matches!(both, Err(Error::Conflict(_))), "{both:?}");
+    assert!(matches!(both, Err(Error::Conflict { .. })), "{both:?}");
     assert_eq!(audit_count(&fx).await, before);
     let second = db.application(org, &ids[1]).await.unwrap();
     assert_eq!(second.status, Status::Submitted, "the batch rolled back");
@@ -360,9 +362,11 @@ async fn only_organisers_review(fx: Fixture) {
         Role::CommissionMember,
         Role::Support,
     ] {
+        let stage_id = (role == Role::CommissionMember).then(|| fx.nomination.stage_id.clone());
         let person = NewPerson {
             role: Some(role),
             full_name: "Кто-то".into(),
+            stage_id,
             ..NewPerson::default()
         };
         let person = db.create_person(&fx.organiser, &person).await.unwrap();

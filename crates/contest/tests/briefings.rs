@@ -151,7 +151,7 @@ async fn accepted_applicant_joins(fx: Fixture) {
     let title = fx.db.room_title(room).await.unwrap();
     assert_eq!(title, None, "signalling no longer finds the room");
     let closed = fx.db.room_access(&applicant, &briefing.room_id).await;
-    assert!(matches!(closed, Err(Error::Conflict(_))), "{closed:?}");
+    assert!(matches!(closed, Err(Error::Conflict { .. })), "{closed:?}");
     assert!(fx.db.my_briefings(&applicant).await.unwrap().is_empty());
 }
 

@@ -108,7 +108,7 @@ async fn person(fx: &Fixture, role: Role, name: &str) -> Person {
 
 fn is_conflict<T: std::fmt::Debug>(result: Result<T, Error>) -> String {
     match result {
-        Err(Error::Conflict(message)) => message,
+        Err(Error::Conflict { message, .. }) => message,
         other => panic!("expected a conflict, got {other:?}"),
     }
 }
@@ -279,15 +279,18 @@ async fn referenced_records_are_kept(fx: Fixture) {
 
 async fn people_are_corrected_and_deleted(fx: Fixture) {
     let (db, actor) = (&fx.db, &fx.organiser);
+    let t = tree(&fx).await;
     let expert = person(&fx, Role::Expert, "Петров Пётр").await;
     let change = NewPerson {
         role: Some(Role::CommissionMember),
         full_name: "Петров Пётр Петрович".into(),
         email: Some("petrov@example.org".into()),
+        stage_id: Some(t.stage.id.clone()),
         ..NewPerson::default()
     };
     let changed = db.update_person(actor, &expert.id, &change).await.unwrap();
     assert_eq!(changed.role, Role::CommissionMember);
+    assert_eq!(changed.stage_id.as_ref(), Some(&t.stage.id));
     assert_eq!(changed.full_name, "Петров Пётр Петрович");
     assert_eq!(changed.email.as_deref(), Some("petrov@example.org"));
     assert_eq!(changed.created_at, expert.created_at);
@@ -300,6 +303,7 @@ async fn people_are_corrected_and_deleted(fx: Fixture) {
     assert!(matches!(result, Err(Error::Invalid(ref f)) if f[0].field == "email"));
     let promote = NewPerson {
         role: Some(Role::Organiser),
+        stage_id: None,
         ..change.clone()
     };
     let result = db.update_person(actor, &expert.id, &promote).await;
@@ -335,6 +339,67 @@ async fn people_are_corrected_and_deleted(fx: Fixture) {
     let signed_in = db.session(&session.cookie_token).await.unwrap();
     assert!(signed_in.is_none(), "the deleted person's session ended");
     assert_eq!(last_actions(&fx, 1).await, ["person.delete"]);
+}
+
+/// Returns the code of each field error, or panics when the result is not invalid input.
+fn field_codes<T: std::fmt::Debug>(result: Result<T, Error>) -> Vec<(String, String)> {
+    match result {
+        Err(Error::Invalid(fields)) => fields.into_iter().map(|f| (f.field, f.code)).collect(),
+        other => panic!("expected invalid input, got {other:?}"),
+    }
+}
+
+async fn commission_members_belong_to_a_stage(fx: Fixture) {
+    let (db, actor) = (&fx.db, &fx.organiser);
+    let t = tree(&fx).await;
+    let member = |stage_id| NewPerson {
+        role: Some(Role::CommissionMember),
+        full_name: "Сидоров Сидор".into(),
+        stage_id,
+        ..NewPerson::default()
+    };
+    let pair = |code: &str| vec![("stage_id".to_owned(), code.to_owned())];
+
+    let without = db.create_person(actor, &member(None)).await;
+    assert_eq!(field_codes(without), pair("stage_required"));
+    let unknown = Some(profstage_contest::StageId::generate());
+    let nowhere = db.create_person(actor, &member(unknown)).await;
+    assert_eq!(field_codes(nowhere), pair("stage_not_found"));
+    let expert = NewPerson {
+        role: Some(Role::Expert),
+        ..member(Some(t.stage.id.clone()))
+    };
+    let staged_expert = db.create_person(actor, &expert).await;
+    assert_eq!(field_codes(staged_expert), pair("stage_not_allowed"));
+
+    let created = db
+        .create_person(actor, &member(Some(t.stage.id.clone())))
+        .await
+        .unwrap();
+    assert_eq!(created.stage_id.as_ref(), Some(&t.stage.id));
+    let read = db.person(actor, &created.id).await.unwrap();
+    assert_eq!(read.stage_id.as_ref(), Some(&t.stage.id));
+
+    // A stage of its own, with nothing but the member: the member keeps it.
+    let lone = NewStage {
+        region: "Омская область".into(),
+        starts_at: Some(1_800_000_000_000),
+        ends_at: Some(1_800_086_400_000),
+    };
+    let lone = db.create_stage(actor, &t.contest.id, &lone).await.unwrap();
+    let moved = db
+        .update_person(actor, &created.id, &member(Some(lone.id.clone())))
+        .await
+        .unwrap();
+    assert_eq!(moved.stage_id.as_ref(), Some(&lone.id));
+    match db.delete_stage(actor, &lone.id).await {
+        Err(Error::Conflict { code, .. }) => assert_eq!(code, "stage_has_dependents"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let cleared = db.update_person(actor, &created.id, &member(None)).await;
+    assert_eq!(field_codes(cleared), pair("stage_required"));
+    db.delete_person(actor, &created.id).await.unwrap();
+    db.delete_stage(actor, &lone.id).await.unwrap();
 }
 
 async fn corrections_need_organisers(fx: Fixture) {
@@ -391,5 +456,6 @@ scenarios!(
     invalid_edits_change_nothing,
     referenced_records_are_kept,
     people_are_corrected_and_deleted,
+    commission_members_belong_to_a_stage,
     corrections_need_organisers,
 );

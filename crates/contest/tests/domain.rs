@@ -285,7 +285,7 @@ async fn media_access_needs_assignment(fx: Fixture) {
     assert_eq!(access.full_name, "Эксперт");
     assert_eq!(access.role, Role::Expert);
     let again = fx.db.assign(&fx.organiser, &room.id, &expert.id).await;
-    assert!(matches!(again, Err(Error::Conflict(_))), "{again:?}");
+    assert!(matches!(again, Err(Error::Conflict { .. })), "{again:?}");
     fx.db
         .unassign(&fx.organiser, &room.id, &expert.id)
         .await
@@ -391,7 +391,7 @@ async fn sessions_end_and_passwords_check(fx: Fixture) {
     assert_eq!(failures[1].actor_id, None);
     let duplicate = fx.db.create_organiser("Chief", "Другой", PASSWORD).await;
     assert!(
-        matches!(duplicate, Err(Error::Conflict(_))),
+        matches!(duplicate, Err(Error::Conflict { .. })),
         "{duplicate:?}"
     );
     let short = fx
@@ -533,6 +533,7 @@ async fn pages_are_bounded(fx: Fixture) {
         let new = NewContest {
             name: format!("Конкурс {index}"),
             description: String::new(),
+            recording_retention_days: None,
         };
         fx.db.create_contest(&fx.organiser, &new).await.unwrap();
     }
@@ -607,6 +608,7 @@ async fn concurrent_writes_succeed(fx: Fixture) {
             let new = NewContest {
                 name: format!("Параллельный {index}"),
                 description: String::new(),
+                recording_retention_days: None,
             };
             let contest = db.create_contest(&actor, &new).await?;
             let stage = NewStage {

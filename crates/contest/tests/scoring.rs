@@ -7,7 +7,8 @@ use profstage_contest::testing::{sqlite_url, PostgresServer};
 use profstage_contest::{
     Actor, AuditFilter, Criterion, CriterionKind, Database, Error, ExpertGroupId, NewContest,
     NewCriterion, NewExpertGroup, NewInvite, NewNomination, NewPerson, NewRoom, NewScoringRule,
-    NewStage, NewStagePart, Page, PartKind, PersonId, ProtocolKind, Role, SheetInput, StagePartId,
+    NewStage, NewStagePart, Page, PartKind, PersonId, ProtocolKind, Role, SheetInput, StageId,
+    StagePartId,
 };
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -35,11 +36,13 @@ async fn signed_in(
     role: Role,
     name: &str,
     region: &str,
+    stage: Option<&StageId>,
 ) -> (PersonId, Actor) {
     let new = NewPerson {
         role: Some(role),
         full_name: name.to_owned(),
         region: Some(region.to_owned()),
+        stage_id: stage.cloned(),
         ..NewPerson::default()
     };
     let person = db.create_person(organiser, &new).await.unwrap();
@@ -140,7 +143,7 @@ async fn world(url: String) -> World {
     let mut expert_ids = Vec::new();
     for name in ["Эксперт Первый", "Эксперт Второй", "Эксперт Третий"]
     {
-        let (id, actor) = signed_in(&db, &organiser, Role::Expert, name, region).await;
+        let (id, actor) = signed_in(&db, &organiser, Role::Expert, name, region, None).await;
         expert_ids.push(id);
         experts.push(actor);
     }
@@ -178,14 +181,26 @@ async fn world(url: String) -> World {
         Role::CommissionMember,
         "Член Комиссии",
         region,
+        Some(&stage.id),
     )
     .await;
+    // The same region, but another stage: the stage, not the region, decides.
+    let other_stage = NewStage {
+        region: region.into(),
+        starts_at: Some(1_900_000_000_000),
+        ends_at: Some(1_900_086_400_000),
+    };
+    let other_stage = db
+        .create_stage(&organiser, &contest.id, &other_stage)
+        .await
+        .unwrap();
     let (_, outsider_commission) = signed_in(
         &db,
         &organiser,
         Role::CommissionMember,
         "Чужой Член",
-        "Омская область",
+        region,
+        Some(&other_stage.id),
     )
     .await;
     World {
@@ -367,7 +382,7 @@ async fn lock_and_reopen_rules(w: World) {
         w.db.save_sheet(member, &w.theory, participant, &input)
             .await;
     assert!(
-        matches!(edit, Err(Error::Conflict(_))),
+        matches!(edit, Err(Error::Conflict { .. })),
         "a locked sheet is read-only: {edit:?}"
     );
 
@@ -411,7 +426,7 @@ async fn lock_and_reopen_rules(w: World) {
     );
     let twice = w.db.reopen_sheet(chair, &sheet.id, "ещё раз").await;
     assert!(
-        matches!(twice, Err(Error::Conflict(_))),
+        matches!(twice, Err(Error::Conflict { .. })),
         "an open sheet is not reopened"
     );
 }
@@ -460,7 +475,10 @@ async fn summary_counts_locked_sheets_only(w: World) {
     assert!(!ivanov.tied && !petrov.tied);
 
     let outsider = w.db.summary(&w.outsider_commission, &w.group).await;
-    assert!(outsider.is_ok(), "commission members read every summary");
+    assert!(
+        matches!(outsider, Err(Error::Forbidden)),
+        "another stage's commission member reads no summary: {outsider:?}"
+    );
 }
 
 async fn summary_flags_ties(w: World) {
@@ -491,7 +509,7 @@ async fn protocol_needs_every_sheet_locked(w: World) {
     let chair = &w.experts[0];
     let refused = w.db.generate_protocol(chair, &w.group).await;
     match refused {
-        Err(Error::Conflict(message)) => assert!(message.contains("0 of 12"), "{message}"),
+        Err(Error::Conflict { message, .. }) => assert!(message.contains("0 of 12"), "{message}"),
         other => panic!("expected a conflict, got {other:?}"),
     }
     fill_all(&w, [[10, 10], [10, 10], [10, 10]], [[5, 5], [5, 5], [5, 5]]).await;
@@ -590,7 +608,7 @@ async fn approvals_use_one_time_codes(w: World) {
 
     let early = w.db.hand_over_protocol(chair, id).await;
     assert!(
-        matches!(early, Err(Error::Conflict(_))),
+        matches!(early, Err(Error::Conflict { .. })),
         "two members have not approved"
     );
 }
@@ -632,7 +650,7 @@ async fn change_voids_earlier_approvals(w: World) {
         "an open sheet makes the protocol out of date"
     );
     let handed = w.db.hand_over_protocol(chair, &protocol.id).await;
-    assert!(matches!(handed, Err(Error::Conflict(_))), "{handed:?}");
+    assert!(matches!(handed, Err(Error::Conflict { .. })), "{handed:?}");
     let changed = marks(vec![mark(&w.theory_criteria[0], MarkValue::Points(19))]);
     let sheet =
         w.db.save_sheet(member, &w.theory, participant, &changed)
@@ -641,7 +659,7 @@ async fn change_voids_earlier_approvals(w: World) {
     w.db.lock_sheet(member, &sheet.id).await.unwrap();
     let code = w.db.issue_approval_code(member, &protocol.id).await;
     assert!(
-        matches!(code, Err(Error::Conflict(_))),
+        matches!(code, Err(Error::Conflict { .. })),
         "no approval of stale content"
     );
 
@@ -671,12 +689,12 @@ async fn change_voids_earlier_approvals(w: World) {
     assert_eq!(
         commission.approvals.len(),
         1,
-        "one commission member of the region"
+        "one commission member of the stage"
     );
 
     let reopen = w.db.reopen_sheet(chair, &sheet.id, "поздно").await;
     assert!(
-        matches!(reopen, Err(Error::Conflict(_))),
+        matches!(reopen, Err(Error::Conflict { .. })),
         "handed-over results are frozen"
     );
     let outsider =
@@ -684,8 +702,17 @@ async fn change_voids_earlier_approvals(w: World) {
             .await;
     assert!(
         matches!(outsider, Err(Error::Forbidden)),
-        "another region's member"
+        "another stage's member approves nothing"
     );
+    let read = w.db.protocol(&w.outsider_commission, &commission.id).await;
+    assert!(
+        matches!(read, Err(Error::Forbidden)),
+        "another stage's member reads nothing: {read:?}"
+    );
+    let listed = w.db.protocols(&w.outsider_commission, &w.group).await;
+    assert!(matches!(listed, Err(Error::Forbidden)), "{listed:?}");
+    let own = w.db.protocol(&w.commission, &commission.id).await.unwrap();
+    assert_eq!(own.approvals.len(), 1, "the stage's own member reads it");
     let issued =
         w.db.issue_approval_code(&w.commission, &commission.id)
             .await

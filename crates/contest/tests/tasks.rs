@@ -265,7 +265,7 @@ async fn answers_rejected_after_own_deadline(fx: Fixture) {
 
     // Nothing is accepted before the first opening starts the limit.
     let early = send(db, &fx.participant, &task.id, "a", START + 1);
-    assert!(matches!(early.await, Err(Error::Conflict(_))));
+    assert!(matches!(early.await, Err(Error::Conflict { .. })));
 
     let first = START + 30 * MINUTE;
     db.open_task(&fx.participant, &task.id, first)
@@ -395,13 +395,13 @@ async fn changes_stop_at_start(fx: Fixture) {
     let after = db
         .update_task(&fx.organiser, &task.id, &changed, START)
         .await;
-    assert!(matches!(after, Err(Error::Conflict(_))), "{after:?}");
+    assert!(matches!(after, Err(Error::Conflict { .. })), "{after:?}");
     let pdf = db
         .upload_task_pdf(&fx.organiser, &task.id, PDF, START)
         .await;
-    assert!(matches!(pdf, Err(Error::Conflict(_))), "{pdf:?}");
+    assert!(matches!(pdf, Err(Error::Conflict { .. })), "{pdf:?}");
     let again = db.publish_task(&fx.organiser, &task.id, START).await;
-    assert!(matches!(again, Err(Error::Conflict(_))), "{again:?}");
+    assert!(matches!(again, Err(Error::Conflict { .. })), "{again:?}");
 }
 
 async fn pdf_task_is_served(fx: Fixture) {
@@ -427,7 +427,10 @@ async fn pdf_task_is_served(fx: Fixture) {
 
     // Participants get the PDF only after opening the task.
     let unopened = db.task_pdf(&fx.participant, &task.id, START).await;
-    assert!(matches!(unopened, Err(Error::Conflict(_))), "{unopened:?}");
+    assert!(
+        matches!(unopened, Err(Error::Conflict { .. })),
+        "{unopened:?}"
+    );
     let opened = db
         .open_task(&fx.participant, &task.id, START)
         .await

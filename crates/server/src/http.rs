@@ -303,12 +303,14 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// An `/api` error, sent as `{"error": {"code", "message", "fields"}}`; `fields` lists
-/// the invalid input fields and is left out when there are none.
+/// An `/api` error, sent as `{"error": {"code", "reason", "message", "fields"}}`.
+/// `reason` names the specific cause, such as `stage_has_dependents` for a conflict.
+/// `fields` lists the invalid input fields. Each of the two is left out when empty.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     code: &'static str,
+    reason: Option<String>,
     message: String,
     fields: Vec<profstage_contest::FieldError>,
 }
@@ -319,9 +321,16 @@ impl ApiError {
         Self {
             status,
             code,
+            reason: None,
             message: message.into(),
             fields: Vec::new(),
         }
+    }
+
+    /// Adds the stable code of the specific cause.
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
     }
 
     /// Adds the invalid fields.
@@ -352,6 +361,8 @@ struct ErrorBody<'a> {
 #[derive(Serialize)]
 struct ErrorDetail<'a> {
     code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
     message: &'a str,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     fields: &'a [profstage_contest::FieldError],
@@ -362,6 +373,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code,
+                reason: self.reason.as_deref(),
                 message: &self.message,
                 fields: &self.fields,
             },

@@ -419,6 +419,7 @@ async fn world(url: String) -> World {
         let new = NewPerson {
             role: Some(role),
             full_name: format!("Человек {}", role.as_str()),
+            stage_id: (role == Role::CommissionMember).then(|| stage.id.clone()),
             ..NewPerson::default()
         };
         let person = db.create_person(&actor, &new).await.unwrap();

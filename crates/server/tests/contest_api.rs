@@ -299,11 +299,11 @@ async fn world(url: String) -> World {
         ("commission_member", "Член комиссии Сидоров"),
         ("support", "Поддержка Орлова"),
     ] {
-        let id = create(
-            "/api/v1/people".into(),
-            json!({"role": role, "full_name": name}),
-        )
-        .await;
+        let mut person = json!({"role": role, "full_name": name});
+        if role == "commission_member" {
+            person["stage_id"] = json!(stage);
+        }
+        let id = create("/api/v1/people".into(), person).await;
         let invite = api
             .post(
                 &format!("/api/v1/people/{id}/invites"),
@@ -425,6 +425,31 @@ async fn every_endpoint_checks_role(w: World) {
         &w,
         "/api/v1/people",
         json!({"role": "support", "full_name": "Удаляемая запись"}),
+    )
+    .await;
+    // A stage with one record at each level below it, deleted from the bottom up.
+    let spare_stage = created_id(
+        &w,
+        &format!("/api/v1/contests/{contest}/stages"),
+        json!({"region": "Омская область", "starts_at": 0, "ends_at": 1}),
+    )
+    .await;
+    let spare_nomination = created_id(
+        &w,
+        &format!("/api/v1/stages/{spare_stage}/nominations"),
+        json!({"profession": "Повар"}),
+    )
+    .await;
+    let spare_part = created_id(
+        &w,
+        &format!("/api/v1/nominations/{spare_nomination}/parts"),
+        json!({"kind": "theory", "title": "Теория"}),
+    )
+    .await;
+    let spare_room = created_id(
+        &w,
+        &format!("/api/v1/parts/{spare_part}/rooms"),
+        json!({"title": "Запасная комната"}),
     )
     .await;
     let structure_readers = &[Who::Organiser, Who::Expert, Who::Commission, Who::Support][..];
@@ -671,6 +696,30 @@ async fn every_endpoint_checks_role(w: World) {
         (
             Method::DELETE,
             format!("/api/v1/people/{disposable_person}"),
+            None,
+            organiser,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/rooms/{spare_room}"),
+            None,
+            organiser,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/parts/{spare_part}"),
+            None,
+            organiser,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/nominations/{spare_nomination}"),
+            None,
+            organiser,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/stages/{spare_stage}"),
             None,
             organiser,
         ),

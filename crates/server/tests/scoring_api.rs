@@ -10,7 +10,7 @@ use axum::http::{header, Method, Request, StatusCode};
 use profstage_contest::testing::{sqlite_url, PostgresServer};
 use profstage_contest::{
     Actor, Database, NewContest, NewExpertGroup, NewInvite, NewNomination, NewPerson, NewRoom,
-    NewStage, NewStagePart, PartKind, PersonId, Role,
+    NewStage, NewStagePart, PartKind, PersonId, Role, StageId,
 };
 use profstage_server::config::{AuthConfig, Config, TokenSecret};
 use profstage_server::http::router;
@@ -259,11 +259,13 @@ async fn signed_in(
     organiser: &Actor,
     role: Role,
     name: &str,
+    stage: &StageId,
 ) -> (PersonId, Session) {
     let new = NewPerson {
         role: Some(role),
         full_name: name.to_owned(),
         region: Some("Тверская область".to_owned()),
+        stage_id: (role == Role::CommissionMember).then(|| stage.clone()),
         ..NewPerson::default()
     };
     let person = db.create_person(organiser, &new).await.unwrap();
@@ -355,7 +357,7 @@ async fn world(url: String) -> World {
         ),
         (Who::Support, Role::Support, "Поддержка Орлова"),
     ] {
-        let (id, session) = signed_in(&db, &organiser, role, name).await;
+        let (id, session) = signed_in(&db, &organiser, role, name, &stage.id).await;
         people.push(id);
         sessions.push((who, session));
     }

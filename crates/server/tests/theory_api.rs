@@ -314,6 +314,7 @@ async fn world(url: String) -> World {
         let new = NewPerson {
             role: Some(role),
             full_name: name.into(),
+            stage_id: (role == Role::CommissionMember).then(|| stage.id.clone()),
             ..NewPerson::default()
         };
         let person = db.create_person(&actor, &new).await.unwrap();

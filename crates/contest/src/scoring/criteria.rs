@@ -43,11 +43,12 @@ pub(crate) fn check_criterion(new: &NewCriterion) -> Result<CheckedCriterion, Er
     if !(1..=MAX_CRITERION_POINTS).contains(&max_points) {
         checks.fail(
             "max_points",
+            "out_of_range",
             format!("must be whole points from 1 to {MAX_CRITERION_POINTS}"),
         );
     }
     if new.kind.is_none() {
-        checks.fail("kind", "must be points or yes_no");
+        checks.fail("kind", "invalid_criterion_kind", "must be points or yes_no");
     }
     checks.finish()?;
     Ok(CheckedCriterion {
@@ -118,7 +119,7 @@ impl Database {
                 "sheets hold {marks} mark(s) for this criterion, so its maximum and kind \
                  stay as they are; only the name and description may change"
             );
-            return Err(Error::Conflict(message));
+            return Err(Error::conflict("criterion_scale_marked", message));
         }
 
         sqlx::query(
@@ -162,7 +163,7 @@ impl Database {
         let position = request.position.unwrap_or(0);
         if !(1..=count).contains(&position) {
             let message = format!("must be a position from 1 to {count}");
-            return Err(Error::invalid("position", message));
+            return Err(Error::invalid("position", "out_of_range", message));
         }
 
         let (shift, low, high) = if position < old.position {
@@ -199,7 +200,7 @@ impl Database {
         if marks > 0 {
             let message =
                 format!("sheets hold {marks} mark(s) for this criterion, so it cannot be deleted");
-            return Err(Error::Conflict(message));
+            return Err(Error::conflict("criterion_marked", message));
         }
 
         sqlx::query("DELETE FROM criteria WHERE id = $1")

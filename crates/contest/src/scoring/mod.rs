@@ -229,7 +229,7 @@ impl Database {
                 .await?;
         if count >= MAX_CRITERIA_PER_PART {
             let message = format!("a stage part has at most {MAX_CRITERIA_PER_PART} criteria");
-            return Err(Error::Conflict(message));
+            return Err(Error::conflict("too_many_criteria", message));
         }
         let criterion = Criterion {
             id: CriterionId::generate(),
@@ -309,7 +309,11 @@ impl Database {
         let practice = new.practice_weight.unwrap_or(100);
         for (field, weight) in [("theory_weight", theory), ("practice_weight", practice)] {
             if !(0..=1000).contains(&weight) {
-                checks.fail(field, "must be a percentage from 0 to 1000");
+                checks.fail(
+                    field,
+                    "invalid_percentage",
+                    "must be a percentage from 0 to 1000",
+                );
             }
         }
         checks.finish()?;

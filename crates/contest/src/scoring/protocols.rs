@@ -29,7 +29,7 @@ pub enum ProtocolKind {
     /// The expert group's protocol, approved by its members.
     ExpertGroup,
     /// The regional commission's protocol, approved by the commission members of the
-    /// stage's region.
+    /// group's stage.
     Commission,
 }
 
@@ -133,8 +133,12 @@ fn canonical_json(value: &impl Serialize) -> Result<String, Error> {
             other => other,
         }
     }
-    let value = serde_json::to_value(value)
-        .map_err(|e| Error::Conflict(format!("failed to serialise the protocol: {e}")))?;
+    let value = serde_json::to_value(value).map_err(|e| {
+        Error::conflict(
+            "protocol_invalid",
+            format!("failed to serialise the protocol: {e}"),
+        )
+    })?;
     Ok(sorted(value).to_string())
 }
 
@@ -184,7 +188,7 @@ pub(super) async fn load_row(
 }
 
 /// The people who must approve: the group's members, or the commission members of the
-/// stage's region.
+/// group's stage.
 async fn approvers(
     tx: &mut Transaction<'static, Any>,
     group: &ExpertGroupId,
@@ -198,8 +202,8 @@ async fn approvers(
         }
         ProtocolKind::Commission => {
             "SELECT p.id, p.full_name FROM expert_groups g
-             JOIN nominations n ON n.id = g.nomination_id JOIN stages s ON s.id = n.stage_id
-             JOIN people p ON p.region = s.region AND p.role = 'commission_member'
+             JOIN nominations n ON n.id = g.nomination_id
+             JOIN people p ON p.stage_id = n.stage_id AND p.role = 'commission_member'
              WHERE g.id = $1 ORDER BY p.full_name, p.id"
         }
     };
@@ -317,9 +321,9 @@ async fn require_approver(
 }
 
 fn out_of_date() -> Error {
-    Error::Conflict(
-        "the protocol no longer matches the locked sheets; the chair must generate it again"
-            .to_owned(),
+    Error::conflict(
+        "protocol_out_of_date",
+        "the protocol no longer matches the locked sheets; the chair must generate it again",
     )
 }
 
@@ -348,7 +352,7 @@ impl Database {
                 "every sheet of the group must be locked first: {} of {} are locked",
                 summary.locked_sheets, summary.expected_sheets
             );
-            return Err(Error::Conflict(message));
+            return Err(Error::conflict("sheets_not_locked", message));
         }
         let hash = sha256_hex(&content);
         let existing: Option<(ProtocolId, String, Option<i64>)> = sqlx::query_as(
@@ -361,7 +365,7 @@ impl Database {
         let id = match existing {
             Some((_, _, Some(_))) => {
                 let message = "the protocol is already handed over to the commission";
-                return Err(Error::Conflict(message.to_owned()));
+                return Err(Error::conflict("protocol_handed_over", message));
             }
             Some((id, old_hash, None)) if old_hash == hash => id,
             Some((id, _, None)) => {
@@ -522,6 +526,7 @@ impl Database {
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Error::invalid(
                 "code",
+                "invalid_code_format",
                 "must be the 6 digits delivered to you",
             ));
         }
@@ -543,6 +548,7 @@ impl Database {
         let unusable = || {
             Error::invalid(
                 "code",
+                "wrong_code",
                 "the code is wrong, expired or already used; request a new one",
             )
         };
@@ -631,8 +637,9 @@ impl Database {
         let row = load_row(&mut tx, id).await?;
         let group = row.1.clone();
         if row.2 != ProtocolKind::ExpertGroup {
-            return Err(Error::Conflict(
-                "only an expert group's protocol is handed over".to_owned(),
+            return Err(Error::conflict(
+                "not_group_protocol",
+                "only an expert group's protocol is handed over",
             ));
         }
         let chair = chair_of(&mut tx, &group).await?;
@@ -640,8 +647,9 @@ impl Database {
             return Err(Error::Forbidden);
         }
         if row.7.is_some() {
-            return Err(Error::Conflict(
-                "the protocol is already handed over".to_owned(),
+            return Err(Error::conflict(
+                "protocol_handed_over",
+                "the protocol is already handed over",
             ));
         }
         let protocol = assemble(&mut tx, row.clone()).await?;
@@ -655,12 +663,13 @@ impl Database {
                 .filter(|a| a.approved_at.is_none())
                 .count();
             let message = format!("{missing} member(s) of the group have not approved it yet");
-            return Err(Error::Conflict(message));
+            return Err(Error::conflict("approvals_missing", message));
         }
         let commission = approvers(&mut tx, &group, ProtocolKind::Commission).await?;
         if commission.is_empty() {
-            let message = "the stage's region has no commission members to approve it";
-            return Err(Error::Conflict(message.to_owned()));
+            let message = "the stage has no commission members to approve it; \
+                           add them in the people section";
+            return Err(Error::conflict("no_commission_members", message));
         }
         let now = now_ms();
         sqlx::query("UPDATE protocols SET handed_over_at = $1 WHERE id = $2")
@@ -670,7 +679,12 @@ impl Database {
             .await?;
         let summary: serde_json::Value = serde_json::from_str(&protocol.content)
             .map(|mut v: serde_json::Value| v["summary"].take())
-            .map_err(|e| Error::Conflict(format!("stored protocol is not JSON: {e}")))?;
+            .map_err(|e| {
+                Error::conflict(
+                    "protocol_invalid",
+                    format!("stored protocol is not JSON: {e}"),
+                )
+            })?;
         let content = canonical_json(&CommissionContent {
             kind: "commission",
             expert_group_protocol_id: id,

@@ -107,21 +107,24 @@ fn check_marks(
     let mut errors = Vec::new();
     let mut out: Vec<(CriterionId, Option<i64>)> = Vec::new();
     for (index, mark) in marks.iter().enumerate() {
-        let mut fail = |message: String| {
-            errors.push(FieldError {
-                field: format!("marks[{index}]"),
-                message,
-            })
+        let mut fail = |code: &str, message: String| {
+            errors.push(FieldError::new(&format!("marks[{index}]"), code, message))
         };
         let Some(criterion) = criteria.iter().find(|c| c.id == mark.criterion_id) else {
-            fail(format!(
-                "criterion {} is not one of this stage part",
-                mark.criterion_id
-            ));
+            fail(
+                "unknown_criterion",
+                format!(
+                    "criterion {} is not one of this stage part",
+                    mark.criterion_id
+                ),
+            );
             continue;
         };
         if out.iter().any(|(id, _)| *id == criterion.id) {
-            fail(format!("criterion {} is listed twice", criterion.id));
+            fail(
+                "repeated_criterion",
+                format!("criterion {} is listed twice", criterion.id),
+            );
             continue;
         }
         let points = match (criterion.kind, mark.value) {
@@ -130,22 +133,25 @@ fn check_marks(
                 Some(if yes { criterion.max_points } else { 0 })
             }
             (CriterionKind::YesNo, Some(MarkValue::Points(_))) => {
-                fail("must be true or false for a yes/no criterion".to_owned());
+                fail(
+                    "not_a_boolean",
+                    "must be true or false for a yes/no criterion".to_owned(),
+                );
                 continue;
             }
             (CriterionKind::Points, Some(MarkValue::YesNo(_))) => {
-                fail(format!(
-                    "must be whole points from 0 to {}",
-                    criterion.max_points
-                ));
+                fail(
+                    "out_of_range",
+                    format!("must be whole points from 0 to {}", criterion.max_points),
+                );
                 continue;
             }
             (CriterionKind::Points, Some(MarkValue::Points(points))) => {
                 if !(0..=criterion.max_points).contains(&points) {
-                    fail(format!(
-                        "must be whole points from 0 to {}",
-                        criterion.max_points
-                    ));
+                    fail(
+                        "out_of_range",
+                        format!("must be whole points from 0 to {}", criterion.max_points),
+                    );
                     continue;
                 }
                 Some(points)
@@ -239,7 +245,7 @@ pub(crate) async fn require_not_handed_over(
     .await?;
     if count > 0 {
         let message = "the group's protocol is already handed over to the commission";
-        return Err(Error::Conflict(message.to_owned()));
+        return Err(Error::conflict("protocol_handed_over", message));
     }
     Ok(())
 }
@@ -299,7 +305,7 @@ impl Database {
         let id = match existing {
             Some((_, Some(_))) => {
                 let message = "the sheet is locked; only the group's chair can reopen it";
-                return Err(Error::Conflict(message.to_owned()));
+                return Err(Error::conflict("sheet_locked", message));
             }
             Some((id, None)) => id,
             None => {
@@ -414,24 +420,29 @@ impl Database {
             return Err(Error::Forbidden);
         }
         if sheet.locked_at.is_some() {
-            return Err(Error::Conflict("the sheet is already locked".to_owned()));
+            return Err(Error::conflict(
+                "sheet_locked",
+                "the sheet is already locked",
+            ));
         }
         let criteria = criteria_of(&mut tx, &sheet.stage_part_id).await?;
         let unmarked: Vec<FieldError> = criteria
             .iter()
             .filter(|c| !sheet.marks.iter().any(|m| m.criterion_id == c.id))
-            .map(|c| FieldError {
-                field: format!("marks.{}", c.id),
-                message: format!("criterion \u{ab}{}\u{bb} has no mark", c.name),
+            .map(|c| {
+                let message = format!("criterion \u{ab}{}\u{bb} has no mark", c.name);
+                FieldError::new(&format!("marks.{}", c.id), "mark_missing", message)
+                    .with("criterion", &c.name)
             })
             .collect();
         if criteria.is_empty() || !unmarked.is_empty() {
             let mut errors = unmarked;
             if errors.is_empty() {
-                errors.push(FieldError {
-                    field: "marks".to_owned(),
-                    message: "the stage part has no criteria to mark".to_owned(),
-                });
+                errors.push(FieldError::new(
+                    "marks",
+                    "no_criteria",
+                    "the stage part has no criteria to mark",
+                ));
             }
             return Err(Error::Invalid(errors));
         }
@@ -469,7 +480,11 @@ impl Database {
         let mut checks = Checks::default();
         let reason = checks.long_text("reason", reason, MAX_REASON_CHARS);
         if reason.is_empty() {
-            checks.fail("reason", "must not be empty: say why the sheet is reopened");
+            checks.fail(
+                "reason",
+                "required",
+                "must not be empty: say why the sheet is reopened",
+            );
         }
         checks.finish()?;
 
@@ -486,7 +501,10 @@ impl Database {
             return Err(Error::Forbidden);
         }
         if sheet.locked_at.is_none() {
-            return Err(Error::Conflict("the sheet is not locked".to_owned()));
+            return Err(Error::conflict(
+                "sheet_not_locked",
+                "the sheet is not locked",
+            ));
         }
         require_not_handed_over(&mut tx, &sheet.group_id).await?;
         sqlx::query("UPDATE assessment_sheets SET locked_at = NULL, updated_at = $1 WHERE id = $2")

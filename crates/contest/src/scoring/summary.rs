@@ -110,23 +110,48 @@ pub struct Summary {
     pub complete: bool,
 }
 
-/// Fails unless the actor may read the group's scores: organisers and commission members
-/// may, experts only of their own group.
+/// Fails unless the actor may read the group's scores: organisers may read every group's,
+/// commission members those of their stage's groups, and experts only their own group's.
 pub(crate) async fn require_reader(
     tx: &mut Transaction<'static, Any>,
     actor: &Actor,
     group: &ExpertGroupId,
 ) -> Result<(), Error> {
     actor.check(Action::ReadScores)?;
-    if actor.role != Role::Expert {
-        return Ok(());
-    }
-    let person = actor.person.clone().ok_or(Error::Forbidden)?;
-    if is_member(tx, group, &person).await? {
+    let allowed = match actor.role {
+        Role::Expert => {
+            let person = actor.person.clone().ok_or(Error::Forbidden)?;
+            is_member(tx, group, &person).await?
+        }
+        Role::CommissionMember => {
+            let person = actor.person.clone().ok_or(Error::Forbidden)?;
+            oversees(tx, group, &person).await?
+        }
+        _ => true,
+    };
+    if allowed {
         Ok(())
     } else {
         Err(Error::Forbidden)
     }
+}
+
+/// Returns whether `person` is a commission member of the stage the group belongs to.
+async fn oversees(
+    tx: &mut Transaction<'static, Any>,
+    group: &ExpertGroupId,
+    person: &PersonId,
+) -> Result<bool, sqlx::Error> {
+    let (count,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM expert_groups g JOIN nominations n ON n.id = g.nomination_id
+         JOIN people p ON p.stage_id = n.stage_id
+         WHERE g.id = $1 AND p.id = $2 AND p.role = 'commission_member'",
+    )
+    .bind(group.clone())
+    .bind(person.clone())
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(count > 0)
 }
 
 pub(crate) async fn is_member(

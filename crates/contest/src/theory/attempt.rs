@@ -269,11 +269,15 @@ async fn open_attempt(
     let person = actor.person.clone().ok_or(Error::Forbidden)?;
     taking.require_open(now)?;
     let attempt = select_attempt(tx, id, &person).await?;
-    let attempt = attempt.ok_or_else(|| Error::Conflict("open the test first".into()))?;
+    let attempt =
+        attempt.ok_or_else(|| Error::conflict("test_not_opened", "open the test first"))?;
     if let Some(finished_at) = attempt.finished_at {
-        return Err(Error::Conflict(format!(
-            "the test was handed in at {finished_at} (Unix ms); answers are no longer accepted"
-        )));
+        return Err(Error::conflict(
+            "test_finished",
+            format!(
+                "the test was handed in at {finished_at} (Unix ms); answers are no longer accepted"
+            ),
+        ));
     }
     Ok((taking, person))
 }
@@ -286,13 +290,17 @@ async fn require_identity(
     person: &PersonId,
 ) -> Result<(), Error> {
     match newest_check(tx, id, person).await? {
-        None => Err(Error::Conflict(
-            "show your identity document to the camera and send the snapshot first".into(),
+        None => Err(Error::conflict(
+            "identity_snapshot_missing",
+            "show your identity document to the camera and send the snapshot first",
         )),
-        Some(check) if check.status == IdentityStatus::Rejected => Err(Error::Conflict(format!(
-            "the identity snapshot was rejected: {}; send a new one",
-            check.reason.unwrap_or_default()
-        ))),
+        Some(check) if check.status == IdentityStatus::Rejected => Err(Error::conflict(
+            "identity_rejected",
+            format!(
+                "the identity snapshot was rejected: {}; send a new one",
+                check.reason.unwrap_or_default()
+            ),
+        )),
         Some(_) => Ok(()),
     }
 }
@@ -311,8 +319,9 @@ async fn start_attempt(
         .map(|q| q.id)
         .collect();
     if bank.is_empty() {
-        return Err(Error::Conflict(
-            "the question bank of this nomination is empty; tell the organisers".into(),
+        return Err(Error::conflict(
+            "bank_empty",
+            "the question bank of this nomination is empty; tell the organisers",
         ));
     }
     let count = test.question_count.map(|n| n as usize);
@@ -408,14 +417,22 @@ fn check_answer(kind: QuestionKind, options: usize, answer: &Answer) -> Result<A
             sorted.sort_unstable();
             sorted.dedup();
             if sorted.len() != selected.len() {
-                return Err(Error::invalid("selected", "must not repeat an option"));
+                return Err(Error::invalid(
+                    "selected",
+                    "repeated_option",
+                    "must not repeat an option",
+                ));
             }
             if let Some(n) = sorted.iter().find(|n| **n == 0 || **n > options) {
                 let message = format!("option {n} does not exist; options are 1 to {options}");
-                return Err(Error::invalid("selected", message));
+                return Err(Error::invalid("selected", "no_such_option", message));
             }
             if kind == QuestionKind::Single && sorted.len() > 1 {
-                return Err(Error::invalid("selected", "must name at most one option"));
+                return Err(Error::invalid(
+                    "selected",
+                    "one_option_only",
+                    "must name at most one option",
+                ));
             }
             Ok(Answer::Selected(sorted))
         }
@@ -423,20 +440,22 @@ fn check_answer(kind: QuestionKind, options: usize, answer: &Answer) -> Result<A
             let text = text.trim();
             if text.chars().count() > MAX_SHORT_ANSWER_CHARS {
                 let message = format!("must have at most {MAX_SHORT_ANSWER_CHARS} characters");
-                return Err(Error::invalid("text", message));
+                return Err(Error::invalid("text", "too_long", message));
             }
             if !is_display_text(text) {
                 let message = "must not contain control or invisible formatting characters";
-                return Err(Error::invalid("text", message));
+                return Err(Error::invalid("text", "invisible_characters", message));
             }
             Ok(Answer::Text(text.to_owned()))
         }
         (QuestionKind::Short, Answer::Selected(_)) => Err(Error::invalid(
             "selected",
+            "text_expected",
             "this is a short answer question; send text",
         )),
         (_, Answer::Text(_)) => Err(Error::invalid(
             "text",
+            "selection_expected",
             "this is a choice question; send selected option numbers",
         )),
     }

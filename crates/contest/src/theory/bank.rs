@@ -183,30 +183,30 @@ pub(crate) fn check_question(
     prefix: &str,
 ) -> Result<NewQuestion, Vec<FieldError>> {
     let mut problems = Vec::new();
-    let mut fail = |field: &str, message: String| {
-        problems.push(FieldError {
-            field: format!("{prefix}{field}"),
-            message,
-        });
+    let mut fail = |field: &str, code: &str, message: String| {
+        problems.push(FieldError::new(&format!("{prefix}{field}"), code, message));
     };
     let text = new.text.trim().to_owned();
     let visible = text.replace(['\n', '\t'], " ").replace('\r', "");
     if text.is_empty() {
-        fail("text", "must not be empty".into());
+        fail("text", "required", "must not be empty".into());
     } else if text.chars().count() > MAX_QUESTION_CHARS {
         fail(
             "text",
+            "too_long",
             format!("must have at most {MAX_QUESTION_CHARS} characters"),
         );
     } else if !is_display_text(&visible) {
         fail(
             "text",
+            "invisible_characters",
             "must not contain control or invisible formatting characters".into(),
         );
     }
     if !(1..=MAX_POINTS).contains(&new.points) {
         fail(
             "points",
+            "out_of_range",
             format!("must be a whole number from 1 to {MAX_POINTS}"),
         );
     }
@@ -216,40 +216,69 @@ pub(crate) fn check_question(
     correct.sort_unstable();
     correct.dedup();
     if correct.len() != new.correct.len() {
-        fail("correct", "must not repeat an option number".into());
+        fail(
+            "correct",
+            "repeated_option",
+            "must not repeat an option number".into(),
+        );
     }
 
     match new.kind {
         QuestionKind::Single | QuestionKind::Multiple => {
             if !(2..=MAX_OPTIONS).contains(&options.len()) {
-                fail("options", format!("must list 2 to {MAX_OPTIONS} options"));
+                fail(
+                    "options",
+                    "out_of_range",
+                    format!("must list 2 to {MAX_OPTIONS} options"),
+                );
             }
             if let Some(n) = correct.iter().find(|n| **n == 0 || **n > options.len()) {
                 let message = format!("option {n} does not exist; options are numbered from 1");
-                fail("correct", message);
+                fail("correct", "no_such_option", message);
             }
             if new.kind == QuestionKind::Single && correct.len() != 1 {
                 fail(
                     "correct",
+                    "one_option_required",
                     "must name exactly one option for single choice".into(),
                 );
             }
             if new.kind == QuestionKind::Multiple && correct.is_empty() {
-                fail("correct", "must name at least one option".into());
+                fail(
+                    "correct",
+                    "option_required",
+                    "must name at least one option".into(),
+                );
             }
             if !accepted.is_empty() {
-                fail("accepted", "must be empty for a choice question".into());
+                fail(
+                    "accepted",
+                    "not_allowed",
+                    "must be empty for a choice question".into(),
+                );
             }
         }
         QuestionKind::Short => {
             if !(1..=MAX_ACCEPTED).contains(&accepted.len()) {
-                fail("accepted", format!("must list 1 to {MAX_ACCEPTED} answers"));
+                fail(
+                    "accepted",
+                    "out_of_range",
+                    format!("must list 1 to {MAX_ACCEPTED} answers"),
+                );
             }
             if !options.is_empty() {
-                fail("options", "must be empty for a short answer".into());
+                fail(
+                    "options",
+                    "not_allowed",
+                    "must be empty for a short answer".into(),
+                );
             }
             if !correct.is_empty() {
-                fail("correct", "must be empty for a short answer".into());
+                fail(
+                    "correct",
+                    "not_allowed",
+                    "must be empty for a short answer".into(),
+                );
             }
         }
     }
@@ -269,26 +298,31 @@ pub(crate) fn check_question(
 /// Trims the entries of a list and checks each one.
 fn check_entries(
     entries: &[String],
-    fail: &mut impl FnMut(&str, String),
+    fail: &mut impl FnMut(&str, &str, String),
     field: &str,
 ) -> Vec<String> {
     let trimmed: Vec<String> = entries.iter().map(|e| e.trim().to_owned()).collect();
     for (i, entry) in trimmed.iter().enumerate() {
         let number = i + 1;
         if entry.is_empty() {
-            fail(field, format!("entry {number} must not be empty"));
+            fail(
+                field,
+                "required",
+                format!("entry {number} must not be empty"),
+            );
         } else if entry.chars().count() > MAX_OPTION_CHARS {
             let message = format!("entry {number} must have at most {MAX_OPTION_CHARS} characters");
-            fail(field, message);
+            fail(field, "too_long", message);
         } else if entry.contains('|') {
             fail(
                 field,
+                "separator_in_entry",
                 format!("entry {number} must not contain |, which separates entries in CSV"),
             );
         } else if !is_display_text(entry) {
             let message =
                 format!("entry {number} must not contain control or invisible characters");
-            fail(field, message);
+            fail(field, "invisible_characters", message);
         }
     }
     trimmed
@@ -421,9 +455,10 @@ impl Database {
         let question = select_question(&mut tx, id).await?;
         let drawn = count_draws(&mut tx, id).await?;
         if drawn > 0 {
-            return Err(Error::Conflict(format!(
-                "{drawn} attempts have drawn this question, so it stays as they saw it"
-            )));
+            return Err(Error::conflict(
+                "question_drawn",
+                format!("{drawn} attempts have drawn this question, so it stays as they saw it"),
+            ));
         }
 
         sqlx::query(
@@ -453,9 +488,10 @@ impl Database {
         let question = select_question(&mut tx, id).await?;
         let drawn = count_draws(&mut tx, id).await?;
         if drawn > 0 {
-            return Err(Error::Conflict(format!(
-                "{drawn} attempts have drawn this question, so it stays in the bank"
-            )));
+            return Err(Error::conflict(
+                "question_drawn",
+                format!("{drawn} attempts have drawn this question, so it stays in the bank"),
+            ));
         }
         sqlx::query("DELETE FROM theory_questions WHERE id = $1")
             .bind(id.clone())
@@ -483,7 +519,7 @@ pub(crate) async fn insert_questions(
     if count + questions.len() as i64 > MAX_BANK_QUESTIONS {
         let message =
             format!("the bank has {count} questions; it may hold at most {MAX_BANK_QUESTIONS}");
-        return Err(Error::invalid("questions", message));
+        return Err(Error::invalid("questions", "bank_full", message));
     }
     let mut position = last.unwrap_or(0);
     let mut ids = Vec::with_capacity(questions.len());

@@ -55,16 +55,14 @@ pub fn parse_bank(format: BankFormat, content: &[u8]) -> Result<Vec<NewQuestion>
     }
 }
 
-/// Builds a problem named `line N: field`, or `field` when no line applies.
+/// Builds a problem named `line N: field`, or `field` when no line applies. Its message
+/// is in English only.
 fn problem(line: Option<u64>, field: &str, message: &str) -> FieldError {
     let field = match line {
         Some(line) => format!("line {line}: {field}"),
         None => field.to_owned(),
     };
-    FieldError {
-        field,
-        message: message.to_owned(),
-    }
+    FieldError::new(&field, "invalid_file", message)
 }
 
 fn parse_csv(text: &str) -> Result<Vec<NewQuestion>, Vec<FieldError>> {

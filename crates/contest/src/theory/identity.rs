@@ -186,12 +186,14 @@ fn check_snapshot(content: &[u8]) -> Result<(), Error> {
         let mib = MAX_SNAPSHOT_BYTES >> 20;
         return Err(Error::invalid(
             "snapshot",
+            "file_too_large",
             format!("must be at most {mib} MiB"),
         ));
     }
     if AttachmentKind::detect(content) != Some(AttachmentKind::Jpeg) {
         return Err(Error::invalid(
             "snapshot",
+            "not_jpeg",
             "must be a JPEG image; its content does not start with FF D8 FF",
         ));
     }
@@ -268,8 +270,9 @@ impl Database {
         }
         let newest = newest_check(&mut tx, id, &person).await?;
         if newest.is_some_and(|c| c.status == IdentityStatus::Confirmed) {
-            return Err(Error::Conflict(
-                "the identity snapshot is already confirmed".into(),
+            return Err(Error::conflict(
+                "identity_confirmed",
+                "the identity snapshot is already confirmed",
             ));
         }
         let check_id = IdentityCheckId::generate();
@@ -383,10 +386,10 @@ impl Database {
         let (task, status) = row.ok_or(Error::NotFound("identity check"))?;
         require_nomination_reader(&mut tx, actor, &task, Action::ReviewIdentity).await?;
         if status != IdentityStatus::Pending {
-            return Err(Error::Conflict(format!(
-                "the snapshot is already {}",
-                status.as_str()
-            )));
+            return Err(Error::conflict(
+                "identity_reviewed",
+                format!("the snapshot is already {}", status.as_str()),
+            ));
         }
         let status = match review.decision {
             IdentityDecision::Confirm => IdentityStatus::Confirmed,
@@ -435,7 +438,7 @@ fn check_review(review: &IdentityReview) -> Result<Option<String>, Error> {
             Some(checks.text("reason", reason.unwrap_or(""), MAX_REASON_CHARS))
         }
         (IdentityDecision::Confirm, Some(reason)) if !reason.trim().is_empty() => {
-            checks.fail("reason", "is only given with reject");
+            checks.fail("reason", "reason_not_allowed", "is only given with reject");
             None
         }
         (IdentityDecision::Confirm, _) => None,

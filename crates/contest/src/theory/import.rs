@@ -181,21 +181,14 @@ async fn resolve(
     Ok(Ok(person))
 }
 
+/// Builds a problem of one line of a results file. Its message is in English only.
 fn problem(line: u64, field: &str, message: &str) -> FieldError {
-    FieldError {
-        field: format!("line {line}: {field}"),
-        message: message.to_owned(),
-    }
+    FieldError::new(&format!("line {line}: {field}"), "invalid_file", message)
 }
 
 /// Parses a results file, or returns every problem found.
 fn parse_results(content: &[u8]) -> Result<Vec<Row>, Vec<FieldError>> {
-    let file_problem = |message: &str| {
-        vec![FieldError {
-            field: "file".into(),
-            message: message.into(),
-        }]
-    };
+    let file_problem = |message: &str| vec![FieldError::new("file", "invalid_file", message)];
     let Ok(text) = std::str::from_utf8(content) else {
         return Err(file_problem("must be UTF-8 text"));
     };

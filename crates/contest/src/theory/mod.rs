@@ -93,7 +93,7 @@ fn check_count(count: Option<i64>) -> Result<(), Error> {
     match count {
         Some(count) if !(1..=MAX_QUESTION_COUNT).contains(&count) => {
             let message = format!("must be from 1 to {MAX_QUESTION_COUNT}, or left out for all");
-            Err(Error::invalid("question_count", message))
+            Err(Error::invalid("question_count", "out_of_range", message))
         }
         _ => Ok(()),
     }
@@ -121,8 +121,9 @@ impl Database {
         match kind {
             None => return Err(Error::NotFound("stage part")),
             Some((PartKind::Practice,)) => {
-                return Err(Error::Conflict(
-                    "a theory test belongs to a theory stage part; this one is practice".into(),
+                return Err(Error::conflict(
+                    "not_theory_part",
+                    "a theory test belongs to a theory stage part; this one is practice",
                 ))
             }
             Some((PartKind::Theory,)) => {}
@@ -216,7 +217,7 @@ pub(crate) async fn require_publishable(
             "the nomination's question bank holds {} questions; the test needs at least {needed}",
             test.bank_size
         );
-        return Err(Error::invalid("question_count", message));
+        return Err(Error::invalid("question_count", "bank_too_small", message));
     }
     Ok(())
 }

@@ -182,7 +182,7 @@ async fn read_form(
             }
             if attachments.len() > MAX_ATTACHMENTS {
                 let message = format!("at most {MAX_ATTACHMENTS} files may be attached");
-                return Err(invalid(ATTACHMENT_FIELD, &message));
+                return Err(invalid(ATTACHMENT_FIELD, "too_many_files", &message));
             }
             continue;
         }
@@ -216,17 +216,17 @@ impl FormFields {
     fn set(&mut self, name: &str, value: &[u8]) -> Result<(), ApiError> {
         let Some(&known) = TEXT_FIELDS.iter().find(|field| **field == name) else {
             let field = if name.is_empty() { "body" } else { name };
-            return Err(invalid(field, "unknown field"));
+            return Err(invalid(field, "unknown_field", "unknown field"));
         };
         if value.len() > MAX_TEXT_FIELD_BYTES {
             let message = format!("must be at most {MAX_TEXT_FIELD_BYTES} bytes");
-            return Err(invalid(known, &message));
+            return Err(invalid(known, "too_long", &message));
         }
         let Ok(text) = std::str::from_utf8(value) else {
-            return Err(invalid(known, "must be UTF-8 text"));
+            return Err(invalid(known, "not_utf8", "must be UTF-8 text"));
         };
         if self.values.insert(known, text.to_owned()).is_some() {
-            return Err(invalid(known, "must be sent once"));
+            return Err(invalid(known, "repeated_field", "must be sent once"));
         }
         Ok(())
     }
@@ -243,7 +243,11 @@ impl FormFields {
         let experience_years = match years.trim() {
             "" => None,
             text => text.parse::<i64>().map(Some).unwrap_or_else(|_| {
-                errors.push(field_error("experience_years", "must be a whole number"));
+                errors.push(FieldError::new(
+                    "experience_years",
+                    "not_a_number",
+                    "must be a whole number",
+                ));
                 None
             }),
         };
@@ -251,7 +255,11 @@ impl FormFields {
             "true" => true,
             "" | "false" => false,
             _ => {
-                errors.push(field_error("consent", "must be true or false"));
+                errors.push(FieldError::new(
+                    "consent",
+                    "not_a_boolean",
+                    "must be true or false",
+                ));
                 false
             }
         };
@@ -273,15 +281,8 @@ impl FormFields {
     }
 }
 
-fn field_error(field: &str, message: &str) -> FieldError {
-    FieldError {
-        field: field.to_owned(),
-        message: message.to_owned(),
-    }
-}
-
-fn invalid(field: &str, message: &str) -> ApiError {
-    domain_error(Error::Invalid(vec![field_error(field, message)]))
+fn invalid(field: &str, code: &str, message: &str) -> ApiError {
+    domain_error(FieldError::new(field, code, message).into())
 }
 
 fn multipart_error(error: MultipartError) -> ApiError {
@@ -326,6 +327,7 @@ pub async fn status(
     if !looks_valid {
         return Err(invalid(
             "token",
+            "invalid_token",
             "must be the 64 hex digits of the status link",
         ));
     }

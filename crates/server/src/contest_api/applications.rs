@@ -100,7 +100,7 @@ fn parse_status(text: &str) -> Result<Status, ApiError> {
     found.ok_or_else(|| {
         let names: Vec<&str> = Status::ALL.iter().map(|status| status.as_str()).collect();
         let message = format!("must be one of {}", names.join(", "));
-        domain_error(Error::invalid("status", message))
+        domain_error(Error::invalid("status", "invalid_status", message))
     })
 }
 
@@ -225,6 +225,7 @@ impl TransitionRequest {
             }
             (_, Some(_)) => Err(domain_error(Error::invalid(
                 "reason",
+                "reason_not_allowed",
                 "only a rejection takes a reason",
             ))),
             (TransitionAction::Register, None) => Ok(Transition::Register),

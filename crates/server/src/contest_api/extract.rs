@@ -183,10 +183,19 @@ fn invalid_body(field: &str, message: &str) -> ApiError {
         "invalid_input",
         "the body does not match the expected fields and types",
     )
-    .with_fields(vec![FieldError {
-        field: field.to_owned(),
-        message: message.to_owned(),
-    }])
+    .with_fields(vec![FieldError::new(field, serde_code(message), message)])
+}
+
+/// Returns the field error code of a serde message: a missing field, an unknown field or
+/// a value of the wrong type or form.
+fn serde_code(message: &str) -> &'static str {
+    if message.starts_with("missing field") {
+        "required"
+    } else if message.starts_with("unknown field") {
+        "unknown_field"
+    } else {
+        "invalid_value"
+    }
 }
 
 /// A query string. Rejects missing, duplicated and mistyped parameters with 400, naming
@@ -222,10 +231,7 @@ fn invalid_query(text: &str) -> ApiError {
         "invalid_query",
         "the query string does not match the expected parameters",
     )
-    .with_fields(vec![FieldError {
-        field: field.to_owned(),
-        message: problem.to_owned(),
-    }])
+    .with_fields(vec![FieldError::new(field, serde_code(problem), problem)])
 }
 
 /// Parses an id from the path, or rejects it with 422 naming the parameter.
@@ -233,6 +239,7 @@ pub fn path_id<T: FromStr>(name: &str, value: &str) -> Result<T, ApiError> {
     value.parse().map_err(|_| {
         domain_error(Error::invalid(
             name,
+            "invalid_id",
             "must be a UUID such as 67e55044-10b1-426f-9247-bb680e5fe0c8",
         ))
     })
@@ -249,14 +256,18 @@ pub fn domain_error(error: Error) -> ApiError {
         )
         .with_fields(fields),
         Error::NotFound(kind) => {
+            let reason = format!("{}_not_found", kind.replace(' ', "_"));
             ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{kind} not found"))
+                .with_reason(reason)
         }
         Error::Forbidden => ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             "your role does not allow this, or the record is not yours",
         ),
-        Error::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+        Error::Conflict { code, message } => {
+            ApiError::new(StatusCode::CONFLICT, "conflict", message).with_reason(code)
+        }
         Error::WrongCredentials => ApiError::new(
             StatusCode::UNAUTHORIZED,
             "wrong_credentials",

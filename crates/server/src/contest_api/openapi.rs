@@ -17,6 +17,9 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable machine-readable code, such as `invalid_input` or `forbidden`.
     pub code: String,
+    /// Stable machine-readable code of the specific cause, such as `stage_has_dependents`
+    /// for a conflict or `stage_not_found`; missing when the code alone describes the error.
+    pub reason: Option<String>,
     /// Explanation for people.
     pub message: String,
     /// The invalid input fields; missing when the error is about no field.
