@@ -103,11 +103,12 @@ describe('scoring page', () => {
         sessions[key] = await acceptInvite(baseUrl, invite.token);
       }
     }
-    // The commission member of the stage's region, who is assigned to no room.
+    // The commission member of the regional stage, who is assigned to no room.
     const commission = await call('POST', '/api/v1/people', {
       role: 'commission_member',
       full_name: 'Сидоров Андрей Викторович',
       region: 'Тверская область',
+      stage_id: regional.id,
     }, 201);
     ids.commission = commission.id;
     const commissionInvite = await call('POST', `/api/v1/people/${commission.id}/invites`, {}, 201);
