@@ -1,6 +1,6 @@
 //! Errors of the operations a signalling layer calls.
 
-use crate::ids::ClientId;
+use crate::ids::{ClientId, TrackSource};
 
 /// Errors of [`crate::Sfu::publish`]. Nothing changed when one is returned, except for
 /// [`PublishError::Failed`].
@@ -15,6 +15,17 @@ pub enum PublishError {
     /// The text is not a valid SDP offer.
     #[error("invalid SDP offer: {0}")]
     InvalidSdp(String),
+    /// An m-line declares a source that the client may not publish, or a source on an
+    /// m-line of the wrong kind (talk on video, a second camera on audio).
+    #[error("m-line {mid} may not carry source {declared:?}: {reason}")]
+    SourceNotAllowed {
+        /// The m-line.
+        mid: String,
+        /// The declared source, or the default one for an undeclared m-line.
+        declared: TrackSource,
+        /// Why, for people.
+        reason: &'static str,
+    },
     /// The offer has no audio or video m-line.
     #[error("the SDP offer has no audio or video")]
     NoMedia,

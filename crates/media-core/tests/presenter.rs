@@ -23,6 +23,7 @@ fn briefing(presenter: bool) -> ClientOptions {
     ClientOptions {
         room: RoomId("briefing".to_string()),
         may_publish: true,
+        may_talk: false,
         presenter,
         receives: Receives::Presenters,
         recorded: false,

@@ -21,6 +21,7 @@ fn options(presenter: bool, may_publish: bool, receives: Receives) -> ClientOpti
     ClientOptions {
         room: RoomId("hall".to_string()),
         may_publish,
+        may_talk: false,
         presenter,
         receives,
         recorded: false,

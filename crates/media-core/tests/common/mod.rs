@@ -250,6 +250,7 @@ pub fn member(room: &str) -> ClientOptions {
     ClientOptions {
         room: RoomId(room.to_string()),
         may_publish: true,
+        may_talk: false,
         presenter: false,
         receives: Receives::Everyone,
         recorded: false,
