@@ -15,8 +15,7 @@ pub enum PublishError {
     /// The text is not a valid SDP offer.
     #[error("invalid SDP offer: {0}")]
     InvalidSdp(String),
-    /// An m-line declares a source that the client may not publish, or a source on an
-    /// m-line of the wrong kind (talk on video, a second camera on audio).
+    /// An m-line declares a source that the client may not publish.
     #[error("m-line {mid} may not carry source {declared:?}: {reason}")]
     SourceNotAllowed {
         /// The m-line.
@@ -25,6 +24,17 @@ pub enum PublishError {
         declared: TrackSource,
         /// Why, for people.
         reason: &'static str,
+    },
+    /// An m-line declares a source that needs the other kind of m-line: talk on video or a
+    /// second camera on audio.
+    #[error("m-line {mid} is {kind:?} and cannot carry source {declared:?}")]
+    SourceKindMismatch {
+        /// The m-line.
+        mid: String,
+        /// The m-line's kind.
+        kind: crate::MediaKind,
+        /// The declared source.
+        declared: TrackSource,
     },
     /// The offer has no audio or video m-line.
     #[error("the SDP offer has no audio or video")]

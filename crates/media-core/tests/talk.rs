@@ -261,14 +261,14 @@ fn sources_need_their_kind() {
     let video_talk = [(MediaKind::Video, TrackSource::Talk)];
     let result = h.publish(talker, &video_talk);
     assert!(
-        matches!(result, Err(PublishError::SourceNotAllowed { .. })),
+        matches!(result, Err(PublishError::SourceKindMismatch { .. })),
         "{result:?}"
     );
     let publisher = h.add_client(participant());
     let audio_camera = [(MediaKind::Audio, TrackSource::Camera2)];
     let result = h.publish(publisher, &audio_camera);
     assert!(
-        matches!(result, Err(PublishError::SourceNotAllowed { .. })),
+        matches!(result, Err(PublishError::SourceKindMismatch { .. })),
         "{result:?}"
     );
 }

@@ -156,12 +156,14 @@ impl Sfu {
         if !entry.options.may_publish && !entry.options.may_talk {
             return Err(PublishError::Forbidden(client));
         }
+        // A source the client may not publish is rejected first, whatever else is wrong
+        // with the offer. Text without m-lines passes this check.
+        talk::check_sources(&entry.options, offer, sources)?;
         // Parse before checking the media, so that text that is not SDP at all is reported
         // as invalid rather than as an offer without media.
         let parsed = SdpOffer::from_sdp_string(offer)
             .map_err(|e| PublishError::InvalidSdp(e.to_string()))?;
         check_offer(offer)?;
-        talk::check_sources(&entry.options, offer, sources)?;
 
         let fingerprint = offer_fingerprint(offer);
         let mut existing = entry.publishing;

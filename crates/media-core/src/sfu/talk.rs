@@ -101,11 +101,16 @@ pub(super) fn check_sources(
             Some("only experts and organisers may talk to a participant")
         } else if source != TrackSource::Talk && !options.may_publish {
             Some("this role publishes only talk audio")
-        } else if source.required_kind().is_some_and(|k| k != kind) {
-            Some("the source needs an m-line of the other kind")
         } else {
             None
         };
+        if source.required_kind().is_some_and(|k| k != kind) {
+            return Err(PublishError::SourceKindMismatch {
+                mid,
+                kind,
+                declared: source,
+            });
+        }
         if let Some(reason) = reason {
             return Err(PublishError::SourceNotAllowed {
                 mid,

@@ -260,7 +260,10 @@ struct Recording {
     folder: PathBuf,
     key_prefix: String,
     manifest: Manifest,
+    /// The participant's sender clock, shared by their sources.
     clock: ClockMap,
+    /// The sender clock of the `talk` source, which another person's browser sends.
+    talk_clock: ClockMap,
     sources: FxHashMap<String, Source>,
     next_index: u32,
     pending_mux: usize,
@@ -276,6 +279,20 @@ struct Recording {
     uploaded_manifest_at_us: u64,
     /// Journals of muxed segments, removed once a manifest listing them is written.
     muxed_journals: Vec<PathBuf>,
+}
+
+/// Source name of the audio of an expert or organiser talking to the participant.
+const TALK: &str = "talk";
+
+impl Recording {
+    /// Returns the clock of `source`: the talk comes from another browser, whose sender
+    /// clock has its own offset to the server's.
+    fn clock_mut(&mut self, source: &str) -> &mut ClockMap {
+        match source {
+            TALK => &mut self.talk_clock,
+            _ => &mut self.clock,
+        }
+    }
 }
 
 struct Worker {
@@ -384,6 +401,18 @@ impl Worker {
                     push_event(recording, now, "left", None, None);
                 }
             }
+            Input::Talk {
+                publisher,
+                kind,
+                talker,
+            } => {
+                let now = self.clock.now_us();
+                let key = (publisher.room, publisher.identity);
+                match self.recordings.get_mut(&key) {
+                    Some(recording) => push_event(recording, now, kind, Some(TALK), Some(talker)),
+                    None => tracing::debug!(room = %key.0, "talk event without a recording"),
+                }
+            }
             Input::Muxed(outcome) => self.muxed(*outcome),
             Input::Uploaded { recording, index } => self.uploaded(&recording, index),
             Input::Stop(_) => {}
@@ -427,7 +456,7 @@ impl Worker {
             // NOTE: a source restarted on the same connection (screen sharing stopped and
             // started) also resets the offset, so its packets are placed by arrival until
             // the next sender report.
-            recording.clock.restart(source);
+            recording.clock_mut(source).restart(source);
         }
 
         let entry = recording
@@ -501,6 +530,7 @@ impl Worker {
             key_prefix,
             manifest,
             clock: ClockMap::default(),
+            talk_clock: ClockMap::default(),
             sources: FxHashMap::default(),
             next_index: 0,
             pending_mux: 0,
@@ -539,7 +569,7 @@ impl Worker {
         let Some(recording) = self.recordings.get_mut(key) else {
             return;
         };
-        recording.clock.observe(
+        recording.clock_mut(source_key).observe(
             source_key,
             arrival_us,
             packet.rtp_time,
@@ -1103,7 +1133,7 @@ fn close_segment(
         );
     }
     let start_unix_us = recording
-        .clock
+        .clock_mut(source_key)
         .server_time_us(source_key, open.first_rtp)
         .unwrap_or(open.start_by_arrival_us);
     tracing::debug!(recording = %recording.id, segment = open.index, ?reason, "segment closed");
