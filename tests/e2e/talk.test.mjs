@@ -226,6 +226,43 @@ describe('talk between an expert and a participant', () => {
       const streams = JSON.parse(stdout).streams.map((s) => `${s.codec_type}/${s.codec_name}`);
       assert.deepEqual(streams, ['audio/opus']);
       assert.equal(await decodeErrors(file), '');
+      talk.recording = summary.id;
+    }),
+  );
+
+  it('review page plays the talk with the camera', { timeout: TEST_TIMEOUT_MS }, (t) =>
+    stage.step(async () => {
+      if (!talk?.recording) {
+        t.skip('no recording to review');
+        return;
+      }
+      const { token } = await stage.server.devToken(stage.room, 'Рецензент', 'expert');
+      const url = `${stage.server.baseUrl}/review.html#token=${token}&recording=${talk.recording}`;
+      const review = await stage.browser.openPage('review', url);
+      await waitInPage(review, 'the recording to load', () => {
+        const state = window.profstage.review.state().recording;
+        return state?.phase === 'ready' && state.ready === true;
+      });
+      const state = () => review.page.evaluate(() => window.profstage.review.state().recording);
+      const loaded = await state();
+      assert.equal(loaded.master, 'camera', JSON.stringify(loaded));
+      assert.ok(loaded.sources.talk, JSON.stringify(loaded));
+      assert.equal(loaded.sources.talk.failed, false);
+      assert.equal(loaded.sources.talk.muted, false, 'the talk is heard');
+      assert.equal(loaded.sources.camera.muted, false, 'the participant is heard');
+
+      // The talk lies within the recording, so playing from its start plays both sides.
+      await clickTestId(review, 'play');
+      await waitInPage(review, 'playback to pass 2 s', () =>
+        window.profstage.review.currentTime() > 2,
+      );
+      const playing = await state();
+      const drift = Math.abs(playing.sources.talk.currentTime - playing.currentTime);
+      const talkEnd = playing.sources.talk.duration;
+      if (playing.currentTime < talkEnd) {
+        assert.ok(drift < 0.5, `talk ${drift} s away: ${JSON.stringify(playing)}`);
+        assert.equal(playing.sources.talk.paused, false);
+      }
     }),
   );
 });

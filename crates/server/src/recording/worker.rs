@@ -1364,13 +1364,25 @@ mod tests {
             });
         }
 
+        fn publisher() -> Publisher {
+            Publisher {
+                room: ROOM.into(),
+                identity: IDENTITY.into(),
+                name: "Participant".into(),
+            }
+        }
+
         fn send_opus(&self, track: u64, seq: u64) {
+            self.send_opus_from(track, seq, TrackSource::Microphone);
+        }
+
+        fn send_opus_from(&self, track: u64, seq: u64, source: TrackSource) {
             self.handle.packet(MediaPacket {
                 track: TrackId(track),
                 client: ClientId(1),
                 room: RoomId(ROOM.into()),
                 kind: MediaKind::Audio,
-                source: TrackSource::Microphone,
+                source,
                 codec: RtpCodec::Opus,
                 payload_type: 111,
                 seq,
@@ -1387,6 +1399,21 @@ mod tests {
             let live = self.index.live_in_room(ROOM);
             let found = live.first()?.sources.iter().find(|s| s.source == source)?;
             Some((found.state.clone(), found.detail.clone()))
+        }
+
+        /// Polls the index for up to 3 s until the recording's manifest has an event of
+        /// `kind`, and returns that event.
+        fn wait_for_event(&self, kind: &str) -> Option<recorder::manifest::Event> {
+            let deadline = Instant::now() + Duration::from_secs(3);
+            loop {
+                let found = self.index.in_room(ROOM).first().and_then(|manifest| {
+                    manifest.events.iter().find(|e| e.kind == kind).cloned()
+                });
+                if found.is_some() || Instant::now() > deadline {
+                    return found;
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
         }
 
         /// Polls the live state of `source` for up to 3 s until it is `state`.
@@ -1467,5 +1494,71 @@ mod tests {
             recorder.wait_for_state("microphone", "recording"),
             Some(("recording".into(), None))
         );
+    }
+
+    #[test]
+    fn talk_is_a_source_of_the_participant() {
+        let recorder = TestRecorder::start();
+        recorder.start_track(1, MediaKind::Audio, TrackSource::Microphone);
+        recorder.send_opus(1, 1);
+        // The talk track comes from an expert's client, but the media loop names the
+        // participant as its publisher.
+        recorder.start_track(2, MediaKind::Audio, TrackSource::Talk);
+        recorder.handle.send(Input::Talk {
+            publisher: TestRecorder::publisher(),
+            kind: "talk_started",
+            talker: "Expert".into(),
+        });
+        recorder.send_opus_from(2, 1, TrackSource::Talk);
+        assert_eq!(
+            recorder.wait_for_state("talk", "recording"),
+            Some(("recording".into(), None))
+        );
+        assert_eq!(
+            recorder.wait_for_state("microphone", "recording"),
+            Some(("recording".into(), None))
+        );
+        assert_eq!(recorder.index.live_in_room(ROOM).len(), 1, "one recording");
+
+        recorder.handle.send(Input::Talk {
+            publisher: TestRecorder::publisher(),
+            kind: "talk_ended",
+            talker: "Expert".into(),
+        });
+        recorder.handle.send(Input::TrackEnded { track: TrackId(2) });
+        for kind in ["talk_started", "talk_ended"] {
+            let event = recorder.wait_for_event(kind);
+            let event = event.unwrap_or_else(|| panic!("no {kind} event"));
+            assert_eq!(event.source.as_deref(), Some("talk"));
+            assert_eq!(event.detail.as_deref(), Some("Expert"));
+        }
+        assert_eq!(
+            recorder.wait_for_state("talk", "ended").map(|(s, _)| s),
+            Some("ended".into())
+        );
+    }
+
+    #[test]
+    fn talk_event_without_recording_is_dropped() {
+        let recorder = TestRecorder::start();
+        recorder.handle.send(Input::Talk {
+            publisher: TestRecorder::publisher(),
+            kind: "talk_started",
+            talker: "Expert".into(),
+        });
+        assert_eq!(recorder.wait_for_event("talk_started"), None);
+        assert!(recorder.index.live_in_room(ROOM).is_empty());
+    }
+
+    #[test]
+    fn second_camera_is_its_own_source() {
+        let recorder = TestRecorder::start();
+        recorder.start_track(1, MediaKind::Video, TrackSource::Camera);
+        recorder.start_track(2, MediaKind::Video, TrackSource::Camera2);
+        for source in ["camera", "camera2"] {
+            let state = recorder.wait_for_state(source, "starting");
+            assert_eq!(state.map(|(s, _)| s), Some("starting".into()), "{source}");
+        }
+        assert_eq!(recorder.wait_for_state("camera2", "failed"), no_media());
     }
 }
