@@ -1,8 +1,8 @@
-// A second camera: the participant picks a second device on the participant page (Chromium's
-// fake camera opened a second time), an expert decodes both cameras, turning the second one
-// off and on leaves a gap, and the recording has segments of both that verify and play on the
-// review page with the first camera. Needs ffmpeg and ffprobe on PATH. Run from tests/e2e
-// with `node --test second-camera.test.mjs`.
+// A second camera. The participant picks a second device on the participant page, which
+// opens Chromium's fake camera a second time, and an expert decodes both cameras. Turning
+// the second one off and on leaves a gap. The recording has segments of both that verify
+// and play on the review page with the first camera. Needs ffmpeg and ffprobe on PATH. Run
+// from tests/e2e with `node --test second-camera.test.mjs`.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';

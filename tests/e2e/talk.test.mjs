@@ -1,6 +1,6 @@
 // Talk between experts and a participant: an expert presses "talk" on the participant's tile,
 // the participant and a second expert hear the expert, the expert stops and publishes nothing
-// more, and the participant's recording holds the talk audio and its start and end. Needs
+// more, and the participant's recording contains the talk audio and its start and end. Needs
 // ffmpeg and ffprobe on PATH. Run from tests/e2e with `node --test talk.test.mjs`.
 
 import assert from 'node:assert/strict';
@@ -20,7 +20,7 @@ const run = promisify(execFile);
 const SERVER_ENV = { PROFSTAGE_SIGNALLING_REJOIN_GRACE_SECS: '2' };
 const EXPERT_NAME = 'Говорунов Пётр';
 const TALK_MS = 6_000;
-// Talk segments are placed by the expert's sender clock; they must lie within the talk's
+// Talk segments are placed by the expert's sender clock. They must lie within the talk's
 // events, give or take this much.
 const SYNC_TOLERANCE_MS = 1_500;
 const TEST_TIMEOUT_MS = 120_000;
@@ -173,7 +173,7 @@ describe('talk between an expert and a participant', () => {
     }),
   );
 
-  it('recording holds the talk audio and its events', { timeout: TEST_TIMEOUT_MS }, (t) =>
+  it('recording contains talk audio and events', { timeout: TEST_TIMEOUT_MS }, (t) =>
     stage.step(async () => {
       if (!talk) {
         t.skip('the talk did not happen');

@@ -1,5 +1,5 @@
 // The participant's second camera, a view of the workplace, published as `camera2`. It is
-// off until the participant picks a device; picking "none" stops it again, which leaves a
+// off until the participant picks a device. Picking "none" stops it again, which leaves a
 // gap in the recording as for the first camera.
 //
 // Event: `trackchange` (detail: `{source: 'camera2', track}`), where `track` is null when

@@ -8,12 +8,12 @@
 export class Talks extends EventTarget {
   #byParticipant = new Map(); // participant identity → talk
 
-  /** The talk to `participant`, or null. */
+  /** Returns the talk to `participant`, or null. */
   to(participant) {
     return this.#byParticipant.get(participant) ?? null;
   }
 
-  /** The talk `talker` holds, or null. */
+  /** Returns the talk in which `talker` talks, or null. */
   by(talker) {
     for (const talk of this.#byParticipant.values()) {
       if (talk.talker === talker) {
@@ -63,7 +63,7 @@ export class Talks extends EventTarget {
 /**
  * Plays every talk track the receiving connection carries, in hidden <audio> elements. A
  * talk track comes from an expert, who has no tile of their own, so it plays apart from
- * the tiles. `onAutoplayBlocked` runs when the browser holds the sound back.
+ * the tiles. `onAutoplayBlocked` runs when the browser blocks the sound.
  */
 export class TalkAudio {
   #box;

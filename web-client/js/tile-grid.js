@@ -51,7 +51,10 @@ export class TileGrid extends EventTarget {
     });
     session.subscriber.addEventListener('trackadded', (event) => {
       const { info, track } = event.detail;
-      this.#tileFor(info.identity)?.attach(info, track);
+      // Talk audio plays apart from the tiles (`TalkAudio`), also an organiser's.
+      if (info.source !== 'talk') {
+        this.#tileFor(info.identity)?.attach(info, track);
+      }
     });
     session.subscriber.addEventListener('trackremoved', (event) => {
       const { info, track } = event.detail;

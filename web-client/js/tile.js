@@ -178,9 +178,10 @@ export class Tile {
     entry.track = track;
     entry.video.srcObject = track ? new MediaStream([track]) : null;
     entry.video.hidden = track === null;
-    const shown = [...this.#videos.values()].filter((entry) => entry.track !== null).length;
-    this.#media.classList.toggle('multi-video', shown > 1);
-    this.#media.classList.toggle('three-videos', shown > 2);
+    const videosShown = [...this.#videos.values()].filter((entry) => entry.track !== null)
+      .length;
+    this.#media.classList.toggle('multi-video', videosShown > 1);
+    this.#media.classList.toggle('three-videos', videosShown > 2);
   }
 
   #attachAudio(track) {

@@ -4,13 +4,11 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{EndpointId, Harness};
+use common::{offered_to, EndpointId, Harness};
 use media_core::{
-    ClientId, ClientOptions, MediaKind, PublishError, Receives, RoomId, SfuEvent, TrackId,
-    TrackSource,
+    ClientId, ClientOptions, MediaKind, PublishError, Receives, RoomId, TrackId, TrackSource,
 };
 use str0m::media::Mid;
 
@@ -34,20 +32,6 @@ fn expert() -> ClientOptions {
         receives: Receives::Everyone,
         ..participant()
     }
-}
-
-/// Tracks of the newest offer the SFU sent to `client`.
-fn offered_to(h: &Harness, client: ClientId) -> BTreeSet<TrackId> {
-    h.events
-        .iter()
-        .rev()
-        .find_map(|(_, event)| match event {
-            SfuEvent::SubscribeOffer {
-                client: c, tracks, ..
-            } if *c == client => Some(tracks.iter().map(|t| t.track).collect()),
-            _ => None,
-        })
-        .unwrap_or_default()
 }
 
 /// A talking expert, the participant talked to, another participant and a second expert,

@@ -408,8 +408,8 @@ async fn merge_task_events(
 }
 
 /// Playable files and the sources muxed into each: the camera with the microphone, the
-/// screen with the screen's sound, the second camera alone, and the talk audio of experts
-/// and organisers alone, since a player plays only one audio track of a file.
+/// screen with the screen's sound, the second camera alone, and the talk audio alone. The
+/// talk is a file of its own because a player plays only one audio track of a file.
 const PLAYABLE: &[(&str, &[&str])] = &[
     ("camera", &["camera", "microphone"]),
     ("screen", &["screen", "screen-audio"]),

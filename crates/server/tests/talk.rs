@@ -4,24 +4,12 @@
 
 mod common;
 
-use common::{Client, TestServer};
+use common::{join_room, Client, TestServer};
 use profstage_server::signalling::protocol::{ErrorCode, Role, RoomKind, ServerMessage, Talk};
 use serde_json::json;
 
 async fn joined_as(server: &TestServer, identity: &str, role: Role, kind: RoomKind) -> Client {
-    let mut client = Client::connect(server).await;
-    let mut claims = server.claims(identity, "demo", role);
-    claims.kind = kind;
-    let token = server.issue(&claims);
-    client
-        .send(json!({"type": "join", "protocol": 1, "token": token}))
-        .await;
-    let welcome = client.receive().await;
-    assert!(
-        matches!(welcome, ServerMessage::Welcome { .. }),
-        "expected welcome, got {welcome:?}"
-    );
-    client
+    join_room(server, identity, role, kind).await.0
 }
 
 async fn joined(server: &TestServer, identity: &str, role: Role) -> Client {

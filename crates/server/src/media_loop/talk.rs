@@ -1,7 +1,8 @@
 //! Talk in contest rooms: an expert or organiser talks to one participant. The router sends
-//! the talker's talk audio to that participant and to everyone who receives every track;
-//! this module checks who may talk to whom, tells the people concerned, and hands the talk
-//! audio to the participant's recording as its `talk` source.
+//! the talker's talk audio to that participant and to everyone who receives every track.
+//! This module checks who may talk to whom, sends `talk_started` and `talk_stopped` to the
+//! people concerned, and hands the talk audio to the participant's recording as its `talk`
+//! source.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -40,7 +41,7 @@ fn rejected(code: ErrorCode, message: impl Into<String>) -> TalkRejected {
     }
 }
 
-/// Who talks to whom, and each talker's talk track.
+/// Talks in progress: the participant of each talker, and each talker's talk track.
 #[derive(Debug, Default)]
 pub(super) struct Talks {
     /// The participant each talker talks to.
@@ -66,7 +67,7 @@ impl MediaLoop {
         if member.kind != RoomKind::Contest {
             return Err(rejected(
                 ErrorCode::Forbidden,
-                "Talk exists only in contest rooms; in a briefing the organiser gives the floor.",
+                "Talk exists only in contest rooms. In a briefing, an organiser gives a participant the floor instead.",
             ));
         }
         if member.role == Role::Participant {
@@ -84,7 +85,7 @@ impl MediaLoop {
                 }
                 false => Err(rejected(
                     ErrorCode::NotTalking,
-                    "You are not talking to anyone; send talk_start first.",
+                    "You are not talking to anyone, so there is no talk to stop.",
                 )),
             },
         }
@@ -114,6 +115,7 @@ impl MediaLoop {
         if self.talks.targets.get(&talker) == Some(&target) {
             return Ok(());
         }
+
         let busy = self
             .talks
             .targets
@@ -122,9 +124,10 @@ impl MediaLoop {
         if busy {
             return Err(rejected(
                 ErrorCode::TalkBusy,
-                "Someone else is talking to this participant; wait until they stop.",
+                "Someone else is talking to this participant. Wait until they stop, then try again.",
             ));
         }
+
         if self.talks.targets.contains_key(&talker) {
             self.end_talk(now, talker);
         }
@@ -132,6 +135,7 @@ impl MediaLoop {
             tracing::error!(client = %talker, target = %target, "the router rejected a checked talk target");
             return Err(rejected(ErrorCode::Internal, "The talk could not start."));
         }
+
         self.talks.targets.insert(talker, target);
         tracing::info!(room = %member.room, client = %talker, target = %target, "talk started");
         self.record_talk_track(talker);

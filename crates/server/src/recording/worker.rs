@@ -1406,9 +1406,10 @@ mod tests {
         fn wait_for_event(&self, kind: &str) -> Option<recorder::manifest::Event> {
             let deadline = Instant::now() + Duration::from_secs(3);
             loop {
-                let found = self.index.in_room(ROOM).first().and_then(|manifest| {
-                    manifest.events.iter().find(|e| e.kind == kind).cloned()
-                });
+                let found =
+                    self.index.in_room(ROOM).first().and_then(|manifest| {
+                        manifest.events.iter().find(|e| e.kind == kind).cloned()
+                    });
                 if found.is_some() || Instant::now() > deadline {
                     return found;
                 }
@@ -1525,7 +1526,9 @@ mod tests {
             kind: "talk_ended",
             talker: "Expert".into(),
         });
-        recorder.handle.send(Input::TrackEnded { track: TrackId(2) });
+        recorder
+            .handle
+            .send(Input::TrackEnded { track: TrackId(2) });
         for kind in ["talk_started", "talk_ended"] {
             let event = recorder.wait_for_event(kind);
             let event = event.unwrap_or_else(|| panic!("no {kind} event"));

@@ -297,7 +297,7 @@ impl Session {
     }
 
     /// Passes a talk request to the media loop. The client learns of its effect from
-    /// `talk_started` or `talk_stopped`; only a rejection is answered directly.
+    /// `talk_started` or `talk_stopped`, and only a rejection gets a direct reply.
     async fn talk(&mut self, request: TalkRequest) -> Result<Option<ServerMessage>, Failure> {
         let client = self.client()?;
         let result = self.state.media.talk(client, request).await;
