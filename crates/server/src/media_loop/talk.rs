@@ -42,6 +42,8 @@ fn rejected(code: ErrorCode, message: impl Into<String>) -> TalkRejected {
 }
 
 /// Talks in progress: the participant of each talker, and each talker's talk track.
+// NOTE: `welcome` does not list these, so someone who joins during a talk learns of it only
+// from the next `talk_started` or `talk_stopped`.
 #[derive(Debug, Default)]
 pub(super) struct Talks {
     /// The participant each talker talks to.
