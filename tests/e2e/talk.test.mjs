@@ -1,7 +1,8 @@
-// Talk between experts and a participant: an expert presses "talk" on the participant's tile,
-// the participant and a second expert hear the expert, the expert stops and publishes nothing
-// more, and the participant's recording contains the talk audio and its start and end. Needs
-// ffmpeg and ffprobe on PATH. Run from tests/e2e with `node --test talk.test.mjs`.
+// Talk between experts and a participant. An expert presses "talk" on the participant's
+// tile, and the participant and a second expert hear the expert. The expert stops and then
+// publishes nothing more. The participant's recording contains the talk audio and its start
+// and end. Needs ffmpeg and ffprobe on PATH. Run from tests/e2e with
+// `node --test talk.test.mjs`.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
