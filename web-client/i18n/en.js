@@ -35,6 +35,7 @@ export default {
   'participant.heading': 'Participant workplace',
   'participant.controls': 'Stream controls',
   'participant.organisers': 'Organiser',
+  'participant.talking': '{name} is talking to you',
 
   'devices.heading': 'Your camera and microphone',
   'devices.camera_preview': 'This is what the experts will see',
@@ -45,6 +46,9 @@ export default {
   'devices.hint': 'Say a few words: the level bar should move.',
   'devices.camera_unnamed': 'Camera {number}',
   'devices.microphone_unnamed': 'Microphone {number}',
+  'devices.camera2': 'Second camera (workplace view)',
+  'devices.camera2_off': 'None',
+  'devices.camera2_preview': 'Workplace view from the second camera',
 
   'action.join': 'Start streaming',
   'action.share_screen': 'Share screen',
@@ -193,6 +197,9 @@ export default {
   'tile.state.no-video': 'No video',
   'tile.state.disconnected': 'Disconnected',
   'tile.state.reconnecting': 'Reconnecting…',
+  'tile.talk_start': 'Talk',
+  'tile.talk_stop': 'Stop talking',
+  'tile.talking': '{name} is talking',
 
   'capture.denied.camera':
     'No access to the camera. Allow it in the browser settings and reload the page.',
@@ -263,6 +270,10 @@ export default {
   'review.media_error': 'The file could not be played.',
   'review.download_camera': 'Download camera (WebM)',
   'review.download_screen': 'Download screen (WebM)',
+  'review.camera2_caption': 'Second camera',
+  'review.talk_caption': 'Experts talking to the participant (sound)',
+  'review.download_camera2': 'Download second camera (WebM)',
+  'review.download_talk': 'Download talk (WebM)',
   'review.verify': 'Verify integrity',
   'review.unauthorized': 'The link is invalid or has expired. Ask the organiser for a new one.',
   'review.forbidden': 'Only experts and organisers can see the recordings of this room.',
@@ -275,6 +286,8 @@ export default {
   'recording.source.microphone': 'Microphone',
   'recording.source.screen': 'Screen',
   'recording.source.screen-audio': 'Screen audio',
+  'recording.source.camera2': 'Second camera',
+  'recording.source.talk': 'Talk',
   'recording.status.recording': 'Recording',
   'recording.status.complete': 'Complete',
   'recording.status.interrupted': 'Interrupted',
@@ -354,6 +367,9 @@ export default {
   'server_error.unknown_peer': 'No such participant in the room: {message}',
   'server_error.room_kind_mismatch':
     'The room is in use for another kind of event. Ask the organiser for a new link.',
+  'server_error.invalid_source': 'The source does not fit the track: {message}',
+  'server_error.talk_busy': 'Another expert is already talking to this participant: {message}',
+  'server_error.not_talking': 'You are not talking to anyone: {message}',
 
   'role.commission_member': 'Commission member',
   'role.support': 'Support',

@@ -36,6 +36,7 @@ export default {
   'participant.heading': 'Рабочее место участника',
   'participant.controls': 'Управление трансляцией',
   'participant.organisers': 'Организатор',
+  'participant.talking': 'С вами говорит {name}',
 
   'devices.heading': 'Ваши камера и микрофон',
   'devices.camera_preview': 'Так вас увидят эксперты',
@@ -46,6 +47,9 @@ export default {
   'devices.hint': 'Скажите несколько слов: полоса уровня должна двигаться.',
   'devices.camera_unnamed': 'Камера {number}',
   'devices.microphone_unnamed': 'Микрофон {number}',
+  'devices.camera2': 'Вторая камера (вид рабочего места)',
+  'devices.camera2_off': 'Не использовать',
+  'devices.camera2_preview': 'Вид рабочего места со второй камеры',
 
   'action.join': 'Начать трансляцию',
   'action.share_screen': 'Показать экран',
@@ -195,6 +199,9 @@ export default {
   'tile.state.no-video': 'Нет видео',
   'tile.state.disconnected': 'Нет связи',
   'tile.state.reconnecting': 'Переподключение…',
+  'tile.talk_start': 'Говорить',
+  'tile.talk_stop': 'Закончить разговор',
+  'tile.talking': 'Говорит {name}',
 
   'capture.denied.camera':
     'Нет доступа к камере. Разрешите доступ в настройках браузера и обновите страницу.',
@@ -267,6 +274,10 @@ export default {
   'review.media_error': 'Файл не удалось воспроизвести.',
   'review.download_camera': 'Скачать камеру (WebM)',
   'review.download_screen': 'Скачать экран (WebM)',
+  'review.camera2_caption': 'Вторая камера',
+  'review.talk_caption': 'Разговор экспертов с участником (звук)',
+  'review.download_camera2': 'Скачать вторую камеру (WebM)',
+  'review.download_talk': 'Скачать разговор (WebM)',
   'review.verify': 'Проверить целостность',
   'review.unauthorized': 'Ссылка недействительна или устарела. Попросите у организатора новую.',
   'review.forbidden': 'Записи этой комнаты доступны только экспертам и организаторам.',
@@ -280,6 +291,8 @@ export default {
   'recording.source.microphone': 'Микрофон',
   'recording.source.screen': 'Экран',
   'recording.source.screen-audio': 'Звук экрана',
+  'recording.source.camera2': 'Вторая камера',
+  'recording.source.talk': 'Разговор',
   'recording.status.recording': 'Идёт запись',
   'recording.status.complete': 'Завершена',
   'recording.status.interrupted': 'Прервана',
@@ -360,6 +373,9 @@ export default {
   'server_error.unknown_peer': 'Такого участника нет в комнате: {message}',
   'server_error.room_kind_mismatch':
     'Комната сейчас занята мероприятием другого типа. Попросите у организатора новую ссылку.',
+  'server_error.invalid_source': 'Источник не подходит к дорожке: {message}',
+  'server_error.talk_busy': 'С этим участником уже говорит другой эксперт: {message}',
+  'server_error.not_talking': 'Вы сейчас ни с кем не говорите: {message}',
 
   'role.commission_member': 'Член комиссии',
   'role.support': 'Поддержка',

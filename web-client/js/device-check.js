@@ -120,7 +120,8 @@ export class DeviceCheck extends EventTarget {
   }
 }
 
-function fillSelect(select, devices, track, unnamedKey) {
+/** Lists `devices` in `select`, with the device of `track` selected. */
+export function fillSelect(select, devices, track, unnamedKey) {
   const selected = track?.getSettings().deviceId;
   select.replaceChildren();
   devices.forEach((device, index) => {

@@ -24,6 +24,9 @@ const SERVER_ERROR_CODES = new Set([
   'invalid_text',
   'unknown_peer',
   'room_kind_mismatch',
+  'invalid_source',
+  'talk_busy',
+  'not_talking',
 ]);
 
 /** Returns `{key, vars}` describing `error` to the user. */

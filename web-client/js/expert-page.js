@@ -1,5 +1,6 @@
-// expert.html: joins on load and shows every participant of the room in a grid.
-// Organisers also get a bar to publish their own camera and screen.
+// expert.html: joins on load and shows every participant of the room in a grid, with a
+// talk button on each participant's tile. Organisers also get a bar to publish their own
+// camera and screen.
 
 import { clearError, initErrorBanner, showError } from './error-banner.js';
 import { describeError } from './errors.js';
@@ -7,6 +8,8 @@ import { initLanguage, setText } from './i18n.js';
 import { PublishBar } from './publish-bar.js';
 import { Session } from './session.js';
 import { renderStatus } from './status-line.js';
+import { TalkAudio } from './talk.js';
+import { TalkControl } from './talk-control.js';
 import { exposeTestHooks } from './test-hooks.js';
 import { TileGrid } from './tile-grid.js';
 import { pageLink, tokenForPage } from './token.js';
@@ -26,15 +29,39 @@ const ui = {
 
 const token = await tokenForPage();
 let session = null;
+let talk = null;
 
+// Rejections of a talk request: the microphone published for it stops again.
+const TALK_REJECTIONS = new Set(['talk_busy', 'unknown_peer', 'forbidden', 'not_talking']);
+
+const showSoundButton = () => {
+  ui.enableSound.hidden = false;
+};
 const grid = new TileGrid(document.getElementById('grid'), {
   include: (peer) =>
     peer.role === 'participant' || (peer.role === 'organiser' && peer.tracks.size > 0),
-  onAutoplayBlocked: () => {
-    ui.enableSound.hidden = false;
-  },
+  onAutoplayBlocked: showSoundButton,
+  onTalk: (identity, start) => toggleTalk(identity, start),
 });
+const talkAudio = new TalkAudio(showSoundButton);
 const publishBar = new PublishBar(document.getElementById('publish-bar'));
+
+async function toggleTalk(identity, start) {
+  try {
+    await (start ? talk?.start(identity) : talk?.stop());
+  } catch (error) {
+    await talk?.release();
+    const { key, vars } = describeError(error);
+    showError(key, vars);
+  }
+}
+
+// The server ends a talk by itself when the participant leaves.
+function onTalkChange({ participant, talk: current }) {
+  if (current === null && talk?.participant === participant) {
+    talk.release().catch(() => {});
+  }
+}
 
 function updateControls() {
   const inSession = session !== null && session.phase !== 'ended';
@@ -49,7 +76,11 @@ async function join() {
   session = new Session(token);
   session.addEventListener('statechange', updateControls);
   session.addEventListener('failure', (event) => {
-    const { key, vars } = describeError(event.detail.error);
+    const { error } = event.detail;
+    if (TALK_REJECTIONS.has(error.code)) {
+      talk?.release().catch(() => {});
+    }
+    const { key, vars } = describeError(error);
     showError(key, vars);
   });
   session.addEventListener('ended', () => {
@@ -59,7 +90,10 @@ async function join() {
   try {
     const welcome = await session.start();
     setText(ui.room, 'expert.room', { room: welcome.room_title || welcome.room });
+    talk = new TalkControl(session);
+    session.talks.addEventListener('change', (event) => onTalkChange(event.detail));
     grid.bind(session);
+    talkAudio.bind(session);
     if (welcome.role === 'organiser') {
       publishBar.bind(session);
     }
@@ -84,6 +118,7 @@ function start() {
   ui.leave.addEventListener('click', () => session?.leave());
   ui.enableSound.addEventListener('click', () => {
     grid.resumeAudio();
+    talkAudio.resume();
     ui.enableSound.hidden = true;
   });
   grid.addEventListener('change', updateControls);

@@ -1,13 +1,16 @@
-// participant.html: device check, then joining, publishing camera and microphone, and
-// sharing the screen. Organisers' video, when they publish, appears below.
+// participant.html: device check, then joining, publishing camera, microphone and an
+// optional second camera, and sharing the screen. Organisers' video, when they publish,
+// appears below, and an expert who talks to the participant is heard and named.
 
 import { DeviceCheck } from './device-check.js';
 import { clearError, initErrorBanner, showError } from './error-banner.js';
 import { describeError, describeScreenError } from './errors.js';
-import { initLanguage } from './i18n.js';
+import { initLanguage, setText } from './i18n.js';
 import { ScreenShare } from './screen-share.js';
+import { SecondCamera } from './second-camera.js';
 import { Session } from './session.js';
 import { renderStatus } from './status-line.js';
+import { TalkAudio } from './talk.js';
 import { exposeTestHooks } from './test-hooks.js';
 import { TileGrid } from './tile-grid.js';
 import { tokenForPage } from './token.js';
@@ -25,6 +28,7 @@ const ui = {
   screenPreviewBox: document.getElementById('screen-preview-box'),
   noToken: document.getElementById('no-token'),
   organisers: document.getElementById('organisers'),
+  talkNotice: byTestId('talk-notice'),
 };
 
 const token = await tokenForPage();
@@ -44,12 +48,23 @@ const devices = new DeviceCheck(
   reportError,
 );
 
+const secondCamera = new SecondCamera(
+  {
+    select: byTestId('camera2-select'),
+    preview: byTestId('camera2-preview'),
+    previewBox: document.getElementById('camera2-preview-box'),
+  },
+  reportError,
+);
+
+const showSoundButton = () => {
+  ui.enableSound.hidden = false;
+};
 const grid = new TileGrid(document.getElementById('organiser-grid'), {
   include: (peer) => peer.role === 'organiser' && peer.tracks.size > 0,
-  onAutoplayBlocked: () => {
-    ui.enableSound.hidden = false;
-  },
+  onAutoplayBlocked: showSoundButton,
 });
+const talkAudio = new TalkAudio(showSoundButton);
 
 function joined() {
   return session?.phase === 'joined';
@@ -104,7 +119,18 @@ async function join() {
     return;
   }
   grid.bind(session);
+  talkAudio.bind(session);
+  session.talks.addEventListener('change', showTalk);
   await publishDevices();
+}
+
+// Names the expert who talks to this participant.
+function showTalk() {
+  const talk = session?.talks.to(session.room.self) ?? null;
+  ui.talkNotice.hidden = talk === null;
+  if (talk) {
+    setText(ui.talkNotice, 'participant.talking', { name: talk.name });
+  }
 }
 
 async function publishDevices() {
@@ -115,6 +141,9 @@ async function publishDevices() {
   if (devices.microphone) {
     await publisher.add('microphone', devices.microphone);
   }
+  if (secondCamera.track) {
+    await publisher.add('camera2', secondCamera.track);
+  }
   await publisher.negotiate();
   publishing = true;
 }
@@ -122,7 +151,15 @@ async function publishDevices() {
 // A device switched in the device check replaces the published one.
 async function onDeviceChanged({ source, track }) {
   const publisher = session?.publisher;
-  if (!joined() || !publisher || !track) {
+  if (!joined() || !publisher) {
+    return;
+  }
+  if (!track && source === 'camera2' && publisher.isSending(source)) {
+    await publisher.remove(source); // turned off: a gap in the recording
+    await publisher.negotiate();
+    return;
+  }
+  if (!track) {
     return;
   }
   if (publisher.isSending(source)) {
@@ -153,6 +190,7 @@ function onSessionEnded() {
   ui.screenPreview.srcObject = null;
   publishing = false;
   ui.enableSound.hidden = true;
+  ui.talkNotice.hidden = true;
   updateControls();
 }
 
@@ -172,6 +210,7 @@ function start() {
   ui.leave.addEventListener('click', leave);
   ui.enableSound.addEventListener('click', () => {
     grid.resumeAudio();
+    talkAudio.resume();
     ui.enableSound.hidden = true;
   });
   grid.addEventListener('change', () => {
@@ -180,10 +219,16 @@ function start() {
   devices.addEventListener('trackchange', (event) => {
     onDeviceChanged(event.detail).catch((error) => showFailure(error));
   });
+  secondCamera.addEventListener('trackchange', (event) => {
+    onDeviceChanged(event.detail).catch((error) => showFailure(error));
+  });
   window.addEventListener('pagehide', leave);
 
   updateControls();
-  devices.start().finally(updateControls);
+  devices
+    .start()
+    .then(() => secondCamera.fill())
+    .finally(updateControls);
 }
 
 start();

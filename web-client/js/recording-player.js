@@ -1,8 +1,9 @@
-// Plays a recording's camera and screen files side by side as one: the longer file is the
-// master clock, and the other follows it. Play, pause, seek and rate go to both. While
-// playing, a follower more than 0.25 s away from the master is seeked back into step.
+// Plays a recording's files side by side as one: camera, second camera, screen and the
+// talk audio of experts. The longest file is the master clock, and the others follow it.
+// Play, pause, seek and rate go to all. While playing, a follower more than 0.25 s away from
+// the master is seeked back into step.
 //
-// Both files start at the recording's start (t = 0 is manifest.started_unix_ms), so equal
+// Every file starts at the recording's start (t = 0 is manifest.started_unix_ms), so equal
 // currentTime means equal wall-clock time of the session.
 //
 // Events: `timeupdate` (the master's time moved), `statechange` (play, pause, rate, which
@@ -17,6 +18,9 @@ const END_MARGIN_S = 0.05;
 const MEDIA_EVENTS = ['play', 'playing', 'pause', 'ended', 'waiting', 'seeking', 'seeked',
   'timeupdate'];
 const TIME_EVENTS = new Set(['timeupdate', 'seeking', 'seeked']);
+// Files whose sound plays: the camera file carries the microphone, and the talk file the
+// experts who talked to the participant.
+const AUDIBLE = new Set(['camera', 'talk']);
 
 /** Duration of a video in seconds, or 0 while unknown. */
 function knownDuration(video) {
@@ -24,22 +28,23 @@ function knownDuration(video) {
 }
 
 export class SyncedPlayer extends EventTarget {
-  #videos; // source → <video>, only sources that have a file
+  #videos; // source → <video> or <audio>, only sources that have a file
   #ready = new Set();
   #failed = new Set();
   #master = null;
-  #follower = null;
+  #followers = [];
   #rate = 1;
   #forcedMute = false;
-  #seekStartedAt = null;
+  #seekStartedAt = new Map(); // follower → performance.now() of its last seek
   #seekLatencyS = 0.1;
   #driftTimer = null;
   #listeners = new AbortController();
   #earliest = 0;
 
   /**
-   * @param {{camera: HTMLVideoElement, screen: HTMLVideoElement}} elements
-   * @param {{camera?: string, screen?: string}} media the recording's `media` URLs
+   * @param {Object<string, HTMLMediaElement>} elements by source: `camera`, `camera2`,
+   *   `screen` and `talk`
+   * @param {Object<string, string>} media the recording's `media` URLs by source
    * @param {number} earliest seconds before which no seek goes: the first video frame of
    *   the files. Chromium cannot seek a WebM file to before its first video frame when its
    *   audio blocks carry no keyframe flags, as GStreamer writes them.
@@ -80,7 +85,7 @@ export class SyncedPlayer extends EventTarget {
     return this.#rate;
   }
 
-  /** Starts both files from the master's position. */
+  /** Starts every file from the master's position. */
   async play() {
     if (!this.#master) {
       return;
@@ -101,17 +106,17 @@ export class SyncedPlayer extends EventTarget {
     return this.paused ? this.play() : Promise.resolve(this.pause());
   }
 
-  /** Moves both files to `seconds` from the recording's start, clamped to the length. */
+  /** Moves every file to `seconds` from the recording's start, clamped to the length. */
   seek(seconds) {
     if (!this.#master || !Number.isFinite(seconds)) {
       return;
     }
     const target = Math.min(Math.max(this.#earliest, seconds), this.duration || seconds);
-    this.#master.currentTime = target; // the master's `seeking` event moves the follower
+    this.#master.currentTime = target; // the master's `seeking` event moves the followers
   }
 
   /**
-   * Sets the playback rate of both files. When the browser rejects a rate with sound, the
+   * Sets the playback rate of every file. When the browser rejects a rate with sound, the
    * sound is muted and the rate tried again. Returns the rate now in effect.
    */
   setRate(rate) {
@@ -142,7 +147,8 @@ export class SyncedPlayer extends EventTarget {
     }
     return {
       master: this.#sourceOf(this.#master),
-      follower: this.#sourceOf(this.#follower),
+      follower: this.#sourceOf(this.#followers[0] ?? null),
+      followers: this.#followers.map((video) => this.#sourceOf(video)),
       currentTime: this.currentTime,
       duration: this.duration,
       paused: this.paused,
@@ -153,7 +159,7 @@ export class SyncedPlayer extends EventTarget {
     };
   }
 
-  /** Stops playback and releases both files. */
+  /** Stops playback and releases every file. */
   destroy() {
     this.#listeners.abort();
     clearInterval(this.#driftTimer);
@@ -169,7 +175,7 @@ export class SyncedPlayer extends EventTarget {
     const options = { signal: this.#listeners.signal };
     video.preload = 'auto';
     video.playsInline = true;
-    video.muted = source !== 'camera'; // only the camera file carries the microphone
+    video.muted = !AUDIBLE.has(source);
     video.addEventListener('loadedmetadata', () => this.#onReady(source), options);
     video.addEventListener('error', () => this.#onError(source), options);
     for (const type of MEDIA_EVENTS) {
@@ -192,9 +198,10 @@ export class SyncedPlayer extends EventTarget {
   }
 
   #setForcedMute(muted) {
-    const camera = this.#videos.get('camera');
-    if (camera && muted !== this.#forcedMute) {
-      camera.muted = muted;
+    for (const [source, video] of this.#videos) {
+      if (AUDIBLE.has(source) && muted !== this.#forcedMute) {
+        video.muted = muted;
+      }
     }
     this.#forcedMute = muted;
   }
@@ -219,20 +226,19 @@ export class SyncedPlayer extends EventTarget {
     const playable = [...this.#videos].filter(([source]) => this.#ready.has(source));
     playable.sort((a, b) => knownDuration(b[1]) - knownDuration(a[1]));
     const master = playable[0]?.[1] ?? null;
-    const follower = playable[1]?.[1] ?? null;
+    const followers = playable.slice(1).map(([, video]) => video);
     if (master !== this.#master) {
-      this.#bindMaster(master, follower);
+      this.#bindMaster(master);
     }
-    this.#follower = follower;
+    this.#followers = followers;
     this.#emit('statechange');
   }
 
-  #bindMaster(master, follower) {
+  #bindMaster(master) {
     const time = this.#master?.currentTime ?? 0;
     const wasPlaying = this.#master && !this.#master.paused;
     this.#master?.pause();
     this.#master = master;
-    this.#follower = follower;
     if (!master) {
       return;
     }
@@ -247,32 +253,35 @@ export class SyncedPlayer extends EventTarget {
   #onMediaEvent(event) {
     if (event.target === this.#master) {
       this.#followMaster(event);
-    } else if (event.target === this.#follower && event.type === 'seeked') {
-      this.#onFollowerSeeked();
+    } else if (this.#followers.includes(event.target) && event.type === 'seeked') {
+      this.#onFollowerSeeked(event.target);
     }
   }
 
   #followMaster(event) {
-    const follower = this.#follower;
     switch (event.type) {
       case 'play':
       case 'playing':
         this.#startDriftChecks();
-        this.#syncFollower();
+        this.#syncFollowers();
         break;
       case 'pause':
       case 'ended':
       case 'waiting':
-        follower?.pause();
+        for (const follower of this.#followers) {
+          follower.pause();
+        }
         if (event.type !== 'waiting') {
           this.#stopDriftChecks();
         }
         break;
       case 'seeking':
-        this.#followTo(this.#master.currentTime, 0);
+        for (const follower of this.#followers) {
+          this.#followTo(follower, this.#master.currentTime, 0);
+        }
         break;
       case 'seeked':
-        this.#syncFollower();
+        this.#syncFollowers();
         break;
       default:
         break;
@@ -280,23 +289,24 @@ export class SyncedPlayer extends EventTarget {
     this.#emit(TIME_EVENTS.has(event.type) ? 'timeupdate' : 'statechange');
   }
 
-  /** Seeks the follower to `seconds` plus `leadS`, or parks it at its end. */
-  #followTo(seconds, leadS) {
-    const follower = this.#follower;
-    if (!follower) {
-      return;
-    }
+  /** Seeks `follower` to `seconds` plus `leadS`, or parks it at its end. */
+  #followTo(follower, seconds, leadS) {
     const end = knownDuration(follower);
     const target = Math.min(Math.max(this.#earliest, seconds + leadS), end);
     follower.currentTime = target;
-    this.#seekStartedAt = performance.now();
+    this.#seekStartedAt.set(follower, performance.now());
   }
 
-  /** Pulls the follower back into step with the master and mirrors playing or paused. */
-  #syncFollower() {
+  #syncFollowers() {
+    for (const follower of this.#followers) {
+      this.#syncFollower(follower);
+    }
+  }
+
+  /** Pulls `follower` back into step with the master and mirrors playing or paused. */
+  #syncFollower(follower) {
     const master = this.#master;
-    const follower = this.#follower;
-    if (!master || !follower || follower.seeking || master.seeking) {
+    if (!master || follower.seeking || master.seeking) {
       return;
     }
     const atEnd = master.currentTime >= knownDuration(follower) - END_MARGIN_S;
@@ -308,25 +318,26 @@ export class SyncedPlayer extends EventTarget {
     }
     if (Math.abs(follower.currentTime - master.currentTime) > MAX_DRIFT_S) {
       const lead = master.paused ? 0 : Math.min(this.#seekLatencyS * this.#rate, MAX_SEEK_LEAD_S);
-      this.#followTo(master.currentTime, lead);
+      this.#followTo(follower, master.currentTime, lead);
     }
     if (!master.paused && follower.paused) {
       follower.play().catch(() => {});
     }
   }
 
-  #onFollowerSeeked() {
-    if (this.#seekStartedAt === null) {
+  #onFollowerSeeked(follower) {
+    const startedAt = this.#seekStartedAt.get(follower);
+    if (startedAt === undefined) {
       return;
     }
-    const latency = (performance.now() - this.#seekStartedAt) / 1000;
+    const latency = (performance.now() - startedAt) / 1000;
     this.#seekLatencyS = 0.5 * this.#seekLatencyS + 0.5 * latency;
-    this.#seekStartedAt = null;
+    this.#seekStartedAt.delete(follower);
   }
 
   #startDriftChecks() {
     if (this.#driftTimer === null) {
-      this.#driftTimer = setInterval(() => this.#syncFollower(), DRIFT_CHECK_MS);
+      this.#driftTimer = setInterval(() => this.#syncFollowers(), DRIFT_CHECK_MS);
     }
   }
 

@@ -9,7 +9,10 @@ import { SyncedPlayer } from './recording-player.js';
 import { Timeline } from './recording-timeline.js';
 import { VerifyButton } from './recording-verify.js';
 
-const VIDEO_SOURCES = ['camera', 'screen'];
+const VIDEO_SOURCES = ['camera', 'camera2', 'screen'];
+// Every playable file and the element that plays it.
+const MEDIA_SOURCES = [...VIDEO_SOURCES, 'talk'];
+const elementTestId = (source) => (source === 'talk' ? 'audio-talk' : `video-${source}`);
 
 function byTestId(root, id) {
   return root.querySelector(`[data-testid="${id}"]`);
@@ -156,8 +159,8 @@ export class RecordingView {
 
   #buildPlayer(recording) {
     const videos = {};
-    for (const source of VIDEO_SOURCES) {
-      videos[source] = byTestId(this.#root, `video-${source}`);
+    for (const source of MEDIA_SOURCES) {
+      videos[source] = byTestId(this.#root, elementTestId(source));
       byTestId(this.#root, `player-${source}`).hidden = !recording.media[source];
     }
     this.#player = new SyncedPlayer(videos, recording.media, firstVideoFrame(recording));
@@ -194,7 +197,7 @@ export class RecordingView {
   }
 
   #buildDownloads(recording) {
-    for (const source of VIDEO_SOURCES) {
+    for (const source of MEDIA_SOURCES) {
       const link = byTestId(this.#root, `download-${source}`);
       const url = recording.media[source];
       link.hidden = !url;

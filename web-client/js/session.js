@@ -14,6 +14,7 @@ import { Publisher } from './publisher.js';
 import { Room } from './room.js';
 import { ServerError, Signalling } from './signalling.js';
 import { Subscriber } from './subscriber.js';
+import { Talks } from './talk.js';
 import { videoCodecFromFragment } from './token.js';
 
 /** The signalling socket closed without `leave`. */
@@ -103,6 +104,7 @@ export class Session extends EventTarget {
     }
     this.#resumeToken = this.welcome.resume_token;
     this.room = new Room(this.welcome);
+    this.talks = new Talks();
     if (this.welcome.kind === 'briefing') {
       this.briefing = new Briefing(this.welcome);
     }
@@ -182,6 +184,8 @@ export class Session extends EventTarget {
       // room changes reach the page through the room's events
     } else if (this.briefing?.handle(message)) {
       // hands, floor and chat reach the page through the briefing's events
+    } else if (this.talks.handle(message)) {
+      // talks reach the page through the talks' events
     } else if (message.type !== 'pong') {
       console.warn(`ignored signalling message of type ${message.type}`);
     }
@@ -247,6 +251,7 @@ export class Session extends EventTarget {
       // connections start afresh; the recording continues if the recorder still keeps it.
       this.subscriber.reset();
       this.publisher?.renew().catch((error) => this.#report(error, false));
+      this.talks.clear(); // the server ended the talks of the removed session
     }
     // NOTE: a briefing's hands, floor and chat are not refreshed from the new welcome.
     this.reconnecting = false;
@@ -348,6 +353,7 @@ export class Session extends EventTarget {
   }
 
   #end() {
+    this.talks?.clear();
     this.publisher?.close();
     this.subscriber?.close();
     this.#setPhase('ended');

@@ -12,6 +12,7 @@ export class TileGrid extends EventTarget {
   #container;
   #include;
   #onAutoplayBlocked;
+  #onTalk;
   #tiles = new Map(); // identity → Tile
   #session = null;
   #enlarged = null;
@@ -19,13 +20,15 @@ export class TileGrid extends EventTarget {
   /**
    * @param {HTMLElement} container the grid element
    * @param {object} options `include(peer)` decides who gets a tile; `onAutoplayBlocked`
-   *   runs when the browser blocks sound until a user gesture
+   *   runs when the browser blocks sound until a user gesture; `onTalk(identity, start)`,
+   *   when given, puts a talk button on participants' tiles
    */
-  constructor(container, { include, onAutoplayBlocked }) {
+  constructor(container, { include, onAutoplayBlocked, onTalk = null }) {
     super();
     this.#container = container;
     this.#include = include;
     this.#onAutoplayBlocked = onAutoplayBlocked;
+    this.#onTalk = onTalk;
     container.addEventListener('click', (event) => this.#onClick(event));
     container.addEventListener('keydown', (event) => this.#onKey(event));
     document.addEventListener('keydown', (event) => {
@@ -48,11 +51,17 @@ export class TileGrid extends EventTarget {
     });
     session.subscriber.addEventListener('trackadded', (event) => {
       const { info, track } = event.detail;
-      this.#tileFor(info.identity)?.attach(info, track);
+      // Talk audio plays apart from the tiles (`TalkAudio`), also an organiser's.
+      if (info.source !== 'talk') {
+        this.#tileFor(info.identity)?.attach(info, track);
+      }
     });
     session.subscriber.addEventListener('trackremoved', (event) => {
       const { info, track } = event.detail;
       this.#tiles.get(info.identity)?.detach(info, track);
+    });
+    session.talks.addEventListener('change', (event) => {
+      this.#showTalk(event.detail.participant);
     });
     session.addEventListener('ended', () => this.#markAllDisconnected());
   }
@@ -85,6 +94,12 @@ export class TileGrid extends EventTarget {
     }
   }
 
+  #showTalk(identity) {
+    const talk = this.#session?.talks.to(identity) ?? null;
+    const own = talk !== null && talk.talker === this.#session.room.self;
+    this.#tiles.get(identity)?.showTalk(talk, own);
+  }
+
   #tileFor(identity) {
     const existing = this.#tiles.get(identity);
     if (existing) {
@@ -94,9 +109,10 @@ export class TileGrid extends EventTarget {
     if (!peer || !this.#include(peer)) {
       return null;
     }
-    const tile = new Tile(identity, this.#onAutoplayBlocked);
+    const tile = new Tile(identity, this.#onAutoplayBlocked, this.#onTalk);
     tile.update(peer);
     this.#tiles.set(identity, tile);
+    this.#showTalk(identity);
     this.#container.append(tile.element);
     this.dispatchEvent(new Event('change'));
     return tile;

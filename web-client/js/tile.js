@@ -1,11 +1,13 @@
-// One person's tile: name, camera and screen video, audio with a mute button, and a
-// state: connecting, live, no-video, reconnecting or disconnected.
+// One person's tile: name, video of the camera, the second camera and the screen, audio
+// with a mute button, and a state: connecting, live, no-video, reconnecting or
+// disconnected. A participant's tile on an expert's page also has a talk button and shows
+// who talks to the participant.
 
 import { setText } from './i18n.js';
 import { FrameWatch } from './frame-watch.js';
 import { publishes } from './room.js';
 
-const VIDEO_SOURCES = ['camera', 'screen'];
+const VIDEO_SOURCES = ['camera', 'camera2', 'screen'];
 
 function element(tag, className, attributes = {}) {
   const node = document.createElement(tag);
@@ -40,12 +42,23 @@ export class Tile {
   #peer = null; // room entry; null once the person left
   #connectionFailed = false;
   #onAutoplayBlocked;
+  #onTalk;
+  #talkButton;
+  #talkLabel;
+  #ownTalk = false;
   muted = false;
   state = 'connecting';
 
-  constructor(identity, onAutoplayBlocked) {
+  /**
+   * @param {string} identity the person's identity
+   * @param {() => void} onAutoplayBlocked runs when the browser holds sound back
+   * @param {((identity: string, start: boolean) => void)|null} onTalk runs when the talk
+   *   button is pressed; without it the tile has no talk button
+   */
+  constructor(identity, onAutoplayBlocked, onTalk = null) {
     this.identity = identity;
     this.#onAutoplayBlocked = onAutoplayBlocked;
+    this.#onTalk = onTalk;
     this.element = element('article', 'tile', {
       'data-testid': 'tile',
       'data-identity': identity,
@@ -62,7 +75,25 @@ export class Tile {
       this.element.setAttribute('aria-label', peer.name);
       this.#connectionFailed = false;
     }
+    this.#talkButton.hidden = !this.#onTalk || peer?.role !== 'participant';
     this.refreshState();
+  }
+
+  /**
+   * Shows the talk to this person: `talk` is `{talker, name}` or null, and `own` is true
+   * when the viewer is the talker. Someone else's talk disables the button.
+   */
+  showTalk(talk, own) {
+    this.#ownTalk = Boolean(talk) && own;
+    this.#talkLabel.hidden = !talk;
+    if (talk) {
+      setText(this.#talkLabel, 'tile.talking', { name: talk.name });
+      this.#talkLabel.dataset.talker = talk.talker;
+    }
+    this.#talkButton.disabled = Boolean(talk) && !own;
+    this.#talkButton.setAttribute('aria-pressed', String(this.#ownTalk));
+    setText(this.#talkButton, this.#ownTalk ? 'tile.talk_stop' : 'tile.talk_start');
+    this.element.classList.toggle('talking', Boolean(talk));
   }
 
   /** Shows or plays a track from the receiving connection. */
@@ -147,8 +178,10 @@ export class Tile {
     entry.track = track;
     entry.video.srcObject = track ? new MediaStream([track]) : null;
     entry.video.hidden = track === null;
-    const screen = this.#videos.get('screen');
-    this.#media.classList.toggle('has-screen', screen.track !== null);
+    const videosShown = [...this.#videos.values()].filter((entry) => entry.track !== null)
+      .length;
+    this.#media.classList.toggle('multi-video', videosShown > 1);
+    this.#media.classList.toggle('three-videos', videosShown > 2);
   }
 
   #attachAudio(track) {
@@ -174,18 +207,27 @@ export class Tile {
     }
     this.#placeholder = element('p', 'tile-placeholder');
     this.#stateLabel = element('span', 'tile-state');
-    this.#media.append(this.#placeholder, this.#stateLabel);
+    this.#talkLabel = element('span', 'tile-talk', { 'data-testid': 'tile-talk' });
+    this.#talkLabel.hidden = true;
+    this.#media.append(this.#placeholder, this.#stateLabel, this.#talkLabel);
 
     const bar = element('div', 'tile-bar');
     this.#name = element('span', 'tile-name');
+    this.#talkButton = element('button', 'tile-mute tile-talk-button', {
+      type: 'button',
+      'data-testid': 'talk',
+    });
+    this.#talkButton.hidden = true;
     this.#muteButton = element('button', 'tile-mute', { type: 'button', 'data-testid': 'mute' });
-    bar.append(this.#name, this.#muteButton);
+    bar.append(this.#name, this.#talkButton, this.#muteButton);
 
     this.#audioBox = element('div', 'tile-audio');
     this.#audioBox.hidden = true;
     this.element.append(this.#media, bar, this.#audioBox);
 
     this.#muteButton.addEventListener('click', () => this.setMuted(!this.muted));
+    this.#talkButton.addEventListener('click', () => this.#onTalk?.(this.identity, !this.#ownTalk));
     this.setMuted(false);
+    this.showTalk(null, false);
   }
 }

@@ -1,6 +1,6 @@
 //! Errors of the operations a signalling layer calls.
 
-use crate::ids::ClientId;
+use crate::ids::{ClientId, TrackSource};
 
 /// Errors of [`crate::Sfu::publish`]. Nothing changed when one is returned, except for
 /// [`PublishError::Failed`].
@@ -15,6 +15,27 @@ pub enum PublishError {
     /// The text is not a valid SDP offer.
     #[error("invalid SDP offer: {0}")]
     InvalidSdp(String),
+    /// An m-line declares a source that the client may not publish.
+    #[error("m-line {mid} may not carry source {declared:?}: {reason}")]
+    SourceNotAllowed {
+        /// The m-line.
+        mid: String,
+        /// The declared source, or the default one for an undeclared m-line.
+        declared: TrackSource,
+        /// Why, for people.
+        reason: &'static str,
+    },
+    /// An m-line declares a source that needs the other kind of m-line: talk on video or a
+    /// second camera on audio.
+    #[error("m-line {mid} is {kind:?} and cannot carry source {declared:?}")]
+    SourceKindMismatch {
+        /// The m-line.
+        mid: String,
+        /// The m-line's kind.
+        kind: crate::MediaKind,
+        /// The declared source.
+        declared: TrackSource,
+    },
     /// The offer has no audio or video m-line.
     #[error("the SDP offer has no audio or video")]
     NoMedia,

@@ -48,10 +48,28 @@ impl fmt::Display for RoomId {
 pub enum TrackSource {
     /// A camera.
     Camera,
+    /// A second camera, such as a view of the whole workplace.
+    Camera2,
     /// A microphone.
     Microphone,
     /// A shared screen or window.
     Screen,
     /// Sound captured with a shared screen or tab.
     ScreenAudio,
+    /// An expert's or organiser's microphone while they talk to one participant. It reaches
+    /// that participant and those who receive everyone, and only while the talk lasts
+    /// ([`Sfu::set_talk_target`](crate::Sfu::set_talk_target)).
+    Talk,
+}
+
+impl TrackSource {
+    /// Returns the kind of m-line the source must be sent on, or `None` when any kind is
+    /// accepted, as for the sources that existed before kinds were checked.
+    pub fn required_kind(self) -> Option<crate::MediaKind> {
+        match self {
+            Self::Camera2 => Some(crate::MediaKind::Video),
+            Self::Talk => Some(crate::MediaKind::Audio),
+            Self::Camera | Self::Microphone | Self::Screen | Self::ScreenAudio => None,
+        }
+    }
 }

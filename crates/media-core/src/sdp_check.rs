@@ -38,6 +38,15 @@ pub fn check_offer(offer: &str) -> Result<(), PublishError> {
     Ok(())
 }
 
+/// Returns the MID and kind (`audio` or `video`) of every sending audio or video m-line.
+pub(crate) fn sending_media(offer: &str) -> Vec<(String, String)> {
+    media_sections(offer)
+        .into_iter()
+        .filter(|s| s.is_audio_or_video && s.is_sending())
+        .map(|s| (s.mid.unwrap_or_default(), s.kind))
+        .collect()
+}
+
 /// A video codec the server forwards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum VideoCodec {

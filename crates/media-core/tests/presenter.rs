@@ -7,10 +7,8 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{EndpointId, Harness};
-use media_core::{
-    ClientId, ClientOptions, MediaKind, Receives, RoomId, SfuEvent, TrackId, TrackSource,
-};
+use common::{offered_to, EndpointId, Harness};
+use media_core::{ClientId, ClientOptions, MediaKind, Receives, RoomId, TrackId, TrackSource};
 use str0m::media::Mid;
 
 const BOTH: [(MediaKind, TrackSource); 2] = [
@@ -23,24 +21,11 @@ fn briefing(presenter: bool) -> ClientOptions {
     ClientOptions {
         room: RoomId("briefing".to_string()),
         may_publish: true,
+        may_talk: false,
         presenter,
         receives: Receives::Presenters,
         recorded: false,
     }
-}
-
-/// Tracks of the newest offer the SFU sent to `client`.
-fn offered_to(h: &Harness, client: ClientId) -> BTreeSet<TrackId> {
-    h.events
-        .iter()
-        .rev()
-        .find_map(|(_, event)| match event {
-            SfuEvent::SubscribeOffer {
-                client: c, tracks, ..
-            } if *c == client => Some(tracks.iter().map(|t| t.track).collect()),
-            _ => None,
-        })
-        .unwrap_or_default()
 }
 
 /// Packets `subscriber` received on any of `mids`.

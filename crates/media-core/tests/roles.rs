@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{member, Harness};
+use common::{member, offered_to, Harness};
 use media_core::{
     ClientId, ClientOptions, MediaKind, PublishError, Receives, RoomId, SfuEvent, TrackId,
     TrackSource,
@@ -21,6 +21,7 @@ fn options(presenter: bool, may_publish: bool, receives: Receives) -> ClientOpti
     ClientOptions {
         room: RoomId("hall".to_string()),
         may_publish,
+        may_talk: false,
         presenter,
         receives,
         recorded: false,
@@ -33,20 +34,6 @@ fn track_set(h: &Harness, client: ClientId) -> BTreeSet<TrackId> {
         .into_iter()
         .map(|(t, _)| t)
         .collect()
-}
-
-/// Returns the tracks of the newest offer the SFU sent to `client`.
-fn offered_to(h: &Harness, client: ClientId) -> BTreeSet<TrackId> {
-    h.events
-        .iter()
-        .rev()
-        .find_map(|(_, event)| match event {
-            SfuEvent::SubscribeOffer {
-                client: c, tracks, ..
-            } if *c == client => Some(tracks.iter().map(|t| t.track).collect()),
-            _ => None,
-        })
-        .unwrap_or_default()
 }
 
 #[test]

@@ -27,9 +27,11 @@ use crate::signalling::protocol::{
 
 mod briefing;
 mod rejoin;
+mod talk;
 
 pub use briefing::{BriefingRejected, BriefingRequest};
 use rejoin::Presence;
+pub use talk::{TalkRejected, TalkRequest};
 
 /// Capacity of the command channel into the media loop.
 const COMMAND_CAPACITY: usize = 1024;
@@ -123,6 +125,11 @@ enum Command {
         client: ClientId,
         request: BriefingRequest,
         reply: oneshot::Sender<Result<(), BriefingRejected>>,
+    },
+    Talk {
+        client: ClientId,
+        request: TalkRequest,
+        reply: oneshot::Sender<Result<(), TalkRejected>>,
     },
 }
 
@@ -228,6 +235,22 @@ impl MediaHandle {
         answer.await.map_err(|_| MediaStopped)
     }
 
+    /// Starts or ends a talk to a participant.
+    pub async fn talk(
+        &self,
+        client: ClientId,
+        request: TalkRequest,
+    ) -> Result<Result<(), TalkRejected>, MediaStopped> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Talk {
+            client,
+            request,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| MediaStopped)
+    }
+
     async fn send(&self, command: Command) -> Result<(), MediaStopped> {
         self.commands.send(command).await.map_err(|_| MediaStopped)
     }
@@ -296,6 +319,7 @@ pub async fn start(
         recorder,
         briefings: HashMap::new(),
         events,
+        talks: talk::Talks::default(),
     };
     tracing::info!(udp = %local_addr, "media loop started");
     let task = tokio::spawn(media.run(receiver));
@@ -333,6 +357,7 @@ struct MediaLoop {
     /// Briefings that someone is in, by room.
     briefings: HashMap<String, BriefingRoom>,
     events: EventSender,
+    talks: talk::Talks,
 }
 
 /// Waits for the recorder's next keyframe request, or for ever when nothing is recorded.
@@ -457,6 +482,14 @@ impl MediaLoop {
                 let result = self.briefing_request(now, client, request);
                 let _ = reply.send(result);
             }
+            Command::Talk {
+                client,
+                request,
+                reply,
+            } => {
+                let result = self.talk_request(now, client, request);
+                let _ = reply.send(result);
+            }
         }
     }
 
@@ -541,6 +574,7 @@ impl MediaLoop {
     }
 
     fn leave(&mut self, now: Instant, client: ClientId) {
+        self.end_talks_of(now, client);
         self.sfu.remove_client(now, client);
         self.dispatch_events();
         if let Some(left) = self.members.remove(&client) {
@@ -577,6 +611,9 @@ impl MediaLoop {
                     Some(track.client),
                     &ServerMessage::TrackPublished(info),
                 );
+                if self.talk_track_started(track.client, track.track, track.source) {
+                    return;
+                }
                 self.tell_recorder(RecorderInput::TrackStarted {
                     publisher: recorded_publisher(&member),
                     client: track.client,
@@ -602,6 +639,7 @@ impl MediaLoop {
                 let member = publisher.member.clone();
                 debug_assert_eq!(member.room, room.0);
                 self.broadcast(&member, Some(client), &message);
+                self.talk_track_ended(client, track);
                 self.tell_recorder(RecorderInput::TrackEnded { track });
             }
             SfuEvent::SubscribeOffer {
@@ -635,6 +673,9 @@ impl MediaLoop {
                 self.set_media_lost(client, kind, false);
             }
             SfuEvent::TrackResumed { room, track } => {
+                if self.talk_track_started(track.client, track.track, track.source) {
+                    return;
+                }
                 let Some(publisher) = self.members.get(&track.client) else {
                     return;
                 };
@@ -673,6 +714,7 @@ impl MediaLoop {
                     true,
                 );
                 self.send_to(client, message);
+                self.end_talks_of(Instant::now(), client);
                 if let Some(left) = self.members.remove(&client) {
                     self.briefing_left(&left.member);
                     self.tell_recorder(RecorderInput::Left {
@@ -763,6 +805,7 @@ fn client_options(member: &Member, recorded: bool) -> ClientOptions {
         return ClientOptions {
             room,
             may_publish: member.role != Role::Expert,
+            may_talk: false,
             presenter: member.role == Role::Organiser,
             receives: Receives::Presenters,
             recorded: recorded && member.role != Role::Expert,
@@ -772,6 +815,7 @@ fn client_options(member: &Member, recorded: bool) -> ClientOptions {
         Role::Participant => ClientOptions {
             room,
             may_publish: true,
+            may_talk: false,
             presenter: false,
             receives: Receives::Presenters,
             recorded,
@@ -779,13 +823,17 @@ fn client_options(member: &Member, recorded: bool) -> ClientOptions {
         Role::Expert => ClientOptions {
             room,
             may_publish: false,
+            may_talk: true,
             presenter: false,
             receives: Receives::Everyone,
-            recorded: false,
+            // An expert publishes only talk audio, which is recorded with the participant
+            // talked to.
+            recorded,
         },
         Role::Organiser => ClientOptions {
             room,
             may_publish: true,
+            may_talk: true,
             presenter: true,
             receives: Receives::Everyone,
             recorded,
@@ -817,6 +865,8 @@ fn track_info(identity: &str, track: &TrackSummary) -> TrackInfo {
             TrackSource::Microphone => protocol::TrackSource::Microphone,
             TrackSource::Screen => protocol::TrackSource::Screen,
             TrackSource::ScreenAudio => protocol::TrackSource::ScreenAudio,
+            TrackSource::Camera2 => protocol::TrackSource::Camera2,
+            TrackSource::Talk => protocol::TrackSource::Talk,
         },
     }
 }

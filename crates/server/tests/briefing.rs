@@ -8,7 +8,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{Client, TestServer};
+use common::{join_room, Client, TestServer};
 use profstage_server::audit::AuditLog;
 use profstage_server::signalling::protocol::{ErrorCode, Role, RoomKind, ServerMessage};
 use serde_json::{json, Value};
@@ -22,17 +22,7 @@ fn token(server: &TestServer, identity: &str, role: Role, kind: RoomKind) -> Str
 }
 
 async fn join(server: &TestServer, identity: &str, role: Role) -> (Client, ServerMessage) {
-    let mut client = Client::connect(server).await;
-    let token = token(server, identity, role, RoomKind::Briefing);
-    client
-        .send(json!({"type": "join", "protocol": 1, "token": token}))
-        .await;
-    let welcome = client.receive().await;
-    assert!(
-        matches!(welcome, ServerMessage::Welcome { .. }),
-        "expected welcome, got {welcome:?}"
-    );
-    (client, welcome)
+    join_room(server, identity, role, RoomKind::Briefing).await
 }
 
 async fn joined(server: &TestServer, identity: &str, role: Role) -> Client {

@@ -6,8 +6,8 @@ mod common;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::{Client, TestServer};
-use profstage_server::signalling::protocol::{ErrorCode, Role, ServerMessage};
+use common::{join_room, Client, TestServer};
+use profstage_server::signalling::protocol::{ErrorCode, Role, RoomKind, ServerMessage};
 use serde_json::json;
 
 fn now_secs() -> u64 {
@@ -18,17 +18,7 @@ fn now_secs() -> u64 {
 }
 
 async fn joined(server: &TestServer, identity: &str, role: Role) -> Client {
-    let mut client = Client::connect(server).await;
-    let token = server.token(identity, "demo", role);
-    client
-        .send(json!({"type": "join", "protocol": 1, "token": token}))
-        .await;
-    let welcome = client.receive().await;
-    assert!(
-        matches!(welcome, ServerMessage::Welcome { .. }),
-        "expected welcome, got {welcome:?}"
-    );
-    client
+    join_room(server, identity, role, RoomKind::Contest).await.0
 }
 
 /// Asserts that the next message is a non-fatal error with `code`, and that the session still

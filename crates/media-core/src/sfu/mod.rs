@@ -26,6 +26,7 @@ mod negotiation;
 mod presenting;
 mod publishing;
 mod rejoin;
+mod talk;
 mod tap;
 
 use crate::track::TrackIn;
@@ -38,6 +39,8 @@ struct Client {
     options: ClientOptions,
     publishing: Option<PeerId>,
     receiving: Option<PeerId>,
+    /// The participant this client's talk tracks go to, while it talks.
+    talk_target: Option<ClientId>,
 }
 
 /// The selective forwarding unit: all rooms of one media port.
@@ -90,6 +93,7 @@ impl Sfu {
             options,
             publishing: None,
             receiving: None,
+            talk_target: None,
         };
         self.clients.insert(id, client);
         let mut visible: Vec<TrackId> = self
@@ -149,9 +153,12 @@ impl Sfu {
             .clients
             .get(&client)
             .ok_or(PublishError::UnknownClient(client))?;
-        if !entry.options.may_publish {
+        if !entry.options.may_publish && !entry.options.may_talk {
             return Err(PublishError::Forbidden(client));
         }
+        // A source the client may not publish is rejected first, whatever else is wrong
+        // with the offer. Text without m-lines passes this check.
+        talk::check_sources(&entry.options, offer, sources)?;
         // Parse before checking the media, so that text that is not SDP at all is reported
         // as invalid rather than as an offer without media.
         let parsed = SdpOffer::from_sdp_string(offer)
@@ -423,6 +430,9 @@ impl Sfu {
         if client == track.client || receiver.options.room != track.room {
             return false;
         }
+        if track.source == TrackSource::Talk {
+            return self.hears_talk(client, track.client);
+        }
         match receiver.options.receives {
             Receives::Nothing => false,
             Receives::Presenters => publisher.options.presenter,
@@ -627,6 +637,7 @@ mod tests {
         ClientOptions {
             room: RoomId("room".into()),
             may_publish: true,
+            may_talk: false,
             presenter: false,
             receives: Receives::Nothing,
             recorded: false,

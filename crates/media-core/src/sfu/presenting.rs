@@ -46,7 +46,7 @@ impl Sfu {
         self.clients.get(&client).map(|c| c.options.presenter)
     }
 
-    fn subscribe_newly_eligible(&mut self, now: Instant, tracks: &[TrackId]) {
+    pub(super) fn subscribe_newly_eligible(&mut self, now: Instant, tracks: &[TrackId]) {
         let mut receivers: Vec<ClientId> = self.clients.keys().copied().collect();
         receivers.sort();
         for receiver in receivers {
@@ -65,7 +65,7 @@ impl Sfu {
         }
     }
 
-    fn unsubscribe_ineligible(&mut self, tracks: &[TrackId]) {
+    pub(super) fn unsubscribe_ineligible(&mut self, tracks: &[TrackId]) {
         let mut affected: Vec<PeerId> = Vec::new();
         for id in tracks {
             let Some(track) = self.tracks.get(id) else {

@@ -10,6 +10,7 @@
 // Each test file uses a different part of the harness.
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
@@ -250,6 +251,7 @@ pub fn member(room: &str) -> ClientOptions {
     ClientOptions {
         room: RoomId(room.to_string()),
         may_publish: true,
+        may_talk: false,
         presenter: false,
         receives: Receives::Everyone,
         recorded: false,
@@ -959,4 +961,18 @@ pub fn assert_contiguous(packets: &[&ReceivedPacket], label: &str) {
             pair[0].sequence,
         );
     }
+}
+
+/// Returns the tracks of the newest offer the SFU sent to `client`.
+pub fn offered_to(h: &Harness, client: ClientId) -> BTreeSet<TrackId> {
+    h.events
+        .iter()
+        .rev()
+        .find_map(|(_, event)| match event {
+            SfuEvent::SubscribeOffer {
+                client: c, tracks, ..
+            } if *c == client => Some(tracks.iter().map(|t| t.track).collect()),
+            _ => None,
+        })
+        .unwrap_or_default()
 }

@@ -85,6 +85,16 @@ pub enum Input {
         /// The track.
         track: TrackId,
     },
+    /// A talk to a participant started or ended; it goes into the participant's recording
+    /// as an event of the `talk` source.
+    Talk {
+        /// The participant talked to.
+        publisher: Publisher,
+        /// `talk_started` or `talk_ended`.
+        kind: &'static str,
+        /// The talker's display name.
+        talker: String,
+    },
     /// A person left the room, and their tracks have ended.
     Left {
         /// The person.
@@ -189,6 +199,8 @@ pub fn source_name(source: TrackSource) -> &'static str {
         TrackSource::Microphone => "microphone",
         TrackSource::Screen => "screen",
         TrackSource::ScreenAudio => "screen-audio",
+        TrackSource::Camera2 => "camera2",
+        TrackSource::Talk => "talk",
     }
 }
 

@@ -260,7 +260,10 @@ struct Recording {
     folder: PathBuf,
     key_prefix: String,
     manifest: Manifest,
+    /// The participant's sender clock, shared by their sources.
     clock: ClockMap,
+    /// The sender clock of the `talk` source, which another person's browser sends.
+    talk_clock: ClockMap,
     sources: FxHashMap<String, Source>,
     next_index: u32,
     pending_mux: usize,
@@ -276,6 +279,20 @@ struct Recording {
     uploaded_manifest_at_us: u64,
     /// Journals of muxed segments, removed once a manifest listing them is written.
     muxed_journals: Vec<PathBuf>,
+}
+
+/// Source name of the audio of an expert or organiser talking to the participant.
+const TALK: &str = "talk";
+
+impl Recording {
+    /// Returns the clock of `source`: the talk comes from another browser, whose sender
+    /// clock has its own offset to the server's.
+    fn clock_mut(&mut self, source: &str) -> &mut ClockMap {
+        match source {
+            TALK => &mut self.talk_clock,
+            _ => &mut self.clock,
+        }
+    }
 }
 
 struct Worker {
@@ -384,6 +401,18 @@ impl Worker {
                     push_event(recording, now, "left", None, None);
                 }
             }
+            Input::Talk {
+                publisher,
+                kind,
+                talker,
+            } => {
+                let now = self.clock.now_us();
+                let key = (publisher.room, publisher.identity);
+                match self.recordings.get_mut(&key) {
+                    Some(recording) => push_event(recording, now, kind, Some(TALK), Some(talker)),
+                    None => tracing::debug!(room = %key.0, "talk event without a recording"),
+                }
+            }
             Input::Muxed(outcome) => self.muxed(*outcome),
             Input::Uploaded { recording, index } => self.uploaded(&recording, index),
             Input::Stop(_) => {}
@@ -427,7 +456,7 @@ impl Worker {
             // NOTE: a source restarted on the same connection (screen sharing stopped and
             // started) also resets the offset, so its packets are placed by arrival until
             // the next sender report.
-            recording.clock.restart(source);
+            recording.clock_mut(source).restart(source);
         }
 
         let entry = recording
@@ -501,6 +530,7 @@ impl Worker {
             key_prefix,
             manifest,
             clock: ClockMap::default(),
+            talk_clock: ClockMap::default(),
             sources: FxHashMap::default(),
             next_index: 0,
             pending_mux: 0,
@@ -539,7 +569,7 @@ impl Worker {
         let Some(recording) = self.recordings.get_mut(key) else {
             return;
         };
-        recording.clock.observe(
+        recording.clock_mut(source_key).observe(
             source_key,
             arrival_us,
             packet.rtp_time,
@@ -1103,7 +1133,7 @@ fn close_segment(
         );
     }
     let start_unix_us = recording
-        .clock
+        .clock_mut(source_key)
         .server_time_us(source_key, open.first_rtp)
         .unwrap_or(open.start_by_arrival_us);
     tracing::debug!(recording = %recording.id, segment = open.index, ?reason, "segment closed");
@@ -1334,13 +1364,25 @@ mod tests {
             });
         }
 
+        fn publisher() -> Publisher {
+            Publisher {
+                room: ROOM.into(),
+                identity: IDENTITY.into(),
+                name: "Participant".into(),
+            }
+        }
+
         fn send_opus(&self, track: u64, seq: u64) {
+            self.send_opus_from(track, seq, TrackSource::Microphone);
+        }
+
+        fn send_opus_from(&self, track: u64, seq: u64, source: TrackSource) {
             self.handle.packet(MediaPacket {
                 track: TrackId(track),
                 client: ClientId(1),
                 room: RoomId(ROOM.into()),
                 kind: MediaKind::Audio,
-                source: TrackSource::Microphone,
+                source,
                 codec: RtpCodec::Opus,
                 payload_type: 111,
                 seq,
@@ -1357,6 +1399,22 @@ mod tests {
             let live = self.index.live_in_room(ROOM);
             let found = live.first()?.sources.iter().find(|s| s.source == source)?;
             Some((found.state.clone(), found.detail.clone()))
+        }
+
+        /// Polls the index for up to 3 s until the recording's manifest has an event of
+        /// `kind`, and returns that event.
+        fn wait_for_event(&self, kind: &str) -> Option<recorder::manifest::Event> {
+            let deadline = Instant::now() + Duration::from_secs(3);
+            loop {
+                let found =
+                    self.index.in_room(ROOM).first().and_then(|manifest| {
+                        manifest.events.iter().find(|e| e.kind == kind).cloned()
+                    });
+                if found.is_some() || Instant::now() > deadline {
+                    return found;
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
         }
 
         /// Polls the live state of `source` for up to 3 s until it is `state`.
@@ -1437,5 +1495,73 @@ mod tests {
             recorder.wait_for_state("microphone", "recording"),
             Some(("recording".into(), None))
         );
+    }
+
+    #[test]
+    fn talk_is_a_source_of_the_participant() {
+        let recorder = TestRecorder::start();
+        recorder.start_track(1, MediaKind::Audio, TrackSource::Microphone);
+        recorder.send_opus(1, 1);
+        // The talk track comes from an expert's client, but the media loop names the
+        // participant as its publisher.
+        recorder.start_track(2, MediaKind::Audio, TrackSource::Talk);
+        recorder.handle.send(Input::Talk {
+            publisher: TestRecorder::publisher(),
+            kind: "talk_started",
+            talker: "Expert".into(),
+        });
+        recorder.send_opus_from(2, 1, TrackSource::Talk);
+        assert_eq!(
+            recorder.wait_for_state("talk", "recording"),
+            Some(("recording".into(), None))
+        );
+        assert_eq!(
+            recorder.wait_for_state("microphone", "recording"),
+            Some(("recording".into(), None))
+        );
+        assert_eq!(recorder.index.live_in_room(ROOM).len(), 1, "one recording");
+
+        recorder.handle.send(Input::Talk {
+            publisher: TestRecorder::publisher(),
+            kind: "talk_ended",
+            talker: "Expert".into(),
+        });
+        recorder
+            .handle
+            .send(Input::TrackEnded { track: TrackId(2) });
+        for kind in ["talk_started", "talk_ended"] {
+            let event = recorder.wait_for_event(kind);
+            let event = event.unwrap_or_else(|| panic!("no {kind} event"));
+            assert_eq!(event.source.as_deref(), Some("talk"));
+            assert_eq!(event.detail.as_deref(), Some("Expert"));
+        }
+        assert_eq!(
+            recorder.wait_for_state("talk", "ended").map(|(s, _)| s),
+            Some("ended".into())
+        );
+    }
+
+    #[test]
+    fn talk_event_without_recording_is_dropped() {
+        let recorder = TestRecorder::start();
+        recorder.handle.send(Input::Talk {
+            publisher: TestRecorder::publisher(),
+            kind: "talk_started",
+            talker: "Expert".into(),
+        });
+        assert_eq!(recorder.wait_for_event("talk_started"), None);
+        assert!(recorder.index.live_in_room(ROOM).is_empty());
+    }
+
+    #[test]
+    fn second_camera_is_its_own_source() {
+        let recorder = TestRecorder::start();
+        recorder.start_track(1, MediaKind::Video, TrackSource::Camera);
+        recorder.start_track(2, MediaKind::Video, TrackSource::Camera2);
+        for source in ["camera", "camera2"] {
+            let state = recorder.wait_for_state(source, "starting");
+            assert_eq!(state.map(|(s, _)| s), Some("starting".into()), "{source}");
+        }
+        assert_eq!(recorder.wait_for_state("camera2", "failed"), no_media());
     }
 }

@@ -72,11 +72,20 @@ pub enum ClientMessage {
         /// or invisible formatting characters.
         text: String,
     },
+    /// Contest rooms only, experts and organisers only: starts talking to a participant.
+    /// The client's [`TrackSource::Talk`] audio then reaches that participant and everyone
+    /// who receives every track of the room.
+    TalkStart {
+        /// The participant to talk to.
+        identity: String,
+    },
+    /// Ends the client's talk.
+    TalkStop {},
 }
 
 impl ClientMessage {
     /// Every value of the `type` field a client may send.
-    pub const TYPES: [&'static str; 11] = [
+    pub const TYPES: [&'static str; 13] = [
         "join",
         "publish",
         "subscribe_answer",
@@ -88,6 +97,8 @@ impl ClientMessage {
         "give_floor",
         "take_floor",
         "chat",
+        "talk_start",
+        "talk_stop",
     ];
 }
 
@@ -128,12 +139,16 @@ pub struct PublishedTrack {
 pub enum TrackSource {
     /// The workplace camera.
     Camera,
+    /// A second camera, such as a view of the whole workplace.
+    Camera2,
     /// The microphone.
     Microphone,
     /// A shared screen or window.
     Screen,
     /// Sound captured with a shared screen or tab.
     ScreenAudio,
+    /// An expert's or organiser's microphone while they talk to a participant.
+    Talk,
 }
 
 /// A person's role in a room, as named in the access token.
@@ -263,6 +278,28 @@ pub enum ServerMessage {
     },
     /// Briefing: a chat message. Sent to everyone in the room, the sender included.
     ChatMessage(ChatEntry),
+    /// An expert or organiser started talking to a participant. Sent to that participant
+    /// and to every expert and organiser in the room.
+    TalkStarted(Talk),
+    /// A talk ended: by `talk_stop`, by a talk to someone else, or because the talker or
+    /// the participant left. Sent to those who got [`ServerMessage::TalkStarted`].
+    TalkStopped {
+        /// The talker's identity.
+        talker: String,
+        /// The participant's identity.
+        participant: String,
+    },
+}
+
+/// A talk between an expert or organiser and a participant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Talk {
+    /// The talker's identity.
+    pub talker: String,
+    /// The talker's display name.
+    pub name: String,
+    /// The participant's identity.
+    pub participant: String,
 }
 
 /// The state of a briefing sent with [`ServerMessage::Welcome`].
@@ -414,6 +451,12 @@ pub enum ErrorCode {
     /// The token names a room kind other than the one the people already in the room
     /// joined with. Fatal.
     RoomKindMismatch,
+    /// A published track's source needs the other kind of m-line.
+    InvalidSource,
+    /// Someone else is already talking to the participant.
+    TalkBusy,
+    /// `talk_stop` came when the client was not talking.
+    NotTalking,
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use media_core::{AnswerError, ClientId, PublishError, TrackSource};
 use tokio::sync::mpsc;
 
 use super::protocol::{self, ClientMessage, ErrorCode, ServerMessage, PROTOCOL_VERSION};
-use crate::media_loop::{error_message, BriefingRequest, JoinRejected, Member};
+use crate::media_loop::{error_message, BriefingRequest, JoinRejected, Member, TalkRequest};
 use crate::state::AppState;
 use crate::token::TokenError;
 use crate::token_bucket::TokenBucket;
@@ -276,6 +276,10 @@ impl Session {
             }
             ClientMessage::TakeFloor {} => self.briefing(BriefingRequest::TakeFloor).await,
             ClientMessage::Chat { text } => self.briefing(BriefingRequest::Chat { text }).await,
+            ClientMessage::TalkStart { identity } => {
+                self.talk(TalkRequest::Start { identity }).await
+            }
+            ClientMessage::TalkStop {} => self.talk(TalkRequest::Stop).await,
         }
     }
 
@@ -287,6 +291,16 @@ impl Session {
     ) -> Result<Option<ServerMessage>, Failure> {
         let client = self.client()?;
         let result = self.state.media.briefing(client, request).await;
+        let outcome = result.map_err(|_| Failure::Close)?;
+        outcome.map_err(|rejected| failure(rejected.code, &rejected.message))?;
+        Ok(None)
+    }
+
+    /// Passes a talk request to the media loop. The client learns of its effect from
+    /// `talk_started` or `talk_stopped`, and only a rejection gets a direct reply.
+    async fn talk(&mut self, request: TalkRequest) -> Result<Option<ServerMessage>, Failure> {
+        let client = self.client()?;
+        let result = self.state.media.talk(client, request).await;
         let outcome = result.map_err(|_| Failure::Close)?;
         outcome.map_err(|rejected| failure(rejected.code, &rejected.message))?;
         Ok(None)
@@ -457,7 +471,8 @@ fn publish_failure(error: PublishError) -> Failure {
         return failure(ErrorCode::InvalidSdp, INVALID_OFFER);
     }
     let code = match &error {
-        PublishError::Forbidden(_) => ErrorCode::Forbidden,
+        PublishError::Forbidden(_) | PublishError::SourceNotAllowed { .. } => ErrorCode::Forbidden,
+        PublishError::SourceKindMismatch { .. } => ErrorCode::InvalidSource,
         PublishError::InvalidSdp(_) | PublishError::TooManyMedia { .. } => ErrorCode::InvalidSdp,
         PublishError::NoMedia => ErrorCode::NoMedia,
         PublishError::UnsupportedCodec { .. } => ErrorCode::UnsupportedCodec,
@@ -491,5 +506,7 @@ fn source(source: protocol::TrackSource) -> TrackSource {
         protocol::TrackSource::Microphone => TrackSource::Microphone,
         protocol::TrackSource::Screen => TrackSource::Screen,
         protocol::TrackSource::ScreenAudio => TrackSource::ScreenAudio,
+        protocol::TrackSource::Camera2 => TrackSource::Camera2,
+        protocol::TrackSource::Talk => TrackSource::Talk,
     }
 }

@@ -74,6 +74,29 @@ impl TestServer {
     }
 }
 
+/// Joins room `demo` as `identity` in `role` with a token for a room of `kind`, and returns
+/// the client with its `welcome`.
+pub async fn join_room(
+    server: &TestServer,
+    identity: &str,
+    role: Role,
+    kind: RoomKind,
+) -> (Client, ServerMessage) {
+    let mut client = Client::connect(server).await;
+    let mut claims = server.claims(identity, "demo", role);
+    claims.kind = kind;
+    let token = server.issue(&claims);
+    client
+        .send(serde_json::json!({"type": "join", "protocol": 1, "token": token}))
+        .await;
+    let welcome = client.receive().await;
+    assert!(
+        matches!(welcome, ServerMessage::Welcome { .. }),
+        "expected welcome, got {welcome:?}"
+    );
+    (client, welcome)
+}
+
 pub struct Client {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }

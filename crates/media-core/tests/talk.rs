@@ -1,0 +1,281 @@
+//! Talk in a contest room: an expert's talk audio reaches the one participant they talk to
+//! and every client that receives everyone, only while the talk lasts, and never another
+//! participant. Participants may not publish talk audio, and experts publish nothing else.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{offered_to, EndpointId, Harness};
+use media_core::{
+    ClientId, ClientOptions, MediaKind, PublishError, Receives, RoomId, TrackId, TrackSource,
+};
+use str0m::media::Mid;
+
+const TALK: [(MediaKind, TrackSource); 1] = [(MediaKind::Audio, TrackSource::Talk)];
+
+fn participant() -> ClientOptions {
+    ClientOptions {
+        room: RoomId("contest".to_string()),
+        may_publish: true,
+        may_talk: false,
+        presenter: false,
+        receives: Receives::Presenters,
+        recorded: false,
+    }
+}
+
+fn expert() -> ClientOptions {
+    ClientOptions {
+        may_publish: false,
+        may_talk: true,
+        receives: Receives::Everyone,
+        ..participant()
+    }
+}
+
+/// A talking expert, the participant talked to, another participant and a second expert,
+/// each with a receiving connection.
+struct Room {
+    h: Harness,
+    talker: ClientId,
+    talk: TrackId,
+    target: ClientId,
+    target_view: EndpointId,
+    other: ClientId,
+    other_view: EndpointId,
+    watcher: ClientId,
+    watcher_view: EndpointId,
+}
+
+fn start() -> Room {
+    let mut h = Harness::new();
+    let talker = h.add_client(expert());
+    h.publish(talker, &TALK)
+        .expect("an expert may publish talk audio");
+    h.attach_subscriber(talker);
+    let target = h.add_client(participant());
+    let target_view = h.attach_subscriber(target);
+    let other = h.add_client(participant());
+    let other_view = h.attach_subscriber(other);
+    let watcher_view = h.add_subscriber(expert());
+    let watcher = h.endpoint(watcher_view).client;
+    h.connect_all();
+    h.run_for(Duration::from_secs(1));
+    let talk = h.published_tracks(talker)[0].0;
+    Room {
+        h,
+        talker,
+        talk,
+        target,
+        target_view,
+        other,
+        other_view,
+        watcher,
+        watcher_view,
+    }
+}
+
+impl Room {
+    fn received(&self, view: EndpointId) -> usize {
+        let endpoint = self.h.endpoint(view);
+        let talk = self.talk;
+        // The newest offer that carried the talk, since a later one may have dropped it.
+        let offered = endpoint
+            .offers
+            .iter()
+            .rev()
+            .find_map(|o| o.tracks.iter().find(|t| t.track == talk));
+        let Some(offered) = offered else {
+            return 0;
+        };
+        let mid = Mid::from(offered.mid.as_str());
+        endpoint
+            .received
+            .iter()
+            .filter(|p| p.mid == Some(mid))
+            .count()
+    }
+
+    fn set_target(&mut self, target: Option<ClientId>) -> bool {
+        let changed = self.h.sfu.set_talk_target(self.h.now, self.talker, target);
+        self.h.pump();
+        self.h.run_for(Duration::from_secs(1));
+        changed
+    }
+}
+
+#[test]
+fn talk_without_target_reaches_nobody() {
+    let r = start();
+    for client in [r.target, r.other, r.watcher] {
+        assert!(
+            !offered_to(&r.h, client).contains(&r.talk),
+            "{client} is offered talk audio before the talk starts"
+        );
+    }
+    assert_eq!(r.h.sfu.talk_target(r.talker), None);
+}
+
+#[test]
+fn talk_reaches_target_and_experts() {
+    let mut r = start();
+    assert!(r.set_target(Some(r.target)));
+    r.h.run_for(Duration::from_secs(1));
+
+    assert!(offered_to(&r.h, r.target).contains(&r.talk));
+    assert!(offered_to(&r.h, r.watcher).contains(&r.talk));
+    assert!(
+        r.received(r.target_view) > 0,
+        "the participant hears the expert"
+    );
+    assert!(
+        r.received(r.watcher_view) > 0,
+        "the other expert hears the talk"
+    );
+    assert!(
+        !offered_to(&r.h, r.other).contains(&r.talk),
+        "another participant is offered the talk"
+    );
+    assert_eq!(r.received(r.other_view), 0);
+    assert_eq!(r.h.sfu.talk_target(r.talker), Some(r.target));
+}
+
+#[test]
+fn talk_stopped_stops_forwarding() {
+    let mut r = start();
+    r.set_target(Some(r.target));
+    let before = r.received(r.target_view);
+    assert!(before > 0, "the participant heard the talk");
+
+    assert!(r.set_target(None));
+    let stopped = r.received(r.target_view);
+    r.h.run_for(Duration::from_secs(2));
+    assert_eq!(
+        r.received(r.target_view),
+        stopped,
+        "nothing after the talk ended"
+    );
+    assert!(!offered_to(&r.h, r.target).contains(&r.talk));
+    assert!(!offered_to(&r.h, r.watcher).contains(&r.talk));
+}
+
+#[test]
+fn talk_moves_to_another_participant() {
+    let mut r = start();
+    r.set_target(Some(r.target));
+    assert!(r.set_target(Some(r.other)));
+    r.h.run_for(Duration::from_secs(1));
+    assert!(!offered_to(&r.h, r.target).contains(&r.talk));
+    assert!(offered_to(&r.h, r.other).contains(&r.talk));
+    assert!(
+        r.received(r.other_view) > 0,
+        "the new target hears the talk"
+    );
+}
+
+#[test]
+fn talk_target_rejected_when_invalid() {
+    let mut r = start();
+    let events = r.h.events.len();
+    let outsider = r.h.add_client(ClientOptions {
+        room: RoomId("elsewhere".to_string()),
+        ..participant()
+    });
+    let events_after_join = r.h.events.len();
+    assert!(events_after_join >= events);
+    assert!(!r.h.sfu.set_talk_target(r.h.now, r.talker, Some(outsider)));
+    assert!(!r
+        .h
+        .sfu
+        .set_talk_target(r.h.now, r.talker, Some(ClientId(9_999))));
+    assert!(!r.h.sfu.set_talk_target(r.h.now, r.talker, Some(r.talker)));
+    assert!(!r.h.sfu.set_talk_target(r.h.now, r.target, Some(r.other)));
+    assert!(!r
+        .h
+        .sfu
+        .set_talk_target(r.h.now, ClientId(9_999), Some(r.other)));
+    r.h.pump();
+    assert_eq!(r.h.events.len(), events_after_join);
+    assert_eq!(r.h.sfu.talk_target(r.talker), None);
+    assert_eq!(r.h.sfu.talk_target(r.target), None);
+}
+
+#[test]
+fn participant_may_not_publish_talk() {
+    let mut h = Harness::new();
+    let client = h.add_client(participant());
+    let result = h.publish(client, &TALK);
+    assert!(
+        matches!(
+            result,
+            Err(PublishError::SourceNotAllowed {
+                declared: TrackSource::Talk,
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    assert!(h.published_tracks(client).is_empty());
+}
+
+#[test]
+fn expert_publishes_only_talk() {
+    let mut h = Harness::new();
+    let client = h.add_client(expert());
+    let camera = [(MediaKind::Video, TrackSource::Camera)];
+    let result = h.publish(client, &camera);
+    assert!(
+        matches!(result, Err(PublishError::SourceNotAllowed { .. })),
+        "{result:?}"
+    );
+    let microphone = [(MediaKind::Audio, TrackSource::Microphone)];
+    let result = h.publish(client, &microphone);
+    assert!(
+        matches!(result, Err(PublishError::SourceNotAllowed { .. })),
+        "{result:?}"
+    );
+    assert!(h.published_tracks(client).is_empty());
+}
+
+#[test]
+fn sources_need_their_kind() {
+    let mut h = Harness::new();
+    let talker = h.add_client(expert());
+    let video_talk = [(MediaKind::Video, TrackSource::Talk)];
+    let result = h.publish(talker, &video_talk);
+    assert!(
+        matches!(result, Err(PublishError::SourceKindMismatch { .. })),
+        "{result:?}"
+    );
+    let publisher = h.add_client(participant());
+    let audio_camera = [(MediaKind::Audio, TrackSource::Camera2)];
+    let result = h.publish(publisher, &audio_camera);
+    assert!(
+        matches!(result, Err(PublishError::SourceKindMismatch { .. })),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn second_camera_reaches_experts() {
+    let mut h = Harness::new();
+    let cameras = [
+        (MediaKind::Video, TrackSource::Camera),
+        (MediaKind::Video, TrackSource::Camera2),
+    ];
+    let publisher = h.add_client(participant());
+    h.publish(publisher, &cameras).expect("two cameras publish");
+    let watcher_view = h.add_subscriber(expert());
+    h.connect_all();
+    h.run_for(Duration::from_secs(2));
+
+    let tracks = h.published_tracks(publisher);
+    assert_eq!(tracks.len(), 2);
+    for (track, _) in tracks {
+        let mid = h.mid_for(watcher_view, track);
+        let received = h.endpoint(watcher_view).received.iter();
+        let count = received.filter(|p| p.mid == Some(mid)).count();
+        assert!(count > 0, "the expert receives track {track}");
+    }
+}

@@ -1,0 +1,264 @@
+//! Talk in contest rooms: an expert or organiser talks to one participant. The router sends
+//! the talker's talk audio to that participant and to everyone who receives every track.
+//! This module checks who may talk to whom, sends `talk_started` and `talk_stopped` to the
+//! people concerned, and hands the talk audio to the participant's recording as its `talk`
+//! source.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use media_core::{ClientId, MediaKind, TrackId, TrackSource};
+
+use super::{recorded_publisher, MediaLoop, Member};
+use crate::recording::Input as RecorderInput;
+use crate::signalling::protocol::{ErrorCode, Role, RoomKind, ServerMessage, Talk};
+
+/// A talk message from a client, checked for its shape by the signalling layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TalkRequest {
+    /// Start talking to the named participant, ending a talk to someone else.
+    Start {
+        /// The participant's identity.
+        identity: String,
+    },
+    /// End the client's talk.
+    Stop,
+}
+
+/// A rejected talk request; nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TalkRejected {
+    /// The error code for the client.
+    pub code: ErrorCode,
+    /// The explanation for people.
+    pub message: String,
+}
+
+fn rejected(code: ErrorCode, message: impl Into<String>) -> TalkRejected {
+    TalkRejected {
+        code,
+        message: message.into(),
+    }
+}
+
+/// Talks in progress: the participant of each talker, and each talker's talk track.
+// NOTE: `welcome` does not list these, so someone who joins during a talk learns of it only
+// from the next `talk_started` or `talk_stopped`.
+#[derive(Debug, Default)]
+pub(super) struct Talks {
+    /// The participant each talker talks to.
+    targets: HashMap<ClientId, ClientId>,
+    /// The talk track each talker publishes now.
+    tracks: HashMap<ClientId, TrackId>,
+}
+
+impl MediaLoop {
+    /// Applies one talk request of `client`.
+    pub(super) fn talk_request(
+        &mut self,
+        now: Instant,
+        client: ClientId,
+        request: TalkRequest,
+    ) -> Result<(), TalkRejected> {
+        let Some(member) = self.members.get(&client).map(|j| j.member.clone()) else {
+            return Err(rejected(
+                ErrorCode::NotJoined,
+                "The session has left the room.",
+            ));
+        };
+        if member.kind != RoomKind::Contest {
+            return Err(rejected(
+                ErrorCode::Forbidden,
+                "Talk exists only in contest rooms. In a briefing, an organiser gives a participant the floor instead.",
+            ));
+        }
+        if member.role == Role::Participant {
+            return Err(rejected(
+                ErrorCode::Forbidden,
+                "Only experts and organisers may talk to a participant.",
+            ));
+        }
+        match request {
+            TalkRequest::Start { identity } => self.start_talk(now, client, &member, &identity),
+            TalkRequest::Stop => match self.talks.targets.contains_key(&client) {
+                true => {
+                    self.end_talk(now, client);
+                    Ok(())
+                }
+                false => Err(rejected(
+                    ErrorCode::NotTalking,
+                    "You are not talking to anyone, so there is no talk to stop.",
+                )),
+            },
+        }
+    }
+
+    fn start_talk(
+        &mut self,
+        now: Instant,
+        talker: ClientId,
+        member: &Member,
+        identity: &str,
+    ) -> Result<(), TalkRejected> {
+        let target = self
+            .members
+            .iter()
+            .find(|(_, j)| {
+                let m = &j.member;
+                m.room == member.room && m.identity == identity && m.role == Role::Participant
+            })
+            .map(|(client, _)| *client);
+        let Some(target) = target else {
+            return Err(rejected(
+                ErrorCode::UnknownPeer,
+                format!("Nobody in this room is a participant with identity {identity:?}."),
+            ));
+        };
+        if self.talks.targets.get(&talker) == Some(&target) {
+            return Ok(());
+        }
+
+        let busy = self
+            .talks
+            .targets
+            .iter()
+            .any(|(other, t)| *t == target && *other != talker);
+        if busy {
+            return Err(rejected(
+                ErrorCode::TalkBusy,
+                "Someone else is talking to this participant. Wait until they stop, then try again.",
+            ));
+        }
+
+        if self.talks.targets.contains_key(&talker) {
+            self.end_talk(now, talker);
+        }
+        if !self.sfu.set_talk_target(now, talker, Some(target)) {
+            tracing::error!(client = %talker, target = %target, "the router rejected a checked talk target");
+            return Err(rejected(ErrorCode::Internal, "The talk could not start."));
+        }
+
+        self.talks.targets.insert(talker, target);
+        tracing::info!(room = %member.room, client = %talker, target = %target, "talk started");
+        self.record_talk_track(talker);
+        self.record_talk_event(talker, target, "talk_started");
+        let talk = Talk {
+            talker: member.identity.clone(),
+            name: member.name.clone(),
+            participant: identity.to_owned(),
+        };
+        self.tell_talk(talker, target, ServerMessage::TalkStarted(talk));
+        Ok(())
+    }
+
+    /// Ends the talk of `talker`, if any: the router stops its talk audio, the people
+    /// concerned get `talk_stopped`, and the recording closes the talk source.
+    pub(super) fn end_talk(&mut self, now: Instant, talker: ClientId) {
+        let Some(target) = self.talks.targets.remove(&talker) else {
+            return;
+        };
+        self.sfu.set_talk_target(now, talker, None);
+        if let Some(track) = self.talks.tracks.get(&talker) {
+            self.tell_recorder(RecorderInput::TrackEnded { track: *track });
+        }
+        self.record_talk_event(talker, target, "talk_ended");
+        let identity = |client| self.members.get(&client).map(|j| j.member.identity.clone());
+        let (Some(talker_identity), Some(participant)) = (identity(talker), identity(target))
+        else {
+            return;
+        };
+        tracing::info!(client = %talker, target = %target, "talk ended");
+        let message = ServerMessage::TalkStopped {
+            talker: talker_identity,
+            participant,
+        };
+        self.tell_talk(talker, target, message);
+    }
+
+    /// Ends every talk of `client` and every talk to it, because it leaves.
+    pub(super) fn end_talks_of(&mut self, now: Instant, client: ClientId) {
+        let talkers: Vec<ClientId> = self
+            .talks
+            .targets
+            .iter()
+            .filter(|(talker, target)| **talker == client || **target == client)
+            .map(|(talker, _)| *talker)
+            .collect();
+        for talker in talkers {
+            self.end_talk(now, talker);
+        }
+        self.talks.tracks.remove(&client);
+    }
+
+    /// Notes a published or resumed track; a talk track goes to the recording of the
+    /// participant its publisher talks to. Returns whether the track is a talk track.
+    pub(super) fn talk_track_started(
+        &mut self,
+        client: ClientId,
+        track: TrackId,
+        source: TrackSource,
+    ) -> bool {
+        if source != TrackSource::Talk {
+            return false;
+        }
+        self.talks.tracks.insert(client, track);
+        self.record_talk_track(client);
+        true
+    }
+
+    /// Forgets a talk track that stopped.
+    pub(super) fn talk_track_ended(&mut self, client: ClientId, track: TrackId) {
+        if self.talks.tracks.get(&client) == Some(&track) {
+            self.talks.tracks.remove(&client);
+        }
+    }
+
+    /// Starts the talk source of the target's recording with the talker's talk track, when
+    /// the talker talks and publishes one.
+    fn record_talk_track(&self, talker: ClientId) {
+        let (Some(target), Some(track)) = (
+            self.talks.targets.get(&talker),
+            self.talks.tracks.get(&talker),
+        ) else {
+            return;
+        };
+        let Some(participant) = self.members.get(target) else {
+            return;
+        };
+        self.tell_recorder(RecorderInput::TrackStarted {
+            publisher: recorded_publisher(&participant.member),
+            client: *target,
+            track: *track,
+            kind: MediaKind::Audio,
+            source: TrackSource::Talk,
+        });
+    }
+
+    fn record_talk_event(&self, talker: ClientId, target: ClientId, kind: &'static str) {
+        let (Some(talker), Some(participant)) =
+            (self.members.get(&talker), self.members.get(&target))
+        else {
+            return;
+        };
+        self.tell_recorder(RecorderInput::Talk {
+            publisher: recorded_publisher(&participant.member),
+            kind,
+            talker: talker.member.name.clone(),
+        });
+    }
+
+    /// Sends a talk message to the participant and to every expert and organiser in the
+    /// room. Other participants learn nothing of it.
+    fn tell_talk(&self, talker: ClientId, target: ClientId, message: ServerMessage) {
+        let Some(room) = self.members.get(&talker).map(|j| j.member.room.clone()) else {
+            return;
+        };
+        for (client, joiner) in &self.members {
+            let member = &joiner.member;
+            let concerned = *client == target || member.role != Role::Participant;
+            if member.room == room && concerned {
+                self.send_to(*client, message.clone());
+            }
+        }
+    }
+}

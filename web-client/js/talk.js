@@ -1,0 +1,118 @@
+// Talks in a contest room: which expert or organiser talks to which participant, kept
+// current from `talk_started` and `talk_stopped`. The server sends them to the participant
+// talked to and to every expert and organiser in the room.
+//
+// Event: `change` (detail: `{participant, talk}`), where `talk` is
+// `{talker, name, participant}` or null once the talk ended.
+
+export class Talks extends EventTarget {
+  #byParticipant = new Map(); // participant identity → talk
+
+  /** Returns the talk to `participant`, or null. */
+  to(participant) {
+    return this.#byParticipant.get(participant) ?? null;
+  }
+
+  /** Returns the talk in which `talker` talks, or null. */
+  by(talker) {
+    for (const talk of this.#byParticipant.values()) {
+      if (talk.talker === talker) {
+        return talk;
+      }
+    }
+    return null;
+  }
+
+  /** Applies a talk message and returns false for messages of other kinds. */
+  handle(message) {
+    switch (message.type) {
+      case 'talk_started':
+        this.#set(message.participant, {
+          talker: message.talker,
+          name: message.name,
+          participant: message.participant,
+        });
+        return true;
+      case 'talk_stopped':
+        if (this.#byParticipant.get(message.participant)?.talker === message.talker) {
+          this.#set(message.participant, null);
+        }
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** Forgets every talk, because the session ended. */
+  clear() {
+    for (const participant of [...this.#byParticipant.keys()]) {
+      this.#set(participant, null);
+    }
+  }
+
+  #set(participant, talk) {
+    if (talk) {
+      this.#byParticipant.set(participant, talk);
+    } else {
+      this.#byParticipant.delete(participant);
+    }
+    this.dispatchEvent(new CustomEvent('change', { detail: { participant, talk } }));
+  }
+}
+
+/**
+ * Plays every talk track the receiving connection carries, in hidden <audio> elements. A
+ * talk track comes from an expert, who has no tile of their own, so it plays apart from
+ * the tiles. `onAutoplayBlocked` runs when the browser blocks the sound.
+ */
+export class TalkAudio {
+  #box;
+  #audios = new Map(); // track id → <audio>
+  #onAutoplayBlocked;
+
+  constructor(onAutoplayBlocked) {
+    this.#onAutoplayBlocked = onAutoplayBlocked;
+    this.#box = document.createElement('div');
+    this.#box.hidden = true;
+    this.#box.dataset.testid = 'talk-audio';
+    document.body.append(this.#box);
+  }
+
+  /** Plays the talk tracks of `session`'s receiving connection. */
+  bind(session) {
+    session.subscriber.addEventListener('trackadded', (event) => {
+      const { info, track } = event.detail;
+      if (info.source === 'talk') {
+        this.#play(track);
+      }
+    });
+    session.subscriber.addEventListener('trackremoved', (event) => {
+      const { info, track } = event.detail;
+      if (info.source === 'talk') {
+        this.#audios.get(track.id)?.remove();
+        this.#audios.delete(track.id);
+      }
+    });
+  }
+
+  /** Retries sound that the browser's autoplay policy held back. */
+  resume() {
+    for (const audio of this.#audios.values()) {
+      audio.play().catch(() => {});
+    }
+  }
+
+  #play(track) {
+    this.#audios.get(track.id)?.remove();
+    const audio = document.createElement('audio');
+    audio.autoplay = true;
+    audio.srcObject = new MediaStream([track]);
+    this.#audios.set(track.id, audio);
+    this.#box.append(audio);
+    audio.play().catch((error) => {
+      if (error.name === 'NotAllowedError') {
+        this.#onAutoplayBlocked();
+      }
+    });
+  }
+}
