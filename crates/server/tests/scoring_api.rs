@@ -625,6 +625,12 @@ async fn every_endpoint_checks_role(w: World) {
             StatusCode::CONFLICT,
         ),
     ];
+    check_table(&w, table).await;
+}
+
+/// Checks `table` like [`every_endpoint_checks_role`]: every role not allowed gets 403, and
+/// each allowed role gets the given status.
+async fn check_table(w: &World, table: Vec<Case<'_>>) {
     for (method, path, body, allowed, status) in table {
         for who in EVERYONE.into_iter().filter(|w| !allowed.contains(w)) {
             let reply = w.call(method.clone(), &path, who, body.clone()).await;
@@ -640,6 +646,99 @@ async fn every_endpoint_checks_role(w: World) {
                 .await;
         }
     }
+}
+
+/// Checks the protocol endpoints by role: group members request codes and approve, only the
+/// chair hands over, and after the hand-over only the stage's commission members approve.
+async fn protocol_endpoints_check_role(w: World) {
+    use Who::*;
+    w.fill(Chair, 0, 18, 9, true).await;
+    w.fill(Chair, 1, 12, 6, true).await;
+    w.fill(Member, 0, 16, 7, true).await;
+    w.fill(Member, 1, 14, 8, false).await;
+    let path = format!("/api/v1/expert-groups/{}/protocols", w.group);
+    let generated = w
+        .expect(Method::POST, &path, Chair, None, StatusCode::CREATED)
+        .await
+        .json();
+    let protocol = generated["id"].as_str().unwrap().to_owned();
+    let score_readers = &[Organiser, Chair, Member, Commission][..];
+    // Six digits pass the format check. A random code equals it once in a million.
+    let wrong_code = Some(json!({"code": "000000"}));
+
+    let table: Vec<Case> = vec![
+        (
+            Method::GET,
+            format!("/api/v1/protocols/{protocol}"),
+            None,
+            score_readers,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/protocols/{protocol}/pdf"),
+            None,
+            score_readers,
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/protocols/{protocol}/approval-code"),
+            None,
+            &[Chair, Member],
+            StatusCode::ACCEPTED,
+        ),
+        // A wrong code: the approvers may try, and fail.
+        (
+            Method::POST,
+            format!("/api/v1/protocols/{protocol}/approve"),
+            wrong_code.clone(),
+            &[Chair, Member],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        // No member has approved yet, so the chair may try but not hand over.
+        (
+            Method::POST,
+            format!("/api/v1/protocols/{protocol}/hand-over"),
+            None,
+            &[Chair],
+            StatusCode::CONFLICT,
+        ),
+    ];
+    check_table(&w, table).await;
+
+    w.approve(Chair, &protocol).await;
+    w.approve(Member, &protocol).await;
+    let hand_over = format!("/api/v1/protocols/{protocol}/hand-over");
+    let commission = w
+        .expect(Method::POST, &hand_over, Chair, None, StatusCode::CREATED)
+        .await
+        .json();
+    let commission = commission["id"].as_str().unwrap().to_owned();
+    let table: Vec<Case> = vec![
+        (
+            Method::GET,
+            format!("/api/v1/protocols/{commission}"),
+            None,
+            score_readers,
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/protocols/{commission}/approval-code"),
+            None,
+            &[Commission],
+            StatusCode::ACCEPTED,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/protocols/{commission}/approve"),
+            wrong_code,
+            &[Commission],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    check_table(&w, table).await;
 }
 
 async fn workspace_lists_participants_and_sheets(w: World) {
@@ -1380,6 +1479,7 @@ macro_rules! scenarios {
 
 scenarios!(
     every_endpoint_checks_role,
+    protocol_endpoints_check_role,
     workspace_lists_participants_and_sheets,
     bad_marks_are_rejected,
     protocols_are_approved_with_codes,

@@ -537,6 +537,22 @@ async fn every_endpoint_checks_role(w: World) {
             assert_eq!(reply.status.as_u16(), status, "{method} {path} as {who:?}");
         }
     }
+
+    // The participant's upload above is the submission whose download is checked.
+    let organiser = w.as_(Who::Organiser);
+    let path = format!("/api/v1/tasks/{id}/submissions");
+    let listed = w.api.get(&path, organiser).await.json();
+    let submission = listed["items"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/task-submissions/{submission}");
+    let expected = [401, 200, 403, 200, 403, 403];
+    for (who, status) in everyone.iter().zip(expected) {
+        let session = w.session(*who);
+        let reply = w
+            .api
+            .call(Method::GET, &path, session, Payload::Empty)
+            .await;
+        assert_eq!(reply.status.as_u16(), status, "GET {path} as {who:?}");
+    }
 }
 
 async fn bad_input_is_rejected(w: World) {
