@@ -23,6 +23,7 @@ mod error;
 mod groups;
 mod ids;
 pub mod invites;
+mod limiter_events;
 mod own_application;
 mod people;
 pub mod scoring;
@@ -52,6 +53,7 @@ pub use ids::{
     SheetId, StageId, StagePartId, SubmissionId, TaskId,
 };
 pub use invites::{Invite, InviteLink, NewInvite};
+pub use limiter_events::{LimiterEvent, LimiterKind};
 pub use own_application::OwnApplication;
 pub use people::{NewPerson, Person};
 pub use scoring::{

@@ -16,6 +16,8 @@ use crate::audit::AuditLog;
 use crate::briefing::store::{spawn_writer, BriefingStore, JsonlStore};
 use crate::briefing::Briefings;
 use crate::config::{Config, ConfigError};
+use crate::contest_api::sign_in_limit::SignInLimiter;
+use crate::contest_api::submission_limit::SubmissionLimiter;
 use crate::http;
 use crate::media_loop;
 use crate::recording::{self, RecordingIndex, RecordingRuntime};
@@ -151,9 +153,12 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         media,
         recordings,
         briefings: Some(briefings),
+        sign_in_limits: SignInLimiter::restore(&contest).await,
+        submission_limits: SubmissionLimiter::restore(&contest).await,
         contest,
-        sign_in_limits: Default::default(),
     });
+    let pruning = crate::contest_api::limiter_store::prune_every_minute(state.contest.clone());
+    tokio::spawn(pruning);
     if state.recordings.is_some() {
         tokio::spawn(crate::retention::run(Arc::clone(&state)));
     }

@@ -9,6 +9,7 @@ use crate::audit::AuditLog;
 use crate::briefing::Briefings;
 use crate::config::Config;
 use crate::contest_api::sign_in_limit::SignInLimiter;
+use crate::contest_api::submission_limit::SubmissionLimiter;
 use crate::media_loop::MediaHandle;
 use crate::recording::{RecordingIndex, RecordingRuntime};
 use crate::recording_api::TicketKeys;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub contest: profstage_contest::Database,
     /// Failed password sign-ins, per login and per client address.
     pub sign_in_limits: SignInLimiter,
+    /// Public application submissions, per client address.
+    pub submission_limits: SubmissionLimiter,
 }
 
 /// State of the recording routes.

@@ -171,6 +171,7 @@ impl Api {
             briefings: None,
             contest,
             sign_in_limits: Default::default(),
+            submission_limits: Default::default(),
         });
         let router = router(Arc::clone(&state));
         Self {

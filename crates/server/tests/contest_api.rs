@@ -6,8 +6,10 @@ use std::sync::Arc;
 use axum::body::{to_bytes, Body};
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use profstage_contest::testing::{sqlite_url, PostgresServer};
-use profstage_contest::{Actor, AuditFilter, Database, Page};
+use profstage_contest::{Actor, AuditFilter, Database, LimiterEvent, LimiterKind, Page};
 use profstage_server::config::{AuthConfig, Config, TokenSecret};
+use profstage_server::contest_api::sign_in_limit::SignInLimiter;
+use profstage_server::contest_api::submission_limit::SubmissionLimiter;
 use profstage_server::http::router;
 use profstage_server::media_loop::MediaHandle;
 use profstage_server::signalling::protocol::Role as MediaRole;
@@ -82,8 +84,9 @@ impl Api {
         Self::with_config(url, config).await
     }
 
-    /// Serves the same database as another server would with `config`, with sign-in limits
-    /// of its own.
+    /// Serves the same database as another server would with `config`, with rate limits
+    /// of its own that start from the failures and submissions the database stores, as
+    /// after a restart.
     async fn with_config(url: String, config: Config) -> Self {
         let contest = Database::connect(&url).await.expect("database opens");
         let contest = contest.with_lifetimes(config.auth.lifetimes());
@@ -93,8 +96,9 @@ impl Api {
             media: MediaHandle::detached(),
             recordings: None,
             briefings: None,
+            sign_in_limits: SignInLimiter::restore(&contest).await,
+            submission_limits: SubmissionLimiter::restore(&contest).await,
             contest,
-            sign_in_limits: Default::default(),
         });
         Self { state, url }
     }
@@ -1678,6 +1682,147 @@ async fn sign_ins_are_rate_limited(w: World) {
     assert_eq!(elsewhere.status, StatusCode::UNAUTHORIZED);
 }
 
+/// Serves the world's database from a new server, as after a restart.
+async fn restarted(w: &World) -> Api {
+    Api::with_config(w.api.url.clone(), (*w.api.state.config).clone()).await
+}
+
+async fn sign_in_limit_survives_restart(w: World) {
+    let office = [192, 0, 2, 20];
+    for attempt in 0..5 {
+        let reply = sign_in_from(&w.api, "chief", "wrong password", office).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    let api = restarted(&w).await;
+    let limited = sign_in_from(&api, "Chief", PASSWORD, [198, 51, 100, 20]).await;
+    assert_eq!(
+        limited.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the login stays locked out after a restart"
+    );
+    assert_eq!(limited.error_code(), "too_many_attempts");
+    let other = sign_in_from(&api, "someone", "wrong password", [198, 51, 100, 21]).await;
+    assert_eq!(
+        other.status,
+        StatusCode::UNAUTHORIZED,
+        "other logins are open"
+    );
+
+    // The address's five failures survive the restart too: fifteen more close it.
+    for index in 0..15 {
+        let login = format!("guess{index}");
+        let reply = sign_in_from(&api, &login, "wrong password", office).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{login}");
+    }
+    let blocked = sign_in_from(&api, "fresh", "wrong password", office).await;
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+async fn success_clears_failures_across_restart(w: World) {
+    let office = [192, 0, 2, 30];
+    for attempt in 0..4 {
+        let reply = sign_in_from(&w.api, "chief", "wrong password", office).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    let api = restarted(&w).await;
+    let reply = sign_in_from(&api, "chief", PASSWORD, office).await;
+    assert_eq!(reply.status, StatusCode::OK, "four failures leave one try");
+
+    // Without the success, four restored failures and these would lock the login out.
+    let api = restarted(&w).await;
+    for attempt in 0..4 {
+        let reply = sign_in_from(&api, "CHIEF", "wrong password", office).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    let api = restarted(&w).await;
+    let reply = sign_in_from(&api, "chief", PASSWORD, office).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "the success cleared the old failures"
+    );
+}
+
+/// Posts an empty application form from a client at `address`, which takes a token from
+/// the address's bucket like any attempt, and returns the status.
+async fn submit_from(api: &Api, address: [u8; 4]) -> StatusCode {
+    let peer = std::net::SocketAddr::from((address, 40_000));
+    let request = Request::post("/api/v1/applications")
+        .header(header::CONTENT_TYPE, "multipart/form-data; boundary=x")
+        .extension(axum::extract::ConnectInfo(peer))
+        .body(Body::from("--x--\r\n"))
+        .unwrap();
+    api.send(request).await.status
+}
+
+async fn submission_limit_survives_restart(w: World) {
+    let client = [192, 0, 2, 40];
+    for attempt in 0..10 {
+        let status = submit_from(&w.api, client).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "attempt {attempt}"
+        );
+    }
+    let api = restarted(&w).await;
+    assert_eq!(
+        submit_from(&api, client).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the address's bucket stays empty after a restart"
+    );
+    assert_eq!(
+        submit_from(&api, [192, 0, 2, 41]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "other addresses keep their buckets"
+    );
+}
+
+async fn old_limiter_events_are_pruned(w: World) {
+    let contest = &w.api.state.contest;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let window_ms = 15 * 60 * 1000;
+    let old = LimiterEvent {
+        kind: LimiterKind::SignInLogin,
+        key: "stale".to_owned(),
+        at_ms: now_ms - window_ms - 1,
+    };
+    contest.record_limiter_event(&old).await.unwrap();
+    let since = now_ms - 2 * window_ms;
+    let stored = contest
+        .limiter_events_since(LimiterKind::SignInLogin, since)
+        .await
+        .unwrap();
+    assert!(stored.contains(&old), "the old event was stored");
+
+    // A failure stores its own event and deletes those older than the window.
+    let reply = sign_in_from(&w.api, "fresh", "wrong password", [192, 0, 2, 50]).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    let stored = contest
+        .limiter_events_since(LimiterKind::SignInLogin, since)
+        .await
+        .unwrap();
+    let keys: Vec<&str> = stored.iter().map(|event| event.key.as_str()).collect();
+    assert_eq!(keys, ["fresh"], "only the new failure is left");
+
+    // A restart deletes what is older than the window as well.
+    contest.record_limiter_event(&old).await.unwrap();
+    restarted(&w).await;
+    let stored = contest
+        .limiter_events_since(LimiterKind::SignInLogin, since)
+        .await
+        .unwrap();
+    assert!(!stored.contains(&old), "the restart pruned the old event");
+    let removed = contest
+        .prune_limiter_events(LimiterKind::SignInLogin, now_ms + 60_000)
+        .await
+        .unwrap();
+    assert_eq!(removed, 1, "pruning by time removes the new failure");
+}
+
 /// Creates a record as the organiser and returns its id.
 async fn created_id(w: &World, path: &str, body: Value) -> String {
     let reply = w.api.post(path, &w.organiser, body).await;
@@ -1836,4 +1981,8 @@ scenarios!(
     sign_in_limit_ignores_untrusted_forwarding,
     configured_lifetimes_apply,
     records_are_corrected,
+    sign_in_limit_survives_restart,
+    success_clears_failures_across_restart,
+    submission_limit_survives_restart,
+    old_limiter_events_are_pruned,
 );

@@ -41,6 +41,7 @@ async fn state_with(dev_mode: bool, web_root: PathBuf) -> Arc<AppState> {
             .await
             .expect("in-memory contest database opens"),
         sign_in_limits: Default::default(),
+        submission_limits: Default::default(),
     })
 }
 

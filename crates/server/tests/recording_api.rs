@@ -81,6 +81,7 @@ async fn fixture() -> Fixture {
             .await
             .expect("contest database opens"),
         sign_in_limits: Default::default(),
+        submission_limits: Default::default(),
     });
     Fixture {
         state,

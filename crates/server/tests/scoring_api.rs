@@ -395,6 +395,7 @@ async fn world(url: String) -> World {
         briefings: None,
         contest: db,
         sign_in_limits: Default::default(),
+        submission_limits: Default::default(),
     });
     let mut w = World {
         state,

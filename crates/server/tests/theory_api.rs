@@ -109,6 +109,7 @@ impl Api {
             briefings: None,
             contest: contest.clone(),
             sign_in_limits: Default::default(),
+            submission_limits: Default::default(),
         });
         Self {
             router: router(state),

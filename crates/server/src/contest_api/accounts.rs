@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::extract::{
     domain_error, path_id, session_cookie_header, ApiBody, ClientAddress, SignedIn,
 };
+use super::sign_in_limit::SignInLimiter;
 use crate::http::ApiError;
 use crate::signalling::protocol::Role as MediaRole;
 use crate::signalling::protocol::RoomKind;
@@ -107,9 +108,16 @@ pub async fn sign_in(
     let session = state
         .contest
         .sign_in(&request.login, &request.password)
-        .await
-        .map_err(domain_error)?;
+        .await;
+    let session = match session {
+        Ok(session) => session,
+        Err(error) => {
+            SignInLimiter::store_failure(&state.contest, &request.login, address).await;
+            return Err(domain_error(error));
+        }
+    };
     limits.succeeded(&request.login, address);
+    SignInLimiter::store_success(&state.contest, &request.login).await;
     let (person, id) = (&session.info.person, &session.info.id);
     tracing::info!(%person, session = %id, "signed in with a password");
     Ok(session_response(&state, session))

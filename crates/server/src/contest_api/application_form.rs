@@ -7,7 +7,7 @@ use std::time::Instant;
 use axum::extract::multipart::MultipartError;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{header, StatusCode};
-use axum::{Extension, Json};
+use axum::Json;
 use profstage_contest::applications::{MAX_ATTACHMENTS, MAX_TOTAL_ATTACHMENT_BYTES};
 use profstage_contest::{
     ApplicationForm, ApplicationId, ApplicationStatus, Error, FieldError, NewApplication,
@@ -107,11 +107,10 @@ pub struct SubmissionReceipt {
         (status = "4XX", body = super::openapi::ErrorBody)))]
 pub async fn submit(
     State(state): State<Arc<AppState>>,
-    Extension(limiter): Extension<Arc<SubmissionLimiter>>,
     request: Request,
 ) -> Result<(StatusCode, Json<SubmissionReceipt>), ApiError> {
     let ClientAddress(client) = ClientAddress::of(request.extensions(), request.headers(), &state);
-    if !limiter.allow(client, Instant::now()) {
+    if !state.submission_limits.allow(client, Instant::now()) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_requests",
@@ -121,6 +120,7 @@ pub async fn submit(
             ),
         ));
     }
+    SubmissionLimiter::store(&state.contest, client).await;
     let (new, attachments) = read_form(request, &state).await?;
     let submitted = state.contest.submit_application(&new, attachments).await;
     let submitted = submitted.map_err(domain_error)?;

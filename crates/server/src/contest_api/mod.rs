@@ -16,6 +16,7 @@ mod audit;
 mod briefings;
 mod corrections;
 pub mod extract;
+pub(crate) mod limiter_store;
 mod openapi;
 mod people;
 mod protocols;
@@ -23,7 +24,7 @@ mod scoring;
 mod scoring_pdf;
 pub mod sign_in_limit;
 mod structure;
-mod submission_limit;
+pub mod submission_limit;
 mod tasks;
 mod theory;
 
@@ -32,7 +33,7 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, patch, post, put, MethodRouter};
-use axum::{Extension, Router};
+use axum::Router;
 use profstage_contest::Page;
 use serde::Deserialize;
 
@@ -40,19 +41,15 @@ use crate::http::ApiError;
 use crate::state::AppState;
 pub use application_form::SUBMISSION_BODY_LIMIT;
 use extract::domain_error;
-use submission_limit::SubmissionLimiter;
 pub use tasks::server_now;
 
 /// Largest request body of the contest API, in bytes.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// Builds the contest API's routes. Each call has its own rate limit of public
-/// submissions, so build the routes once per server.
+/// Builds the contest API's routes.
 pub fn routes() -> Router<Arc<AppState>> {
-    let limiter = Arc::new(SubmissionLimiter::default());
     let submit: MethodRouter<Arc<AppState>> = post(application_form::submit)
-        .layer::<_, Infallible>(DefaultBodyLimit::max(SUBMISSION_BODY_LIMIT))
-        .layer::<_, Infallible>(Extension(limiter));
+        .layer::<_, Infallible>(DefaultBodyLimit::max(SUBMISSION_BODY_LIMIT));
     Router::new()
         .route("/api/v1/openapi.json", get(openapi::document))
         .route(

@@ -1,15 +1,18 @@
 //! The limit on failed password sign-ins, per login and per client address, which slows down
 //! password guessing.
 //!
-//! NOTE: the counts live in this process's memory, so a restart (or a second server
-//! process) starts from zero and a guesser gains one fresh window per restart. Keeping them
-//! in the contest database would close that gap at the cost of a write per failure.
+//! The counts live in memory, where each attempt is counted atomically, and every failure
+//! is also stored in the contest database, from which the next start restores them.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use profstage_contest::{Database, LimiterKind};
+
+use super::limiter_store;
 
 /// The span over which failures are counted.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -35,6 +38,27 @@ struct Counters {
 }
 
 impl SignInLimiter {
+    /// Builds the limiter from the failures that the database stores from the last
+    /// [`WINDOW`], and deletes older ones.
+    pub async fn restore(database: &Database) -> Self {
+        let limiter = Self::default();
+        let logins = limiter_store::load(database, LimiterKind::SignInLogin, WINDOW).await;
+        let addresses = limiter_store::load(database, LimiterKind::SignInAddress, WINDOW).await;
+        let mut counters = limiter.lock();
+        for (login, at) in logins {
+            counters.by_login.add(login, at);
+        }
+        // A key that is not an address was not written by this server, so it is skipped.
+        let addresses = addresses
+            .into_iter()
+            .filter_map(|(key, at)| Some((key.parse::<IpAddr>().ok()?, at)));
+        for (address, at) in addresses {
+            counters.by_address.add(address, at);
+        }
+        drop(counters);
+        limiter
+    }
+
     /// Counts a sign-in attempt as failed unless [`SignInLimiter::succeeded`] follows, or
     /// returns `Err` with the time to wait when the login or the address has used up its
     /// failures within the window. Counting before the password is checked keeps parallel
@@ -73,6 +97,25 @@ impl SignInLimiter {
         if let Some(address) = address {
             counters.by_address.remove_newest(&address_key(address));
         }
+    }
+
+    /// Stores a failed attempt, which [`SignInLimiter::attempt`] has already counted, in the
+    /// database.
+    pub async fn store_failure(database: &Database, login: &str, address: Option<IpAddr>) {
+        let login = login_key(login);
+        limiter_store::record(database, LimiterKind::SignInLogin, login, WINDOW).await;
+        if let Some(address) = address {
+            let key = address_key(address).to_string();
+            limiter_store::record(database, LimiterKind::SignInAddress, key, WINDOW).await;
+        }
+    }
+
+    /// Deletes the stored failures of a login that signed in, as
+    /// [`SignInLimiter::succeeded`] does in memory. The attempt that succeeded was never
+    /// stored, so the address's stored failures stay as they are.
+    pub async fn store_success(database: &Database, login: &str) {
+        let login = login_key(login);
+        limiter_store::forget(database, LimiterKind::SignInLogin, &login).await;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Counters> {

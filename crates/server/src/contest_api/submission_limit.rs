@@ -1,14 +1,16 @@
 //! The rate limit of public application submissions: one token bucket per client address.
 //!
-//! NOTE: the buckets live in this process's memory, so a restart refills every client's
-//! bucket. Each submission already writes to the database, so keeping the buckets there
-//! would be cheap, but it is not done yet.
+//! The buckets live in memory, and every submission they let through is also stored in the
+//! contest database, from which the next start replays the last [`IDLE`] span.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use profstage_contest::{Database, LimiterKind};
+
+use super::limiter_store;
 use crate::token_bucket::TokenBucket;
 
 /// Submissions one client address may send at once.
@@ -18,7 +20,7 @@ pub const PER_HOUR: f64 = 10.0;
 /// Addresses tracked at most; beyond this, submissions from new addresses are limited.
 const MAX_CLIENTS: usize = 65_536;
 /// An address unseen this long has a full bucket again, so forgetting it loses nothing.
-const IDLE: Duration = Duration::from_secs(3600);
+pub const IDLE: Duration = Duration::from_secs(3600);
 
 /// Token buckets of the client addresses that submitted recently.
 ///
@@ -43,9 +45,35 @@ impl Default for SubmissionLimiter {
 }
 
 impl SubmissionLimiter {
+    /// Builds the limiter by replaying the submissions that the database stores from the
+    /// last [`IDLE`] span, and deletes older ones.
+    ///
+    /// NOTE: each replayed bucket starts full an hour ago, so a client that was already
+    /// limited then may get up to [`BURST`] more submissions than without the restart.
+    pub async fn restore(database: &Database) -> Self {
+        let limiter = Self::default();
+        let events = limiter_store::load(database, LimiterKind::Submission, IDLE).await;
+        // A key that is not an address was not written by this server, so it is skipped.
+        for (key, at) in events {
+            if let Ok(key) = key.parse::<IpAddr>() {
+                limiter.take(key, at);
+            }
+        }
+        limiter
+    }
+
     /// Takes one submission from the client's bucket; `false` means the client must wait.
     pub fn allow(&self, client: Option<IpAddr>, now: Instant) -> bool {
-        let key = client.map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), client_key);
+        self.take(bucket_key(client), now)
+    }
+
+    /// Stores a submission that [`SubmissionLimiter::allow`] let through in the database.
+    pub async fn store(database: &Database, client: Option<IpAddr>) {
+        let key = bucket_key(client).to_string();
+        limiter_store::record(database, LimiterKind::Submission, key, IDLE).await;
+    }
+
+    fn take(&self, key: IpAddr, now: Instant) -> bool {
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
         if !clients.contains_key(&key) && clients.len() >= MAX_CLIENTS {
             clients.retain(|_, client| now.saturating_duration_since(client.seen_at) < IDLE);
@@ -60,6 +88,11 @@ impl SubmissionLimiter {
         client.seen_at = now;
         client.bucket.take(now)
     }
+}
+
+/// Returns the key of a client's bucket. Every client of unknown address shares one.
+fn bucket_key(client: Option<IpAddr>) -> IpAddr {
+    client.map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), client_key)
 }
 
 /// Returns the address a bucket belongs to: IPv4 as it is, IPv6 cut to its /64 prefix.
