@@ -25,7 +25,7 @@ const LEVELS = [
       return {
         name: form.elements.name.value,
         description: form.elements.description.value,
-        // An empty field keeps the server's default; anything else goes as typed, so that the
+        // An empty field keeps the server's default. Anything else goes as typed, so the
         // server's field error explains a value that is not a whole number of days.
         recording_retention_days: days === '' ? null : Number(days),
       };

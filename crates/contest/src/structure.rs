@@ -41,7 +41,7 @@ pub struct NewContest {
     pub recording_retention_days: Option<i64>,
 }
 
-/// The longest retention a contest may set: a hundred years.
+/// The maximum retention a contest may set, in days: a hundred years.
 const MAX_RETENTION_DAYS: i64 = 36_500;
 
 /// The columns of `contests`, in the order of [`Contest`]'s fields.
