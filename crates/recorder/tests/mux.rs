@@ -455,10 +455,14 @@ fn reused_muxer_matches_fresh_pipeline() {
                     packets_and_streams(&fresh_out),
                     "segment {i}"
                 );
-                assert_eq!(
-                    std::fs::metadata(&reused_out).unwrap().len(),
-                    std::fs::metadata(&fresh_out).unwrap().len(),
-                    "segment {i}"
+                // The muxer draws a random track UID per file and writes it in as few bytes
+                // as its value needs, so one with leading zero bytes (1 in 256 has one) makes
+                // the file shorter. Packets and streams are compared exactly above.
+                let reused_len = std::fs::metadata(&reused_out).unwrap().len();
+                let fresh_len = std::fs::metadata(&fresh_out).unwrap().len();
+                assert!(
+                    reused_len.abs_diff(fresh_len) <= 3,
+                    "segment {i}: {reused_len} bytes reused, {fresh_len} fresh"
                 );
                 assert_decodes(&reused_out);
             }
