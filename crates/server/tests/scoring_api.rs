@@ -221,6 +221,22 @@ impl World {
             .await;
     }
 
+    /// Fills and locks every sheet of the group, the chair generates its protocol, and
+    /// returns the protocol's id.
+    async fn locked_protocol(&self) -> String {
+        use Who::*;
+        self.fill(Chair, 0, 18, 9, true).await;
+        self.fill(Chair, 1, 12, 6, true).await;
+        self.fill(Member, 0, 16, 7, true).await;
+        self.fill(Member, 1, 14, 8, false).await;
+        let path = format!("/api/v1/expert-groups/{}/protocols", self.group);
+        let generated = self
+            .expect(Method::POST, &path, Chair, None, StatusCode::CREATED)
+            .await
+            .json();
+        generated["id"].as_str().unwrap().to_owned()
+    }
+
     /// Requests a code as `who` and reads it from the outbox.
     async fn code(&self, who: Who, protocol: &str) -> String {
         let path = format!("/api/v1/protocols/{protocol}/approval-code");
@@ -653,16 +669,7 @@ async fn check_table(w: &World, table: Vec<Case<'_>>) {
 /// chair hands over, and after the hand-over only the stage's commission members approve.
 async fn protocol_endpoints_check_role(w: World) {
     use Who::*;
-    w.fill(Chair, 0, 18, 9, true).await;
-    w.fill(Chair, 1, 12, 6, true).await;
-    w.fill(Member, 0, 16, 7, true).await;
-    w.fill(Member, 1, 14, 8, false).await;
-    let path = format!("/api/v1/expert-groups/{}/protocols", w.group);
-    let generated = w
-        .expect(Method::POST, &path, Chair, None, StatusCode::CREATED)
-        .await
-        .json();
-    let protocol = generated["id"].as_str().unwrap().to_owned();
+    let protocol = w.locked_protocol().await;
     let score_readers = &[Organiser, Chair, Member, Commission][..];
     // Six digits pass the format check. A random code equals it once in a million.
     let wrong_code = Some(json!({"code": "000000"}));
@@ -1341,16 +1348,7 @@ async fn my_protocols_list_waiting_approvals(w: World) {
     for who in [Chair, Member, Commission, Outsider] {
         assert_eq!(w.my_protocols(who).await, [], "{who:?} before any protocol");
     }
-    w.fill(Chair, 0, 18, 9, true).await;
-    w.fill(Chair, 1, 12, 6, true).await;
-    w.fill(Member, 0, 16, 7, true).await;
-    w.fill(Member, 1, 14, 8, false).await;
-    let path = format!("/api/v1/expert-groups/{}/protocols", w.group);
-    let generated = w
-        .expect(Method::POST, &path, Chair, None, StatusCode::CREATED)
-        .await
-        .json();
-    let protocol = generated["id"].as_str().unwrap().to_owned();
+    let protocol = w.locked_protocol().await;
 
     let group = [("expert_group".to_owned(), true)];
     assert_eq!(w.my_protocols(Chair).await, group);
