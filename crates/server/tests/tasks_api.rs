@@ -2,172 +2,23 @@
 //! participant's flow with the server clock in replies, uploads checked on content, bad
 //! input, a deadline that passes while the server is down, and the OpenAPI document.
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod api;
 
-use axum::body::{to_bytes, Body};
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
-use axum::Router;
+use std::time::Duration;
+
+use axum::http::{header, Method, StatusCode};
 use profstage_contest::testing::{sqlite_url, PostgresServer};
 use profstage_contest::{
-    Database, NewContest, NewExpertGroup, NewInvite, NewNomination, NewPerson, NewRoom, NewStage,
+    NewContest, NewExpertGroup, NewInvite, NewNomination, NewPerson, NewRoom, NewStage,
     NewStagePart, PartKind, Role,
 };
-use profstage_server::config::{AuthConfig, Config, TokenSecret};
-use profstage_server::http::router;
-use profstage_server::media_loop::MediaHandle;
-use profstage_server::state::AppState;
-use profstage_server::token::TokenKeys;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
-const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
+use api::{now_ms, Api, Payload, Session};
+
 const PASSWORD: &str = "organiser password 2027";
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n";
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01";
-
-fn now_ms() -> i64 {
-    let elapsed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    elapsed.as_millis() as i64
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
-            let text = String::from_utf8_lossy(&self.body);
-            panic!("body is not JSON ({error}): {text}")
-        })
-    }
-
-    fn code(&self) -> String {
-        let body = self.json();
-        body["error"]["code"].as_str().unwrap_or_default().into()
-    }
-
-    /// Every invalid field with its message, as `field: message`.
-    fn problems(&self) -> Vec<String> {
-        let body = self.json();
-        let fields = body["error"]["fields"].as_array().cloned();
-        let fields = fields.unwrap_or_default();
-        let texts = fields
-            .iter()
-            .map(|f| format!("{}: {}", f["field"], f["message"]));
-        texts.collect()
-    }
-
-    fn fields(&self) -> Vec<String> {
-        let body = self.json();
-        let fields = body["error"]["fields"].as_array().cloned();
-        let fields = fields.unwrap_or_default();
-        let names = fields
-            .iter()
-            .map(|f| f["field"].as_str().unwrap_or_default());
-        names.map(str::to_owned).collect()
-    }
-}
-
-#[derive(Clone)]
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-enum Payload<'a> {
-    Empty,
-    Json(Value),
-    Raw(&'a str, &'a [u8]),
-}
-
-struct Api {
-    router: Router,
-    contest: Database,
-}
-
-impl Api {
-    async fn start(url: &str) -> Self {
-        let config = Config {
-            dev_mode: Some(true),
-            auth: AuthConfig {
-                token_secret: Some(TokenSecret::new(SECRET)),
-                ..AuthConfig::default()
-            },
-            ..Config::default()
-        };
-        let contest = Database::connect(url).await.expect("database opens");
-        let state = Arc::new(AppState {
-            config: Arc::new(config),
-            tokens: TokenKeys::new(SECRET.as_bytes()),
-            media: MediaHandle::detached(),
-            recordings: None,
-            briefings: None,
-            contest: contest.clone(),
-            sign_in_limits: Default::default(),
-            submission_limits: Default::default(),
-        });
-        Self {
-            router: router(state),
-            contest,
-        }
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        session: Option<&Session>,
-        payload: Payload<'_>,
-    ) -> Reply {
-        let mut builder = Request::builder().method(method).uri(path);
-        if let Some(session) = session {
-            let cookie = format!("profstage_session={}", session.cookie);
-            builder = builder
-                .header(header::COOKIE, cookie)
-                .header("x-csrf-token", &session.csrf);
-        }
-        let body = match payload {
-            Payload::Empty => Body::empty(),
-            Payload::Json(value) => {
-                builder = builder.header(header::CONTENT_TYPE, "application/json");
-                Body::from(value.to_string())
-            }
-            Payload::Raw(content_type, bytes) => {
-                builder = builder.header(header::CONTENT_TYPE, content_type);
-                Body::from(bytes.to_vec())
-            }
-        };
-        let request = builder.body(body).unwrap();
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = to_bytes(response.into_body(), 32 << 20).await.unwrap();
-        Reply {
-            status,
-            headers,
-            body: body.to_vec(),
-        }
-    }
-
-    async fn get(&self, path: &str, session: &Session) -> Reply {
-        self.call(Method::GET, path, Some(session), Payload::Empty)
-            .await
-    }
-
-    async fn post(&self, path: &str, session: &Session) -> Reply {
-        self.call(Method::POST, path, Some(session), Payload::Empty)
-            .await
-    }
-
-    async fn json(&self, method: Method, path: &str, session: &Session, body: Value) -> Reply {
-        self.call(method, path, Some(session), Payload::Json(body))
-            .await
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Who {
