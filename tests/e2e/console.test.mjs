@@ -284,7 +284,7 @@ describe('organiser console, invite link and personal page', () => {
         ),
       );
 
-      // A contest with stages stays, and the form says why, in Russian.
+      // A contest with stages is not deleted, and the form explains why in Russian.
       await clickTestId(organiser, 'delete-contest');
       const error = page.locator('#contest-form .form-error');
       await error.waitFor({ state: 'visible' });

@@ -59,11 +59,13 @@ impl Database {
     pub async fn my_protocols(&self, actor: &Actor) -> Result<Vec<MyProtocol>, Error> {
         actor.check(Action::ApproveProtocols)?;
         let person = actor.person.clone().ok_or(Error::Forbidden)?;
+
         let mut tx = self.begin().await?;
         let candidates: Vec<Candidate> = sqlx::query_as(CANDIDATES)
             .bind(person.clone())
             .fetch_all(&mut *tx)
             .await?;
+
         let mut list = Vec::with_capacity(candidates.len());
         for (id, group_name, profession, region) in candidates {
             let row = load_row(&mut tx, &id).await?;
@@ -86,8 +88,10 @@ impl Database {
                 approved: protocol.approved,
             });
         }
+
         // A stable sort keeps the newest first within each half.
         list.sort_by_key(|p| !p.waiting);
+
         let waiting = list.iter().filter(|p| p.waiting).count();
         let detail = format!("protocols={} waiting={waiting}", list.len());
         let target = Some(person.as_str());

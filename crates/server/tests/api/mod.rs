@@ -47,7 +47,7 @@ impl Reply {
         body["error"]["code"].as_str().unwrap_or_default().into()
     }
 
-    /// Every invalid field with its message, as `field: message`.
+    /// Returns every invalid field with its message, as `field: message`.
     pub fn problems(&self) -> Vec<String> {
         let body = self.json();
         let fields = body["error"]["fields"].as_array().cloned();
