@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 mod depay;
+pub mod ebml;
 pub mod error;
 pub mod export;
 pub mod journal;

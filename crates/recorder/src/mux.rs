@@ -16,6 +16,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 
 use crate::depay::{self, Frame};
+use crate::ebml;
 use crate::error::{Operation, RecorderError};
 use crate::journal::{Codec, Journal, JournalHeader, JournalPacket, MediaKind};
 use crate::keyframe::starts_keyframe;
@@ -108,11 +109,28 @@ pub fn codec_supported(codec: Codec) -> bool {
 /// if it exists. Opus, VP8 and VP9 go into WebM, and H.264 into Matroska, which WebM does not
 /// allow.
 ///
+/// The file is read back and checked with [`ebml::check`], and must contain one block per frame.
+/// A file that fails the check is muxed once more by a new pipeline.
+///
 /// Fails with [`RecorderError::Empty`] or [`RecorderError::NoKeyframe`] before touching `out`,
 /// and removes what was written of `out` on every later failure, including a pipeline that does
-/// not finish within [`MUX_TIMEOUT`].
+/// not finish within [`MUX_TIMEOUT`] and a file that fails the check twice.
 pub fn mux_segment(journal: &Journal, out: &Path) -> Result<SegmentMedia, RecorderError> {
     Muxer::new().mux(journal, out)
+}
+
+/// Reads the muxed file back and checks its structure and that it contains one block per frame
+/// that reached the muxer.
+fn check_output(out: &Path, media: &SegmentMedia) -> Result<(), String> {
+    let bytes = std::fs::read(out).map_err(|e| format!("cannot read it back: {e}"))?;
+    let structure = ebml::check(&bytes).map_err(|e| e.to_string())?;
+    if structure.blocks != media.frames {
+        return Err(format!(
+            "{} blocks for {} frames",
+            structure.blocks, media.frames
+        ));
+    }
+    Ok(())
 }
 
 fn remove_output(out: &Path) {
@@ -274,12 +292,18 @@ impl FrameCounter {
 #[derive(Default)]
 pub struct Muxer {
     pipelines: Vec<(Codec, Prepared)>,
+    remuxed: u64,
 }
 
 impl Muxer {
     /// Creates a muxer without pipelines, which are built on first use.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Segments whose first file failed the check and were muxed again by a new pipeline.
+    pub fn remuxed(&self) -> u64 {
+        self.remuxed
     }
 
     /// Muxes `journal` into `out` like [`mux_segment`], reusing the pipeline of the codec.
@@ -290,7 +314,29 @@ impl Muxer {
         let payloads = Payloads::of(codec, &mut selection, out)?;
         let started = Instant::now();
 
-        let result = self.run(&journal.header, &selection, payloads, out);
+        let mut result = self.run(&journal.header, &selection, payloads, out);
+        if let Ok(Err(malformed)) = result.as_ref().map(|media| check_output(out, media)) {
+            // The fault may be in the reused pipeline, so it is dropped and a new one muxes the
+            // segment again.
+            tracing::error!(
+                path = %out.display(),
+                problem = %malformed,
+                "a muxed segment is malformed; muxing it again with a new pipeline"
+            );
+            self.pipelines.retain(|(c, _)| *c != codec);
+            self.remuxed += 1;
+            selection = Selection::of(journal, out)?;
+            let payloads = Payloads::of(codec, &mut selection, out)?;
+            result = self
+                .run(&journal.header, &selection, payloads, out)
+                .and_then(|media| match check_output(out, &media) {
+                    Ok(()) => Ok(media),
+                    Err(problem) => Err(RecorderError::pipeline(
+                        out,
+                        format!("the muxed file is malformed: {problem}"),
+                    )),
+                });
+        }
         match &result {
             Ok(media) => tracing::debug!(
                 codec = ?media.codec,
@@ -782,6 +828,7 @@ fn scale(value: u64, multiplier: u64, divisor: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::JournalRecord;
 
     #[test]
     fn opus_toc_durations() {
@@ -809,6 +856,59 @@ mod tests {
         assert_eq!(bytes[2..4], [0x00, 0x02]);
         assert_eq!(bytes[4..8], [0, 0, 0, 3]);
         assert_eq!(bytes[12..], [0xaa]);
+    }
+
+    /// Builds a journal of one second of Opus packets. The muxer does not decode them, so each
+    /// payload is a TOC byte (CELT, 20 ms, one frame) and a few bytes.
+    fn opus_journal() -> Journal {
+        let header = JournalHeader {
+            codec: Codec::Opus,
+            payload_type: 111,
+            source: "microphone".into(),
+            recording: "5f0e8d9c-1b2a-4c3d-8e7f-6a5b4c3d2e1f".into(),
+            segment_index: 0,
+        };
+        let records = (0..50u64)
+            .map(|i| {
+                JournalRecord::Packet(JournalPacket {
+                    arrival_unix_us: 1_700_000_000_000_000 + i * 20_000,
+                    seq: 1_000 + i,
+                    rtp_time: 48_000 + i * 960,
+                    marker: false,
+                    payload: vec![0xf8, 0xff, 0xfe, i as u8],
+                })
+            })
+            .collect();
+        Journal {
+            header,
+            records,
+            torn_tail: false,
+        }
+    }
+
+    #[test]
+    fn malformed_file_muxed_again() {
+        init().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let journal = opus_journal();
+        let mut muxer = Muxer::new();
+        let first = muxer.mux(&journal, &dir.path().join("first.webm")).unwrap();
+        assert_eq!(muxer.remuxed(), 0);
+
+        // A streamable muxer leaves the sizes of the segment and its clusters unknown. The
+        // check rejects that, as it would a file whose seek-back writes were lost.
+        let (_, prepared) = &muxer.pipelines[0];
+        prepared.muxer.set_property("streamable", true);
+        let out = dir.path().join("second.webm");
+        let second = muxer.mux(&journal, &out).unwrap();
+        assert_eq!(muxer.remuxed(), 1);
+        assert_eq!(second, first);
+        let structure = ebml::check(&std::fs::read(&out).unwrap()).unwrap();
+        assert_eq!(structure.blocks, 50);
+
+        // The new pipeline writes sound files from then on.
+        muxer.mux(&journal, &dir.path().join("third.webm")).unwrap();
+        assert_eq!(muxer.remuxed(), 1);
     }
 
     #[test]

@@ -480,6 +480,11 @@ fn reused_muxer_matches_fresh_pipeline() {
             (reused, fresh) => panic!("segment {i}: {reused:?} and {fresh:?}"),
         }
     }
+    assert_eq!(
+        muxer.remuxed(),
+        0,
+        "a reused pipeline wrote a malformed file"
+    );
 
     // A pipeline that fails is replaced by a new one for the next segment of its codec.
     let unwritable = dir.path().join("missing").join("large.webm");
@@ -496,4 +501,54 @@ fn reused_muxer_matches_fresh_pipeline() {
         packets_and_streams(&after_out),
         packets_and_streams(&fresh_out)
     );
+}
+
+/// Muxes segments of changing sizes and codecs through one muxer many times and fails if any
+/// first file was malformed. Run it on a loaded machine:
+/// `MUX_STRESS_ROUNDS=500 cargo test -p recorder --test mux -- --ignored reused_muxer_stress`.
+#[test]
+#[ignore = "takes minutes; a stress run of the reused pipelines"]
+fn reused_muxer_stress() {
+    mux::init().unwrap();
+    let rounds: usize = std::env::var("MUX_STRESS_ROUNDS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(200);
+    let dir = tempfile::tempdir().unwrap();
+    let journal = |name: &str, codec: Codec, packets: &[JournalPacket]| {
+        let path = dir.path().join(format!("{name}.journal"));
+        write_journal(&path, codec, packets);
+        read_journal(&path).unwrap()
+    };
+    // The largest makes files of several clusters and far more than filesink's 64 KiB buffer.
+    let video = |width: u32, height: u32| {
+        encode(&format!(
+            "videotestsrc num-buffers=150 pattern=snow \
+             ! video/x-raw,width={width},height={height},framerate=30/1 \
+             ! vp8enc keyframe-max-dist=60 deadline=1 target-bitrate={} ! rtpvp8pay mtu=1200",
+            width * height * 2
+        ))
+    };
+    let journals = [
+        journal("small", Codec::Vp8, &video(320, 180)),
+        journal(
+            "opus",
+            Codec::Opus,
+            &encode(
+                "audiotestsrc num-buffers=100 samplesperbuffer=960 \
+                 ! audio/x-raw,rate=48000,channels=1 ! opusenc frame-size=20 ! rtpopuspay",
+            ),
+        ),
+        journal("medium", Codec::Vp8, &video(640, 360)),
+        journal("large", Codec::Vp8, &video(1280, 720)),
+    ];
+    let mut muxer = mux::Muxer::new();
+    for round in 0..rounds {
+        for (i, journal) in journals.iter().enumerate() {
+            let out = dir.path().join(format!("{round}-{i}.webm"));
+            muxer.mux(journal, &out).unwrap();
+            std::fs::remove_file(&out).unwrap();
+        }
+        assert_eq!(muxer.remuxed(), 0, "round {round}");
+    }
 }
