@@ -866,7 +866,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         return (StatusCode::OK, "").into_response();
     };
     let stats = &rec.index.stats;
-    let rows: [(&str, &str, &str, u64); 8] = [
+    let rows: [(&str, &str, &str, u64); 9] = [
         (
             "profstage_recordings_active",
             "gauge",
@@ -896,6 +896,12 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             "counter",
             "Segments muxed.",
             Stats::get(&stats.muxed_segments),
+        ),
+        (
+            "profstage_recording_segments_remuxed_total",
+            "counter",
+            "Segments muxed again because the first file was malformed.",
+            Stats::get(&stats.remuxed_segments),
         ),
         (
             "profstage_recording_segments_uploaded_total",

@@ -2,6 +2,7 @@
 //! reason, retention, and the audit entries each of them leaves.
 
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -586,4 +587,33 @@ async fn task_events_join_the_timeline() {
     assert_eq!(events, expected);
     let stored = recordings.index.get("rec-2").unwrap();
     assert!(stored.events.is_empty(), "the stored manifest changed");
+}
+
+#[tokio::test]
+async fn metrics_report_recorder_counters() {
+    let f = fixture().await;
+    let stats = &f.state.recordings.as_ref().unwrap().index.stats;
+    stats.muxed_segments.store(7, Ordering::Relaxed);
+    stats.remuxed_segments.store(2, Ordering::Relaxed);
+    let request = Request::builder()
+        .uri("/metrics")
+        .body(Body::empty())
+        .unwrap();
+    let response = router(Arc::clone(&f.state)).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines.contains(&"profstage_recording_segments_muxed_total 7"),
+        "{text}"
+    );
+    assert!(
+        lines.contains(&"profstage_recording_segments_remuxed_total 2"),
+        "{text}"
+    );
+    assert!(
+        lines.contains(&"# TYPE profstage_recording_segments_remuxed_total counter"),
+        "{text}"
+    );
 }

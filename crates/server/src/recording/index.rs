@@ -27,6 +27,8 @@ pub struct Stats {
     pub upload_failures: AtomicU64,
     /// Segments muxed since start.
     pub muxed_segments: AtomicU64,
+    /// Segments whose muxed file was malformed and that a new pipeline muxed again.
+    pub remuxed_segments: AtomicU64,
     /// Recordings open now.
     pub active_recordings: AtomicU64,
 }

@@ -102,9 +102,10 @@ pub fn start(
     let (inputs, receiver) = mpsc::channel();
     let (mux_jobs, mux_receiver) = mpsc::channel::<MuxJob>();
     let mux_replies = inputs.clone();
+    let mux_stats = Arc::clone(&index.stats);
     thread::Builder::new()
         .name("mux".into())
-        .spawn(move || mux_thread(mux_receiver, mux_replies))?;
+        .spawn(move || mux_thread(mux_receiver, mux_replies, &mux_stats))?;
     let queued = Arc::new(AtomicUsize::new(0));
     let clock = WallClock::now();
     let handle = RecorderHandle {
@@ -132,10 +133,18 @@ pub fn start(
     Ok((handle, thread))
 }
 
-fn mux_thread(jobs: mpsc::Receiver<MuxJob>, replies: mpsc::Sender<Input>) {
+fn mux_thread(
+    jobs: mpsc::Receiver<MuxJob>,
+    replies: mpsc::Sender<Input>,
+    stats: &super::index::Stats,
+) {
     let mut muxer = Muxer::new();
     while let Ok(job) = jobs.recv() {
+        let remuxed = muxer.remuxed();
         let result = mux_job(&mut muxer, &job);
+        stats
+            .remuxed_segments
+            .fetch_add(muxer.remuxed() - remuxed, Ordering::Relaxed);
         if let Err(error) = &result {
             tracing::error!(
                 recording = %job.recording,
