@@ -449,6 +449,8 @@ export default {
     'A theory test belongs to a theory stage part only.',
   'api.reason.question_drawn':
     'Participants have drawn this question, so it can be neither changed nor deleted.',
+  'api.reason.criteria_handed_over':
+    'An expert group of this nomination has handed its protocol over to the commission, so its criteria can no longer change.',
   'api.reason.criterion_marked':
     'Sheets already have marks for this criterion, so it cannot be deleted.',
   'api.reason.criterion_scale_marked':

@@ -2,13 +2,13 @@
 //! sheet, protocols and their approval with one-time codes.
 
 use profstage_contest::scoring::arithmetic::Aggregation;
-use profstage_contest::scoring::{MarkInput, MarkValue};
+use profstage_contest::scoring::{CriterionMove, MarkInput, MarkValue};
 use profstage_contest::testing::{sqlite_url, PostgresServer};
 use profstage_contest::{
     Actor, AuditFilter, Criterion, CriterionKind, Database, Error, ExpertGroupId, NewContest,
     NewCriterion, NewExpertGroup, NewInvite, NewNomination, NewPerson, NewRoom, NewScoringRule,
-    NewStage, NewStagePart, Page, PartKind, PersonId, ProtocolKind, Role, SheetInput, StageId,
-    StagePartId,
+    NewStage, NewStagePart, Page, PartKind, PersonId, ProtocolId, ProtocolKind, Role, SheetInput,
+    StageId, StagePartId,
 };
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -617,15 +617,7 @@ async fn change_voids_earlier_approvals(w: World) {
     fill_all(&w, [[10, 10], [10, 10], [10, 10]], [[5, 5], [5, 5], [5, 5]]).await;
     let chair = &w.experts[0];
     let protocol = w.db.generate_protocol(chair, &w.group).await.unwrap();
-    for expert in &w.experts {
-        let issued =
-            w.db.issue_approval_code(expert, &protocol.id)
-                .await
-                .unwrap();
-        w.db.approve_protocol(expert, &protocol.id, &issued.code)
-            .await
-            .unwrap();
-    }
+    approve_by_all(&w, &protocol.id).await;
     assert!(
         w.db.protocol(&w.organiser, &protocol.id)
             .await
@@ -672,15 +664,7 @@ async fn change_voids_earlier_approvals(w: World) {
         .iter()
         .all(|a| a.approved_at.is_none()));
 
-    for expert in &w.experts {
-        let issued =
-            w.db.issue_approval_code(expert, &protocol.id)
-                .await
-                .unwrap();
-        w.db.approve_protocol(expert, &protocol.id, &issued.code)
-            .await
-            .unwrap();
-    }
+    approve_by_all(&w, &protocol.id).await;
     let member_hands = w.db.hand_over_protocol(member, &protocol.id).await;
     assert!(matches!(member_hands, Err(Error::Forbidden)));
     let commission = w.db.hand_over_protocol(chair, &protocol.id).await.unwrap();
@@ -727,6 +711,72 @@ async fn change_voids_earlier_approvals(w: World) {
     assert!(list[0].handed_over_at.is_some());
 }
 
+/// Has every expert of the group approve the protocol with a one-time code.
+async fn approve_by_all(w: &World, protocol: &ProtocolId) {
+    for expert in &w.experts {
+        let issued = w.db.issue_approval_code(expert, protocol).await.unwrap();
+        w.db.approve_protocol(expert, protocol, &issued.code)
+            .await
+            .unwrap();
+    }
+}
+
+/// Hands the group's protocol over after every expert approved it.
+async fn hand_over(w: &World) {
+    let chair = &w.experts[0];
+    let protocol = w.db.generate_protocol(chair, &w.group).await.unwrap();
+    approve_by_all(w, &protocol.id).await;
+    w.db.hand_over_protocol(chair, &protocol.id).await.unwrap();
+}
+
+fn assert_frozen(result: Result<impl std::fmt::Debug, Error>, change: &str) {
+    match result {
+        Err(Error::Conflict { code, .. }) => assert_eq!(code, "criteria_handed_over", "{change}"),
+        other => panic!("{change}: {other:?}"),
+    }
+}
+
+async fn criteria_freeze_after_hand_over(w: World) {
+    fill_all(&w, [[10, 10], [10, 10], [10, 10]], [[5, 5], [5, 5], [5, 5]]).await;
+    let first = &w.theory_criteria[0];
+    let renamed = NewCriterion {
+        name: "Знание ГОСТ".into(),
+        description: "Переименован до передачи".into(),
+        max_points: Some(first.max_points),
+        kind: Some(first.kind),
+    };
+    w.db.update_criterion(&w.organiser, &first.id, &renamed)
+        .await
+        .expect("a rename before the hand-over");
+
+    hand_over(&w).await;
+    let added = NewCriterion {
+        name: "Новый критерий".into(),
+        description: String::new(),
+        max_points: Some(5),
+        kind: Some(CriterionKind::Points),
+    };
+    for part in [&w.theory, &w.practice] {
+        let create = w.db.create_criterion(&w.organiser, part, &added).await;
+        assert_frozen(create, "create");
+    }
+    let update = w.db.update_criterion(&w.organiser, &first.id, &added).await;
+    assert_frozen(update, "update");
+    let position = CriterionMove { position: Some(2) };
+    let moved =
+        w.db.move_criterion(&w.organiser, &first.id, &position)
+            .await;
+    assert_frozen(moved, "move");
+    let deleted =
+        w.db.delete_criterion(&w.organiser, &w.practice_criteria[0].id)
+            .await;
+    assert_frozen(deleted, "delete");
+
+    let stored = w.db.criteria(&w.organiser, &w.theory).await.unwrap();
+    assert_eq!(stored.len(), w.theory_criteria.len());
+    assert_eq!(stored[0].name, "Знание ГОСТ");
+}
+
 macro_rules! scenarios {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -759,4 +809,5 @@ scenarios!(
     protocol_needs_every_sheet_locked,
     approvals_use_one_time_codes,
     change_voids_earlier_approvals,
+    criteria_freeze_after_hand_over,
 );

@@ -1,10 +1,8 @@
 //! Changes to the criteria of a stage part: editing, moving and deleting one. A criterion
 //! that experts have marked keeps its maximum and kind and cannot be deleted, because the
-//! stored marks were given against them.
-//!
-//! NOTE: criteria can still be added, renamed or moved after a group's protocol is handed
-//! over. The frozen group protocol then reports `current: false`, while the commission's
-//! protocol keeps the summary it was made from.
+//! stored marks were given against them. Once an expert group of the part's nomination has
+//! handed its protocol over to the commission, no criterion of the part changes and none is
+//! added, because the commission's protocol was made from them.
 
 use serde::Deserialize;
 use sqlx::{Any, Transaction};
@@ -14,7 +12,7 @@ use crate::access::{Action, Actor};
 use crate::audit::record;
 use crate::db::Database;
 use crate::error::Error;
-use crate::ids::CriterionId;
+use crate::ids::{CriterionId, StagePartId};
 use crate::validate::{Checks, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS};
 
 /// A criterion's new place in its stage part.
@@ -86,6 +84,28 @@ async fn commit_change(
     Ok(criterion)
 }
 
+/// Fails once an expert group of the part's nomination has handed its protocol over.
+pub(crate) async fn require_criteria_open(
+    tx: &mut Transaction<'static, Any>,
+    part: &StagePartId,
+) -> Result<(), Error> {
+    let (count,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM protocols p
+         JOIN expert_groups g ON g.id = p.group_id
+         JOIN stage_parts sp ON sp.nomination_id = g.nomination_id
+         WHERE sp.id = $1 AND p.kind = 'expert_group' AND p.handed_over_at IS NOT NULL",
+    )
+    .bind(part.clone())
+    .fetch_one(&mut **tx)
+    .await?;
+    if count > 0 {
+        let message = "an expert group of this nomination has handed its protocol over to the \
+                       commission, so the criteria of its parts stay as they are";
+        return Err(Error::conflict("criteria_handed_over", message));
+    }
+    Ok(())
+}
+
 async fn count_marks(
     tx: &mut Transaction<'static, Any>,
     id: &CriterionId,
@@ -112,6 +132,7 @@ impl Database {
 
         let mut tx = self.begin().await?;
         let old = select_criterion(&mut tx, id).await?;
+        require_criteria_open(&mut tx, &old.stage_part_id).await?;
         let scale_changed = old.max_points != checked.max_points || old.kind != checked.kind;
         let marks = count_marks(&mut tx, id).await?;
         if scale_changed && marks > 0 {
@@ -155,6 +176,7 @@ impl Database {
         let mut tx = self.begin().await?;
         let old = select_criterion(&mut tx, id).await?;
         let part = old.stage_part_id.clone();
+        require_criteria_open(&mut tx, &part).await?;
         let (count,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM criteria WHERE stage_part_id = $1")
                 .bind(part.clone())
@@ -196,6 +218,7 @@ impl Database {
         actor.check(Action::ManageScoring)?;
         let mut tx = self.begin().await?;
         let old = select_criterion(&mut tx, id).await?;
+        require_criteria_open(&mut tx, &old.stage_part_id).await?;
         let marks = count_marks(&mut tx, id).await?;
         if marks > 0 {
             let message =

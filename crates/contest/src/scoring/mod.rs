@@ -222,6 +222,7 @@ impl Database {
 
         let mut tx = self.begin().await?;
         require(&mut tx, "stage_parts", "stage part", part.as_str()).await?;
+        criteria::require_criteria_open(&mut tx, part).await?;
         let (count,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM criteria WHERE stage_part_id = $1")
                 .bind(part.clone())

@@ -103,7 +103,8 @@ pub async fn move_criterion(
     Ok(Json(moved.map_err(domain_error)?))
 }
 
-/// Deletes a criterion that no sheet has marked. A marked one is 409.
+/// Deletes a criterion that no sheet has marked. A marked one is 409, and so is every change
+/// to criteria once an expert group of the nomination has handed its protocol over.
 #[utoipa::path(delete, path = "/api/v1/criteria/{id}", tag = "scoring",
     params(("id" = String, Path, description = "Criterion id")),
     responses((status = 204), (status = "4XX", body = super::openapi::ErrorBody)))]
