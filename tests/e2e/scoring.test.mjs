@@ -147,6 +147,54 @@ describe('scoring page', () => {
     ]);
   }
 
+  it('shows a criterion added in the console on the sheet', { timeout: TEST_TIMEOUT_MS }, () =>
+    stage.step(async () => {
+      const { baseUrl } = world;
+      const organiser = await openConsolePart('organiser', 2);
+
+      // A form error names the field, then the corrected criterion is added and moved up.
+      await submitForm(organiser, { 'criterion-name': 'Порядок на посту', 'criterion-max': '0' }, 'save-criterion');
+      await organiser.page.getByTestId('field-error-max_points').waitFor();
+      await submitForm(organiser, {
+        'criterion-name': 'Порядок на посту',
+        'criterion-description': 'Инструмент убран, пост чистый',
+        'criterion-max': '3',
+        'criterion-kind': 'yes_no',
+      }, 'save-criterion');
+      const added = organiser.page.getByTestId('criterion').filter({ hasText: 'Порядок на посту' });
+      await added.waitFor();
+      await added.getByTestId('criterion-up').click();
+      await waitInPage(organiser, 'the moved criterion', () =>
+        document.querySelectorAll('[data-testid="criterion"]')[1]?.textContent.includes('Порядок на посту'));
+
+      // The stage's rule switches to the median.
+      await submitForm(organiser, { 'rule-aggregation': 'median' }, 'save-rule');
+      await waitInPage(organiser, 'the saved rule', () =>
+        document.querySelector('[data-testid="rule-status"]').textContent !== '');
+      const { items } = await world.call('GET', `/api/v1/parts/${world.part.id}/criteria`, undefined, 200);
+      assert.deepEqual(items.map((criterion) => criterion.name), ['Качество шва', 'Порядок на посту', 'Охрана труда']);
+      const tidy = items[1];
+      world.tidy = tidy;
+      assert.equal(tidy.kind, 'yes_no');
+      assert.equal(tidy.max_points, 3);
+      assert.equal(tidy.description, 'Инструмент убран, пост чистый');
+      const rule = await world.call('GET', `/api/v1/stages/${world.regional.id}/scoring-rule`, undefined, 200);
+      assert.equal(rule.aggregation, 'median');
+      assert.equal(await organiser.errorBanner(), null);
+
+      // The chair's sheet shows the new criterion in its place.
+      await signInAs('chair');
+      const chair = await stage.browser.openPage('chair-criteria', `${baseUrl}/scoring.html`);
+      await waitInPage(chair, 'the workspace', () => document.body.dataset.ready === 'true');
+      await chair.page.getByTestId('open-participant').click();
+      const input = chair.page.locator(`[data-criterion="${tidy.id}"]`);
+      await input.waitFor();
+      const order = await chair.page.locator('[data-testid="mark-input"]')
+        .evaluateAll((inputs) => inputs.map((element) => element.dataset.criterion));
+      assert.deepEqual(order, items.map((criterion) => criterion.id));
+      assert.equal(await input.evaluate((element) => element.tagName), 'SELECT');
+    }));
+
   it('lets experts assess, lock, generate and approve the protocol', { timeout: TEST_TIMEOUT_MS }, () =>
     stage.step(async () => {
       const { baseUrl, ids } = world;
@@ -180,12 +228,13 @@ describe('scoring page', () => {
         document.querySelector(`[data-testid="field-error-mark-${id}"]`) !== null, world.weld.id);
       await weld.fill('8');
       await member.page.locator(`[data-criterion="${world.safety.id}"]`).selectOption('yes');
+      await member.page.locator(`[data-criterion="${world.tidy.id}"]`).selectOption('yes');
       await member.page.getByTestId('sheet-comment').fill('Шов ровный');
       await waitInPage(member, 'the saved sheet', () =>
         document.querySelector('[data-testid="sheet-form"]').dataset.saved === 'true');
       const saved = await world.chair('GET', `/api/v1/expert-groups/${(await groupId())}/sheets`, undefined, 200);
       assert.equal(saved.items.length, 1);
-      assert.equal(saved.items[0].marks, 2, 'both marks were saved before locking');
+      assert.equal(saved.items[0].marks, 3, 'every mark was saved before locking');
 
       await clickTestId(member, 'lock-sheet');
       await waitInPage(member, 'the locked sheet', () =>
@@ -198,6 +247,7 @@ describe('scoring page', () => {
         marks: [
           { criterion_id: world.weld.id, value: 6 },
           { criterion_id: world.safety.id, value: true },
+          { criterion_id: world.tidy.id, value: true },
         ],
       }, 200);
       await world.chair('POST', `/api/v1/sheets/${chairSheet.id}/lock`, undefined, 200);
@@ -208,7 +258,7 @@ describe('scoring page', () => {
       await waitInPage(chair, 'the chair view', () =>
         document.querySelector('[data-testid="chair-group"]')?.dataset.complete === 'true');
       const total = await chair.page.getByTestId('summary-total').textContent();
-      assert.equal(total, '12.00', 'mean of 8 and 6 plus 5 for yes');
+      assert.equal(total, '15.00', 'median of 8 and 6 plus 5 and 3 for two yes');
       await clickTestId(chair, 'generate-protocol');
       await waitInPage(chair, 'the protocol', () =>
         document.querySelector('[data-testid="protocol"]') !== null);
@@ -274,7 +324,7 @@ describe('scoring page', () => {
       await chair.page.reload();
       await waitInPage(chair, 'the complete group', () =>
         document.querySelector('[data-testid="chair-group"]')?.dataset.complete === 'true');
-      assert.equal(await chair.page.getByTestId('summary-total').textContent(), '13.00', 'mean of 10 and 6 plus 5');
+      assert.equal(await chair.page.getByTestId('summary-total').textContent(), '16.00', 'median of 10 and 6 plus 5 and 3');
       await clickTestId(chair, 'generate-protocol');
       await waitInPage(chair, 'the regenerated protocol', () =>
         document.querySelector('[data-testid="protocol"]')?.dataset.current === 'true');
@@ -283,6 +333,10 @@ describe('scoring page', () => {
       await member.page.reload();
       await waitInPage(member, 'the protocol waiting for the member', () =>
         document.querySelector('[data-testid="my-protocol"]')?.dataset.waiting === 'true');
+      // Opening it from the list leads to the workspace's card rather than a second form.
+      await member.page.getByTestId('my-protocol').getByTestId('open-protocol').click();
+      assert.equal(await member.page.getByTestId('approval-code').count(), 1, 'one code form');
+      assert.equal(await member.page.getByTestId('my-protocol-view').isHidden(), true);
       await approveOnPage(member, ids.member);
       await signInAs('chair');
       await chair.page.reload();
@@ -322,58 +376,31 @@ describe('scoring page', () => {
       assert.equal(await me.errorBanner(), null);
     }));
 
-  it('shows a criterion added in the console on the sheet', { timeout: TEST_TIMEOUT_MS }, () =>
+  it('refuses criteria changes in the console after the hand-over', { timeout: TEST_TIMEOUT_MS }, () =>
     stage.step(async () => {
-      const { baseUrl } = world;
-      await stage.browser.context.clearCookies();
-      const organiser = await stage.browser.openPage('organiser', `${baseUrl}/signin.html`);
-      await submitForm(organiser, { login: LOGIN, password: PASSWORD }, 'signin');
-      await organiser.page.waitForURL(/console\.html$/);
-      await waitChosen(organiser, 'part-select', 'Практика');
-      await waitInPage(organiser, 'the criteria of the part', () =>
-        document.querySelectorAll('[data-testid="criterion"]').length === 2);
-
-      // A form error names the field, then the corrected criterion is added and moved up.
-      await submitForm(organiser, { 'criterion-name': 'Порядок на посту', 'criterion-max': '0' }, 'save-criterion');
-      await organiser.page.getByTestId('field-error-max_points').waitFor();
+      const organiser = await openConsolePart('organiser-frozen', 3);
       await submitForm(organiser, {
-        'criterion-name': 'Порядок на посту',
-        'criterion-description': 'Инструмент убран, пост чистый',
-        'criterion-max': '3',
-        'criterion-kind': 'yes_no',
+        'criterion-name': 'Чистота шва',
+        'criterion-max': '2',
+        'criterion-kind': 'points',
       }, 'save-criterion');
-      const added = organiser.page.getByTestId('criterion').filter({ hasText: 'Порядок на посту' });
-      await added.waitFor();
-      await added.getByTestId('criterion-up').click();
-      await waitInPage(organiser, 'the moved criterion', () =>
-        document.querySelectorAll('[data-testid="criterion"]')[1]?.textContent.includes('Порядок на посту'));
-
-      // The stage's rule switches to the median.
-      await submitForm(organiser, { 'rule-aggregation': 'median' }, 'save-rule');
-      await waitInPage(organiser, 'the saved rule', () =>
-        document.querySelector('[data-testid="rule-status"]').textContent !== '');
+      await waitInPage(organiser, 'the refusal', () =>
+        /передала протокол в комиссию/.test(document.body.textContent));
       const { items } = await world.call('GET', `/api/v1/parts/${world.part.id}/criteria`, undefined, 200);
-      assert.deepEqual(items.map((criterion) => criterion.name), ['Качество шва', 'Порядок на посту', 'Охрана труда']);
-      const tidy = items[1];
-      assert.equal(tidy.kind, 'yes_no');
-      assert.equal(tidy.max_points, 3);
-      assert.equal(tidy.description, 'Инструмент убран, пост чистый');
-      const rule = await world.call('GET', `/api/v1/stages/${world.regional.id}/scoring-rule`, undefined, 200);
-      assert.equal(rule.aggregation, 'median');
-      assert.equal(await organiser.errorBanner(), null);
-
-      // The member's sheet shows the new criterion in its place.
-      await signInAs('member');
-      const member = await stage.browser.openPage('member-criteria', `${baseUrl}/scoring.html`);
-      await waitInPage(member, 'the workspace', () => document.body.dataset.ready === 'true');
-      await member.page.getByTestId('open-participant').click();
-      const input = member.page.locator(`[data-criterion="${tidy.id}"]`);
-      await input.waitFor();
-      const order = await member.page.locator('[data-testid="mark-input"]')
-        .evaluateAll((inputs) => inputs.map((element) => element.dataset.criterion));
-      assert.deepEqual(order, items.map((criterion) => criterion.id));
-      assert.equal(await input.evaluate((element) => element.tagName), 'SELECT');
+      assert.equal(items.length, 3, 'nothing was added');
     }));
+
+  /** Signs the organiser in and waits for the console to show the part's `count` criteria. */
+  async function openConsolePart(name, count) {
+    await stage.browser.context.clearCookies();
+    const organiser = await stage.browser.openPage(name, `${world.baseUrl}/signin.html`);
+    await submitForm(organiser, { login: LOGIN, password: PASSWORD }, 'signin');
+    await organiser.page.waitForURL(/console\.html$/);
+    await waitChosen(organiser, 'part-select', 'Практика');
+    await waitInPage(organiser, 'the criteria of the part', (expected) =>
+      document.querySelectorAll('[data-testid="criterion"]').length === expected, count);
+    return organiser;
+  }
 
   async function groupId() {
     const workspace = await world.chair('GET', '/api/v1/me/scoring', undefined, 200);

@@ -60,9 +60,23 @@ export class MyProtocols {
     return item;
   }
 
-  /** Shows one protocol with its approvals and, when it waits for the person, the code form. */
+  /**
+   * Shows one protocol with its approvals and, when it waits for the person, the code form. A
+   * protocol that the expert's workspace already shows is scrolled to instead, so that the page
+   * never has two code forms for one protocol.
+   */
   async open(id) {
     this.opened = id;
+    const workspaceCard = [...document.querySelectorAll('[data-testid="protocol"]')]
+      .find((card) => card.dataset.id === id && !this.view.contains(card));
+    if (workspaceCard) {
+      this.view.replaceChildren();
+      this.view.hidden = true;
+      workspaceCard.scrollIntoView({ block: 'center' });
+      const first = workspaceCard.querySelector('button, input, a');
+      first?.focus();
+      return;
+    }
     try {
       const protocol = await get(`/protocols/${encodeURIComponent(id)}`);
       const card = renderProtocol(protocol, this.me, false, () => this.load());
