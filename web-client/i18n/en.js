@@ -455,6 +455,8 @@ export default {
     'Sheets already have marks for this criterion, so it cannot be deleted.',
   'api.reason.criterion_scale_marked':
     'Sheets already have marks for this criterion: only its name and description can change.',
+  'api.reason.rule_handed_over':
+    'An expert group of this stage has handed its protocol over to the commission, so the scoring rule can no longer change.',
   'api.reason.protocol_invalid':
     'The protocol could not be built.',
   'api.reason.protocol_out_of_date':

@@ -736,7 +736,7 @@ fn assert_frozen(result: Result<impl std::fmt::Debug, Error>, change: &str) {
     }
 }
 
-async fn criteria_freeze_after_hand_over(w: World) {
+async fn criteria_and_rule_freeze_after_hand_over(w: World) {
     fill_all(&w, [[10, 10], [10, 10], [10, 10]], [[5, 5], [5, 5], [5, 5]]).await;
     let first = &w.theory_criteria[0];
     let renamed = NewCriterion {
@@ -771,6 +771,20 @@ async fn criteria_freeze_after_hand_over(w: World) {
         w.db.delete_criterion(&w.organiser, &w.practice_criteria[0].id)
             .await;
     assert_frozen(deleted, "delete");
+
+    let stage = w.db.summary(&w.organiser, &w.group).await.unwrap().stage_id;
+    let rule = w.db.scoring_rule(&w.organiser, &stage).await.unwrap();
+    let median = NewScoringRule {
+        aggregation: Some(Aggregation::Median),
+        ..NewScoringRule::default()
+    };
+    let changed = w.db.set_scoring_rule(&w.organiser, &stage, &median).await;
+    match changed {
+        Err(Error::Conflict { code, .. }) => assert_eq!(code, "rule_handed_over"),
+        other => panic!("rule: {other:?}"),
+    }
+    let unchanged = w.db.scoring_rule(&w.organiser, &stage).await.unwrap();
+    assert_eq!(unchanged, rule);
 
     let stored = w.db.criteria(&w.organiser, &w.theory).await.unwrap();
     assert_eq!(stored.len(), w.theory_criteria.len());
@@ -809,5 +823,5 @@ scenarios!(
     protocol_needs_every_sheet_locked,
     approvals_use_one_time_codes,
     change_voids_earlier_approvals,
-    criteria_freeze_after_hand_over,
+    criteria_and_rule_freeze_after_hand_over,
 );

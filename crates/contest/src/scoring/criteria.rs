@@ -2,7 +2,8 @@
 //! that experts have marked keeps its maximum and kind and cannot be deleted, because the
 //! stored marks were given against them. Once an expert group of the part's nomination has
 //! handed its protocol over to the commission, no criterion of the part changes and none is
-//! added, because the commission's protocol was made from them.
+//! added, because the commission's protocol was made from them. The same holds for the
+//! stage's scoring rule.
 
 use serde::Deserialize;
 use sqlx::{Any, Transaction};
@@ -12,7 +13,7 @@ use crate::access::{Action, Actor};
 use crate::audit::record;
 use crate::db::Database;
 use crate::error::Error;
-use crate::ids::{CriterionId, StagePartId};
+use crate::ids::{CriterionId, StageId, StagePartId};
 use crate::validate::{Checks, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS};
 
 /// A criterion's new place in its stage part.
@@ -84,24 +85,50 @@ async fn commit_change(
     Ok(criterion)
 }
 
+/// Counts the protocols handed over by expert groups of the nomination of `part`, or of the
+/// stage `stage`, whichever is given.
+async fn handed_over_protocols(
+    tx: &mut Transaction<'static, Any>,
+    part: Option<&StagePartId>,
+    stage: Option<&StageId>,
+) -> Result<i64, sqlx::Error> {
+    let (count,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM protocols p
+         JOIN expert_groups g ON g.id = p.group_id
+         JOIN nominations n ON n.id = g.nomination_id
+         WHERE p.kind = 'expert_group' AND p.handed_over_at IS NOT NULL
+         AND (n.id = (SELECT nomination_id FROM stage_parts WHERE id = $1) OR n.stage_id = $2)",
+    )
+    .bind(part.map(|id| id.as_str().to_owned()))
+    .bind(stage.map(|id| id.as_str().to_owned()))
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(count)
+}
+
 /// Fails once an expert group of the part's nomination has handed its protocol over.
 pub(crate) async fn require_criteria_open(
     tx: &mut Transaction<'static, Any>,
     part: &StagePartId,
 ) -> Result<(), Error> {
-    let (count,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM protocols p
-         JOIN expert_groups g ON g.id = p.group_id
-         JOIN stage_parts sp ON sp.nomination_id = g.nomination_id
-         WHERE sp.id = $1 AND p.kind = 'expert_group' AND p.handed_over_at IS NOT NULL",
-    )
-    .bind(part.clone())
-    .fetch_one(&mut **tx)
-    .await?;
-    if count > 0 {
+    if handed_over_protocols(tx, Some(part), None).await? > 0 {
         let message = "an expert group of this nomination has handed its protocol over to the \
                        commission, so the criteria of its parts stay as they are";
         return Err(Error::conflict("criteria_handed_over", message));
+    }
+    Ok(())
+}
+
+/// Fails once an expert group of the stage has handed its protocol over, because the
+/// commission's protocol was made with the stage's rule.
+pub(crate) async fn require_rule_open(
+    tx: &mut Transaction<'static, Any>,
+    stage: &StageId,
+) -> Result<(), Error> {
+    if handed_over_protocols(tx, None, Some(stage)).await? > 0 {
+        let message = "an expert group of this stage has handed its protocol over to the \
+                       commission, so the stage's scoring rule stays as it is";
+        return Err(Error::conflict("rule_handed_over", message));
     }
     Ok(())
 }

@@ -326,6 +326,7 @@ impl Database {
 
         let mut tx = self.begin().await?;
         require(&mut tx, "stages", "stage", stage.as_str()).await?;
+        criteria::require_rule_open(&mut tx, stage).await?;
         sqlx::query("DELETE FROM scoring_rules WHERE stage_id = $1")
             .bind(stage.clone())
             .execute(&mut *tx)
