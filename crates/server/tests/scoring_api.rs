@@ -988,6 +988,19 @@ async fn protocols_are_approved_with_codes(w: World) {
         )
         .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let outsider_wrong = w
+        .call(
+            Method::POST,
+            &format!("/api/v1/protocols/{protocol}/approve"),
+            Commission,
+            Some(json!({"code": "12345"})),
+        )
+        .await;
+    assert_eq!(
+        outsider_wrong.status,
+        StatusCode::FORBIDDEN,
+        "access is checked before the code's format"
+    );
 
     w.approve(Chair, &protocol).await;
     let early = w

@@ -523,6 +523,12 @@ impl Database {
         id: &ProtocolId,
         code: &str,
     ) -> Result<Protocol, Error> {
+        let session = actor.session.clone().ok_or(Error::Forbidden)?;
+        let mut tx = self.begin().await?;
+        let row = load_row(&mut tx, id).await?;
+        let person = require_approver(&mut tx, actor, &row).await?;
+        // The format is checked after access, so that a person who may not approve learns
+        // nothing more than that.
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Error::invalid(
                 "code",
@@ -530,10 +536,6 @@ impl Database {
                 "must be the 6 digits delivered to you",
             ));
         }
-        let session = actor.session.clone().ok_or(Error::Forbidden)?;
-        let mut tx = self.begin().await?;
-        let row = load_row(&mut tx, id).await?;
-        let person = require_approver(&mut tx, actor, &row).await?;
         let now = now_ms();
         let newest: Option<(String, String, i64, i64, Option<i64>)> = sqlx::query_as(
             "SELECT id, code_hash, expires_at, attempts, used_at FROM approval_codes
