@@ -2,13 +2,15 @@
 //! pages, in one embedded TrueType font with a ToUnicode map, so that Cyrillic text shows
 //! and can be copied and searched (`pdftotext` reads it).
 //!
-//! The font is embedded whole as a CIDFontType2 with identity CID-to-glyph mapping: each
-//! character is written as its 2-byte glyph id.
+//! The font is embedded as a subset of the glyphs the document uses, in a CIDFontType2 with
+//! identity CID-to-glyph mapping. Each character is written as the 2-byte id of its glyph in
+//! the subset.
 
 use std::collections::BTreeMap;
 
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+use subsetter::GlyphRemapper;
 
 /// The font the documents use: DejaVu Sans from Debian's fonts-dejavu-core.
 pub const FONT_PATH: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
@@ -33,7 +35,10 @@ pub struct Document<'f> {
     title: String,
     pages: Vec<Content>,
     y: f32,
-    used: BTreeMap<u16, char>,
+    /// Glyph ids of the font mapped to ids in the subset, in order of first use.
+    remapper: GlyphRemapper,
+    /// Id in the font and character of each used glyph, by its id in the subset.
+    used: BTreeMap<u16, (u16, char)>,
 }
 
 impl<'f> Document<'f> {
@@ -47,6 +52,7 @@ impl<'f> Document<'f> {
             title: title.to_owned(),
             pages: Vec::new(),
             y: 0.0,
+            remapper: GlyphRemapper::new(),
             used: BTreeMap::new(),
         };
         document.new_page();
@@ -66,12 +72,15 @@ impl<'f> Document<'f> {
         self.y -= height;
     }
 
+    /// Returns the id in the subset of the glyph of `c`, or 0 (the missing glyph).
     fn glyph(&mut self, c: char) -> u16 {
         let id = self.font.glyph_index(c).map(|g| g.0).unwrap_or(0);
-        if id != 0 {
-            self.used.entry(id).or_insert(c);
+        if id == 0 {
+            return 0;
         }
-        id
+        let subset_id = self.remapper.remap(id);
+        self.used.entry(subset_id).or_insert((id, c));
+        subset_id
     }
 
     /// Returns the width of `text` at `size` points.
@@ -182,7 +191,9 @@ impl<'f> Document<'f> {
     }
 
     /// Writes the file.
-    pub fn finish(self) -> Vec<u8> {
+    pub fn finish(self) -> Result<Vec<u8>, PdfError> {
+        let font_program = subsetter::subset(self.font_data, 0, &self.remapper)
+            .map_err(|e| PdfError::Font(format!("subsetting failed: {e}")))?;
         let mut pdf = Pdf::new();
         let catalog = Ref::new(1);
         let tree = Ref::new(2);
@@ -215,7 +226,11 @@ impl<'f> Document<'f> {
             pdf.stream(content_id, &content.finish());
         }
 
-        let base = Name(b"DejaVuSans");
+        // A subset's name starts with a tag of six capital letters, which marks the font as
+        // incomplete for readers. It is derived from the glyphs, so equal subsets share it.
+        let tag = subset_tag(self.used.values().map(|(id, _)| *id));
+        let base_name = format!("{tag}+DejaVuSans");
+        let base = Name(base_name.as_bytes());
         let system = SystemInfo {
             registry: Str(b"Adobe"),
             ordering: Str(b"Identity"),
@@ -238,12 +253,12 @@ impl<'f> Document<'f> {
             .default_width(0.0)
             .cid_to_gid_map_predefined(Name(b"Identity"));
         let mut widths = cid_font.widths();
-        for glyph in self.used.keys() {
+        for (subset_id, (id, _)) in &self.used {
             let advance = self
                 .font
-                .glyph_hor_advance(ttf_parser::GlyphId(*glyph))
+                .glyph_hor_advance(ttf_parser::GlyphId(*id))
                 .unwrap_or(0);
-            widths.consecutive(*glyph, [f32::from(advance) * 1000.0 / units]);
+            widths.consecutive(*subset_id, [f32::from(advance) * 1000.0 / units]);
         }
         widths.finish();
         cid_font.finish();
@@ -267,15 +282,29 @@ impl<'f> Document<'f> {
             .stem_v(80.0)
             .font_file2(font_file);
 
-        // NOTE: the whole font is embedded (about 750 KB for DejaVu Sans), not a subset.
-        pdf.stream(font_file, self.font_data)
-            .pair(Name(b"Length1"), self.font_data.len() as i32);
+        pdf.stream(font_file, &font_program)
+            .pair(Name(b"Length1"), font_program.len() as i32);
 
         let mut unicode = UnicodeCmap::new(Name(b"Custom"), system);
-        for (glyph, c) in &self.used {
-            unicode.pair(*glyph, *c);
+        for (subset_id, (_, c)) in &self.used {
+            unicode.pair(*subset_id, *c);
         }
         pdf.cmap(cmap, &unicode.finish());
-        pdf.finish()
+        Ok(pdf.finish())
     }
+}
+
+/// Derives a subset tag of six capital letters from the font's glyph ids.
+fn subset_tag(ids: impl Iterator<Item = u16>) -> String {
+    // FNV-1a over the ids, then six base-26 digits.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for id in ids {
+        for byte in id.to_be_bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    (0..6)
+        .map(|i| char::from(b'A' + (hash / 26u64.pow(i) % 26) as u8))
+        .collect()
 }

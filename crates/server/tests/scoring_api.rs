@@ -913,7 +913,29 @@ fn pdf_text(bytes: &[u8]) -> String {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    assert_subset_font(&file, bytes.len());
     String::from_utf8(output.stdout).unwrap()
+}
+
+/// Checks with pdffonts that the one font is embedded as a subset with a ToUnicode map, and
+/// that the file is far smaller than the whole font (about 750 KB).
+fn assert_subset_font(file: &std::path::Path, size: usize) {
+    let output = std::process::Command::new("pdffonts")
+        .arg(file)
+        .output()
+        .expect("pdffonts runs; scripts/install-deps installs poppler-utils");
+    let listing = String::from_utf8(output.stdout).unwrap();
+    let fonts: Vec<&str> = listing.lines().skip(2).collect();
+    assert_eq!(fonts.len(), 1, "{listing}");
+    let columns: Vec<&str> = fonts[0].split_whitespace().collect();
+    assert!(columns[0].ends_with("+DejaVuSans"), "{listing}");
+    // The emb, sub and uni columns come before the object number and generation.
+    assert_eq!(
+        columns[columns.len() - 5..columns.len() - 2],
+        ["yes", "yes", "yes"],
+        "{listing}"
+    );
+    assert!(size < 100_000, "a PDF of {size} bytes");
 }
 
 fn assert_contains(text: &str, wanted: &[&str]) {

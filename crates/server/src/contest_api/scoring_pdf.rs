@@ -87,7 +87,7 @@ pub fn sheet_pdf(font: &[u8], view: &SheetView) -> Result<Vec<u8>, PdfError> {
         doc.space();
         doc.paragraph(&format!("Комментарий: {}", view.sheet.comment));
     }
-    Ok(doc.finish())
+    doc.finish()
 }
 
 /// Prints a summary sheet computed now.
@@ -96,7 +96,7 @@ pub fn summary_pdf(font: &[u8], summary: &Summary) -> Result<Vec<u8>, PdfError> 
     let mut doc = Document::new(font, "Сводная ведомость")?;
     doc.heading("Сводная ведомость");
     write_summary(&mut doc, &value);
-    Ok(doc.finish())
+    doc.finish()
 }
 
 /// Prints a protocol from its stored content, with its approvals and content hash.
@@ -135,7 +135,7 @@ pub fn protocol_pdf(font: &[u8], protocol: &Protocol) -> Result<Vec<u8>, PdfErro
     }
     doc.space();
     doc.paragraph(&format!("SHA-256 содержания: {}", protocol.content_hash));
-    Ok(doc.finish())
+    doc.finish()
 }
 
 /// Writes the heading facts, the ranking and each part's aggregated marks of a summary
