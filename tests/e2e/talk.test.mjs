@@ -1,8 +1,8 @@
 // Talk between experts and a participant. An expert presses "talk" on the participant's
-// tile, and the participant and a second expert hear the expert. The expert stops and then
-// publishes nothing more. The participant's recording contains the talk audio and its start
-// and end. Needs ffmpeg and ffprobe on PATH. Run from tests/e2e with
-// `node --test talk.test.mjs`.
+// tile, and the participant and a second expert hear the expert. An expert who joins
+// during the talk sees it on the participant's tile. The expert stops and then publishes
+// nothing more. The participant's recording contains the talk audio and its start and end.
+// Needs ffmpeg and ffprobe on PATH. Run from tests/e2e with `node --test talk.test.mjs`.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -32,6 +32,10 @@ async function pressTalk(expert, identity) {
     `[data-testid="tile"][data-identity="${identity}"] [data-testid="talk"]`,
   );
   await tile.click({ timeout: 20_000 });
+}
+
+function tileSelector(identity) {
+  return `[data-testid="tile"][data-identity="${identity}"]`;
 }
 
 /** Waits until the tile of `identity` names `talker` as talking, or nobody for null. */
@@ -95,6 +99,10 @@ describe('talk between an expert and a participant', () => {
   let listener = null;
   let talk = null;
 
+  /** Opens expert.html for a new person in `role`: an expert or an organiser. */
+  const openExpertPage = (label, role, name) =>
+    stage.openPage({ label, html: 'expert', role, name });
+
   before(async () => {
     stage = await Stage.open('talk', { env: SERVER_ENV });
   });
@@ -148,10 +156,19 @@ describe('talk between an expert and a participant', () => {
         );
         assert.equal(heard.length, 1, `one talk track: ${JSON.stringify(heard)}`);
       }
+
+      // An expert who joins now learns of the talk from `welcome` alone.
+      const late = await openExpertPage('expert-late', 'expert', 'Опоздавший эксперт');
+      await waitForTileTalk(late.page, participant.identity, talker.identity);
+      const tile = late.page.page.locator(tileSelector(participant.identity));
+      const label = await tile.getByTestId('tile-talk').textContent();
+      assert.ok(label.includes(EXPERT_NAME), `the late expert's label names the talker: ${label}`);
+      assert.ok(/\d{2}:\d{2}:\d{2}/.test(label), `the label gives the start time: ${label}`);
+      assert.equal(await tile.getByTestId('talk').isDisabled(), true, "another's talk is busy");
       await sleep(startedAt + TALK_MS - Date.now());
 
       await pressTalk(talker.page, participant.identity);
-      for (const page of [talker.page, listener.page]) {
+      for (const page of [talker.page, listener.page, late.page]) {
         await waitForTileTalk(page, participant.identity, null);
       }
       await waitInPage(participant.page, 'the talk notice to go', () =>

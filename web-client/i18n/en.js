@@ -199,7 +199,7 @@ export default {
   'tile.state.reconnecting': 'Reconnecting…',
   'tile.talk_start': 'Talk',
   'tile.talk_stop': 'Stop talking',
-  'tile.talking': '{name} is talking',
+  'tile.talking': '{name} is talking, since {since}',
 
   'capture.denied.camera':
     'No access to the camera. Allow it in the browser settings and reload the page.',

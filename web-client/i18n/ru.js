@@ -201,7 +201,7 @@ export default {
   'tile.state.reconnecting': 'Переподключение…',
   'tile.talk_start': 'Говорить',
   'tile.talk_stop': 'Закончить разговор',
-  'tile.talking': 'Говорит {name}',
+  'tile.talking': 'Говорит {name}, с {since}',
 
   'capture.denied.camera':
     'Нет доступа к камере. Разрешите доступ в настройках браузера и обновите страницу.',

@@ -121,6 +121,7 @@ async function join() {
   grid.bind(session);
   talkAudio.bind(session);
   session.talks.addEventListener('change', showTalk);
+  showTalk();
   await publishDevices();
 }
 

@@ -5,6 +5,7 @@
 
 import { setText } from './i18n.js';
 import { FrameWatch } from './frame-watch.js';
+import { formatClock } from './recording-format.js';
 import { publishes } from './room.js';
 
 const VIDEO_SOURCES = ['camera', 'camera2', 'screen'];
@@ -80,14 +81,15 @@ export class Tile {
   }
 
   /**
-   * Shows the talk to this person: `talk` is `{talker, name}` or null, and `own` is true
-   * when the viewer is the talker. Someone else's talk disables the button.
+   * Shows the talk to this person: `talk` is `{talker, name, started_unix_ms}` or null, and
+   * `own` is true when the viewer is the talker. Someone else's talk disables the button.
    */
   showTalk(talk, own) {
     this.#ownTalk = Boolean(talk) && own;
     this.#talkLabel.hidden = !talk;
     if (talk) {
-      setText(this.#talkLabel, 'tile.talking', { name: talk.name });
+      const since = formatClock(talk.started_unix_ms);
+      setText(this.#talkLabel, 'tile.talking', { name: talk.name, since });
       this.#talkLabel.dataset.talker = talk.talker;
     }
     this.#talkButton.disabled = Boolean(talk) && !own;
