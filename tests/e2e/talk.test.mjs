@@ -270,6 +270,32 @@ describe('talk between an expert and a participant', () => {
       assert.equal(loaded.sources.talk.muted, false, 'the talk is heard');
       assert.equal(loaded.sources.camera.muted, false, 'the participant is heard');
 
+      // The talk's events on the timeline are named in the page's language.
+      const markers = () =>
+        review.page.evaluate(() =>
+          [...document.querySelectorAll('[data-testid="timeline-event"]')].map((marker) => ({
+            kind: marker.dataset.kind,
+            text: marker.getAttribute('aria-label'),
+          })),
+        );
+      const named = async (expected) => {
+        const shown = await markers();
+        const text = (kind) => shown.find((marker) => marker.kind === kind)?.text ?? '';
+        assert.ok(text('talk_started').includes(expected.started), JSON.stringify(shown));
+        assert.ok(text('talk_started').includes(EXPERT_NAME), JSON.stringify(shown));
+        assert.ok(text('talk_ended').includes(expected.ended), JSON.stringify(shown));
+        // The text is the time, then the event's name: a raw kind would follow the time.
+        const raw = shown.filter((marker) => marker.text.split(' ')[1] === marker.kind);
+        assert.deepEqual(raw, [], 'every event is translated');
+      };
+      await named({ started: 'Начало разговора', ended: 'Конец разговора' });
+      await clickTestId(review, 'language');
+      try {
+        await named({ started: 'Talk started', ended: 'Talk ended' });
+      } finally {
+        await clickTestId(review, 'language'); // the choice is kept for later pages
+      }
+
       // Both sides play together within the talk.
       const from = talk.mediaStartS + 1;
       await review.page.evaluate((seconds) => window.profstage.review.seek(seconds), from);
