@@ -2,7 +2,8 @@
 // tile, and the participant and a second expert hear the expert. An expert who joins
 // during the talk sees it on the participant's tile. The expert stops and then publishes
 // nothing more. The participant's recording contains the talk audio and its start and end.
-// Needs ffmpeg and ffprobe on PATH. Run from tests/e2e with `node --test talk.test.mjs`.
+// An organiser who talks without a camera has a tile that says so. Needs ffmpeg and
+// ffprobe on PATH. Run from tests/e2e with `node --test talk.test.mjs`.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -311,6 +312,51 @@ describe('talk between an expert and a participant', () => {
       assert.ok(playing.currentTime < playing.sources.talk.duration, JSON.stringify(playing));
       assert.ok(drift < 0.5, `talk ${drift} s away: ${JSON.stringify(playing)}`);
       assert.equal(playing.sources.talk.paused, false);
+    }),
+  );
+
+  it('organiser talking without camera shows talk audio', { timeout: TEST_TIMEOUT_MS }, () =>
+    stage.step(async () => {
+      const publishing = async (label, name) => {
+        const opened = await stage.openPage({ label, html: 'participant', role: 'participant', name });
+        await joinAndPublish(opened.page);
+        return opened;
+      };
+      const talkedTo = await publishing('participant-talked-to', 'Собеседникова Ирина');
+      const bystander = await publishing('participant-bystander', 'Сторонний Олег');
+      const organiser = await openExpertPage('organiser', 'organiser', 'Организаторова Ольга');
+      await waitForLiveTile(organiser.page, talkedTo.identity);
+      await pressTalk(organiser.page, talkedTo.identity);
+
+      const organiserTile = tileSelector(organiser.identity);
+      const stateText = (page) =>
+        page.page.locator(`${organiserTile} .tile-state`).textContent();
+      for (const viewer of [talkedTo, listener]) {
+        await waitInPage(
+          viewer.page,
+          "the organiser's tile to show talk audio",
+          (selector) => document.querySelector(selector)?.dataset.state === 'talk-audio',
+          organiserTile,
+        );
+        assert.equal(await stateText(viewer.page), 'Только звук разговора');
+      }
+      await clickTestId(talkedTo.page, 'language');
+      try {
+        assert.equal(await stateText(talkedTo.page), 'Talk audio only');
+      } finally {
+        await clickTestId(talkedTo.page, 'language'); // the choice is kept for later pages
+      }
+      const seen = await bystander.page.page.evaluate(() => window.profstage.tiles);
+      assert.equal(seen[organiser.identity], undefined, `another participant's tiles: ${
+        JSON.stringify(seen)}`);
+
+      await pressTalk(organiser.page, talkedTo.identity);
+      await waitInPage(
+        talkedTo.page,
+        "the organiser's tile to go",
+        (selector) => document.querySelector(selector) === null,
+        organiserTile,
+      );
     }),
   );
 });

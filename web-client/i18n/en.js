@@ -195,6 +195,7 @@ export default {
   'tile.state.connecting': 'Connecting',
   'tile.state.live': 'Live',
   'tile.state.no-video': 'No video',
+  'tile.state.talk-audio': 'Talk audio only',
   'tile.state.disconnected': 'Disconnected',
   'tile.state.reconnecting': 'Reconnecting…',
   'tile.talk_start': 'Talk',

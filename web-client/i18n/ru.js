@@ -197,6 +197,7 @@ export default {
   'tile.state.connecting': 'Подключение',
   'tile.state.live': 'В эфире',
   'tile.state.no-video': 'Нет видео',
+  'tile.state.talk-audio': 'Только звук разговора',
   'tile.state.disconnected': 'Нет связи',
   'tile.state.reconnecting': 'Переподключение…',
   'tile.talk_start': 'Говорить',

@@ -1,6 +1,6 @@
 // One person's tile: name, video of the camera, the second camera and the screen, audio
-// with a mute button, and a state: connecting, live, no-video, reconnecting or
-// disconnected. A participant's tile on an expert's page also has a talk button and shows
+// with a mute button, and a state: connecting, live, no-video, talk-audio (an expert's or
+// organiser's talk audio and no video), reconnecting or disconnected. A participant's tile on an expert's page also has a talk button and shows
 // who talks to the participant.
 
 import { setText } from './i18n.js';
@@ -168,7 +168,7 @@ export class Tile {
     }
     const sendsVideo = VIDEO_SOURCES.some((source) => publishes(this.#peer, source));
     if (!sendsVideo) {
-      return 'no-video';
+      return publishes(this.#peer, 'talk') ? 'talk-audio' : 'no-video';
     }
     const now = performance.now();
     const live = [...this.#videos.values()].some(({ watch }) => watch.isLive(now));
