@@ -255,7 +255,7 @@ export class Session extends EventTarget {
     // Talks may have started or ended while the socket was lost. After a fresh join the
     // server has also ended the talks of the removed session.
     this.talks.reset(welcome.talks);
-    // NOTE: a briefing's hands, floor and chat are not refreshed from the new welcome.
+    this.briefing?.reset(welcome); // hands, floor and chat that changed meanwhile
     this.reconnecting = false;
     this.dispatchEvent(new Event('resumed'));
     this.dispatchEvent(new Event('statechange'));
