@@ -1,7 +1,9 @@
 // A briefing with one organiser and three participants. Participants see the presenter's
 // camera and screen. One raises a hand and is given the floor, and the others receive that
 // participant's video and sound until the floor is taken back. A chat message reaches
-// everyone, and the attendance route lists everyone's join and leave times.
+// everyone. A participant whose connection drops while hands, the floor and the chat
+// change sees their current state after it resumes. The attendance route lists everyone's
+// join and leave times.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -11,6 +13,8 @@ import { Stage } from './support/stage.mjs';
 import { readReceived, readSent } from './support/stats.mjs';
 
 const TEST_TIMEOUT_MS = 120_000;
+// Long enough for the organiser to change hands, floor and chat while the page is offline.
+const OUTAGE_MS = 10_000;
 const PARTICIPANTS = ['Алексеева А. А.', 'Борисов Б. Б.', 'Васильева В. В.'];
 
 /** Counts the receiving connection's m-lines that carry media to the page. */
@@ -24,6 +28,54 @@ function receivingCount(browserPage) {
 
 function tileSelector(identity) {
   return `[data-testid="tile"][data-identity="${identity}"]`;
+}
+
+function handSelector(identity) {
+  return `[data-testid="hand"][data-identity="${identity}"]`;
+}
+
+/** Returns what a briefing page shows of its status, hands, floor, speaker and chat. */
+function briefingView(browserPage) {
+  return browserPage.page.evaluate(() => {
+    const shown = (id) => !document.querySelector(`[data-testid="${id}"]`).hidden;
+    return {
+      status: document.querySelector('[data-testid="status"]').dataset.state,
+      floor: document.querySelector('[data-testid="floor-indicator"]').dataset.identity,
+      raiseHand: shown('raise-hand'),
+      lowerHand: shown('lower-hand'),
+      chat: [...document.querySelectorAll('[data-testid="chat-message"]')].map((item) =>
+        item.querySelector('.chat-text').textContent,
+      ),
+      speakers: [...document.querySelectorAll('#speaker-grid [data-testid="tile"]')].map(
+        (tile) => tile.dataset.identity,
+      ),
+    };
+  });
+}
+
+/** Waits until the page's connection status is `state`, or leaves it with `not: true`. */
+function waitForStatus(browserPage, state, { not = false, timeoutMs } = {}) {
+  return waitInPage(
+    browserPage,
+    `the status to ${not ? 'leave' : 'become'} ${state}`,
+    ({ state, not }) => {
+      const shown = document.querySelector('[data-testid="status"]').dataset.state;
+      return not ? shown !== state : shown === state;
+    },
+    { state, not },
+    timeoutMs,
+  );
+}
+
+/** Waits until the page's floor indicator names `identity`. */
+function waitForFloor(browserPage, identity) {
+  return waitInPage(
+    browserPage,
+    `the floor indicator to name ${identity}`,
+    (identity) =>
+      document.querySelector('[data-testid="floor-indicator"]')?.dataset.identity === identity,
+    identity,
+  );
 }
 
 describe('briefing with hands, floor, chat and attendance', () => {
@@ -174,6 +226,73 @@ describe('briefing with hands, floor, chat and attendance', () => {
           { identity: asker.identity, text },
         );
       }
+    }),
+  );
+
+  it('resumed participant sees hands, floor and chat', { timeout: TEST_TIMEOUT_MS }, (t) =>
+    stage.step(async () => {
+      if (!requireSetup(t)) {
+        return;
+      }
+      const [first, second, dropped] = participants;
+      const giveFloor = async (participant) => {
+        await clickTestId(participant.page, 'raise-hand');
+        const hand = handSelector(participant.identity);
+        await organiser.page.page.locator(`${hand} [data-testid="give-floor"]`).click();
+        await waitForFloor(organiser.page, participant.identity);
+      };
+      await giveFloor(first);
+      await waitForFloor(dropped.page, first.identity);
+      await waitForLiveTile(dropped.page, first.identity);
+      await clickTestId(dropped.page, 'raise-hand');
+      await organiser.page.page
+        .locator(handSelector(dropped.identity))
+        .waitFor({ state: 'visible', timeout: 20_000 });
+
+      await dropped.page.page.evaluate((ms) => window.profstage.simulateNetworkLoss(ms), OUTAGE_MS);
+      await waitForStatus(dropped.page, 'reconnecting');
+      const offline = Date.now();
+      const lower = `${handSelector(dropped.identity)} [data-testid="lower-hand"]`;
+      await organiser.page.page.locator(lower).click();
+      await giveFloor(second);
+      const text = 'Пока вас не было, слово перешло.';
+      await organiser.page.page.getByTestId('chat-input').fill(text);
+      await clickTestId(organiser.page, 'chat-send');
+      await waitInPage(
+        organiser.page,
+        'the chat message to reach the organiser',
+        (text) =>
+          [...document.querySelectorAll('[data-testid="chat-message"]')].some((item) =>
+            item.textContent.includes(text),
+          ),
+        text,
+      );
+      const stale = await briefingView(dropped.page);
+      assert.equal(stale.status, 'reconnecting', `changed ${Date.now() - offline} ms offline`);
+      assert.equal(stale.floor, first.identity, 'the offline page saw no change');
+
+      await waitForStatus(dropped.page, 'reconnecting', { not: true, timeoutMs: OUTAGE_MS * 3 });
+      await waitForLiveTile(dropped.page, second.identity);
+      const expected = await briefingView(organiser.page);
+      const view = await briefingView(dropped.page);
+      assert.equal(view.floor, second.identity, 'the floor moved to the second participant');
+      assert.deepEqual(view.speakers, [second.identity], 'the new speaker replaced the old');
+      assert.equal(view.raiseHand, true, 'the lowered hand can be raised again');
+      assert.equal(view.lowerHand, false, 'the hand is no longer shown raised');
+      assert.deepEqual(view.chat, expected.chat, 'the chat matches, without repeats');
+      assert.equal(view.chat.at(-1), text);
+
+      // A resume while nothing changes keeps the speaker on the page.
+      await dropped.page.page.evaluate(() => window.profstage.simulateNetworkLoss(1_000));
+      await waitForStatus(dropped.page, 'reconnecting');
+      await waitForStatus(dropped.page, 'reconnecting', { not: true, timeoutMs: 30_000 });
+      await waitForLiveTile(dropped.page, second.identity);
+      const again = await briefingView(dropped.page);
+      assert.equal(again.floor, second.identity);
+      assert.deepEqual(again.chat, expected.chat);
+
+      await clickTestId(organiser.page, 'take-floor');
+      await waitForFloor(dropped.page, '');
     }),
   );
 

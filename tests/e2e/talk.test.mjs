@@ -1,8 +1,9 @@
 // Talk between experts and a participant. An expert presses "talk" on the participant's
-// tile, and the participant and a second expert hear the expert. The expert stops and then
-// publishes nothing more. The participant's recording contains the talk audio and its start
-// and end. Needs ffmpeg and ffprobe on PATH. Run from tests/e2e with
-// `node --test talk.test.mjs`.
+// tile, and the participant and a second expert hear the expert. An expert who joins
+// during the talk sees it on the participant's tile. The expert stops and then publishes
+// nothing more. The participant's recording contains the talk audio and its start and end.
+// An organiser who talks without a camera has a tile that says so. Needs ffmpeg and
+// ffprobe on PATH. Run from tests/e2e with `node --test talk.test.mjs`.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -32,6 +33,10 @@ async function pressTalk(expert, identity) {
     `[data-testid="tile"][data-identity="${identity}"] [data-testid="talk"]`,
   );
   await tile.click({ timeout: 20_000 });
+}
+
+function tileSelector(identity) {
+  return `[data-testid="tile"][data-identity="${identity}"]`;
 }
 
 /** Waits until the tile of `identity` names `talker` as talking, or nobody for null. */
@@ -95,6 +100,10 @@ describe('talk between an expert and a participant', () => {
   let listener = null;
   let talk = null;
 
+  /** Opens expert.html for a new person in `role`: an expert or an organiser. */
+  const openExpertPage = (label, role, name) =>
+    stage.openPage({ label, html: 'expert', role, name });
+
   before(async () => {
     stage = await Stage.open('talk', { env: SERVER_ENV });
   });
@@ -148,10 +157,19 @@ describe('talk between an expert and a participant', () => {
         );
         assert.equal(heard.length, 1, `one talk track: ${JSON.stringify(heard)}`);
       }
+
+      // An expert who joins now learns of the talk from `welcome` alone.
+      const late = await openExpertPage('expert-late', 'expert', 'Опоздавший эксперт');
+      await waitForTileTalk(late.page, participant.identity, talker.identity);
+      const tile = late.page.page.locator(tileSelector(participant.identity));
+      const label = await tile.getByTestId('tile-talk').textContent();
+      assert.ok(label.includes(EXPERT_NAME), `the late expert's label names the talker: ${label}`);
+      assert.ok(/\d{2}:\d{2}:\d{2}/.test(label), `the label gives the start time: ${label}`);
+      assert.equal(await tile.getByTestId('talk').isDisabled(), true, "another's talk is busy");
       await sleep(startedAt + TALK_MS - Date.now());
 
       await pressTalk(talker.page, participant.identity);
-      for (const page of [talker.page, listener.page]) {
+      for (const page of [talker.page, listener.page, late.page]) {
         await waitForTileTalk(page, participant.identity, null);
       }
       await waitInPage(participant.page, 'the talk notice to go', () =>
@@ -253,6 +271,32 @@ describe('talk between an expert and a participant', () => {
       assert.equal(loaded.sources.talk.muted, false, 'the talk is heard');
       assert.equal(loaded.sources.camera.muted, false, 'the participant is heard');
 
+      // The talk's events on the timeline are named in the page's language.
+      const markers = () =>
+        review.page.evaluate(() =>
+          [...document.querySelectorAll('[data-testid="timeline-event"]')].map((marker) => ({
+            kind: marker.dataset.kind,
+            text: marker.getAttribute('aria-label'),
+          })),
+        );
+      const named = async (expected) => {
+        const shown = await markers();
+        const text = (kind) => shown.find((marker) => marker.kind === kind)?.text ?? '';
+        assert.ok(text('talk_started').includes(expected.started), JSON.stringify(shown));
+        assert.ok(text('talk_started').includes(EXPERT_NAME), JSON.stringify(shown));
+        assert.ok(text('talk_ended').includes(expected.ended), JSON.stringify(shown));
+        // The text is the time, then the event's name: a raw kind would follow the time.
+        const raw = shown.filter((marker) => marker.text.split(' ')[1] === marker.kind);
+        assert.deepEqual(raw, [], 'every event is translated');
+      };
+      await named({ started: 'Начало разговора', ended: 'Конец разговора' });
+      await clickTestId(review, 'language');
+      try {
+        await named({ started: 'Talk started', ended: 'Talk ended' });
+      } finally {
+        await clickTestId(review, 'language'); // the choice is kept for later pages
+      }
+
       // Both sides play together within the talk.
       const from = talk.mediaStartS + 1;
       await review.page.evaluate((seconds) => window.profstage.review.seek(seconds), from);
@@ -268,6 +312,51 @@ describe('talk between an expert and a participant', () => {
       assert.ok(playing.currentTime < playing.sources.talk.duration, JSON.stringify(playing));
       assert.ok(drift < 0.5, `talk ${drift} s away: ${JSON.stringify(playing)}`);
       assert.equal(playing.sources.talk.paused, false);
+    }),
+  );
+
+  it('organiser talking without camera shows talk audio', { timeout: TEST_TIMEOUT_MS }, () =>
+    stage.step(async () => {
+      const publishing = async (label, name) => {
+        const opened = await stage.openPage({ label, html: 'participant', role: 'participant', name });
+        await joinAndPublish(opened.page);
+        return opened;
+      };
+      const talkedTo = await publishing('participant-talked-to', 'Собеседникова Ирина');
+      const bystander = await publishing('participant-bystander', 'Сторонний Олег');
+      const organiser = await openExpertPage('organiser', 'organiser', 'Организаторова Ольга');
+      await waitForLiveTile(organiser.page, talkedTo.identity);
+      await pressTalk(organiser.page, talkedTo.identity);
+
+      const organiserTile = tileSelector(organiser.identity);
+      const stateText = (page) =>
+        page.page.locator(`${organiserTile} .tile-state`).textContent();
+      for (const viewer of [talkedTo, listener]) {
+        await waitInPage(
+          viewer.page,
+          "the organiser's tile to show talk audio",
+          (selector) => document.querySelector(selector)?.dataset.state === 'talk-audio',
+          organiserTile,
+        );
+        assert.equal(await stateText(viewer.page), 'Только звук разговора');
+      }
+      await clickTestId(talkedTo.page, 'language');
+      try {
+        assert.equal(await stateText(talkedTo.page), 'Talk audio only');
+      } finally {
+        await clickTestId(talkedTo.page, 'language'); // the choice is kept for later pages
+      }
+      const seen = await bystander.page.page.evaluate(() => window.profstage.tiles);
+      assert.equal(seen[organiser.identity], undefined, `another participant's tiles: ${
+        JSON.stringify(seen)}`);
+
+      await pressTalk(organiser.page, talkedTo.identity);
+      await waitInPage(
+        talkedTo.page,
+        "the organiser's tile to go",
+        (selector) => document.querySelector(selector) === null,
+        organiserTile,
+      );
     }),
   );
 });

@@ -26,11 +26,16 @@ export class ChatPanel {
   /** Shows the chat of `session.briefing` and keeps it current. */
   bind(session) {
     this.#session = session;
+    this.#render();
+    session.briefing.addEventListener('chat', (event) => this.#append(event.detail));
+    session.briefing.addEventListener('chatreset', () => this.#render());
+  }
+
+  #render() {
     this.#list.replaceChildren();
-    for (const message of session.briefing.chat) {
+    for (const message of this.#session.briefing.chat) {
       this.#append(message);
     }
-    session.briefing.addEventListener('chat', (event) => this.#append(event.detail));
   }
 
   #send() {

@@ -61,10 +61,21 @@ const showSoundButton = () => {
   ui.enableSound.hidden = false;
 };
 const grid = new TileGrid(document.getElementById('organiser-grid'), {
-  include: (peer) => peer.role === 'organiser' && peer.tracks.size > 0,
+  include: showsOrganiser,
   onAutoplayBlocked: showSoundButton,
 });
 const talkAudio = new TalkAudio(showSoundButton);
+
+// An organiser's talk audio reaches only the participant talked to, so an organiser who
+// publishes nothing else gets a tile only while talking to this participant.
+function showsOrganiser(peer) {
+  if (peer.role !== 'organiser') {
+    return false;
+  }
+  const talksToMe = session?.talks.to(session.room.self)?.talker === peer.identity;
+  const others = [...peer.tracks.values()].filter((info) => info.source !== 'talk');
+  return others.length > 0 || (talksToMe && peer.tracks.size > 0);
+}
 
 function joined() {
   return session?.phase === 'joined';
@@ -121,6 +132,7 @@ async function join() {
   grid.bind(session);
   talkAudio.bind(session);
   session.talks.addEventListener('change', showTalk);
+  showTalk();
   await publishDevices();
 }
 

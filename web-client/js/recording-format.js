@@ -8,6 +8,10 @@ const KNOWN_SOURCES = new Set([
 ]);
 const KNOWN_STATUSES = new Set(['recording', 'complete', 'interrupted', 'no_media', 'failed']);
 const KNOWN_LIVE_STATES = new Set(['starting', 'recording', 'gap', 'failed']);
+const KNOWN_EVENTS = new Set([
+  'track_started', 'track_ended', 'left', 'loss', 'no_media', 'source_failed',
+  'segment_failed', 'interrupted', 'stopped', 'talk_started', 'talk_ended',
+]);
 
 function locale() {
   return LOCALES[currentLanguage()] ?? LOCALES.ru;
@@ -73,4 +77,9 @@ export function statusName(status) {
 /** Translates the live state of a recorded source and returns an unknown one unchanged. */
 export function liveStateName(state) {
   return KNOWN_LIVE_STATES.has(state) ? t(`live.state.${state}`) : String(state);
+}
+
+/** Translates the kind of a recording event and returns an unknown one unchanged. */
+export function eventName(kind) {
+  return KNOWN_EVENTS.has(kind) ? t(`recording.event.${kind}`) : String(kind);
 }

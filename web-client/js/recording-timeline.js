@@ -7,7 +7,7 @@
 // Event: `seek` (detail: {seconds} from the recording's start).
 
 import { t } from './i18n.js';
-import { formatClock, sourceName } from './recording-format.js';
+import { eventName, formatClock, sourceName } from './recording-format.js';
 
 const SOURCE_ORDER = ['camera', 'microphone', 'screen'];
 // Segments closer than this are drawn as one run, so a long recording stays a few elements.
@@ -189,7 +189,7 @@ export class Timeline extends EventTarget {
   }
 
   #eventText(event) {
-    const parts = [formatClock(event.at_unix_ms), event.kind];
+    const parts = [formatClock(event.at_unix_ms), eventName(event.kind)];
     if (event.source) {
       parts.push(`(${sourceName(event.source)})`);
     }

@@ -12,6 +12,7 @@ function toPeer({ identity, name, role, tracks, reconnecting = false }) {
 export class Room extends EventTarget {
   /** Everyone in the room except the client itself, by identity. */
   peers = new Map();
+  #admitted = new Set(); // people added by `admit`, whom no welcome lists
 
   constructor(welcome) {
     super();
@@ -22,11 +23,14 @@ export class Room extends EventTarget {
     }
   }
 
-  /** Replaces everyone with the people of a new `welcome`, after the socket was resumed. */
+  /**
+   * Replaces everyone with the people of a new `welcome`, after the socket was resumed.
+   * People added by `admit` stay, with their tracks, because the server never lists them.
+   */
   reset(welcome) {
     const present = new Set(welcome.peers.map((peer) => peer.identity));
     for (const identity of [...this.peers.keys()]) {
-      if (!present.has(identity)) {
+      if (!present.has(identity) && !this.#admitted.has(identity)) {
         this.peers.delete(identity);
         this.#changed(identity);
       }
@@ -45,6 +49,7 @@ export class Room extends EventTarget {
         break;
       case 'peer_left':
         this.peers.delete(message.identity);
+        this.#admitted.delete(message.identity);
         break;
       case 'track_published':
         this.peers.get(message.identity)?.tracks.set(message.track, message);
@@ -74,6 +79,7 @@ export class Room extends EventTarget {
   admit({ identity, name, role }) {
     if (identity !== this.self && !this.peers.has(identity)) {
       this.peers.set(identity, toPeer({ identity, name, role, tracks: [] }));
+      this.#admitted.add(identity);
     }
     this.#changed(identity);
   }

@@ -104,7 +104,7 @@ export class Session extends EventTarget {
     }
     this.#resumeToken = this.welcome.resume_token;
     this.room = new Room(this.welcome);
-    this.talks = new Talks();
+    this.talks = new Talks(this.welcome.talks);
     if (this.welcome.kind === 'briefing') {
       this.briefing = new Briefing(this.welcome);
     }
@@ -251,9 +251,11 @@ export class Session extends EventTarget {
       // connections start afresh; the recording continues if the recorder still keeps it.
       this.subscriber.reset();
       this.publisher?.renew().catch((error) => this.#report(error, false));
-      this.talks.clear(); // the server ended the talks of the removed session
     }
-    // NOTE: a briefing's hands, floor and chat are not refreshed from the new welcome.
+    // Talks may have started or ended while the socket was lost. After a fresh join the
+    // server has also ended the talks of the removed session.
+    this.talks.reset(welcome.talks);
+    this.briefing?.reset(welcome); // hands, floor and chat that changed meanwhile
     this.reconnecting = false;
     this.dispatchEvent(new Event('resumed'));
     this.dispatchEvent(new Event('statechange'));

@@ -1,12 +1,24 @@
 // Talks in a contest room: which expert or organiser talks to which participant, kept
-// current from `talk_started` and `talk_stopped`. The server sends them to the participant
-// talked to and to every expert and organiser in the room.
+// current from `welcome.talks`, `talk_started` and `talk_stopped`. The server sends them to
+// the participant talked to and to every expert and organiser in the room.
 //
 // Event: `change` (detail: `{participant, talk}`), where `talk` is
-// `{talker, name, participant}` or null once the talk ended.
+// `{talker, name, participant, started_unix_ms}` or null once the talk ended.
+
+function toTalk({ talker, name, participant, started_unix_ms }) {
+  return { talker, name, participant, started_unix_ms };
+}
 
 export class Talks extends EventTarget {
   #byParticipant = new Map(); // participant identity → talk
+
+  /** @param {object[]} talks the talks in progress, from `welcome.talks` */
+  constructor(talks = []) {
+    super();
+    for (const talk of talks) {
+      this.#byParticipant.set(talk.participant, toTalk(talk));
+    }
+  }
 
   /** Returns the talk to `participant`, or null. */
   to(participant) {
@@ -27,11 +39,7 @@ export class Talks extends EventTarget {
   handle(message) {
     switch (message.type) {
       case 'talk_started':
-        this.#set(message.participant, {
-          talker: message.talker,
-          name: message.name,
-          participant: message.participant,
-        });
+        this.#set(message.participant, toTalk(message));
         return true;
       case 'talk_stopped':
         if (this.#byParticipant.get(message.participant)?.talker === message.talker) {
@@ -40,6 +48,25 @@ export class Talks extends EventTarget {
         return true;
       default:
         return false;
+    }
+  }
+
+  /**
+   * Replaces every talk with the talks of a new `welcome`, after the socket was resumed,
+   * and reports each talk that started or ended meanwhile.
+   */
+  reset(talks) {
+    const current = new Map(talks.map((talk) => [talk.participant, toTalk(talk)]));
+    for (const participant of [...this.#byParticipant.keys()]) {
+      if (!current.has(participant)) {
+        this.#set(participant, null);
+      }
+    }
+    for (const [participant, talk] of current) {
+      const known = this.#byParticipant.get(participant);
+      if (known?.talker !== talk.talker || known.started_unix_ms !== talk.started_unix_ms) {
+        this.#set(participant, talk);
+      }
     }
   }
 

@@ -2,7 +2,7 @@
 //   publisher   the publishing RTCPeerConnection, or null
 //   subscriber  the receiving RTCPeerConnection, or null
 //   tiles       the state of each tile by identity: connecting, live, no-video,
-//               reconnecting, disconnected
+//               talk-audio, reconnecting, disconnected
 //   phase       the session phase: idle, connecting, joined, ended
 //   simulateNetworkLoss(ms)  drops the socket and the publishing connection for `ms`
 //   restartIce()             restarts ICE on the publishing connection

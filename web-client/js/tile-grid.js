@@ -62,6 +62,7 @@ export class TileGrid extends EventTarget {
     });
     session.talks.addEventListener('change', (event) => {
       this.#showTalk(event.detail.participant);
+      this.#syncAll(); // `include` may depend on who talks to whom
     });
     session.addEventListener('ended', () => this.#markAllDisconnected());
   }
@@ -91,6 +92,12 @@ export class TileGrid extends EventTarget {
       this.#remove(identity); // present, but no longer someone this grid shows
     } else if (tile) {
       tile.update(null); // left: the tile stays, marked disconnected
+    }
+  }
+
+  #syncAll() {
+    for (const peer of this.#session.room.peers.values()) {
+      this.#sync(peer.identity, peer);
     }
   }
 

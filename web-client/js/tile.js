@@ -1,10 +1,11 @@
 // One person's tile: name, video of the camera, the second camera and the screen, audio
-// with a mute button, and a state: connecting, live, no-video, reconnecting or
-// disconnected. A participant's tile on an expert's page also has a talk button and shows
+// with a mute button, and a state: connecting, live, no-video, talk-audio (an expert's or
+// organiser's talk audio and no video), reconnecting or disconnected. A participant's tile on an expert's page also has a talk button and shows
 // who talks to the participant.
 
 import { setText } from './i18n.js';
 import { FrameWatch } from './frame-watch.js';
+import { formatClock } from './recording-format.js';
 import { publishes } from './room.js';
 
 const VIDEO_SOURCES = ['camera', 'camera2', 'screen'];
@@ -80,14 +81,15 @@ export class Tile {
   }
 
   /**
-   * Shows the talk to this person: `talk` is `{talker, name}` or null, and `own` is true
-   * when the viewer is the talker. Someone else's talk disables the button.
+   * Shows the talk to this person: `talk` is `{talker, name, started_unix_ms}` or null, and
+   * `own` is true when the viewer is the talker. Someone else's talk disables the button.
    */
   showTalk(talk, own) {
     this.#ownTalk = Boolean(talk) && own;
     this.#talkLabel.hidden = !talk;
     if (talk) {
-      setText(this.#talkLabel, 'tile.talking', { name: talk.name });
+      const since = formatClock(talk.started_unix_ms);
+      setText(this.#talkLabel, 'tile.talking', { name: talk.name, since });
       this.#talkLabel.dataset.talker = talk.talker;
     }
     this.#talkButton.disabled = Boolean(talk) && !own;
@@ -166,7 +168,7 @@ export class Tile {
     }
     const sendsVideo = VIDEO_SOURCES.some((source) => publishes(this.#peer, source));
     if (!sendsVideo) {
-      return 'no-video';
+      return publishes(this.#peer, 'talk') ? 'talk-audio' : 'no-video';
     }
     const now = performance.now();
     const live = [...this.#videos.values()].some(({ watch }) => watch.isLive(now));

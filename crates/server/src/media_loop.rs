@@ -22,7 +22,7 @@ use crate::briefing::events::EventSender;
 use crate::briefing::room::BriefingRoom;
 use crate::recording::{Input as RecorderInput, Publisher, RecorderHandle};
 use crate::signalling::protocol::{
-    self, BriefingState, PeerInfo, Role, RoomKind, ServerMessage, SubscribedTrack, TrackInfo,
+    self, BriefingState, PeerInfo, Role, RoomKind, ServerMessage, SubscribedTrack, Talk, TrackInfo,
 };
 
 mod briefing;
@@ -68,6 +68,8 @@ pub struct Joined {
     pub peers: Vec<PeerInfo>,
     /// The briefing as the new client sees it, when the room is a briefing.
     pub briefing: Option<BriefingState>,
+    /// The talks in progress whose `talk_started` would have reached the client.
+    pub talks: Vec<Talk>,
     /// The secret a later socket presents to resume this session.
     pub resume_token: String,
     /// Whether the join took the place of an earlier session of the same person, whose
@@ -525,6 +527,7 @@ impl MediaLoop {
         let client = self.sfu.add_client(now, options);
         tracing::info!(room = %member.room, identity = %member.identity, role = ?member.role, client = %client, "joined");
         let briefing = self.briefing_joined(&member);
+        let talks = self.talks_for(&member);
         let resume_token = presence.resume_token.clone();
         let joiner = Joiner {
             member,
@@ -537,6 +540,7 @@ impl MediaLoop {
             client,
             peers,
             briefing,
+            talks,
             resume_token,
             resumed: false,
         }));

@@ -4,9 +4,15 @@
 
 mod common;
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use common::{join_room, Client, TestServer};
 use profstage_server::signalling::protocol::{ErrorCode, Role, RoomKind, ServerMessage, Talk};
 use serde_json::json;
+
+/// Largest difference between a talk's start on the server's clock and the test's clock, in
+/// milliseconds. Both read the same system clock, so this covers only the time between.
+const CLOCK_SLACK_MS: u64 = 5_000;
 
 async fn joined_as(server: &TestServer, identity: &str, role: Role, kind: RoomKind) -> Client {
     join_room(server, identity, role, kind).await.0
@@ -16,7 +22,26 @@ async fn joined(server: &TestServer, identity: &str, role: Role) -> Client {
     joined_as(server, identity, role, RoomKind::Contest).await
 }
 
-/// Returns the next message that is not about people or their tracks.
+fn now_ms() -> u64 {
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    since_epoch.as_millis() as u64
+}
+
+/// Asserts that `talk` started within [`CLOCK_SLACK_MS`] before now, and returns it with
+/// the start set to 0, so that tests can compare it whole.
+fn untimed(mut talk: Talk) -> Talk {
+    let now = now_ms();
+    let started = talk.started_unix_ms;
+    assert!(
+        started <= now && started + CLOCK_SLACK_MS >= now,
+        "the talk started at {started}, now is {now}"
+    );
+    talk.started_unix_ms = 0;
+    talk
+}
+
+/// Returns the next message that is not about people or their tracks, with the start of a
+/// `talk_started` checked and set to 0.
 async fn next_event(client: &mut Client) -> ServerMessage {
     loop {
         match client.receive().await {
@@ -24,8 +49,45 @@ async fn next_event(client: &mut Client) -> ServerMessage {
             | ServerMessage::PeerLeft { .. }
             | ServerMessage::TrackPublished(_)
             | ServerMessage::TrackUnpublished { .. } => continue,
+            ServerMessage::TalkStarted(talk) => return ServerMessage::TalkStarted(untimed(talk)),
             other => return other,
         }
+    }
+}
+
+/// Returns the talks listed in a `welcome`.
+fn welcome_talks(welcome: ServerMessage) -> Vec<Talk> {
+    match welcome {
+        ServerMessage::Welcome { talks, .. } => talks,
+        other => panic!("expected welcome, got {other:?}"),
+    }
+}
+
+/// Returns the talks listed in a `welcome`, each start checked and set to 0 as by
+/// [`untimed`].
+fn untimed_talks(welcome: ServerMessage) -> Vec<Talk> {
+    welcome_talks(welcome).into_iter().map(untimed).collect()
+}
+
+/// Returns the resume token of a `welcome`.
+fn resume_token_of(welcome: &ServerMessage) -> String {
+    match welcome {
+        ServerMessage::Welcome { resume_token, .. } => resume_token.clone(),
+        other => panic!("expected welcome, got {other:?}"),
+    }
+}
+
+/// Opens a new socket for `identity` that resumes the session of `resume`, and returns the
+/// talks of its `welcome` as [`untimed_talks`] does.
+async fn resumed_talks(server: &TestServer, identity: &str, role: Role, resume: &str) -> Vec<Talk> {
+    let mut client = Client::connect(server).await;
+    let token = server.token(identity, "demo", role);
+    client
+        .send(json!({"type": "join", "protocol": 1, "token": token, "resume": resume}))
+        .await;
+    match client.receive().await {
+        welcome @ ServerMessage::Welcome { resumed: true, .. } => untimed_talks(welcome),
+        other => panic!("expected a resumed welcome, got {other:?}"),
     }
 }
 
@@ -50,12 +112,18 @@ async fn expect_error(client: &mut Client, code: ErrorCode) {
     }
 }
 
-fn started(talker: &str, participant: &str) -> ServerMessage {
-    ServerMessage::TalkStarted(Talk {
+/// Builds a talk as the tests compare it, with its start set to 0.
+fn talk(talker: &str, participant: &str) -> Talk {
+    Talk {
         talker: talker.into(),
         name: format!("Name of {talker}"),
         participant: participant.into(),
-    })
+        started_unix_ms: 0,
+    }
+}
+
+fn started(talker: &str, participant: &str) -> ServerMessage {
+    ServerMessage::TalkStarted(talk(talker, participant))
 }
 
 fn stopped(talker: &str, participant: &str) -> ServerMessage {
@@ -67,7 +135,7 @@ fn stopped(talker: &str, participant: &str) -> ServerMessage {
 
 /// An expert, a second expert, the participant talked to and another participant.
 struct Room {
-    _server: TestServer,
+    server: TestServer,
     expert: Client,
     watcher: Client,
     participant: Client,
@@ -81,7 +149,7 @@ async fn room() -> Room {
     let watcher = joined(&server, "e2", Role::Expert).await;
     let expert = joined(&server, "e1", Role::Expert).await;
     Room {
-        _server: server,
+        server,
         expert,
         watcher,
         participant,
@@ -226,4 +294,117 @@ async fn talk_is_rejected_in_briefings() {
         .send(json!({"type": "talk_start", "identity": "p1"}))
         .await;
     expect_error(&mut organiser, ErrorCode::Forbidden).await;
+}
+
+#[tokio::test]
+async fn welcome_lists_talks_in_progress() {
+    let mut r = room().await;
+    r.expert
+        .send(json!({"type": "talk_start", "identity": "p1"}))
+        .await;
+    assert_eq!(next_event(&mut r.expert).await, started("e1", "p1"));
+
+    let (_late_expert, welcome) = join_room(&r.server, "e3", Role::Expert, RoomKind::Contest).await;
+    assert_eq!(untimed_talks(welcome), vec![talk("e1", "p1")]);
+
+    let (_organiser, welcome) =
+        join_room(&r.server, "o1", Role::Organiser, RoomKind::Contest).await;
+    assert_eq!(untimed_talks(welcome), vec![talk("e1", "p1")]);
+
+    let (_late_participant, welcome) =
+        join_room(&r.server, "p3", Role::Participant, RoomKind::Contest).await;
+    assert_eq!(
+        welcome_talks(welcome),
+        vec![],
+        "a participant hears of others' talks"
+    );
+
+    r.expert.send(json!({"type": "talk_stop"})).await;
+    assert_eq!(next_event(&mut r.expert).await, stopped("e1", "p1"));
+    let (_after, welcome) = join_room(&r.server, "e4", Role::Expert, RoomKind::Contest).await;
+    assert_eq!(welcome_talks(welcome), vec![], "a stopped talk is listed");
+}
+
+#[tokio::test]
+async fn welcome_lists_talks_oldest_first() {
+    let mut r = room().await;
+    r.expert
+        .send(json!({"type": "talk_start", "identity": "p2"}))
+        .await;
+    assert_eq!(next_event(&mut r.expert).await, started("e1", "p2"));
+    assert_eq!(next_event(&mut r.watcher).await, started("e1", "p2"));
+    r.watcher
+        .send(json!({"type": "talk_start", "identity": "p1"}))
+        .await;
+    assert_eq!(next_event(&mut r.watcher).await, started("e2", "p1"));
+
+    let (_late, welcome) = join_room(&r.server, "e3", Role::Expert, RoomKind::Contest).await;
+    let talks = welcome_talks(welcome);
+    assert!(
+        talks[0].started_unix_ms <= talks[1].started_unix_ms,
+        "{talks:?}"
+    );
+    let listed: Vec<Talk> = talks.into_iter().map(untimed).collect();
+    assert_eq!(listed, vec![talk("e1", "p2"), talk("e2", "p1")]);
+}
+
+#[tokio::test]
+async fn talk_start_time_is_kept() {
+    let mut r = room().await;
+    r.expert
+        .send(json!({"type": "talk_start", "identity": "p1"}))
+        .await;
+    let ServerMessage::TalkStarted(first) = r.expert.receive().await else {
+        panic!("expected talk_started");
+    };
+    let (_late, welcome) = join_room(&r.server, "e3", Role::Expert, RoomKind::Contest).await;
+    let talks = welcome_talks(welcome);
+    assert_eq!(
+        talks,
+        vec![first],
+        "welcome repeats talk_started, start time included"
+    );
+}
+
+#[tokio::test]
+async fn resumed_welcome_lists_talks() {
+    let server = TestServer::start().await;
+    let (participant, welcome) =
+        join_room(&server, "p1", Role::Participant, RoomKind::Contest).await;
+    let participant_resume = resume_token_of(&welcome);
+    let (other, welcome) = join_room(&server, "p2", Role::Participant, RoomKind::Contest).await;
+    let other_resume = resume_token_of(&welcome);
+    let (watcher, welcome) = join_room(&server, "e2", Role::Expert, RoomKind::Contest).await;
+    let watcher_resume = resume_token_of(&welcome);
+    let (mut expert, _) = join_room(&server, "e1", Role::Expert, RoomKind::Contest).await;
+
+    // The sockets drop without a close frame, so the server keeps their places.
+    drop((participant, other, watcher));
+    let mut away = Vec::new();
+    while away.len() < 3 {
+        match expert.receive().await {
+            ServerMessage::PeerReconnecting { identity } => away.push(identity),
+            ServerMessage::PeerJoined(_) => continue,
+            other => panic!("expected peer_reconnecting, got {other:?}"),
+        }
+    }
+    expert
+        .send(json!({"type": "talk_start", "identity": "p1"}))
+        .await;
+    assert_eq!(next_event(&mut expert).await, started("e1", "p1"));
+
+    let mine = resumed_talks(&server, "p1", Role::Participant, &participant_resume).await;
+    assert_eq!(mine, vec![talk("e1", "p1")]);
+    let theirs = resumed_talks(&server, "e2", Role::Expert, &watcher_resume).await;
+    assert_eq!(theirs, vec![talk("e1", "p1")]);
+    let others = resumed_talks(&server, "p2", Role::Participant, &other_resume).await;
+    assert_eq!(others, vec![], "another participant hears of the talk");
+}
+
+#[tokio::test]
+async fn briefing_welcome_lists_no_talks() {
+    let server = TestServer::start().await;
+    let (_participant, welcome) =
+        join_room(&server, "p1", Role::Participant, RoomKind::Briefing).await;
+    assert_eq!(welcome_talks(welcome), vec![]);
 }

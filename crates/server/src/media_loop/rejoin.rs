@@ -107,10 +107,12 @@ impl MediaLoop {
             .map(|(_, j)| peer_info(j))
             .collect();
         let briefing = self.briefing_state(&member);
+        let talks = self.talks_for(&member);
         let _ = reply.send(Ok(Joined {
             client,
             peers,
             briefing,
+            talks,
             resume_token,
             resumed: true,
         }));

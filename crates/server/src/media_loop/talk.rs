@@ -10,6 +10,7 @@ use std::time::Instant;
 use media_core::{ClientId, MediaKind, TrackId, TrackSource};
 
 use super::{recorded_publisher, MediaLoop, Member};
+use crate::audit::now_ms;
 use crate::recording::Input as RecorderInput;
 use crate::signalling::protocol::{ErrorCode, Role, RoomKind, ServerMessage, Talk};
 
@@ -41,15 +42,23 @@ fn rejected(code: ErrorCode, message: impl Into<String>) -> TalkRejected {
     }
 }
 
-/// Talks in progress: the participant of each talker, and each talker's talk track.
-// NOTE: `welcome` does not list these, so someone who joins during a talk learns of it only
-// from the next `talk_started` or `talk_stopped`.
+/// Talks in progress: whom each talker talks to and since when, and each talker's talk
+/// track.
 #[derive(Debug, Default)]
 pub(super) struct Talks {
-    /// The participant each talker talks to.
-    targets: HashMap<ClientId, ClientId>,
+    /// The talk of each talker.
+    targets: HashMap<ClientId, Target>,
     /// The talk track each talker publishes now.
     tracks: HashMap<ClientId, TrackId>,
+}
+
+/// The other end of one talk.
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    /// The participant talked to.
+    participant: ClientId,
+    /// When the talk started, in milliseconds since the Unix epoch on the server's clock.
+    started_unix_ms: u64,
 }
 
 impl MediaLoop {
@@ -114,7 +123,7 @@ impl MediaLoop {
                 format!("Nobody in this room is a participant with identity {identity:?}."),
             ));
         };
-        if self.talks.targets.get(&talker) == Some(&target) {
+        if self.talk_target(talker) == Some(target) {
             return Ok(());
         }
 
@@ -122,7 +131,7 @@ impl MediaLoop {
             .talks
             .targets
             .iter()
-            .any(|(other, t)| *t == target && *other != talker);
+            .any(|(other, t)| t.participant == target && *other != talker);
         if busy {
             return Err(rejected(
                 ErrorCode::TalkBusy,
@@ -138,7 +147,12 @@ impl MediaLoop {
             return Err(rejected(ErrorCode::Internal, "The talk could not start."));
         }
 
-        self.talks.targets.insert(talker, target);
+        let started_unix_ms = now_ms();
+        let started = Target {
+            participant: target,
+            started_unix_ms,
+        };
+        self.talks.targets.insert(talker, started);
         tracing::info!(room = %member.room, client = %talker, target = %target, "talk started");
         self.record_talk_track(talker);
         self.record_talk_event(talker, target, "talk_started");
@@ -146,6 +160,7 @@ impl MediaLoop {
             talker: member.identity.clone(),
             name: member.name.clone(),
             participant: identity.to_owned(),
+            started_unix_ms,
         };
         self.tell_talk(talker, target, ServerMessage::TalkStarted(talk));
         Ok(())
@@ -154,7 +169,11 @@ impl MediaLoop {
     /// Ends the talk of `talker`, if any: the router stops its talk audio, the people
     /// concerned get `talk_stopped`, and the recording closes the talk source.
     pub(super) fn end_talk(&mut self, now: Instant, talker: ClientId) {
-        let Some(target) = self.talks.targets.remove(&talker) else {
+        let Some(Target {
+            participant: target,
+            ..
+        }) = self.talks.targets.remove(&talker)
+        else {
             return;
         };
         self.sfu.set_talk_target(now, talker, None);
@@ -181,7 +200,7 @@ impl MediaLoop {
             .talks
             .targets
             .iter()
-            .filter(|(talker, target)| **talker == client || **target == client)
+            .filter(|(talker, target)| **talker == client || target.participant == client)
             .map(|(talker, _)| *talker)
             .collect();
         for talker in talkers {
@@ -216,22 +235,54 @@ impl MediaLoop {
     /// Starts the talk source of the target's recording with the talker's talk track, when
     /// the talker talks and publishes one.
     fn record_talk_track(&self, talker: ClientId) {
-        let (Some(target), Some(track)) = (
-            self.talks.targets.get(&talker),
-            self.talks.tracks.get(&talker),
-        ) else {
+        let (Some(target), Some(track)) =
+            (self.talk_target(talker), self.talks.tracks.get(&talker))
+        else {
             return;
         };
-        let Some(participant) = self.members.get(target) else {
+        let Some(participant) = self.members.get(&target) else {
             return;
         };
         self.tell_recorder(RecorderInput::TrackStarted {
             publisher: recorded_publisher(&participant.member),
-            client: *target,
+            client: target,
             track: *track,
             kind: MediaKind::Audio,
             source: TrackSource::Talk,
         });
+    }
+
+    /// Returns the participant `talker` talks to now.
+    fn talk_target(&self, talker: ClientId) -> Option<ClientId> {
+        self.talks.targets.get(&talker).map(|t| t.participant)
+    }
+
+    /// Lists the talks in progress in `member`'s room whose `talk_started` would have
+    /// reached `member`, oldest first: every talk for experts and organisers, and only the
+    /// talk to themselves for a participant.
+    pub(super) fn talks_for(&self, member: &Member) -> Vec<Talk> {
+        let mut talks: Vec<Talk> = self
+            .talks
+            .targets
+            .iter()
+            .filter_map(|(talker, target)| {
+                let talker = &self.members.get(talker)?.member;
+                let participant = &self.members.get(&target.participant)?.member;
+                let concerned =
+                    member.role != Role::Participant || participant.identity == member.identity;
+                (talker.room == member.room && concerned).then(|| Talk {
+                    talker: talker.identity.clone(),
+                    name: talker.name.clone(),
+                    participant: participant.identity.clone(),
+                    started_unix_ms: target.started_unix_ms,
+                })
+            })
+            .collect();
+        talks.sort_by(|a, b| {
+            let by_start = a.started_unix_ms.cmp(&b.started_unix_ms);
+            by_start.then_with(|| a.talker.cmp(&b.talker))
+        });
+        talks
     }
 
     fn record_talk_event(&self, talker: ClientId, target: ClientId, kind: &'static str) {

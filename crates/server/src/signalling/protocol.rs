@@ -199,6 +199,10 @@ pub enum ServerMessage {
         /// The briefing as it is now; only in briefings.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         briefing: Option<BriefingState>,
+        /// Talks in progress, oldest first: every talk in the room for experts and
+        /// organisers, the talk to themselves for a participant, none in briefings.
+        #[serde(default)]
+        talks: Vec<Talk>,
         /// Secret that lets a new socket resume this session within the rejoin grace
         /// (`join` with `resume`). Fresh for each session that is not resumed.
         resume_token: String,
@@ -300,6 +304,8 @@ pub struct Talk {
     pub name: String,
     /// The participant's identity.
     pub participant: String,
+    /// When the talk started, in milliseconds since the Unix epoch on the server's clock.
+    pub started_unix_ms: u64,
 }
 
 /// The state of a briefing sent with [`ServerMessage::Welcome`].

@@ -380,6 +380,7 @@ impl Session {
             kind: claims.kind,
             peers: joined.peers,
             briefing: joined.briefing,
+            talks: joined.talks,
             resume_token: joined.resume_token,
             resumed: joined.resumed,
         }))
