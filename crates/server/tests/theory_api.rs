@@ -796,10 +796,13 @@ async fn failed_imports_change_nothing(w: World) {
     let bank = format!("/api/v1/nominations/{}/theory-questions", w.nomination);
     let audit_before = w.audit_seq().await;
 
+    // Each problem of a line names the line and column in its parameters, so that clients
+    // can translate it. The message stays the English one.
     let csv = "kind;text;points;options;correct;accepted\n\
         single;Хороший вопрос;1;Да|Нет;1;\n\
         single;Плохой вопрос;1;Да|Нет;3;\n\
-        essay;Эссе;1;;;\n";
+        essay;Эссе;1;;;\n\
+        single;Дорогой вопрос;500;Да|Нет;1;\n";
     let path = format!("{bank}/import?format=csv");
     let payload = Payload::Raw("text/csv", csv.as_bytes());
     let reply = w
@@ -807,7 +810,19 @@ async fn failed_imports_change_nothing(w: World) {
         .call(Method::POST, &path, Some(organiser), payload)
         .await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(reply.fields(), ["line 3: correct", "line 4: kind"]);
+    assert_eq!(reply.code(), "invalid_input");
+    let expected = [
+        json!({"field": "questions", "code": "no_such_option",
+            "message": "option 3 does not exist; options are numbered from 1",
+            "params": {"line": "3", "field": "correct"}}),
+        json!({"field": "questions", "code": "invalid_question_kind",
+            "message": "must be single, multiple or short",
+            "params": {"line": "4", "field": "kind"}}),
+        json!({"field": "questions", "code": "out_of_range",
+            "message": "must be a whole number from 1 to 100",
+            "params": {"line": "5", "field": "points", "min": "1", "max": "100"}}),
+    ];
+    assert_eq!(reply.field_errors(), expected);
 
     let json_file = br#"{"questions": [{"kind": "single", "text": "x"}]}"#;
     let path = format!("{bank}/import?format=json");
@@ -817,7 +832,14 @@ async fn failed_imports_change_nothing(w: World) {
         .call(Method::POST, &path, Some(organiser), payload)
         .await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(reply.fields(), ["line 1: questions[0]"]);
+    let problem = &reply.field_errors()[0];
+    assert_eq!(problem["field"], "questions");
+    assert_eq!(problem["code"], "invalid_question");
+    assert_eq!(problem["params"]["line"], "1");
+    assert_eq!(problem["params"]["field"], "questions[0]");
+    let detail = problem["params"]["detail"].as_str().unwrap();
+    assert!(detail.contains("points"), "{detail}");
+    assert_eq!(problem["message"], problem["params"]["detail"]);
     let path = format!("{bank}/import?format=xml");
     let payload = Payload::Raw("text/xml", b"<q/>");
     let reply = w
@@ -870,7 +892,9 @@ async fn failed_imports_change_nothing(w: World) {
         .call(Method::POST, &import, Some(organiser), payload)
         .await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(reply.fields(), ["line 5: score"]);
+    let expected = json!({"field": "results", "code": "score_above_max",
+        "message": "must not exceed max_score", "params": {"line": "5", "field": "score"}});
+    assert_eq!(reply.field_errors(), [expected]);
     let bad = format!(
         "participant;score;max_score\n{};8,5;10\n{};1;2\nЛПП-2027-9999;1;2\n",
         w.person(Who::Other),
@@ -882,10 +906,22 @@ async fn failed_imports_change_nothing(w: World) {
         .call(Method::POST, &import, Some(organiser), payload)
         .await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let problems = reply.field_errors();
+    let places: Vec<_> = problems
+        .iter()
+        .map(|p| (&p["field"], &p["params"]["line"], &p["params"]["field"]))
+        .collect();
     assert_eq!(
-        reply.fields(),
-        ["line 3: participant", "line 4: participant"]
+        places,
+        [
+            (&json!("results"), &json!("3"), &json!("participant")),
+            (&json!("results"), &json!("4"), &json!("participant")),
+        ]
     );
+    assert_eq!(problems[0]["code"], "test_taken_here");
+    assert_eq!(problems[0]["params"]["value"], w.person(Who::Participant));
+    assert_eq!(problems[1]["code"], "participant_not_found");
+    assert_eq!(problems[1]["params"]["value"], "ЛПП-2027-9999");
     let listed = w.api.get(&results, organiser).await.json();
     assert_eq!(
         listed["items"].as_array().unwrap().len(),
