@@ -45,6 +45,18 @@ impl FieldError {
             .with("max", max)
     }
 
+    /// Creates a `file_too_large` error for a file over `max_bytes`. It names the limit in
+    /// whole MiB in the `max` parameter, so `max_bytes` should be a multiple of 1 MiB.
+    pub fn file_too_large(field: &str, max_bytes: usize) -> Self {
+        let mib = max_bytes >> 20;
+        Self::new(
+            field,
+            "file_too_large",
+            format!("must be at most {mib} MiB"),
+        )
+        .with("max", mib)
+    }
+
     /// Adds a value that the message names.
     pub fn with(mut self, name: &str, value: impl ToString) -> Self {
         self.params.insert(name.to_owned(), value.to_string());

@@ -953,6 +953,67 @@ async fn failed_imports_change_nothing(w: World) {
     assert_eq!(imported["max_score"].as_f64(), Some(10.0));
 }
 
+/// Values out of range are rejected with the limits named in `params`, beside the English
+/// message.
+async fn range_errors_name_limits(w: World) {
+    let organiser = w.as_(Who::Organiser);
+    let bank = format!("/api/v1/nominations/{}/theory-questions", w.nomination);
+    let options: Vec<String> = (1..=21).map(|n| format!("Вариант {n}")).collect();
+    let question = json!({"kind": "single", "text": "Вопрос", "options": options,
+        "correct": [1], "points": 500});
+    let reply = w.api.json(Method::POST, &bank, organiser, question).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let expected = [
+        json!({"field": "points", "code": "out_of_range",
+            "message": "must be a whole number from 1 to 100",
+            "params": {"min": "1", "max": "100"}}),
+        json!({"field": "options", "code": "out_of_range",
+            "message": "must list 2 to 20 options", "params": {"min": "2", "max": "20"}}),
+    ];
+    assert_eq!(reply.field_errors(), expected);
+
+    let question = json!({"kind": "single", "text": "ж".repeat(4001),
+        "options": ["Да", "н".repeat(1001)], "correct": [1], "points": 1});
+    let reply = w.api.json(Method::POST, &bank, organiser, question).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let expected = [
+        json!({"field": "text", "code": "too_long",
+            "message": "must have at most 4000 characters", "params": {"max": "4000"}}),
+        json!({"field": "options", "code": "too_long",
+            "message": "entry 2 must have at most 1000 characters",
+            "params": {"entry": "2", "max": "1000"}}),
+    ];
+    assert_eq!(reply.field_errors(), expected);
+
+    let path = format!("/api/v1/parts/{}/theory-tests", w.part);
+    let starts_at = now_ms() + 60_000;
+    for (body, field, max) in [
+        (
+            test_body(starts_at, 0, "common_start", None),
+            "time_limit_secs",
+            "604800",
+        ),
+        (
+            test_body(starts_at, 600, "common_start", Some(0)),
+            "question_count",
+            "1000",
+        ),
+    ] {
+        let reply = w.api.json(Method::POST, &path, organiser, body).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}");
+        let problem = &reply.field_errors()[0];
+        assert_eq!(problem["field"], field);
+        assert_eq!(problem["code"], "out_of_range", "{field}");
+        assert_eq!(
+            problem["params"],
+            json!({"min": "1", "max": max}),
+            "{field}"
+        );
+    }
+    let listed = w.api.get(&bank, organiser).await.json();
+    assert_eq!(listed, json!([]), "nothing was added to the bank");
+}
+
 /// An accepted applicant, named by their application number in an imported results file.
 async fn results_import_by_application_number(w: World) {
     let db = &w.api.contest;
@@ -1161,6 +1222,7 @@ scenarios!(
     answers_are_scored,
     bad_answers_are_rejected,
     failed_imports_change_nothing,
+    range_errors_name_limits,
     results_import_by_application_number,
     practice_part_takes_no_test,
     time_limit_passes_while_down,
