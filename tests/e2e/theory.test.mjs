@@ -4,8 +4,9 @@
 // snapshot with the camera, sends it, answers every question and hands the test in. An
 // expert's page shows the snapshot, and the organiser sees the score in the console. The
 // organiser then adds, edits and deletes a bank question in the console, which rejects the
-// edit of a question the participant drew. An expert of the nomination reaches the identity
-// check from the scoring page.
+// edit of a question the participant drew. A bad bank file and a question with too many
+// points show translated errors with their line numbers and limits, in Russian and in
+// English. An expert of the nomination reaches the identity check from the scoring page.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -37,6 +38,41 @@ const QUESTIONS = [
     points: 2,
   },
   { kind: 'short', text: 'Какой газ защищает шов при TIG-сварке?', accepted: ['Аргон'], points: 2 },
+];
+/**
+ * A bank file with a good line and four bad ones: an option that does not exist, an unknown
+ * kind, points out of range and an option longer than 1000 characters.
+ */
+const BAD_BANK_CSV = [
+  'kind;text;points;options;correct;accepted',
+  'single;Хороший вопрос;1;Да|Нет;1;',
+  'single;Плохой вопрос;1;Да|Нет;3;',
+  'essay;Эссе;1;;;',
+  'single;Дорогой вопрос;500;Да|Нет;1;',
+  `single;Длинный вариант;1;Да|${'н'.repeat(1001)};1;`,
+].join('\n');
+/** What the console shows for BAD_BANK_CSV and for a question of 500 points: Russian, English. */
+const TRANSLATED_ERRORS = [
+  {
+    summary: 'Проверьте отмеченные поля.',
+    lines: [
+      'Строка 3, correct: Такого варианта нет.',
+      'Строка 4, kind: Укажите single, multiple или short.',
+      'Строка 5, points: Допустимо от 1 до 100.',
+      'Строка 6, options, пункт 2: Не длиннее 1000 символов.',
+    ],
+    points: 'Допустимо от 1 до 100.',
+  },
+  {
+    summary: 'Check the marked fields.',
+    lines: [
+      'Line 3, correct: No such option.',
+      'Line 4, kind: Write single, multiple or short.',
+      'Line 5, points: Must be from 1 to 100.',
+      'Line 6, options, entry 2: At most 1000 characters.',
+    ],
+    points: 'Must be from 1 to 100.',
+  },
 ];
 /** What the participant picks: the single right, one of two right, and a short answer. */
 const PICKS = {
@@ -273,6 +309,60 @@ describe('theory test with an identity snapshot', () => {
         document.querySelectorAll('[data-testid="bank-question"]').length === 3);
       bank = await call('GET', bankPath, undefined, 200);
       assert.equal(bank.length, 3);
+      assert.equal(await organiser.errorBanner(), null);
+    }));
+
+  it('console translates import line errors and range limits', { timeout: TEST_TIMEOUT_MS }, () =>
+    stage.step(async () => {
+      const bankPath = `/api/v1/nominations/${nominationId}/theory-questions`;
+      const organiser = await stage.browser.openPage('errors', `${stage.server.baseUrl}/console.html`);
+      const page = organiser.page;
+      await waitInPage(organiser, 'the bank of three questions', () =>
+        document.querySelectorAll('[data-testid="bank-question"]').length === 3);
+
+      // Each problem of the file gets a line of its own, with its line number and column.
+      const bankForm = page.getByTestId('bank-import-form');
+      const importBadFile = async () => {
+        await page.getByTestId('bank-file').setInputFiles({
+          name: 'questions.csv',
+          mimeType: 'text/csv',
+          buffer: Buffer.from(BAD_BANK_CSV),
+        });
+        await page.getByTestId('bank-format').selectOption('csv');
+        await clickTestId(organiser, 'bank-import');
+        await bankForm.locator('.form-error').waitFor({ state: 'visible' });
+        return {
+          summary: await bankForm.locator('.form-error').evaluate((p) => p.firstChild.textContent),
+          lines: await bankForm.getByTestId('form-error-line').allTextContents(),
+        };
+      };
+
+      // A range error of a single question names its limits under the input.
+      await page.getByTestId('question-kind').selectOption('single');
+      await page.getByTestId('question-text').fill('Сколько стоит вопрос?');
+      await page.getByTestId('question-options').fill('Да\nНет');
+      await page.getByTestId('question-correct').fill('1');
+      await page.getByTestId('question-points').fill('500');
+      const pointsError = page.getByTestId('field-error-points');
+
+      // Russian first, then the same replies in English after the switch.
+      for (const expected of TRANSLATED_ERRORS) {
+        const displayed = await importBadFile();
+        assert.equal(displayed.summary, expected.summary);
+        assert.deepEqual(displayed.lines, expected.lines);
+        await clickTestId(organiser, 'save-question');
+        await pointsError.waitFor({ state: 'visible' });
+        await waitInPage(
+          organiser,
+          `the range error «${expected.points}»`,
+          (text) => document.querySelector('[data-testid="field-error-points"]').textContent === text,
+          expected.points,
+        );
+        await clickTestId(organiser, 'language');
+      }
+
+      const bank = await call('GET', bankPath, undefined, 200);
+      assert.equal(bank.length, 3, 'the failed import and save added nothing');
       assert.equal(await organiser.errorBanner(), null);
     }));
 

@@ -39,10 +39,39 @@ export function errorText(error) {
   return byReason ?? known(`api.${error.code}`) ?? error.message;
 }
 
-/** Returns the text of one field error by its code, else the server's English message. */
+/**
+ * Returns where a field error sits, such as "Line 3, points, entry 2", or null. An error of
+ * an imported file names its line and column (or JSON path) in `line` and `field`, and an
+ * error of one entry in a list names the entry's number in `entry`.
+ */
+function placeText(params) {
+  const parts = [];
+  if (params.line !== undefined) {
+    parts.push(t('field.place.line', { line: params.line }));
+  }
+  if (params.field !== undefined) {
+    parts.push(params.field);
+  }
+  if (params.entry !== undefined) {
+    parts.push(t('field.place.entry', { entry: params.entry }));
+  }
+  if (parts.length === 0) {
+    return null;
+  }
+  const place = parts.join(', ');
+  return place.charAt(0).toLocaleUpperCase() + place.slice(1);
+}
+
+/**
+ * Returns the text of one field error by its code with the values it names, else the
+ * server's English message. The line and entry come first when the error names them.
+ */
 export function fieldText(fieldError) {
-  const text = fieldError.code ? known(`field.${fieldError.code}`, fieldError.params ?? {}) : null;
-  return text ?? fieldError.message;
+  const params = fieldError.params ?? {};
+  const text = fieldError.code ? known(`field.${fieldError.code}`, params) : null;
+  const message = text ?? fieldError.message;
+  const place = placeText(params);
+  return place === null ? message : t('field.placed', { place, message });
 }
 
 /**
@@ -57,7 +86,9 @@ export function showFormErrors(form, error) {
     const message = fieldText(fieldError);
     const input = form.querySelector(`[name="${CSS.escape(field)}"]`);
     if (!input) {
-      leftover.push(`${field}: ${message}`);
+      // A problem of an imported file names its line, which locates it better than the field.
+      const inFile = fieldError.params?.line !== undefined;
+      leftover.push(inFile ? message : `${field}: ${message}`);
       continue;
     }
     input.setAttribute('aria-invalid', 'true');
@@ -71,7 +102,15 @@ export function showFormErrors(form, error) {
   }
   const summary = form.querySelector('.form-error');
   if (summary) {
-    summary.textContent = [errorText(error), ...leftover].join(' ');
+    // Each leftover message gets a line of its own, since a file may have many problems.
+    summary.textContent = errorText(error);
+    for (const message of leftover) {
+      const line = document.createElement('span');
+      line.className = 'field-error-line';
+      line.dataset.testid = 'form-error-line';
+      line.textContent = message;
+      summary.append(line);
+    }
     summary.hidden = false;
   }
 }

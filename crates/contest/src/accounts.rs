@@ -173,11 +173,9 @@ impl Database {
                 FieldError::new("password", "too_short", message).with("min", MIN_PASSWORD_CHARS),
             );
         } else if password.len() > MAX_PASSWORD_BYTES {
-            checks.fail(
-                "password",
-                "too_long",
-                format!("must have at most {MAX_PASSWORD_BYTES} bytes"),
-            );
+            let message = format!("must have at most {MAX_PASSWORD_BYTES} bytes");
+            let error = FieldError::new("password", "too_many_bytes", message);
+            checks.push(error.with("max", MAX_PASSWORD_BYTES));
         }
         checks.finish()?;
 

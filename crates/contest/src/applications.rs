@@ -10,7 +10,7 @@ use crate::access::{Action, Actor, Role};
 use crate::accounts::{hash_secret, new_secret};
 use crate::audit::{csv_field, record};
 use crate::db::{now_ms, Database};
-use crate::error::Error;
+use crate::error::{Error, FieldError};
 use crate::ids::{ApplicationId, AttachmentId, NominationId, PersonId, StageId};
 use crate::people::{insert_person, Person, MAX_FULL_NAME_CHARS};
 use crate::validate::{Checks, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS};
@@ -24,6 +24,9 @@ pub const MAX_ATTACHMENT_BYTES: usize = 5 * 1024 * 1024;
 pub const MAX_TOTAL_ATTACHMENT_BYTES: usize = 15 * 1024 * 1024;
 /// Most years of experience accepted.
 const MAX_EXPERIENCE_YEARS: i64 = 80;
+/// Youngest and oldest applicant, in years, counted by the year of birth alone.
+const MIN_AGE_YEARS: i64 = 14;
+const MAX_AGE_YEARS: i64 = 100;
 
 /// The workflow state of an application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -455,11 +458,9 @@ fn check_application(
     let position = checks.text("position", &new.position, MAX_NAME_CHARS);
     let experience_years = new.experience_years.unwrap_or(-1);
     if !(0..=MAX_EXPERIENCE_YEARS).contains(&experience_years) {
-        checks.fail(
-            "experience_years",
-            "out_of_range",
-            format!("must be a whole number from 0 to {MAX_EXPERIENCE_YEARS}"),
-        );
+        let message = format!("must be a whole number from 0 to {MAX_EXPERIENCE_YEARS}");
+        let error = FieldError::out_of_range("experience_years", 0, MAX_EXPERIENCE_YEARS, message);
+        checks.push(error);
     }
     let email = checks.text("email", &new.email, crate::people::MAX_EMAIL_CHARS);
     if !email.is_empty() && !crate::people::is_email(&email) {
@@ -510,11 +511,14 @@ fn check_birth_date(checks: &mut Checks, birth_date: &str) {
             "invalid_date",
             "must be a date written YYYY-MM-DD",
         ),
-        Some((year, _, _)) if !(this_year - 100..=this_year - 14).contains(&year) => checks.fail(
-            "birth_date",
-            "age_out_of_range",
-            "the applicant must be 14 to 100 years old",
-        ),
+        Some((year, _, _))
+            if !(this_year - MAX_AGE_YEARS..=this_year - MIN_AGE_YEARS).contains(&year) =>
+        {
+            let message =
+                format!("the applicant must be {MIN_AGE_YEARS} to {MAX_AGE_YEARS} years old");
+            let error = FieldError::new("birth_date", "age_out_of_range", message);
+            checks.push(error.with("min", MIN_AGE_YEARS).with("max", MAX_AGE_YEARS));
+        }
         Some(_) => {}
     }
 }
@@ -524,31 +528,22 @@ fn check_attachments(
     attachments: Vec<NewAttachment>,
 ) -> Vec<(AttachmentKind, Vec<u8>)> {
     if attachments.len() > MAX_ATTACHMENTS {
-        checks.fail(
-            "attachments",
-            "too_many_files",
-            format!("at most {MAX_ATTACHMENTS} files may be attached"),
-        );
+        let message = format!("at most {MAX_ATTACHMENTS} files may be attached");
+        let error = FieldError::new("attachments", "too_many_files", message);
+        checks.push(error.with("max", MAX_ATTACHMENTS));
     }
     let total: usize = attachments.iter().map(|a| a.content.len()).sum();
     if total > MAX_TOTAL_ATTACHMENT_BYTES {
         let mib = MAX_TOTAL_ATTACHMENT_BYTES >> 20;
-        checks.fail(
-            "attachments",
-            "file_too_large",
-            format!("must total at most {mib} MiB"),
-        );
+        let message = format!("must total at most {mib} MiB");
+        let error = FieldError::new("attachments", "files_too_large", message);
+        checks.push(error.with("max", mib));
     }
     let mut kept = Vec::new();
     for (index, attachment) in attachments.into_iter().enumerate() {
         let field = format!("attachments[{index}]");
         if attachment.content.len() > MAX_ATTACHMENT_BYTES {
-            let mib = MAX_ATTACHMENT_BYTES >> 20;
-            checks.fail(
-                &field,
-                "file_too_large",
-                format!("must be at most {mib} MiB"),
-            );
+            checks.push(FieldError::file_too_large(&field, MAX_ATTACHMENT_BYTES));
             continue;
         }
         match AttachmentKind::detect(&attachment.content) {
@@ -940,7 +935,7 @@ impl Database {
         actor.check(Action::ReviewApplications)?;
         if ids.is_empty() || ids.len() > Page::MAX_LIMIT as usize {
             let message = format!("must list 1 to {} applications", Page::MAX_LIMIT);
-            return Err(Error::invalid("ids", "out_of_range", message));
+            return Err(FieldError::out_of_range("ids", 1, Page::MAX_LIMIT, message).into());
         }
         if let Transition::Reject(reason) = transition {
             let mut checks = Checks::default();

@@ -32,10 +32,43 @@ impl FieldError {
         }
     }
 
+    /// Creates an `out_of_range` error that names its limits in the `min` and `max`
+    /// parameters.
+    pub fn out_of_range(
+        field: &str,
+        min: impl ToString,
+        max: impl ToString,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::new(field, "out_of_range", message)
+            .with("min", min)
+            .with("max", max)
+    }
+
+    /// Creates a `file_too_large` error for a file over `max_bytes`. It names the limit in
+    /// whole MiB in the `max` parameter, so `max_bytes` should be a multiple of 1 MiB.
+    pub fn file_too_large(field: &str, max_bytes: usize) -> Self {
+        let mib = max_bytes >> 20;
+        Self::new(
+            field,
+            "file_too_large",
+            format!("must be at most {mib} MiB"),
+        )
+        .with("max", mib)
+    }
+
     /// Adds a value that the message names.
     pub fn with(mut self, name: &str, value: impl ToString) -> Self {
         self.params.insert(name.to_owned(), value.to_string());
         self
+    }
+
+    /// Places the error on line `line` of an imported file. The error is then named
+    /// `file_field`, such as `questions`, and its own field name, such as `points`, moves
+    /// to the `field` parameter beside the `line` parameter.
+    pub fn on_line(mut self, file_field: &str, line: u64) -> Self {
+        let field = std::mem::replace(&mut self.field, file_field.to_owned());
+        self.with("line", line).with("field", field)
     }
 }
 

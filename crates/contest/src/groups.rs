@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::access::{Action, Actor, Role};
 use crate::audit::record;
 use crate::db::{now_ms, Database};
-use crate::error::Error;
+use crate::error::{Error, FieldError};
 use crate::ids::{ExpertGroupId, NominationId, PersonId};
 use crate::structure::require;
 use crate::validate::{Checks, MAX_NAME_CHARS};
@@ -64,11 +64,9 @@ impl Database {
             );
         }
         if new.member_ids.len() > MAX_GROUP_MEMBERS {
-            checks.fail(
-                "member_ids",
-                "too_many_entries",
-                format!("must have at most {MAX_GROUP_MEMBERS} entries"),
-            );
+            let message = format!("must have at most {MAX_GROUP_MEMBERS} entries");
+            let error = FieldError::new("member_ids", "too_many_entries", message);
+            checks.push(error.with("max", MAX_GROUP_MEMBERS));
         }
         checks.finish()?;
 

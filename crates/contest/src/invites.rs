@@ -7,7 +7,7 @@ use crate::access::{Action, Actor, Role};
 use crate::accounts::{hash_secret, new_secret, open_session, NewSession};
 use crate::audit::record;
 use crate::db::{now_ms, Database};
-use crate::error::Error;
+use crate::error::{Error, FieldError};
 use crate::ids::{InviteId, PersonId};
 
 /// Default lifetime of an invite created without `valid_hours`, in hours.
@@ -70,7 +70,8 @@ impl Database {
             .unwrap_or(self.lifetimes.default_invite_hours);
         if !(1..=MAX_INVITE_HOURS).contains(&hours) {
             let message = format!("must be from 1 to {MAX_INVITE_HOURS} hours");
-            return Err(Error::invalid("valid_hours", "out_of_range", message));
+            let error = FieldError::out_of_range("valid_hours", 1, MAX_INVITE_HOURS, message);
+            return Err(error.into());
         }
 
         let mut tx = self.begin().await?;

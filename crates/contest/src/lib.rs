@@ -90,7 +90,7 @@ impl Page {
         let limit = limit.unwrap_or(Self::DEFAULT_LIMIT);
         if !(1..=Self::MAX_LIMIT).contains(&limit) {
             let message = format!("must be from 1 to {}", Self::MAX_LIMIT);
-            return Err(Error::invalid("limit", "out_of_range", message));
+            return Err(FieldError::out_of_range("limit", 1, Self::MAX_LIMIT, message).into());
         }
         let offset = offset.unwrap_or(0);
         if offset > i64::MAX as u64 {

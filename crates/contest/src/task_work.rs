@@ -13,7 +13,7 @@ use crate::access::{Action, Actor, Role};
 use crate::applications::AttachmentKind;
 use crate::audit::record;
 use crate::db::Database;
-use crate::error::Error;
+use crate::error::{Error, FieldError};
 use crate::ids::{PersonId, RoomId, SubmissionId, TaskId};
 use crate::tasks::{select_task, LimitMode, Task, TaskKind, TASK_COLUMNS};
 use crate::validate::Checks;
@@ -422,7 +422,8 @@ impl Database {
         .await?;
         if count >= MAX_UPLOADS {
             let message = format!("at most {MAX_UPLOADS} files may be uploaded for a task");
-            return Err(Error::invalid("file", "too_many_files", message));
+            let error = FieldError::new("file", "too_many_files", message);
+            return Err(error.with("max", MAX_UPLOADS).into());
         }
         let stored = Stored {
             kind,
@@ -641,12 +642,7 @@ fn check_upload(content: &[u8], declared: Option<&str>) -> Result<SubmissionKind
         return Err(Error::invalid("file", "required", "must not be empty"));
     }
     if content.len() > MAX_UPLOAD_BYTES {
-        let mib = MAX_UPLOAD_BYTES >> 20;
-        return Err(Error::invalid(
-            "file",
-            "file_too_large",
-            format!("must be at most {mib} MiB"),
-        ));
+        return Err(FieldError::file_too_large("file", MAX_UPLOAD_BYTES).into());
     }
     let Some(kind) = AttachmentKind::detect(content) else {
         return Err(Error::invalid(

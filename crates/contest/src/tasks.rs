@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::access::{Action, Actor};
 use crate::audit::record;
 use crate::db::Database;
-use crate::error::Error;
+use crate::error::{Error, FieldError};
 use crate::ids::{StagePartId, TaskId};
 use crate::structure::require;
 use crate::validate::{Checks, MAX_NAME_CHARS};
@@ -174,7 +174,8 @@ pub(crate) fn check_task(new: &NewTask) -> Result<CheckedTask, Error> {
     let text = checks.long_text("text", &new.text, MAX_TASK_TEXT_CHARS);
     if !(1..=MAX_TIME_LIMIT_SECS).contains(&new.time_limit_secs) {
         let message = format!("must be from 1 to {MAX_TIME_LIMIT_SECS} seconds");
-        checks.fail("time_limit_secs", "out_of_range", message);
+        let error = FieldError::out_of_range("time_limit_secs", 1, MAX_TIME_LIMIT_SECS, message);
+        checks.push(error);
     }
     if new.starts_at <= 0 {
         checks.fail(
@@ -415,12 +416,7 @@ pub(crate) async fn replace_task(
 /// Checks that `content` is a PDF of at most [`MAX_TASK_PDF_BYTES`].
 fn check_pdf(content: &[u8]) -> Result<(), Error> {
     if content.len() > MAX_TASK_PDF_BYTES {
-        let mib = MAX_TASK_PDF_BYTES >> 20;
-        return Err(Error::invalid(
-            "pdf",
-            "file_too_large",
-            format!("must be at most {mib} MiB"),
-        ));
+        return Err(FieldError::file_too_large("pdf", MAX_TASK_PDF_BYTES).into());
     }
     if !content.starts_with(b"%PDF-") {
         return Err(Error::invalid(

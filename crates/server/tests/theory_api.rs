@@ -796,10 +796,13 @@ async fn failed_imports_change_nothing(w: World) {
     let bank = format!("/api/v1/nominations/{}/theory-questions", w.nomination);
     let audit_before = w.audit_seq().await;
 
+    // Each problem of a line names the line and column in its parameters, so that clients
+    // can translate it. The message stays the English one.
     let csv = "kind;text;points;options;correct;accepted\n\
         single;Хороший вопрос;1;Да|Нет;1;\n\
         single;Плохой вопрос;1;Да|Нет;3;\n\
-        essay;Эссе;1;;;\n";
+        essay;Эссе;1;;;\n\
+        single;Дорогой вопрос;500;Да|Нет;1;\n";
     let path = format!("{bank}/import?format=csv");
     let payload = Payload::Raw("text/csv", csv.as_bytes());
     let reply = w
@@ -807,7 +810,19 @@ async fn failed_imports_change_nothing(w: World) {
         .call(Method::POST, &path, Some(organiser), payload)
         .await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(reply.fields(), ["line 3: correct", "line 4: kind"]);
+    assert_eq!(reply.code(), "invalid_input");
+    let expected = [
+        json!({"field": "questions", "code": "no_such_option",
+            "message": "option 3 does not exist; options are numbered from 1",
+            "params": {"line": "3", "field": "correct"}}),
+        json!({"field": "questions", "code": "invalid_question_kind",
+            "message": "must be single, multiple or short",
+            "params": {"line": "4", "field": "kind"}}),
+        json!({"field": "questions", "code": "out_of_range",
+            "message": "must be a whole number from 1 to 100",
+            "params": {"line": "5", "field": "points", "min": "1", "max": "100"}}),
+    ];
+    assert_eq!(reply.field_errors(), expected);
 
     let json_file = br#"{"questions": [{"kind": "single", "text": "x"}]}"#;
     let path = format!("{bank}/import?format=json");
@@ -817,7 +832,14 @@ async fn failed_imports_change_nothing(w: World) {
         .call(Method::POST, &path, Some(organiser), payload)
         .await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(reply.fields(), ["line 1: questions[0]"]);
+    let problem = &reply.field_errors()[0];
+    assert_eq!(problem["field"], "questions");
+    assert_eq!(problem["code"], "invalid_question");
+    assert_eq!(problem["params"]["line"], "1");
+    assert_eq!(problem["params"]["field"], "questions[0]");
+    let detail = problem["params"]["detail"].as_str().unwrap();
+    assert!(detail.contains("points"), "{detail}");
+    assert_eq!(problem["message"], problem["params"]["detail"]);
     let path = format!("{bank}/import?format=xml");
     let payload = Payload::Raw("text/xml", b"<q/>");
     let reply = w
@@ -870,7 +892,9 @@ async fn failed_imports_change_nothing(w: World) {
         .call(Method::POST, &import, Some(organiser), payload)
         .await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(reply.fields(), ["line 5: score"]);
+    let expected = json!({"field": "results", "code": "score_above_max",
+        "message": "must not exceed max_score", "params": {"line": "5", "field": "score"}});
+    assert_eq!(reply.field_errors(), [expected]);
     let bad = format!(
         "participant;score;max_score\n{};8,5;10\n{};1;2\nЛПП-2027-9999;1;2\n",
         w.person(Who::Other),
@@ -882,10 +906,22 @@ async fn failed_imports_change_nothing(w: World) {
         .call(Method::POST, &import, Some(organiser), payload)
         .await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let problems = reply.field_errors();
+    let places: Vec<_> = problems
+        .iter()
+        .map(|p| (&p["field"], &p["params"]["line"], &p["params"]["field"]))
+        .collect();
     assert_eq!(
-        reply.fields(),
-        ["line 3: participant", "line 4: participant"]
+        places,
+        [
+            (&json!("results"), &json!("3"), &json!("participant")),
+            (&json!("results"), &json!("4"), &json!("participant")),
+        ]
     );
+    assert_eq!(problems[0]["code"], "test_taken_here");
+    assert_eq!(problems[0]["params"]["value"], w.person(Who::Participant));
+    assert_eq!(problems[1]["code"], "participant_not_found");
+    assert_eq!(problems[1]["params"]["value"], "ЛПП-2027-9999");
     let listed = w.api.get(&results, organiser).await.json();
     assert_eq!(
         listed["items"].as_array().unwrap().len(),
@@ -915,6 +951,67 @@ async fn failed_imports_change_nothing(w: World) {
     assert_eq!(imported["person_id"], w.person(Who::Other));
     assert_eq!(imported["score"].as_f64(), Some(8.5));
     assert_eq!(imported["max_score"].as_f64(), Some(10.0));
+}
+
+/// Values out of range are rejected with the limits named in `params`, beside the English
+/// message.
+async fn range_errors_name_limits(w: World) {
+    let organiser = w.as_(Who::Organiser);
+    let bank = format!("/api/v1/nominations/{}/theory-questions", w.nomination);
+    let options: Vec<String> = (1..=21).map(|n| format!("Вариант {n}")).collect();
+    let question = json!({"kind": "single", "text": "Вопрос", "options": options,
+        "correct": [1], "points": 500});
+    let reply = w.api.json(Method::POST, &bank, organiser, question).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let expected = [
+        json!({"field": "points", "code": "out_of_range",
+            "message": "must be a whole number from 1 to 100",
+            "params": {"min": "1", "max": "100"}}),
+        json!({"field": "options", "code": "out_of_range",
+            "message": "must list 2 to 20 options", "params": {"min": "2", "max": "20"}}),
+    ];
+    assert_eq!(reply.field_errors(), expected);
+
+    let question = json!({"kind": "single", "text": "ж".repeat(4001),
+        "options": ["Да", "н".repeat(1001)], "correct": [1], "points": 1});
+    let reply = w.api.json(Method::POST, &bank, organiser, question).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let expected = [
+        json!({"field": "text", "code": "too_long",
+            "message": "must have at most 4000 characters", "params": {"max": "4000"}}),
+        json!({"field": "options", "code": "too_long",
+            "message": "entry 2 must have at most 1000 characters",
+            "params": {"entry": "2", "max": "1000"}}),
+    ];
+    assert_eq!(reply.field_errors(), expected);
+
+    let path = format!("/api/v1/parts/{}/theory-tests", w.part);
+    let starts_at = now_ms() + 60_000;
+    for (body, field, max) in [
+        (
+            test_body(starts_at, 0, "common_start", None),
+            "time_limit_secs",
+            "604800",
+        ),
+        (
+            test_body(starts_at, 600, "common_start", Some(0)),
+            "question_count",
+            "1000",
+        ),
+    ] {
+        let reply = w.api.json(Method::POST, &path, organiser, body).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}");
+        let problem = &reply.field_errors()[0];
+        assert_eq!(problem["field"], field);
+        assert_eq!(problem["code"], "out_of_range", "{field}");
+        assert_eq!(
+            problem["params"],
+            json!({"min": "1", "max": max}),
+            "{field}"
+        );
+    }
+    let listed = w.api.get(&bank, organiser).await.json();
+    assert_eq!(listed, json!([]), "nothing was added to the bank");
 }
 
 /// An accepted applicant, named by their application number in an imported results file.
@@ -1125,6 +1222,7 @@ scenarios!(
     answers_are_scored,
     bad_answers_are_rejected,
     failed_imports_change_nothing,
+    range_errors_name_limits,
     results_import_by_application_number,
     practice_part_takes_no_test,
     time_limit_passes_while_down,

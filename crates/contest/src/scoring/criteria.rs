@@ -12,7 +12,7 @@ use super::{Criterion, CriterionKind, NewCriterion, CRITERION_COLUMNS, MAX_CRITE
 use crate::access::{Action, Actor};
 use crate::audit::record;
 use crate::db::Database;
-use crate::error::Error;
+use crate::error::{Error, FieldError};
 use crate::ids::{CriterionId, StageId, StagePartId};
 use crate::validate::{Checks, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS};
 
@@ -40,11 +40,9 @@ pub(crate) fn check_criterion(new: &NewCriterion) -> Result<CheckedCriterion, Er
     let description = checks.long_text("description", &new.description, MAX_DESCRIPTION_CHARS);
     let max_points = new.max_points.unwrap_or(0);
     if !(1..=MAX_CRITERION_POINTS).contains(&max_points) {
-        checks.fail(
-            "max_points",
-            "out_of_range",
-            format!("must be whole points from 1 to {MAX_CRITERION_POINTS}"),
-        );
+        let message = format!("must be whole points from 1 to {MAX_CRITERION_POINTS}");
+        let error = FieldError::out_of_range("max_points", 1, MAX_CRITERION_POINTS, message);
+        checks.push(error);
     }
     if new.kind.is_none() {
         checks.fail("kind", "invalid_criterion_kind", "must be points or yes_no");
@@ -212,7 +210,7 @@ impl Database {
         let position = request.position.unwrap_or(0);
         if !(1..=count).contains(&position) {
             let message = format!("must be a position from 1 to {count}");
-            return Err(Error::invalid("position", "out_of_range", message));
+            return Err(FieldError::out_of_range("position", 1, count, message).into());
         }
 
         let (shift, low, high) = if position < old.position {

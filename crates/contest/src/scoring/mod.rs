@@ -16,7 +16,7 @@ use sqlx::{Any, Transaction};
 use crate::access::{Action, Actor};
 use crate::audit::record;
 use crate::db::{now_ms, Database};
-use crate::error::Error;
+use crate::error::{Error, FieldError};
 use crate::ids::{CriterionId, ExpertGroupId, NominationId, PersonId, StageId, StagePartId};
 use crate::structure::require;
 use crate::validate::Checks;
@@ -36,6 +36,8 @@ pub use workspace::{
 pub const MAX_CRITERIA_PER_PART: i64 = 100;
 /// Largest maximum of one criterion, in points.
 pub const MAX_CRITERION_POINTS: i64 = 1000;
+/// Largest weight of the theory or practice part in a stage's scoring rule, in percent.
+const MAX_WEIGHT: i64 = 1000;
 
 /// The marking kind of a criterion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -309,12 +311,10 @@ impl Database {
         let theory = new.theory_weight.unwrap_or(100);
         let practice = new.practice_weight.unwrap_or(100);
         for (field, weight) in [("theory_weight", theory), ("practice_weight", practice)] {
-            if !(0..=1000).contains(&weight) {
-                checks.fail(
-                    field,
-                    "invalid_percentage",
-                    "must be a percentage from 0 to 1000",
-                );
+            if !(0..=MAX_WEIGHT).contains(&weight) {
+                let message = format!("must be a percentage from 0 to {MAX_WEIGHT}");
+                let error = FieldError::new(field, "invalid_percentage", message);
+                checks.push(error.with("min", 0).with("max", MAX_WEIGHT));
             }
         }
         checks.finish()?;

@@ -139,23 +139,18 @@ fn check_marks(
                 );
                 continue;
             }
-            (CriterionKind::Points, Some(MarkValue::YesNo(_))) => {
-                fail(
-                    "out_of_range",
-                    format!("must be whole points from 0 to {}", criterion.max_points),
-                );
-                continue;
-            }
-            (CriterionKind::Points, Some(MarkValue::Points(points))) => {
-                if !(0..=criterion.max_points).contains(&points) {
-                    fail(
-                        "out_of_range",
-                        format!("must be whole points from 0 to {}", criterion.max_points),
-                    );
+            (CriterionKind::Points, Some(value)) => match value {
+                MarkValue::Points(points) if (0..=criterion.max_points).contains(&points) => {
+                    Some(points)
+                }
+                _ => {
+                    let max = criterion.max_points;
+                    let message = format!("must be whole points from 0 to {max}");
+                    let field = format!("marks[{index}]");
+                    errors.push(FieldError::out_of_range(&field, 0, max, message));
                     continue;
                 }
-                Some(points)
-            }
+            },
         };
         out.push((criterion.id.clone(), points));
     }

@@ -15,7 +15,7 @@ use super::shuffle::{draw_questions, option_order};
 use crate::access::Actor;
 use crate::audit::record;
 use crate::db::Database;
-use crate::error::Error;
+use crate::error::{Error, FieldError};
 use crate::ids::{PersonId, QuestionId, TaskId};
 use crate::task_work::{record_opening, taking, MyTask, Taking};
 use crate::tasks::TaskKind;
@@ -440,7 +440,8 @@ fn check_answer(kind: QuestionKind, options: usize, answer: &Answer) -> Result<A
             let text = text.trim();
             if text.chars().count() > MAX_SHORT_ANSWER_CHARS {
                 let message = format!("must have at most {MAX_SHORT_ANSWER_CHARS} characters");
-                return Err(Error::invalid("text", "too_long", message));
+                let error = FieldError::new("text", "too_long", message);
+                return Err(error.with("max", MAX_SHORT_ANSWER_CHARS).into());
             }
             if !is_display_text(text) {
                 let message = "must not contain control or invisible formatting characters";

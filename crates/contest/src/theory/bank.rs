@@ -176,109 +176,97 @@ impl QuestionRow {
     }
 }
 
-/// Checks a question and returns it trimmed, or the problems, each named `prefix` and the
-/// field (`options`, `correct`, ...).
-pub(crate) fn check_question(
-    new: &NewQuestion,
-    prefix: &str,
-) -> Result<NewQuestion, Vec<FieldError>> {
+/// Checks a question and returns it trimmed, or the problems, each named by its field
+/// (`options`, `correct`, ...).
+pub(crate) fn check_question(new: &NewQuestion) -> Result<NewQuestion, Vec<FieldError>> {
     let mut problems = Vec::new();
-    let mut fail = |field: &str, code: &str, message: String| {
-        problems.push(FieldError::new(&format!("{prefix}{field}"), code, message));
-    };
     let text = new.text.trim().to_owned();
     let visible = text.replace(['\n', '\t'], " ").replace('\r', "");
     if text.is_empty() {
-        fail("text", "required", "must not be empty".into());
+        problems.push(FieldError::new("text", "required", "must not be empty"));
     } else if text.chars().count() > MAX_QUESTION_CHARS {
-        fail(
-            "text",
-            "too_long",
-            format!("must have at most {MAX_QUESTION_CHARS} characters"),
-        );
+        let message = format!("must have at most {MAX_QUESTION_CHARS} characters");
+        let problem = FieldError::new("text", "too_long", message);
+        problems.push(problem.with("max", MAX_QUESTION_CHARS));
     } else if !is_display_text(&visible) {
-        fail(
+        problems.push(FieldError::new(
             "text",
             "invisible_characters",
-            "must not contain control or invisible formatting characters".into(),
-        );
+            "must not contain control or invisible formatting characters",
+        ));
     }
     if !(1..=MAX_POINTS).contains(&new.points) {
-        fail(
-            "points",
-            "out_of_range",
-            format!("must be a whole number from 1 to {MAX_POINTS}"),
-        );
+        let message = format!("must be a whole number from 1 to {MAX_POINTS}");
+        problems.push(FieldError::out_of_range("points", 1, MAX_POINTS, message));
     }
-    let options = check_entries(&new.options, &mut fail, "options");
-    let accepted = check_entries(&new.accepted, &mut fail, "accepted");
+    let options = check_entries(&new.options, "options", &mut problems);
+    let accepted = check_entries(&new.accepted, "accepted", &mut problems);
     let mut correct = new.correct.clone();
     correct.sort_unstable();
     correct.dedup();
     if correct.len() != new.correct.len() {
-        fail(
+        problems.push(FieldError::new(
             "correct",
             "repeated_option",
-            "must not repeat an option number".into(),
-        );
+            "must not repeat an option number",
+        ));
     }
 
     match new.kind {
         QuestionKind::Single | QuestionKind::Multiple => {
             if !(2..=MAX_OPTIONS).contains(&options.len()) {
-                fail(
-                    "options",
-                    "out_of_range",
-                    format!("must list 2 to {MAX_OPTIONS} options"),
-                );
+                let message = format!("must list 2 to {MAX_OPTIONS} options");
+                problems.push(FieldError::out_of_range("options", 2, MAX_OPTIONS, message));
             }
             if let Some(n) = correct.iter().find(|n| **n == 0 || **n > options.len()) {
                 let message = format!("option {n} does not exist; options are numbered from 1");
-                fail("correct", "no_such_option", message);
+                problems.push(FieldError::new("correct", "no_such_option", message));
             }
             if new.kind == QuestionKind::Single && correct.len() != 1 {
-                fail(
+                problems.push(FieldError::new(
                     "correct",
                     "one_option_required",
-                    "must name exactly one option for single choice".into(),
-                );
+                    "must name exactly one option for single choice",
+                ));
             }
             if new.kind == QuestionKind::Multiple && correct.is_empty() {
-                fail(
+                problems.push(FieldError::new(
                     "correct",
                     "option_required",
-                    "must name at least one option".into(),
-                );
+                    "must name at least one option",
+                ));
             }
             if !accepted.is_empty() {
-                fail(
+                problems.push(FieldError::new(
                     "accepted",
                     "not_allowed",
-                    "must be empty for a choice question".into(),
-                );
+                    "must be empty for a choice question",
+                ));
             }
         }
         QuestionKind::Short => {
             if !(1..=MAX_ACCEPTED).contains(&accepted.len()) {
-                fail(
+                let message = format!("must list 1 to {MAX_ACCEPTED} answers");
+                problems.push(FieldError::out_of_range(
                     "accepted",
-                    "out_of_range",
-                    format!("must list 1 to {MAX_ACCEPTED} answers"),
-                );
+                    1,
+                    MAX_ACCEPTED,
+                    message,
+                ));
             }
             if !options.is_empty() {
-                fail(
+                problems.push(FieldError::new(
                     "options",
                     "not_allowed",
-                    "must be empty for a short answer".into(),
-                );
+                    "must be empty for a short answer",
+                ));
             }
             if !correct.is_empty() {
-                fail(
+                problems.push(FieldError::new(
                     "correct",
                     "not_allowed",
-                    "must be empty for a short answer".into(),
-                );
+                    "must be empty for a short answer",
+                ));
             }
         }
     }
@@ -295,35 +283,30 @@ pub(crate) fn check_question(
     })
 }
 
-/// Trims the entries of a list and checks each one.
-fn check_entries(
-    entries: &[String],
-    fail: &mut impl FnMut(&str, &str, String),
-    field: &str,
-) -> Vec<String> {
+/// Trims the entries of a list and checks each one. A problem names the entry's number,
+/// counted from 1, in its `entry` parameter.
+fn check_entries(entries: &[String], field: &str, problems: &mut Vec<FieldError>) -> Vec<String> {
     let trimmed: Vec<String> = entries.iter().map(|e| e.trim().to_owned()).collect();
     for (i, entry) in trimmed.iter().enumerate() {
         let number = i + 1;
-        if entry.is_empty() {
-            fail(
-                field,
-                "required",
-                format!("entry {number} must not be empty"),
-            );
+        let problem = if entry.is_empty() {
+            let message = format!("entry {number} must not be empty");
+            FieldError::new(field, "required", message)
         } else if entry.chars().count() > MAX_OPTION_CHARS {
             let message = format!("entry {number} must have at most {MAX_OPTION_CHARS} characters");
-            fail(field, "too_long", message);
+            FieldError::new(field, "too_long", message).with("max", MAX_OPTION_CHARS)
         } else if entry.contains('|') {
-            fail(
-                field,
-                "separator_in_entry",
-                format!("entry {number} must not contain |, which separates entries in CSV"),
-            );
+            let message =
+                format!("entry {number} must not contain |, which separates entries in CSV");
+            FieldError::new(field, "separator_in_entry", message)
         } else if !is_display_text(entry) {
             let message =
                 format!("entry {number} must not contain control or invisible characters");
-            fail(field, "invisible_characters", message);
-        }
+            FieldError::new(field, "invisible_characters", message)
+        } else {
+            continue;
+        };
+        problems.push(problem.with("entry", number));
     }
     trimmed
 }
@@ -338,7 +321,7 @@ impl Database {
         now: i64,
     ) -> Result<Question, Error> {
         actor.check(Action::ManageTheory)?;
-        let checked = check_question(new, "").map_err(Error::Invalid)?;
+        let checked = check_question(new).map_err(Error::Invalid)?;
         let mut tx = self.begin().await?;
         require(&mut tx, "nominations", "nomination", nomination.as_str()).await?;
         let ids = insert_questions(&mut tx, nomination, &[checked], now).await?;
@@ -449,7 +432,7 @@ impl Database {
         new: &NewQuestion,
     ) -> Result<Question, Error> {
         actor.check(Action::ManageTheory)?;
-        let checked = check_question(new, "").map_err(Error::Invalid)?;
+        let checked = check_question(new).map_err(Error::Invalid)?;
 
         let mut tx = self.begin().await?;
         let question = select_question(&mut tx, id).await?;
@@ -519,7 +502,10 @@ pub(crate) async fn insert_questions(
     if count + questions.len() as i64 > MAX_BANK_QUESTIONS {
         let message =
             format!("the bank has {count} questions; it may hold at most {MAX_BANK_QUESTIONS}");
-        return Err(Error::invalid("questions", "bank_full", message));
+        let error = FieldError::new("questions", "bank_full", message)
+            .with("count", count)
+            .with("max", MAX_BANK_QUESTIONS);
+        return Err(error.into());
     }
     let mut position = last.unwrap_or(0);
     let mut ids = Vec::with_capacity(questions.len());
@@ -623,7 +609,7 @@ mod tests {
 
     #[test]
     fn valid_question_is_trimmed() {
-        let checked = check_question(&single(), "").unwrap();
+        let checked = check_question(&single()).unwrap();
         assert_eq!(checked.text, "Какой газ защищает шов?");
     }
 
@@ -697,12 +683,9 @@ mod tests {
             ),
         ];
         for (question, field) in cases {
-            let problems = check_question(&question, "q.").unwrap_err();
+            let problems = check_question(&question).unwrap_err();
             let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
-            assert!(
-                fields.contains(&format!("q.{field}").as_str()),
-                "{question:?}: {fields:?}"
-            );
+            assert!(fields.contains(&field), "{question:?}: {fields:?}");
         }
     }
 }

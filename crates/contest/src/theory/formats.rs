@@ -4,7 +4,9 @@
 //! CSV: UTF-8, an optional byte order mark, `;` between fields, a header row
 //! `kind;text;points;options;correct;accepted`, and `|` between the entries of a list.
 //! JSON: `{"questions": [NewQuestion, ...]}`. Parsing checks every question and reports each
-//! problem with its line, so one reply lists everything to fix.
+//! problem with its line, so one reply lists everything to fix. A problem of one line is
+//! named `questions`, with the line and the column or JSON path in its `line` and `field`
+//! parameters. A problem of the whole file is named `file`.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -17,6 +19,8 @@ use crate::error::FieldError;
 pub const CSV_COLUMNS: [&str; 6] = ["kind", "text", "points", "options", "correct", "accepted"];
 /// Maximum problems listed in one reply; the rest are counted in a last entry.
 const MAX_PROBLEMS: usize = 100;
+/// The field that names a problem of one line of a bank file.
+const LINE_FIELD: &str = "questions";
 
 /// A file format of the question bank.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -32,7 +36,11 @@ pub enum BankFormat {
 /// Parses a bank file into checked questions, or returns every problem found.
 pub fn parse_bank(format: BankFormat, content: &[u8]) -> Result<Vec<NewQuestion>, Vec<FieldError>> {
     let Ok(text) = std::str::from_utf8(content) else {
-        return Err(vec![problem(None, "file", "must be UTF-8 text")]);
+        return Err(vec![FieldError::new(
+            "file",
+            "not_utf8",
+            "must be UTF-8 text",
+        )]);
     };
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     let parsed = match format {
@@ -40,29 +48,28 @@ pub fn parse_bank(format: BankFormat, content: &[u8]) -> Result<Vec<NewQuestion>
         BankFormat::Json => parse_json(text),
     };
     match parsed {
-        Ok(questions) if questions.is_empty() => {
-            Err(vec![problem(None, "file", "holds no questions")])
-        }
+        Ok(questions) if questions.is_empty() => Err(vec![FieldError::new(
+            "file",
+            "no_questions",
+            "holds no questions",
+        )]),
         Ok(questions) => Ok(questions),
         Err(mut problems) => {
             if problems.len() > MAX_PROBLEMS {
                 let more = problems.len() - MAX_PROBLEMS;
                 problems.truncate(MAX_PROBLEMS);
-                problems.push(problem(None, "file", &format!("and {more} more problems")));
+                let message = format!("and {more} more problems");
+                let rest = FieldError::new("file", "more_problems", message).with("count", more);
+                problems.push(rest);
             }
             Err(problems)
         }
     }
 }
 
-/// Builds a problem named `line N: field`, or `field` when no line applies. Its message
-/// is in English only.
-fn problem(line: Option<u64>, field: &str, message: &str) -> FieldError {
-    let field = match line {
-        Some(line) => format!("line {line}: {field}"),
-        None => field.to_owned(),
-    };
-    FieldError::new(&field, "invalid_file", message)
+/// Builds a problem of `field` on line `line` of the file.
+fn line_problem(line: u64, field: &str, code: &str, message: impl Into<String>) -> FieldError {
+    FieldError::new(field, code, message).on_line(LINE_FIELD, line)
 }
 
 fn parse_csv(text: &str) -> Result<Vec<NewQuestion>, Vec<FieldError>> {
@@ -73,12 +80,8 @@ fn parse_csv(text: &str) -> Result<Vec<NewQuestion>, Vec<FieldError>> {
     let header = reader.headers().map_err(|e| vec![csv_problem(&e)])?;
     let names: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
     if names != CSV_COLUMNS {
-        let message = format!(
-            "the header must be {}; found {}",
-            CSV_COLUMNS.join(";"),
-            names.join(";")
-        );
-        return Err(vec![problem(Some(1), "header", &message)]);
+        let problem = header_problem(LINE_FIELD, "the header must be", &CSV_COLUMNS, &names);
+        return Err(vec![problem]);
     }
 
     let mut questions = Vec::new();
@@ -92,11 +95,12 @@ fn parse_csv(text: &str) -> Result<Vec<NewQuestion>, Vec<FieldError>> {
             }
         };
         let line = record.position().map_or(0, |p| p.line());
-        let prefix = format!("line {line}: ");
         match csv_question(&record, line) {
-            Ok(new) => match check_question(&new, &prefix) {
+            Ok(new) => match check_question(&new) {
                 Ok(question) => questions.push(question),
-                Err(found) => problems.extend(found),
+                Err(found) => {
+                    problems.extend(found.into_iter().map(|p| p.on_line(LINE_FIELD, line)));
+                }
             },
             Err(found) => problems.extend(found),
         }
@@ -108,18 +112,46 @@ fn parse_csv(text: &str) -> Result<Vec<NewQuestion>, Vec<FieldError>> {
     }
 }
 
+/// Builds the `invalid_header` problem of a CSV file whose header row has the columns
+/// `found` in place of `expected`. Its English message starts with `lead`.
+pub(super) fn header_problem(
+    line_field: &str,
+    lead: &str,
+    expected: &[&str],
+    found: &[String],
+) -> FieldError {
+    let expected = expected.join(";");
+    let found = found.join(";");
+    let message = format!("{lead} {expected}; found {found}");
+    FieldError::new("header", "invalid_header", message)
+        .on_line(line_field, 1)
+        .with("expected", expected)
+        .with("found", found)
+}
+
+/// Builds the problem of a row that the CSV reader rejected, named `file` when the reader
+/// gives no line.
 fn csv_problem(error: &csv::Error) -> FieldError {
-    let line = error.position().map(|p| p.line());
-    let message = match error.kind() {
+    let problem = match error.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => {
-            format!("has {len} fields; every row needs {expected_len}, separated by ;")
+            let message =
+                format!("has {len} fields; every row needs {expected_len}, separated by ;");
+            FieldError::new("row", "wrong_field_count", message)
+                .with("count", len)
+                .with("expected", expected_len)
         }
-        csv::ErrorKind::Utf8 { .. } => "must be UTF-8 text".to_owned(),
-        _ => format!("is not valid CSV: {error}"),
+        csv::ErrorKind::Utf8 { .. } => FieldError::new("row", "not_utf8", "must be UTF-8 text"),
+        _ => FieldError::new("row", "invalid_csv", format!("is not valid CSV: {error}")),
     };
-    problem(line, "row", &message)
+    match error.position() {
+        Some(position) => problem.on_line(LINE_FIELD, position.line()),
+        None => FieldError {
+            field: "file".into(),
+            ..problem
+        },
+    }
 }
 
 /// Reads one CSV row into a question, before the question's own checks.
@@ -128,15 +160,13 @@ fn csv_question(record: &csv::StringRecord, line: u64) -> Result<NewQuestion, Ve
     let mut problems = Vec::new();
     let kind = QuestionKind::parse(&field(0).to_lowercase());
     if kind.is_none() {
-        problems.push(problem(
-            Some(line),
-            "kind",
-            "must be single, multiple or short",
-        ));
+        let message = "must be single, multiple or short";
+        problems.push(line_problem(line, "kind", "invalid_question_kind", message));
     }
     let points = field(2).parse::<i64>();
     if points.is_err() {
-        problems.push(problem(Some(line), "points", "must be a whole number"));
+        let message = "must be a whole number";
+        problems.push(line_problem(line, "points", "not_a_number", message));
     }
     let mut correct = Vec::new();
     for number in split_list(field(4)) {
@@ -144,7 +174,8 @@ fn csv_question(record: &csv::StringRecord, line: u64) -> Result<NewQuestion, Ve
             Ok(number) => correct.push(number),
             Err(_) => {
                 let message = format!("{number:?} is not an option number; write them as 1|3");
-                problems.push(problem(Some(line), "correct", &message));
+                let problem = line_problem(line, "correct", "invalid_option_number", message);
+                problems.push(problem.with("value", number));
             }
         }
     }
@@ -184,7 +215,10 @@ struct JsonBank<'a> {
 fn parse_json(text: &str) -> Result<Vec<NewQuestion>, Vec<FieldError>> {
     let bank: JsonBank = serde_json::from_str(text).map_err(|error| {
         let message = format!("is not a bank file: {error}");
-        vec![problem(Some(error.line() as u64), "file", &message)]
+        let problem = FieldError::new("file", "not_a_bank_file", message)
+            .with("line", error.line())
+            .with("detail", error);
+        vec![problem]
     })?;
     let mut questions = Vec::new();
     let mut problems = Vec::new();
@@ -192,15 +226,18 @@ fn parse_json(text: &str) -> Result<Vec<NewQuestion>, Vec<FieldError>> {
         // A borrowed RawValue is a slice of `text`, so its offset gives its line.
         let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
         let line = text[..offset].matches('\n').count() as u64 + 1;
-        let prefix = format!("line {line}: questions[{i}].");
+        let path = format!("questions[{i}]");
         match serde_json::from_str::<NewQuestion>(raw.get()) {
-            Ok(new) => match check_question(&new, &prefix) {
+            Ok(new) => match check_question(&new) {
                 Ok(question) => questions.push(question),
-                Err(found) => problems.extend(found),
+                Err(found) => problems.extend(found.into_iter().map(|problem| {
+                    let field = format!("{path}.{}", problem.field);
+                    FieldError { field, ..problem }.on_line(LINE_FIELD, line)
+                })),
             },
             Err(error) => {
-                let field = format!("questions[{i}]");
-                problems.push(problem(Some(line), &field, &error.to_string()));
+                let problem = line_problem(line, &path, "invalid_question", error.to_string());
+                problems.push(problem.with("detail", error));
             }
         }
     }
@@ -244,6 +281,7 @@ pub fn write_json(questions: &[NewQuestion]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::theory::bank::{MAX_OPTIONS, MAX_OPTION_CHARS};
 
     const CSV: &str = "\u{FEFF}kind;text;points;options;correct;accepted\r\n\
         single;Какой газ защищает шов?;1;Аргон|Кислород|Азот;1;\r\n\
@@ -287,16 +325,39 @@ mod tests {
         );
     }
 
+    /// Returns each problem as `line field code`, after checking that it is named by the
+    /// field of line problems.
+    fn lines(problems: &[FieldError]) -> Vec<String> {
+        let line = |p: &FieldError| {
+            assert_eq!(p.field, LINE_FIELD, "{p:?}");
+            format!("{} {} {}", p.params["line"], p.params["field"], p.code)
+        };
+        problems.iter().map(line).collect()
+    }
+
     #[test]
     fn csv_problems_name_lines() {
         let bad = "kind;text;points;options;correct;accepted\n\
             single;Вопрос;1;А|Б;1;\n\
             single;Вопрос;x;А|Б;1;\n\
             multiple;Вопрос;1;А|Б;3;\n\
-            short;Вопрос;1\n";
+            short;Вопрос;1\n\
+            essay;Вопрос;1;А|Б;1|x;\n";
         let problems = parse_bank(BankFormat::Csv, bad.as_bytes()).unwrap_err();
-        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(fields, ["line 3: points", "line 4: correct", "line 5: row"]);
+        assert_eq!(
+            lines(&problems),
+            [
+                "3 points not_a_number",
+                "4 correct no_such_option",
+                "5 row wrong_field_count",
+                "6 kind invalid_question_kind",
+                "6 correct invalid_option_number",
+            ]
+        );
+        assert_eq!(problems[2].params["count"], "3");
+        assert_eq!(problems[2].params["expected"], "6");
+        assert_eq!(problems[4].params["value"], "x");
+        assert_eq!(problems[0].message, "must be a whole number");
     }
 
     #[test]
@@ -306,22 +367,59 @@ mod tests {
             {\"kind\": \"single\", \"text\": \"a\", \"options\": [\"x\"], \"correct\": [1], \"points\": 1},\n\
             {\"kind\": \"essay\", \"text\": \"a\", \"points\": 1}\n]}";
         let problems = parse_bank(BankFormat::Json, bad.as_bytes()).unwrap_err();
-        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(
-            fields,
-            ["line 3: questions[1].options", "line 4: questions[2]"]
+            lines(&problems),
+            [
+                "3 questions[1].options out_of_range",
+                "4 questions[2] invalid_question"
+            ]
         );
+        assert_eq!(problems[0].params["min"], "2");
+        assert_eq!(problems[0].params["max"], MAX_OPTIONS.to_string());
+        assert!(problems[1].params["detail"].contains("essay"));
+
         let broken = parse_bank(BankFormat::Json, b"{\"questions\": [\n}").unwrap_err();
-        assert_eq!(broken[0].field, "line 2: file");
+        assert_eq!(broken[0].field, "file");
+        assert_eq!(broken[0].code, "not_a_bank_file");
+        assert_eq!(broken[0].params["line"], "2");
+    }
+
+    #[test]
+    fn long_entries_name_number_and_limit() {
+        let long = "я".repeat(MAX_OPTION_CHARS + 1);
+        let bad =
+            format!("kind;text;points;options;correct;accepted\nsingle;Вопрос;1;А|{long};1;\n");
+        let problems = parse_bank(BankFormat::Csv, bad.as_bytes()).unwrap_err();
+        assert_eq!(lines(&problems), ["2 options too_long"]);
+        assert_eq!(problems[0].params["entry"], "2");
+        assert_eq!(problems[0].params["max"], MAX_OPTION_CHARS.to_string());
     }
 
     #[test]
     fn wrong_header_and_empty_file_are_rejected() {
         let problems = parse_bank(BankFormat::Csv, b"kind;text\nsingle;a\n").unwrap_err();
-        assert_eq!(problems[0].field, "line 1: header");
+        assert_eq!(lines(&problems), ["1 header invalid_header"]);
+        assert_eq!(problems[0].params["found"], "kind;text");
+        assert_eq!(problems[0].params["expected"], CSV_COLUMNS.join(";"));
         let problems = parse_bank(BankFormat::Csv, CSV.lines().next().unwrap().as_bytes());
-        assert_eq!(problems.unwrap_err()[0].field, "file");
+        let problems = problems.unwrap_err();
+        assert_eq!(problems[0].field, "file");
+        assert_eq!(problems[0].code, "no_questions");
         let problems = parse_bank(BankFormat::Json, b"\xff\xfe").unwrap_err();
         assert_eq!(problems[0].field, "file");
+        assert_eq!(problems[0].code, "not_utf8");
+    }
+
+    #[test]
+    fn problems_beyond_limit_are_counted() {
+        let mut bad = String::from("kind;text;points;options;correct;accepted\n");
+        for _ in 0..MAX_PROBLEMS + 5 {
+            bad.push_str("single;Вопрос;x;А|Б;1;\n");
+        }
+        let problems = parse_bank(BankFormat::Csv, bad.as_bytes()).unwrap_err();
+        assert_eq!(problems.len(), MAX_PROBLEMS + 1);
+        let last = problems.last().unwrap();
+        assert_eq!(last.code, "more_problems");
+        assert_eq!(last.params["count"], "5");
     }
 }

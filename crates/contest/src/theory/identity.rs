@@ -11,7 +11,7 @@ use crate::access::{Action, Actor};
 use crate::applications::AttachmentKind;
 use crate::audit::record;
 use crate::db::Database;
-use crate::error::Error;
+use crate::error::{Error, FieldError};
 use crate::ids::{IdentityCheckId, PersonId, TaskId};
 use crate::task_work::require_nomination_reader;
 use crate::tasks::{select_task, LimitMode, TaskKind};
@@ -183,12 +183,7 @@ async fn assigned_test(
 /// Checks that a snapshot is a JPEG of at most [`MAX_SNAPSHOT_BYTES`], by its content.
 fn check_snapshot(content: &[u8]) -> Result<(), Error> {
     if content.len() > MAX_SNAPSHOT_BYTES {
-        let mib = MAX_SNAPSHOT_BYTES >> 20;
-        return Err(Error::invalid(
-            "snapshot",
-            "file_too_large",
-            format!("must be at most {mib} MiB"),
-        ));
+        return Err(FieldError::file_too_large("snapshot", MAX_SNAPSHOT_BYTES).into());
     }
     if AttachmentKind::detect(content) != Some(AttachmentKind::Jpeg) {
         return Err(Error::invalid(

@@ -1,11 +1,14 @@
 //! Results of a theory test taken on an external exam platform, imported from CSV: a header
 //! row `participant;score;max_score` (or with `,` between fields) and one row per
 //! participant, named by person id or application number. The import checks every row
-//! and stores all of them or none.
+//! and stores all of them or none. A problem of one row is named `results`, with the line
+//! and the column in its `line` and `field` parameters. A problem of the whole file is
+//! named `file`.
 
 use serde::Serialize;
 use sqlx::{Any, Transaction};
 
+use super::formats::header_problem;
 use super::select_theory_test;
 use crate::access::{Action, Actor, Role};
 use crate::audit::record;
@@ -17,6 +20,10 @@ use crate::ids::{PersonId, TaskId};
 const MAX_RESULT_ROWS: usize = 10_000;
 /// Largest score or maximum score accepted, in points.
 const MAX_POINTS_TOTAL: i64 = 1_000_000;
+/// The field that names a problem of one row of a results file.
+const LINE_FIELD: &str = "results";
+/// The columns of a results file, in order.
+const COLUMNS: [&str; 3] = ["participant", "score", "max_score"];
 
 /// The reply to an import.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -62,14 +69,12 @@ impl Database {
             .await?
             {
                 Ok(person) if resolved.iter().any(|(p, _)| *p == person) => {
-                    problems.push(problem(
-                        row.line,
-                        "participant",
-                        "appears twice in the file",
-                    ));
+                    let message = "appears twice in the file";
+                    let problem = FieldError::new("participant", "repeated_participant", message);
+                    problems.push(problem.on_line(LINE_FIELD, row.line));
                 }
                 Ok(person) => resolved.push((person, row)),
-                Err(message) => problems.push(problem(row.line, "participant", &message)),
+                Err(problem) => problems.push(problem.on_line(LINE_FIELD, row.line)),
             }
         }
         if !problems.is_empty() {
@@ -110,14 +115,14 @@ impl Database {
     }
 }
 
-/// Finds the participant a row names, or returns why it cannot be taken.
+/// Finds the participant a row names, or returns the problem of its `participant` column.
 async fn resolve(
     tx: &mut Transaction<'static, Any>,
     task: &TaskId,
     part: &crate::ids::StagePartId,
     nomination: &crate::ids::NominationId,
     row: &Row,
-) -> Result<Result<PersonId, String>, Error> {
+) -> Result<Result<PersonId, FieldError>, Error> {
     let person: Option<PersonId> = match row.participant.parse::<PersonId>() {
         Ok(id) => {
             sqlx::query_as::<_, (PersonId,)>("SELECT id FROM people WHERE id = $1 AND role = $2")
@@ -138,13 +143,17 @@ async fn resolve(
         .await?
         .map(|(id,)| id),
     };
+    let problem = |code: &str, message: String| {
+        let problem = FieldError::new("participant", code, message);
+        Ok(Err(problem.with("value", &row.participant)))
+    };
     let Some(person) = person else {
         let message = format!(
             "{:?} is neither the id of a participant nor the number of an accepted application \
              to this nomination",
             row.participant
         );
-        return Ok(Err(message));
+        return problem("participant_not_found", message);
     };
     let (eligible,): (i64,) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM rooms r JOIN room_assignments a ON a.room_id = r.id
@@ -162,7 +171,7 @@ async fn resolve(
             "{:?} takes no part in this test's nomination",
             row.participant
         );
-        return Ok(Err(message));
+        return problem("not_in_nomination", message);
     }
     let (attempts,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM theory_attempts WHERE task_id = $1 AND person_id = $2",
@@ -176,21 +185,21 @@ async fn resolve(
             "{:?} took this test here; that result stays",
             row.participant
         );
-        return Ok(Err(message));
+        return problem("test_taken_here", message);
     }
     Ok(Ok(person))
 }
 
-/// Builds a problem of one line of a results file. Its message is in English only.
-fn problem(line: u64, field: &str, message: &str) -> FieldError {
-    FieldError::new(&format!("line {line}: {field}"), "invalid_file", message)
+/// Builds a problem of `field` on line `line` of the file.
+fn line_problem(line: u64, field: &str, code: &str, message: impl Into<String>) -> FieldError {
+    FieldError::new(field, code, message).on_line(LINE_FIELD, line)
 }
 
 /// Parses a results file, or returns every problem found.
 fn parse_results(content: &[u8]) -> Result<Vec<Row>, Vec<FieldError>> {
-    let file_problem = |message: &str| vec![FieldError::new("file", "invalid_file", message)];
+    let file_problem = |code: &str, message: &str| vec![FieldError::new("file", code, message)];
     let Ok(text) = std::str::from_utf8(content) else {
-        return Err(file_problem("must be UTF-8 text"));
+        return Err(file_problem("not_utf8", "must be UTF-8 text"));
     };
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     let header = text.lines().next().unwrap_or("");
@@ -200,14 +209,15 @@ fn parse_results(content: &[u8]) -> Result<Vec<Row>, Vec<FieldError>> {
         .from_reader(text.as_bytes());
     let names: Vec<String> = match reader.headers() {
         Ok(header) => header.iter().map(|h| h.trim().to_lowercase()).collect(),
-        Err(error) => return Err(file_problem(&format!("is not valid CSV: {error}"))),
+        Err(error) => {
+            let message = format!("is not valid CSV: {error}");
+            return Err(file_problem("invalid_csv", &message));
+        }
     };
-    if names != ["participant", "score", "max_score"] {
-        let message = format!(
-            "must be participant;score;max_score; found {}",
-            names.join(";")
-        );
-        return Err(vec![problem(1, "header", &message)]);
+    if names != COLUMNS {
+        return Err(vec![header_problem(
+            LINE_FIELD, "must be", &COLUMNS, &names,
+        )]);
     }
 
     let mut rows = Vec::new();
@@ -217,23 +227,31 @@ fn parse_results(content: &[u8]) -> Result<Vec<Row>, Vec<FieldError>> {
             Ok(record) => record,
             Err(error) => {
                 let line = error.position().map_or(0, |p| p.line());
-                problems.push(problem(line, "row", &format!("is not valid CSV: {error}")));
+                let message = format!("is not valid CSV: {error}");
+                problems.push(line_problem(line, "row", "invalid_csv", message));
                 continue;
             }
         };
         let line = record.position().map_or(0, |p| p.line());
         let participant = record.get(0).unwrap_or("").trim().to_owned();
         if participant.is_empty() {
-            problems.push(problem(line, "participant", "must not be empty"));
+            problems.push(line_problem(
+                line,
+                "participant",
+                "required",
+                "must not be empty",
+            ));
         }
-        let score = parse_points(record.get(1).unwrap_or(""), delimiter);
-        let max_score = parse_points(record.get(2).unwrap_or(""), delimiter);
+        let score = parse_points("score", record.get(1).unwrap_or(""), delimiter);
+        let max_score = parse_points("max_score", record.get(2).unwrap_or(""), delimiter);
         match (score, max_score) {
             (Ok(_), Ok(0)) => {
-                problems.push(problem(line, "max_score", "must be above 0"));
+                let message = "must be above 0";
+                problems.push(line_problem(line, "max_score", "not_positive", message));
             }
             (Ok(score), Ok(max_score)) if score > max_score => {
-                problems.push(problem(line, "score", "must not exceed max_score"));
+                let message = "must not exceed max_score";
+                problems.push(line_problem(line, "score", "score_above_max", message));
             }
             (Ok(score), Ok(max_score)) => rows.push(Row {
                 line,
@@ -242,34 +260,37 @@ fn parse_results(content: &[u8]) -> Result<Vec<Row>, Vec<FieldError>> {
                 max_score,
             }),
             (score, max_score) => {
-                for (field, result) in [("score", score), ("max_score", max_score)] {
-                    if let Err(message) = result {
-                        problems.push(problem(line, field, &message));
+                for result in [score, max_score] {
+                    if let Err(problem) = result {
+                        problems.push(problem.on_line(LINE_FIELD, line));
                     }
                 }
             }
         }
     }
     if rows.len() + problems.len() > MAX_RESULT_ROWS {
-        return Err(file_problem(&format!(
-            "must have at most {MAX_RESULT_ROWS} rows"
-        )));
+        let message = format!("must have at most {MAX_RESULT_ROWS} rows");
+        let problem = FieldError::new("file", "too_many_rows", message);
+        return Err(vec![problem.with("max", MAX_RESULT_ROWS)]);
     }
     if !problems.is_empty() {
         problems.truncate(100);
         return Err(problems);
     }
     if rows.is_empty() {
-        return Err(file_problem("holds no results"));
+        return Err(file_problem("no_results", "holds no results"));
     }
     Ok(rows)
 }
 
 /// Parses points such as `12`, `12.5` or `12,75` (the comma only when fields are separated
-/// by `;`) into hundredths.
-fn parse_points(value: &str, delimiter: u8) -> Result<i64, String> {
+/// by `;`) into hundredths, or returns the problem of column `field`.
+fn parse_points(field: &str, value: &str, delimiter: u8) -> Result<i64, FieldError> {
     let value = value.trim();
-    let invalid = || format!("{value:?} is not a number of points such as 12 or 12.5");
+    let invalid = || {
+        let message = format!("{value:?} is not a number of points such as 12 or 12.5");
+        FieldError::new(field, "invalid_points", message).with("value", value)
+    };
     let separators: &[char] = if delimiter == b';' {
         &['.', ',']
     } else {
@@ -285,7 +306,13 @@ fn parse_points(value: &str, delimiter: u8) -> Result<i64, String> {
     }
     let whole: i64 = whole.parse().map_err(|_| invalid())?;
     if whole > MAX_POINTS_TOTAL {
-        return Err(format!("must be at most {MAX_POINTS_TOTAL}"));
+        let message = format!("must be at most {MAX_POINTS_TOTAL}");
+        return Err(FieldError::out_of_range(
+            field,
+            0,
+            MAX_POINTS_TOTAL,
+            message,
+        ));
     }
     let fraction: i64 = format!("{fraction:0<2}").parse().map_err(|_| invalid())?;
     Ok(whole * 100 + fraction)
@@ -297,23 +324,59 @@ mod tests {
 
     #[test]
     fn points_parse_to_hundredths() {
-        assert_eq!(parse_points("12", b';'), Ok(1200));
-        assert_eq!(parse_points("12.5", b','), Ok(1250));
-        assert_eq!(parse_points("12,75", b';'), Ok(1275));
-        assert!(parse_points("12,75", b',').is_err());
-        assert!(parse_points("-1", b';').is_err());
-        assert!(parse_points("1.234", b';').is_err());
-        assert!(parse_points("", b';').is_err());
+        assert_eq!(parse_points("score", "12", b';'), Ok(1200));
+        assert_eq!(parse_points("score", "12.5", b','), Ok(1250));
+        assert_eq!(parse_points("score", "12,75", b';'), Ok(1275));
+        for (value, delimiter) in [("12,75", b','), ("-1", b';'), ("1.234", b';'), ("", b';')] {
+            let problem = parse_points("score", value, delimiter).unwrap_err();
+            assert_eq!(problem.code, "invalid_points", "{value:?}");
+            assert_eq!(problem.params["value"], value);
+        }
+        let problem = parse_points("max_score", "1000001", b';').unwrap_err();
+        assert_eq!(problem.field, "max_score");
+        assert_eq!(problem.code, "out_of_range");
+        assert_eq!(problem.params["max"], MAX_POINTS_TOTAL.to_string());
     }
 
     #[test]
     fn results_file_problems_name_lines() {
-        let file = "participant;score;max_score\nЛПП-2027-0001;10;20\nЛПП-2027-0002;30;20\n;x;20\n";
+        let file = "participant;score;max_score\nЛПП-2027-0001;10;20\nЛПП-2027-0002;30;20\n;x;20\n\
+            ЛПП-2027-0003;1;0\n";
         let problems = parse_results(file.as_bytes()).unwrap_err();
-        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        let places: Vec<String> = problems
+            .iter()
+            .map(|p| {
+                assert_eq!(p.field, LINE_FIELD, "{p:?}");
+                format!("{} {} {}", p.params["line"], p.params["field"], p.code)
+            })
+            .collect();
         assert_eq!(
-            fields,
-            ["line 3: score", "line 4: participant", "line 4: score"]
+            places,
+            [
+                "3 score score_above_max",
+                "4 participant required",
+                "4 score invalid_points",
+                "5 max_score not_positive",
+            ]
+        );
+        assert_eq!(problems[0].message, "must not exceed max_score");
+    }
+
+    #[test]
+    fn results_file_problems_of_whole_file() {
+        let header = parse_results(b"person;points\nx;1\n").unwrap_err();
+        assert_eq!(header[0].field, LINE_FIELD);
+        assert_eq!(header[0].code, "invalid_header");
+        assert_eq!(header[0].params["found"], "person;points");
+        let empty = parse_results(b"participant;score;max_score\n").unwrap_err();
+        assert_eq!(
+            (empty[0].field.as_str(), empty[0].code.as_str()),
+            ("file", "no_results")
+        );
+        let binary = parse_results(b"\xff\xfe").unwrap_err();
+        assert_eq!(
+            (binary[0].field.as_str(), binary[0].code.as_str()),
+            ("file", "not_utf8")
         );
     }
 }

@@ -20,7 +20,7 @@ use sqlx::{Any, Transaction};
 
 use crate::access::{Action, Actor};
 use crate::db::Database;
-use crate::error::Error;
+use crate::error::{Error, FieldError};
 use crate::ids::{NominationId, StagePartId, TaskId};
 use crate::structure::PartKind;
 use crate::tasks::{
@@ -93,7 +93,8 @@ fn check_count(count: Option<i64>) -> Result<(), Error> {
     match count {
         Some(count) if !(1..=MAX_QUESTION_COUNT).contains(&count) => {
             let message = format!("must be from 1 to {MAX_QUESTION_COUNT}, or left out for all");
-            Err(Error::invalid("question_count", "out_of_range", message))
+            let error = FieldError::out_of_range("question_count", 1, MAX_QUESTION_COUNT, message);
+            Err(error.into())
         }
         _ => Ok(()),
     }
@@ -217,7 +218,10 @@ pub(crate) async fn require_publishable(
             "the nomination's question bank holds {} questions; the test needs at least {needed}",
             test.bank_size
         );
-        return Err(Error::invalid("question_count", "bank_too_small", message));
+        let error = FieldError::new("question_count", "bank_too_small", message)
+            .with("size", test.bank_size)
+            .with("needed", needed);
+        return Err(error.into());
     }
     Ok(())
 }

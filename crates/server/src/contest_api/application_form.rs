@@ -182,7 +182,8 @@ async fn read_form(
             }
             if attachments.len() > MAX_ATTACHMENTS {
                 let message = format!("at most {MAX_ATTACHMENTS} files may be attached");
-                return Err(invalid(ATTACHMENT_FIELD, "too_many_files", &message));
+                let error = FieldError::new(ATTACHMENT_FIELD, "too_many_files", message);
+                return Err(domain_error(error.with("max", MAX_ATTACHMENTS).into()));
             }
             continue;
         }
@@ -220,7 +221,8 @@ impl FormFields {
         };
         if value.len() > MAX_TEXT_FIELD_BYTES {
             let message = format!("must be at most {MAX_TEXT_FIELD_BYTES} bytes");
-            return Err(invalid(known, "too_long", &message));
+            let error = FieldError::new(known, "too_many_bytes", message);
+            return Err(domain_error(error.with("max", MAX_TEXT_FIELD_BYTES).into()));
         }
         let Ok(text) = std::str::from_utf8(value) else {
             return Err(invalid(known, "not_utf8", "must be UTF-8 text"));

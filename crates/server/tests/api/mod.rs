@@ -58,6 +58,13 @@ impl Reply {
         texts.collect()
     }
 
+    /// Returns the `fields` array of an error reply, empty when it has none.
+    pub fn field_errors(&self) -> Vec<Value> {
+        let body = self.json();
+        let fields = body["error"]["fields"].as_array().cloned();
+        fields.unwrap_or_default()
+    }
+
     pub fn fields(&self) -> Vec<String> {
         let body = self.json();
         let fields = body["error"]["fields"].as_array().cloned();
