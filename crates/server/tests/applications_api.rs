@@ -2,6 +2,8 @@
 //! submission with attachments, the status link, the organisers' list, downloads, status
 //! changes and exports, every endpoint for every role, bad input and the rate limit.
 
+mod log_capture;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -22,6 +24,8 @@ use profstage_server::state::AppState;
 use profstage_server::token::TokenKeys;
 use serde_json::{json, Value};
 use tower::ServiceExt;
+
+use log_capture::Captured;
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
 const PASSWORD: &str = "organiser password 2027";
@@ -1332,38 +1336,9 @@ async fn openapi_lists_application_routes(w: World) {
     assert!(submit["multipart/form-data"].is_object(), "{submit}");
 }
 
-/// A log writer that keeps everything written to it.
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn log_holds_no_applicant_data() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::install(tracing::Level::TRACE);
 
     let folder = tempfile::tempdir().unwrap();
     let w = world(sqlite_url(folder.path())).await;
@@ -1399,7 +1374,7 @@ async fn log_holds_no_applicant_data() {
     );
     drop(w);
 
-    let log = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    let log = captured.text();
     assert!(
         log.contains("/api/v1/applications"),
         "requests are logged: {log}"
