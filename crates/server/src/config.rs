@@ -19,8 +19,11 @@ use std::str::FromStr;
 pub use crate::client_address::TrustedProxy;
 use crate::signalling::protocol::MAX_FRAME_BYTES;
 use clap::Parser;
+pub use mail::{MailConfig, MailPassword, MailSecurity};
 use serde::{Deserialize, Serialize, Serializer};
 use thiserror::Error;
+
+mod mail;
 
 /// The file read when no `--config` is given, relative to the current directory.
 pub const DEFAULT_CONFIG_PATH: &str = "config/default.toml";
@@ -61,6 +64,8 @@ pub struct Config {
     pub storage: storage::StorageConfig,
     /// The contest database.
     pub database: DatabaseConfig,
+    /// The SMTP server for one-time approval codes.
+    pub mail: MailConfig,
 }
 
 impl Default for Config {
@@ -82,6 +87,7 @@ impl Default for Config {
             recording: RecordingConfig::default(),
             storage: storage::StorageConfig::default(),
             database: DatabaseConfig::default(),
+            mail: MailConfig::default(),
         }
     }
 }
@@ -781,6 +787,34 @@ const ENV_VARS: &[(&str, &str, EnvSetter)] = &[
     ("PROFSTAGE_DATABASE_URL", "a postgres:// URL", |c, v| {
         set_optional(&mut c.database.url, v)
     }),
+    ("PROFSTAGE_MAIL_HOST", EXPECT_HOST, |c, v| {
+        set_optional(&mut c.mail.host, v)
+    }),
+    ("PROFSTAGE_MAIL_PORT", EXPECT_PORT, |c, v| {
+        set_optional(&mut c.mail.port, v)
+    }),
+    (
+        "PROFSTAGE_MAIL_SECURITY",
+        "none, starttls or tls",
+        |c, v| set(&mut c.mail.security, v),
+    ),
+    ("PROFSTAGE_MAIL_USERNAME", "a user name", |c, v| {
+        set_optional(&mut c.mail.username, v)
+    }),
+    ("PROFSTAGE_MAIL_PASSWORD", "a password", |c, v| {
+        set_optional(&mut c.mail.password, v)
+    }),
+    (
+        "PROFSTAGE_MAIL_FROM",
+        "an address such as Profstage <noreply@example.org>",
+        |c, v| set_optional(&mut c.mail.from, v),
+    ),
+    ("PROFSTAGE_MAIL_CA_FILE", "a PEM file path", |c, v| {
+        set_optional(&mut c.mail.ca_file, v)
+    }),
+    ("PROFSTAGE_MAIL_TIMEOUT_SECS", EXPECT_SECS, |c, v| {
+        set(&mut c.mail.timeout_secs, v)
+    }),
 ];
 
 const EXPECT_DIR: &str = "a directory path";
@@ -1039,6 +1073,7 @@ impl Config {
         self.signalling.validate()?;
         self.recording.validate()?;
         self.database.validate()?;
+        self.mail.validate()?;
         self.log.validate()
     }
 

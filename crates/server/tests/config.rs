@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use clap::{CommandFactory, Parser};
 use profstage_server::config::{
     env_var_names, AuthConfig, Cli, Config, ConfigError, DatabaseConfig, DatabaseUrl, DevConfig,
-    EnvVars, HttpConfig, LogConfig, LogFormat, MediaConfig, RoomConfig, RoomId, SignallingConfig,
-    TokenSecret, WebConfig,
+    EnvVars, HttpConfig, LogConfig, LogFormat, MailConfig, MailPassword, MailSecurity, MediaConfig,
+    RoomConfig, RoomId, SignallingConfig, TokenSecret, WebConfig,
 };
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
@@ -108,6 +108,15 @@ fn every_key_set() -> Config {
         },
         database: DatabaseConfig {
             url: Some(DatabaseUrl::new("postgres://profstage@127.0.0.1/profstage")),
+        },
+        mail: MailConfig {
+            host: Some("smtp.example.org".to_owned()),
+            port: Some(587),
+            username: Some("profstage".to_owned()),
+            password: Some(MailPassword::new("p")),
+            from: Some("Profstage <noreply@example.org>".to_owned()),
+            ca_file: Some(PathBuf::from("/etc/profstage/smtp-ca.pem")),
+            ..MailConfig::default()
         },
     }
 }
@@ -641,4 +650,108 @@ fn candidate_needs_a_port() {
     };
     let error = media.candidate_addr().unwrap_err();
     assert!(matches!(error, ConfigError::NoCandidatePort), "{error}");
+}
+
+const MAIL: &str =
+    "[mail]\nhost = \"smtp.example.org\"\nfrom = \"Profstage <noreply@example.org>\"\n";
+
+#[test]
+fn mail_is_off_by_default() {
+    let loaded = load("", &[], &[]).unwrap();
+    assert_eq!(loaded.mail.host, None);
+    assert_eq!(loaded.mail.security, MailSecurity::Starttls);
+    assert_eq!(loaded.mail.port(), 587);
+}
+
+#[test]
+fn mail_comes_from_file_and_env() {
+    let vars = [
+        ("PROFSTAGE_MAIL_SECURITY", "tls"),
+        ("PROFSTAGE_MAIL_USERNAME", "profstage"),
+        ("PROFSTAGE_MAIL_PASSWORD", "mail-password-xyz"),
+        ("PROFSTAGE_MAIL_TIMEOUT_SECS", "3"),
+    ];
+    let loaded = load(MAIL, &vars, &[]).unwrap();
+    assert_eq!(loaded.mail.host.as_deref(), Some("smtp.example.org"));
+    assert_eq!(loaded.mail.security, MailSecurity::Tls);
+    assert_eq!(loaded.mail.port(), 465);
+    assert_eq!(loaded.mail.timeout_secs, 3);
+    let password = loaded.mail.password.as_ref().unwrap();
+    assert_eq!(password.expose(), "mail-password-xyz");
+    assert_eq!(
+        loaded.mail.sender().unwrap().email.to_string(),
+        "noreply@example.org"
+    );
+
+    let debug_and_toml = format!("{loaded:?} {}", toml::to_string(&loaded).unwrap());
+    assert!(
+        !debug_and_toml.contains("mail-password-xyz"),
+        "{debug_and_toml}"
+    );
+}
+
+#[test]
+fn mail_needs_sender() {
+    let error = load("[mail]\nhost = \"smtp.example.org\"\n", &[], &[]).unwrap_err();
+    assert!(error.to_string().contains("mail.from"), "{error}");
+
+    let bad = MAIL.replace("Profstage <noreply@example.org>", "noreply at example.org");
+    let error = load(&bad, &[], &[]).unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("mail.from"), "{message}");
+    assert!(message.contains("noreply at example.org"), "{message}");
+}
+
+#[test]
+fn plain_mail_only_to_loopback() {
+    let plain = format!("{MAIL}security = \"none\"\n");
+    let error = load(&plain, &[], &[]).unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("mail.security"), "{message}");
+    assert!(message.contains("loopback"), "{message}");
+
+    for host in ["127.0.0.1", "localhost", "::1"] {
+        let vars = [("PROFSTAGE_MAIL_HOST", host)];
+        let loaded = load(&plain, &vars, &[]).unwrap();
+        assert_eq!(loaded.mail.port(), 25, "{host}");
+    }
+}
+
+#[test]
+fn mail_credentials_come_in_pairs() {
+    let vars = [("PROFSTAGE_MAIL_USERNAME", "profstage")];
+    let error = load(MAIL, &vars, &[]).unwrap_err();
+    assert!(error.to_string().contains("mail.password"), "{error}");
+
+    let vars = [("PROFSTAGE_MAIL_PASSWORD", "mail-password-xyz")];
+    let error = load(MAIL, &vars, &[]).unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("mail.username"), "{message}");
+    assert!(!message.contains("mail-password-xyz"), "{message}");
+}
+
+#[test]
+fn mail_keys_need_host() {
+    let vars = [("PROFSTAGE_MAIL_HOST", "")];
+    let error = load(MAIL, &vars, &[]).unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("mail.from"), "{message}");
+    assert!(message.contains("mail.host"), "{message}");
+}
+
+#[test]
+fn invalid_mail_values_are_rejected() {
+    let zero_port = format!("{MAIL}port = 0\n");
+    let error = load(&zero_port, &[], &[]).unwrap_err();
+    assert!(error.to_string().contains("mail.port"), "{error}");
+
+    let zero_timeout = format!("{MAIL}timeout_secs = 0\n");
+    let error = load(&zero_timeout, &[], &[]).unwrap_err();
+    assert!(error.to_string().contains("mail.timeout_secs"), "{error}");
+
+    let error = load(MAIL, &[("PROFSTAGE_MAIL_SECURITY", "ssl")], &[]).unwrap_err();
+    assert!(
+        error.to_string().contains("none, starttls or tls"),
+        "{error}"
+    );
 }
