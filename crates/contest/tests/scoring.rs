@@ -2,7 +2,7 @@
 //! sheet, protocols and their approval with one-time codes.
 
 use profstage_contest::scoring::arithmetic::Aggregation;
-use profstage_contest::scoring::{CriterionMove, MarkInput, MarkValue};
+use profstage_contest::scoring::{CodeChannel, CriterionMove, MarkInput, MarkValue};
 use profstage_contest::testing::{sqlite_url, PostgresServer};
 use profstage_contest::{
     Actor, AuditFilter, Criterion, CriterionKind, Database, Error, ExpertGroupId, NewContest,
@@ -547,7 +547,9 @@ async fn approvals_use_one_time_codes(w: World) {
     let protocol = w.db.generate_protocol(chair, &w.group).await.unwrap();
     let id = &protocol.id;
 
-    let outsider = w.db.issue_approval_code(&w.commission, id).await;
+    let outsider =
+        w.db.issue_approval_code(&w.commission, id, CodeChannel::Operator)
+            .await;
     assert!(
         matches!(outsider, Err(Error::Forbidden)),
         "only members approve"
@@ -555,7 +557,10 @@ async fn approvals_use_one_time_codes(w: World) {
     let no_code = w.db.approve_protocol(chair, id, "123456").await;
     assert_invalid(no_code, "code");
 
-    let issued = w.db.issue_approval_code(chair, id).await.unwrap();
+    let issued =
+        w.db.issue_approval_code(chair, id, CodeChannel::Operator)
+            .await
+            .unwrap();
     assert_eq!(issued.code.len(), 6);
     let wrong = if issued.code == "000000" {
         "000001"
@@ -581,7 +586,10 @@ async fn approvals_use_one_time_codes(w: World) {
     );
     assert_invalid(w.db.approve_protocol(chair, id, &issued.code).await, "code");
 
-    let expiring = w.db.issue_approval_code(&w.experts[1], id).await.unwrap();
+    let expiring =
+        w.db.issue_approval_code(&w.experts[1], id, CodeChannel::Operator)
+            .await
+            .unwrap();
     expire_codes(&w.url).await;
     assert_invalid(
         w.db.approve_protocol(&w.experts[1], id, &expiring.code)
@@ -589,7 +597,10 @@ async fn approvals_use_one_time_codes(w: World) {
         "code",
     );
 
-    let guessed = w.db.issue_approval_code(&w.experts[1], id).await.unwrap();
+    let guessed =
+        w.db.issue_approval_code(&w.experts[1], id, CodeChannel::Operator)
+            .await
+            .unwrap();
     let wrong = if guessed.code == "000000" {
         "000001"
     } else {
@@ -611,6 +622,62 @@ async fn approvals_use_one_time_codes(w: World) {
         matches!(early, Err(Error::Conflict { .. })),
         "two members have not approved"
     );
+}
+
+async fn set_email(url: &str, actor: &Actor, email: &str) {
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    sqlx::query("UPDATE people SET email = $1 WHERE id = $2")
+        .bind(email)
+        .bind(actor.person.as_ref().unwrap().as_str())
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+}
+
+async fn emailed_codes_need_address(w: World) {
+    fill_all(&w, [[10, 10], [10, 10], [10, 10]], [[5, 5], [5, 5], [5, 5]]).await;
+    let chair = &w.experts[0];
+    let protocol = w.db.generate_protocol(chair, &w.group).await.unwrap();
+    let id = &protocol.id;
+
+    let missing =
+        w.db.issue_approval_code(chair, id, CodeChannel::Email)
+            .await;
+    match missing {
+        Err(Error::Conflict { code, .. }) => assert_eq!(code, "no_email_address"),
+        other => panic!("expected no_email_address, got {other:?}"),
+    }
+    let operator = w.db.issue_approval_code(chair, id, CodeChannel::Operator);
+    assert_eq!(operator.await.unwrap().email, None);
+
+    set_email(&w.url, chair, "smirnova@example.org").await;
+    let first = w.db.issue_approval_code(chair, id, CodeChannel::Email);
+    let first = first.await.unwrap();
+    assert_eq!(first.email.as_deref(), Some("smirnova@example.org"));
+    let debug = format!("{first:?}");
+    assert!(!debug.contains(&first.code), "{debug}");
+    assert!(!debug.contains("smirnova"), "{debug}");
+
+    // A code that was never delivered is withdrawn, and the earlier one counts again.
+    let undelivered = w.db.issue_approval_code(chair, id, CodeChannel::Email);
+    let undelivered = undelivered.await.unwrap();
+    assert!(w
+        .db
+        .withdraw_approval_code(chair, &undelivered)
+        .await
+        .unwrap());
+    assert!(!w
+        .db
+        .withdraw_approval_code(chair, &undelivered)
+        .await
+        .unwrap());
+    if undelivered.code != first.code {
+        let withdrawn = w.db.approve_protocol(chair, id, &undelivered.code).await;
+        assert_invalid(withdrawn, "code");
+    }
+    let approved = w.db.approve_protocol(chair, id, &first.code).await;
+    assert!(approved.is_ok(), "{approved:?}");
 }
 
 async fn change_voids_earlier_approvals(w: World) {
@@ -649,7 +716,9 @@ async fn change_voids_earlier_approvals(w: World) {
             .await
             .unwrap();
     w.db.lock_sheet(member, &sheet.id).await.unwrap();
-    let code = w.db.issue_approval_code(member, &protocol.id).await;
+    let code =
+        w.db.issue_approval_code(member, &protocol.id, CodeChannel::Operator)
+            .await;
     assert!(
         matches!(code, Err(Error::Conflict { .. })),
         "no approval of stale content"
@@ -682,8 +751,12 @@ async fn change_voids_earlier_approvals(w: World) {
         "handed-over results are frozen"
     );
     let outsider =
-        w.db.issue_approval_code(&w.outsider_commission, &commission.id)
-            .await;
+        w.db.issue_approval_code(
+            &w.outsider_commission,
+            &commission.id,
+            CodeChannel::Operator,
+        )
+        .await;
     assert!(
         matches!(outsider, Err(Error::Forbidden)),
         "another stage's member approves nothing"
@@ -698,7 +771,7 @@ async fn change_voids_earlier_approvals(w: World) {
     let own = w.db.protocol(&w.commission, &commission.id).await.unwrap();
     assert_eq!(own.approvals.len(), 1, "the stage's own member reads it");
     let issued =
-        w.db.issue_approval_code(&w.commission, &commission.id)
+        w.db.issue_approval_code(&w.commission, &commission.id, CodeChannel::Operator)
             .await
             .unwrap();
     let done =
@@ -714,7 +787,10 @@ async fn change_voids_earlier_approvals(w: World) {
 /// Has every expert of the group approve the protocol with a one-time code.
 async fn approve_by_all(w: &World, protocol: &ProtocolId) {
     for expert in &w.experts {
-        let issued = w.db.issue_approval_code(expert, protocol).await.unwrap();
+        let issued =
+            w.db.issue_approval_code(expert, protocol, CodeChannel::Operator)
+                .await
+                .unwrap();
         w.db.approve_protocol(expert, protocol, &issued.code)
             .await
             .unwrap();
@@ -822,6 +898,7 @@ scenarios!(
     summary_flags_ties,
     protocol_needs_every_sheet_locked,
     approvals_use_one_time_codes,
+    emailed_codes_need_address,
     change_voids_earlier_approvals,
     criteria_and_rule_freeze_after_hand_over,
 );

@@ -24,7 +24,9 @@ use arithmetic::{Aggregation, Weights};
 
 pub use criteria::CriterionMove;
 pub use mine::MyProtocol;
-pub use protocols::{Approval, IssuedCode, Protocol, ProtocolKind, APPROVAL_CODE_LIFETIME_MS};
+pub use protocols::{
+    Approval, CodeChannel, IssuedCode, Protocol, ProtocolKind, APPROVAL_CODE_LIFETIME_MS,
+};
 pub use sheets::{Mark, MarkInput, MarkValue, Sheet, SheetInput, SheetView};
 pub use summary::{GroupMember, PartColumns, PartScore, Summary, SummaryRow};
 pub use workspace::{

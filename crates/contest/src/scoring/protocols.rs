@@ -102,8 +102,28 @@ pub struct Protocol {
     pub approved: bool,
 }
 
-/// A one-time approval code, for the notifier to deliver. It is never stored as it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How a one-time approval code reaches its person, which decides what their record must
+/// contain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeChannel {
+    /// The server's operator forwards it; the person's record needs nothing.
+    Operator,
+    /// It is e-mailed to the address in the person's record, so a person without one gets
+    /// no code.
+    Email,
+}
+
+impl CodeChannel {
+    fn as_str(self) -> &'static str {
+        match self {
+            CodeChannel::Operator => "operator",
+            CodeChannel::Email => "email",
+        }
+    }
+}
+
+/// A one-time approval code, for the server to deliver. It is never stored as it is.
+#[derive(Clone, PartialEq, Eq)]
 pub struct IssuedCode {
     /// Six digits.
     pub code: String,
@@ -111,8 +131,21 @@ pub struct IssuedCode {
     pub protocol_id: ProtocolId,
     /// The person it is for.
     pub person_id: PersonId,
+    /// The person's e-mail address, for [`CodeChannel::Email`]; `None` otherwise.
+    pub email: Option<String>,
     /// Expiry, in Unix milliseconds.
     pub expires_at: i64,
+}
+
+impl std::fmt::Debug for IssuedCode {
+    /// Shows the ids and expiry but neither the code nor the address.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedCode")
+            .field("protocol_id", &self.protocol_id)
+            .field("person_id", &self.person_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Serialises `value` as canonical JSON: object keys sorted by their UTF-8 bytes, no
@@ -320,6 +353,22 @@ async fn require_approver(
     }
 }
 
+/// Returns the e-mail address in the person's record, or a conflict when it has none.
+async fn email_of(tx: &mut Transaction<'static, Any>, person: &PersonId) -> Result<String, Error> {
+    let email: Option<(Option<String>,)> = sqlx::query_as("SELECT email FROM people WHERE id = $1")
+        .bind(person.clone())
+        .fetch_optional(&mut **tx)
+        .await?;
+    match email {
+        Some((Some(email),)) if !email.is_empty() => Ok(email),
+        _ => Err(Error::conflict(
+            "no_email_address",
+            "your record has no e-mail address to send the code to; \
+             ask an organiser to add one",
+        )),
+    }
+}
+
 fn out_of_date() -> Error {
     Error::conflict(
         "protocol_out_of_date",
@@ -467,11 +516,14 @@ impl Database {
     }
 
     /// Issues a one-time code with which the actor approves the protocol in this session.
-    /// Only its SHA-256 is stored; the caller delivers the code.
+    /// Only its SHA-256 is stored; the caller delivers the code through `channel`. For
+    /// [`CodeChannel::Email`] the actor's record must have an e-mail address, which the
+    /// issued code carries.
     pub async fn issue_approval_code(
         &self,
         actor: &Actor,
         id: &ProtocolId,
+        channel: CodeChannel,
     ) -> Result<IssuedCode, Error> {
         let session = actor.session.clone().ok_or(Error::Forbidden)?;
         let mut tx = self.begin().await?;
@@ -480,6 +532,10 @@ impl Database {
         if !is_current(&mut tx, &row).await? {
             return Err(out_of_date());
         }
+        let email = match channel {
+            CodeChannel::Operator => None,
+            CodeChannel::Email => Some(email_of(&mut tx, &person).await?),
+        };
         let code = format!("{:06}", OsRng.gen_range(0..1_000_000u32));
         let now = now_ms();
         let expires_at = now + APPROVAL_CODE_LIFETIME_MS;
@@ -496,13 +552,14 @@ impl Database {
         .bind(expires_at)
         .execute(&mut *tx)
         .await?;
+        let detail = format!("channel={}", channel.as_str());
         record(
             &mut tx,
             actor,
             "protocol.code_issue",
             "protocol",
             Some(id.as_str()),
-            "",
+            &detail,
         )
         .await?;
         tx.commit().await?;
@@ -510,8 +567,44 @@ impl Database {
             code,
             protocol_id: id.clone(),
             person_id: person,
+            email,
             expires_at,
         })
+    }
+
+    /// Deletes an issued code that could not be delivered, so that it never approves
+    /// anything. An earlier code of the same session becomes the newest again and stays
+    /// valid until it expires. Returns whether the code was still unused and is now gone.
+    pub async fn withdraw_approval_code(
+        &self,
+        actor: &Actor,
+        issued: &IssuedCode,
+    ) -> Result<bool, Error> {
+        let session = actor.session.clone().ok_or(Error::Forbidden)?;
+        let id = &issued.protocol_id;
+        let mut tx = self.begin().await?;
+        let deleted = sqlx::query(
+            "DELETE FROM approval_codes WHERE protocol_id = $1 AND person_id = $2
+             AND session_id = $3 AND code_hash = $4 AND used_at IS NULL",
+        )
+        .bind(id.clone())
+        .bind(issued.person_id.clone())
+        .bind(session)
+        .bind(code_hash(id, &issued.code))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        record(
+            &mut tx,
+            actor,
+            "protocol.code_withdraw",
+            "protocol",
+            Some(id.as_str()),
+            "reason=not_delivered",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(deleted > 0)
     }
 
     /// Approves the protocol's current content with the newest code issued to the actor

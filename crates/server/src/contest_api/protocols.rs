@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use profstage_contest::scoring::MyProtocol;
+use profstage_contest::scoring::{CodeChannel, MyProtocol};
 use profstage_contest::{ExpertGroupId, Protocol, ProtocolId};
 use serde::{Deserialize, Serialize};
 
@@ -119,7 +119,7 @@ pub async fn request_code(
     let id: ProtocolId = path_id("id", &id)?;
     let issued = state
         .contest
-        .issue_approval_code(&session.actor(), &id)
+        .issue_approval_code(&session.actor(), &id, CodeChannel::Operator)
         .await;
     let issued = issued.map_err(domain_error)?;
     // NOTE: the code goes to the outbox folder, not to the person: without a mail or SMS
