@@ -477,6 +477,14 @@ export default {
     'Only an expert group\'s protocol is handed over.',
   'api.reason.protocol_handed_over':
     'The protocol is already handed over to the commission.',
+  'api.reason.no_email_address':
+    'Your record has no e-mail address to send the code to. Ask an organiser to add one.',
+  'api.reason.invalid_email_address':
+    'The e-mail address in your record cannot receive mail, so no code was sent. Ask an organiser to correct it.',
+  'api.reason.mail_rejected':
+    'The mail server rejected the message with the code, so no code was sent. Try again later or ask an organiser to check your e-mail address.',
+  'api.reason.mail_unavailable':
+    'The mail server cannot be reached, so no code was sent. Try again in a few minutes.',
   'api.reason.sheets_not_locked':
     'Every assessment sheet of the group must be locked first.',
   'api.reason.approvals_missing':

@@ -20,6 +20,7 @@ use crate::contest_api::sign_in_limit::SignInLimiter;
 use crate::contest_api::submission_limit::SubmissionLimiter;
 use crate::http;
 use crate::media_loop;
+use crate::notifier::CodeSender;
 use crate::recording::{self, RecordingIndex, RecordingRuntime};
 use crate::state::AppState;
 use crate::state::Recordings;
@@ -48,6 +49,9 @@ pub enum StartError {
     /// The contest database could not be opened or migrated.
     #[error("contest database: {0}")]
     Database(#[from] profstage_contest::DatabaseError),
+    /// The SMTP client for approval codes could not be set up.
+    #[error(transparent)]
+    Mail(#[from] crate::notifier::MailSetupError),
     /// The HTTP listener could not be bound.
     #[error("failed to bind the HTTP listener on {addr}: {source}")]
     BindHttp {
@@ -108,6 +112,7 @@ impl Drop for RunningServer {
 pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     warn_about_setup(&config);
     let candidate = candidate(&config)?;
+    let codes = CodeSender::from_config(&config)?;
     let udp_listen = config.media.udp_listen;
     let (recording, link) = if config.recording.enabled {
         let (runtime, link) = recording::start(&config).await?;
@@ -149,6 +154,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         .map(|runtime| Recordings::new(runtime, &config));
     let state = Arc::new(AppState {
         tokens: token_keys(&config),
+        codes,
         config: Arc::new(config),
         media,
         recordings,
@@ -232,6 +238,19 @@ fn warn_about_setup(config: &Config) {
             "development mode is on and http.listen is not a loopback address: anyone who \
              reaches the server can get a token from /api/dev/token"
         );
+    }
+    match &config.mail.host {
+        Some(host) => tracing::info!(
+            host = %host,
+            port = config.mail.port(),
+            security = ?config.mail.security,
+            "approval codes are sent by e-mail"
+        ),
+        None if !config.dev_mode() => tracing::warn!(
+            "mail.host is not set, so approval codes are written to the outbox folder in \
+             recording.data_dir and the operator must forward them"
+        ),
+        None => {}
     }
     if !config.web.root.is_dir() {
         tracing::warn!(

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::contest_api::sign_in_limit::SignInLimiter;
 use crate::contest_api::submission_limit::SubmissionLimiter;
 use crate::media_loop::MediaHandle;
+use crate::notifier::CodeSender;
 use crate::recording::{RecordingIndex, RecordingRuntime};
 use crate::recording_api::TicketKeys;
 use crate::token::TokenKeys;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub sign_in_limits: SignInLimiter,
     /// Public application submissions, per client address.
     pub submission_limits: SubmissionLimiter,
+    /// The destination of one-time approval codes: e-mail or the outbox folder.
+    pub codes: CodeSender,
 }
 
 /// State of the recording routes.

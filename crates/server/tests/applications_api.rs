@@ -20,6 +20,7 @@ use profstage_contest::{
 use profstage_server::config::{AuthConfig, Config, TokenSecret};
 use profstage_server::http::router;
 use profstage_server::media_loop::MediaHandle;
+use profstage_server::notifier::CodeSender;
 use profstage_server::state::AppState;
 use profstage_server::token::TokenKeys;
 use serde_json::{json, Value};
@@ -168,6 +169,7 @@ impl Api {
     async fn with_config(url: String, config: Config) -> Self {
         let contest = Database::connect(&url).await.expect("database opens");
         let state = Arc::new(AppState {
+            codes: CodeSender::from_config(&config).expect("mail setup"),
             config: Arc::new(config),
             tokens: TokenKeys::new(SECRET.as_bytes()),
             media: MediaHandle::detached(),

@@ -12,6 +12,7 @@ use profstage_server::contest_api::sign_in_limit::SignInLimiter;
 use profstage_server::contest_api::submission_limit::SubmissionLimiter;
 use profstage_server::http::router;
 use profstage_server::media_loop::MediaHandle;
+use profstage_server::notifier::CodeSender;
 use profstage_server::signalling::protocol::Role as MediaRole;
 use profstage_server::signalling::protocol::RoomKind as MediaKind;
 use profstage_server::state::AppState;
@@ -91,6 +92,7 @@ impl Api {
         let contest = Database::connect(&url).await.expect("database opens");
         let contest = contest.with_lifetimes(config.auth.lifetimes());
         let state = Arc::new(AppState {
+            codes: CodeSender::from_config(&config).expect("mail setup"),
             config: Arc::new(config),
             tokens: TokenKeys::new(SECRET.as_bytes()),
             media: MediaHandle::detached(),

@@ -1,6 +1,7 @@
 //! Scoring over HTTP, on SQLite and on PostgreSQL: every scoring endpoint for every role,
 //! the whole path from sheets to the commission's approved protocol with codes from the
-//! file outbox, and PDFs read back with pdftotext.
+//! file outbox, codes e-mailed through a real SMTP server, and PDFs read back with
+//! pdftotext.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,13 +13,20 @@ use profstage_contest::{
     Actor, Database, NewContest, NewExpertGroup, NewInvite, NewNomination, NewPerson, NewRoom,
     NewStage, NewStagePart, PartKind, PersonId, Role, StageId,
 };
-use profstage_server::config::{AuthConfig, Config, TokenSecret};
+use profstage_server::config::{AuthConfig, Config, MailSecurity, TokenSecret};
 use profstage_server::http::router;
 use profstage_server::media_loop::MediaHandle;
+use profstage_server::notifier::CodeSender;
 use profstage_server::state::AppState;
 use profstage_server::token::TokenKeys;
 use serde_json::{json, Value};
 use tower::ServiceExt;
+
+mod log_capture;
+mod smtp;
+
+use log_capture::Captured;
+use smtp::{SmtpServer, TestCertificate};
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
 const PASSWORD: &str = "organiser password 2027";
@@ -298,6 +306,11 @@ async fn signed_in(
 }
 
 async fn world(url: String) -> World {
+    world_with(url, |_| {}).await
+}
+
+/// Builds the world on a server whose configuration `configure` has changed.
+async fn world_with(url: String, configure: impl FnOnce(&mut Config)) -> World {
     let data = tempfile::tempdir().unwrap();
     let mut config = Config {
         dev_mode: Some(true),
@@ -308,6 +321,8 @@ async fn world(url: String) -> World {
         ..Config::default()
     };
     config.recording.data_dir = data.path().to_owned();
+    configure(&mut config);
+    config.validate().unwrap();
     let db = Database::connect(&url).await.unwrap();
     db.create_organiser("chief", "Главный организатор", PASSWORD)
         .await
@@ -404,6 +419,7 @@ async fn world(url: String) -> World {
     }
 
     let state = Arc::new(AppState {
+        codes: CodeSender::from_config(&config).expect("mail setup"),
         config: Arc::new(config),
         tokens: TokenKeys::new(SECRET.as_bytes()),
         media: MediaHandle::detached(),
@@ -1485,6 +1501,232 @@ async fn openapi_lists_scoring(w: World) {
         );
     }
     assert!(document["components"]["schemas"]["Summary"].is_object());
+}
+
+/// The chair's e-mail address in the mail tests; the member has none.
+const CHAIR_EMAIL: &str = "smirnova@example.org";
+
+/// Builds a world on SQLite whose server sends codes through the SMTP server at `port`,
+/// with [`CHAIR_EMAIL`] in the chair's record.
+async fn mail_world(folder: &Path, port: u16) -> World {
+    let url = sqlite_url(folder);
+    let w = world_with(url.clone(), |config| {
+        config.mail.host = Some("127.0.0.1".to_owned());
+        config.mail.port = Some(port);
+        config.mail.security = MailSecurity::None;
+        config.mail.from = Some("Профстейдж <noreply@example.org>".to_owned());
+        config.mail.timeout_secs = 5;
+    })
+    .await;
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE people SET email = $1 WHERE full_name = $2")
+        .bind(CHAIR_EMAIL)
+        .bind("Председатель Смирнова")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    w
+}
+
+/// Sends a code to the chair through an SMTP server that speaks TLS with `certificate`,
+/// and returns the reply status and the messages the server received.
+async fn tls_delivery(
+    certificate: &TestCertificate,
+    security: MailSecurity,
+    trust: bool,
+) -> (StatusCode, usize) {
+    let args = match security {
+        MailSecurity::Tls => certificate.smtps_args(),
+        _ => certificate.starttls_args(),
+    };
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let smtp = SmtpServer::start(&args);
+    let folder = tempfile::tempdir().unwrap();
+    let mut w = mail_world(folder.path(), smtp.port()).await;
+    let mut config = (*w.state.config).clone();
+    config.mail.security = security;
+    config.mail.ca_file = trust.then(|| certificate.cert.clone());
+    let state = Arc::get_mut(&mut w.state).expect("no other handle on the state");
+    state.codes = CodeSender::from_config(&config).unwrap();
+    let protocol = w.locked_protocol().await;
+    let path = format!("/api/v1/protocols/{protocol}/approval-code");
+    let reply = w.call(Method::POST, &path, Who::Chair, None).await;
+    (reply.status, smtp.messages().len())
+}
+
+/// Counts the approval codes stored for any protocol.
+async fn stored_codes(folder: &Path) -> i64 {
+    let pool = sqlx::AnyPool::connect(&sqlite_url(folder)).await.unwrap();
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM approval_codes")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    count
+}
+
+/// Returns the six-digit code in a message body.
+fn code_in(body: &str) -> String {
+    let digits: Vec<&str> = body
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|word| word.len() == 6)
+        .collect();
+    assert!(!digits.is_empty(), "no 6-digit code in {body:?}");
+    assert!(digits.iter().all(|d| *d == digits[0]), "{body:?}");
+    digits[0].to_owned()
+}
+
+/// Requests a code as the chair from a server that sends through the SMTP server at
+/// `port`, and returns the protocol, the reply and the log of the request.
+async fn chair_requests_code(folder: &Path, port: u16) -> (String, Reply, String) {
+    let w = mail_world(folder, port).await;
+    let protocol = w.locked_protocol().await;
+    let path = format!("/api/v1/protocols/{protocol}/approval-code");
+    let (log, _guard) = Captured::install(tracing::Level::DEBUG);
+    let reply = w.call(Method::POST, &path, Who::Chair, None).await;
+    (protocol, reply, log.text())
+}
+
+#[tokio::test]
+async fn code_is_mailed_to_approver() {
+    let smtp = SmtpServer::start(&[]);
+    let folder = tempfile::tempdir().unwrap();
+    let w = mail_world(folder.path(), smtp.port()).await;
+    let (log, _guard) = Captured::install(tracing::Level::DEBUG);
+    let protocol = w.locked_protocol().await;
+    let path = format!("/api/v1/protocols/{protocol}/approval-code");
+
+    w.expect(Method::POST, &path, Who::Chair, None, StatusCode::ACCEPTED)
+        .await;
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let mail = &messages[0];
+    assert_eq!(mail.envelope_to, CHAIR_EMAIL);
+    assert_eq!(mail.to, CHAIR_EMAIL);
+    assert_eq!(mail.from, "Профстейдж <noreply@example.org>");
+    assert_eq!(
+        mail.subject,
+        "Код подтверждения протокола / Protocol approval code"
+    );
+    assert_eq!(mail.content_type, "text/plain");
+    assert!(
+        mail.body.contains("Ваш код подтверждения протокола"),
+        "{}",
+        mail.body
+    );
+    assert!(
+        mail.body.contains("Your protocol approval code"),
+        "{}",
+        mail.body
+    );
+    assert!(!w.outbox.exists(), "no outbox while mail is configured");
+
+    let code = code_in(&mail.body);
+    let approve = format!("/api/v1/protocols/{protocol}/approve");
+    let approved = w
+        .expect(
+            Method::POST,
+            &approve,
+            Who::Chair,
+            Some(json!({"code": code})),
+            StatusCode::OK,
+        )
+        .await
+        .json();
+    let chair = approved["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["full_name"] == "Председатель Смирнова")
+        .unwrap();
+    assert!(chair["approved_at"].is_i64(), "{approved}");
+
+    // The member's record has no address: no code, and nothing sent.
+    let reply = w.call(Method::POST, &path, Who::Member, None).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.json()["error"]["reason"], "no_email_address");
+    assert_eq!(smtp.messages().len(), 1);
+    assert_eq!(stored_codes(folder.path()).await, 1);
+
+    let log = log.text();
+    assert!(!log.contains(&code), "the code reached the log: {log}");
+    assert!(
+        !log.contains("smirnova"),
+        "the address reached the log: {log}"
+    );
+}
+
+#[tokio::test]
+async fn code_is_mailed_over_tls() {
+    let certificate = TestCertificate::generate();
+    for security in [MailSecurity::Starttls, MailSecurity::Tls] {
+        let trusted = tls_delivery(&certificate, security, true).await;
+        assert_eq!(trusted, (StatusCode::ACCEPTED, 1), "{security:?}");
+
+        // Without the private root the certificate is unknown, and nothing is sent.
+        let untrusted = tls_delivery(&certificate, security, false).await;
+        assert_eq!(
+            untrusted,
+            (StatusCode::SERVICE_UNAVAILABLE, 0),
+            "{security:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unreachable_mail_server_withdraws_code() {
+    let port = smtp::free_loopback_addr().port();
+    let folder = tempfile::tempdir().unwrap();
+    let (protocol, reply, log) = chair_requests_code(folder.path(), port).await;
+
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    let error = &reply.json()["error"];
+    assert_eq!(error["code"], "code_not_sent");
+    assert_eq!(error["reason"], "mail_unavailable");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("could not be reached"), "{message}");
+    assert_eq!(
+        stored_codes(folder.path()).await,
+        0,
+        "the code is withdrawn"
+    );
+    let outbox = folder.path().join("outbox");
+    assert!(!outbox.exists(), "no fallback to the outbox");
+
+    assert!(log.contains("failed to deliver an approval code"), "{log}");
+    assert!(log.contains(&protocol), "{log}");
+    assert!(
+        !log.contains("smirnova"),
+        "the address reached the log: {log}"
+    );
+}
+
+#[tokio::test]
+async fn rejected_message_withdraws_code() {
+    // aiosmtpd rejects messages over 300 bytes with 552, after accepting the recipient.
+    let smtp = SmtpServer::start(&["-s", "300"]);
+    let folder = tempfile::tempdir().unwrap();
+    let (_, reply, log) = chair_requests_code(folder.path(), smtp.port()).await;
+
+    assert_eq!(reply.status, StatusCode::BAD_GATEWAY);
+    let error = &reply.json()["error"];
+    assert_eq!(error["code"], "code_not_sent");
+    assert_eq!(error["reason"], "mail_rejected");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("552"), "{message}");
+    assert!(smtp.messages().is_empty());
+    assert_eq!(
+        stored_codes(folder.path()).await,
+        0,
+        "the code is withdrawn"
+    );
+
+    assert!(log.contains("552"), "{log}");
+    assert!(
+        !log.contains("smirnova"),
+        "the address reached the log: {log}"
+    );
 }
 
 macro_rules! scenarios {

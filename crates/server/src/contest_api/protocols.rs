@@ -7,15 +7,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use profstage_contest::scoring::{CodeChannel, MyProtocol};
-use profstage_contest::{ExpertGroupId, Protocol, ProtocolId};
+use profstage_contest::scoring::{IssuedCode, MyProtocol};
+use profstage_contest::{Actor, ExpertGroupId, Protocol, ProtocolId};
 use serde::{Deserialize, Serialize};
 
 use super::extract::{domain_error, path_id, ApiBody, SignedIn};
 use super::scoring::{pdf_response, render};
 use super::scoring_pdf;
 use crate::http::ApiError;
-use crate::notifier::{FileOutbox, Notifier};
+use crate::notifier::DeliveryError;
 use crate::state::AppState;
 
 /// The protocols of an expert group.
@@ -107,32 +107,84 @@ pub async fn get(
 }
 
 /// Sends the signed-in approver a one-time code for this protocol, valid for 5 minutes
-/// in this session only.
+/// in this session only: by e-mail to the address in their record when `[mail]` is set,
+/// otherwise into the outbox folder. A code that could not be sent is withdrawn.
 #[utoipa::path(post, path = "/api/v1/protocols/{id}/approval-code", tag = "protocols",
     params(("id" = String, Path, description = "Protocol id")),
-    responses((status = 202, body = CodeSent), (status = "4XX", body = super::openapi::ErrorBody)))]
+    responses((status = 202, body = CodeSent), (status = "4XX", body = super::openapi::ErrorBody),
+        (status = 502, description = "The mail server rejected the message", body = super::openapi::ErrorBody),
+        (status = 503, description = "The mail server is unreachable", body = super::openapi::ErrorBody)))]
 pub async fn request_code(
     State(state): State<Arc<AppState>>,
     SignedIn(session): SignedIn,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<CodeSent>), ApiError> {
     let id: ProtocolId = path_id("id", &id)?;
+    let actor = session.actor();
+    let channel = state.codes.channel();
     let issued = state
         .contest
-        .issue_approval_code(&session.actor(), &id, CodeChannel::Operator)
+        .issue_approval_code(&actor, &id, channel)
         .await;
     let issued = issued.map_err(domain_error)?;
-    // NOTE: the code goes to the outbox folder, not to the person: without a mail or SMS
-    // gateway, the server's operator forwards it (docs/scoring.md).
-    let outbox = FileOutbox::in_data_dir(&state.config.recording.data_dir);
-    outbox.deliver(&issued).await.map_err(|error| {
-        tracing::error!(%error, protocol = %id, "failed to deliver an approval code");
-        ApiError::internal()
-    })?;
+    if let Err(error) = state.codes.deliver(&issued).await {
+        withdraw(&state, &actor, &issued).await;
+        return Err(undelivered(&issued, error));
+    }
     let sent = CodeSent {
         expires_at: issued.expires_at,
     };
     Ok((StatusCode::ACCEPTED, Json(sent)))
+}
+
+/// Withdraws a code that did not reach its person. Should that fail too, the code still
+/// expires unseen within 5 minutes.
+async fn withdraw(state: &AppState, actor: &Actor, issued: &IssuedCode) {
+    if let Err(error) = state.contest.withdraw_approval_code(actor, issued).await {
+        tracing::error!(
+            %error,
+            protocol = %issued.protocol_id,
+            "failed to withdraw an undelivered approval code; it expires unused"
+        );
+    }
+}
+
+/// Logs a failed delivery, without the code or the address, and builds the reply.
+fn undelivered(issued: &IssuedCode, error: DeliveryError) -> ApiError {
+    let protocol = &issued.protocol_id;
+    let person = &issued.person_id;
+    if matches!(error, DeliveryError::InvalidAddress) {
+        tracing::warn!(%error, %protocol, %person, "approval code not sent");
+    } else {
+        tracing::error!(%error, %protocol, %person, "failed to deliver an approval code");
+    }
+    match error {
+        DeliveryError::InvalidAddress => ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "the e-mail address in your record cannot receive mail, so no code was sent; \
+             ask an organiser to correct it",
+        )
+        .with_reason("invalid_email_address"),
+        DeliveryError::Rejected { status } => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "code_not_sent",
+            format!(
+                "the mail server rejected the message with your code (SMTP status {status}), \
+                 so no code was sent; try again later or ask an organiser to check your \
+                 e-mail address"
+            ),
+        )
+        .with_reason("mail_rejected"),
+        DeliveryError::Unavailable { .. } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "code_not_sent",
+            "the mail server could not be reached, so no code was sent; try again in a few \
+             minutes",
+        )
+        .with_reason("mail_unavailable"),
+        DeliveryError::Outbox(_) | DeliveryError::NoAddress => ApiError::internal(),
+    }
 }
 
 /// Approves the protocol's current content with the code.

@@ -13,6 +13,7 @@ use profstage_contest::Database;
 use profstage_server::config::{AuthConfig, Config, TokenSecret};
 use profstage_server::http::router;
 use profstage_server::media_loop::MediaHandle;
+use profstage_server::notifier::CodeSender;
 use profstage_server::state::AppState;
 use profstage_server::token::TokenKeys;
 use serde_json::Value;
@@ -108,6 +109,7 @@ impl Api {
         };
         let contest = Database::connect(url).await.expect("database opens");
         let state = Arc::new(AppState {
+            codes: CodeSender::from_config(&config).expect("mail setup"),
             config: Arc::new(config),
             tokens: TokenKeys::new(SECRET.as_bytes()),
             media: MediaHandle::detached(),

@@ -1,21 +1,10 @@
-//! Delivery of one-time approval codes to the people who asked for them.
-//!
-//! The server ships one notifier, [`FileOutbox`], which writes each message as a JSON file
-//! into `recording.data_dir/outbox/`, for development and tests. A production deployment
-//! plugs in its e-mail or SMS gateway by implementing [`Notifier`] and looking up the
-//! person's address from their record.
+//! The outbox folder: each approval code as one JSON file, for the server's operator to
+//! forward when no SMTP server is configured.
 
-use std::future::Future;
 use std::path::PathBuf;
 
 use profstage_contest::scoring::IssuedCode;
 use serde::Serialize;
-
-/// Sends one-time codes to people.
-pub trait Notifier {
-    /// Delivers an approval code to the person it was issued to.
-    fn deliver(&self, code: &IssuedCode) -> impl Future<Output = std::io::Result<()>> + Send;
-}
 
 /// Writes each message as one JSON file into a folder.
 #[derive(Debug, Clone)]
@@ -44,10 +33,9 @@ impl FileOutbox {
     pub fn in_data_dir(data_dir: &std::path::Path) -> Self {
         Self::new(data_dir.join("outbox"))
     }
-}
 
-impl Notifier for FileOutbox {
-    async fn deliver(&self, code: &IssuedCode) -> std::io::Result<()> {
+    /// Writes the code as a new file, readable by the server's user only.
+    pub async fn deliver(&self, code: &IssuedCode) -> std::io::Result<()> {
         let minutes = profstage_contest::scoring::APPROVAL_CODE_LIFETIME_MS / 60_000;
         let message = OutboxMessage {
             to: code.person_id.as_str(),
