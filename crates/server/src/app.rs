@@ -243,7 +243,7 @@ fn warn_about_setup(config: &Config) {
         Some(host) => tracing::info!(
             host = %host,
             port = config.mail.port(),
-            security = ?config.mail.security,
+            security = config.mail.security.as_str(),
             "approval codes are sent by e-mail"
         ),
         None if !config.dev_mode() => tracing::warn!(

@@ -62,6 +62,15 @@ pub enum MailSecurity {
 }
 
 impl MailSecurity {
+    /// Returns the name used in the configuration: `none`, `starttls` or `tls`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailSecurity::None => "none",
+            MailSecurity::Starttls => "starttls",
+            MailSecurity::Tls => "tls",
+        }
+    }
+
     /// Returns the usual port of this kind of connection.
     pub fn default_port(self) -> u16 {
         match self {
@@ -175,7 +184,7 @@ impl MailConfig {
         let Some(from) = &self.from else {
             return Err(ConfigError::invalid(
                 "mail.from",
-                "",
+                "<unset>",
                 "must be set with mail.host, for example \"Profstage <noreply@example.org>\"",
             ));
         };
@@ -193,12 +202,12 @@ impl MailConfig {
         match (&self.username, &self.password) {
             (Some(_), None) => Err(ConfigError::invalid(
                 "mail.password",
-                "",
+                "<unset>",
                 "must be set with mail.username; prefer PROFSTAGE_MAIL_PASSWORD",
             )),
             (None, Some(_)) => Err(ConfigError::invalid(
                 "mail.username",
-                "",
+                "<unset>",
                 "must be set with mail.password",
             )),
             _ => Ok(()),
