@@ -2,47 +2,18 @@
 //! the whole path from sheets to the commission's approved protocol with codes from the
 //! file outbox, and PDFs read back with pdftotext.
 
+mod api;
+
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use axum::body::{to_bytes, Body};
-use axum::http::{header, Method, Request, StatusCode};
-use profstage_contest::testing::{sqlite_url, PostgresServer};
+use axum::http::{header, Method, StatusCode};
 use profstage_contest::{
-    Actor, Database, NewContest, NewExpertGroup, NewInvite, NewNomination, NewPerson, NewRoom,
-    NewStage, NewStagePart, PartKind, PersonId, Role, StageId,
+    Actor, Database, NewExpertGroup, NewPerson, NewRoom, NewStagePart, PartKind, PersonId, Role,
+    StageId,
 };
-use profstage_server::config::{AuthConfig, Config, TokenSecret};
-use profstage_server::http::router;
-use profstage_server::media_loop::MediaHandle;
-use profstage_server::state::AppState;
-use profstage_server::token::TokenKeys;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
-const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
-const PASSWORD: &str = "organiser password 2027";
-
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
-            let text = String::from_utf8_lossy(&self.body);
-            panic!("body is not JSON ({error}): {text}")
-        })
-    }
-}
-
-#[derive(Clone)]
-struct Session {
-    cookie: String,
-    csrf: String,
-}
+use api::{scenarios, test_config, world, Api, Reply, Session};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Who {
@@ -69,7 +40,7 @@ const EVERYONE: [Who; 7] = [
 /// a chair and a member; an expert of no group; two participants in both parts; and one
 /// signed-in person of every other role.
 struct World {
-    state: Arc<AppState>,
+    api: Api,
     _data: tempfile::TempDir,
     outbox: PathBuf,
     sessions: Vec<(Who, Session)>,
@@ -90,37 +61,7 @@ impl World {
 
     async fn call(&self, method: Method, path: &str, who: Who, body: Option<Value>) -> Reply {
         let session = self.session(who);
-        let mut builder = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(
-                header::COOKIE,
-                format!("profstage_session={}", session.cookie),
-            )
-            .header("x-csrf-token", &session.csrf);
-        let body = match body {
-            Some(value) => {
-                builder = builder.header(header::CONTENT_TYPE, "application/json");
-                Body::from(value.to_string())
-            }
-            None => Body::empty(),
-        };
-        let response = router(Arc::clone(&self.state))
-            .oneshot(builder.body(body).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        let body = to_bytes(response.into_body(), 16 << 20).await.unwrap();
-        Reply {
-            status,
-            content_type,
-            body: body.to_vec(),
-        }
+        self.api.call(method, path, Some(session), body).await
     }
 
     /// Sends a request that must succeed with `status`, and returns its reply.
@@ -285,65 +226,19 @@ async fn signed_in(
         ..NewPerson::default()
     };
     let person = db.create_person(organiser, &new).await.unwrap();
-    let link = db
-        .create_invite(organiser, &person.id, &NewInvite::default())
-        .await
-        .unwrap();
-    let session = db.accept_invite(&link.token).await.unwrap();
-    let session = Session {
-        cookie: session.cookie_token,
-        csrf: session.csrf_token,
-    };
+    let session = world::invited(db, organiser, &person.id).await;
     (person.id, session)
 }
 
 async fn world(url: String) -> World {
     let data = tempfile::tempdir().unwrap();
-    let mut config = Config {
-        dev_mode: Some(true),
-        auth: AuthConfig {
-            token_secret: Some(TokenSecret::new(SECRET)),
-            ..AuthConfig::default()
-        },
-        ..Config::default()
-    };
+    let mut config = test_config();
     config.recording.data_dir = data.path().to_owned();
-    let db = Database::connect(&url).await.unwrap();
-    db.create_organiser("chief", "Главный организатор", PASSWORD)
-        .await
-        .unwrap();
-    let signed = db.sign_in("chief", PASSWORD).await.unwrap();
-    let organiser = signed.info.actor();
-    let mut sessions = vec![(
-        Who::Organiser,
-        Session {
-            cookie: signed.cookie_token,
-            csrf: signed.csrf_token,
-        },
-    )];
-
-    let contest = NewContest {
-        name: "Лучший по профессии 2027".into(),
-        description: String::new(),
-        recording_retention_days: None,
-    };
-    let contest = db.create_contest(&organiser, &contest).await.unwrap();
-    let stage = NewStage {
-        region: "Тверская область".into(),
-        starts_at: Some(1_800_000_000_000),
-        ends_at: Some(1_800_086_400_000),
-    };
-    let stage = db
-        .create_stage(&organiser, &contest.id, &stage)
-        .await
-        .unwrap();
-    let nomination = NewNomination {
-        profession: "Сварщик".into(),
-    };
-    let nomination = db
-        .create_nomination(&organiser, &stage.id, &nomination)
-        .await
-        .unwrap();
+    let api = Api::with_config(&url, config).await;
+    let db = &api.contest;
+    let (organiser, session) = world::organiser(db).await;
+    let mut sessions = vec![(Who::Organiser, session)];
+    let (stage, nomination) = world::nomination(db, &organiser).await;
     let mut parts = Vec::new();
     for (kind, title) in [
         (PartKind::Theory, "Теория"),
@@ -373,7 +268,7 @@ async fn world(url: String) -> World {
         ),
         (Who::Support, Role::Support, "Поддержка Орлова"),
     ] {
-        let (id, session) = signed_in(&db, &organiser, role, name, &stage.id).await;
+        let (id, session) = signed_in(db, &organiser, role, name, &stage.id).await;
         people.push(id);
         sessions.push((who, session));
     }
@@ -403,18 +298,8 @@ async fn world(url: String) -> World {
         }
     }
 
-    let state = Arc::new(AppState {
-        config: Arc::new(config),
-        tokens: TokenKeys::new(SECRET.as_bytes()),
-        media: MediaHandle::detached(),
-        recordings: None,
-        briefings: None,
-        contest: db,
-        sign_in_limits: Default::default(),
-        submission_limits: Default::default(),
-    });
     let mut w = World {
-        state,
+        api,
         outbox: data.path().join("outbox"),
         _data: data,
         sessions,
@@ -1094,7 +979,7 @@ async fn protocols_are_approved_with_codes(w: World) {
             StatusCode::OK,
         )
         .await;
-    assert_eq!(reply.content_type, "application/pdf");
+    assert_eq!(reply.header(header::CONTENT_TYPE), "application/pdf");
     let text = pdf_text(&reply.body);
     assert_contains(
         &text,
@@ -1485,30 +1370,6 @@ async fn openapi_lists_scoring(w: World) {
         );
     }
     assert!(document["components"]["schemas"]["Summary"].is_object());
-}
-
-macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let folder = tempfile::tempdir().unwrap();
-                    super::$name(world(sqlite_url(folder.path())).await).await;
-                }
-            )*
-        }
-
-        #[tokio::test(flavor = "multi_thread")]
-        async fn every_scenario_on_postgres() {
-            let server = PostgresServer::start();
-            $(
-                eprintln!("postgres: {}", stringify!($name));
-                $name(world(server.create_database().await).await).await;
-            )*
-        }
-    };
 }
 
 scenarios!(
