@@ -2,316 +2,34 @@
 //! submission with attachments, the status link, the organisers' list, downloads, status
 //! changes and exports, every endpoint for every role, bad input and the rate limit.
 
+mod api;
 mod log_capture;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
 
-use axum::body::{to_bytes, Body};
-use axum::extract::ConnectInfo;
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
-use axum::Router;
-use profstage_contest::testing::{sqlite_url, PostgresServer};
-use profstage_contest::{
-    Actor, AuditFilter, Database, NewContest, NewInvite, NewNomination, NewPerson, NewStage, Page,
-    Role,
-};
-use profstage_server::config::{AuthConfig, Config, TokenSecret};
-use profstage_server::http::router;
-use profstage_server::media_loop::MediaHandle;
-use profstage_server::notifier::CodeSender;
-use profstage_server::state::AppState;
-use profstage_server::token::TokenKeys;
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use profstage_contest::testing::sqlite_url;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
+use api::multipart::{self, text, Part, BOUNDARY};
+use api::world::{self, Who};
+use api::{scenarios, Api, Payload, Reply, Session};
 use log_capture::Captured;
 
-const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
-const PASSWORD: &str = "organiser password 2027";
-const REPLY_LIMIT: usize = 32 << 20;
 const CONSENT: &str = "2027-01";
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n";
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01";
 const HTML: &[u8] = b"<!doctype html><script>alert(1)</script>";
-const BOUNDARY: &str = "profstage-test-boundary-7d1f";
 const MIB: usize = 1 << 20;
 
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
-            let text = String::from_utf8_lossy(&self.body);
-            panic!("body is not JSON ({error}): {text}")
-        })
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn error_code(&self) -> String {
-        let body = self.json();
-        assert!(body["error"]["message"].is_string(), "{body}");
-        body["error"]["code"].as_str().unwrap_or_default().into()
-    }
-
-    fn error_fields(&self) -> Vec<String> {
-        let body = self.json();
-        let fields = body["error"]["fields"].as_array().cloned();
-        let fields = fields.unwrap_or_default();
-        let names = fields
-            .iter()
-            .map(|f| f["field"].as_str().unwrap_or_default());
-        names.map(str::to_owned).collect()
-    }
-
-    fn header(&self, name: header::HeaderName) -> String {
-        let value = self.headers.get(&name);
-        let value = value.unwrap_or_else(|| panic!("no {name} header"));
-        value.to_str().unwrap().to_owned()
-    }
-}
-
-/// A signed-in browser: its cookie and CSRF token.
-#[derive(Clone)]
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-/// One part of a multipart body.
-#[derive(Clone)]
-struct Part {
-    name: String,
-    file_name: Option<String>,
-    content_type: Option<String>,
-    content: Vec<u8>,
-}
-
-fn text(name: &str, value: &str) -> Part {
-    Part {
-        name: name.into(),
-        file_name: None,
-        content_type: None,
-        content: value.as_bytes().to_vec(),
-    }
-}
-
+/// Returns an attachment of an application form.
 fn file(name: &str, declared_type: &str, content: &[u8]) -> Part {
     Part {
         name: "attachments".into(),
         file_name: Some(name.into()),
         content_type: Some(declared_type.into()),
         content: content.to_vec(),
-    }
-}
-
-fn multipart_body(parts: &[Part]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for part in parts {
-        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
-        let mut disposition = format!("Content-Disposition: form-data; name=\"{}\"", part.name);
-        if let Some(file_name) = &part.file_name {
-            disposition.push_str(&format!("; filename=\"{file_name}\""));
-        }
-        body.extend_from_slice(disposition.as_bytes());
-        body.extend_from_slice(b"\r\n");
-        if let Some(content_type) = &part.content_type {
-            body.extend_from_slice(format!("Content-Type: {content_type}\r\n").as_bytes());
-        }
-        body.extend_from_slice(b"\r\n");
-        body.extend_from_slice(&part.content);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
-}
-
-/// What a request carries.
-#[derive(Clone)]
-enum Payload {
-    Empty,
-    Json(Value),
-    Form(Vec<Part>),
-}
-
-struct Api {
-    state: Arc<AppState>,
-    /// Built once, so that the rate limit of submissions lasts across requests.
-    router: Router,
-    url: String,
-    /// Last octet pair of the next client address, so that tests other than the rate
-    /// limit's send each submission from a new address.
-    next_client: AtomicU32,
-}
-
-impl Api {
-    async fn start(url: String) -> Self {
-        let config = Config {
-            dev_mode: Some(true),
-            auth: AuthConfig {
-                token_secret: Some(TokenSecret::new(SECRET)),
-                ..AuthConfig::default()
-            },
-            ..Config::default()
-        };
-        Self::with_config(url, config).await
-    }
-
-    /// Serves the database at `url` with `config` and rate limits of its own.
-    async fn with_config(url: String, config: Config) -> Self {
-        let contest = Database::connect(&url).await.expect("database opens");
-        let state = Arc::new(AppState {
-            codes: CodeSender::from_config(&config).expect("mail setup"),
-            config: Arc::new(config),
-            tokens: TokenKeys::new(SECRET.as_bytes()),
-            media: MediaHandle::detached(),
-            recordings: None,
-            briefings: None,
-            contest,
-            sign_in_limits: Default::default(),
-            submission_limits: Default::default(),
-        });
-        let router = router(Arc::clone(&state));
-        Self {
-            state,
-            router,
-            url,
-            next_client: AtomicU32::new(1),
-        }
-    }
-
-    fn fresh_client(&self) -> SocketAddr {
-        let n = self.next_client.fetch_add(1, Ordering::Relaxed);
-        SocketAddr::from(([10, 0, (n >> 8) as u8, n as u8], 40_000))
-    }
-
-    async fn send(&self, mut request: Request<Body>, client: SocketAddr) -> Reply {
-        request.extensions_mut().insert(ConnectInfo(client));
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = to_bytes(response.into_body(), REPLY_LIMIT).await.unwrap();
-        Reply {
-            status,
-            headers,
-            body: body.to_vec(),
-        }
-    }
-
-    async fn call_from(
-        &self,
-        method: Method,
-        path: &str,
-        session: Option<&Session>,
-        payload: Payload,
-        client: SocketAddr,
-    ) -> Reply {
-        let mut builder = Request::builder().method(method).uri(path);
-        if let Some(session) = session {
-            let cookie = format!("profstage_session={}", session.cookie);
-            builder = builder
-                .header(header::COOKIE, cookie)
-                .header("x-csrf-token", &session.csrf);
-        }
-        let body = match payload {
-            Payload::Empty => Body::empty(),
-            Payload::Json(value) => {
-                builder = builder.header(header::CONTENT_TYPE, "application/json");
-                Body::from(value.to_string())
-            }
-            Payload::Form(parts) => {
-                let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
-                builder = builder.header(header::CONTENT_TYPE, content_type);
-                Body::from(multipart_body(&parts))
-            }
-        };
-        self.send(builder.body(body).unwrap(), client).await
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        session: Option<&Session>,
-        payload: Payload,
-    ) -> Reply {
-        let client = self.fresh_client();
-        self.call_from(method, path, session, payload, client).await
-    }
-
-    async fn get(&self, path: &str, session: &Session) -> Reply {
-        self.call(Method::GET, path, Some(session), Payload::Empty)
-            .await
-    }
-
-    async fn post(&self, path: &str, session: &Session, body: Value) -> Reply {
-        self.call(Method::POST, path, Some(session), Payload::Json(body))
-            .await
-    }
-
-    async fn submit(&self, parts: Vec<Part>) -> Reply {
-        self.call(
-            Method::POST,
-            "/api/v1/applications",
-            None,
-            Payload::Form(parts),
-        )
-        .await
-    }
-
-    async fn status(&self, token: &str) -> Reply {
-        let body = Payload::Json(json!({"token": token}));
-        self.call(Method::POST, "/api/v1/application-status", None, body)
-            .await
-    }
-
-    /// Number of audit entries: every change and every read of personal data adds one.
-    async fn audit_len(&self) -> usize {
-        self.audit_actions().await.len()
-    }
-
-    async fn audit_actions(&self) -> Vec<String> {
-        let mut actions = Vec::new();
-        let mut offset = 0;
-        loop {
-            let page = Page::new(Some(offset), Some(Page::MAX_LIMIT)).unwrap();
-            let actor = Actor::command_line();
-            let filter = AuditFilter::default();
-            let log = self.state.contest.audit_log(&actor, &filter, page).await;
-            let log = log.unwrap();
-            actions.extend(log.items.iter().map(|entry| entry.action.clone()));
-            match log.next_offset {
-                Some(next) => offset = next,
-                None => return actions,
-            }
-        }
-    }
-
-    /// Rows of the applications and attachments tables, read past the API.
-    async fn stored_rows(&self) -> (i64, i64) {
-        let pool = sqlx::AnyPool::connect(&self.url).await.unwrap();
-        let count = |table: &str| {
-            let sql = format!("SELECT COUNT(*) FROM {table}");
-            let pool = pool.clone();
-            async move {
-                let (n,): (i64,) = sqlx::query_as(&sql).fetch_one(&pool).await.unwrap();
-                n
-            }
-        };
-        let rows = (
-            count("applications").await,
-            count("application_attachments").await,
-        );
-        pool.close().await;
-        rows
     }
 }
 
@@ -324,25 +42,6 @@ struct World {
     stage: String,
     nomination: String,
 }
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Who {
-    Anonymous,
-    Organiser,
-    Participant,
-    Expert,
-    Commission,
-    Support,
-}
-
-const EVERYONE: &[Who] = &[
-    Who::Anonymous,
-    Who::Organiser,
-    Who::Participant,
-    Who::Expert,
-    Who::Commission,
-    Who::Support,
-];
 
 impl World {
     fn session(&self, who: Who) -> Option<&Session> {
@@ -372,7 +71,7 @@ impl World {
 
     /// Submits a valid application and returns its id and status token.
     async fn apply(&self, full_name: &str, email: &str) -> (String, String) {
-        let reply = self.api.submit(self.form(full_name, email)).await;
+        let reply = self.submit(self.form(full_name, email)).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
         let body = reply.json();
         let id = body["id"].as_str().unwrap().to_owned();
@@ -382,62 +81,56 @@ impl World {
     async fn transition(&self, id: &str, action: &str) -> Reply {
         let path = format!("/api/v1/applications/{id}/transition");
         let body = json!({"action": action});
-        self.api.post(&path, &self.organiser, body).await
+        self.api.post_json(&path, &self.organiser, body).await
+    }
+
+    /// Submits an application form without a session.
+    async fn submit(&self, parts: Vec<Part>) -> Reply {
+        let form = Payload::Form(parts);
+        self.api
+            .call(Method::POST, "/api/v1/applications", None, form)
+            .await
+    }
+
+    /// Looks an application up by its status token.
+    async fn status(&self, token: &str) -> Reply {
+        let body = Payload::Json(json!({"token": token}));
+        self.api
+            .call(Method::POST, "/api/v1/application-status", None, body)
+            .await
+    }
+
+    /// Rows of the applications and attachments tables, read past the API.
+    async fn stored_rows(&self) -> (i64, i64) {
+        let pool = sqlx::AnyPool::connect(&self.api.url).await.unwrap();
+        let count = |table: &str| {
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            let pool = pool.clone();
+            async move {
+                let (n,): (i64,) = sqlx::query_as(&sql).fetch_one(&pool).await.unwrap();
+                n
+            }
+        };
+        let rows = (
+            count("applications").await,
+            count("application_attachments").await,
+        );
+        pool.close().await;
+        rows
     }
 }
 
 async fn world(url: String) -> World {
-    let api = Api::start(url).await;
-    let db = &api.state.contest;
-    db.create_organiser("chief", "Главный организатор", PASSWORD)
-        .await
-        .expect("organiser created");
-    let signed_in = db.sign_in("chief", PASSWORD).await.unwrap();
-    let actor = signed_in.info.actor();
-    let organiser = Session {
-        cookie: signed_in.cookie_token,
-        csrf: signed_in.csrf_token,
-    };
-    let contest = NewContest {
-        name: "Лучший по профессии 2027".into(),
-        description: String::new(),
-        recording_retention_days: None,
-    };
-    let contest = db.create_contest(&actor, &contest).await.unwrap();
-    let stage = NewStage {
-        region: "Тверская область".into(),
-        starts_at: Some(1_800_000_000_000),
-        ends_at: Some(1_800_086_400_000),
-    };
-    let stage = db.create_stage(&actor, &contest.id, &stage).await.unwrap();
-    let nomination = NewNomination {
-        profession: "Сварщик".into(),
-    };
-    let nomination = db.create_nomination(&actor, &stage.id, &nomination);
-    let nomination = nomination.await.unwrap();
+    let api = Api::start(&url).await.with_fresh_clients();
+    let db = &api.contest;
+    let (actor, organiser) = world::organiser(db).await;
+    let (stage, nomination) = world::nomination(db, &actor).await;
 
     let mut others = Vec::new();
-    for (who, role) in [
-        (Who::Participant, Role::Participant),
-        (Who::Expert, Role::Expert),
-        (Who::Commission, Role::CommissionMember),
-        (Who::Support, Role::Support),
-    ] {
-        let new = NewPerson {
-            role: Some(role),
-            full_name: format!("Человек {}", role.as_str()),
-            stage_id: (role == Role::CommissionMember).then(|| stage.id.clone()),
-            ..NewPerson::default()
-        };
+    for (who, role) in Who::PEOPLE {
+        let new = world::person(role, &stage);
         let person = db.create_person(&actor, &new).await.unwrap();
-        let invite = NewInvite::default();
-        let link = db.create_invite(&actor, &person.id, &invite).await.unwrap();
-        let session = db.accept_invite(&link.token).await.unwrap();
-        let session = Session {
-            cookie: session.cookie_token,
-            csrf: session.csrf_token,
-        };
-        others.push((who, session));
+        others.push((who, world::invited(db, &actor, &person.id).await));
     }
     let world = World {
         api,
@@ -450,7 +143,7 @@ async fn world(url: String) -> World {
         json!({"version": CONSENT, "body": "Я согласен на обработку моих персональных данных."});
     let reply = world
         .api
-        .post("/api/v1/consent-texts", &world.organiser, consent)
+        .post_json("/api/v1/consent-texts", &world.organiser, consent)
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
     world
@@ -473,7 +166,7 @@ async fn every_endpoint_checks_role(w: World) {
     let consent = Payload::Json(consent);
 
     // Anyone may submit, signed in or not; the session plays no part.
-    for who in EVERYONE {
+    for who in Who::EVERYONE {
         let reply = w
             .api
             .call(
@@ -498,13 +191,13 @@ async fn every_endpoint_checks_role(w: World) {
             Method::GET,
             format!("/api/v1/application-form?stage={stage}&nomination={nomination}"),
             Payload::Empty,
-            EVERYONE,
+            Who::EVERYONE,
         ),
         (
             Method::POST,
             "/api/v1/application-status".into(),
             Payload::Json(json!({"token": token})),
-            EVERYONE,
+            Who::EVERYONE,
         ),
         (
             Method::GET,
@@ -557,7 +250,7 @@ async fn every_endpoint_checks_role(w: World) {
     ];
 
     for (method, path, payload, allowed) in &table {
-        let mut order: Vec<Who> = EVERYONE
+        let mut order: Vec<Who> = Who::EVERYONE
             .iter()
             .copied()
             .filter(|w| !allowed.contains(w))
@@ -580,7 +273,7 @@ async fn every_endpoint_checks_role(w: World) {
                 StatusCode::FORBIDDEN
             };
             assert_eq!(reply.status, expected, "{what}");
-            assert!(!reply.error_code().is_empty(), "{what}");
+            assert!(!reply.code().is_empty(), "{what}");
             let after = w.api.audit_len().await;
             assert_eq!(after, before, "a rejected request changed state: {what}");
         }
@@ -607,7 +300,7 @@ async fn application_goes_from_form_to_participant(w: World) {
 
     let mut parts = w.form("Семёнов Пётр Ильич", "petr@example.org");
     parts.push(file("photo.png", "image/png", PNG));
-    let reply = w.api.submit(parts).await;
+    let reply = w.submit(parts).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
     let receipt = reply.json();
     let id = receipt["id"].as_str().unwrap().to_owned();
@@ -616,7 +309,7 @@ async fn application_goes_from_form_to_participant(w: World) {
     let status_url = format!("/application-status.html#{token}");
     assert_eq!(receipt["status_url"], status_url.as_str());
 
-    let status = w.api.status(&token).await;
+    let status = w.status(&token).await;
     assert_eq!(status.status, StatusCode::OK, "{}", status.text());
     let status = status.json();
     let mut keys: Vec<&str> = status
@@ -710,7 +403,7 @@ async fn application_goes_from_form_to_participant(w: World) {
     assert_eq!(participant["role"], "participant");
     assert_eq!(participant["full_name"], "Семёнов Пётр Ильич");
 
-    let status = w.api.status(&token).await.json();
+    let status = w.status(&token).await.json();
     assert_eq!(status["status"], "accepted");
     assert_eq!(status["number"], "ЛПП-2027-0001");
 
@@ -778,7 +471,7 @@ async fn participant_sees_own_application(w: World) {
         .unwrap()
         .to_owned();
     let path = format!("/api/v1/people/{person}/invites");
-    let link = w.api.post(&path, &w.organiser, json!({})).await.json();
+    let link = w.api.post_json(&path, &w.organiser, json!({})).await.json();
     let token = link["token"].as_str().unwrap();
     let db = &w.api.state.contest;
     let signed_in = db.accept_invite(token).await.unwrap();
@@ -823,22 +516,22 @@ async fn rejection_and_bulk_changes(w: World) {
     let bulk = "/api/v1/applications/transition";
 
     let register = json!({"ids": [a, b], "action": "register"});
-    let reply = w.api.post(bulk, &w.organiser, register.clone()).await;
+    let reply = w.api.post_json(bulk, &w.organiser, register.clone()).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     let items = reply.json()["items"].as_array().unwrap().clone();
     assert_eq!(items[0]["number"], "ЛПП-2027-0001");
     assert_eq!(items[1]["number"], "ЛПП-2027-0002");
 
     let review_a = json!({"ids": [a], "action": "start_review"});
-    let reply = w.api.post(bulk, &w.organiser, review_a).await;
+    let reply = w.api.post_json(bulk, &w.organiser, review_a).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     // b is still registered, so rejecting both fails and changes neither.
     let before = w.api.audit_len().await;
     let reject_both = json!({"ids": [a, b], "action": "reject", "reason": "Нет диплома"});
-    let reply = w.api.post(bulk, &w.organiser, reject_both).await;
+    let reply = w.api.post_json(bulk, &w.organiser, reject_both).await;
     assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.text());
     assert_eq!(w.api.audit_len().await, before, "nothing changed");
-    let status = w.api.status(&token).await.json();
+    let status = w.status(&token).await.json();
     assert_eq!(status["status"], "under_review");
     let before = w.api.audit_len().await;
 
@@ -855,9 +548,9 @@ async fn rejection_and_bulk_changes(w: World) {
         ),
     ];
     for (body, field) in cases {
-        let reply = w.api.post(&single, &w.organiser, body.clone()).await;
+        let reply = w.api.post_json(&single, &w.organiser, body.clone()).await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-        let fields = reply.error_fields();
+        let fields = reply.fields();
         assert!(
             fields.iter().any(|f| f.starts_with(field)) || field == "body",
             "{body}: {fields:?}"
@@ -871,9 +564,9 @@ async fn rejection_and_bulk_changes(w: World) {
         ),
     ];
     for (body, field) in bad_ids {
-        let reply = w.api.post(bulk, &w.organiser, body.clone()).await;
+        let reply = w.api.post_json(bulk, &w.organiser, body.clone()).await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-        assert_eq!(reply.error_fields(), [field], "{body}");
+        assert_eq!(reply.fields(), [field], "{body}");
     }
     let missing = "00000000-0000-4000-8000-000000000000";
     let reply = w.transition(missing, "register").await;
@@ -886,9 +579,9 @@ async fn rejection_and_bulk_changes(w: World) {
 
     let reason = "Стаж меньше трёх лет <b>";
     let reject = json!({"action": "reject", "reason": reason});
-    let reply = w.api.post(&single, &w.organiser, reject).await;
+    let reply = w.api.post_json(&single, &w.organiser, reject).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-    let status = w.api.status(&token).await.json();
+    let status = w.status(&token).await.json();
     assert_eq!(status["status"], "rejected");
     assert_eq!(status["rejection_reason"], reason);
     assert_eq!(status["number"], "ЛПП-2027-0001");
@@ -905,7 +598,7 @@ fn form_with(w: &World, name: &str, value: Option<&str>) -> Vec<Part> {
 }
 
 async fn bad_submissions_save_nothing(w: World) {
-    let before_rows = w.api.stored_rows().await;
+    let before_rows = w.stored_rows().await;
     let before_audit = w.api.audit_len().await;
     let big: Vec<u8> = PDF
         .iter()
@@ -1048,15 +741,15 @@ async fn bad_submissions_save_nothing(w: World) {
         ),
     ];
     for (name, parts, fields) in cases {
-        let reply = w.api.submit(parts).await;
+        let reply = w.submit(parts).await;
         assert_eq!(
             reply.status,
             StatusCode::UNPROCESSABLE_ENTITY,
             "{name}: {}",
             reply.text()
         );
-        assert_eq!(reply.error_code(), "invalid_input", "{name}");
-        let mut got = reply.error_fields();
+        assert_eq!(reply.code(), "invalid_input", "{name}");
+        let mut got = reply.fields();
         got.sort();
         let mut expected: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
         expected.sort();
@@ -1073,14 +766,14 @@ async fn bad_submissions_save_nothing(w: World) {
     for _ in 0..4 {
         too_much.push(file("part.pdf", "application/pdf", &chunk));
     }
-    let reply = w.api.submit(too_much).await;
+    let reply = w.submit(too_much).await;
     assert_eq!(
         reply.status,
         StatusCode::PAYLOAD_TOO_LARGE,
         "{}",
         reply.text()
     );
-    assert_eq!(reply.error_code(), "payload_too_large");
+    assert_eq!(reply.code(), "payload_too_large");
 
     let json = Payload::Json(json!({"full_name": "Иван"}));
     let reply = w
@@ -1089,21 +782,14 @@ async fn bad_submissions_save_nothing(w: World) {
         .await;
     assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let garbage = Request::post("/api/v1/applications")
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
+        .header(header::CONTENT_TYPE, multipart::content_type())
         .body(Body::from(format!("--{BOUNDARY}\r\nno headers, no end")))
         .unwrap();
-    let reply = w.api.send(garbage, w.api.fresh_client()).await;
+    let reply = w.api.send_from(garbage, w.api.fresh_client()).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text());
-    assert_eq!(reply.error_code(), "invalid_multipart");
+    assert_eq!(reply.code(), "invalid_multipart");
 
-    assert_eq!(
-        w.api.stored_rows().await,
-        before_rows,
-        "nothing was half-saved"
-    );
+    assert_eq!(w.stored_rows().await, before_rows, "nothing was half-saved");
     assert_eq!(w.api.audit_len().await, before_audit, "nothing was audited");
 }
 
@@ -1121,7 +807,7 @@ async fn unusual_files_and_names_are_kept(w: World) {
     }
     // A PNG named .pdf is kept as the PNG its content shows.
     parts.push(file("photo.pdf", "application/pdf", PNG));
-    let reply = w.api.submit(parts).await;
+    let reply = w.submit(parts).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
     let id = reply.json()["id"].as_str().unwrap().to_owned();
     let detail = w
@@ -1156,10 +842,7 @@ async fn unusual_files_and_names_are_kept(w: World) {
         .await
         .json();
     assert_eq!(detail["application"]["duplicate_of"], first.as_str());
-    assert_eq!(
-        w.api.status(&second_token).await.json()["status"],
-        "submitted"
-    );
+    assert_eq!(w.status(&second_token).await.json()["status"], "submitted");
 }
 
 async fn public_lookups_reject_bad_input(w: World) {
@@ -1170,21 +853,21 @@ async fn public_lookups_reject_bad_input(w: World) {
     };
     let reply = form(String::new()).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    assert_eq!(reply.error_code(), "invalid_query");
+    assert_eq!(reply.code(), "invalid_query");
     let reply = form(format!("?stage=x&nomination={}", w.nomination)).await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(reply.error_fields(), ["stage"]);
+    assert_eq!(reply.fields(), ["stage"]);
     let other = "00000000-0000-4000-8000-000000000000";
     let reply = form(format!("?stage={other}&nomination={}", w.nomination)).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 
     let before = w.api.audit_len().await;
     for token in ["", "abc", &"g".repeat(64)] {
-        let reply = w.api.status(token).await;
+        let reply = w.status(token).await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{token:?}");
-        assert_eq!(reply.error_fields(), ["token"]);
+        assert_eq!(reply.fields(), ["token"]);
     }
-    let reply = w.api.status(&"0".repeat(64)).await;
+    let reply = w.status(&"0".repeat(64)).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert_eq!(w.api.audit_len().await, before);
 
@@ -1193,13 +876,13 @@ async fn public_lookups_reject_bad_input(w: World) {
         .get("/api/v1/applications?status=lost", &w.organiser)
         .await;
     assert_eq!(list.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(list.error_fields(), ["status"]);
+    assert_eq!(list.fields(), ["status"]);
     let list = w
         .api
         .get("/api/v1/applications?stage_id=tver", &w.organiser)
         .await;
     assert_eq!(list.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(list.error_fields(), ["stage_id"]);
+    assert_eq!(list.fields(), ["stage_id"]);
     let export = format!("/api/v1/stages/{other}/participants/html");
     let reply = w.api.get(&export, &w.organiser).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
@@ -1236,7 +919,7 @@ async fn submissions_are_rate_limited(w: World) {
         "{}",
         reply.text()
     );
-    assert_eq!(reply.error_code(), "too_many_requests");
+    assert_eq!(reply.code(), "too_many_requests");
     assert_eq!(
         w.api.audit_len().await,
         before,
@@ -1254,14 +937,11 @@ async fn submissions_are_rate_limited(w: World) {
 async fn submit_via(api: &Api, peer: &str, forwarded_for: &str) -> StatusCode {
     let parts = vec![text("consent", "false")];
     let request = Request::post("/api/v1/applications")
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
+        .header(header::CONTENT_TYPE, multipart::content_type())
         .header("x-forwarded-for", forwarded_for)
-        .body(Body::from(multipart_body(&parts)))
+        .body(Body::from(multipart::body(&parts)))
         .unwrap();
-    api.send(request, peer.parse().unwrap()).await.status
+    api.send_from(request, peer.parse().unwrap()).await.status
 }
 
 /// Uses up the burst of submissions that `forwarded_for` names for the client.
@@ -1280,7 +960,9 @@ async fn use_up_submissions(api: &Api, peer: &str, forwarded_for: impl Fn(usize)
 async fn submission_limit_follows_trusted_proxy(w: World) {
     let mut config = (*w.api.state.config).clone();
     config.http.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
-    let api = Api::with_config(w.api.url.clone(), config).await;
+    let api = Api::with_config(&w.api.url, config)
+        .await
+        .with_fresh_clients();
     let proxy = "127.0.0.1:40000";
 
     use_up_submissions(&api, proxy, |_| "198.51.100.20".to_owned()).await;
@@ -1347,12 +1029,9 @@ async fn log_holds_no_applicant_data() {
     let (id, token) = w
         .apply("Журавлёва Зинаида Львовна", "zina@example.org")
         .await;
-    assert_eq!(w.api.status(&token).await.status, StatusCode::OK);
+    assert_eq!(w.status(&token).await.status, StatusCode::OK);
     let bad = form_with(&w, "birth_date", Some("1990-02-30"));
-    assert_eq!(
-        w.api.submit(bad).await.status,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
+    assert_eq!(w.submit(bad).await.status, StatusCode::UNPROCESSABLE_ENTITY);
     let detail = w
         .api
         .get(&format!("/api/v1/applications/{id}"), &w.organiser)
@@ -1384,30 +1063,6 @@ async fn log_holds_no_applicant_data() {
     for secret in ["Журавлёва", "zina@example.org", "123-45-67", &token] {
         assert!(!log.contains(secret), "{secret} leaked into the log");
     }
-}
-
-macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let folder = tempfile::tempdir().unwrap();
-                    super::$name(world(sqlite_url(folder.path())).await).await;
-                }
-            )*
-        }
-
-        #[tokio::test(flavor = "multi_thread")]
-        async fn every_scenario_on_postgres() {
-            let server = PostgresServer::start();
-            $(
-                eprintln!("postgres: {}", stringify!($name));
-                $name(world(server.create_database().await).await).await;
-            )*
-        }
-    };
 }
 
 scenarios!(

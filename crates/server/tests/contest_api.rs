@@ -1,233 +1,23 @@
 //! The contest API over HTTP, on SQLite and on PostgreSQL: every endpoint for every role,
 //! sessions and CSRF, invite links, bad input, media tokens and the OpenAPI document.
 
-use std::sync::Arc;
+mod api;
 
-use axum::body::{to_bytes, Body};
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
-use profstage_contest::testing::{sqlite_url, PostgresServer};
-use profstage_contest::{Actor, AuditFilter, Database, LimiterEvent, LimiterKind, Page};
-use profstage_server::config::{AuthConfig, Config, TokenSecret};
-use profstage_server::contest_api::sign_in_limit::SignInLimiter;
-use profstage_server::contest_api::submission_limit::SubmissionLimiter;
-use profstage_server::http::router;
-use profstage_server::media_loop::MediaHandle;
-use profstage_server::notifier::CodeSender;
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use profstage_contest::{LimiterEvent, LimiterKind};
 use profstage_server::signalling::protocol::Role as MediaRole;
 use profstage_server::signalling::protocol::RoomKind as MediaKind;
-use profstage_server::state::AppState;
 use profstage_server::token::TokenKeys;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
-const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
-const PASSWORD: &str = "organiser password 2027";
-const BODY_LIMIT: usize = 4 << 20;
+use api::world::{Who, PASSWORD};
+use api::{scenarios, session_of, test_config, Api, Reply, Session, SECRET};
 
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
-            let text = String::from_utf8_lossy(&self.body);
-            panic!("body is not JSON ({error}): {text}")
-        })
-    }
-
-    fn error_code(&self) -> String {
-        let body = self.json();
-        assert!(body["error"]["message"].is_string(), "{body}");
-        body["error"]["code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    fn error_fields(&self) -> Vec<String> {
-        let body = self.json();
-        let fields = body["error"]["fields"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        fields
-            .iter()
-            .map(|f| f["field"].as_str().unwrap_or_default().to_owned())
-            .collect()
-    }
-}
-
-/// A signed-in browser: its cookie and CSRF token.
-#[derive(Clone)]
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-struct Api {
-    state: Arc<AppState>,
-    url: String,
-}
-
-impl Api {
-    async fn start(url: String, dev_mode: bool) -> Self {
-        let config = Config {
-            dev_mode: Some(dev_mode),
-            auth: AuthConfig {
-                token_secret: Some(TokenSecret::new(SECRET)),
-                ..AuthConfig::default()
-            },
-            ..Config::default()
-        };
-        Self::with_config(url, config).await
-    }
-
-    /// Serves the same database as another server would with `config`, with rate limits
-    /// of its own that start from the failures and submissions the database stores, as
-    /// after a restart.
-    async fn with_config(url: String, config: Config) -> Self {
-        let contest = Database::connect(&url).await.expect("database opens");
-        let contest = contest.with_lifetimes(config.auth.lifetimes());
-        let state = Arc::new(AppState {
-            codes: CodeSender::from_config(&config).expect("mail setup"),
-            config: Arc::new(config),
-            tokens: TokenKeys::new(SECRET.as_bytes()),
-            media: MediaHandle::detached(),
-            recordings: None,
-            briefings: None,
-            sign_in_limits: SignInLimiter::restore(&contest).await,
-            submission_limits: SubmissionLimiter::restore(&contest).await,
-            contest,
-        });
-        Self { state, url }
-    }
-
-    async fn send(&self, request: Request<Body>) -> Reply {
-        let response = router(Arc::clone(&self.state))
-            .oneshot(request)
-            .await
-            .unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = to_bytes(response.into_body(), BODY_LIMIT).await.unwrap();
-        Reply {
-            status,
-            headers,
-            body: body.to_vec(),
-        }
-    }
-
-    /// Sends a request with the session's cookie and CSRF header, and a JSON body if given.
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        session: Option<&Session>,
-        body: Option<Value>,
-    ) -> Reply {
-        let mut builder = Request::builder().method(method).uri(path);
-        if let Some(session) = session {
-            builder = builder
-                .header(
-                    header::COOKIE,
-                    format!("profstage_session={}", session.cookie),
-                )
-                .header("x-csrf-token", &session.csrf);
-        }
-        let body = match body {
-            Some(value) => {
-                builder = builder.header(header::CONTENT_TYPE, "application/json");
-                Body::from(value.to_string())
-            }
-            None => Body::empty(),
-        };
-        self.send(builder.body(body).unwrap()).await
-    }
-
-    async fn get(&self, path: &str, session: &Session) -> Reply {
-        self.call(Method::GET, path, Some(session), None).await
-    }
-
-    async fn post(&self, path: &str, session: &Session, body: Value) -> Reply {
-        self.call(Method::POST, path, Some(session), Some(body))
-            .await
-    }
-
-    /// Posts raw bytes as JSON with the session's cookie and CSRF header.
-    async fn post_raw(&self, path: &str, session: &Session, body: impl Into<Body>) -> Reply {
-        let request = Request::post(path)
-            .header(
-                header::COOKIE,
-                format!("profstage_session={}", session.cookie),
-            )
-            .header("x-csrf-token", &session.csrf)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(body.into())
-            .unwrap();
-        self.send(request).await
-    }
-
-    async fn sign_in(&self) -> (Session, Reply) {
-        let body = json!({"login": "chief", "password": PASSWORD});
-        let reply = self
-            .call(Method::POST, "/api/v1/session", None, Some(body))
-            .await;
-        assert_eq!(
-            reply.status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&reply.body)
-        );
-        (session_of(&reply), reply)
-    }
-
-    async fn accept(&self, token: &str) -> Reply {
-        let body = json!({"token": token});
-        self.call(Method::POST, "/api/v1/invites/accept", None, Some(body))
-            .await
-    }
-
-    /// Number of audit entries: every change and every read of personal data adds one.
-    async fn audit_len(&self) -> usize {
-        let mut total = 0;
-        let mut offset = 0;
-        loop {
-            let page = Page::new(Some(offset), Some(Page::MAX_LIMIT)).unwrap();
-            let actor = Actor::command_line();
-            let filter = AuditFilter::default();
-            let log = self
-                .state
-                .contest
-                .audit_log(&actor, &filter, page)
-                .await
-                .unwrap();
-            total += log.items.len();
-            match log.next_offset {
-                Some(next) => offset = next,
-                None => return total,
-            }
-        }
-    }
-
-    async fn contest_count(&self, organiser: &Session) -> usize {
-        let reply = self.get("/api/v1/contests?limit=200", organiser).await;
-        reply.json()["items"].as_array().unwrap().len()
-    }
-}
-
-fn session_of(reply: &Reply) -> Session {
-    let cookie = reply.headers[header::SET_COOKIE].to_str().unwrap();
-    let value = cookie
-        .strip_prefix("profstage_session=")
-        .and_then(|rest| rest.split(';').next())
-        .expect("session cookie");
-    Session {
-        cookie: value.to_owned(),
-        csrf: reply.json()["csrf_token"].as_str().unwrap().to_owned(),
-    }
+/// Returns the number of contests listed to `organiser`.
+async fn contest_count(api: &Api, organiser: &Session) -> usize {
+    let reply = api.get("/api/v1/contests?limit=200", organiser).await;
+    reply.json()["items"].as_array().unwrap().len()
 }
 
 /// A contest with one room, an organiser and one signed-in person of every other role.
@@ -249,7 +39,7 @@ struct World {
 }
 
 async fn world(url: String) -> World {
-    let api = Api::start(url, true).await;
+    let api = Api::with_restored_limits(&url, test_config()).await;
     api.state
         .contest
         .create_organiser("Chief", "Главный организатор", PASSWORD)
@@ -261,7 +51,7 @@ async fn world(url: String) -> World {
         let api = &api;
         let organiser = &organiser;
         async move {
-            let reply = api.post(&path, organiser, body).await;
+            let reply = api.post_json(&path, organiser, body).await;
             assert_eq!(
                 reply.status,
                 StatusCode::CREATED,
@@ -311,7 +101,7 @@ async fn world(url: String) -> World {
         }
         let id = create("/api/v1/people".into(), person).await;
         let invite = api
-            .post(
+            .post_json(
                 &format!("/api/v1/people/{id}/invites"),
                 &organiser,
                 json!({}),
@@ -363,24 +153,6 @@ async fn world(url: String) -> World {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Who {
-    Anonymous,
-    Organiser,
-    Participant,
-    Expert,
-    Commission,
-    Support,
-}
-
-const EVERYONE_SIGNED_IN: &[Who] = &[
-    Who::Organiser,
-    Who::Participant,
-    Who::Expert,
-    Who::Commission,
-    Who::Support,
-];
-
 impl World {
     fn session(&self, who: Who) -> Option<&Session> {
         match who {
@@ -401,7 +173,7 @@ async fn every_endpoint_checks_role(w: World) {
     // A participant may read their own record but not other people's.
     let revocable = w
         .api
-        .post(
+        .post_json(
             &format!("/api/v1/people/{spare}/invites"),
             &w.organiser,
             json!({}),
@@ -467,18 +239,13 @@ async fn every_endpoint_checks_role(w: World) {
     // Method, path, body, roles allowed. Within each row the rejected roles go first, so a
     // rejected request meets the same state as the allowed one.
     let table: Vec<(Method, String, Option<Value>, &[Who])> = vec![
-        (Method::GET, "/api/v1/me".into(), None, EVERYONE_SIGNED_IN),
-        (
-            Method::GET,
-            "/api/v1/me/rooms".into(),
-            None,
-            EVERYONE_SIGNED_IN,
-        ),
+        (Method::GET, "/api/v1/me".into(), None, Who::SIGNED_IN),
+        (Method::GET, "/api/v1/me/rooms".into(), None, Who::SIGNED_IN),
         (
             Method::GET,
             "/api/v1/me/application".into(),
             None,
-            EVERYONE_SIGNED_IN,
+            Who::SIGNED_IN,
         ),
         (
             Method::GET,
@@ -623,7 +390,7 @@ async fn every_endpoint_checks_role(w: World) {
             Method::GET,
             "/api/v1/me/briefings".into(),
             None,
-            EVERYONE_SIGNED_IN,
+            Who::SIGNED_IN,
         ),
         (
             Method::GET,
@@ -735,7 +502,7 @@ async fn every_endpoint_checks_role(w: World) {
 
     for (method, path, body, allowed) in &table {
         let mut order: Vec<Who> = vec![Who::Anonymous];
-        order.extend(EVERYONE_SIGNED_IN.iter().filter(|w| !allowed.contains(w)));
+        order.extend(Who::SIGNED_IN.iter().filter(|w| !allowed.contains(w)));
         order.extend(allowed.iter());
         for who in order {
             let before = w.api.audit_len().await;
@@ -761,7 +528,7 @@ async fn every_endpoint_checks_role(w: World) {
                 StatusCode::FORBIDDEN
             };
             assert_eq!(reply.status, expected, "{what}");
-            assert!(!reply.error_code().is_empty(), "{what}");
+            assert!(!reply.code().is_empty(), "{what}");
             assert_eq!(
                 w.api.audit_len().await,
                 before,
@@ -772,7 +539,7 @@ async fn every_endpoint_checks_role(w: World) {
 }
 
 async fn csrf_token_is_required(w: World) {
-    let before = w.api.contest_count(&w.organiser).await;
+    let before = contest_count(&w.api, &w.organiser).await;
     let body = json!({"name": "Без CSRF"});
     let no_header = Session {
         csrf: String::new(),
@@ -787,9 +554,12 @@ async fn csrf_token_is_required(w: World) {
         ..w.organiser.clone()
     };
     for session in [&no_header, &wrong, &other] {
-        let reply = w.api.post("/api/v1/contests", session, body.clone()).await;
+        let reply = w
+            .api
+            .post_json("/api/v1/contests", session, body.clone())
+            .await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN);
-        assert_eq!(reply.error_code(), "csrf_failed");
+        assert_eq!(reply.code(), "csrf_failed");
     }
     let request = Request::post("/api/v1/contests")
         .header(
@@ -801,7 +571,7 @@ async fn csrf_token_is_required(w: World) {
         .unwrap();
     let reply = w.api.send(request).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    assert_eq!(w.api.contest_count(&w.organiser).await, before);
+    assert_eq!(contest_count(&w.api, &w.organiser).await, before);
 
     let read = w.api.get("/api/v1/contests", &no_header).await;
     assert_eq!(read.status, StatusCode::OK, "reads need no CSRF token");
@@ -810,7 +580,7 @@ async fn csrf_token_is_required(w: World) {
 }
 
 async fn bad_input_saves_nothing(w: World) {
-    let before_contests = w.api.contest_count(&w.organiser).await;
+    let before_contests = contest_count(&w.api, &w.organiser).await;
     let before_audit = w.api.audit_len().await;
     let long = "Щ".repeat(201);
     let cases: Vec<(Body, StatusCode, &str, Option<&str>)> = vec![
@@ -880,9 +650,9 @@ async fn bad_input_saves_nothing(w: World) {
         let reply = w.api.post_raw("/api/v1/contests", &w.organiser, body).await;
         let text = String::from_utf8_lossy(&reply.body).into_owned();
         assert_eq!(reply.status, status, "case {index}: {text}");
-        assert_eq!(reply.error_code(), code, "case {index}: {text}");
+        assert_eq!(reply.code(), code, "case {index}: {text}");
         if let Some(field) = field {
-            assert_eq!(reply.error_fields(), [field], "case {index}: {text}");
+            assert_eq!(reply.fields(), [field], "case {index}: {text}");
         }
     }
     let request = Request::post("/api/v1/contests")
@@ -895,7 +665,7 @@ async fn bad_input_saves_nothing(w: World) {
         .unwrap();
     let reply = w.api.send(request).await;
     assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert_eq!(w.api.contest_count(&w.organiser).await, before_contests);
+    assert_eq!(contest_count(&w.api, &w.organiser).await, before_contests);
     assert_eq!(
         w.api.audit_len().await,
         before_audit,
@@ -905,33 +675,36 @@ async fn bad_input_saves_nothing(w: World) {
     let stage = json!({"region": "Омская область", "starts_at": 10, "ends_at": 5});
     let reply = w
         .api
-        .post(
+        .post_json(
             &format!("/api/v1/contests/{}/stages", w.contest),
             &w.organiser,
             stage,
         )
         .await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(reply.error_fields(), ["ends_at"]);
+    assert_eq!(reply.fields(), ["ends_at"]);
     let part = json!({"kind": "lecture", "title": "Лекция"});
     let reply = w
         .api
-        .post(
+        .post_json(
             &format!("/api/v1/nominations/{}/parts", w.nomination),
             &w.organiser,
             part,
         )
         .await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(reply.error_fields(), ["kind"]);
+    assert_eq!(reply.fields(), ["kind"]);
     let person =
         json!({"role": "organiser", "full_name": "Второй организатор", "email": "not-an-email"});
-    let reply = w.api.post("/api/v1/people", &w.organiser, person).await;
+    let reply = w
+        .api
+        .post_json("/api/v1/people", &w.organiser, person)
+        .await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(reply.error_fields(), ["role", "email"]);
+    assert_eq!(reply.fields(), ["role", "email"]);
     let reply = w.api.get("/api/v1/contests/not-a-uuid", &w.organiser).await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(reply.error_fields(), ["id"]);
+    assert_eq!(reply.fields(), ["id"]);
     let missing = "00000000-0000-4000-8000-000000000000";
     let reply = w
         .api
@@ -941,7 +714,7 @@ async fn bad_input_saves_nothing(w: World) {
     let group =
         json!({"name": "Группа", "chair_id": w.participant_id, "member_ids": [w.expert_id]});
     let path = format!("/api/v1/nominations/{}/expert-groups", w.nomination);
-    let reply = w.api.post(&path, &w.organiser, group).await;
+    let reply = w.api.post_json(&path, &w.organiser, group).await;
     assert_eq!(
         reply.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -959,7 +732,7 @@ async fn unicode_names_round_trip(w: World) {
     let name = "Конкурс «Лучший по профессии» — 2027 👷🏽 ﷽ 中文";
     let reply = w
         .api
-        .post("/api/v1/contests", &w.organiser, json!({"name": name}))
+        .post_json("/api/v1/contests", &w.organiser, json!({"name": name}))
         .await;
     assert_eq!(reply.status, StatusCode::CREATED);
     let id = reply.json()["id"].as_str().unwrap().to_owned();
@@ -972,7 +745,7 @@ async fn unicode_names_round_trip(w: World) {
     let longest = "Ж".repeat(200);
     let reply = w
         .api
-        .post("/api/v1/contests", &w.organiser, json!({"name": longest}))
+        .post_json("/api/v1/contests", &w.organiser, json!({"name": longest}))
         .await;
     assert_eq!(reply.status, StatusCode::CREATED);
 }
@@ -982,7 +755,7 @@ async fn invite_links_work_once(w: World) {
     let create = || async {
         let reply = w
             .api
-            .post(
+            .post_json(
                 &format!("/api/v1/people/{spare}/invites"),
                 &w.organiser,
                 json!({"valid_hours": 1}),
@@ -998,7 +771,7 @@ async fn invite_links_work_once(w: World) {
     assert_eq!(w.api.accept(&used).await.status, StatusCode::OK);
     let reused = w.api.accept(&used).await;
     assert_eq!(reused.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(reused.error_code(), "invalid_invite");
+    assert_eq!(reused.code(), "invalid_invite");
 
     let (revoked_id, revoked) = create().await;
     let path = format!("/api/v1/invites/{revoked_id}/revoke");
@@ -1007,7 +780,7 @@ async fn invite_links_work_once(w: World) {
         .call(Method::POST, &path, Some(&w.organiser), None)
         .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
-    assert_eq!(w.api.accept(&revoked).await.error_code(), "invalid_invite");
+    assert_eq!(w.api.accept(&revoked).await.code(), "invalid_invite");
     let again = w
         .api
         .call(Method::POST, &path, Some(&w.organiser), None)
@@ -1022,7 +795,7 @@ async fn invite_links_work_once(w: World) {
         .await
         .unwrap();
     pool.close().await;
-    assert_eq!(w.api.accept(&expired).await.error_code(), "invalid_invite");
+    assert_eq!(w.api.accept(&expired).await.code(), "invalid_invite");
 
     let before = w.api.audit_len().await;
     for token in ["", "zz", &"0".repeat(64), &"g".repeat(64)] {
@@ -1034,16 +807,16 @@ async fn invite_links_work_once(w: World) {
     let hours = json!({"valid_hours": 0});
     let reply = w
         .api
-        .post(
+        .post_json(
             &format!("/api/v1/people/{spare}/invites"),
             &w.organiser,
             hours,
         )
         .await;
-    assert_eq!(reply.error_fields(), ["valid_hours"]);
+    assert_eq!(reply.fields(), ["valid_hours"]);
     let organiser_id = w.api.get("/api/v1/me", &w.organiser).await.json()["person"]["id"].clone();
     let path = format!("/api/v1/people/{}/invites", organiser_id.as_str().unwrap());
-    let reply = w.api.post(&path, &w.organiser, json!({})).await;
+    let reply = w.api.post_json(&path, &w.organiser, json!({})).await;
     assert_eq!(
         reply.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -1058,14 +831,14 @@ async fn sessions_sign_in_and_out(w: World) {
         .call(Method::POST, "/api/v1/session", None, Some(wrong))
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(reply.error_code(), "wrong_credentials");
+    assert_eq!(reply.code(), "wrong_credentials");
     assert!(!reply.headers.contains_key(header::SET_COOKIE));
     let unknown = json!({"login": "nobody", "password": PASSWORD});
     let reply = w
         .api
         .call(Method::POST, "/api/v1/session", None, Some(unknown))
         .await;
-    assert_eq!(reply.error_code(), "wrong_credentials");
+    assert_eq!(reply.code(), "wrong_credentials");
 
     let anonymous = w
         .api
@@ -1101,7 +874,9 @@ async fn sessions_sign_in_and_out(w: World) {
         "other sessions stay signed in"
     );
 
-    let production = Api::start(w.api.url.clone(), false).await;
+    let mut production_config = test_config();
+    production_config.dev_mode = Some(false);
+    let production = Api::with_restored_limits(&w.api.url, production_config).await;
     let (_, reply) = production.sign_in().await;
     let cookie = reply.headers[header::SET_COOKIE].to_str().unwrap();
     assert!(cookie.ends_with("; Secure"), "{cookie}");
@@ -1145,7 +920,7 @@ async fn lists_are_paged(w: World) {
     for index in 0..4 {
         let reply = w
             .api
-            .post(
+            .post_json(
                 "/api/v1/contests",
                 &w.organiser,
                 json!({"name": format!("К{index}")}),
@@ -1169,10 +944,10 @@ async fn lists_are_paged(w: World) {
     assert!(last["next_offset"].is_null());
     let too_many = w.api.get("/api/v1/contests?limit=201", &w.organiser).await;
     assert_eq!(too_many.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(too_many.error_fields(), ["limit"]);
+    assert_eq!(too_many.fields(), ["limit"]);
     let not_number = w.api.get("/api/v1/contests?limit=many", &w.organiser).await;
     assert_eq!(not_number.status, StatusCode::BAD_REQUEST);
-    assert_eq!(not_number.error_code(), "invalid_query");
+    assert_eq!(not_number.code(), "invalid_query");
     let experts = w
         .api
         .get("/api/v1/people?role=expert", &w.organiser)
@@ -1254,7 +1029,7 @@ fn in_an_hour() -> i64 {
 async fn schedule(w: &World, title: &str) -> Value {
     let path = format!("/api/v1/stages/{}/briefings", w.stage);
     let body = json!({"title": title, "starts_at": in_an_hour(), "agenda": "Регламент\nВопросы"});
-    let reply = w.api.post(&path, &w.organiser, body).await;
+    let reply = w.api.post_json(&path, &w.organiser, body).await;
     assert_eq!(
         reply.status,
         StatusCode::CREATED,
@@ -1387,7 +1162,7 @@ async fn briefings_are_scheduled_and_joined(w: World) {
     assert!(cancelled.json()["cancelled_at"].is_i64());
     let refused = media_token(&w, &room, &w.participant).await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
-    assert_eq!(refused.error_code(), "conflict");
+    assert_eq!(refused.code(), "conflict");
     let mine = w
         .api
         .get("/api/v1/me/briefings", &w.participant)
@@ -1447,15 +1222,15 @@ async fn bad_briefings_save_nothing(w: World) {
         ),
     ];
     for (body, fields) in cases {
-        let reply = w.api.post(&path, &w.organiser, body.clone()).await;
+        let reply = w.api.post_json(&path, &w.organiser, body.clone()).await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         if !fields.is_empty() {
-            assert_eq!(reply.error_fields(), fields, "{body}");
+            assert_eq!(reply.fields(), fields, "{body}");
         }
     }
     let unknown = "/api/v1/stages/67e55044-10b1-426f-9247-bb680e5fe0c8/briefings";
     let body = json!({"title": "Б", "starts_at": in_an_hour()});
-    let missing = w.api.post(unknown, &w.organiser, body).await;
+    let missing = w.api.post_json(unknown, &w.organiser, body).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 
     let briefing = schedule(&w, "Инструктаж").await;
@@ -1471,7 +1246,7 @@ async fn bad_briefings_save_nothing(w: World) {
             .call(Method::PATCH, &path, Some(&w.organiser), Some(body.clone()))
             .await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-        assert_eq!(reply.error_fields(), [field], "{body}");
+        assert_eq!(reply.fields(), [field], "{body}");
     }
     let bad_id = w
         .api
@@ -1482,7 +1257,7 @@ async fn bad_briefings_save_nothing(w: World) {
             None,
         )
         .await;
-    assert_eq!(bad_id.error_fields(), ["id"]);
+    assert_eq!(bad_id.fields(), ["id"]);
     assert_eq!(w.api.audit_len().await, before_changes);
     assert_eq!(
         before_changes,
@@ -1521,7 +1296,7 @@ async fn sign_in_via(
 async fn behind_proxy(w: &World) -> Api {
     let mut config = (*w.api.state.config).clone();
     config.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
-    Api::with_config(w.api.url.clone(), config).await
+    Api::with_restored_limits(&w.api.url, config).await
 }
 
 /// Sends failed sign-ins, each for another login, until the address limit must be used up.
@@ -1593,7 +1368,7 @@ async fn configured_lifetimes_apply(w: World) {
     let mut config = (*w.api.state.config).clone();
     config.auth.session_ttl_secs = 900;
     config.auth.invite_ttl_hours = 5;
-    let api = Api::with_config(w.api.url.clone(), config).await;
+    let api = Api::with_restored_limits(&w.api.url, config).await;
 
     let (organiser, reply) = api.sign_in().await;
     let cookie = reply.headers[header::SET_COOKIE]
@@ -1619,12 +1394,14 @@ async fn configured_lifetimes_apply(w: World) {
     );
 
     let path = format!("/api/v1/people/{}/invites", w.spare_id);
-    let invite = api.post(&path, &organiser, json!({})).await;
+    let invite = api.post_json(&path, &organiser, json!({})).await;
     assert_eq!(invite.status, StatusCode::CREATED);
     let record = &invite.json()["invite"];
     let lifetime = record["expires_at"].as_i64().unwrap() - record["created_at"].as_i64().unwrap();
     assert_eq!(lifetime, 5 * 60 * 60 * 1000, "the configured default");
-    let chosen = api.post(&path, &organiser, json!({"valid_hours": 2})).await;
+    let chosen = api
+        .post_json(&path, &organiser, json!({"valid_hours": 2}))
+        .await;
     let record = &chosen.json()["invite"];
     let lifetime = record["expires_at"].as_i64().unwrap() - record["created_at"].as_i64().unwrap();
     assert_eq!(lifetime, 2 * 60 * 60 * 1000, "the organiser's choice");
@@ -1659,7 +1436,7 @@ async fn sign_ins_are_rate_limited(w: World) {
         StatusCode::TOO_MANY_REQUESTS,
         "even the right password"
     );
-    assert_eq!(limited.error_code(), "too_many_attempts");
+    assert_eq!(limited.code(), "too_many_attempts");
     let message = limited.json()["error"]["message"]
         .as_str()
         .unwrap()
@@ -1686,7 +1463,7 @@ async fn sign_ins_are_rate_limited(w: World) {
 
 /// Serves the world's database from a new server, as after a restart.
 async fn restarted(w: &World) -> Api {
-    Api::with_config(w.api.url.clone(), (*w.api.state.config).clone()).await
+    Api::with_restored_limits(&w.api.url, (*w.api.state.config).clone()).await
 }
 
 async fn sign_in_limit_survives_restart(w: World) {
@@ -1702,7 +1479,7 @@ async fn sign_in_limit_survives_restart(w: World) {
         StatusCode::TOO_MANY_REQUESTS,
         "the login stays locked out after a restart"
     );
-    assert_eq!(limited.error_code(), "too_many_attempts");
+    assert_eq!(limited.code(), "too_many_attempts");
     let other = sign_in_from(&api, "someone", "wrong password", [198, 51, 100, 21]).await;
     assert_eq!(
         other.status,
@@ -1827,7 +1604,7 @@ async fn old_limiter_events_are_pruned(w: World) {
 
 /// Creates a record as the organiser and returns its id.
 async fn created_id(w: &World, path: &str, body: Value) -> String {
-    let reply = w.api.post(path, &w.organiser, body).await;
+    let reply = w.api.post_json(path, &w.organiser, body).await;
     assert_eq!(
         reply.status,
         StatusCode::CREATED,
@@ -1876,14 +1653,14 @@ async fn records_are_corrected(w: World) {
     )
     .await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(empty.error_fields(), ["name"]);
+    assert_eq!(empty.fields(), ["name"]);
     let backwards = put(
         format!("/api/v1/stages/{}", w.stage),
         json!({"region": "Тверская область", "starts_at": 10, "ends_at": 5}),
     )
     .await;
     assert_eq!(backwards.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(backwards.error_fields(), ["ends_at"]);
+    assert_eq!(backwards.fields(), ["ends_at"]);
     let unknown = put(
         format!("/api/v1/rooms/{}", uuid::Uuid::new_v4()),
         json!({"title": "Нигде"}),
@@ -1905,7 +1682,7 @@ async fn records_are_corrected(w: World) {
     ] {
         let reply = delete(path.clone()).await;
         assert_eq!(reply.status, StatusCode::CONFLICT, "DELETE {path}");
-        assert_eq!(reply.error_code(), "conflict", "DELETE {path}");
+        assert_eq!(reply.code(), "conflict", "DELETE {path}");
         let message = reply.json()["error"]["message"]
             .as_str()
             .unwrap()
@@ -1939,30 +1716,6 @@ async fn records_are_corrected(w: World) {
     let path = format!("/api/v1/people/{}", w.spare_id);
     let gone = w.api.get(&path, &w.organiser).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
-}
-
-macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let folder = tempfile::tempdir().unwrap();
-                    super::$name(world(sqlite_url(folder.path())).await).await;
-                }
-            )*
-        }
-
-        #[tokio::test(flavor = "multi_thread")]
-        async fn every_scenario_on_postgres() {
-            let server = PostgresServer::start();
-            $(
-                eprintln!("postgres: {}", stringify!($name));
-                $name(world(server.create_database().await).await).await;
-            )*
-        }
-    };
 }
 
 scenarios!(

@@ -3,54 +3,26 @@
 //! file outbox, codes e-mailed through a real SMTP server, and PDFs read back with
 //! pdftotext.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+mod api;
 
-use axum::body::{to_bytes, Body};
-use axum::http::{header, Method, Request, StatusCode};
-use profstage_contest::testing::{sqlite_url, PostgresServer};
+use std::path::{Path, PathBuf};
+
+use axum::http::{header, Method, StatusCode};
 use profstage_contest::{
-    Actor, Database, NewContest, NewExpertGroup, NewInvite, NewNomination, NewPerson, NewRoom,
-    NewStage, NewStagePart, PartKind, PersonId, Role, StageId,
+    Actor, Database, NewExpertGroup, NewPerson, NewRoom, NewStagePart, PartKind, PersonId, Role,
+    StageId,
 };
-use profstage_server::config::{AuthConfig, Config, MailSecurity, TokenSecret};
-use profstage_server::http::router;
-use profstage_server::media_loop::MediaHandle;
-use profstage_server::notifier::CodeSender;
-use profstage_server::state::AppState;
-use profstage_server::token::TokenKeys;
+use profstage_server::config::{Config, MailSecurity};
 use serde_json::{json, Value};
-use tower::ServiceExt;
+
+use api::{scenarios, test_config, world, Api, Reply, Session};
+use profstage_contest::testing::sqlite_url;
 
 mod log_capture;
 mod smtp;
 
 use log_capture::Captured;
 use smtp::{SmtpServer, TestCertificate};
-
-const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
-const PASSWORD: &str = "organiser password 2027";
-
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
-            let text = String::from_utf8_lossy(&self.body);
-            panic!("body is not JSON ({error}): {text}")
-        })
-    }
-}
-
-#[derive(Clone)]
-struct Session {
-    cookie: String,
-    csrf: String,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Who {
@@ -77,7 +49,7 @@ const EVERYONE: [Who; 7] = [
 /// a chair and a member; an expert of no group; two participants in both parts; and one
 /// signed-in person of every other role.
 struct World {
-    state: Arc<AppState>,
+    api: Api,
     _data: tempfile::TempDir,
     outbox: PathBuf,
     sessions: Vec<(Who, Session)>,
@@ -98,37 +70,7 @@ impl World {
 
     async fn call(&self, method: Method, path: &str, who: Who, body: Option<Value>) -> Reply {
         let session = self.session(who);
-        let mut builder = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(
-                header::COOKIE,
-                format!("profstage_session={}", session.cookie),
-            )
-            .header("x-csrf-token", &session.csrf);
-        let body = match body {
-            Some(value) => {
-                builder = builder.header(header::CONTENT_TYPE, "application/json");
-                Body::from(value.to_string())
-            }
-            None => Body::empty(),
-        };
-        let response = router(Arc::clone(&self.state))
-            .oneshot(builder.body(body).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        let body = to_bytes(response.into_body(), 16 << 20).await.unwrap();
-        Reply {
-            status,
-            content_type,
-            body: body.to_vec(),
-        }
+        self.api.call(method, path, Some(session), body).await
     }
 
     /// Sends a request that must succeed with `status`, and returns its reply.
@@ -293,15 +235,7 @@ async fn signed_in(
         ..NewPerson::default()
     };
     let person = db.create_person(organiser, &new).await.unwrap();
-    let link = db
-        .create_invite(organiser, &person.id, &NewInvite::default())
-        .await
-        .unwrap();
-    let session = db.accept_invite(&link.token).await.unwrap();
-    let session = Session {
-        cookie: session.cookie_token,
-        csrf: session.csrf_token,
-    };
+    let session = world::invited(db, organiser, &person.id).await;
     (person.id, session)
 }
 
@@ -312,53 +246,15 @@ async fn world(url: String) -> World {
 /// Builds the world on a server whose configuration `configure` has changed.
 async fn world_with(url: String, configure: impl FnOnce(&mut Config)) -> World {
     let data = tempfile::tempdir().unwrap();
-    let mut config = Config {
-        dev_mode: Some(true),
-        auth: AuthConfig {
-            token_secret: Some(TokenSecret::new(SECRET)),
-            ..AuthConfig::default()
-        },
-        ..Config::default()
-    };
+    let mut config = test_config();
     config.recording.data_dir = data.path().to_owned();
     configure(&mut config);
     config.validate().unwrap();
-    let db = Database::connect(&url).await.unwrap();
-    db.create_organiser("chief", "Главный организатор", PASSWORD)
-        .await
-        .unwrap();
-    let signed = db.sign_in("chief", PASSWORD).await.unwrap();
-    let organiser = signed.info.actor();
-    let mut sessions = vec![(
-        Who::Organiser,
-        Session {
-            cookie: signed.cookie_token,
-            csrf: signed.csrf_token,
-        },
-    )];
-
-    let contest = NewContest {
-        name: "Лучший по профессии 2027".into(),
-        description: String::new(),
-        recording_retention_days: None,
-    };
-    let contest = db.create_contest(&organiser, &contest).await.unwrap();
-    let stage = NewStage {
-        region: "Тверская область".into(),
-        starts_at: Some(1_800_000_000_000),
-        ends_at: Some(1_800_086_400_000),
-    };
-    let stage = db
-        .create_stage(&organiser, &contest.id, &stage)
-        .await
-        .unwrap();
-    let nomination = NewNomination {
-        profession: "Сварщик".into(),
-    };
-    let nomination = db
-        .create_nomination(&organiser, &stage.id, &nomination)
-        .await
-        .unwrap();
+    let api = Api::with_config(&url, config).await;
+    let db = &api.contest;
+    let (organiser, session) = world::organiser(db).await;
+    let mut sessions = vec![(Who::Organiser, session)];
+    let (stage, nomination) = world::nomination(db, &organiser).await;
     let mut parts = Vec::new();
     for (kind, title) in [
         (PartKind::Theory, "Теория"),
@@ -388,7 +284,7 @@ async fn world_with(url: String, configure: impl FnOnce(&mut Config)) -> World {
         ),
         (Who::Support, Role::Support, "Поддержка Орлова"),
     ] {
-        let (id, session) = signed_in(&db, &organiser, role, name, &stage.id).await;
+        let (id, session) = signed_in(db, &organiser, role, name, &stage.id).await;
         people.push(id);
         sessions.push((who, session));
     }
@@ -418,19 +314,8 @@ async fn world_with(url: String, configure: impl FnOnce(&mut Config)) -> World {
         }
     }
 
-    let state = Arc::new(AppState {
-        codes: CodeSender::from_config(&config).expect("mail setup"),
-        config: Arc::new(config),
-        tokens: TokenKeys::new(SECRET.as_bytes()),
-        media: MediaHandle::detached(),
-        recordings: None,
-        briefings: None,
-        contest: db,
-        sign_in_limits: Default::default(),
-        submission_limits: Default::default(),
-    });
     let mut w = World {
-        state,
+        api,
         outbox: data.path().join("outbox"),
         _data: data,
         sessions,
@@ -1113,7 +998,7 @@ async fn protocols_are_approved_with_codes(w: World) {
             StatusCode::OK,
         )
         .await;
-    assert_eq!(reply.content_type, "application/pdf");
+    assert_eq!(reply.header(header::CONTENT_TYPE), "application/pdf");
     let text = pdf_text(&reply.body);
     assert_contains(
         &text,
@@ -1510,8 +1395,9 @@ async fn openapi_lists_scoring(w: World) {
 const CHAIR_EMAIL: &str = "smirnova@example.org";
 
 /// Builds a world on SQLite whose server sends codes through the SMTP server at `port`,
-/// with [`CHAIR_EMAIL`] in the chair's record.
-async fn mail_world(folder: &Path, port: u16) -> World {
+/// with [`CHAIR_EMAIL`] in the chair's record, and whose mail settings `configure` has
+/// changed.
+async fn mail_world(folder: &Path, port: u16, configure: impl FnOnce(&mut Config)) -> World {
     let url = sqlite_url(folder);
     let w = world_with(url.clone(), |config| {
         config.mail.host = Some("127.0.0.1".to_owned());
@@ -1519,6 +1405,7 @@ async fn mail_world(folder: &Path, port: u16) -> World {
         config.mail.security = MailSecurity::None;
         config.mail.from = Some("Профстейдж <noreply@example.org>".to_owned());
         config.mail.timeout_secs = 5;
+        configure(config);
     })
     .await;
     let pool = sqlx::AnyPool::connect(&url).await.unwrap();
@@ -1546,12 +1433,11 @@ async fn tls_delivery(
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let smtp = SmtpServer::start(&args);
     let folder = tempfile::tempdir().unwrap();
-    let mut w = mail_world(folder.path(), smtp.port()).await;
-    let mut config = (*w.state.config).clone();
-    config.mail.security = security;
-    config.mail.ca_file = trust.then(|| certificate.cert.clone());
-    let state = Arc::get_mut(&mut w.state).expect("no other handle on the state");
-    state.codes = CodeSender::from_config(&config).unwrap();
+    let w = mail_world(folder.path(), smtp.port(), |config| {
+        config.mail.security = security;
+        config.mail.ca_file = trust.then(|| certificate.cert.clone());
+    })
+    .await;
     let protocol = w.locked_protocol().await;
     let path = format!("/api/v1/protocols/{protocol}/approval-code");
     let reply = w.call(Method::POST, &path, Who::Chair, None).await;
@@ -1583,7 +1469,7 @@ fn code_in(body: &str) -> String {
 /// Requests a code as the chair from a server that sends through the SMTP server at
 /// `port`, and returns the protocol, the reply and the log of the request.
 async fn chair_requests_code(folder: &Path, port: u16) -> (String, Reply, String) {
-    let w = mail_world(folder, port).await;
+    let w = mail_world(folder, port, |_| {}).await;
     let protocol = w.locked_protocol().await;
     let path = format!("/api/v1/protocols/{protocol}/approval-code");
     let (log, _guard) = Captured::install(tracing::Level::DEBUG);
@@ -1595,7 +1481,7 @@ async fn chair_requests_code(folder: &Path, port: u16) -> (String, Reply, String
 async fn code_is_mailed_to_approver() {
     let smtp = SmtpServer::start(&[]);
     let folder = tempfile::tempdir().unwrap();
-    let w = mail_world(folder.path(), smtp.port()).await;
+    let w = mail_world(folder.path(), smtp.port(), |_| {}).await;
     let (log, _guard) = Captured::install(tracing::Level::DEBUG);
     let protocol = w.locked_protocol().await;
     let path = format!("/api/v1/protocols/{protocol}/approval-code");
@@ -1730,30 +1616,6 @@ async fn rejected_message_withdraws_code() {
         !log.contains("smirnova"),
         "the address reached the log: {log}"
     );
-}
-
-macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let folder = tempfile::tempdir().unwrap();
-                    super::$name(world(sqlite_url(folder.path())).await).await;
-                }
-            )*
-        }
-
-        #[tokio::test(flavor = "multi_thread")]
-        async fn every_scenario_on_postgres() {
-            let server = PostgresServer::start();
-            $(
-                eprintln!("postgres: {}", stringify!($name));
-                $name(world(server.create_database().await).await).await;
-            )*
-        }
-    };
 }
 
 scenarios!(

@@ -7,28 +7,13 @@ mod api;
 use std::time::Duration;
 
 use axum::http::{header, Method, StatusCode};
-use profstage_contest::testing::{sqlite_url, PostgresServer};
-use profstage_contest::{
-    NewContest, NewExpertGroup, NewInvite, NewNomination, NewPerson, NewRoom, NewStage,
-    NewStagePart, PartKind, Role,
-};
 use serde_json::{json, Value};
 
-use api::{now_ms, Api, Payload, Session};
+use api::world::{self, Who};
+use api::{now_ms, scenarios, Api, Payload, Session};
 
-const PASSWORD: &str = "organiser password 2027";
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n";
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01";
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Who {
-    Anonymous,
-    Organiser,
-    Participant,
-    Expert,
-    Commission,
-    Support,
-}
 
 struct World {
     url: String,
@@ -66,77 +51,15 @@ impl World {
 async fn world(url: String) -> World {
     let api = Api::start(&url).await;
     let db = &api.contest;
-    db.create_organiser("chief", "Главный организатор", PASSWORD)
-        .await
-        .unwrap();
-    let signed_in = db.sign_in("chief", PASSWORD).await.unwrap();
-    let actor = signed_in.info.actor();
-    let mut sessions = vec![(
-        Who::Organiser,
-        Session {
-            cookie: signed_in.cookie_token,
-            csrf: signed_in.csrf_token,
-        },
-    )];
-    let contest = NewContest {
-        name: "Лучший по профессии 2027".into(),
-        description: String::new(),
-        recording_retention_days: None,
-    };
-    let contest = db.create_contest(&actor, &contest).await.unwrap();
-    let stage = NewStage {
-        region: "Тверская область".into(),
-        starts_at: Some(1_800_000_000_000),
-        ends_at: Some(1_800_086_400_000),
-    };
-    let stage = db.create_stage(&actor, &contest.id, &stage).await.unwrap();
-    let nomination = NewNomination {
-        profession: "Сварщик".into(),
-    };
-    let nomination = db.create_nomination(&actor, &stage.id, &nomination);
-    let nomination = nomination.await.unwrap();
-    let part = NewStagePart {
-        kind: Some(PartKind::Theory),
-        title: "Теория".into(),
-    };
-    let part = db.create_stage_part(&actor, &nomination.id, &part).await;
-    let part = part.unwrap();
-    let room = NewRoom {
-        title: "Комната 1".into(),
-    };
-    let room = db.create_room(&actor, &part.id, &room).await.unwrap();
+    let (actor, organiser) = world::organiser(db).await;
+    let (stage, nomination) = world::nomination(db, &actor).await;
+    let (part, room) = world::theory_room(db, &actor, &nomination).await;
 
-    for (who, role) in [
-        (Who::Participant, Role::Participant),
-        (Who::Expert, Role::Expert),
-        (Who::Commission, Role::CommissionMember),
-        (Who::Support, Role::Support),
-    ] {
-        let new = NewPerson {
-            role: Some(role),
-            full_name: format!("Человек {}", role.as_str()),
-            stage_id: (role == Role::CommissionMember).then(|| stage.id.clone()),
-            ..NewPerson::default()
-        };
-        let person = db.create_person(&actor, &new).await.unwrap();
-        db.assign(&actor, &room.id, &person.id).await.unwrap();
-        if role == Role::Expert {
-            let group = NewExpertGroup {
-                name: "Эксперты".into(),
-                chair_id: Some(person.id.clone()),
-                member_ids: vec![person.id.clone()],
-            };
-            let group = db.create_expert_group(&actor, &nomination.id, &group);
-            group.await.unwrap();
-        }
-        let invite = NewInvite::default();
-        let link = db.create_invite(&actor, &person.id, &invite).await.unwrap();
-        let session = db.accept_invite(&link.token).await.unwrap();
-        let session = Session {
-            cookie: session.cookie_token,
-            csrf: session.csrf_token,
-        };
-        sessions.push((who, session));
+    let mut sessions = vec![(Who::Organiser, organiser)];
+    for (who, role) in Who::PEOPLE {
+        let new = world::person(role, &stage);
+        let person = world::seated(db, &actor, &nomination, &room, &new).await;
+        sessions.push((who, world::invited(db, &actor, &person.id).await));
     }
     World {
         url,
@@ -369,21 +292,10 @@ async fn every_endpoint_checks_role(w: World) {
             [401, 200, 403, 200, 403, 403],
         ),
     ];
-    let everyone = [
-        Who::Anonymous,
-        Who::Organiser,
-        Who::Participant,
-        Who::Expert,
-        Who::Commission,
-        Who::Support,
-    ];
+    let everyone = Who::EVERYONE;
     for (method, path, payload, expected) in rows {
         for (who, status) in everyone.iter().zip(expected) {
-            let payload = match &payload {
-                Payload::Empty => Payload::Empty,
-                Payload::Json(value) => Payload::Json(value.clone()),
-                Payload::Raw(kind, bytes) => Payload::Raw(kind, bytes),
-            };
+            let payload = payload.clone();
             let session = w.session(*who);
             let reply = w.api.call(method.clone(), &path, session, payload).await;
             assert_eq!(reply.status.as_u16(), status, "{method} {path} as {who:?}");
@@ -539,31 +451,8 @@ async fn openapi_lists_task_routes(w: World) {
     }
 }
 
-macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread")]
-                async fn $name() {
-                    let folder = tempfile::tempdir().unwrap();
-                    super::$name(world(sqlite_url(folder.path())).await).await;
-                }
-            )*
-        }
-
-        #[tokio::test(flavor = "multi_thread")]
-        async fn every_scenario_on_postgres() {
-            let server = PostgresServer::start();
-            $(
-                eprintln!("postgres: {}", stringify!($name));
-                $name(world(server.create_database().await).await).await;
-            )*
-        }
-    };
-}
-
 scenarios!(
+    multi_thread;
     participant_flow,
     pdf_task_served_inline,
     hidden_until_start,

@@ -8,16 +8,12 @@ mod api;
 use std::time::Duration;
 
 use axum::http::{header, Method, StatusCode};
-use profstage_contest::testing::{sqlite_url, PostgresServer};
-use profstage_contest::{
-    NewApplication, NewContest, NewExpertGroup, NewInvite, NewNomination, NewPerson, NewRoom,
-    NewStage, NewStagePart, PartKind, Role, Transition,
-};
+use profstage_contest::{NewApplication, NewPerson, Role, Transition};
 use serde_json::{json, Value};
 
-use api::{now_ms, Api, Payload, Reply, Session};
+use api::world::{self, PASSWORD};
+use api::{now_ms, scenarios, Api, Payload, Reply, Session};
 
-const PASSWORD: &str = "organiser password 2027";
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01";
 const JPEG: &[u8] = b"\xFF\xD8\xFF\xE0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0\xFF\xD9";
 
@@ -115,46 +111,11 @@ impl World {
 async fn world(url: String) -> World {
     let api = Api::start(&url).await;
     let db = &api.contest;
-    db.create_organiser("chief", "Главный организатор", PASSWORD)
-        .await
-        .unwrap();
-    let signed_in = db.sign_in("chief", PASSWORD).await.unwrap();
-    let actor = signed_in.info.actor();
-    let mut sessions = vec![(
-        Who::Organiser,
-        Session {
-            cookie: signed_in.cookie_token,
-            csrf: signed_in.csrf_token,
-        },
-    )];
-    let contest = NewContest {
-        name: "Лучший по профессии 2027".into(),
-        description: String::new(),
-        recording_retention_days: None,
-    };
-    let contest = db.create_contest(&actor, &contest).await.unwrap();
-    let stage = NewStage {
-        region: "Тверская область".into(),
-        starts_at: Some(1_800_000_000_000),
-        ends_at: Some(1_800_086_400_000),
-    };
-    let stage = db.create_stage(&actor, &contest.id, &stage).await.unwrap();
-    let nomination = NewNomination {
-        profession: "Сварщик".into(),
-    };
-    let nomination = db.create_nomination(&actor, &stage.id, &nomination);
-    let nomination = nomination.await.unwrap();
-    let part = NewStagePart {
-        kind: Some(PartKind::Theory),
-        title: "Теория".into(),
-    };
-    let part = db.create_stage_part(&actor, &nomination.id, &part).await;
-    let part = part.unwrap();
-    let room = NewRoom {
-        title: "Комната 1".into(),
-    };
-    let room = db.create_room(&actor, &part.id, &room).await.unwrap();
+    let (actor, organiser) = world::organiser(db).await;
+    let (stage, nomination) = world::nomination(db, &actor).await;
+    let (part, room) = world::theory_room(db, &actor, &nomination).await;
 
+    let mut sessions = vec![(Who::Organiser, organiser)];
     let mut people = Vec::new();
     for (who, role, name) in [
         (Who::Participant, Role::Participant, "Иван Сварщиков"),
@@ -169,25 +130,8 @@ async fn world(url: String) -> World {
             stage_id: (role == Role::CommissionMember).then(|| stage.id.clone()),
             ..NewPerson::default()
         };
-        let person = db.create_person(&actor, &new).await.unwrap();
-        db.assign(&actor, &room.id, &person.id).await.unwrap();
-        if role == Role::Expert {
-            let group = NewExpertGroup {
-                name: "Эксперты".into(),
-                chair_id: Some(person.id.clone()),
-                member_ids: vec![person.id.clone()],
-            };
-            let group = db.create_expert_group(&actor, &nomination.id, &group);
-            group.await.unwrap();
-        }
-        let invite = NewInvite::default();
-        let link = db.create_invite(&actor, &person.id, &invite).await.unwrap();
-        let session = db.accept_invite(&link.token).await.unwrap();
-        let session = Session {
-            cookie: session.cookie_token,
-            csrf: session.csrf_token,
-        };
-        sessions.push((who, session));
+        let person = world::seated(db, &actor, &nomination, &room, &new).await;
+        sessions.push((who, world::invited(db, &actor, &person.id).await));
         people.push((who, person.id.to_string()));
     }
     World {
@@ -418,11 +362,7 @@ async fn every_endpoint_checks_role(w: World) {
     ];
     for (method, path, payload, expected) in rows {
         for (who, status) in everyone.iter().zip(expected) {
-            let payload = match &payload {
-                Payload::Empty => Payload::Empty,
-                Payload::Json(value) => Payload::Json(value.clone()),
-                Payload::Raw(kind, bytes) => Payload::Raw(kind, bytes),
-            };
+            let payload = payload.clone();
             let session = w.session(*who);
             let before = w.audit_seq().await;
             let reply = w.api.call(method.clone(), &path, session, payload).await;
@@ -1190,31 +1130,8 @@ async fn openapi_lists_theory_routes(w: World) {
     }
 }
 
-macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread")]
-                async fn $name() {
-                    let folder = tempfile::tempdir().unwrap();
-                    super::$name(world(sqlite_url(folder.path())).await).await;
-                }
-            )*
-        }
-
-        #[tokio::test(flavor = "multi_thread")]
-        async fn every_scenario_on_postgres() {
-            let server = PostgresServer::start();
-            $(
-                eprintln!("postgres: {}", stringify!($name));
-                $name(world(server.create_database().await).await).await;
-            )*
-        }
-    };
-}
-
 scenarios!(
+    multi_thread;
     every_endpoint_checks_role,
     questions_are_edited_until_drawn,
     identity_is_checked_by_hand,
