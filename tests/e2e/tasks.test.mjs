@@ -2,7 +2,8 @@
 // limit runs from the first opening; the participant, signed in from an invite link, opens
 // each in Chromium with the page's Date moved 5 minutes ahead or behind. The countdown still
 // shows the server's remaining time, the page closes at the server's deadline, and the
-// server then rejects an answer.
+// server then rejects an answer. A task whose latest first opening has passed shows as
+// closed on the personal page and does not open.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -80,13 +81,15 @@ describe('task page with a skewed computer clock', () => {
     await stage?.close();
   });
 
-  async function publishTask(title) {
+  /** Publishes a task started a second ago; `times` may replace its start and add opens_until. */
+  async function publishTask(title, times = {}) {
     const task = await call('POST', `/api/v1/parts/${part.id}/tasks`, {
       title,
       text: TEXT,
       starts_at: Date.now() - 1000,
       time_limit_secs: LIMIT_SECS,
       limit_mode: 'first_opening',
+      ...times,
     }, 201);
     await call('POST', `/api/v1/tasks/${task.id}/publish`, undefined, 200);
     return task.id;
@@ -176,4 +179,29 @@ describe('task page with a skewed computer clock', () => {
         }),
     );
   }
+
+  it('explains a task whose time to start has passed', { timeout: TEST_TIMEOUT_MS }, () =>
+    stage.step(async () => {
+      const title = 'Задание (опоздание)';
+      const startsAt = Date.now() - 2000;
+      const id = await publishTask(title, { starts_at: startsAt, opens_until: startsAt + 1000 });
+      const url = `${stage.server.baseUrl}/me.html`;
+      const participant = await stage.browser.openPage('participant-late', url);
+      const item = participant.page.getByTestId('my-task').filter({ hasText: title });
+      await item.waitFor();
+      assert.equal(
+        await item.getByTestId('my-task-state').textContent(),
+        'закрыто: время, чтобы начать это задание, прошло',
+      );
+      assert.equal(await item.getByTestId('open-task').count(), 0);
+
+      await participant.page.goto(`${stage.server.baseUrl}/task.html?task=${id}`);
+      await waitInPage(participant, 'the error banner', () =>
+        !document.querySelector('[data-testid="error"]').hidden);
+      assert.match(await participant.errorBanner(), /Время, чтобы начать это задание, прошло/);
+      assert.equal(await participant.page.locator('#task').isHidden(), true);
+      const openings = await call('GET', `/api/v1/tasks/${id}/openings`, undefined, 200);
+      assert.deepEqual(openings.items, []);
+    }),
+  );
 });

@@ -443,6 +443,8 @@ export default {
     'The task has started: its text and times can no longer change.',
   'api.reason.task_published':
     'The task is already published.',
+  'api.reason.opening_closed':
+    'The time to start this task has passed: it can no longer be opened.',
   'api.reason.test_not_opened':
     'Open the test first.',
   'api.reason.test_finished':
@@ -507,6 +509,9 @@ export default {
   'field.too_late': 'The date is too far ahead.',
   'field.nothing_to_change': 'Change at least one field.',
   'field.ends_before_start': 'The end cannot be before the start.',
+  'field.not_after_start': 'The time must be after the start.',
+  'field.opens_until_not_allowed': 'Set only when the limit runs from each participant\'s first opening.',
+  'field.opening_window_too_long': 'At most {max} days after the start.',
   'field.invalid_part_kind': 'Choose theory or practice.',
   'field.out_of_range': 'Must be from {min} to {max}.',
   'field.too_large': 'The value is too large.',
@@ -735,6 +740,8 @@ export default {
   'me.task_open': 'open, answers accepted until {time}',
   'me.task_closed': 'closed at {time}',
   'me.task_limit': '{minutes} min from the first opening',
+  'me.task_opens_until': '{minutes} min from the first opening; open it by {time}',
+  'me.task_opening_closed': 'closed: the time to start this task has passed',
   'console.tasks': 'Tasks',
   'tasks.no_part': 'Choose a stage part under "Contests and stages".',
   'tasks.of': 'Stage part: {part}',
@@ -745,6 +752,9 @@ export default {
   'tasks.limit_mode': 'The limit runs from',
   'tasks.common_start': 'the common start',
   'tasks.first_opening': 'each participant\'s first opening',
+  'tasks.opens_until': 'Latest first opening (optional)',
+  'tasks.opens_until_hint': 'A participant who has not opened the task by then can no longer start it. One who opened it in time keeps the whole limit.',
+  'tasks.opens_until_at': 'open by {time}',
   'tasks.create': 'Create draft',
   'tasks.save': 'Save changes',
   'tasks.cancel_edit': 'Keep as it was',
@@ -804,6 +814,7 @@ export default {
   'task.no_task': 'The link names no task. Open the task from the list on your page.',
   'task.sign_in': 'Sign in first with the personal link from the organiser.',
   'task.not_found': 'Task not found: it has not started yet or is not assigned to you.',
+  'task.opening_closed': 'The time to start this task has passed: you did not open it in time, and it can no longer be opened.',
   'task.unreachable': 'The server does not respond. Reload the page in a minute.',
 
   'theory.title': 'Theory test',

@@ -450,6 +450,8 @@ export default {
     'Задание уже началось: текст и время изменить нельзя.',
   'api.reason.task_published':
     'Задание уже опубликовано.',
+  'api.reason.opening_closed':
+    'Время, чтобы начать это задание, прошло: открыть его уже нельзя.',
   'api.reason.test_not_opened':
     'Сначала откройте тест.',
   'api.reason.test_finished':
@@ -514,6 +516,9 @@ export default {
   'field.too_late': 'Слишком далёкая дата.',
   'field.nothing_to_change': 'Измените хотя бы одно поле.',
   'field.ends_before_start': 'Окончание не может быть раньше начала.',
+  'field.not_after_start': 'Время должно быть позже начала.',
+  'field.opens_until_not_allowed': 'Задаётся, только когда время отсчитывается от первого открытия каждым участником.',
+  'field.opening_window_too_long': 'Не более {max} суток после начала.',
   'field.invalid_part_kind': 'Выберите теорию или практику.',
   'field.out_of_range': 'Допустимо от {min} до {max}.',
   'field.too_large': 'Слишком большое значение.',
@@ -740,6 +745,8 @@ export default {
   'me.task_open': 'открыто, ответы принимаются до {time}',
   'me.task_closed': 'закрыто в {time}',
   'me.task_limit': '{minutes} мин с первого открытия',
+  'me.task_opens_until': '{minutes} мин с первого открытия; откройте до {time}',
+  'me.task_opening_closed': 'закрыто: время, чтобы начать это задание, прошло',
   'console.tasks': 'Задания',
   'tasks.no_part': 'Выберите часть этапа в разделе «Конкурсы и этапы».',
   'tasks.of': 'Часть этапа: {part}',
@@ -750,6 +757,9 @@ export default {
   'tasks.limit_mode': 'Время отсчитывается от',
   'tasks.common_start': 'общего начала',
   'tasks.first_opening': 'первого открытия каждым участником',
+  'tasks.opens_until': 'Открыть впервые не позже (необязательно)',
+  'tasks.opens_until_hint': 'Участник, не открывший задание к этому времени, уже не сможет его начать. Открывший вовремя получает всё время целиком.',
+  'tasks.opens_until_at': 'открыть до {time}',
   'tasks.create': 'Создать черновик',
   'tasks.save': 'Сохранить изменения',
   'tasks.cancel_edit': 'Не менять',
@@ -809,6 +819,7 @@ export default {
   'task.no_task': 'В ссылке нет задания. Откройте задание из списка на своей странице.',
   'task.sign_in': 'Сначала войдите по личной ссылке от организатора.',
   'task.not_found': 'Задание не найдено: оно ещё не началось или назначено не вам.',
+  'task.opening_closed': 'Время, чтобы начать это задание, прошло: вы не открыли его вовремя, и открыть его уже нельзя.',
   'task.unreachable': 'Сервер не отвечает. Обновите страницу через минуту.',
 
   'theory.title': 'Теоретический тест',

@@ -2,7 +2,7 @@
 // organisers' calls send the session cookie and, when they change something, the CSRF
 // token that GET /api/v1/me returns.
 
-/** A non-2xx reply: its status, error code, message and invalid fields. */
+/** A non-2xx reply: its status, error code, reason of a conflict, message and invalid fields. */
 export class ApiError extends Error {
   constructor(status, body) {
     const error = body?.error ?? {};
@@ -10,6 +10,7 @@ export class ApiError extends Error {
     this.name = 'ApiError';
     this.status = status;
     this.code = error.code ?? 'unknown';
+    this.reason = error.reason ?? null;
     this.fields = error.fields ?? [];
   }
 }

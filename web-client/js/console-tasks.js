@@ -25,6 +25,12 @@ export function initTasks(state, report) {
   const stopEditing = byTestId('cancel-task-edit');
   let editing = null; // the draft the form changes, or null to create a new one
 
+  /** Shows the latest first opening only where the server accepts it. */
+  function showOpensUntil() {
+    const firstOpening = form.elements.limit_mode.value === 'first_opening';
+    byTestId('task-opens-until-field').hidden = !firstOpening;
+  }
+
   function edit(task) {
     editing = task;
     form.elements.title.value = task?.title ?? '';
@@ -32,6 +38,9 @@ export function initTasks(state, report) {
     form.elements.starts_at.value = task ? toLocalInput(task.starts_at) : '';
     form.elements.time_limit_minutes.value = task ? String(task.time_limit_secs / 60) : '';
     form.elements.limit_mode.value = task?.limit_mode ?? 'common_start';
+    const opensUntil = task?.opens_until ?? null;
+    form.elements.opens_until.value = opensUntil === null ? '' : toLocalInput(opensUntil);
+    showOpensUntil();
     setText(submit, task ? 'tasks.save' : 'tasks.create');
     stopEditing.hidden = task === null;
   }
@@ -62,6 +71,14 @@ export function initTasks(state, report) {
   function renderTask(task, now) {
     const started = task.published_at !== null && task.starts_at <= now;
     const minutes = Math.round(task.time_limit_secs / 60);
+    const opensUntil = task.opens_until === null ? [] : [
+      element('span', {
+        key: 'tasks.opens_until_at',
+        vars: { time: formatTime(task.opens_until) },
+        testid: 'task-opens-until-at',
+      }),
+      ' ',
+    ];
     const item = element('li', {
       className: 'item',
       testid: 'task',
@@ -76,6 +93,7 @@ export function initTasks(state, report) {
         vars: { minutes },
       }),
       ' ',
+      ...opensUntil,
       element('span', { key: taskStatusKey(task, now), testid: 'task-status' }),
     ]);
     if (task.pdf_size !== null) {
@@ -171,16 +189,21 @@ export function initTasks(state, report) {
       starts_at: fromLocalInput(form.elements.starts_at.value),
       time_limit_secs: Number.isFinite(minutes) ? Math.round(minutes * 60) : null,
       limit_mode: form.elements.limit_mode.value,
+      opens_until: null,
     };
+    if (body.limit_mode === 'first_opening') {
+      body.opens_until = fromLocalInput(form.elements.opens_until.value);
+    }
     if (editing === null) {
       await post(`/parts/${state.part}/tasks`, body);
     } else {
       await request('PUT', `/tasks/${editing.id}`, body);
-      edit(null);
     }
+    edit(null);
     await reload();
     return true;
   });
+  form.elements.limit_mode.addEventListener('change', showOpensUntil);
   stopEditing.addEventListener('click', () => edit(null));
   state.addEventListener('part', () => {
     edit(null);

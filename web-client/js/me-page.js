@@ -51,14 +51,21 @@ function renderBriefing(briefing) {
 /** Returns the catalog key and values that describe a task's state for its participant. */
 function taskState(task) {
   if (task.state === 'closed') {
-    return ['me.task_closed', { time: formatTime(task.deadline) }];
+    // Closed without a deadline: the participant did not open it by its opens_until.
+    return task.deadline === null
+      ? ['me.task_opening_closed', {}]
+      : ['me.task_closed', { time: formatTime(task.deadline) }];
   }
   if (task.deadline !== null) {
     const key = task.state === 'open' ? 'me.task_open' : 'me.task_not_opened';
     return [key, { time: formatTime(task.deadline) }];
   }
   // The limit runs from the first opening, which has not happened yet.
-  return ['me.task_limit', { minutes: Math.round(task.time_limit_secs / 60) }];
+  const minutes = Math.round(task.time_limit_secs / 60);
+  if (task.opens_until !== null) {
+    return ['me.task_opens_until', { minutes, time: formatTime(task.opens_until) }];
+  }
+  return ['me.task_limit', { minutes }];
 }
 
 function renderTask(task) {

@@ -150,6 +150,18 @@ async function resync() {
   }
 }
 
+/** Returns the catalog key that explains why the task did not open. */
+function openErrorKey(error) {
+  if (!(error instanceof ApiError)) {
+    return 'task.unreachable';
+  }
+  if (error.reason === 'opening_closed') {
+    return 'task.opening_closed';
+  }
+  const keys = { 401: 'task.sign_in', 404: 'task.not_found' };
+  return keys[error.status] ?? 'task.unreachable';
+}
+
 async function start() {
   initLanguage();
   initErrorBanner();
@@ -165,13 +177,7 @@ async function start() {
     task = await openTask(clock, id);
   } catch (error) {
     loading.hidden = true;
-    const key =
-      error instanceof ApiError && error.status === 401
-        ? 'task.sign_in'
-        : error instanceof ApiError && error.status === 404
-          ? 'task.not_found'
-          : 'task.unreachable';
-    showError(key);
+    showError(openErrorKey(error));
     return;
   }
   loading.hidden = true;

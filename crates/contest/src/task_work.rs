@@ -35,7 +35,8 @@ pub enum TaskState {
     NotOpened,
     /// Opened, and the deadline has not passed: answers are accepted.
     Open,
-    /// The deadline has passed: answers are rejected.
+    /// The deadline has passed, or the participant did not open the task by its
+    /// `opens_until`: answers are rejected.
     Closed,
 }
 
@@ -57,10 +58,13 @@ pub struct MyTask {
     pub time_limit_secs: i64,
     /// The moment the limit runs from.
     pub limit_mode: LimitMode,
+    /// The latest first opening, in Unix milliseconds, or `None` without such a bound.
+    pub opens_until: Option<i64>,
     /// The participant's first opening, or `None`.
     pub first_opened_at: Option<i64>,
     /// The participant's deadline, or `None` while a limit that runs from the first
-    /// opening has not begun. Answers are accepted while the server clock is before it.
+    /// opening has not begun, or never will because `opens_until` has passed. Answers are
+    /// accepted while the server clock is before it.
     pub deadline: Option<i64>,
     /// The state at `now`.
     pub state: TaskState,
@@ -223,6 +227,7 @@ impl Taking {
         let deadline = self.task.deadline(self.first_opened_at);
         let state = match (self.first_opened_at, deadline) {
             (_, Some(deadline)) if now >= deadline => TaskState::Closed,
+            (None, _) if !self.task.accepts_first_opening(now) => TaskState::Closed,
             (None, _) => TaskState::NotOpened,
             (Some(_), _) => TaskState::Open,
         };
@@ -234,6 +239,7 @@ impl Taking {
             starts_at: self.task.starts_at,
             time_limit_secs: self.task.time_limit_secs,
             limit_mode: self.task.limit_mode,
+            opens_until: self.task.opens_until,
             first_opened_at: self.first_opened_at,
             deadline,
             state,
@@ -598,7 +604,8 @@ impl Database {
     }
 }
 
-/// Stores an opening of a task, and the first opening once, with the audit entry.
+/// Stores an opening of a task, and the first opening once, with the audit entry. A first
+/// opening after the task's `opens_until` is rejected, and nothing is stored.
 pub(crate) async fn record_opening(
     tx: &mut Transaction<'static, Any>,
     actor: &Actor,
@@ -608,6 +615,7 @@ pub(crate) async fn record_opening(
     let person = actor.person.clone().ok_or(Error::Forbidden)?;
     let id = taking.task.id.clone();
     if taking.first_opened_at.is_none() {
+        require_first_opening(&taking.task, now)?;
         sqlx::query(
             "INSERT INTO task_starts (task_id, person_id, room_id, first_opened_at)
                  VALUES ($1, $2, $3, $4)",
@@ -634,6 +642,20 @@ pub(crate) async fn record_opening(
     record(tx, actor, "task.open", "task", Some(id.as_str()), &detail).await?;
 
     Ok(())
+}
+
+/// Returns an error unless a participant may open `task` for the first time at `now`.
+fn require_first_opening(task: &Task, now: i64) -> Result<(), Error> {
+    match task.opens_until {
+        Some(until) if !task.accepts_first_opening(now) => Err(Error::conflict(
+            "opening_closed",
+            format!(
+                "the time to start this task ended at {until} (Unix ms on the server clock); \
+                 a participant who has not opened it can no longer do so"
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Checks an upload's size and kind; a declared PDF, JPEG or PNG type must match the content.

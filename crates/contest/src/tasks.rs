@@ -22,6 +22,8 @@ pub const MAX_TASK_TEXT_CHARS: usize = 100_000;
 pub const MAX_TASK_PDF_BYTES: usize = 10 * 1024 * 1024;
 /// Maximum time limit: seven days, in seconds.
 pub const MAX_TIME_LIMIT_SECS: i64 = 7 * 24 * 3600;
+/// Maximum time from a task's start to its `opens_until`: seven days, in seconds.
+pub const MAX_OPENING_WINDOW_SECS: i64 = 7 * 24 * 3600;
 
 /// The moment a participant's time limit runs from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +111,11 @@ pub struct NewTask {
     pub time_limit_secs: i64,
     /// The moment the limit runs from.
     pub limit_mode: LimitMode,
+    /// The latest moment a participant may open the task for the first time, in Unix
+    /// milliseconds: after `starts_at` and at most 7 days after it. It is set only in the
+    /// `first_opening` mode, and without it a participant may open the task at any time.
+    #[serde(default)]
+    pub opens_until: Option<i64>,
 }
 
 /// A task, as organisers see it.
@@ -133,6 +140,8 @@ pub struct Task {
     pub time_limit_secs: i64,
     /// The moment the limit runs from.
     pub limit_mode: LimitMode,
+    /// The latest first opening, in Unix milliseconds, or `None` without such a bound.
+    pub opens_until: Option<i64>,
     /// Publication time, or `None` while it is a draft.
     pub published_at: Option<i64>,
     /// Creation time.
@@ -147,9 +156,16 @@ impl Task {
         self.published_at.is_some() && now >= self.starts_at
     }
 
+    /// Returns whether a participant who has not opened the task may open it at `now`: at
+    /// `opens_until` or before it.
+    pub fn accepts_first_opening(&self, now: i64) -> bool {
+        self.opens_until.is_none_or(|until| now <= until)
+    }
+
     /// Returns a participant's deadline: the start plus the limit, or their first opening
     /// plus the limit. `None` when the limit runs from a first opening that has not
-    /// happened.
+    /// happened. A first opening is never later than `opens_until`, so no deadline is later
+    /// than `opens_until` plus the limit.
     pub fn deadline(&self, first_opened_at: Option<i64>) -> Option<i64> {
         let limit_ms = self.time_limit_secs.saturating_mul(1000);
         match self.limit_mode {
@@ -161,7 +177,8 @@ impl Task {
 
 pub(crate) const TASK_COLUMNS: &str = "t.id, t.stage_part_id, t.kind, t.title, t.text, \
     (SELECT f.size FROM task_files f WHERE f.task_id = t.id) AS pdf_size, \
-    t.starts_at, t.time_limit_secs, t.limit_mode, t.published_at, t.created_at, t.updated_at";
+    t.starts_at, t.time_limit_secs, t.limit_mode, t.opens_until, t.published_at, \
+    t.created_at, t.updated_at";
 
 pub(crate) struct CheckedTask {
     title: String,
@@ -184,8 +201,31 @@ pub(crate) fn check_task(new: &NewTask) -> Result<CheckedTask, Error> {
             "must be a positive Unix time in milliseconds",
         );
     }
+    if let Some(until) = new.opens_until {
+        check_opens_until(&mut checks, new, until);
+    }
     checks.finish()?;
     Ok(CheckedTask { title, text })
+}
+
+/// Checks that `opens_until` belongs to the `first_opening` mode and falls after the start,
+/// at most [`MAX_OPENING_WINDOW_SECS`] later.
+fn check_opens_until(checks: &mut Checks, new: &NewTask, until: i64) {
+    const FIELD: &str = "opens_until";
+    let max_days = MAX_OPENING_WINDOW_SECS / (24 * 3600);
+    if new.limit_mode != LimitMode::FirstOpening {
+        checks.fail(
+            FIELD,
+            "opens_until_not_allowed",
+            "is set only when the limit runs from each participant's first opening",
+        );
+    } else if until <= new.starts_at {
+        checks.fail(FIELD, "not_after_start", "must be after starts_at");
+    } else if until.saturating_sub(new.starts_at) > MAX_OPENING_WINDOW_SECS * 1000 {
+        let message = format!("must be at most {max_days} days after starts_at");
+        let error = FieldError::new(FIELD, "opening_window_too_long", message);
+        checks.push(error.with("max", max_days));
+    }
 }
 
 /// Returns an error unless the task may still change: a draft, or published and not
@@ -365,8 +405,8 @@ pub(crate) async fn insert_task(
     let id = TaskId::generate();
     sqlx::query(
         "INSERT INTO tasks (id, stage_part_id, kind, title, text, starts_at, time_limit_secs,
-         limit_mode, published_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $9)",
+         limit_mode, opens_until, published_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $10)",
     )
     .bind(id.clone())
     .bind(part.clone())
@@ -376,6 +416,7 @@ pub(crate) async fn insert_task(
     .bind(new.starts_at)
     .bind(new.time_limit_secs)
     .bind(new.limit_mode)
+    .bind(new.opens_until)
     .bind(now)
     .execute(&mut **tx)
     .await?;
@@ -397,13 +438,14 @@ pub(crate) async fn replace_task(
     require_changeable(task, now)?;
     sqlx::query(
         "UPDATE tasks SET title = $1, text = $2, starts_at = $3, time_limit_secs = $4,
-         limit_mode = $5, updated_at = $6 WHERE id = $7",
+         limit_mode = $5, opens_until = $6, updated_at = $7 WHERE id = $8",
     )
     .bind(&checked.title)
     .bind(&checked.text)
     .bind(new.starts_at)
     .bind(new.time_limit_secs)
     .bind(new.limit_mode)
+    .bind(new.opens_until)
     .bind(now)
     .bind(task.id.clone())
     .execute(&mut **tx)
@@ -456,6 +498,7 @@ mod tests {
             starts_at: 1_000_000,
             time_limit_secs: 60,
             limit_mode: mode,
+            opens_until: None,
             published_at: Some(1),
             created_at: 1,
             updated_at: 1,
@@ -483,6 +526,32 @@ mod tests {
         assert!(task.is_visible(1_000_000));
         task.published_at = None;
         assert!(!task.is_visible(2_000_000));
+    }
+
+    #[test]
+    fn first_opening_accepted_until_bound() {
+        let mut task = task(LimitMode::FirstOpening);
+        assert!(task.accepts_first_opening(i64::MAX));
+        task.opens_until = Some(1_030_000);
+        assert!(task.accepts_first_opening(1_030_000));
+        assert!(!task.accepts_first_opening(1_030_001));
+    }
+
+    #[test]
+    fn opens_until_window_names_its_limit() {
+        let new = NewTask {
+            title: "Сварка".into(),
+            text: String::new(),
+            starts_at: 1_000_000,
+            time_limit_secs: 60,
+            limit_mode: LimitMode::FirstOpening,
+            opens_until: Some(1_000_000 + MAX_OPENING_WINDOW_SECS * 1000 + 1),
+        };
+        let Err(Error::Invalid(fields)) = check_task(&new) else {
+            panic!("a window over the maximum passed the check");
+        };
+        assert_eq!(fields[0].code, "opening_window_too_long");
+        assert_eq!(fields[0].params["max"], "7");
     }
 
     #[test]

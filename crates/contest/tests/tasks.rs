@@ -1,6 +1,7 @@
 //! Tasks against real SQLite and PostgreSQL databases: visibility, openings, deadlines in
-//! both limit modes, a deadline that passes while the database is closed, permissions, bad
-//! input and the audit log. The clock is passed in, so every time here is exact.
+//! both limit modes, the latest first opening, a deadline that passes while the database is
+//! closed, permissions, bad input and the audit log. The clock is passed in, so every time
+//! here is exact.
 
 use profstage_contest::testing::{sqlite_url, PostgresServer};
 use profstage_contest::{
@@ -126,6 +127,7 @@ fn new_task(mode: LimitMode, limit_secs: i64) -> NewTask {
         starts_at: START,
         time_limit_secs: limit_secs,
         limit_mode: mode,
+        opens_until: None,
     }
 }
 
@@ -448,6 +450,7 @@ async fn bad_input_saves_nothing(fx: Fixture) {
         starts_at: -5,
         time_limit_secs: 0,
         limit_mode: LimitMode::CommonStart,
+        opens_until: None,
     };
     let error = db.create_task(&fx.organiser, &fx.part, &bad, START).await;
     let Err(Error::Invalid(fields)) = error else {
@@ -477,6 +480,135 @@ async fn bad_input_saves_nothing(fx: Fixture) {
     assert!(matches!(sent.await, Err(Error::Invalid(_))));
     let subs = db.task_submissions(&fx.organiser, &task.id, all()).await;
     assert!(subs.unwrap().items.is_empty());
+}
+
+/// A participant who opened the task by its `opens_until` keeps the whole limit. A first
+/// opening after it is rejected, and nothing of the attempt is stored.
+async fn first_opening_closes_at_opens_until(fx: Fixture) {
+    let db = &fx.db;
+    let until = START + 10 * MINUTE;
+    let mut new = new_task(LimitMode::FirstOpening, 600);
+    new.opens_until = Some(until);
+    let task = db.create_task(&fx.organiser, &fx.part, &new, START - MINUTE);
+    let task = task.await.unwrap();
+    assert_eq!(task.opens_until, Some(until));
+    db.publish_task(&fx.organiser, &task.id, START - MINUTE)
+        .await
+        .unwrap();
+    let late = &fx.outsider;
+    let late_id = late.person.clone().unwrap();
+    db.assign(&fx.organiser, &fx.room, &late_id).await.unwrap();
+
+    let mine = db.my_tasks(late, until).await.unwrap();
+    assert_eq!(mine[0].state, TaskState::NotOpened);
+    assert_eq!(mine[0].opens_until, Some(until));
+
+    // The last moment to start still gives the whole limit.
+    let opened = db
+        .open_task(&fx.participant, &task.id, until)
+        .await
+        .unwrap();
+    assert_eq!(opened.task.state, TaskState::Open);
+    assert_eq!(opened.task.deadline, Some(until + 600_000));
+
+    let rejected = db.open_task(late, &task.id, until + 1).await;
+    assert!(
+        matches!(
+            rejected,
+            Err(Error::Conflict {
+                code: "opening_closed",
+                ..
+            })
+        ),
+        "{rejected:?}"
+    );
+    let mine = db.my_tasks(late, until + 1).await.unwrap();
+    assert_eq!(mine[0].state, TaskState::Closed);
+    assert_eq!(mine[0].deadline, None);
+    assert_eq!(mine[0].first_opened_at, None);
+    let sent = send(db, late, &task.id, "поздно", until + 2).await;
+    assert!(matches!(sent, Err(Error::Conflict { .. })), "{sent:?}");
+
+    // The participant who started in time reopens and answers after `opens_until`.
+    let reopened = db.open_task(&fx.participant, &task.id, until + 5 * MINUTE);
+    let reopened = reopened.await.unwrap();
+    assert_eq!(reopened.task.state, TaskState::Open);
+    assert_eq!(reopened.task.deadline, Some(until + 600_000));
+    let sent = send(db, &fx.participant, &task.id, "ответ", until + 9 * MINUTE);
+    sent.await.unwrap();
+
+    let openings = db.task_openings(&fx.organiser, &task.id, all()).await;
+    let people: Vec<PersonId> = openings
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|o| o.person_id)
+        .collect();
+    assert_eq!(people, vec![fx.participant.person.clone().unwrap(); 2]);
+    let actions = audit_actions(&fx, task.id.as_str()).await;
+    let opens = actions.iter().filter(|a| *a == "task.open").count();
+    assert_eq!(opens, 2, "{actions:?}");
+    let events = db
+        .task_events(&fx.room, &late_id, until + 20 * MINUTE)
+        .await;
+    assert!(events.unwrap().is_empty());
+}
+
+async fn opens_until_checked_and_fixed(fx: Fixture) {
+    let db = &fx.db;
+    let week = 7 * 24 * 60 * MINUTE;
+    let cases = [
+        (
+            LimitMode::CommonStart,
+            START + MINUTE,
+            "opens_until_not_allowed",
+        ),
+        (LimitMode::FirstOpening, START, "not_after_start"),
+        (
+            LimitMode::FirstOpening,
+            START + week + 1,
+            "opening_window_too_long",
+        ),
+    ];
+    for (mode, until, code) in cases {
+        let mut new = new_task(mode, 600);
+        new.opens_until = Some(until);
+        let error = db.create_task(&fx.organiser, &fx.part, &new, START).await;
+        let Err(Error::Invalid(fields)) = error else {
+            panic!("expected {code}, got {error:?}");
+        };
+        assert_eq!(fields.len(), 1, "{fields:?}");
+        assert_eq!(fields[0].field, "opens_until");
+        assert_eq!(fields[0].code, code);
+    }
+    let listed = db.tasks(&fx.organiser, &fx.part, all()).await.unwrap();
+    assert!(listed.items.is_empty());
+
+    // The bound changes like the other times: until the task starts.
+    let mut new = new_task(LimitMode::FirstOpening, 600);
+    new.opens_until = Some(START + week);
+    let task = db.create_task(&fx.organiser, &fx.part, &new, START - MINUTE);
+    let task = task.await.unwrap();
+    db.publish_task(&fx.organiser, &task.id, START - MINUTE)
+        .await
+        .unwrap();
+    new.opens_until = Some(START + MINUTE);
+    let changed = db.update_task(&fx.organiser, &task.id, &new, START - 1);
+    assert_eq!(changed.await.unwrap().opens_until, Some(START + MINUTE));
+    new.opens_until = None;
+    let after = db.update_task(&fx.organiser, &task.id, &new, START).await;
+    assert!(
+        matches!(
+            after,
+            Err(Error::Conflict {
+                code: "task_started",
+                ..
+            })
+        ),
+        "{after:?}"
+    );
+    let stored = db.task(&fx.organiser, &task.id).await.unwrap();
+    assert_eq!(stored.opens_until, Some(START + MINUTE));
 }
 
 macro_rules! scenarios {
@@ -514,4 +646,6 @@ scenarios!(
     changes_stop_at_start,
     pdf_task_is_served,
     bad_input_saves_nothing,
+    first_opening_closes_at_opens_until,
+    opens_until_checked_and_fixed,
 );

@@ -526,6 +526,7 @@ async fn task_events_join_the_timeline() {
         starts_at: 1_001_000,
         time_limit_secs: 3,
         limit_mode: LimitMode::CommonStart,
+        opens_until: None,
     };
     let task = db.create_task(&organiser, &part.id, &task, 1_000_000).await;
     let task = task.unwrap();

@@ -1,6 +1,7 @@
 //! Tasks over HTTP, on SQLite and on PostgreSQL: every endpoint for every role, the
 //! participant's flow with the server clock in replies, uploads checked on content, bad
-//! input, a deadline that passes while the server is down, and the OpenAPI document.
+//! input, a deadline that passes while the server is down, a first opening after the
+//! task's `opens_until`, and the OpenAPI document.
 
 mod api;
 
@@ -429,6 +430,54 @@ async fn deadline_passes_while_down(w: World) {
     assert_eq!(late.code(), "time_up");
 }
 
+/// A first opening after the task's `opens_until` gets 409 `opening_closed`, and
+/// `/me/tasks` lists the task as closed without a deadline. Before that bound, opening
+/// works as usual.
+async fn first_opening_after_bound_rejected(w: World) {
+    let api = &w.api;
+    let me = w.as_(Who::Participant);
+    let now = now_ms();
+    let mut body = task_body(now - 2000, 600, "first_opening");
+    body["opens_until"] = json!(now - 1000);
+    let missed = w.task(body).await;
+    let mut body = task_body(now - 2000, 600, "first_opening");
+    body["opens_until"] = json!(now + 60_000);
+    let open = w.task(body).await;
+
+    let list = api.get("/api/v1/me/tasks", me).await.json();
+    let item = |id: &str| {
+        let items = list["items"].as_array().unwrap();
+        items.iter().find(|t| t["id"] == id).unwrap().clone()
+    };
+    assert_eq!(item(&missed)["state"], "closed", "{list}");
+    assert_eq!(item(&missed)["deadline"], Value::Null);
+    assert_eq!(item(&missed)["opens_until"].as_i64(), Some(now - 1000));
+    assert_eq!(item(&open)["state"], "not_opened");
+
+    let rejected = api.post(&format!("/api/v1/tasks/{missed}/open"), me).await;
+    assert_eq!(rejected.status, StatusCode::CONFLICT);
+    assert_eq!(rejected.json()["error"]["reason"], "opening_closed");
+    let path = format!("/api/v1/tasks/{missed}/openings");
+    let openings = api.get(&path, w.as_(Who::Organiser)).await;
+    assert_eq!(openings.json()["items"], json!([]));
+
+    let opened = api.post(&format!("/api/v1/tasks/{open}/open"), me).await;
+    assert_eq!(opened.status, StatusCode::OK);
+    let opened = opened.json();
+    let first = opened["first_opened_at"].as_i64().unwrap();
+    assert_eq!(opened["deadline"].as_i64(), Some(first + 600_000));
+
+    let organiser = w.as_(Who::Organiser);
+    let path = format!("/api/v1/parts/{}/tasks", w.part);
+    let mut body = task_body(now + 60_000, 600, "common_start");
+    body["opens_until"] = json!(now + 120_000);
+    let reply = api.json(Method::POST, &path, organiser, body).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let problem = &reply.field_errors()[0];
+    assert_eq!(problem["field"], "opens_until");
+    assert_eq!(problem["code"], "opens_until_not_allowed");
+}
+
 async fn openapi_lists_task_routes(w: World) {
     let doc = w
         .api
@@ -449,6 +498,11 @@ async fn openapi_lists_task_routes(w: World) {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
+    let schemas = &doc["components"]["schemas"];
+    for schema in ["NewTask", "Task", "MyTask"] {
+        let property = &schemas[schema]["properties"]["opens_until"];
+        assert!(property.is_object(), "{schema}.opens_until missing");
+    }
 }
 
 scenarios!(
@@ -459,5 +513,6 @@ scenarios!(
     every_endpoint_checks_role,
     bad_input_is_rejected,
     deadline_passes_while_down,
+    first_opening_after_bound_rejected,
     openapi_lists_task_routes,
 );

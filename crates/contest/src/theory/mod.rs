@@ -67,6 +67,9 @@ impl NewTheoryTest {
             starts_at: self.starts_at,
             time_limit_secs: self.time_limit_secs,
             limit_mode: self.limit_mode,
+            // NOTE: a theory test has no `opens_until` field yet, so a participant may open
+            // it for the first time at any moment after its start.
+            opens_until: None,
         }
     }
 }

@@ -168,10 +168,14 @@ pub async fn my_tasks(
 }
 
 /// Opens a task: records the opening (the first one once) on the server clock and returns
-/// the text, the deadline and the server clock. A task that has not started is 404.
+/// the text, the deadline and the server clock. A task that has not started is 404. A
+/// first opening after the task's `opens_until` is 409 with the reason `opening_closed`,
+/// and nothing is stored.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/open", tag = "tasks",
     params(("id" = String, Path, description = "Task id")),
-    responses((status = 200, body = OpenedTask), (status = "4XX", body = super::openapi::ErrorBody)))]
+    responses((status = 200, body = OpenedTask),
+        (status = 409, description = "opening_closed: the time to open the task for the first time has passed", body = super::openapi::ErrorBody),
+        (status = "4XX", body = super::openapi::ErrorBody)))]
 pub async fn open(
     State(state): State<Arc<AppState>>,
     SignedIn(session): SignedIn,
