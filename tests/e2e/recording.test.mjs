@@ -550,6 +550,32 @@ describe('recording of a participant', () => {
       );
       assert.ok(cameraAfter.length >= 1, 'no camera segment after the gap');
 
+      // The review timeline names the gap's reason in the page's language.
+      const params = new URLSearchParams({ token: expert.token, recording: id });
+      const review = await stage.browser.openPage(
+        'review-gap',
+        `${stage.server.baseUrl}/review.html#${params}`,
+      );
+      await waitInPage(review, 'the camera gap on the timeline', () =>
+        document.querySelector('.timeline-source[data-source="camera"] .timeline-gap') !== null,
+      );
+      const gapShown = async (reason) => {
+        const gaps = await review.page.evaluate(() =>
+          [...document.querySelectorAll('.timeline-source[data-source="camera"] .timeline-gap')]
+            .map((element) => ({ reason: element.dataset.reason, text: element.dataset.tooltip })),
+        );
+        assert.equal(gaps.length, 1, `gaps on the timeline: ${JSON.stringify(gaps)}`);
+        assert.equal(gaps[0].reason, gap.reason);
+        assert.ok(gaps[0].text.endsWith(`: ${reason}`), `gap tooltip: ${gaps[0].text}`);
+      };
+      await gapShown('медиа не поступало');
+      await clickTestId(review, 'language');
+      try {
+        await gapShown('no media arrived');
+      } finally {
+        await clickTestId(review, 'language'); // the choice is kept for later pages
+      }
+
       const file = await downloadCamera(stage, manifest, 'camera-gap.webm');
       const probe = await ffprobe(file, ['-show_format', '-show_streams']);
       const video = probe.streams.filter((stream) => stream.codec_type === 'video');

@@ -305,6 +305,7 @@ export default {
   'recording.event.stopped': 'Recording stopped',
   'recording.event.talk_started': 'Talk started',
   'recording.event.talk_ended': 'Talk ended',
+  'recording.gap_reason.no_media': 'no media arrived',
 
   'live.heading': 'Now recording',
   'live.empty': 'Nothing is being recorded now.',

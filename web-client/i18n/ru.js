@@ -310,6 +310,7 @@ export default {
   'recording.event.stopped': 'Запись остановлена',
   'recording.event.talk_started': 'Начало разговора',
   'recording.event.talk_ended': 'Конец разговора',
+  'recording.gap_reason.no_media': 'медиа не поступало',
 
   'live.heading': 'Идёт запись',
   'live.empty': 'Сейчас ничего не записывается.',

@@ -12,6 +12,9 @@ const KNOWN_EVENTS = new Set([
   'track_started', 'track_ended', 'left', 'loss', 'no_media', 'source_failed',
   'segment_failed', 'interrupted', 'stopped', 'talk_started', 'talk_ended',
 ]);
+// The `reason` of a gap in a manifest → its key under `recording.gap_reason.`. The server
+// writes only `no media`: the source sent nothing for longer than the gap threshold.
+const GAP_REASON_KEYS = new Map([['no media', 'no_media']]);
 
 function locale() {
   return LOCALES[currentLanguage()] ?? LOCALES.ru;
@@ -82,4 +85,10 @@ export function liveStateName(state) {
 /** Translates the kind of a recording event and returns an unknown one unchanged. */
 export function eventName(kind) {
   return KNOWN_EVENTS.has(kind) ? t(`recording.event.${kind}`) : String(kind);
+}
+
+/** Translates the reason of a gap and returns an unknown one unchanged. */
+export function gapReasonName(reason) {
+  const key = GAP_REASON_KEYS.get(reason);
+  return key ? t(`recording.gap_reason.${key}`) : String(reason);
 }

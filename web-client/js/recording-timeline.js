@@ -7,7 +7,7 @@
 // Event: `seek` (detail: {seconds} from the recording's start).
 
 import { t } from './i18n.js';
-import { eventName, formatClock, sourceName } from './recording-format.js';
+import { eventName, formatClock, gapReasonName, sourceName } from './recording-format.js';
 
 const SOURCE_ORDER = ['camera', 'microphone', 'screen'];
 // Segments closer than this are drawn as one run, so a long recording stays a few elements.
@@ -152,12 +152,15 @@ export class Timeline extends EventTarget {
   }
 
   #gapElement(gap) {
-    const element = span('timeline-gap', { 'data-testid': 'timeline-gap' });
+    const element = span('timeline-gap', {
+      'data-testid': 'timeline-gap',
+      'data-reason': gap.reason,
+    });
     this.#position(element, gap.from_unix_ms - this.#startMs, gap.to_unix_ms - this.#startMs);
     element.dataset.tooltip = t('timeline.gap', {
       from: formatClock(gap.from_unix_ms),
       to: formatClock(gap.to_unix_ms),
-      reason: gap.reason,
+      reason: gapReasonName(gap.reason),
     });
     return element;
   }

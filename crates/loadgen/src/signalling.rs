@@ -297,13 +297,145 @@ async fn read_messages(
                 Err(Error::Signalling("the server closed the WebSocket".into()))
             }
             Some(Err(e)) => Err(Error::Signalling(format!("receiving: {e}"))),
-            Some(Ok(Message::Text(text))) => serde_json::from_str(text.as_str())
-                .map_err(|e| Error::Signalling(format!("server message: {e}"))),
+            Some(Ok(Message::Text(text))) => parse(text.as_str()),
             Some(Ok(_)) => continue,
         };
         let ended = message.is_err();
         if inbox.send(message).await.is_err() || ended {
             return;
+        }
+    }
+}
+
+/// Parses one server message. A type this tool does not act on, such as `talk_started`,
+/// becomes [`ServerMessage::Other`], and fields it does not read are ignored, so that a
+/// server with newer messages does not end a run.
+fn parse(text: &str) -> Result<ServerMessage, Error> {
+    serde_json::from_str(text).map_err(|e| Error::Signalling(format!("server message: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use profstage_server::signalling::protocol as server;
+
+    use super::*;
+
+    /// Serializes `message` as the server sends it and parses it back.
+    fn reparse(message: &server::ServerMessage) -> ServerMessage {
+        let text = serde_json::to_string(message).expect("server messages serialize");
+        parse(&text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    fn talk_track() -> server::TrackInfo {
+        server::TrackInfo {
+            track: "tr-9".into(),
+            identity: "o1".into(),
+            kind: server::MediaKind::Audio,
+            source: server::TrackSource::Talk,
+        }
+    }
+
+    fn talk() -> server::Talk {
+        server::Talk {
+            talker: "o1".into(),
+            name: "Организаторова Ольга".into(),
+            participant: "p1".into(),
+            started_unix_ms: 1_796_420_391_002,
+        }
+    }
+
+    #[test]
+    fn talk_messages_are_other() {
+        let messages = [
+            server::ServerMessage::TalkStarted(talk()),
+            server::ServerMessage::TalkStopped {
+                talker: "o1".into(),
+                participant: "p1".into(),
+            },
+            server::ServerMessage::TrackPublished(talk_track()),
+            server::ServerMessage::TrackUnpublished {
+                track: "tr-9".into(),
+                identity: "o1".into(),
+            },
+        ];
+        for message in messages {
+            let parsed = reparse(&message);
+            assert!(
+                matches!(parsed, ServerMessage::Other),
+                "{message:?}: {parsed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn welcome_with_talks_parses() {
+        let welcome = server::ServerMessage::Welcome {
+            protocol: 1,
+            room: "demo".into(),
+            room_title: "Demo".into(),
+            identity: "p1".into(),
+            name: "Слушаева Анна".into(),
+            role: server::Role::Participant,
+            kind: server::RoomKind::Contest,
+            peers: vec![server::PeerInfo {
+                identity: "o1".into(),
+                name: "Организаторова Ольга".into(),
+                role: server::Role::Organiser,
+                tracks: vec![talk_track()],
+                reconnecting: true,
+            }],
+            briefing: None,
+            talks: vec![talk()],
+            resume_token: "ab".repeat(32),
+            resumed: true,
+        };
+        match reparse(&welcome) {
+            ServerMessage::Welcome { identity } => assert_eq!(identity, "p1"),
+            other => panic!("expected welcome, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn subscribe_offer_with_talk_track_parses() {
+        let offer = server::ServerMessage::SubscribeOffer {
+            sdp: "v=0\r\n".into(),
+            tracks: vec![server::SubscribedTrack {
+                mid: "0".into(),
+                info: talk_track(),
+            }],
+        };
+        match reparse(&offer) {
+            ServerMessage::SubscribeOffer { sdp } => assert_eq!(sdp, "v=0\r\n"),
+            other => panic!("expected subscribe_offer, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_types_and_fields_are_ignored() {
+        let future = r#"{"type": "talk_moved", "talk": {"talker": "o1"}, "to": ["p2"]}"#;
+        assert!(matches!(parse(future), Ok(ServerMessage::Other)));
+
+        let answer = r#"{"type": "publish_answer", "sdp": "v=0", "ice": {"lite": true}}"#;
+        match parse(answer) {
+            Ok(ServerMessage::PublishAnswer { sdp }) => assert_eq!(sdp, "v=0"),
+            other => panic!("expected publish_answer, got {other:?}"),
+        }
+
+        let error = r#"{"type": "error", "code": "talk_busy", "message": "busy",
+                        "fatal": false, "retry_after_ms": 500}"#;
+        match parse(error) {
+            Ok(ServerMessage::Error { code, fatal, .. }) => {
+                assert_eq!(code, "talk_busy");
+                assert!(!fatal);
+            }
+            other => panic!("expected error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_message_is_an_error() {
+        for text in ["not json", r#"{"sdp": "v=0"}"#, r#"{"type": "welcome"}"#] {
+            assert!(parse(text).is_err(), "{text} parsed");
         }
     }
 }

@@ -34,8 +34,17 @@ fn expert() -> ClientOptions {
     }
 }
 
-/// A talking expert, the participant talked to, another participant and a second expert,
-/// each with a receiving connection.
+fn organiser() -> ClientOptions {
+    ClientOptions {
+        may_talk: true,
+        presenter: true,
+        receives: Receives::Everyone,
+        ..participant()
+    }
+}
+
+/// A talker, the participant talked to, another participant and a second expert, each
+/// with a receiving connection.
 struct Room {
     h: Harness,
     talker: ClientId,
@@ -49,10 +58,16 @@ struct Room {
 }
 
 fn start() -> Room {
+    start_with(expert(), &TALK)
+}
+
+/// Starts a room whose talker joins with `options` and publishes `tracks`, one of them
+/// talk audio.
+fn start_with(options: ClientOptions, tracks: &[(MediaKind, TrackSource)]) -> Room {
     let mut h = Harness::new();
-    let talker = h.add_client(expert());
-    h.publish(talker, &TALK)
-        .expect("an expert may publish talk audio");
+    let talker = h.add_client(options);
+    h.publish(talker, tracks)
+        .expect("the talker may publish its tracks");
     h.attach_subscriber(talker);
     let target = h.add_client(participant());
     let target_view = h.attach_subscriber(target);
@@ -62,7 +77,7 @@ fn start() -> Room {
     let watcher = h.endpoint(watcher_view).client;
     h.connect_all();
     h.run_for(Duration::from_secs(1));
-    let talk = h.published_tracks(talker)[0].0;
+    let talk = published_track(&h, talker, MediaKind::Audio);
     Room {
         h,
         talker,
@@ -74,6 +89,15 @@ fn start() -> Room {
         watcher,
         watcher_view,
     }
+}
+
+/// Returns the first track of `kind` that `client` published.
+fn published_track(h: &Harness, client: ClientId, kind: MediaKind) -> TrackId {
+    let tracks = h.published_tracks(client);
+    let found = tracks.iter().find(|(_, k)| *k == kind);
+    found
+        .unwrap_or_else(|| panic!("{client} published no {kind:?} track: {tracks:?}"))
+        .0
 }
 
 impl Room {
@@ -139,6 +163,67 @@ fn talk_reaches_target_and_experts() {
     );
     assert_eq!(r.received(r.other_view), 0);
     assert_eq!(r.h.sfu.talk_target(r.talker), Some(r.target));
+}
+
+#[test]
+fn organiser_talk_skips_other_participants() {
+    let camera_and_talk = [
+        (MediaKind::Video, TrackSource::Camera),
+        (MediaKind::Audio, TrackSource::Talk),
+    ];
+    let mut r = start_with(organiser(), &camera_and_talk);
+    assert!(r.set_target(Some(r.target)));
+    r.h.run_for(Duration::from_secs(1));
+
+    let camera = published_track(&r.h, r.talker, MediaKind::Video);
+    assert!(
+        offered_to(&r.h, r.other).contains(&camera),
+        "participants receive the organiser's camera"
+    );
+    assert!(
+        !offered_to(&r.h, r.other).contains(&r.talk),
+        "another participant is offered the organiser's talk"
+    );
+    assert_eq!(r.received(r.other_view), 0);
+    assert!(
+        r.received(r.target_view) > 0,
+        "the participant hears the organiser"
+    );
+    assert!(
+        r.received(r.watcher_view) > 0,
+        "the expert hears the organiser"
+    );
+}
+
+#[test]
+fn hears_talk_names_target_and_experts() {
+    let mut r = start();
+    for client in [r.target, r.other, r.watcher] {
+        assert!(
+            !r.h.sfu.hears_talk(client, r.talker),
+            "{client} before the talk"
+        );
+    }
+    r.set_target(Some(r.target));
+    assert!(r.h.sfu.hears_talk(r.target, r.talker));
+    assert!(r.h.sfu.hears_talk(r.watcher, r.talker));
+    assert!(!r.h.sfu.hears_talk(r.other, r.talker));
+    assert!(
+        !r.h.sfu.hears_talk(r.talker, r.talker),
+        "the talker hears itself"
+    );
+
+    let outsider = r.h.add_client(ClientOptions {
+        room: RoomId("elsewhere".to_string()),
+        ..expert()
+    });
+    assert!(
+        !r.h.sfu.hears_talk(outsider, r.talker),
+        "another room hears the talk"
+    );
+    r.set_target(None);
+    assert!(!r.h.sfu.hears_talk(r.target, r.talker));
+    assert!(!r.h.sfu.hears_talk(r.watcher, r.talker));
 }
 
 #[test]

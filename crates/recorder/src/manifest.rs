@@ -109,8 +109,15 @@ pub struct Gap {
     pub from_unix_ms: u64,
     /// End of the gap, in milliseconds since the Unix epoch.
     pub to_unix_ms: u64,
-    /// Cause, such as `track_muted` or `mux_failed`.
+    /// Cause. The server writes only [`Gap::NO_MEDIA`], and the review page shows an
+    /// unknown value as it is.
     pub reason: String,
+}
+
+impl Gap {
+    /// The [`Gap::reason`] of a span in which the source sent nothing for longer than the
+    /// gap threshold: a camera turned off, a network outage or a reconnect.
+    pub const NO_MEDIA: &'static str = "no media";
 }
 
 /// Something that happened during the recording.

@@ -509,11 +509,14 @@ impl MediaLoop {
         }
         self.replace_session(now, &member);
         let options = client_options(&member, self.recorder.is_some());
+        // The client joins the router before the peers are listed, because the router
+        // decides which talk tracks the client may learn of.
+        let client = self.sfu.add_client(now, options);
         let peers = self
             .members
-            .values()
-            .filter(|m| m.member.room == member.room && may_see(member.role, m.member.role))
-            .map(peer_info)
+            .iter()
+            .filter(|(_, m)| m.member.room == member.room && may_see(member.role, m.member.role))
+            .map(|(publisher, joiner)| self.peer_info(client, *publisher, joiner))
             .collect();
         let presence = Presence::new();
         let announcement = ServerMessage::PeerJoined(PeerInfo {
@@ -524,7 +527,6 @@ impl MediaLoop {
             reconnecting: false,
         });
         self.broadcast(&member, None, &announcement);
-        let client = self.sfu.add_client(now, options);
         tracing::info!(room = %member.room, identity = %member.identity, role = ?member.role, client = %client, "joined");
         let briefing = self.briefing_joined(&member);
         let talks = self.talks_for(&member);
@@ -610,11 +612,9 @@ impl MediaLoop {
                 publisher.tracks.push(info.clone());
                 let member = publisher.member.clone();
                 debug_assert_eq!(member.room, room.0);
-                self.broadcast(
-                    &member,
-                    Some(track.client),
-                    &ServerMessage::TrackPublished(info),
-                );
+                let source = info.source;
+                let message = ServerMessage::TrackPublished(info);
+                self.broadcast_track(track.client, &member, source, &message);
                 if self.talk_track_started(track.client, track.track, track.source) {
                     return;
                 }
@@ -635,14 +635,17 @@ impl MediaLoop {
                     return;
                 };
                 let id = track.to_string();
-                publisher.tracks.retain(|t| t.track != id);
+                let position = publisher.tracks.iter().position(|t| t.track == id);
+                let removed = position.map(|i| publisher.tracks.remove(i));
                 let message = ServerMessage::TrackUnpublished {
                     track: id,
                     identity: publisher.member.identity.clone(),
                 };
                 let member = publisher.member.clone();
                 debug_assert_eq!(member.room, room.0);
-                self.broadcast(&member, Some(client), &message);
+                if let Some(info) = removed {
+                    self.broadcast_track(client, &member, info.source, &message);
+                }
                 self.talk_track_ended(client, track);
                 self.tell_recorder(RecorderInput::TrackEnded { track });
             }
@@ -764,15 +767,69 @@ impl MediaLoop {
     /// Sends `message`, which is about `subject`, to everyone in the subject's room who may
     /// see the subject, except `except`.
     fn broadcast(&self, subject: &Member, except: Option<ClientId>, message: &ServerMessage) {
+        self.broadcast_to(subject, except, message, |_| true);
+    }
+
+    /// Sends `message`, which is about a track from `source` of `publisher`, to everyone
+    /// who learns of that track (see [`Self::learns_of_track`]).
+    fn broadcast_track(
+        &self,
+        publisher: ClientId,
+        member: &Member,
+        source: protocol::TrackSource,
+        message: &ServerMessage,
+    ) {
+        let learns = |viewer| self.learns_of_track(viewer, publisher, source);
+        self.broadcast_to(member, Some(publisher), message, learns);
+    }
+
+    /// Sends `message` as [`Self::broadcast`] does, to the viewers `addressed` accepts.
+    fn broadcast_to(
+        &self,
+        subject: &Member,
+        except: Option<ClientId>,
+        message: &ServerMessage,
+        addressed: impl Fn(ClientId) -> bool,
+    ) {
         for (client, joiner) in &self.members {
             let viewer = &joiner.member;
-            let addressed = viewer.room == subject.room && Some(*client) != except;
+            let in_room = viewer.room == subject.room && Some(*client) != except;
             let Some(outbox) = &joiner.outbox else {
                 continue;
             };
-            if addressed && may_see(viewer.role, subject.role) {
+            if in_room && may_see(viewer.role, subject.role) && addressed(*client) {
                 deliver(*client, outbox, message.clone());
             }
+        }
+    }
+
+    /// Returns whether `viewer`, who may see `publisher`, learns of its track from `source`.
+    /// A talk track is announced only to those the router sends it to now: the participant
+    /// talked to and those who receive everyone. Other participants learn nothing of it.
+    fn learns_of_track(
+        &self,
+        viewer: ClientId,
+        publisher: ClientId,
+        source: protocol::TrackSource,
+    ) -> bool {
+        source != protocol::TrackSource::Talk || self.sfu.hears_talk(viewer, publisher)
+    }
+
+    /// Describes `joiner`, the member `publisher`, with the tracks `viewer` learns of.
+    fn peer_info(&self, viewer: ClientId, publisher: ClientId, joiner: &Joiner) -> PeerInfo {
+        let member = &joiner.member;
+        let tracks = joiner
+            .tracks
+            .iter()
+            .filter(|t| self.learns_of_track(viewer, publisher, t.source))
+            .cloned()
+            .collect();
+        PeerInfo {
+            identity: member.identity.clone(),
+            name: member.name.clone(),
+            role: member.role,
+            tracks,
+            reconnecting: joiner.presence.announced,
         }
     }
 }
@@ -842,17 +899,6 @@ fn client_options(member: &Member, recorded: bool) -> ClientOptions {
             receives: Receives::Everyone,
             recorded,
         },
-    }
-}
-
-fn peer_info(joiner: &Joiner) -> PeerInfo {
-    let member = &joiner.member;
-    PeerInfo {
-        identity: member.identity.clone(),
-        name: member.name.clone(),
-        role: member.role,
-        tracks: joiner.tracks.clone(),
-        reconnecting: joiner.presence.announced,
     }
 }
 

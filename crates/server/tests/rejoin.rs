@@ -4,17 +4,12 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{Client, TestServer};
+use common::{publish, Client, TestPublisher, TestServer};
 use profstage_server::signalling::protocol::{Role, ServerMessage};
 use serde_json::json;
-use str0m::change::SdpAnswer;
-use str0m::media::{Direction, MediaKind};
-use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Input, Output, Rtc};
-use tokio::net::UdpSocket;
+use str0m::media::MediaKind;
 
 /// Joins `identity` and returns the client and its resume token.
 async fn join(server: &TestServer, identity: &str, role: Role) -> (Client, String) {
@@ -48,76 +43,6 @@ async fn rejoin(server: &TestServer, identity: &str, resume: &str) -> (Client, S
     (client, welcome)
 }
 
-/// A str0m peer in place of the participant's browser: it publishes a camera over
-/// UDP to the server's media port, completing ICE and DTLS, until it is dropped.
-struct TestPublisher {
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for TestPublisher {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn publish_camera(client: &mut Client) -> TestPublisher {
-    let socket = UdpSocket::bind("127.0.0.1:0").await.expect("a UDP socket");
-    let local = socket.local_addr().expect("the socket has an address");
-    let mut rtc = Rtc::builder().set_rtp_mode(true).build(Instant::now());
-    rtc.add_local_candidate(Candidate::host(local, "udp").expect("a host candidate"));
-    let mut change = rtc.sdp_api();
-    let mid = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
-    let (offer, pending) = change.apply().expect("an offer with media");
-    client
-        .send(json!({
-            "type": "publish",
-            "sdp": offer.to_sdp_string(),
-            "tracks": [{"mid": mid.to_string(), "source": "camera"}],
-        }))
-        .await;
-    let answer = match client.receive().await {
-        ServerMessage::PublishAnswer { sdp } => sdp,
-        other => panic!("expected publish_answer, got {other:?}"),
-    };
-    let answer = SdpAnswer::from_sdp_string(&answer).expect("the answer parses");
-    rtc.sdp_api()
-        .accept_answer(pending, answer)
-        .expect("the answer applies");
-    let task = tokio::spawn(drive(rtc, socket, local));
-    TestPublisher { task }
-}
-
-/// Moves datagrams between the peer and its socket and runs its timers.
-async fn drive(mut rtc: Rtc, socket: UdpSocket, local: SocketAddr) {
-    let mut buffer = vec![0u8; 2048];
-    loop {
-        let deadline = match rtc.poll_output() {
-            Ok(Output::Transmit(transmit)) => {
-                let _ = socket
-                    .send_to(&transmit.contents, transmit.destination)
-                    .await;
-                continue;
-            }
-            Ok(Output::Event(_)) => continue,
-            Ok(Output::Timeout(at)) => at,
-            Err(error) => panic!("the test publisher failed: {error}"),
-        };
-        let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
-        let input = tokio::select! {
-            received = socket.recv_from(&mut buffer) => {
-                let (length, source) = received.expect("UDP receive");
-                let Ok(receive) = Receive::new(Protocol::Udp, source, local, &buffer[..length])
-                else {
-                    continue;
-                };
-                Input::Receive(Instant::now(), receive)
-            }
-            () = sleep => Input::Timeout(Instant::now()),
-        };
-        rtc.handle_input(input).expect("the peer takes its input");
-    }
-}
-
 /// Reads the expert's messages until one matches, failing on `peer_left` or
 /// `track_unpublished` of the participant before it.
 async fn expect_without_removal(
@@ -147,7 +72,7 @@ async fn expert_watching_participant(
 ) -> (Client, Client, String, String, TestPublisher) {
     let (mut expert, _) = join(server, "expert-1", Role::Expert).await;
     let (mut participant, resume) = join(server, "participant-1", Role::Participant).await;
-    let publisher = publish_camera(&mut participant).await;
+    let publisher = publish(&mut participant, MediaKind::Video, "camera").await;
     let mut track = None;
     loop {
         match expert.receive().await {

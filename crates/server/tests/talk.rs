@@ -1,14 +1,18 @@
 //! Talk in a contest room over a real WebSocket against a server on 127.0.0.1: who may talk
-//! to whom, who hears of it, and bad input that gets a typed error and changes nothing.
-//! Forwarding of the talk audio is tested in the media core (`crates/media-core/tests/talk.rs`).
+//! to whom, who hears of it, who learns of the talk track, and bad input that gets a typed
+//! error and changes nothing. Forwarding of the talk audio is tested in the media core
+//! (`crates/media-core/tests/talk.rs`).
 
 mod common;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::{join_room, Client, TestServer};
-use profstage_server::signalling::protocol::{ErrorCode, Role, RoomKind, ServerMessage, Talk};
+use common::{join_room, publish, Client, TestPublisher, TestServer};
+use profstage_server::signalling::protocol::{
+    ErrorCode, Role, RoomKind, ServerMessage, Talk, TrackInfo, TrackSource,
+};
 use serde_json::json;
+use str0m::media::MediaKind;
 
 /// Largest difference between a talk's start on the server's clock and the test's clock, in
 /// milliseconds. Both read the same system clock, so this covers only the time between.
@@ -77,18 +81,36 @@ fn resume_token_of(welcome: &ServerMessage) -> String {
     }
 }
 
-/// Opens a new socket for `identity` that resumes the session of `resume`, and returns the
-/// talks of its `welcome` as [`untimed_talks`] does.
-async fn resumed_talks(server: &TestServer, identity: &str, role: Role, resume: &str) -> Vec<Talk> {
+/// Joins the contest room as `identity` in `role` and returns the client with the resume
+/// token of its `welcome`.
+async fn resumable(server: &TestServer, identity: &str, role: Role) -> (Client, String) {
+    let (client, welcome) = join_room(server, identity, role, RoomKind::Contest).await;
+    (client, resume_token_of(&welcome))
+}
+
+/// Opens a new socket for `identity` that resumes the session of `resume`, and returns its
+/// `welcome`.
+async fn resumed_welcome(
+    server: &TestServer,
+    identity: &str,
+    role: Role,
+    resume: &str,
+) -> ServerMessage {
     let mut client = Client::connect(server).await;
     let token = server.token(identity, "demo", role);
     client
         .send(json!({"type": "join", "protocol": 1, "token": token, "resume": resume}))
         .await;
     match client.receive().await {
-        welcome @ ServerMessage::Welcome { resumed: true, .. } => untimed_talks(welcome),
+        welcome @ ServerMessage::Welcome { resumed: true, .. } => welcome,
         other => panic!("expected a resumed welcome, got {other:?}"),
     }
+}
+
+/// Opens a new socket for `identity` that resumes the session of `resume`, and returns the
+/// talks of its `welcome` as [`untimed_talks`] does.
+async fn resumed_talks(server: &TestServer, identity: &str, role: Role, resume: &str) -> Vec<Talk> {
+    untimed_talks(resumed_welcome(server, identity, role, resume).await)
 }
 
 /// Asserts that nothing but room news reached `client` before its pong.
@@ -369,13 +391,9 @@ async fn talk_start_time_is_kept() {
 #[tokio::test]
 async fn resumed_welcome_lists_talks() {
     let server = TestServer::start().await;
-    let (participant, welcome) =
-        join_room(&server, "p1", Role::Participant, RoomKind::Contest).await;
-    let participant_resume = resume_token_of(&welcome);
-    let (other, welcome) = join_room(&server, "p2", Role::Participant, RoomKind::Contest).await;
-    let other_resume = resume_token_of(&welcome);
-    let (watcher, welcome) = join_room(&server, "e2", Role::Expert, RoomKind::Contest).await;
-    let watcher_resume = resume_token_of(&welcome);
+    let (participant, participant_resume) = resumable(&server, "p1", Role::Participant).await;
+    let (other, other_resume) = resumable(&server, "p2", Role::Participant).await;
+    let (watcher, watcher_resume) = resumable(&server, "e2", Role::Expert).await;
     let (mut expert, _) = join_room(&server, "e1", Role::Expert, RoomKind::Contest).await;
 
     // The sockets drop without a close frame, so the server keeps their places.
@@ -407,4 +425,200 @@ async fn briefing_welcome_lists_no_talks() {
     let (_participant, welcome) =
         join_room(&server, "p1", Role::Participant, RoomKind::Briefing).await;
     assert_eq!(welcome_talks(welcome), vec![]);
+}
+
+/// Waits for the `track_published` of a talk track of `talker`, skipping other messages.
+async fn announced_talk(client: &mut Client, talker: &str) -> TrackInfo {
+    loop {
+        match client.receive().await {
+            ServerMessage::TrackPublished(info) if info.source == TrackSource::Talk => {
+                assert_eq!(info.identity, talker, "a talk track of someone else");
+                return info;
+            }
+            _ => continue,
+        }
+    }
+}
+
+/// Waits for the `track_unpublished` of `track`, skipping other messages.
+async fn withdrawn(client: &mut Client, track: &str) {
+    loop {
+        if let ServerMessage::TrackUnpublished { track: t, .. } = client.receive().await {
+            if t == track {
+                return;
+            }
+        }
+    }
+}
+
+/// Returns every message that reached `client` before the pong to a ping sent now.
+async fn drain(client: &mut Client) -> Vec<ServerMessage> {
+    client.send(json!({"type": "ping"})).await;
+    let mut messages = Vec::new();
+    loop {
+        match client.receive().await {
+            ServerMessage::Pong => return messages,
+            message => messages.push(message),
+        }
+    }
+}
+
+/// Returns whether `message` mentions a talk or the talk track `track`.
+fn mentions_talk(message: &ServerMessage, track: &str) -> bool {
+    let is_talk = |info: &TrackInfo| info.source == TrackSource::Talk || info.track == track;
+    match message {
+        ServerMessage::TalkStarted(_) | ServerMessage::TalkStopped { .. } => true,
+        ServerMessage::TrackPublished(info) => is_talk(info),
+        ServerMessage::TrackUnpublished { track: t, .. } => t == track,
+        ServerMessage::SubscribeOffer { tracks, .. } => tracks.iter().any(|t| is_talk(&t.info)),
+        ServerMessage::PeerJoined(peer) => peer.tracks.iter().any(is_talk),
+        ServerMessage::Welcome { peers, talks, .. } => {
+            !talks.is_empty() || peers.iter().flat_map(|p| &p.tracks).any(is_talk)
+        }
+        _ => false,
+    }
+}
+
+/// Asserts that none of `messages` mentions a talk or the talk track `track`.
+fn assert_no_talk(messages: &[ServerMessage], track: &str) {
+    let mentions: Vec<&ServerMessage> = messages
+        .iter()
+        .filter(|m| mentions_talk(m, track))
+        .collect();
+    assert!(
+        mentions.is_empty(),
+        "another participant learned of the talk: {mentions:?}"
+    );
+}
+
+/// Returns the tracks of `identity` in the `peers` of a `welcome`.
+fn welcome_tracks(welcome: &ServerMessage, identity: &str) -> Vec<TrackInfo> {
+    let ServerMessage::Welcome { peers, .. } = welcome else {
+        panic!("expected welcome, got {welcome:?}");
+    };
+    let peer = peers.iter().find(|p| p.identity == identity);
+    peer.unwrap_or_else(|| panic!("{identity} is not in {peers:?}"))
+        .tracks
+        .clone()
+}
+
+/// A talker `t1` in some role who talks to participant `p1` and publishes talk audio, the
+/// participant, another participant `p2` and an expert `e2` who watches, after the expert
+/// learned of the talk track.
+struct Talking {
+    server: TestServer,
+    talker: Client,
+    _publisher: TestPublisher,
+    participant: Client,
+    participant_resume: String,
+    other: Client,
+    other_resume: String,
+    watcher: Client,
+    track: TrackInfo,
+}
+
+async fn talking(role: Role) -> Talking {
+    let server = TestServer::start().await;
+    let (participant, participant_resume) = resumable(&server, "p1", Role::Participant).await;
+    let (other, other_resume) = resumable(&server, "p2", Role::Participant).await;
+    let mut watcher = joined(&server, "e2", Role::Expert).await;
+    let mut talker = joined(&server, "t1", role).await;
+    talker
+        .send(json!({"type": "talk_start", "identity": "p1"}))
+        .await;
+    assert_eq!(next_event(&mut talker).await, started("t1", "p1"));
+    let publisher = publish(&mut talker, MediaKind::Audio, "talk").await;
+    let track = announced_talk(&mut watcher, "t1").await;
+    Talking {
+        server,
+        talker,
+        _publisher: publisher,
+        participant,
+        participant_resume,
+        other,
+        other_resume,
+        watcher,
+        track,
+    }
+}
+
+impl Talking {
+    /// Stops the talk and checks that the watching expert loses the talk track and that the
+    /// other participant learns nothing of the talk.
+    async fn stop(&mut self) {
+        self.talker.send(json!({"type": "talk_stop"})).await;
+        withdrawn(&mut self.watcher, &self.track.track).await;
+        assert_no_talk(&drain(&mut self.other).await, &self.track.track);
+    }
+}
+
+#[tokio::test]
+async fn organiser_talk_track_reaches_only_participant_talked_to() {
+    let mut t = talking(Role::Organiser).await;
+    let id = t.track.track.clone();
+    assert_eq!(announced_talk(&mut t.participant, "t1").await, t.track);
+    assert_no_talk(&drain(&mut t.other).await, &id);
+
+    let (_late, welcome) = join_room(&t.server, "p3", Role::Participant, RoomKind::Contest).await;
+    assert_no_talk(&[welcome], &id);
+    let (_late_expert, welcome) = join_room(&t.server, "e3", Role::Expert, RoomKind::Contest).await;
+    assert_eq!(welcome_tracks(&welcome, "t1"), vec![t.track.clone()]);
+
+    t.stop().await;
+    withdrawn(&mut t.participant, &id).await;
+}
+
+#[tokio::test]
+async fn expert_talk_track_reaches_only_participant_talked_to() {
+    let mut t = talking(Role::Expert).await;
+    let id = t.track.track.clone();
+    let offered = loop {
+        if let ServerMessage::SubscribeOffer { tracks, .. } = t.participant.receive().await {
+            break tracks;
+        }
+    };
+    assert!(
+        offered.iter().any(|o| o.info == t.track),
+        "the participant is offered the talk: {offered:?}"
+    );
+    assert_no_talk(&drain(&mut t.other).await, &id);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn talk_track_follows_moved_talk() {
+    let mut t = talking(Role::Organiser).await;
+    let id = t.track.track.clone();
+    assert_eq!(announced_talk(&mut t.participant, "t1").await, t.track);
+
+    // The talk track stays published while the talk moves to another participant.
+    t.talker
+        .send(json!({"type": "talk_start", "identity": "p2"}))
+        .await;
+    withdrawn(&mut t.participant, &id).await;
+    assert_eq!(announced_talk(&mut t.other, "t1").await, t.track);
+    assert_eq!(announced_talk(&mut t.watcher, "t1").await, t.track);
+    let rest = drain(&mut t.participant).await;
+    let again = rest
+        .iter()
+        .any(|m| matches!(m, ServerMessage::TrackPublished(info) if info.track == id));
+    assert!(
+        !again,
+        "the former target learned of the track again: {rest:?}"
+    );
+}
+
+#[tokio::test]
+async fn resumed_welcome_lists_talk_track_for_target_only() {
+    let t = talking(Role::Organiser).await;
+    let welcome = resumed_welcome(&t.server, "p1", Role::Participant, &t.participant_resume).await;
+    assert_eq!(welcome_tracks(&welcome, "t1"), vec![t.track.clone()]);
+
+    let welcome = resumed_welcome(&t.server, "p2", Role::Participant, &t.other_resume).await;
+    assert_eq!(
+        welcome_tracks(&welcome, "t1"),
+        vec![],
+        "another participant's welcome"
+    );
+    assert_no_talk(&[welcome], &t.track.track);
 }

@@ -65,16 +65,23 @@ impl Sfu {
         self.clients.get(&talker).and_then(|c| c.talk_target)
     }
 
-    /// Returns whether `receiver` hears a talk track of `talker`.
-    pub(super) fn hears_talk(&self, receiver: ClientId, talker: ClientId) -> bool {
-        let Some(target) = self.talk_target(talker) else {
+    /// Returns whether `receiver` may receive the talk tracks of `talker` now: the talker
+    /// talks, and the receiver is the participant talked to or receives every track of the
+    /// talker's room. The signalling layer announces a talk track to these clients only.
+    pub fn hears_talk(&self, receiver: ClientId, talker: ClientId) -> bool {
+        let Some(talker_entry) = self.clients.get(&talker) else {
             return false;
         };
-        let everyone = self
-            .clients
-            .get(&receiver)
-            .is_some_and(|c| c.options.receives == Receives::Everyone);
-        receiver == target || everyone
+        let Some(target) = talker_entry.talk_target else {
+            return false;
+        };
+        let Some(receiver_entry) = self.clients.get(&receiver) else {
+            return false;
+        };
+        if receiver == talker || receiver_entry.options.room != talker_entry.options.room {
+            return false;
+        }
+        receiver == target || receiver_entry.options.receives == Receives::Everyone
     }
 }
 

@@ -12,7 +12,7 @@ use media_core::{ClientId, PeerKind};
 use rand::RngCore;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{deliver, error_message, peer_info, JoinRejected, Joined, MediaLoop, Member};
+use super::{deliver, error_message, JoinRejected, Joined, MediaLoop, Member};
 use crate::signalling::protocol::{ErrorCode, ServerMessage};
 
 /// Bytes of randomness in a resume token.
@@ -104,7 +104,7 @@ impl MediaLoop {
             .iter()
             .filter(|(other, j)| **other != client && j.member.room == member.room)
             .filter(|(_, j)| super::may_see(member.role, j.member.role))
-            .map(|(_, j)| peer_info(j))
+            .map(|(publisher, j)| self.peer_info(client, *publisher, j))
             .collect();
         let briefing = self.briefing_state(&member);
         let talks = self.talks_for(&member);

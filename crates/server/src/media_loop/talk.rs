@@ -1,18 +1,18 @@
 //! Talk in contest rooms: an expert or organiser talks to one participant. The router sends
 //! the talker's talk audio to that participant and to everyone who receives every track.
 //! This module checks who may talk to whom, sends `talk_started` and `talk_stopped` to the
-//! people concerned, and hands the talk audio to the participant's recording as its `talk`
-//! source.
+//! people concerned, announces the talk tracks to those the router sends them to, and hands
+//! the talk audio to the participant's recording as its `talk` source.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
 use media_core::{ClientId, MediaKind, TrackId, TrackSource};
 
-use super::{recorded_publisher, MediaLoop, Member};
+use super::{may_see, recorded_publisher, MediaLoop, Member};
 use crate::audit::now_ms;
 use crate::recording::Input as RecorderInput;
-use crate::signalling::protocol::{ErrorCode, Role, RoomKind, ServerMessage, Talk};
+use crate::signalling::protocol::{self, ErrorCode, Role, RoomKind, ServerMessage, Talk};
 
 /// A talk message from a client, checked for its shape by the signalling layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,10 +142,12 @@ impl MediaLoop {
         if self.talks.targets.contains_key(&talker) {
             self.end_talk(now, talker);
         }
+        let audience = self.talk_audience(talker);
         if !self.sfu.set_talk_target(now, talker, Some(target)) {
             tracing::error!(client = %talker, target = %target, "the router rejected a checked talk target");
             return Err(rejected(ErrorCode::Internal, "The talk could not start."));
         }
+        self.reannounce_talk_tracks(talker, &audience);
 
         let started_unix_ms = now_ms();
         let started = Target {
@@ -176,7 +178,9 @@ impl MediaLoop {
         else {
             return;
         };
+        let audience = self.talk_audience(talker);
         self.sfu.set_talk_target(now, talker, None);
+        self.reannounce_talk_tracks(talker, &audience);
         if let Some(track) = self.talks.tracks.get(&talker) {
             self.tell_recorder(RecorderInput::TrackEnded { track: *track });
         }
@@ -250,6 +254,56 @@ impl MediaLoop {
             kind: MediaKind::Audio,
             source: TrackSource::Talk,
         });
+    }
+
+    /// Returns the members who learn of the talk tracks of `talker` now.
+    fn talk_audience(&self, talker: ClientId) -> Vec<ClientId> {
+        self.members
+            .keys()
+            .copied()
+            .filter(|viewer| self.learns_of_talk(*viewer, talker))
+            .collect()
+    }
+
+    /// Returns whether `viewer` learns of the talk tracks of `talker` now: it may see the
+    /// talker, and the router sends it the talk.
+    fn learns_of_talk(&self, viewer: ClientId, talker: ClientId) -> bool {
+        let (Some(seer), Some(seen)) = (self.members.get(&viewer), self.members.get(&talker))
+        else {
+            return false;
+        };
+        may_see(seer.member.role, seen.member.role)
+            && self.learns_of_track(viewer, talker, protocol::TrackSource::Talk)
+    }
+
+    /// Announces the published talk tracks of `talker` with `track_published` to those who
+    /// learn of them now but were not in `audience`, and withdraws them with
+    /// `track_unpublished` from those in `audience` who no longer learn of them. Called
+    /// after the router changed the talk target, so that what clients hear of a talk track
+    /// follows where the router sends it.
+    fn reannounce_talk_tracks(&self, talker: ClientId, audience: &[ClientId]) {
+        let Some(joiner) = self.members.get(&talker) else {
+            return;
+        };
+        let talk_tracks = joiner
+            .tracks
+            .iter()
+            .filter(|t| t.source == protocol::TrackSource::Talk);
+        for info in talk_tracks {
+            for viewer in self.members.keys().copied() {
+                let before = audience.contains(&viewer);
+                let after = self.learns_of_talk(viewer, talker);
+                if after && !before {
+                    self.send_to(viewer, ServerMessage::TrackPublished(info.clone()));
+                } else if before && !after {
+                    let message = ServerMessage::TrackUnpublished {
+                        track: info.track.clone(),
+                        identity: info.identity.clone(),
+                    };
+                    self.send_to(viewer, message);
+                }
+            }
+        }
     }
 
     /// Returns the participant `talker` talks to now.

@@ -659,7 +659,7 @@ impl Worker {
                 source: source_key.to_owned(),
                 from_unix_ms: from / 1000,
                 to_unix_ms: to / 1000,
-                reason: "no media".into(),
+                reason: Gap::NO_MEDIA.into(),
             });
             recording.dirty = true;
         }

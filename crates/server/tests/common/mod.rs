@@ -2,14 +2,20 @@
 
 #![allow(dead_code)]
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt, StreamExt};
 use profstage_server::app::{self, RunningServer};
 use profstage_server::config::{Config, TokenSecret};
 use profstage_server::signalling::protocol::{Role, RoomKind, ServerMessage};
 use profstage_server::token::{Claims, TokenKeys};
+use str0m::change::SdpAnswer;
+use str0m::media::{Direction, MediaKind};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Input, Output, Rtc};
 use tokio::net::TcpStream;
+use tokio::net::UdpSocket;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -173,5 +179,82 @@ impl Client {
                 other => panic!("expected pong, got {other:?}"),
             }
         }
+    }
+}
+
+/// A str0m peer in place of a browser's publishing connection: it sends over UDP to the
+/// server's media port, completing ICE and DTLS, until it is dropped. It sends no media.
+pub struct TestPublisher {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestPublisher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Publishes one send-only m-line of `kind` from `source` for `client`: sends `publish`
+/// with the offer of a new [`TestPublisher`], applies the server's answer and connects.
+/// Other messages that arrive before the answer are skipped. The server announces the
+/// track once DTLS is up, because str0m reports the m-lines only then.
+pub async fn publish(client: &mut Client, kind: MediaKind, source: &str) -> TestPublisher {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.expect("a UDP socket");
+    let local = socket.local_addr().expect("the socket has an address");
+    let mut rtc = Rtc::builder().set_rtp_mode(true).build(Instant::now());
+    rtc.add_local_candidate(Candidate::host(local, "udp").expect("a host candidate"));
+    let mut change = rtc.sdp_api();
+    let mid = change.add_media(kind, Direction::SendOnly, None, None, None);
+    let (offer, pending) = change.apply().expect("an offer with media");
+    client
+        .send(serde_json::json!({
+            "type": "publish",
+            "sdp": offer.to_sdp_string(),
+            "tracks": [{"mid": mid.to_string(), "source": source}],
+        }))
+        .await;
+    let answer = loop {
+        match client.receive().await {
+            ServerMessage::PublishAnswer { sdp } => break sdp,
+            error @ ServerMessage::Error { .. } => panic!("publish rejected: {error:?}"),
+            _ => continue,
+        }
+    };
+    let answer = SdpAnswer::from_sdp_string(&answer).expect("the answer parses");
+    rtc.sdp_api()
+        .accept_answer(pending, answer)
+        .expect("the answer applies");
+    let task = tokio::spawn(drive(rtc, socket, local));
+    TestPublisher { task }
+}
+
+/// Moves datagrams between the peer and its socket and runs its timers.
+async fn drive(mut rtc: Rtc, socket: UdpSocket, local: SocketAddr) {
+    let mut buffer = vec![0u8; 2048];
+    loop {
+        let deadline = match rtc.poll_output() {
+            Ok(Output::Transmit(transmit)) => {
+                let _ = socket
+                    .send_to(&transmit.contents, transmit.destination)
+                    .await;
+                continue;
+            }
+            Ok(Output::Event(_)) => continue,
+            Ok(Output::Timeout(at)) => at,
+            Err(error) => panic!("the test publisher failed: {error}"),
+        };
+        let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
+        let input = tokio::select! {
+            received = socket.recv_from(&mut buffer) => {
+                let (length, source) = received.expect("UDP receive");
+                let Ok(receive) = Receive::new(Protocol::Udp, source, local, &buffer[..length])
+                else {
+                    continue;
+                };
+                Input::Receive(Instant::now(), receive)
+            }
+            () = sleep => Input::Timeout(Instant::now()),
+        };
+        rtc.handle_input(input).expect("the peer takes its input");
     }
 }
