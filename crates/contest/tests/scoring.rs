@@ -433,8 +433,8 @@ async fn lock_and_reopen_rules(w: World) {
     );
 }
 
-/// The scores of `row` in the stage part `id`. Parts created in the same millisecond have no
-/// defined order, so tests find them by id.
+/// Returns the scores of `row` in the stage part `id`. Parts created in the same millisecond
+/// have no defined order, so tests find them by id.
 fn part<'a>(row: &'a SummaryRow, id: &StagePartId) -> &'a PartScore {
     let found = row.parts.iter().find(|score| &score.part_id == id);
     found.unwrap_or_else(|| panic!("no scores of part {id:?}"))
