@@ -1292,7 +1292,7 @@ async fn sign_in_via(
         .await
 }
 
-/// A second server on the world's database that trusts the proxy at 127.0.0.1.
+/// Starts a second server on the world's database that trusts the proxy at 127.0.0.1.
 async fn behind_proxy(w: &World) -> Api {
     let mut config = (*w.api.state.config).clone();
     config.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];

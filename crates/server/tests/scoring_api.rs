@@ -1,6 +1,6 @@
 //! Scoring over HTTP, on SQLite and on PostgreSQL: every scoring endpoint for every role,
-//! the whole path from sheets to the commission's approved protocol with codes from the
-//! file outbox, codes e-mailed through a real SMTP server, and PDFs read back with
+//! and the whole path from sheets to the commission's approved protocol. Approval codes come
+//! from the file outbox or by e-mail through a real SMTP server. PDFs are read back with
 //! pdftotext.
 
 mod api;
