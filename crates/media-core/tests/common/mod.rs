@@ -5,7 +5,8 @@
 //! virtual clock that jumps from one timeout to the next. Publishers send synthetic VP8 and
 //! Opus and send a keyframe only at the start and when asked for one, like a real encoder.
 //! Subscribers answer every offer of the SFU as soon as it arrives and record the RTP packets
-//! they receive. The path from the SFU to a subscriber can drop RTP packets on purpose.
+//! they receive. The path between the SFU and a client can drop, delay and reorder RTP
+//! packets on purpose, in either direction.
 
 // Each test file uses a different part of the harness.
 #![allow(dead_code)]
@@ -78,6 +79,52 @@ pub struct Harness {
     /// Every packet handed out for recording.
     pub media: Vec<MediaPacket>,
     endpoints: Vec<Endpoint>,
+    in_flight: InFlight,
+}
+
+/// Datagrams an impairment holds back, in the order they become due.
+#[derive(Default)]
+struct InFlight(Vec<Delayed>);
+
+struct Delayed {
+    due: Instant,
+    towards: Towards,
+    transmit: Transmit,
+}
+
+/// The receiving side of a delayed datagram.
+#[derive(Clone, Copy)]
+enum Towards {
+    Sfu,
+    Client(usize),
+}
+
+impl InFlight {
+    /// Holds `transmit` until `due`. Datagrams due at the same time keep their order.
+    fn schedule(&mut self, due: Instant, towards: Towards, transmit: Transmit) {
+        let at = self.0.partition_point(|d| d.due <= due);
+        self.0.insert(
+            at,
+            Delayed {
+                due,
+                towards,
+                transmit,
+            },
+        );
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        self.0.first().map(|d| d.due)
+    }
+
+    /// Takes out the earliest datagram due by `now`.
+    fn pop_due(&mut self, now: Instant) -> Option<Delayed> {
+        if self.next_due()? <= now {
+            Some(self.0.remove(0))
+        } else {
+            None
+        }
+    }
 }
 
 /// One client connection: a str0m peer and what it sent and received.
@@ -108,7 +155,10 @@ pub struct Endpoint {
     pub tracks: Vec<SentTrack>,
     /// RTP packets dropped on the way from the SFU to this endpoint.
     pub dropped: Vec<RtpView>,
+    /// RTP packets dropped on the way from this endpoint to the SFU.
+    pub dropped_uplink: Vec<RtpView>,
     impairment: Option<Impairment>,
+    uplink_impairment: Option<Impairment>,
     timeout: Option<Instant>,
 }
 
@@ -210,8 +260,8 @@ impl RtpView {
     }
 }
 
-/// Loss on the path from the SFU to one client. It applies to RTP packets only, so that
-/// ICE, DTLS and RTCP feedback always pass.
+/// Loss and delay on the path between the SFU and one client. It applies to RTP packets only,
+/// so that ICE, DTLS and RTCP feedback always pass.
 pub enum Impairment {
     /// Drops the packets the predicate selects.
     Select(Box<dyn FnMut(&RtpView) -> bool>),
@@ -222,6 +272,23 @@ pub enum Impairment {
         /// Probability of dropping one packet, from 0 to 1.
         probability: f64,
     },
+    /// Drops each packet with a probability and delays each other one by a time drawn evenly
+    /// from zero to `jitter`, so packets sent closer together than that arrive reordered.
+    Network {
+        /// The generator.
+        rng: Box<StdRng>,
+        /// Probability of dropping one packet, from 0 to 1.
+        loss: f64,
+        /// Longest delay of one packet.
+        jitter: Duration,
+    },
+}
+
+/// What an impairment does to one packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Drop,
+    Delay(Duration),
 }
 
 impl Impairment {
@@ -238,10 +305,32 @@ impl Impairment {
         }
     }
 
-    fn drops(&mut self, packet: &RtpView) -> bool {
-        match self {
+    /// Drops each packet with probability `loss` and delays the others by up to `jitter`,
+    /// reproducibly for one `seed`.
+    pub fn network(seed: u64, loss: f64, jitter: Duration) -> Self {
+        Self::Network {
+            rng: Box::new(StdRng::seed_from_u64(seed)),
+            loss,
+            jitter,
+        }
+    }
+
+    fn fate(&mut self, packet: &RtpView) -> Fate {
+        let dropped = match self {
             Self::Select(select) => select(packet),
             Self::Random { rng, probability } => rng.gen_bool(*probability),
+            Self::Network { rng, loss, jitter } => {
+                if rng.gen_bool(*loss) {
+                    true
+                } else {
+                    return Fate::Delay(jitter.mul_f64(rng.gen_range(0.0..=1.0)));
+                }
+            }
+        };
+        if dropped {
+            Fate::Drop
+        } else {
+            Fate::Delay(Duration::ZERO)
         }
     }
 }
@@ -280,6 +369,7 @@ impl Harness {
             events: Vec::new(),
             media: Vec::new(),
             endpoints: Vec::new(),
+            in_flight: InFlight::default(),
         }
     }
 
@@ -394,14 +484,24 @@ impl Harness {
         self.pump();
     }
 
-    /// Sets the loss on the path from the SFU to `id`.
+    /// Sets the impairment of the path from the SFU to `id`.
     pub fn impair(&mut self, id: EndpointId, impairment: Impairment) {
         self.endpoints[id.0].impairment = Some(impairment);
     }
 
-    /// Removes the loss on the path from the SFU to `id`.
+    /// Removes the impairment of the path from the SFU to `id`. Delayed packets still arrive.
     pub fn clear_impairment(&mut self, id: EndpointId) {
         self.endpoints[id.0].impairment = None;
+    }
+
+    /// Sets the impairment of the path from `id` to the SFU.
+    pub fn impair_uplink(&mut self, id: EndpointId, impairment: Impairment) {
+        self.endpoints[id.0].uplink_impairment = Some(impairment);
+    }
+
+    /// Removes the impairment of the path from `id` to the SFU. Delayed packets still arrive.
+    pub fn clear_uplink_impairment(&mut self, id: EndpointId) {
+        self.endpoints[id.0].uplink_impairment = None;
     }
 
     /// Asks the SFU for a keyframe on a subscriber's m-line, as a decoder would with a PLI.
@@ -513,7 +613,9 @@ impl Harness {
             answers: Vec::new(),
             tracks: Vec::new(),
             dropped: Vec::new(),
+            dropped_uplink: Vec::new(),
             impairment: None,
+            uplink_impairment: None,
             timeout: None,
         });
         EndpointId(self.endpoints.len() - 1)
@@ -534,11 +636,23 @@ impl Harness {
     fn next_due(&self) -> Option<Instant> {
         let open = self.endpoints.iter().filter(|e| !e.closed);
         let clients = open.flat_map(|e| [e.timeout, e.next_frame_at()]);
-        clients.chain([self.sfu.poll_timeout()]).flatten().min()
+        clients
+            .chain([self.sfu.poll_timeout(), self.in_flight.next_due()])
+            .flatten()
+            .min()
     }
 
     fn fire_due(&mut self) {
         let now = self.now;
+        while let Some(delayed) = self.in_flight.pop_due(now) {
+            match delayed.towards {
+                Towards::Sfu => {
+                    let t = delayed.transmit;
+                    self.sfu.handle_receive(now, t.source, &t.contents);
+                }
+                Towards::Client(index) => self.hand_over(index, delayed.transmit),
+            }
+        }
         if self.sfu.poll_timeout().is_some_and(|at| at <= now) {
             self.sfu.handle_timeout(now);
         }
@@ -590,8 +704,23 @@ impl Harness {
                 }
                 Output::Transmit(transmit) => {
                     busy = true;
-                    self.sfu
-                        .handle_receive(now, transmit.source, &transmit.contents);
+                    let fate = RtpView::parse(&transmit.contents).map(|rtp| {
+                        let impairment = endpoint.uplink_impairment.as_mut();
+                        (
+                            rtp,
+                            impairment.map_or(Fate::Delay(Duration::ZERO), |i| i.fate(&rtp)),
+                        )
+                    });
+                    match fate {
+                        Some((rtp, Fate::Drop)) => endpoint.dropped_uplink.push(rtp),
+                        Some((_, Fate::Delay(delay))) if !delay.is_zero() => {
+                            self.in_flight.schedule(now + delay, Towards::Sfu, transmit);
+                        }
+                        _ => {
+                            self.sfu
+                                .handle_receive(now, transmit.source, &transmit.contents);
+                        }
+                    }
                 }
                 Output::Event(event) => {
                     busy = true;
@@ -618,10 +747,28 @@ impl Harness {
         };
         let endpoint = &mut self.endpoints[index];
         if let Some(rtp) = RtpView::parse(&transmit.contents) {
-            if endpoint.impairment.as_mut().is_some_and(|i| i.drops(&rtp)) {
-                endpoint.dropped.push(rtp);
-                return;
+            match endpoint.impairment.as_mut().map(|i| i.fate(&rtp)) {
+                Some(Fate::Drop) => {
+                    endpoint.dropped.push(rtp);
+                    return;
+                }
+                Some(Fate::Delay(delay)) if !delay.is_zero() => {
+                    let due = self.now + delay;
+                    self.in_flight
+                        .schedule(due, Towards::Client(index), transmit);
+                    return;
+                }
+                _ => {}
             }
+        }
+        self.hand_over(index, transmit);
+    }
+
+    /// Hands one datagram to a client peer, unless it has closed since it was sent.
+    fn hand_over(&mut self, index: usize, transmit: Transmit) {
+        let endpoint = &mut self.endpoints[index];
+        if endpoint.closed {
+            return;
         }
         let receive = Receive::new(
             Protocol::Udp,
