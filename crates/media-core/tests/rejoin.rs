@@ -1,13 +1,17 @@
 //! Rejoining: a publisher that loses its connection and comes back on a new one, or that
 //! restarts ICE, keeps its tracks and its subscribers' m-lines.
+//! A publisher that restarts ICE from a new address goes on sending through it.
 
 mod common;
 
 use std::time::Duration;
 
+use std::net::SocketAddr;
+
 use common::{member, Harness, SFU_ADDR};
 use media_core::{MediaKind, PeerKind, SfuConfig, SfuEvent, TrackSource};
 use str0m::change::SdpAnswer;
+use str0m::Candidate;
 
 const BOTH: [(MediaKind, TrackSource); 2] = [
     (MediaKind::Video, TrackSource::Camera),
@@ -291,4 +295,53 @@ fn receiving_ice_restart_needs_connection() {
     // Nobody publishes, so the client has no receiving connection.
     let lone = h.add_client(member("hall"));
     assert!(!h.sfu.restart_receiving_ice(h.now, lone));
+}
+
+#[test]
+fn ice_restart_follows_new_address() {
+    let mut h = Harness::new();
+    let publisher = h.add_publisher(member("hall"), &BOTH);
+    let subscriber = h.add_subscriber(member("hall"));
+    h.connect_all();
+    h.run_for(Duration::from_secs(1));
+    let video = h.track_of(publisher, MediaKind::Video);
+    let mid = h.mid_for(subscriber, video);
+    let old_addr = h.endpoint(publisher).addr;
+
+    // The client moves to another network, as from Wi-Fi to mobile: its old address stops
+    // working and it restarts ICE from a new one.
+    let new_addr = SocketAddr::new(old_addr.ip(), old_addr.port() + 30_000);
+    h.endpoint_mut(publisher).addr = new_addr;
+    h.run_for(Duration::from_millis(500));
+    let moved_at = h.now;
+    restart_ice(&mut h, publisher);
+    let candidate = Candidate::host(new_addr, "udp").expect("loopback host candidate");
+    h.endpoint_mut(publisher).rtc.add_local_candidate(candidate);
+    h.run_for(Duration::from_secs(3));
+
+    let after: Vec<_> = h
+        .endpoint(subscriber)
+        .received_on(mid)
+        .into_iter()
+        .filter(|p| p.at > moved_at)
+        .collect();
+    assert!(
+        after.len() >= 40,
+        "{} video packets after the move",
+        after.len()
+    );
+    let last_before = h
+        .endpoint(subscriber)
+        .received_on(mid)
+        .into_iter()
+        .rfind(|p| p.at <= moved_at)
+        .expect("video before the move")
+        .sequence;
+    // Packets sent while the client had no working address are lost, about 45 in 500 ms.
+    let jump = after[0].sequence - last_before;
+    assert!(
+        jump < 100,
+        "the subscriber's sequence continues across the move, jumped by {jump}"
+    );
+    assert_eq!(h.track_of(publisher, MediaKind::Video), video);
 }

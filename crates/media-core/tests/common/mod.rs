@@ -704,6 +704,10 @@ impl Harness {
                 }
                 Output::Transmit(transmit) => {
                     busy = true;
+                    // A client that moved no longer owns its old address.
+                    if transmit.source != endpoint.addr {
+                        continue;
+                    }
                     let fate = RtpView::parse(&transmit.contents).map(|rtp| {
                         let impairment = endpoint.uplink_impairment.as_mut();
                         (
