@@ -1,0 +1,144 @@
+//! Simulcast: the size each subscriber shows a track at, the layer that suits it, and the
+//! layers the publisher needs to send.
+
+use std::time::Instant;
+
+use str0m::media::{KeyframeRequestKind, MediaKind, Rid};
+
+use super::{Sfu, SfuEvent};
+use crate::ids::{ClientId, TrackId};
+use crate::layer::ViewSize;
+use crate::peer::Forward;
+use crate::track::TrackIn;
+
+impl Sfu {
+    /// Records that `client` shows `track` at `view`, so that it receives the layer that
+    /// suits that size, from the next keyframe of that layer on. Returns false when the
+    /// client does not receive the track.
+    pub fn set_view_size(
+        &mut self,
+        now: Instant,
+        client: ClientId,
+        track: TrackId,
+        view: ViewSize,
+    ) -> bool {
+        let Some(peer_id) = self.clients.get(&client).and_then(|c| c.receiving) else {
+            return false;
+        };
+        let Some(side) = self.peers.get_mut(&peer_id).and_then(|p| p.receiving()) else {
+            return false;
+        };
+        let Some(forward) = side.forwards.values_mut().find(|f| f.track == track) else {
+            return false;
+        };
+        forward.view = Some(view);
+        let open = forward.open;
+        self.update_wanted_layers(track);
+        if open {
+            self.request_chosen_keyframe(now, track, view);
+        }
+        self.process(now);
+        true
+    }
+
+    /// Asks for a keyframe of the layer that suits `view`, when it arrives, so that a
+    /// subscriber whose view changed switches without waiting for the encoder's next one.
+    fn request_chosen_keyframe(&mut self, now: Instant, track: TrackId, view: ViewSize) {
+        let Some(entry) = self.tracks.get(&track) else {
+            return;
+        };
+        let layers = &entry.layers;
+        if !layers.is_simulcast() {
+            return;
+        }
+        if let Some(layer) = layers.fallback(layers.for_view(Some(view)), now) {
+            self.request_keyframe(now, track, layer, KeyframeRequestKind::Pli);
+        }
+    }
+
+    /// Returns the layer a subscriber's forward should get a keyframe of: the layer it
+    /// receives now, or else the one that suits its view.
+    pub(super) fn layer_for_keyframe(&self, now: Instant, forward: &Forward) -> usize {
+        let Some(track) = self.tracks.get(&forward.track) else {
+            return 0;
+        };
+        let layers = &track.layers;
+        let current = forward.rewriter.as_ref().and_then(|r| r.current_ssrc());
+        if let Some(layer) = current.and_then(|ssrc| layers.index_of_ssrc(ssrc)) {
+            return layer;
+        }
+        let target = layers.for_view(forward.view);
+        layers.fallback(target, now).unwrap_or(target)
+    }
+
+    /// Works out which layers of `track` someone needs, and reports them to the publisher
+    /// when they changed.
+    pub(super) fn update_wanted_layers(&mut self, track: TrackId) {
+        let Some(entry) = self.tracks.get(&track) else {
+            return;
+        };
+        if entry.kind != MediaKind::Video || !entry.layers.is_simulcast() {
+            return;
+        }
+        let forwards = entry.subscribers.iter().filter_map(|(peer, mid)| {
+            let side = match &self.peers.get(peer)?.side {
+                crate::peer::Side::Receiving(side) => side,
+                crate::peer::Side::Publishing(_) => return None,
+            };
+            side.forwards.get(mid)
+        });
+        let mut needed: Vec<usize> = Vec::new();
+        for forward in forwards {
+            needed.push(entry.layers.for_view(forward.view));
+            let current = forward.rewriter.as_ref().and_then(|r| r.current_ssrc());
+            needed.extend(current.and_then(|ssrc| entry.layers.index_of_ssrc(ssrc)));
+        }
+        let wanted = wanted_rids(entry, &needed);
+        if wanted == entry.wanted {
+            return;
+        }
+        let event = SfuEvent::LayersWanted {
+            client: entry.client,
+            mid: entry.mid.to_string(),
+            rids: wanted.iter().map(|rid| rid.to_string()).collect(),
+        };
+        tracing::debug!(track = %track, ?wanted, "simulcast layers wanted");
+        if let Some(entry) = self.tracks.get_mut(&track) {
+            entry.wanted = wanted;
+        }
+        self.events.push_back(event);
+    }
+}
+
+/// Returns the RIDs of the layers of `track` that someone needs, lowest first: the layers
+/// in `needed` (those that suit the subscribers' views and those they receive until they
+/// switch), the top layer when the track is recorded, every layer whose frame size is not
+/// known yet (it cannot be matched to a view without it), and always the lowest, so that
+/// subscribers have a layer to fall back to at once.
+// NOTE: a layer that stops arriving is not replaced in this set by the one below it, so a
+// subscriber whose layer stopped falls back to a layer that still arrives, which may be the
+// lowest while the one in between stays paused.
+fn wanted_rids(track: &TrackIn, needed: &[usize]) -> Vec<Rid> {
+    let layers = &track.layers;
+    let mut wanted = vec![false; layers.len()];
+    wanted[0] = true;
+    if track.recorded {
+        wanted[layers.top()] = true;
+    }
+    for layer in needed {
+        if let Some(wanted) = wanted.get_mut(*layer) {
+            *wanted = true;
+        }
+    }
+    for (index, layer) in layers.iter().enumerate() {
+        if layer.size.is_none() {
+            wanted[index] = true;
+        }
+    }
+    layers
+        .iter()
+        .zip(wanted)
+        .filter(|(_, wanted)| *wanted)
+        .filter_map(|(layer, _)| layer.rid)
+        .collect()
+}
