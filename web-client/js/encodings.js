@@ -3,12 +3,14 @@
 // screen goes out as one sharp layer. The server names the camera layers someone needs
 // (`layers_wanted`), and the others are paused with `active: false` until they are needed.
 
-// Lowest first: the server takes the order of the offer's `a=simulcast` line, which follows
-// this list, as the order of the layers. From a 1280x720 camera: 320x180, 640x360, 1280x720.
+// Highest first. Chromium 156 sends only the first encodings when the capture is too small
+// for all of them (two from 640x480, one from 320x240), so the full size must come first.
+// The offer's `a=simulcast` line follows this order, and the server reads it so. From a
+// 1280x720 camera: 1280x720, 640x360 and 320x180.
 const CAMERA_LAYERS = [
-  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
-  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
   { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
 ];
 
 // Text on a shared screen must stay readable, so the screen keeps its resolution and gives

@@ -2,8 +2,8 @@
 //!
 //! A simulcast publisher sends one video track as up to three encodings of different sizes,
 //! each an RTP stream with its own SSRC and a RID (RFC 8853). A track that is not simulcast
-//! has one layer without a RID. Layers are kept lowest first, in the order of the offer's
-//! `a=simulcast` line, which browsers write in the order of `sendEncodings`.
+//! has one layer without a RID. Layers are kept lowest first. The offer's `a=simulcast`
+//! line, which browsers write in the order of `sendEncodings`, lists them highest first.
 
 use std::time::{Duration, Instant};
 
@@ -76,14 +76,18 @@ impl Layers {
         }
     }
 
-    /// Returns the layers `rids` names, lowest first, or a single layer without a RID when
-    /// `rids` is empty.
+    /// Returns the layers `rids` names, or a single layer without a RID when `rids` is
+    /// empty. `rids` is in the order of the offer, highest first.
     pub fn from_rids(rids: &[Rid]) -> Self {
         if rids.is_empty() {
             return Self::single();
         }
         Self {
-            layers: rids.iter().map(|rid| Layer::new(Some(*rid))).collect(),
+            layers: rids
+                .iter()
+                .rev()
+                .map(|rid| Layer::new(Some(*rid)))
+                .collect(),
             first_arrival: None,
         }
     }
@@ -207,8 +211,9 @@ mod tests {
     use super::*;
 
     fn three_layers(now: Instant) -> Layers {
-        let rids: Vec<Rid> = ["q", "h", "f"].iter().map(|r| Rid::from(*r)).collect();
+        let rids: Vec<Rid> = ["f", "h", "q"].iter().map(|r| Rid::from(*r)).collect();
         let mut layers = Layers::from_rids(&rids);
+        assert_eq!(layers.get(0).and_then(|l| l.rid), Some(Rid::from("q")));
         let sizes = [(320, 180), (640, 360), (1280, 720)];
         for (index, size) in sizes.into_iter().enumerate() {
             layers.note_packet(index, Ssrc::from(index as u32 + 1), now, Some(size));
@@ -234,7 +239,7 @@ mod tests {
 
     #[test]
     fn unknown_sizes_choose_top() {
-        let rids: Vec<Rid> = ["q", "h", "f"].iter().map(|r| Rid::from(*r)).collect();
+        let rids: Vec<Rid> = ["f", "h", "q"].iter().map(|r| Rid::from(*r)).collect();
         let layers = Layers::from_rids(&rids);
         assert_eq!(layers.for_view(view(100, 100)), 2);
     }
@@ -266,7 +271,7 @@ mod tests {
 
     #[test]
     fn silent_layer_counts_as_arriving_at_first() {
-        let rids: Vec<Rid> = ["q", "f"].iter().map(|r| Rid::from(*r)).collect();
+        let rids: Vec<Rid> = ["f", "q"].iter().map(|r| Rid::from(*r)).collect();
         let mut layers = Layers::from_rids(&rids);
         let start = Instant::now();
         assert_eq!(layers.fallback(1, start), None, "nothing arrived yet");

@@ -190,8 +190,8 @@ impl Sfu {
     }
 }
 
-/// Returns the RIDs the publisher's m-line `mid` negotiated, lowest layer first, or none
-/// when it is not simulcast.
+/// Returns the RIDs the publisher's m-line `mid` negotiated, in the order of its offer, or
+/// none when it is not simulcast.
 pub(super) fn negotiated_rids(peer: &Peer, mid: Mid) -> Vec<Rid> {
     match peer.rtc.media(mid).map(|m| m.rids_rx()) {
         Some(Rids::Specific(rids)) => rids.clone(),

@@ -398,7 +398,8 @@ impl Harness {
     }
 
     /// Adds a client that publishes one simulcast camera: one video m-line with a layer for
-    /// each of `layers`, a RID and the frame size its keyframes declare, lowest first.
+    /// each of `layers`, a RID and the frame size its keyframes declare, lowest first. The
+    /// offer lists them highest first, as the web client does.
     pub fn add_simulcast_publisher(
         &mut self,
         options: ClientOptions,
@@ -407,7 +408,7 @@ impl Harness {
         let client = self.add_client(options);
         let mut rtc = client_rtc(self.now, self.next_addr());
         let mut simulcast = Simulcast::new();
-        for (rid, _) in layers {
+        for (rid, _) in layers.iter().rev() {
             simulcast.add_send_layer(SimulcastLayer::new(rid));
         }
         let mut change = rtc.sdp_api();
