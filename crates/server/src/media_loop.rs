@@ -980,3 +980,21 @@ pub fn error_message(code: protocol::ErrorCode, message: &str, fatal: bool) -> S
         fatal,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn track_id_parses_only_its_own_form() {
+        assert_eq!(parse_track_id("tr-5"), Some(TrackId(5)));
+        assert_eq!(parse_track_id("tr-"), None);
+        assert_eq!(parse_track_id("5"), None);
+        assert_eq!(parse_track_id("tr--5"), None);
+        assert_eq!(
+            parse_track_id("tr-18446744073709551616"),
+            None,
+            "beyond u64"
+        );
+    }
+}

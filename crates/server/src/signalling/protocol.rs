@@ -530,6 +530,28 @@ mod tests {
     }
 
     #[test]
+    fn video_size_parses_and_layers_wanted_serializes() {
+        let text = r#"{"type":"video_size","track":"tr-5","width":480,"height":270}"#;
+        let parsed: ClientMessage = serde_json::from_str(text).unwrap();
+        let expected = ClientMessage::VideoSize {
+            track: "tr-5".into(),
+            width: 480,
+            height: 270,
+        };
+        assert_eq!(parsed, expected);
+
+        let message = ServerMessage::LayersWanted(LayersWanted {
+            mid: "0".into(),
+            rids: vec!["q".into(), "f".into()],
+        });
+        let text = serde_json::to_string(&message).unwrap();
+        assert_eq!(
+            text,
+            r#"{"type":"layers_wanted","mid":"0","rids":["q","f"]}"#
+        );
+    }
+
+    #[test]
     fn subscribed_track_is_flat() {
         let track = SubscribedTrack {
             mid: "0".into(),
