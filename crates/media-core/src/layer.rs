@@ -172,6 +172,7 @@ impl Layers {
         self.layers.len() - 1
     }
 
+    // TODO: a receiver's bandwidth estimate does not cap the layer yet.
     /// Returns the layer that suits a view of `view`: the lowest layer whose known frame
     /// size covers the view in width or height, so that it is scaled down or not at all.
     /// Without a view, or when no known size covers it, that is the top layer; a hidden
