@@ -11,7 +11,7 @@ import { readReceived, readSent } from './support/stats.mjs';
 
 const TEST_TIMEOUT_MS = 90_000;
 // A switch waits for the view size to settle, the signalling round trip and a keyframe of
-// the new layer, which the server requests; this leaves room for a loaded machine.
+// the new layer, which the server requests. The bound leaves room for a loaded machine.
 const SWITCH_TIMEOUT_MS = 20_000;
 
 describe('simulcast camera', () => {

@@ -1,7 +1,7 @@
 // How each source is encoded. A camera goes out as three simulcast layers, so that the
-// server can forward a small one to a grid tile and the full one to an enlarged view; a
-// screen goes out as one sharp layer. The server names the camera layers someone needs
-// (`layers_wanted`), and the others are paused with `active: false` until they are needed.
+// server can forward a small one to a grid tile and the full one to an enlarged view. A
+// screen goes out as one sharp layer. The server names the camera layers that receivers or
+// the recording need (`layers_wanted`), and the others are paused with `active: false`.
 
 // Highest first. Chromium 156 sends only the first encodings when the capture is too small
 // for all of them (two from 640x480, one from 320x240), so the full size must come first.

@@ -164,7 +164,7 @@ export class Publisher extends EventTarget {
     return false;
   }
 
-  // Pauses the simulcast layers of one m-line that nobody receives or records.
+  // Pauses the simulcast layers of one m-line that no receiver or recording needs.
   #activateLayers({ mid, rids }) {
     const transceiver = [...this.#transceivers.values()].find((t) => t.mid === mid);
     if (!transceiver) {

@@ -1,6 +1,6 @@
 //! A simulcast camera: each subscriber receives the one layer that suits its view, switching
 //! only at keyframes and with continuous numbering, and falls back when a layer stops.
-//! Layers nobody needs are paused at the publisher.
+//! Layers that no subscriber or recorder needs are paused at the publisher.
 
 mod common;
 
@@ -183,8 +183,8 @@ fn stopped_layer_falls_back() {
         .layer_mut("f")
         .set_stopped(true, now);
 
-    // After the arrival timeout, the highest layer below the wanted one that arrives: the
-    // lowest, because nobody wants the middle one, which is paused.
+    // After the arrival timeout, the highest layer below the wanted one that arrives. That
+    // is the lowest, because no subscriber needs the middle one, so it is paused.
     setup.h.run_for(Duration::from_millis(1600));
     assert!(setup.h.endpoint(setup.publisher).layer("h").paused);
     let skip = received_count(&setup);
@@ -298,7 +298,7 @@ fn recorder_falls_back_with_continuous_numbering() {
         .iter()
         .filter(|p| p.track == setup.track)
         .collect();
-    // The middle layer is paused because nobody wants it, so the lowest is what arrives.
+    // No subscriber needs the middle layer, so it is paused and the lowest is what arrives.
     let lowest = &setup.h.endpoint(setup.publisher).layer("q").sent;
     let last = media.last().expect("packets recorded");
     assert!(

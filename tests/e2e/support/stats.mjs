@@ -5,10 +5,10 @@
 
 /**
  * Returns what the publishing connection sends, per video source:
- * `{camera, screen, audioTracks}` where each video entry sums the sender's outbound-rtp
+ * `{camera, screen, audioTracks}`. Each video entry sums the sender's outbound-rtp
  * `{framesEncoded, keyFramesEncoded, keyframeRequests, packetsSent}` over its simulcast
- * layers and gives the `frameWidth` and `frameHeight` of its largest active layer, with
- * `layers`, the `{rid, active, frameWidth, frameHeight}` of each layer; it is null when
+ * layers. It gives the `frameWidth` and `frameHeight` of the largest active layer, and in
+ * `layers` the `{rid, active, frameWidth, frameHeight}` of each layer. It is null when
  * that source is not being sent. `keyframeRequests` counts the PLI and FIR messages the
  * sender received. A video track from getDisplayMedia is the screen: only such tracks have
  * `displaySurface` in their settings.

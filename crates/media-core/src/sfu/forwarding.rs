@@ -137,7 +137,7 @@ impl Sfu {
         }
         if learned_size || switched {
             // A view may now fit a smaller layer than the top one chosen without sizes, or
-            // the layer a subscriber left may be needed by nobody.
+            // no subscriber may need the layer one of them left.
             self.update_wanted_layers(track_id);
         }
     }

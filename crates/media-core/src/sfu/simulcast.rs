@@ -110,11 +110,11 @@ impl Sfu {
     }
 }
 
-/// Returns the RIDs of the layers of `track` that someone needs, lowest first: the layers
-/// in `needed` (those that suit the subscribers' views and those they receive until they
-/// switch), the top layer when the track is recorded, every layer whose frame size is not
-/// known yet (it cannot be matched to a view without it), and always the lowest, so that
-/// subscribers have a layer to fall back to at once.
+/// Returns the RIDs of the layers of `track` that someone needs, lowest first. These are the
+/// layers in `needed`, which suit the subscribers' views or which they receive until they
+/// switch, and the top layer when the track is recorded. Every layer whose frame size is not
+/// known yet is needed too, because it cannot be matched to a view without it. The lowest
+/// is always needed, so that subscribers have a layer to fall back to at once.
 // NOTE: a layer that stops arriving is not replaced in this set by the one below it, so a
 // subscriber whose layer stopped falls back to a layer that still arrives, which may be the
 // lowest while the one in between stays paused.

@@ -1015,9 +1015,9 @@ impl SentTrack {
 }
 
 /// Builds the RTP payloads of one synthetic VP8 frame: three packets for a keyframe, two otherwise.
-/// Each payload is unique, so that a receiver can tell which packet it got, also among the
-/// layers of one track, whose `rid` goes into the payload. A keyframe of a layer with a
-/// `size` declares that size.
+/// Each payload is unique, so that a receiver can tell which packet it got. The `rid` of a
+/// layer goes into the payload, so payloads also differ between the layers of one track.
+/// Builds the keyframe of a layer with a `size` to declare that size.
 fn vp8_frame(
     frame: u64,
     keyframe: bool,

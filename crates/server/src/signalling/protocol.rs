@@ -310,7 +310,7 @@ pub enum ServerMessage {
     },
 }
 
-/// Which simulcast layers of a published track someone receives or records.
+/// The simulcast layers of a published track that receivers or the recording need.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LayersWanted {
     /// The track's m-line in the client's own `publish` offer.
