@@ -24,6 +24,8 @@ pub(crate) struct TrackIn {
     /// The RIDs last reported as wanted from the publisher
     /// ([`SfuEvent::LayersWanted`](crate::SfuEvent::LayersWanted)).
     pub wanted: Vec<Rid>,
+    /// When `wanted` was last worked out.
+    pub wanted_checked_at: Option<Instant>,
     /// Subscribers' receiving connections and the m-line carrying this track in each.
     pub subscribers: Vec<(PeerId, Mid)>,
     /// Whether a subscriber asked for a full intra refresh (FIR) since the last request.

@@ -183,15 +183,16 @@ fn stopped_layer_falls_back() {
         .layer_mut("f")
         .set_stopped(true, now);
 
-    // After the arrival timeout, the highest layer below the wanted one that arrives. That
-    // is the lowest, because no subscriber needs the middle one, so it is paused.
-    setup.h.run_for(Duration::from_millis(1600));
+    // After the arrival timeout, the subscriber falls back to a layer that arrives, and the
+    // SFU resumes the paused middle layer so that the fallback is the layer below the top.
     assert!(setup.h.endpoint(setup.publisher).layer("h").paused);
+    setup.h.run_for(Duration::from_millis(3000));
+    assert!(!setup.h.endpoint(setup.publisher).layer("h").paused);
     let skip = received_count(&setup);
     setup.h.run_for(Duration::from_millis(500));
     let layers = received_layers(&setup, skip);
     assert!(layers.len() > 20, "{} packets after the stop", layers.len());
-    assert!(layers.iter().all(|l| *l == "q"), "layers: {layers:?}");
+    assert!(layers.iter().all(|l| *l == "h"), "layers: {layers:?}");
 
     // The wanted layer comes back, and the subscriber returns to it.
     let now = setup.h.now;
@@ -298,12 +299,12 @@ fn recorder_falls_back_with_continuous_numbering() {
         .iter()
         .filter(|p| p.track == setup.track)
         .collect();
-    // No subscriber needs the middle layer, so it is paused and the lowest is what arrives.
-    let lowest = &setup.h.endpoint(setup.publisher).layer("q").sent;
+    // The SFU resumes the middle layer, which nobody else needed, for the recorder.
+    let middle = &setup.h.endpoint(setup.publisher).layer("h").sent;
     let last = media.last().expect("packets recorded");
     assert!(
-        lowest.iter().any(|p| *p.payload == *last.payload),
-        "the recorder takes a layer that arrives once the top one stopped"
+        middle.iter().any(|p| *p.payload == *last.payload),
+        "the recorder takes the layer below the top one once that stopped"
     );
     for pair in media.windows(2) {
         assert_eq!(pair[1].seq, pair[0].seq + 1, "recorded sequence numbers");

@@ -10,7 +10,7 @@ use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use super::Sfu;
 use crate::ids::{PeerId, TrackId};
 use crate::keyframe::{starts_keyframe, vp8_keyframe_size};
-use crate::layer::Layers;
+use crate::layer::{Layers, ARRIVAL_TIMEOUT};
 use crate::peer::Peer;
 use crate::rewrite::Rewriter;
 
@@ -87,7 +87,7 @@ impl Sfu {
         else {
             return;
         };
-        let Some(layer) = self.layer_of_packet(track_id, rid) else {
+        let Some(layer) = self.layer_of_packet(now, track_id, rid) else {
             return;
         };
         let Some(track) = self.tracks.get_mut(&track_id) else {
@@ -132,13 +132,17 @@ impl Sfu {
                 Written::Skipped => {}
             }
         }
+        let recheck = track.layers.is_simulcast()
+            && track
+                .wanted_checked_at
+                .is_none_or(|at| now.saturating_duration_since(at) >= WANTED_RECHECK);
         if wants_keyframe {
             self.request_keyframe(now, track_id, layer, KeyframeRequestKind::Pli);
         }
-        if learned_size || switched {
-            // A view may now fit a smaller layer than the top one chosen without sizes, or
-            // no subscriber may need the layer one of them left.
-            self.update_wanted_layers(track_id);
+        if learned_size || switched || recheck {
+            // A view may now fit a smaller layer than the top one chosen without sizes, no
+            // subscriber may need the layer one of them left, or a layer may have stopped.
+            self.update_wanted_layers(now, track_id);
         }
     }
 
@@ -168,7 +172,12 @@ impl Sfu {
 
     /// Returns the index of the layer with `rid` in `track`. A RID the track does not know
     /// yet makes it read the negotiated RIDs of its m-line again.
-    fn layer_of_packet(&mut self, track_id: TrackId, rid: Option<Rid>) -> Option<usize> {
+    fn layer_of_packet(
+        &mut self,
+        now: Instant,
+        track_id: TrackId,
+        rid: Option<Rid>,
+    ) -> Option<usize> {
         let track = self.tracks.get(&track_id)?;
         if let Some(index) = track.layers.index_of(rid) {
             return Some(index);
@@ -185,10 +194,14 @@ impl Sfu {
         tracing::debug!(track = %track_id, ?rids, "simulcast layers");
         track.layers = Layers::from_rids(&rids);
         let index = track.layers.index_of(rid);
-        self.update_wanted_layers(track_id);
+        self.update_wanted_layers(now, track_id);
         index
     }
 }
+
+/// How often the packets of a simulcast track make the router work out again which layers
+/// are needed, so that a layer that stopped arriving is noticed.
+const WANTED_RECHECK: std::time::Duration = ARRIVAL_TIMEOUT;
 
 /// Returns the RIDs the publisher's m-line `mid` negotiated, in the order of its offer, or
 /// none when it is not simulcast.

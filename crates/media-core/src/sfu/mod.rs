@@ -565,7 +565,7 @@ impl Sfu {
                 let mut tracks: Vec<TrackId> = side.forwards.values().map(|f| f.track).collect();
                 tracks.sort();
                 for track in tracks {
-                    self.update_wanted_layers(track);
+                    self.update_wanted_layers(now, track);
                 }
             }
         }

@@ -149,7 +149,7 @@ impl Sfu {
                 .map(|f| self.layer_for_keyframe(now, f))
                 .unwrap_or(0);
             self.request_keyframe(now, track, layer, KeyframeRequestKind::Pli);
-            self.update_wanted_layers(track);
+            self.update_wanted_layers(now, track);
         }
     }
 }

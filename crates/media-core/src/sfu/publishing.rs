@@ -102,6 +102,7 @@ impl Sfu {
             source,
             layers,
             wanted: Vec::new(),
+            wanted_checked_at: None,
             subscribers: Vec::new(),
             full_intra_requested: false,
             recorded,

@@ -130,7 +130,7 @@ impl Sfu {
         for layer in 0..layers {
             self.request_keyframe(now, id, layer, KeyframeRequestKind::Pli);
         }
-        self.update_wanted_layers(id);
+        self.update_wanted_layers(now, id);
         Some(id)
     }
 

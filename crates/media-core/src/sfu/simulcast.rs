@@ -33,7 +33,7 @@ impl Sfu {
         };
         forward.view = Some(view);
         let open = forward.open;
-        self.update_wanted_layers(track);
+        self.update_wanted_layers(now, track);
         if open {
             self.request_chosen_keyframe(now, track, view);
         }
@@ -73,7 +73,7 @@ impl Sfu {
 
     /// Works out which layers of `track` someone needs, and reports them to the publisher
     /// when they changed.
-    pub(super) fn update_wanted_layers(&mut self, track: TrackId) {
+    pub(super) fn update_wanted_layers(&mut self, now: Instant, track: TrackId) {
         let Some(entry) = self.tracks.get(&track) else {
             return;
         };
@@ -87,13 +87,23 @@ impl Sfu {
             };
             side.forwards.get(mid)
         });
-        let mut needed: Vec<usize> = Vec::new();
+        let mut targets: Vec<usize> = Vec::new();
+        let mut current: Vec<usize> = Vec::new();
         for forward in forwards {
-            needed.push(entry.layers.for_view(forward.view));
-            let current = forward.rewriter.as_ref().and_then(|r| r.current_ssrc());
-            needed.extend(current.and_then(|ssrc| entry.layers.index_of_ssrc(ssrc)));
+            targets.push(entry.layers.for_view(forward.view));
+            let ssrc = forward.rewriter.as_ref().and_then(|r| r.current_ssrc());
+            current.extend(ssrc.and_then(|ssrc| entry.layers.index_of_ssrc(ssrc)));
         }
-        let wanted = wanted_rids(entry, &needed);
+        if entry.recorded {
+            targets.push(entry.layers.top());
+        }
+        let wanted = wanted_rids(entry, &targets, &current, now);
+        if let Some(entry) = self.tracks.get_mut(&track) {
+            entry.wanted_checked_at = Some(now);
+        }
+        let Some(entry) = self.tracks.get(&track) else {
+            return;
+        };
         if wanted == entry.wanted {
             return;
         }
@@ -110,22 +120,26 @@ impl Sfu {
     }
 }
 
-/// Returns the RIDs of the layers of `track` that someone needs, lowest first. These are the
-/// layers in `needed`, which suit the subscribers' views or which they receive until they
-/// switch, and the top layer when the track is recorded. Every layer whose frame size is not
-/// known yet is needed too, because it cannot be matched to a view without it. The lowest
-/// is always needed, so that subscribers have a layer to fall back to at once.
-// NOTE: a layer that stops arriving is not replaced in this set by the one below it, so a
-// subscriber whose layer stopped falls back to a layer that still arrives, which may be the
-// lowest while the one in between stays paused.
-fn wanted_rids(track: &TrackIn, needed: &[usize]) -> Vec<Rid> {
+/// Returns the RIDs of the layers of `track` that someone needs at `now`, lowest first.
+/// These are the `targets`, which suit the subscribers' views or the recording, and the
+/// `current` layers, which subscribers receive until they switch. A target that does not
+/// arrive adds the layer below it, for the subscribers to fall back to. Every layer whose
+/// frame size is not known yet is needed too, because it cannot be matched to a view
+/// without it. The lowest is always needed, so that subscribers have a layer to fall back
+/// to at once.
+fn wanted_rids(track: &TrackIn, targets: &[usize], current: &[usize], now: Instant) -> Vec<Rid> {
     let layers = &track.layers;
     let mut wanted = vec![false; layers.len()];
     wanted[0] = true;
-    if track.recorded {
-        wanted[layers.top()] = true;
+    for &target in targets {
+        let fallback = (target > 0 && !layers.is_arriving(target, now)).then(|| target - 1);
+        for layer in [Some(target), fallback].into_iter().flatten() {
+            if let Some(wanted) = wanted.get_mut(layer) {
+                *wanted = true;
+            }
+        }
     }
-    for layer in needed {
+    for layer in current {
         if let Some(wanted) = wanted.get_mut(*layer) {
             *wanted = true;
         }
