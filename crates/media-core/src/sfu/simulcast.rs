@@ -74,12 +74,41 @@ impl Sfu {
     /// Works out which layers of `track` someone needs, and reports them to the publisher
     /// when they changed.
     pub(super) fn update_wanted_layers(&mut self, now: Instant, track: TrackId) {
-        let Some(entry) = self.tracks.get(&track) else {
+        let Some(entry) = self.tracks.get_mut(&track) else {
             return;
         };
         if entry.kind != MediaKind::Video || !entry.layers.is_simulcast() {
             return;
         }
+        entry.wanted_checked_at = Some(now);
+
+        let (targets, current) = self.layers_in_use(track);
+        let Some(entry) = self.tracks.get_mut(&track) else {
+            return;
+        };
+        let wanted = wanted_rids(entry, &targets, &current, now);
+        if wanted == entry.wanted {
+            return;
+        }
+
+        tracing::debug!(track = %track, ?wanted, "simulcast layers wanted");
+        let event = SfuEvent::LayersWanted {
+            client: entry.client,
+            mid: entry.mid.to_string(),
+            rids: wanted.iter().map(|rid| rid.to_string()).collect(),
+        };
+        entry.wanted = wanted;
+        self.events.push_back(event);
+    }
+
+    /// Returns the layers of `track` that suit its subscribers' views and the recording,
+    /// and the layers its subscribers receive now.
+    fn layers_in_use(&self, track: TrackId) -> (Vec<usize>, Vec<usize>) {
+        let mut targets: Vec<usize> = Vec::new();
+        let mut current: Vec<usize> = Vec::new();
+        let Some(entry) = self.tracks.get(&track) else {
+            return (targets, current);
+        };
         let forwards = entry.subscribers.iter().filter_map(|(peer, mid)| {
             let side = match &self.peers.get(peer)?.side {
                 crate::peer::Side::Receiving(side) => side,
@@ -87,8 +116,6 @@ impl Sfu {
             };
             side.forwards.get(mid)
         });
-        let mut targets: Vec<usize> = Vec::new();
-        let mut current: Vec<usize> = Vec::new();
         for forward in forwards {
             targets.push(entry.layers.for_view(forward.view));
             let ssrc = forward.rewriter.as_ref().and_then(|r| r.current_ssrc());
@@ -97,26 +124,7 @@ impl Sfu {
         if entry.recorded {
             targets.push(entry.layers.top());
         }
-        let wanted = wanted_rids(entry, &targets, &current, now);
-        if let Some(entry) = self.tracks.get_mut(&track) {
-            entry.wanted_checked_at = Some(now);
-        }
-        let Some(entry) = self.tracks.get(&track) else {
-            return;
-        };
-        if wanted == entry.wanted {
-            return;
-        }
-        let event = SfuEvent::LayersWanted {
-            client: entry.client,
-            mid: entry.mid.to_string(),
-            rids: wanted.iter().map(|rid| rid.to_string()).collect(),
-        };
-        tracing::debug!(track = %track, ?wanted, "simulcast layers wanted");
-        if let Some(entry) = self.tracks.get_mut(&track) {
-            entry.wanted = wanted;
-        }
-        self.events.push_back(event);
+        (targets, current)
     }
 }
 
