@@ -6,6 +6,14 @@ const CAMERA_CONSTRAINTS = {
   frameRate: { ideal: 30 },
 };
 
+// Up to 1080p: sharp enough for text. A shared screen changes little from frame to frame,
+// so 15 frames per second is plenty, and the encoder may go down to 5 under load.
+const SCREEN_CONSTRAINTS = {
+  width: { max: 1920 },
+  height: { max: 1080 },
+  frameRate: { ideal: 15, max: 15 },
+};
+
 /** Raised when the page is not a secure context, so `navigator.mediaDevices` is absent. */
 class InsecureContextError extends Error {
   constructor() {
@@ -78,7 +86,10 @@ export async function openScreen() {
   if (!navigator.mediaDevices?.getDisplayMedia) {
     throw new InsecureContextError();
   }
-  const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: true });
+  const stream = await navigator.mediaDevices.getDisplayMedia({
+    video: SCREEN_CONSTRAINTS,
+    audio: true,
+  });
   const [video] = stream.getVideoTracks();
   if (video && 'contentHint' in video) {
     // Keeps text sharp: the encoder lowers the frame rate before the resolution.

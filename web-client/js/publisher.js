@@ -5,6 +5,7 @@
 // ICE (`restartIce`), and when that fails it is replaced by a new one with the same
 // tracks (`renew`), which the server gives the same track ids.
 
+import { activateLayers, sendEncodings } from './encodings.js';
 import { createPeerConnection } from './ice.js';
 import { ServerError } from './signalling.js';
 
@@ -83,7 +84,11 @@ export class Publisher extends EventTarget {
     this.#sending.set(source, track);
     const transceiver = this.#transceivers.get(source);
     if (!transceiver) {
-      const added = this.pc.addTransceiver(track, { direction: 'sendonly' });
+      const encodings = sendEncodings(source);
+      const added = this.pc.addTransceiver(track, {
+        direction: 'sendonly',
+        ...(encodings && { sendEncodings: encodings }),
+      });
       if (track.kind === 'video' && this.#videoCodec) {
         preferCodec(added, this.#videoCodec);
       }
@@ -135,11 +140,15 @@ export class Publisher extends EventTarget {
   }
 
   /**
-   * Takes a server message and returns true when it belonged to a waiting `publish`.
-   * The protocol does not tie an `error` to the request that caused it, so an error
+   * Takes a server message and returns true when it was for the publisher: a
+   * `layers_wanted`, or the answer or error of a waiting `publish`. The protocol does not tie an `error` to the request that caused it, so an error
    * that arrives while a `publish` waits is taken as that request's failure.
    */
   handleMessage(message) {
+    if (message.type === 'layers_wanted') {
+      this.#activateLayers(message);
+      return true;
+    }
     const pending = this.#pendingAnswer;
     if (!pending) {
       return false;
@@ -153,6 +162,17 @@ export class Publisher extends EventTarget {
       return true;
     }
     return false;
+  }
+
+  // Pauses the simulcast layers of one m-line that no receiver or recording needs.
+  #activateLayers({ mid, rids }) {
+    const transceiver = [...this.#transceivers.values()].find((t) => t.mid === mid);
+    if (!transceiver) {
+      return;
+    }
+    activateLayers(transceiver.sender, rids).catch((error) => {
+      console.warn(`could not set the active layers of MID ${mid}: ${error}`);
+    });
   }
 
   /** Closes the connection but leaves the tracks running for their owners. */

@@ -177,7 +177,7 @@ export class Session extends EventTarget {
     if (message.type === 'error') {
       this.#routeError(message);
     } else if (this.publisher?.handleMessage(message)) {
-      // a publish_answer, applied by the publisher
+      // a publish_answer or layers_wanted, applied by the publisher
     } else if (message.type === 'subscribe_offer') {
       this.subscriber.handleOffer(message);
     } else if (this.room.handle(message)) {

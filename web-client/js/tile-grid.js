@@ -1,10 +1,12 @@
 // The grid of other people's tiles for one session: kept current from the room model and
 // the receiving connection. A click on a tile (or Enter) enlarges it; another click or
-// Escape returns it to the grid.
+// Escape returns it to the grid. The size each video is shown at goes to the server, which
+// forwards a small camera layer to a grid tile and the full one to an enlarged tile.
 //
 // Event: `change` when tiles are added or removed.
 
 import { Tile } from './tile.js';
+import { ViewSizes } from './view-sizes.js';
 
 const REFRESH_INTERVAL_MS = 500;
 
@@ -16,6 +18,7 @@ export class TileGrid extends EventTarget {
   #tiles = new Map(); // identity → Tile
   #session = null;
   #enlarged = null;
+  #viewSizes = new ViewSizes((message) => this.#session?.signalling?.send(message));
 
   /**
    * @param {HTMLElement} container the grid element
@@ -116,7 +119,7 @@ export class TileGrid extends EventTarget {
     if (!peer || !this.#include(peer)) {
       return null;
     }
-    const tile = new Tile(identity, this.#onAutoplayBlocked, this.#onTalk);
+    const tile = new Tile(identity, this.#onAutoplayBlocked, this.#onTalk, this.#viewSizes);
     tile.update(peer);
     this.#tiles.set(identity, tile);
     this.#showTalk(identity);

@@ -47,6 +47,7 @@ export class Tile {
   #talkButton;
   #talkLabel;
   #ownTalk = false;
+  #viewSizes;
   muted = false;
   state = 'connecting';
 
@@ -55,9 +56,12 @@ export class Tile {
    * @param {() => void} onAutoplayBlocked runs when the browser holds sound back
    * @param {((identity: string, start: boolean) => void)|null} onTalk runs when the talk
    *   button is pressed; without it the tile has no talk button
+   * @param {import('./view-sizes.js').ViewSizes|null} viewSizes reports the size of each
+   *   video to the server
    */
-  constructor(identity, onAutoplayBlocked, onTalk = null) {
+  constructor(identity, onAutoplayBlocked, onTalk = null, viewSizes = null) {
     this.identity = identity;
+    this.#viewSizes = viewSizes;
     this.#onAutoplayBlocked = onAutoplayBlocked;
     this.#onTalk = onTalk;
     this.element = element('article', 'tile', {
@@ -104,6 +108,7 @@ export class Tile {
       this.#attachAudio(track);
     } else if (this.#videos.has(info.source)) {
       this.#attachVideo(info.source, track);
+      this.#viewSizes?.observe(this.#videos.get(info.source).video, info.track);
     }
     track.addEventListener('ended', () => this.detach(info, track));
     this.refreshState();
@@ -118,6 +123,7 @@ export class Tile {
       const entry = this.#videos.get(info.source);
       if (entry?.track === track) {
         this.#attachVideo(info.source, null);
+        this.#viewSizes?.unobserve(entry.video);
       }
     }
     this.refreshState();

@@ -47,6 +47,16 @@ pub enum PublishError {
         /// The limit.
         max: usize,
     },
+    /// An m-line declares more simulcast layers than the router takes.
+    #[error("m-line {mid} declares {count} simulcast layers; at most {max} are allowed")]
+    TooManyLayers {
+        /// The m-line.
+        mid: String,
+        /// Layers (`a=rid` lines) declared.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
     /// An m-line offers only codecs that are not forwarded.
     #[error("m-line {mid} offers no supported codec (supported: {supported})")]
     UnsupportedCodec {

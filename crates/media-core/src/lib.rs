@@ -11,6 +11,7 @@
 mod error;
 mod ids;
 pub mod keyframe;
+mod layer;
 mod peer;
 pub mod rewrite;
 mod sdp_check;
@@ -19,6 +20,7 @@ mod track;
 
 pub use error::{AnswerError, PublishError};
 pub use ids::{ClientId, PeerId, RoomId, TrackId, TrackSource};
+pub use layer::ViewSize;
 pub use peer::PeerKind;
 pub use sdp_check::SUPPORTED_CODECS;
 pub use sfu::{

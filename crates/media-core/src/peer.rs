@@ -6,11 +6,12 @@ use std::time::Instant;
 
 use str0m::change::SdpPendingOffer;
 use str0m::format::PayloadParams;
-use str0m::media::{MediaKind, Mid, Pt};
+use str0m::media::{MediaKind, Mid, Pt, Rid};
 use str0m::rtp::Ssrc;
 use str0m::Rtc;
 
 use crate::ids::{ClientId, PeerId, TrackId, TrackSource};
+use crate::layer::ViewSize;
 use crate::rewrite::Rewriter;
 
 /// Direction of media on a peer connection, seen from the client.
@@ -48,8 +49,8 @@ pub(crate) struct PublishingSide {
     pub sources: HashMap<Mid, TrackSource>,
     /// Every m-line seen in an offer, in order.
     pub mids: Vec<Mid>,
-    /// Tracks by incoming SSRC, filled on the first packet of each SSRC.
-    pub by_ssrc: HashMap<Ssrc, TrackId>,
+    /// Tracks and simulcast layers by incoming SSRC, filled on the first packet of each SSRC.
+    pub by_ssrc: HashMap<Ssrc, (TrackId, Option<Rid>)>,
     /// The DTLS fingerprint of the client's first offer. An offer with another one comes
     /// from a new browser connection, which gets a new peer.
     pub fingerprint: Option<String>,
@@ -95,6 +96,8 @@ pub(crate) struct Forward {
     pub rewriter: Option<Rewriter>,
     /// Payload type mapping from the publisher's to the subscriber's numbering.
     pub payload_type: Option<(Pt, Pt)>,
+    /// The size the subscriber shows the video at, once it said so.
+    pub view: Option<ViewSize>,
 }
 
 impl Forward {
@@ -105,6 +108,7 @@ impl Forward {
             open: false,
             rewriter,
             payload_type: None,
+            view: None,
         }
     }
 

@@ -64,6 +64,11 @@ impl Rewriter {
         self.source.is_some_and(|s| s.ssrc == ssrc)
     }
 
+    /// Returns the SSRC of the source forwarded now.
+    pub fn current_ssrc(&self) -> Option<Ssrc> {
+        self.source.map(|s| s.ssrc)
+    }
+
     /// Makes the packet `(ssrc, sequence, timestamp)` the first of a new source, received at
     /// `now`. For video, call this only on a packet that starts a keyframe.
     pub fn switch_to(&mut self, ssrc: Ssrc, sequence: SeqNo, timestamp: u32, now: Instant) {

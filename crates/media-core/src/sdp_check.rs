@@ -13,8 +13,13 @@ const FORWARDED: [&str; 5] = ["opus", "vp8", "h264", "vp9", "av1"];
 /// the router parse and track hundreds of m-lines.
 pub const MAX_PUBLISHED_MEDIA: usize = 16;
 
-/// Checks that `offer` has at least one audio or video m-line and that every sending audio or
-/// video m-line offers at least one forwarded codec.
+/// Maximum number of simulcast layers (`a=rid` lines) on one m-line. Browsers send up to
+/// three; the limit keeps one client from making the router track many streams per track.
+pub const MAX_LAYERS: usize = 4;
+
+/// Checks that `offer` has at least one audio or video m-line, that every sending audio or
+/// video m-line offers at least one forwarded codec, and that none declares more than
+/// [`MAX_LAYERS`] simulcast layers.
 pub fn check_offer(offer: &str) -> Result<(), PublishError> {
     let sections = media_sections(offer);
     let media: Vec<&Section> = sections.iter().filter(|s| s.is_audio_or_video).collect();
@@ -28,6 +33,13 @@ pub fn check_offer(offer: &str) -> Result<(), PublishError> {
         });
     }
     for section in media.iter().filter(|s| s.is_sending()) {
+        if section.rids > MAX_LAYERS {
+            return Err(PublishError::TooManyLayers {
+                mid: section.mid.clone().unwrap_or_else(|| "?".into()),
+                count: section.rids,
+                max: MAX_LAYERS,
+            });
+        }
         if !section.codecs.iter().any(|c| is_forwarded(c)) {
             return Err(PublishError::UnsupportedCodec {
                 mid: section.mid.clone().unwrap_or_else(|| "?".into()),
@@ -117,6 +129,8 @@ struct Section {
     formats: Vec<String>,
     /// Payload type and codec name of each `a=rtpmap` line.
     rtpmap: Vec<(String, String)>,
+    /// Number of `a=rid` lines: the simulcast layers the m-line declares.
+    rids: usize,
 }
 
 impl Section {
@@ -148,6 +162,8 @@ fn media_sections(sdp: &str) -> Vec<Section> {
         };
         if let Some(mid) = line.strip_prefix("a=mid:") {
             section.mid = Some(mid.to_string());
+        } else if line.starts_with("a=rid:") {
+            section.rids += 1;
         } else if let Some(rtpmap) = line.strip_prefix("a=rtpmap:") {
             let mut fields = rtpmap.split([' ', '/']);
             if let (Some(pt), Some(name)) = (fields.next(), fields.next()) {
@@ -222,6 +238,20 @@ mod tests {
             PublishError::TooManyMedia { count: 17, max: 16 }
         ));
         assert!(check_offer(&VIDEO_VP8.repeat(MAX_PUBLISHED_MEDIA)).is_ok());
+    }
+
+    #[test]
+    fn accepts_three_layers_and_rejects_many() {
+        let layers = |count: usize| {
+            let rids: String = (0..count).map(|i| format!("a=rid:r{i} send\r\n")).collect();
+            format!("{VIDEO_VP8}{rids}")
+        };
+        assert!(check_offer(&layers(3)).is_ok());
+        let error = check_offer(&layers(MAX_LAYERS + 1)).unwrap_err();
+        assert!(matches!(
+            error,
+            PublishError::TooManyLayers { ref mid, count: 5, max: 4 } if mid == "0"
+        ));
     }
 
     #[test]

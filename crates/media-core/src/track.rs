@@ -2,10 +2,11 @@
 
 use std::time::{Duration, Instant};
 
-use str0m::media::{MediaKind, Mid};
-use str0m::rtp::Ssrc;
+use str0m::media::{MediaKind, Mid, Rid};
 
 use crate::ids::{ClientId, PeerId, RoomId, TrackId, TrackSource};
+use crate::layer::Layers;
+use crate::sfu::RecorderFeed;
 
 /// A track a publisher sends to the server: one receiving m-line of its publishing connection.
 #[derive(Debug)]
@@ -17,15 +18,22 @@ pub(crate) struct TrackIn {
     pub mid: Mid,
     pub kind: MediaKind,
     pub source: TrackSource,
-    /// SSRC of the newest packet; a change means the publisher restarted the stream.
-    pub ssrc: Option<Ssrc>,
+    /// The simulcast layers, or the one layer of a track that is not simulcast. A new
+    /// SSRC on a layer means the publisher restarted that stream.
+    pub layers: Layers,
+    /// The RIDs last reported as wanted from the publisher
+    /// ([`SfuEvent::LayersWanted`](crate::SfuEvent::LayersWanted)).
+    pub wanted: Vec<Rid>,
+    /// When `wanted` was last worked out.
+    pub wanted_checked_at: Option<Instant>,
     /// Subscribers' receiving connections and the m-line carrying this track in each.
     pub subscribers: Vec<(PeerId, Mid)>,
-    pub keyframes: KeyframeThrottle,
     /// Whether a subscriber asked for a full intra refresh (FIR) since the last request.
     pub full_intra_requested: bool,
     /// Whether packets are copied out for recording.
     pub recorded: bool,
+    /// The layer handed to the recorder and its numbering, once a packet was handed out.
+    pub recorder: Option<RecorderFeed>,
     /// When the track's publishing connection was lost or replaced. Until the client
     /// publishes the same source again, or the rejoin grace ends, the track keeps its
     /// subscribers and carries no packets.

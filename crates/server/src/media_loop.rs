@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use media_core::{
     AnswerError, ClientId, ClientOptions, MediaKind, PeerKind, PublishError, Receives, RoomId, Sfu,
-    SfuConfig, SfuEvent, TrackId, TrackSource, TrackSummary,
+    SfuConfig, SfuEvent, TrackId, TrackSource, TrackSummary, ViewSize,
 };
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
@@ -133,6 +133,11 @@ enum Command {
         request: TalkRequest,
         reply: oneshot::Sender<Result<(), TalkRejected>>,
     },
+    VideoSize {
+        client: ClientId,
+        track: String,
+        view: ViewSize,
+    },
 }
 
 impl MediaHandle {
@@ -251,6 +256,22 @@ impl MediaHandle {
         })
         .await?;
         answer.await.map_err(|_| MediaStopped)
+    }
+
+    /// Records the size at which the client shows a track it receives. A track that is
+    /// not one the client receives, such as one that ended meanwhile, is ignored.
+    pub async fn video_size(
+        &self,
+        client: ClientId,
+        track: String,
+        view: ViewSize,
+    ) -> Result<(), MediaStopped> {
+        self.send(Command::VideoSize {
+            client,
+            track,
+            view,
+        })
+        .await
     }
 
     async fn send(&self, command: Command) -> Result<(), MediaStopped> {
@@ -492,6 +513,17 @@ impl MediaLoop {
                 let result = self.talk_request(now, client, request);
                 let _ = reply.send(result);
             }
+            Command::VideoSize {
+                client,
+                track,
+                view,
+            } => {
+                let known = parse_track_id(&track)
+                    .is_some_and(|track| self.sfu.set_view_size(now, client, track, view));
+                if !known {
+                    tracing::debug!(client = %client, track, "video size for a track the client does not receive");
+                }
+            }
         }
     }
 
@@ -712,6 +744,12 @@ impl MediaLoop {
                     self.send_to(client, message);
                 }
             }
+            SfuEvent::LayersWanted { client, mid, rids } => {
+                // NOTE: a publisher whose socket is lost at this moment misses the message
+                // and keeps sending the layers it sent before until the set changes again.
+                let message = ServerMessage::LayersWanted(protocol::LayersWanted { mid, rids });
+                self.send_to(client, message);
+            }
             SfuEvent::ClientFailed { client } => {
                 let (room, identity) = self.names(client);
                 tracing::error!(room, identity, client = %client, "client removed after an internal failure");
@@ -921,6 +959,11 @@ fn track_info(identity: &str, track: &TrackSummary) -> TrackInfo {
     }
 }
 
+/// Returns the id of a track written as in [`TrackInfo::track`], `tr-` and a number.
+fn parse_track_id(text: &str) -> Option<TrackId> {
+    text.strip_prefix("tr-")?.parse().ok().map(TrackId)
+}
+
 /// Waits until `deadline`, or for ever when there is none.
 async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
     match deadline {
@@ -935,5 +978,23 @@ pub fn error_message(code: protocol::ErrorCode, message: &str, fatal: bool) -> S
         code,
         message: message.to_string(),
         fatal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn track_id_parses_only_its_own_form() {
+        assert_eq!(parse_track_id("tr-5"), Some(TrackId(5)));
+        assert_eq!(parse_track_id("tr-"), None);
+        assert_eq!(parse_track_id("5"), None);
+        assert_eq!(parse_track_id("tr--5"), None);
+        assert_eq!(
+            parse_track_id("tr-18446744073709551616"),
+            None,
+            "beyond u64"
+        );
     }
 }

@@ -97,6 +97,25 @@ async fn malformed_json_is_rejected() {
 }
 
 #[tokio::test]
+async fn video_size_of_unknown_track_is_ignored() {
+    let server = TestServer::start().await;
+    let mut client = joined(&server, "e1", Role::Expert).await;
+    for track in ["tr-999", "camera", ""] {
+        let message = json!({"type": "video_size", "track": track, "width": 320, "height": 180});
+        client.send(message).await;
+    }
+    client.send(json!({"type": "ping"})).await;
+    assert_eq!(
+        client.receive().await,
+        ServerMessage::Pong,
+        "no error before the pong"
+    );
+    let negative = json!({"type": "video_size", "track": "tr-1", "width": -1, "height": 180});
+    client.send(negative).await;
+    expect_recoverable(&mut client, ErrorCode::InvalidMessage).await;
+}
+
+#[tokio::test]
 async fn unknown_type_is_rejected() {
     let server = TestServer::start().await;
     let mut client = joined(&server, "p1", Role::Participant).await;

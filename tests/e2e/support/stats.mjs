@@ -5,10 +5,12 @@
 
 /**
  * Returns what the publishing connection sends, per video source:
- * `{camera, screen, audioTracks}` where each video entry is the sender's outbound-rtp
- * `{framesEncoded, keyFramesEncoded, keyframeRequests, frameWidth, frameHeight, packetsSent}`,
- * or null when that source is not being sent; `keyframeRequests` counts the PLI and FIR
- * messages the sender received. A video track from getDisplayMedia is the screen: only such tracks have
+ * `{camera, screen, audioTracks}`. Each video entry sums the sender's outbound-rtp
+ * `{framesEncoded, keyFramesEncoded, keyframeRequests, packetsSent}` over its simulcast
+ * layers. It gives the `frameWidth` and `frameHeight` of the largest active layer, and in
+ * `layers` the `{rid, active, frameWidth, frameHeight}` of each layer. It is null when
+ * that source is not being sent. `keyframeRequests` counts the PLI and FIR messages the
+ * sender received. A video track from getDisplayMedia is the screen: only such tracks have
  * `displaySurface` in their settings.
  */
 export async function readSent(page) {
@@ -29,17 +31,33 @@ export async function readSent(page) {
       }
       const source = 'displaySurface' in track.getSettings() ? 'screen' : 'camera';
       const report = await sender.getStats();
-      const outbound = [...report.values()].find((stats) => stats.type === 'outbound-rtp');
-      sent[source] = outbound
-        ? {
-            framesEncoded: outbound.framesEncoded ?? 0,
-            keyFramesEncoded: outbound.keyFramesEncoded ?? 0,
-            keyframeRequests: (outbound.pliCount ?? 0) + (outbound.firCount ?? 0),
-            frameWidth: outbound.frameWidth ?? 0,
-            frameHeight: outbound.frameHeight ?? 0,
-            packetsSent: outbound.packetsSent ?? 0,
-          }
-        : null;
+      const outbound = [...report.values()].filter((stats) => stats.type === 'outbound-rtp');
+      if (outbound.length === 0) {
+        sent[source] = null;
+        continue;
+      }
+      const sum = (field) => outbound.reduce((total, stats) => total + (stats[field] ?? 0), 0);
+      const layers = outbound.map((stats) => ({
+        rid: stats.rid ?? null,
+        active: stats.active !== false,
+        frameWidth: stats.frameWidth ?? 0,
+        frameHeight: stats.frameHeight ?? 0,
+      }));
+      const largest = layers
+        .filter((layer) => layer.active)
+        .reduce((best, layer) => (layer.frameWidth > best.frameWidth ? layer : best), {
+          frameWidth: 0,
+          frameHeight: 0,
+        });
+      sent[source] = {
+        framesEncoded: sum('framesEncoded'),
+        keyFramesEncoded: sum('keyFramesEncoded'),
+        keyframeRequests: sum('pliCount') + sum('firCount'),
+        frameWidth: largest.frameWidth,
+        frameHeight: largest.frameHeight,
+        packetsSent: sum('packetsSent'),
+        layers,
+      };
     }
     return sent;
   });

@@ -95,6 +95,16 @@ pub enum SfuEvent {
         /// The track, with its id unchanged.
         track: TrackSummary,
     },
+    /// The set of simulcast layers of a track that someone needs changed. The publisher
+    /// may pause the others, for a browser by setting `active` on its encodings.
+    LayersWanted {
+        /// The publishing client.
+        client: ClientId,
+        /// The track's m-line in the publisher's offer.
+        mid: String,
+        /// The RIDs of the layers to send, lowest first; the others may pause.
+        rids: Vec<String>,
+    },
     /// The client's state broke (a panic inside its peer connection); the client was removed.
     ClientFailed {
         /// The client.

@@ -1,25 +1,28 @@
-//! Forwarding: each incoming RTP packet goes to every open subscriber of its track, and
-//! keyframe requests go back to the publisher.
+//! Forwarding: each incoming RTP packet goes to every open subscriber of its track that
+//! receives its layer, and keyframe requests go back to the publisher.
 
 use std::time::Instant;
 
-use str0m::format::PayloadParams;
-use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Pt};
+use str0m::format::{Codec, PayloadParams};
+use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Pt, Rid, Rids};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 
 use super::Sfu;
 use crate::ids::{PeerId, TrackId};
-use crate::keyframe::starts_keyframe;
+use crate::keyframe::{starts_keyframe, vp8_keyframe_size};
+use crate::layer::{Layers, ARRIVAL_TIMEOUT};
 use crate::peer::Peer;
 use crate::rewrite::Rewriter;
 
 impl Sfu {
-    /// Asks the publisher of `track` for a keyframe, at most once per keyframe interval. A
-    /// FIR that comes while a request is held makes the held request a FIR.
+    /// Asks the publisher of `track` for a keyframe on `layer`, at most once per keyframe
+    /// interval per layer. A FIR that comes while a request is held makes the held request
+    /// a FIR.
     pub(super) fn request_keyframe(
         &mut self,
         now: Instant,
         track: TrackId,
+        layer: usize,
         kind: KeyframeRequestKind,
     ) {
         let interval = self.config.keyframe_interval;
@@ -32,16 +35,22 @@ impl Sfu {
         if kind == KeyframeRequestKind::Fir {
             entry.full_intra_requested = true;
         }
-        if entry.keyframes.request(now, interval) {
-            self.send_keyframe_request(track);
+        let Some(throttle) = entry.layers.get_mut(layer).map(|l| &mut l.keyframes) else {
+            return;
+        };
+        if throttle.request(now, interval) {
+            self.send_keyframe_request(track, layer);
         }
     }
 
-    pub(super) fn send_keyframe_request(&mut self, track: TrackId) {
+    pub(super) fn send_keyframe_request(&mut self, track: TrackId, layer: usize) {
         let Some(entry) = self.tracks.get_mut(&track) else {
             return;
         };
         let Some(peer) = self.peers.get_mut(&entry.peer) else {
+            return;
+        };
+        let Some(rid) = entry.layers.get(layer).map(|l| l.rid) else {
             return;
         };
         let mid = entry.mid;
@@ -52,22 +61,23 @@ impl Sfu {
         };
         let sent = peer.guarded(|rtc| {
             let mut api = rtc.direct_api();
-            let stream = api.stream_rx_by_mid(mid, None)?;
+            let stream = api.stream_rx_by_mid(mid, rid)?;
             stream.request_keyframe(kind);
             Some(())
         });
         if sent.flatten().is_some() {
             entry.full_intra_requested = false;
-            tracing::trace!(track = %track, "keyframe requested");
+            tracing::trace!(track = %track, layer, "keyframe requested");
             self.dirty.push(entry.peer);
-        } else {
-            entry.keyframes.hold();
+        } else if let Some(layer) = entry.layers.get_mut(layer) {
+            layer.keyframes.hold();
         }
     }
 
-    /// Sends one incoming RTP packet to every open subscriber of its track.
+    /// Sends one incoming RTP packet to every open subscriber of its track that receives
+    /// the packet's layer.
     pub(super) fn forward(&mut self, now: Instant, peer_id: PeerId, packet: RtpPacket) {
-        let Some(track_id) = self.track_of_packet(peer_id, &packet) else {
+        let Some((track_id, rid)) = self.track_of_packet(peer_id, &packet) else {
             return;
         };
         let Some(params) = self
@@ -77,66 +87,164 @@ impl Sfu {
         else {
             return;
         };
-        self.tap(track_id, &packet, &params);
+        let Some(layer) = self.layer_of_packet(now, track_id, rid) else {
+            return;
+        };
         let Some(track) = self.tracks.get_mut(&track_id) else {
             return;
         };
-        track.ssrc = Some(packet.header.ssrc);
-        let keyframe =
-            track.kind == MediaKind::Video && starts_keyframe(params.spec().codec, &packet.payload);
-        let subscribers = track.subscribers.clone();
+        let codec = params.spec().codec;
+        let keyframe = track.kind == MediaKind::Video && starts_keyframe(codec, &packet.payload);
+        let size = if keyframe && codec == Codec::Vp8 {
+            vp8_keyframe_size(&packet.payload)
+        } else {
+            None
+        };
+        let learned_size =
+            size.is_some() && track.layers.get(layer).is_some_and(|l| l.size != size);
+        track
+            .layers
+            .note_packet(layer, packet.header.ssrc, now, size);
+        self.tap(now, track_id, layer, keyframe, &packet, &params);
+
+        let Some(track) = self.tracks.get(&track_id) else {
+            return;
+        };
+        let incoming = Incoming {
+            packet: &packet,
+            params: &params,
+            layer,
+            keyframe,
+        };
         let mut wants_keyframe = false;
-        for (subscriber, mid) in subscribers {
-            let Some(peer) = self.peers.get_mut(&subscriber) else {
+        let mut switched = false;
+        for (subscriber, mid) in &track.subscribers {
+            let Some(peer) = self.peers.get_mut(subscriber) else {
                 continue;
             };
-            match write_forward(now, peer, mid, &packet, &params, keyframe) {
-                Written::Sent => self.dirty.push(subscriber),
+            match write_forward(now, peer, *mid, &track.layers, &incoming) {
+                Written::Sent => self.dirty.push(*subscriber),
+                Written::Switched => {
+                    self.dirty.push(*subscriber);
+                    switched = true;
+                }
                 Written::NeedsKeyframe => wants_keyframe = true,
                 Written::Skipped => {}
             }
         }
+        let recheck = track.layers.is_simulcast()
+            && track
+                .wanted_checked_at
+                .is_none_or(|at| now.saturating_duration_since(at) >= WANTED_RECHECK);
         if wants_keyframe {
-            self.request_keyframe(now, track_id, KeyframeRequestKind::Pli);
+            self.request_keyframe(now, track_id, layer, KeyframeRequestKind::Pli);
+        }
+        if learned_size || switched || recheck {
+            // A view may now fit a smaller layer than the top one chosen without sizes, no
+            // subscriber may need the layer one of them left, or a layer may have stopped.
+            self.update_wanted_layers(now, track_id);
         }
     }
 
+    /// Returns the track and RID of a packet, from the SSRC's stream in str0m.
     pub(super) fn track_of_packet(
         &mut self,
         peer_id: PeerId,
         packet: &RtpPacket,
-    ) -> Option<TrackId> {
+    ) -> Option<(TrackId, Option<Rid>)> {
         let peer = self.peers.get_mut(&peer_id)?;
         let ssrc = packet.header.ssrc;
-        if let Some(track) = peer.publishing()?.by_ssrc.get(&ssrc) {
-            return Some(*track);
+        if let Some(found) = peer.publishing()?.by_ssrc.get(&ssrc) {
+            return Some(*found);
         }
-        let mid = peer
-            .guarded(|rtc| rtc.direct_api().stream_rx(&ssrc).map(|s| s.mid()))
+        let (mid, rid) = peer
+            .guarded(|rtc| {
+                rtc.direct_api()
+                    .stream_rx(&ssrc)
+                    .map(|s| (s.mid(), s.rid()))
+            })
             .flatten()?;
         let side = peer.publishing()?;
         let track = *side.tracks.get(&mid)?;
-        side.by_ssrc.insert(ssrc, track);
-        Some(track)
+        side.by_ssrc.insert(ssrc, (track, rid));
+        Some((track, rid))
     }
+
+    /// Returns the index of the layer with `rid` in `track`. A RID the track does not know
+    /// yet makes it read the negotiated RIDs of its m-line again.
+    fn layer_of_packet(
+        &mut self,
+        now: Instant,
+        track_id: TrackId,
+        rid: Option<Rid>,
+    ) -> Option<usize> {
+        let track = self.tracks.get(&track_id)?;
+        if let Some(index) = track.layers.index_of(rid) {
+            return Some(index);
+        }
+        let rids = self
+            .peers
+            .get(&track.peer)
+            .map(|peer| negotiated_rids(peer, track.mid))
+            .unwrap_or_default();
+        let track = self.tracks.get_mut(&track_id)?;
+        if !rids.contains(&rid?) {
+            return None;
+        }
+        tracing::debug!(track = %track_id, ?rids, "simulcast layers");
+        track.layers = Layers::from_rids(&rids);
+        let index = track.layers.index_of(rid);
+        self.update_wanted_layers(now, track_id);
+        index
+    }
+}
+
+/// How often the packets of a simulcast track make the router work out again which layers
+/// are needed, so that a layer that stopped arriving is noticed.
+const WANTED_RECHECK: std::time::Duration = ARRIVAL_TIMEOUT;
+
+/// Returns the RIDs the publisher's m-line `mid` negotiated, in the order of its offer, or
+/// none when it is not simulcast.
+pub(super) fn negotiated_rids(peer: &Peer, mid: Mid) -> Vec<Rid> {
+    match peer.rtc.media(mid).map(|m| m.rids_rx()) {
+        Some(Rids::Specific(rids)) => rids.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// One packet from a publisher and what the router learned of it.
+struct Incoming<'a> {
+    packet: &'a RtpPacket,
+    params: &'a PayloadParams,
+    layer: usize,
+    keyframe: bool,
 }
 
 enum Written {
     Sent,
+    /// Sent as the first packet of another layer or stream.
+    Switched,
     NeedsKeyframe,
     Skipped,
 }
 
 /// Writes one packet to one subscriber's m-line, rewriting SSRC (by writing to the
 /// subscriber's own stream), sequence number, timestamp and payload type.
+/// A subscriber receives one layer at a time: the one that suits its view, or another one
+/// while that does not arrive. It switches only at a keyframe of the new layer.
 fn write_forward(
     now: Instant,
     peer: &mut Peer,
     mid: Mid,
-    packet: &RtpPacket,
-    params: &PayloadParams,
-    keyframe: bool,
+    layers: &Layers,
+    incoming: &Incoming,
 ) -> Written {
+    let Incoming {
+        packet,
+        params,
+        layer,
+        keyframe,
+    } = *incoming;
     let Some(side) = peer.receiving() else {
         return Written::Skipped;
     };
@@ -152,11 +260,17 @@ fn write_forward(
     let rewriter = forward
         .rewriter
         .get_or_insert_with(|| Rewriter::new(spec.clock_rate.get()));
+    let mut switched = false;
     if !rewriter.is_current(header.ssrc) {
+        let chosen = layers.fallback(layers.for_view(forward.view), now);
+        if chosen != Some(layer) {
+            return Written::Skipped;
+        }
         if forward.kind == MediaKind::Video && !keyframe {
             return Written::NeedsKeyframe;
         }
         rewriter.switch_to(header.ssrc, packet.seq_no, header.timestamp, now);
+        switched = true;
     }
     let Some(numbering) = rewriter.rewrite(header.ssrc, packet.seq_no, header.timestamp, now)
     else {
@@ -194,6 +308,7 @@ fn write_forward(
         Some(())
     });
     match written.flatten() {
+        Some(()) if switched => Written::Switched,
         Some(()) => Written::Sent,
         None => Written::Skipped,
     }

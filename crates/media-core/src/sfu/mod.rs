@@ -26,6 +26,7 @@ mod negotiation;
 mod presenting;
 mod publishing;
 mod rejoin;
+mod simulcast;
 mod talk;
 mod tap;
 
@@ -33,6 +34,7 @@ use crate::track::TrackIn;
 pub use config::{ClientOptions, Receives, SfuConfig};
 pub use events::{OfferedTrack, SfuEvent, TrackSummary};
 use rejoin::{offer_fingerprint, offer_ufrag};
+pub(crate) use tap::RecorderFeed;
 pub use tap::{MediaPacket, SenderClock};
 
 struct Client {
@@ -321,13 +323,16 @@ impl Sfu {
             }
         }
         let interval = self.config.keyframe_interval;
-        let due_keyframes: Vec<TrackId> = self
-            .tracks
-            .values_mut()
-            .filter_map(|t| t.keyframes.take_due(now, interval).then_some(t.id))
-            .collect();
-        for track in due_keyframes {
-            self.send_keyframe_request(track);
+        let mut due_keyframes: Vec<(TrackId, usize)> = Vec::new();
+        for track in self.tracks.values_mut() {
+            for (index, layer) in track.layers.iter_mut().enumerate() {
+                if layer.keyframes.take_due(now, interval) {
+                    due_keyframes.push((track.id, index));
+                }
+            }
+        }
+        for (track, layer) in due_keyframes {
+            self.send_keyframe_request(track, layer);
         }
         self.expire_orphans(now);
         self.process(now);
@@ -351,7 +356,8 @@ impl Sfu {
         let keyframes = self
             .tracks
             .values()
-            .filter_map(|t| t.keyframes.due_at(interval));
+            .flat_map(|t| t.layers.iter())
+            .filter_map(|layer| layer.keyframes.due_at(interval));
         peers.chain(keyframes).chain(self.orphan_deadline()).min()
     }
 
@@ -514,14 +520,16 @@ impl Sfu {
                 self.forward(now, peer_id, packet);
             }
             Event::KeyframeRequest(request) if kind == PeerKind::Receiving => {
-                let track = self
+                let target = self
                     .peers
-                    .get_mut(&peer_id)
-                    .and_then(|p| p.receiving())
-                    .and_then(|side| side.forwards.get(&request.mid))
-                    .map(|f| f.track);
-                if let Some(track) = track {
-                    self.request_keyframe(now, track, request.kind);
+                    .get(&peer_id)
+                    .and_then(|p| match &p.side {
+                        Side::Receiving(side) => side.forwards.get(&request.mid),
+                        Side::Publishing(_) => None,
+                    })
+                    .map(|f| (f.track, self.layer_for_keyframe(now, f)));
+                if let Some((track, layer)) = target {
+                    self.request_keyframe(now, track, layer, request.kind);
                 }
             }
             _ => {}
@@ -553,6 +561,11 @@ impl Sfu {
                     if let Some(track) = self.tracks.get_mut(&forward.track) {
                         track.subscribers.retain(|(p, _)| *p != peer_id);
                     }
+                }
+                let mut tracks: Vec<TrackId> = side.forwards.values().map(|f| f.track).collect();
+                tracks.sort();
+                for track in tracks {
+                    self.update_wanted_layers(now, track);
                 }
             }
         }

@@ -137,8 +137,19 @@ impl Sfu {
                 opened.push(forward.track);
             }
         }
+        opened.sort();
         for track in opened {
-            self.request_keyframe(now, track, KeyframeRequestKind::Pli);
+            let layer = self
+                .peers
+                .get(&peer_id)
+                .and_then(|p| match &p.side {
+                    Side::Receiving(side) => side.forwards.values().find(|f| f.track == track),
+                    Side::Publishing(_) => None,
+                })
+                .map(|f| self.layer_for_keyframe(now, f))
+                .unwrap_or(0);
+            self.request_keyframe(now, track, layer, KeyframeRequestKind::Pli);
+            self.update_wanted_layers(now, track);
         }
     }
 }

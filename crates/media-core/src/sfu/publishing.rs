@@ -6,7 +6,8 @@ use str0m::media::{MediaKind, Mid};
 
 use super::{summary, Sfu, SfuEvent};
 use crate::ids::{ClientId, PeerId, TrackId, TrackSource};
-use crate::track::{KeyframeThrottle, TrackIn};
+use crate::layer::Layers;
+use crate::track::TrackIn;
 
 impl Sfu {
     pub(super) fn note_mid(&mut self, peer_id: PeerId, mid: Mid) {
@@ -61,7 +62,7 @@ impl Sfu {
             }
             (false, Some(track), _) => {
                 side.tracks.remove(&mid);
-                side.by_ssrc.retain(|_, t| *t != track);
+                side.by_ssrc.retain(|_, (t, _)| *t != track);
                 self.remove_tracks(&[track]);
             }
             _ => {}
@@ -86,6 +87,11 @@ impl Sfu {
         else {
             return;
         };
+        let layers = self
+            .peers
+            .get(&peer)
+            .map(|p| Layers::from_rids(&super::forwarding::negotiated_rids(p, mid)))
+            .unwrap_or_else(Layers::single);
         let track = TrackIn {
             id,
             client,
@@ -94,11 +100,13 @@ impl Sfu {
             mid,
             kind,
             source,
-            ssrc: None,
+            layers,
+            wanted: Vec::new(),
+            wanted_checked_at: None,
             subscribers: Vec::new(),
-            keyframes: KeyframeThrottle::default(),
             full_intra_requested: false,
             recorded,
+            recorder: None,
             orphaned_at: None,
         };
         tracing::info!(room = %room, client = %client, track = %id, ?kind, ?source, "track published");

@@ -13,6 +13,7 @@ use str0m::media::{KeyframeRequestKind, MediaKind, Mid};
 
 use super::{summary, Sfu, SfuEvent};
 use crate::ids::{ClientId, PeerId, TrackId, TrackSource};
+use crate::layer::Layers;
 use crate::track::TrackIn;
 
 impl Sfu {
@@ -28,7 +29,8 @@ impl Sfu {
             if let Some(track) = self.tracks.get_mut(&id) {
                 tracing::info!(room = %track.room, client = %track.client, track = %id, "track kept for a rejoin");
                 track.orphaned_at = Some(now);
-                track.ssrc = None;
+                track.layers.forget_streams();
+                track.recorder = None;
             }
         }
     }
@@ -108,14 +110,27 @@ impl Sfu {
         track.peer = peer;
         track.mid = mid;
         track.orphaned_at = None;
+        let rids = self
+            .peers
+            .get(&peer)
+            .map(|p| super::forwarding::negotiated_rids(p, mid))
+            .unwrap_or_default();
+        let track = self.tracks.get_mut(&id)?;
+        track.layers = Layers::from_rids(&rids);
+        // The new connection's encodings all start active.
+        track.wanted = Vec::new();
         tracing::info!(room = %track.room, client = %track.client, track = %id, "track resumed on a new connection");
         self.events.push_back(SfuEvent::TrackResumed {
             room: track.room.clone(),
             track: summary(track),
         });
-        // The new stream is unknown until its first packet; the throttle holds the
-        // request until it can be sent.
-        self.request_keyframe(now, id, KeyframeRequestKind::Pli);
+        // The new streams are unknown until their first packets; the throttles hold the
+        // requests until they can be sent.
+        let layers = track.layers.len();
+        for layer in 0..layers {
+            self.request_keyframe(now, id, layer, KeyframeRequestKind::Pli);
+        }
+        self.update_wanted_layers(now, id);
         Some(id)
     }
 

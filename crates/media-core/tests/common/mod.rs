@@ -23,7 +23,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
+use str0m::media::{
+    Direction, KeyframeRequestKind, MediaKind, Mid, Rid, Simulcast, SimulcastLayer,
+};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::{RtpPacket, RtpWrite};
 use str0m::{Candidate, Event, Input, Output, Rtc};
@@ -147,6 +149,8 @@ pub struct Endpoint {
     pub keyframe_requests: Vec<(Instant, Mid)>,
     /// Kind of each keyframe request, in the order of `keyframe_requests`.
     pub keyframe_kinds: Vec<KeyframeRequestKind>,
+    /// Simulcast layer of each keyframe request, in the order of `keyframe_requests`.
+    pub keyframe_rids: Vec<Option<Rid>>,
     /// Offers of the SFU this subscriber answered, in order.
     pub offers: Vec<AnsweredOffer>,
     /// Answers of the SFU to this publisher's offers, in order.
@@ -196,10 +200,18 @@ pub struct AnsweredOffer {
     pub answer: String,
 }
 
-/// One track a publisher sends, and every packet written to it.
+/// One track a publisher sends, or one simulcast layer of it, and every packet written to it.
 pub struct SentTrack {
     /// The m-line of the track in the publisher's offer.
     pub mid: Mid,
+    /// The simulcast layer, or `None` for a track that is not simulcast.
+    pub rid: Option<Rid>,
+    /// The frame size written into keyframes, for a layer that has one.
+    pub size: Option<(u16, u16)>,
+    /// Set while the SFU does not want this layer: no frames are written.
+    pub paused: bool,
+    /// Set while the test stops this layer, as a browser short of bandwidth would.
+    pub stopped: bool,
     /// Audio or video.
     pub kind: MediaKind,
     /// Packets written, in order.
@@ -475,6 +487,55 @@ impl Harness {
         Ok(id)
     }
 
+    /// Adds a client that publishes one simulcast camera: one video m-line with a layer for
+    /// each of `layers`, a RID and the frame size its keyframes declare, lowest first. The
+    /// offer lists them highest first, as the web client does.
+    pub fn add_simulcast_publisher(
+        &mut self,
+        options: ClientOptions,
+        layers: &[(&str, (u16, u16))],
+    ) -> EndpointId {
+        let client = self.add_client(options);
+        let mut rtc = client_rtc(self.now, self.next_addr());
+        let mut simulcast = Simulcast::new();
+        for (rid, _) in layers.iter().rev() {
+            simulcast.add_send_layer(SimulcastLayer::new(rid));
+        }
+        let mut change = rtc.sdp_api();
+        let mid = change.add_media(
+            MediaKind::Video,
+            Direction::SendOnly,
+            None,
+            None,
+            Some(simulcast),
+        );
+        let (offer, pending) = change.apply().expect("an offer with media");
+        let sources = [(mid.to_string(), TrackSource::Camera)];
+        let answer_sdp = self
+            .sfu
+            .publish(self.now, client, &offer.to_sdp_string(), &sources)
+            .expect("the SFU accepts the simulcast offer");
+        let answer = SdpAnswer::from_sdp_string(&answer_sdp).expect("the SFU's answer parses");
+        rtc.sdp_api()
+            .accept_answer(pending, answer)
+            .expect("the publisher accepts the SFU's answer");
+
+        let id = self.push_endpoint(client, Role::Publisher, rtc);
+        let endpoint = &mut self.endpoints[id.0];
+        endpoint.tracks = layers
+            .iter()
+            .map(|(rid, size)| {
+                let mut track = SentTrack::new(mid, MediaKind::Video);
+                track.rid = Some(Rid::from(*rid));
+                track.size = Some(*size);
+                track
+            })
+            .collect();
+        endpoint.answers.push(answer_sdp);
+        self.pump();
+        id
+    }
+
     /// Removes a client from the SFU and closes its connections.
     pub fn remove_client(&mut self, client: ClientId) {
         self.sfu.remove_client(self.now, client);
@@ -609,6 +670,7 @@ impl Harness {
             received: Vec::new(),
             keyframe_requests: Vec::new(),
             keyframe_kinds: Vec::new(),
+            keyframe_rids: Vec::new(),
             offers: Vec::new(),
             answers: Vec::new(),
             tracks: Vec::new(),
@@ -790,6 +852,10 @@ impl Harness {
 
     fn handle_sfu_event(&mut self, event: SfuEvent) {
         self.events.push((self.now, event.clone()));
+        if let SfuEvent::LayersWanted { client, mid, rids } = &event {
+            self.apply_layers_wanted(*client, mid, rids);
+            return;
+        }
         let SfuEvent::SubscribeOffer {
             client,
             sdp,
@@ -804,6 +870,28 @@ impl Harness {
             .position(|e| e.client == client && e.role == Role::Subscriber && !e.closed);
         if let Some(index) = subscriber {
             self.answer(EndpointId(index), &sdp, tracks);
+        }
+    }
+
+    /// Pauses the layers of the publisher's m-line `mid` that are not in `rids`, as the web
+    /// client does with `active` on its encodings.
+    fn apply_layers_wanted(&mut self, client: ClientId, mid: &str, rids: &[String]) {
+        let now = self.now;
+        let publisher = self
+            .endpoints
+            .iter_mut()
+            .find(|e| e.client == client && e.role == Role::Publisher && !e.closed);
+        let Some(publisher) = publisher else {
+            return;
+        };
+        for track in &mut publisher.tracks {
+            if track.mid.to_string() != mid {
+                continue;
+            }
+            if let Some(rid) = track.rid {
+                let wanted = rids.iter().any(|r| r.as_str() == &*rid);
+                track.set_paused(!wanted, now);
+            }
         }
     }
 
@@ -851,6 +939,22 @@ impl Endpoint {
             .expect("the publisher sends a track of this kind")
     }
 
+    /// Returns the simulcast layer `rid` this publisher sends.
+    pub fn layer(&self, rid: &str) -> &SentTrack {
+        self.tracks
+            .iter()
+            .find(|t| t.rid == Some(Rid::from(rid)))
+            .expect("the publisher sends this layer")
+    }
+
+    /// Returns the simulcast layer `rid` this publisher sends, for changing.
+    pub fn layer_mut(&mut self, rid: &str) -> &mut SentTrack {
+        self.tracks
+            .iter_mut()
+            .find(|t| t.rid == Some(Rid::from(rid)))
+            .expect("the publisher sends this layer")
+    }
+
     /// Returns the SSRC this publisher sends `kind` with.
     pub fn sending_ssrc(&mut self, kind: MediaKind) -> u32 {
         let mid = self.sent_track(kind).mid;
@@ -877,7 +981,11 @@ impl Endpoint {
             Event::KeyframeRequest(request) => {
                 self.keyframe_requests.push((now, request.mid));
                 self.keyframe_kinds.push(request.kind);
-                let track = self.tracks.iter_mut().find(|t| t.mid == request.mid);
+                self.keyframe_rids.push(request.rid);
+                let track = self
+                    .tracks
+                    .iter_mut()
+                    .find(|t| t.mid == request.mid && t.rid == request.rid);
                 if let Some(track) = track {
                     track.keyframe_requested_at.get_or_insert(now);
                 }
@@ -907,6 +1015,11 @@ impl Endpoint {
         }
         for index in 0..self.tracks.len() {
             while self.tracks[index].next_frame_at.is_some_and(|at| at <= now) {
+                let track = &mut self.tracks[index];
+                if track.paused || track.stopped {
+                    track.skip_frame();
+                    continue;
+                }
                 self.write_frame(index, now);
             }
         }
@@ -930,8 +1043,8 @@ impl Endpoint {
 
         let mut api = self.rtc.direct_api();
         let stream = api
-            .stream_tx_by_mid(track.mid, None)
-            .expect("a sending stream for each published m-line");
+            .stream_tx_by_mid(track.mid, track.rid)
+            .expect("a sending stream for each published m-line and layer");
         for packet in packets {
             let write = RtpWrite::new(
                 payload_type,
@@ -952,6 +1065,10 @@ impl SentTrack {
     fn new(mid: Mid, kind: MediaKind) -> Self {
         Self {
             mid,
+            rid: None,
+            size: None,
+            paused: false,
+            stopped: false,
             kind,
             sent: Vec::new(),
             next_frame_at: None,
@@ -965,6 +1082,38 @@ impl SentTrack {
     /// Number of keyframes written so far.
     pub fn keyframes(&self) -> usize {
         self.sent.iter().filter(|p| p.keyframe).count()
+    }
+
+    /// Pauses or resumes the layer. A resumed layer starts with a keyframe, as a browser's
+    /// encoder does.
+    pub fn set_paused(&mut self, paused: bool, now: Instant) {
+        if self.paused && !paused {
+            self.keyframe_requested_at = Some(now - KEYFRAME_RESPONSE_DELAY);
+        }
+        self.paused = paused;
+    }
+
+    /// Stops or restarts the layer, like [`SentTrack::set_paused`] but apart from what the
+    /// SFU wants.
+    pub fn set_stopped(&mut self, stopped: bool, now: Instant) {
+        if self.stopped && !stopped {
+            self.keyframe_requested_at = Some(now - KEYFRAME_RESPONSE_DELAY);
+        }
+        self.stopped = stopped;
+    }
+
+    /// Lets the time of one frame pass without sending it.
+    fn skip_frame(&mut self) {
+        let interval = match self.kind {
+            MediaKind::Audio => AUDIO_PACKET_INTERVAL,
+            MediaKind::Video => VIDEO_FRAME_INTERVAL,
+        };
+        self.frames += 1;
+        self.next_timestamp = self.next_timestamp.wrapping_add(match self.kind {
+            MediaKind::Audio => AUDIO_PACKET_TICKS,
+            MediaKind::Video => VIDEO_FRAME_TICKS,
+        });
+        self.next_frame_at = self.next_frame_at.map(|at| at + interval);
     }
 
     /// Builds the packets of the next frame and schedules the one after it.
@@ -985,7 +1134,7 @@ impl SentTrack {
                     self.keyframe_requested_at = None;
                 }
                 (
-                    vp8_frame(self.frames, keyframe),
+                    vp8_frame(self.frames, keyframe, self.rid, self.size),
                     keyframe,
                     VIDEO_FRAME_INTERVAL,
                     VIDEO_FRAME_TICKS,
@@ -1017,8 +1166,15 @@ impl SentTrack {
 }
 
 /// Builds the RTP payloads of one synthetic VP8 frame: three packets for a keyframe, two otherwise.
-/// Each payload is unique, so that a receiver can tell which packet it got.
-fn vp8_frame(frame: u64, keyframe: bool) -> Vec<Vec<u8>> {
+/// Each payload is unique, so that a receiver can tell which packet it got. The `rid` of a
+/// layer goes into the payload, so payloads also differ between the layers of one track.
+/// Builds the keyframe of a layer with a `size` to declare that size.
+fn vp8_frame(
+    frame: u64,
+    keyframe: bool,
+    rid: Option<Rid>,
+    size: Option<(u16, u16)>,
+) -> Vec<Vec<u8>> {
     let count = if keyframe { 3 } else { 2 };
     (0..count)
         .map(|index| {
@@ -1029,6 +1185,10 @@ fn vp8_frame(frame: u64, keyframe: bool) -> Vec<Vec<u8>> {
                 payload.push(0x10);
                 if keyframe {
                     payload.extend([0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a]);
+                    if let Some((width, height)) = size {
+                        payload.extend(width.to_le_bytes());
+                        payload.extend(height.to_le_bytes());
+                    }
                 } else {
                     payload.extend([0x01, 0x00, 0x00]);
                 }
@@ -1038,6 +1198,9 @@ fn vp8_frame(frame: u64, keyframe: bool) -> Vec<Vec<u8>> {
             }
             payload.extend(frame.to_be_bytes());
             payload.push(index);
+            if let Some(rid) = rid {
+                payload.extend(rid.as_bytes());
+            }
             payload.resize(120, 0xa5);
             payload
         })

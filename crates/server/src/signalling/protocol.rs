@@ -81,11 +81,22 @@ pub enum ClientMessage {
     },
     /// Ends the client's talk.
     TalkStop {},
+    /// The size at which the client shows a video track it receives, so that the server
+    /// forwards the simulcast layer that suits it. Zero width or height means the video is
+    /// not shown. Until a client sends it for a track, it gets the highest layer.
+    VideoSize {
+        /// The track, as in [`ServerMessage::SubscribeOffer`].
+        track: String,
+        /// Width in device pixels.
+        width: u32,
+        /// Height in device pixels.
+        height: u32,
+    },
 }
 
 impl ClientMessage {
     /// Every value of the `type` field a client may send.
-    pub const TYPES: [&'static str; 13] = [
+    pub const TYPES: [&'static str; 14] = [
         "join",
         "publish",
         "subscribe_answer",
@@ -99,6 +110,7 @@ impl ClientMessage {
         "chat",
         "talk_start",
         "talk_stop",
+        "video_size",
     ];
 }
 
@@ -282,6 +294,9 @@ pub enum ServerMessage {
     },
     /// Briefing: a chat message. Sent to everyone in the room, the sender included.
     ChatMessage(ChatEntry),
+    /// The simulcast layers of one of the client's published tracks that someone needs.
+    /// Sent to the publisher whenever the set changes.
+    LayersWanted(LayersWanted),
     /// An expert or organiser started talking to a participant. Sent to that participant
     /// and to every expert and organiser in the room.
     TalkStarted(Talk),
@@ -293,6 +308,15 @@ pub enum ServerMessage {
         /// The participant's identity.
         participant: String,
     },
+}
+
+/// The simulcast layers of a published track that receivers or the recording need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayersWanted {
+    /// The track's m-line in the client's own `publish` offer.
+    pub mid: String,
+    /// The RIDs of the encodings to send, lowest first. The client may pause the others.
+    pub rids: Vec<String>,
 }
 
 /// A talk between an expert or organiser and a participant.
@@ -502,6 +526,28 @@ mod tests {
         assert_eq!(
             text,
             r#"{"type":"error","code":"message_too_large","message":"too large","fatal":false}"#
+        );
+    }
+
+    #[test]
+    fn video_size_parses_and_layers_wanted_serializes() {
+        let text = r#"{"type":"video_size","track":"tr-5","width":480,"height":270}"#;
+        let parsed: ClientMessage = serde_json::from_str(text).unwrap();
+        let expected = ClientMessage::VideoSize {
+            track: "tr-5".into(),
+            width: 480,
+            height: 270,
+        };
+        assert_eq!(parsed, expected);
+
+        let message = ServerMessage::LayersWanted(LayersWanted {
+            mid: "0".into(),
+            rids: vec!["q".into(), "f".into()],
+        });
+        let text = serde_json::to_string(&message).unwrap();
+        assert_eq!(
+            text,
+            r#"{"type":"layers_wanted","mid":"0","rids":["q","f"]}"#
         );
     }
 

@@ -280,6 +280,17 @@ impl Session {
                 self.talk(TalkRequest::Start { identity }).await
             }
             ClientMessage::TalkStop {} => self.talk(TalkRequest::Stop).await,
+            ClientMessage::VideoSize {
+                track,
+                width,
+                height,
+            } => {
+                let client = self.client()?;
+                let view = media_core::ViewSize { width, height };
+                let sent = self.state.media.video_size(client, track, view).await;
+                sent.map_err(|_| Failure::Close)?;
+                Ok(None)
+            }
         }
     }
 
@@ -474,7 +485,9 @@ fn publish_failure(error: PublishError) -> Failure {
     let code = match &error {
         PublishError::Forbidden(_) | PublishError::SourceNotAllowed { .. } => ErrorCode::Forbidden,
         PublishError::SourceKindMismatch { .. } => ErrorCode::InvalidSource,
-        PublishError::InvalidSdp(_) | PublishError::TooManyMedia { .. } => ErrorCode::InvalidSdp,
+        PublishError::InvalidSdp(_)
+        | PublishError::TooManyMedia { .. }
+        | PublishError::TooManyLayers { .. } => ErrorCode::InvalidSdp,
         PublishError::NoMedia => ErrorCode::NoMedia,
         PublishError::UnsupportedCodec { .. } => ErrorCode::UnsupportedCodec,
         PublishError::UnknownClient(_) | PublishError::Failed => {
