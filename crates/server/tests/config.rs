@@ -76,6 +76,8 @@ fn every_key_set() -> Config {
             udp_listen: addr("127.0.0.1:50000"),
             public_host: Some("203.0.113.10".to_owned()),
             public_port: Some(50000),
+            tcp_listen: Some(addr("127.0.0.1:50000")),
+            public_tcp_port: Some(443),
         },
         auth: AuthConfig {
             token_secret: Some(TokenSecret::new(SECRET)),
@@ -616,9 +618,42 @@ fn candidate_uses_public_host_and_port() {
         udp_listen: "0.0.0.0:50000".parse().unwrap(),
         public_host: Some("192.0.2.10".to_owned()),
         public_port: Some(40000),
+        ..MediaConfig::default()
     };
     let addr = media.candidate_addr().unwrap();
     assert_eq!(addr, "192.0.2.10:40000".parse().unwrap());
+}
+
+#[test]
+fn tcp_candidate_off_by_default() {
+    assert_eq!(MediaConfig::default().tcp_candidate_addr().unwrap(), None);
+}
+
+#[test]
+fn tcp_candidate_uses_public_host_and_tcp_port() {
+    let mut media = MediaConfig {
+        udp_listen: "0.0.0.0:50000".parse().unwrap(),
+        public_host: Some("192.0.2.10".to_owned()),
+        public_port: Some(40000),
+        tcp_listen: Some("0.0.0.0:50001".parse().unwrap()),
+        public_tcp_port: None,
+    };
+    let addr = media.tcp_candidate_addr().unwrap();
+    assert_eq!(addr, Some("192.0.2.10:50001".parse().unwrap()));
+
+    media.public_tcp_port = Some(443);
+    let addr = media.tcp_candidate_addr().unwrap();
+    assert_eq!(addr, Some("192.0.2.10:443".parse().unwrap()));
+}
+
+#[test]
+fn tcp_candidate_needs_a_port() {
+    let media = MediaConfig {
+        tcp_listen: Some("0.0.0.0:0".parse().unwrap()),
+        ..MediaConfig::default()
+    };
+    let error = media.tcp_candidate_addr().unwrap_err().to_string();
+    assert!(error.contains("public_tcp_port"), "{error}");
 }
 
 #[test]

@@ -10,7 +10,7 @@
 // Each test file uses a different part of the harness.
 #![allow(dead_code)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,9 @@ use str0m::{Candidate, Event, Input, Output, Rtc};
 
 /// The address the SFU puts in its ICE candidates.
 pub const SFU_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 5000));
+
+/// The address the SFU puts in its passive TCP candidate, when a test configures one.
+pub const SFU_TCP_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 5001));
 
 /// Port of the first client connection. Each further connection takes the next port.
 const FIRST_CLIENT_PORT: u16 = 10_000;
@@ -78,6 +81,10 @@ pub struct Harness {
     /// Every packet handed out for recording.
     pub media: Vec<MediaPacket>,
     endpoints: Vec<Endpoint>,
+    /// The transport of the host candidate of client connections created from now on.
+    pub client_protocol: Protocol,
+    /// Datagrams the SFU sent, by transport.
+    pub sent_by_protocol: HashMap<Protocol, usize>,
 }
 
 /// One client connection: a str0m peer and what it sent and received.
@@ -258,10 +265,11 @@ pub fn member(room: &str) -> ClientOptions {
     }
 }
 
-/// Creates a client peer like a browser's: RTP mode, full ICE, one host candidate.
-pub fn client_rtc(now: Instant, addr: SocketAddr) -> Rtc {
+/// Creates a client peer like a browser's: RTP mode, full ICE, one host candidate on
+/// `protocol`.
+pub fn client_rtc(now: Instant, addr: SocketAddr, protocol: Protocol) -> Rtc {
     let mut rtc = Rtc::builder().set_rtp_mode(true).build(now);
-    let candidate = Candidate::host(addr, "udp").expect("loopback host candidate");
+    let candidate = Candidate::host(addr, protocol).expect("loopback host candidate");
     rtc.add_local_candidate(candidate);
     rtc
 }
@@ -280,6 +288,8 @@ impl Harness {
             events: Vec::new(),
             media: Vec::new(),
             endpoints: Vec::new(),
+            client_protocol: Protocol::Udp,
+            sent_by_protocol: HashMap::new(),
         }
     }
 
@@ -319,7 +329,7 @@ impl Harness {
     /// Gives an existing client a receiving connection that answers every offer of the SFU,
     /// including the one it may already have been sent.
     pub fn attach_subscriber(&mut self, client: ClientId) -> EndpointId {
-        let rtc = client_rtc(self.now, self.next_addr());
+        let rtc = client_rtc(self.now, self.next_addr(), self.client_protocol);
         let id = self.push_endpoint(client, Role::Subscriber, rtc);
         let pending = self.events.iter().rev().find_map(|(_, event)| match event {
             SfuEvent::SubscribeOffer {
@@ -353,7 +363,7 @@ impl Harness {
         client: ClientId,
         tracks: &[(MediaKind, TrackSource)],
     ) -> Result<EndpointId, PublishError> {
-        let mut rtc = client_rtc(self.now, self.next_addr());
+        let mut rtc = client_rtc(self.now, self.next_addr(), self.client_protocol);
         let mut change = rtc.sdp_api();
         let mids: Vec<Mid> = tracks
             .iter()
@@ -590,8 +600,12 @@ impl Harness {
                 }
                 Output::Transmit(transmit) => {
                     busy = true;
-                    self.sfu
-                        .handle_receive(now, transmit.source, &transmit.contents);
+                    self.sfu.handle_receive(
+                        now,
+                        transmit.proto,
+                        transmit.source,
+                        &transmit.contents,
+                    );
                 }
                 Output::Event(event) => {
                     busy = true;
@@ -605,8 +619,13 @@ impl Harness {
     /// Hands one datagram of the SFU to its client peer and polls that peer at once, because
     /// a peer in RTP mode keeps only the newest received packet until it is polled.
     fn deliver(&mut self, transmit: Transmit) {
+        *self.sent_by_protocol.entry(transmit.proto).or_default() += 1;
+        let candidate = match transmit.proto {
+            Protocol::Tcp => SFU_TCP_ADDR,
+            _ => SFU_ADDR,
+        };
         assert_eq!(
-            transmit.source, SFU_ADDR,
+            transmit.source, candidate,
             "the SFU sends from its candidate"
         );
         let index = self
@@ -624,7 +643,7 @@ impl Harness {
             }
         }
         let receive = Receive::new(
-            Protocol::Udp,
+            transmit.proto,
             transmit.source,
             transmit.destination,
             &transmit.contents,
