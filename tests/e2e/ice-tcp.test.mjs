@@ -6,10 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Namespace, namespaceUnavailable } from './support/netns.mjs';
-import { expertDecodesCamera, joinAndPublish } from './support/pages.mjs';
+import { expertDecodesCamera, participantPublishes } from './support/pages.mjs';
 import { freeTcpPort } from './support/server.mjs';
 import { Stage } from './support/stage.mjs';
-import { readSelectedPair } from './support/stats.mjs';
 
 const TEST_TIMEOUT_MS = 90_000;
 
@@ -58,19 +57,12 @@ describe('participant behind a firewall that blocks UDP', { skip: unavailable ??
 
   it('participant publishes over TCP', { timeout: TEST_TIMEOUT_MS }, () =>
     stage.step(async () => {
-      const opened = await stage.openPage({
-        label: 'participant',
-        html: 'participant',
-        role: 'participant',
-        name: 'Иванова А. П.',
-      });
-      await joinAndPublish(opened.page);
-      const pair = await readSelectedPair(opened.page.page, 'publisher');
+      const { page, identity, pair } = await participantPublishes(stage);
       assert.equal(pair?.local.protocol, 'tcp', `selected pair: ${JSON.stringify(pair)}`);
       assert.equal(pair.remote.protocol, 'tcp', `selected pair: ${JSON.stringify(pair)}`);
       assert.equal(pair.remote.candidateType, 'host', `selected pair: ${JSON.stringify(pair)}`);
-      participant = opened.page;
-      participantIdentity = opened.identity;
+      participant = page;
+      participantIdentity = identity;
     }),
   );
 

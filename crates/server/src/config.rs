@@ -22,8 +22,10 @@ use clap::Parser;
 pub use mail::{MailConfig, MailPassword, MailSecurity};
 use serde::{Deserialize, Serialize, Serializer};
 use thiserror::Error;
+pub use turn::{TurnConfig, TurnSecret};
 
 mod mail;
+mod turn;
 
 /// The file read when no `--config` is given, relative to the current directory.
 pub const DEFAULT_CONFIG_PATH: &str = "config/default.toml";
@@ -66,6 +68,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// The SMTP server for one-time approval codes.
     pub mail: MailConfig,
+    /// The TURN server for browsers that reach no media port.
+    pub turn: TurnConfig,
 }
 
 impl Default for Config {
@@ -88,6 +92,7 @@ impl Default for Config {
             storage: storage::StorageConfig::default(),
             database: DatabaseConfig::default(),
             mail: MailConfig::default(),
+            turn: TurnConfig::default(),
         }
     }
 }
@@ -834,6 +839,17 @@ const ENV_VARS: &[(&str, &str, EnvSetter)] = &[
     ("PROFSTAGE_MAIL_TIMEOUT_SECS", EXPECT_SECS, |c, v| {
         set(&mut c.mail.timeout_secs, v)
     }),
+    (
+        "PROFSTAGE_TURN_URLS",
+        "comma-separated URLs such as turns:turn.example.org:443?transport=tcp",
+        |c, v| set_list(&mut c.turn.urls, v),
+    ),
+    ("PROFSTAGE_TURN_SHARED_SECRET", "a string", |c, v| {
+        set_optional(&mut c.turn.shared_secret, v)
+    }),
+    ("PROFSTAGE_TURN_CREDENTIAL_TTL_SECS", EXPECT_SECS, |c, v| {
+        set(&mut c.turn.credential_ttl_secs, v)
+    }),
 ];
 
 const EXPECT_DIR: &str = "a directory path";
@@ -1108,6 +1124,7 @@ impl Config {
         self.recording.validate()?;
         self.database.validate()?;
         self.mail.validate()?;
+        self.turn.validate()?;
         self.log.validate()
     }
 

@@ -1,7 +1,7 @@
 // What a person does on the participant and expert pages, through their data-testid hooks.
 
 import assert from 'node:assert/strict';
-import { readReceived, readSent } from './stats.mjs';
+import { readReceived, readSelectedPair, readSent } from './stats.mjs';
 import { waitFor } from './poll.mjs';
 import { sleep } from './server.mjs';
 
@@ -111,6 +111,22 @@ export async function expectCameraFrames(
     `${expert.name}: camera framesDecoded went from ${before} to ${now} in ${intervalMs} ms, ` +
       `expected at least ${minFrames} more`,
   );
+}
+
+/**
+ * Opens a participant page of `stage`, joins and publishes. Returns `{page, identity, pair}`,
+ * where `pair` is the publishing connection's selected candidate pair.
+ */
+export async function participantPublishes(stage) {
+  const { page, identity } = await stage.openPage({
+    label: 'participant',
+    html: 'participant',
+    role: 'participant',
+    name: 'Иванова А. П.',
+  });
+  await joinAndPublish(page);
+  const pair = await readSelectedPair(page.page, 'publisher');
+  return { page, identity, pair };
 }
 
 /**
