@@ -10,6 +10,7 @@
 // (detail: `{error, fatal}`) for errors the user should see; `ended` once, at the end.
 
 import { Briefing } from './briefing.js';
+import { useIceServers } from './ice.js';
 import { Publisher } from './publisher.js';
 import { Room } from './room.js';
 import { ServerError, Signalling } from './signalling.js';
@@ -103,6 +104,7 @@ export class Session extends EventTarget {
       throw error;
     }
     this.#resumeToken = this.welcome.resume_token;
+    useIceServers(this.welcome.ice_servers);
     this.room = new Room(this.welcome);
     this.talks = new Talks(this.welcome.talks);
     if (this.welcome.kind === 'briefing') {
@@ -242,6 +244,7 @@ export class Session extends EventTarget {
     this.signalling = signalling;
     this.welcome = welcome;
     this.#resumeToken = welcome.resume_token;
+    useIceServers(welcome.ice_servers);
     this.#listen(signalling);
     this.room.reset(welcome);
     this.subscriber.setSignalling(signalling);

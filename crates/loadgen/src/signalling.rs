@@ -388,6 +388,7 @@ mod tests {
             talks: vec![talk()],
             resume_token: "ab".repeat(32),
             resumed: true,
+            ice_servers: Vec::new(),
         };
         match reparse(&welcome) {
             ServerMessage::Welcome { identity } => assert_eq!(identity, "p1"),

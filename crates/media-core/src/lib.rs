@@ -29,4 +29,4 @@ pub use sfu::{
 };
 pub use str0m::format::Codec;
 pub use str0m::media::MediaKind;
-pub use str0m::net::Transmit;
+pub use str0m::net::{Protocol, Transmit};

@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
 use common::{assert_contiguous, client_rtc, member, EndpointId, Harness};
-use media_core::{AnswerError, MediaKind, PublishError, RoomId, SfuEvent, TrackSource};
+use media_core::{AnswerError, MediaKind, Protocol, PublishError, RoomId, SfuEvent, TrackSource};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -81,12 +81,15 @@ fn random_datagrams_change_nothing() {
         for _ in 0..10 {
             let unknown = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 40_000 + round));
             let datagram = random_datagram(&mut rng, ssrc);
-            let accepted = h.sfu.handle_receive(h.now, unknown, &datagram);
+            let accepted = h
+                .sfu
+                .handle_receive(h.now, Protocol::Udp, unknown, &datagram);
             assert!(!accepted, "datagram from an unknown address accepted");
 
             let source = known[rng.gen_range(0..known.len())];
             let datagram = random_datagram(&mut rng, ssrc);
-            h.sfu.handle_receive(h.now, source, &datagram);
+            h.sfu
+                .handle_receive(h.now, Protocol::Udp, source, &datagram);
         }
         h.run_for(Duration::from_millis(10));
     }
@@ -115,7 +118,7 @@ fn random_datagrams_change_nothing() {
 fn offer_without_media_is_rejected() {
     let mut h = Harness::new();
     let client = h.add_client(member("hall"));
-    let mut rtc = client_rtc(h.now, h.next_addr());
+    let mut rtc = client_rtc(h.now, h.next_addr(), Protocol::Udp);
     let mut change = rtc.sdp_api();
     change.add_channel("chat".to_string());
     let (offer, _) = change.apply().expect("an offer with a data channel");

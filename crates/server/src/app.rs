@@ -19,7 +19,7 @@ use crate::config::{Config, ConfigError};
 use crate::contest_api::sign_in_limit::SignInLimiter;
 use crate::contest_api::submission_limit::SubmissionLimiter;
 use crate::http;
-use crate::media_loop;
+use crate::media_loop::{self, MediaAddresses};
 use crate::notifier::CodeSender;
 use crate::recording::{self, RecordingIndex, RecordingRuntime};
 use crate::state::AppState;
@@ -35,14 +35,9 @@ pub enum StartError {
     /// The ICE candidate address could not be worked out.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The UDP media socket could not be bound.
-    #[error("failed to bind the UDP media socket on {addr}: {source}")]
-    BindUdp {
-        /// The configured address.
-        addr: SocketAddr,
-        /// The cause.
-        source: io::Error,
-    },
+    /// A media socket could not be bound.
+    #[error(transparent)]
+    Media(#[from] media_loop::MediaStartError),
     /// Recording could not start.
     #[error("recording: {0}")]
     Recording(#[from] recording::StartRecordingError),
@@ -68,6 +63,8 @@ pub struct RunningServer {
     pub http_addr: SocketAddr,
     /// The bound UDP media address.
     pub udp_addr: SocketAddr,
+    /// The bound TCP media address, when ICE over TCP is on.
+    pub tcp_addr: Option<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     http: JoinHandle<io::Result<()>>,
     recording: Option<RecordingRuntime>,
@@ -111,9 +108,8 @@ impl Drop for RunningServer {
 /// Binds the UDP and HTTP sockets and starts serving on the current tokio runtime.
 pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     warn_about_setup(&config);
-    let candidate = candidate(&config)?;
+    let addresses = media_addresses(&config)?;
     let codes = CodeSender::from_config(&config)?;
-    let udp_listen = config.media.udp_listen;
     let (recording, link) = if config.recording.enabled {
         let (runtime, link) = recording::start(&config).await?;
         (Some(runtime), Some(link))
@@ -131,13 +127,9 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     };
     let rejoin_grace = Duration::from_secs(config.signalling.rejoin_grace_secs);
     let (media, _media_task) =
-        media_loop::start(udp_listen, candidate, rejoin_grace, link, briefing_events)
-            .await
-            .map_err(|source| StartError::BindUdp {
-                addr: udp_listen,
-                source,
-            })?;
+        media_loop::start(addresses, rejoin_grace, link, briefing_events).await?;
     let udp_addr = media.local_addr();
+    let tcp_addr = media.tcp_local_addr();
     let contest = open_database(&config).await?;
     let http_listen = config.http.listen;
     let listener = TcpListener::bind(http_listen)
@@ -184,6 +176,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     Ok(RunningServer {
         http_addr,
         udp_addr,
+        tcp_addr,
         stop: Some(stop),
         http,
         recording,
@@ -191,16 +184,32 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     })
 }
 
-/// Returns the ICE candidate address. With an ephemeral UDP port (port 0) and no public port,
-/// the candidate takes the port the socket is bound to, which the media loop fills in.
-fn candidate(config: &Config) -> Result<SocketAddr, ConfigError> {
-    if config.media.udp_listen.port() == 0 && config.media.public_port.is_none() {
-        let mut media = config.media.clone();
+/// Returns the media listen and ICE candidate addresses. With an ephemeral port (port 0)
+/// and no public port, a candidate takes the port its socket is bound to, which the media
+/// loop fills in.
+fn media_addresses(config: &Config) -> Result<MediaAddresses, ConfigError> {
+    let mut media = config.media.clone();
+    if media.udp_listen.port() == 0 && media.public_port.is_none() {
         media.public_port = Some(1);
-        let resolved = media.candidate_addr()?;
-        return Ok(SocketAddr::new(resolved.ip(), 0));
     }
-    config.media.candidate_addr()
+    let tcp_ephemeral = media.tcp_listen.is_some_and(|listen| listen.port() == 0);
+    if tcp_ephemeral && media.public_tcp_port.is_none() {
+        media.public_tcp_port = Some(1);
+    }
+    let mut udp_candidate = media.candidate_addr()?;
+    if media.public_port != config.media.public_port {
+        udp_candidate.set_port(0);
+    }
+    let mut tcp_candidate = media.tcp_candidate_addr()?;
+    if media.public_tcp_port != config.media.public_tcp_port {
+        tcp_candidate.iter_mut().for_each(|addr| addr.set_port(0));
+    }
+    let tcp = config.media.tcp_listen.zip(tcp_candidate);
+    Ok(MediaAddresses {
+        udp_listen: config.media.udp_listen,
+        udp_candidate,
+        tcp,
+    })
 }
 
 /// Opens the contest database: `database.url`, or the SQLite file in `recording.data_dir`,

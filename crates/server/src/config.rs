@@ -22,8 +22,10 @@ use clap::Parser;
 pub use mail::{MailConfig, MailPassword, MailSecurity};
 use serde::{Deserialize, Serialize, Serializer};
 use thiserror::Error;
+pub use turn::{TurnConfig, TurnSecret};
 
 mod mail;
+mod turn;
 
 /// The file read when no `--config` is given, relative to the current directory.
 pub const DEFAULT_CONFIG_PATH: &str = "config/default.toml";
@@ -66,6 +68,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// The SMTP server for one-time approval codes.
     pub mail: MailConfig,
+    /// The TURN server for browsers that reach no media port.
+    pub turn: TurnConfig,
 }
 
 impl Default for Config {
@@ -88,6 +92,7 @@ impl Default for Config {
             storage: storage::StorageConfig::default(),
             database: DatabaseConfig::default(),
             mail: MailConfig::default(),
+            turn: TurnConfig::default(),
         }
     }
 }
@@ -122,6 +127,11 @@ pub struct MediaConfig {
     pub public_host: Option<String>,
     /// Port put in the ICE host candidate, for a NAT port forward.
     pub public_port: Option<u16>,
+    /// Address and port of the TCP listener for ICE over TCP (RFC 6544, framed by RFC 4571),
+    /// for browsers whose network blocks UDP. `None`: UDP only.
+    pub tcp_listen: Option<SocketAddr>,
+    /// Port put in the passive TCP candidate, for a NAT port forward.
+    pub public_tcp_port: Option<u16>,
 }
 
 impl Default for MediaConfig {
@@ -130,6 +140,8 @@ impl Default for MediaConfig {
             udp_listen: SocketAddr::from(([127, 0, 0, 1], 50000)),
             public_host: None,
             public_port: None,
+            tcp_listen: None,
+            public_tcp_port: None,
         }
     }
 }
@@ -618,6 +630,12 @@ pub enum ConfigError {
          has no port: set a fixed udp_listen port or public_port"
     )]
     NoCandidatePort,
+    /// Neither `media.public_tcp_port` nor the port of `media.tcp_listen` is usable.
+    #[error(
+        "media.tcp_listen has port 0 and media.public_tcp_port is not set, so the TCP ICE \
+         candidate has no port: set a fixed tcp_listen port or public_tcp_port"
+    )]
+    NoTcpCandidatePort,
 }
 
 impl ConfigError {
@@ -663,6 +681,12 @@ const ENV_VARS: &[(&str, &str, EnvSetter)] = &[
     }),
     ("PROFSTAGE_MEDIA_PUBLIC_PORT", EXPECT_PORT, |c, v| {
         set_optional(&mut c.media.public_port, v)
+    }),
+    ("PROFSTAGE_MEDIA_TCP_LISTEN", EXPECT_ADDR, |c, v| {
+        set_optional(&mut c.media.tcp_listen, v)
+    }),
+    ("PROFSTAGE_MEDIA_PUBLIC_TCP_PORT", EXPECT_PORT, |c, v| {
+        set_optional(&mut c.media.public_tcp_port, v)
     }),
     ("PROFSTAGE_AUTH_TOKEN_SECRET", "a string", |c, v| {
         set_optional(&mut c.auth.token_secret, v)
@@ -815,6 +839,17 @@ const ENV_VARS: &[(&str, &str, EnvSetter)] = &[
     ("PROFSTAGE_MAIL_TIMEOUT_SECS", EXPECT_SECS, |c, v| {
         set(&mut c.mail.timeout_secs, v)
     }),
+    (
+        "PROFSTAGE_TURN_URLS",
+        "comma-separated URLs such as turns:turn.example.org:443?transport=tcp",
+        |c, v| set_list(&mut c.turn.urls, v),
+    ),
+    ("PROFSTAGE_TURN_SHARED_SECRET", "a string", |c, v| {
+        set_optional(&mut c.turn.shared_secret, v)
+    }),
+    ("PROFSTAGE_TURN_CREDENTIAL_TTL_SECS", EXPECT_SECS, |c, v| {
+        set(&mut c.turn.credential_ttl_secs, v)
+    }),
 ];
 
 const EXPECT_DIR: &str = "a directory path";
@@ -930,6 +965,16 @@ pub struct Cli {
     #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub media_public_port: Option<u16>,
 
+    /// Address and port of the TCP listener for ICE over TCP, for browsers whose network
+    /// blocks UDP (sets media.tcp_listen; default: off)
+    #[arg(long, value_name = "IP:PORT")]
+    pub media_tcp_listen: Option<SocketAddr>,
+
+    /// TCP port that browsers connect to for media, for a NAT port forward
+    /// (sets media.public_tcp_port)
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub media_public_tcp_port: Option<u16>,
+
     /// Lifetime of development tokens, in seconds (sets auth.dev_token_ttl_secs)
     #[arg(long, value_name = "SECONDS")]
     pub auth_dev_token_ttl_secs: Option<u64>,
@@ -976,6 +1021,11 @@ impl Cli {
         override_with(&mut config.media.udp_listen, &self.media_udp_listen);
         override_optional(&mut config.media.public_host, &self.media_public_host);
         override_optional(&mut config.media.public_port, &self.media_public_port);
+        override_optional(&mut config.media.tcp_listen, &self.media_tcp_listen);
+        override_optional(
+            &mut config.media.public_tcp_port,
+            &self.media_public_tcp_port,
+        );
         override_with(
             &mut config.auth.dev_token_ttl_secs,
             &self.auth_dev_token_ttl_secs,
@@ -1074,6 +1124,7 @@ impl Config {
         self.recording.validate()?;
         self.database.validate()?;
         self.mail.validate()?;
+        self.turn.validate()?;
         self.log.validate()
     }
 
@@ -1158,6 +1209,24 @@ impl MediaConfig {
         if port == 0 {
             return Err(ConfigError::NoCandidatePort);
         }
+        self.candidate_with_port(port)
+    }
+
+    /// Resolves the address put in the passive TCP candidate, or `None` when ICE over TCP
+    /// is off. The host is that of [`Self::candidate_addr`]. The port is `public_tcp_port`,
+    /// or the port of `tcp_listen`.
+    pub fn tcp_candidate_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        let Some(listen) = self.tcp_listen else {
+            return Ok(None);
+        };
+        let port = self.public_tcp_port.unwrap_or(listen.port());
+        if port == 0 {
+            return Err(ConfigError::NoTcpCandidatePort);
+        }
+        self.candidate_with_port(port).map(Some)
+    }
+
+    fn candidate_with_port(&self, port: u16) -> Result<SocketAddr, ConfigError> {
         let Some(host) = &self.public_host else {
             let ip = self.udp_listen.ip();
             let ip = if ip.is_unspecified() {
@@ -1178,12 +1247,18 @@ impl MediaConfig {
         if let Some(host) = &self.public_host {
             check_public_host(host)?;
         }
-        if self.public_port == Some(0) {
-            return Err(ConfigError::invalid(
-                "media.public_port",
-                0,
-                "must be a port from 1 to 65535",
-            ));
+        let ports = [
+            ("media.public_port", self.public_port),
+            ("media.public_tcp_port", self.public_tcp_port),
+        ];
+        for (key, port) in ports {
+            if port == Some(0) {
+                return Err(ConfigError::invalid(
+                    key,
+                    0,
+                    "must be a port from 1 to 65535",
+                ));
+            }
         }
         Ok(())
     }

@@ -44,7 +44,12 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(url = %server.url(), udp = %server.udp_addr, "listening");
+    match server.tcp_addr {
+        Some(tcp) => {
+            tracing::info!(url = %server.url(), udp = %server.udp_addr, %tcp, "listening");
+        }
+        None => tracing::info!(url = %server.url(), udp = %server.udp_addr, "listening"),
+    }
 
     let signal = shutdown_signal().await;
     tracing::info!(signal, "stopping: finishing requests in flight");
@@ -70,6 +75,10 @@ fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
     let config = Config::load(cli, &env)?;
     if config.media.udp_listen.port() != 0 || config.media.public_port.is_some() {
         config.media.candidate_addr()?;
+    }
+    let tcp_port = config.media.tcp_listen.map(|listen| listen.port());
+    if tcp_port.is_some_and(|port| port != 0) || config.media.public_tcp_port.is_some() {
+        config.media.tcp_candidate_addr()?;
     }
     Ok(config)
 }

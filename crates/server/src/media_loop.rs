@@ -1,6 +1,6 @@
-//! The task that owns the UDP socket and drives the media core.
+//! The task that owns the media sockets and drives the media core.
 //!
-//! One task owns the socket, the [`Sfu`] and the list of who is in which room. Signalling
+//! One task owns the UDP socket, the TCP listener for ICE over TCP, the [`Sfu`] and the list of who is in which room. Signalling
 //! sessions talk to it through [`MediaHandle`]; it talks back through each session's
 //! outgoing message channel. Keeping the room list in the same task as the router means that
 //! room events reach every session in the order the router produced them.
@@ -11,8 +11,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use media_core::{
-    AnswerError, ClientId, ClientOptions, MediaKind, PeerKind, PublishError, Receives, RoomId, Sfu,
-    SfuConfig, SfuEvent, TrackId, TrackSource, TrackSummary, ViewSize,
+    AnswerError, ClientId, ClientOptions, MediaKind, PeerKind, Protocol, PublishError, Receives,
+    RoomId, Sfu, SfuConfig, SfuEvent, TrackId, TrackSource, TrackSummary, ViewSize,
 };
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
@@ -28,10 +28,12 @@ use crate::signalling::protocol::{
 mod briefing;
 mod rejoin;
 mod talk;
+mod tcp;
 
 pub use briefing::{BriefingRejected, BriefingRequest};
 use rejoin::Presence;
 pub use talk::{TalkRejected, TalkRequest};
+use tcp::{TcpMedia, TcpWake};
 
 /// Capacity of the command channel into the media loop.
 const COMMAND_CAPACITY: usize = 1024;
@@ -43,6 +45,7 @@ const MAX_DATAGRAM: usize = 2048;
 pub struct MediaHandle {
     commands: mpsc::Sender<Command>,
     local_addr: SocketAddr,
+    tcp_local_addr: Option<SocketAddr>,
 }
 
 /// A person joining a room, as named in their token.
@@ -148,12 +151,18 @@ impl MediaHandle {
         Self {
             commands,
             local_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tcp_local_addr: None,
         }
     }
 
     /// Returns the local address of the UDP socket.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Returns the local address of the TCP listener, when ICE over TCP is on.
+    pub fn tcp_local_addr(&self) -> Option<SocketAddr> {
+        self.tcp_local_addr
     }
 
     /// Adds a client to a room. Messages for it go to `outbox`. With `resume`, the resume
@@ -314,28 +323,76 @@ fn bind_media_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
     UdpSocket::from_std(socket.into())
 }
 
-/// Binds the UDP socket and spawns the media loop on the current tokio runtime. The loop
-/// ends when every [`MediaHandle`] is dropped. Briefing events go to `events`. A client
-/// whose socket or publishing connection is lost keeps its place for `rejoin_grace`.
+/// Where the media loop listens, and the addresses it puts in its ICE candidates. A
+/// candidate with port 0 takes the port its socket is bound to.
+#[derive(Debug, Clone, Copy)]
+pub struct MediaAddresses {
+    /// Address the UDP socket binds.
+    pub udp_listen: SocketAddr,
+    /// Address of the UDP host candidate.
+    pub udp_candidate: SocketAddr,
+    /// Address the TCP listener binds and the address of the passive TCP candidate, when
+    /// ICE over TCP is on.
+    pub tcp: Option<(SocketAddr, SocketAddr)>,
+}
+
+/// Why the media loop could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaStartError {
+    /// The UDP socket could not be bound.
+    #[error("failed to bind the UDP media socket on {addr}: {source}")]
+    BindUdp {
+        /// The address from `media.udp_listen`.
+        addr: SocketAddr,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The TCP listener could not be bound.
+    #[error("failed to bind the TCP media listener on {addr}: {source}")]
+    BindTcp {
+        /// The address from `media.tcp_listen`.
+        addr: SocketAddr,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+/// Binds the UDP socket, and the TCP listener when ICE over TCP is on, and spawns the media
+/// loop on the current tokio runtime. The loop ends when every [`MediaHandle`] is dropped.
+/// Briefing events go to `events`. A client whose socket or publishing connection is lost
+/// keeps its place for `rejoin_grace`.
 pub async fn start(
-    udp_listen: SocketAddr,
-    candidate: SocketAddr,
+    addresses: MediaAddresses,
     rejoin_grace: Duration,
     recorder: Option<RecorderLink>,
     events: EventSender,
-) -> io::Result<(MediaHandle, JoinHandle<()>)> {
-    let socket = bind_media_socket(udp_listen)?;
-    let local_addr = socket.local_addr()?;
-    let candidate = if candidate.port() == 0 {
-        SocketAddr::new(candidate.ip(), local_addr.port())
-    } else {
-        candidate
+) -> Result<(MediaHandle, JoinHandle<()>), MediaStartError> {
+    let udp_error = |source| MediaStartError::BindUdp {
+        addr: addresses.udp_listen,
+        source,
     };
-    let (commands, receiver) = mpsc::channel(COMMAND_CAPACITY);
-    let mut sfu_config = SfuConfig::new(candidate);
+    let socket = bind_media_socket(addresses.udp_listen).map_err(udp_error)?;
+    let local_addr = socket.local_addr().map_err(udp_error)?;
+    let mut sfu_config = SfuConfig::new(with_port(addresses.udp_candidate, local_addr));
     sfu_config.rejoin_grace = rejoin_grace;
+    let tcp = match addresses.tcp {
+        Some((listen, candidate)) => {
+            let tcp_error = |source| MediaStartError::BindTcp {
+                addr: listen,
+                source,
+            };
+            let tcp = TcpMedia::bind(listen).await.map_err(tcp_error)?;
+            let tcp_local = tcp.local_addr().map_err(tcp_error)?;
+            sfu_config.tcp_candidate = Some(with_port(candidate, tcp_local));
+            Some(tcp)
+        }
+        None => None,
+    };
+    let tcp_local_addr = tcp.as_ref().and_then(|tcp| tcp.local_addr().ok());
+    let (commands, receiver) = mpsc::channel(COMMAND_CAPACITY);
     let media = MediaLoop {
         socket,
+        tcp,
         sfu: Sfu::new(sfu_config),
         rejoin_grace,
         members: HashMap::new(),
@@ -344,13 +401,26 @@ pub async fn start(
         events,
         talks: talk::Talks::default(),
     };
-    tracing::info!(udp = %local_addr, "media loop started");
+    match tcp_local_addr {
+        Some(tcp) => tracing::info!(udp = %local_addr, %tcp, "media loop started"),
+        None => tracing::info!(udp = %local_addr, "media loop started"),
+    }
     let task = tokio::spawn(media.run(receiver));
     let handle = MediaHandle {
         commands,
         local_addr,
+        tcp_local_addr,
     };
     Ok((handle, task))
+}
+
+/// Returns `candidate`, with the port of `bound` when its own port is 0.
+fn with_port(candidate: SocketAddr, bound: SocketAddr) -> SocketAddr {
+    if candidate.port() == 0 {
+        SocketAddr::new(candidate.ip(), bound.port())
+    } else {
+        candidate
+    }
 }
 
 struct Joiner {
@@ -372,6 +442,8 @@ pub struct RecorderLink {
 
 struct MediaLoop {
     socket: UdpSocket,
+    /// The listener and connections of ICE over TCP, when it is on.
+    tcp: Option<TcpMedia>,
     sfu: Sfu,
     /// How long a client whose socket was lost keeps its place.
     rejoin_grace: Duration,
@@ -391,6 +463,14 @@ async fn next_keyframe_request(recorder: &mut Option<RecorderLink>) -> Option<Tr
     }
 }
 
+/// Waits for the next TCP connection or frame, or for ever when ICE over TCP is off.
+async fn next_tcp(tcp: &mut Option<TcpMedia>) -> TcpWake {
+    match tcp {
+        Some(tcp) => tcp.next().await,
+        None => std::future::pending().await,
+    }
+}
+
 impl MediaLoop {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut buffer = vec![0u8; MAX_DATAGRAM];
@@ -401,6 +481,11 @@ impl MediaLoop {
                 .map(tokio::time::Instant::from_std)
                 .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_millis(100));
             let expiry = self.next_expiry().map(tokio::time::Instant::from_std);
+            let tcp_deadline = self
+                .tcp
+                .as_ref()
+                .and_then(TcpMedia::next_deadline)
+                .map(tokio::time::Instant::from_std);
             tokio::select! {
                 command = commands.recv() => match command {
                     Some(command) => self.handle_command(command),
@@ -408,12 +493,19 @@ impl MediaLoop {
                 },
                 received = self.socket.recv_from(&mut buffer) => match received {
                     Ok((length, source)) => {
-                        self.sfu.handle_receive(Instant::now(), source, &buffer[..length]);
+                        let datagram = &buffer[..length];
+                        self.sfu.handle_receive(Instant::now(), Protocol::Udp, source, datagram);
                     }
                     // ICMP errors from earlier sends surface here on Linux; they concern
                     // one remote address, not the socket.
                     Err(error) => tracing::debug!(error = %error, "UDP receive failed"),
                 },
+                tcp_wake = next_tcp(&mut self.tcp) => self.handle_tcp(tcp_wake),
+                () = sleep_until_some(tcp_deadline) => {
+                    if let Some(tcp) = &mut self.tcp {
+                        tcp.close_unclaimed(Instant::now());
+                    }
+                }
                 () = tokio::time::sleep_until(wake) => self.sfu.handle_timeout(Instant::now()),
                 () = sleep_until_some(expiry) => self.expire_away(Instant::now()),
                 Some(track) = next_keyframe_request(&mut self.recorder) => {
@@ -442,8 +534,29 @@ impl MediaLoop {
         }
     }
 
+    fn handle_tcp(&mut self, wake: TcpWake) {
+        let Some(tcp) = &mut self.tcp else {
+            return;
+        };
+        let now = Instant::now();
+        match wake {
+            TcpWake::Accepted(stream, remote) => tcp.open(stream, remote, now),
+            TcpWake::AcceptFailed(error) => {
+                let open = tcp.connection_count();
+                tracing::warn!(error = %error, open, "accepting a TCP media connection failed");
+            }
+            TcpWake::Inbound(inbound) => tcp.handle(inbound, &mut self.sfu, now),
+        }
+    }
+
     async fn flush(&mut self) {
         while let Some(transmit) = self.sfu.poll_transmit() {
+            if transmit.proto == Protocol::Tcp {
+                if let Some(tcp) = &mut self.tcp {
+                    tcp.send(transmit);
+                }
+                continue;
+            }
             if let Err(error) = self
                 .socket
                 .send_to(&transmit.contents, transmit.destination)

@@ -8,7 +8,7 @@ use clap::{CommandFactory, Parser};
 use profstage_server::config::{
     env_var_names, AuthConfig, Cli, Config, ConfigError, DatabaseConfig, DatabaseUrl, DevConfig,
     EnvVars, HttpConfig, LogConfig, LogFormat, MailConfig, MailPassword, MailSecurity, MediaConfig,
-    RoomConfig, RoomId, SignallingConfig, TokenSecret, WebConfig,
+    RoomConfig, RoomId, SignallingConfig, TokenSecret, TurnConfig, TurnSecret, WebConfig,
 };
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
@@ -76,6 +76,8 @@ fn every_key_set() -> Config {
             udp_listen: addr("127.0.0.1:50000"),
             public_host: Some("203.0.113.10".to_owned()),
             public_port: Some(50000),
+            tcp_listen: Some(addr("127.0.0.1:50000")),
+            public_tcp_port: Some(443),
         },
         auth: AuthConfig {
             token_secret: Some(TokenSecret::new(SECRET)),
@@ -117,6 +119,11 @@ fn every_key_set() -> Config {
             from: Some("Profstage <noreply@example.org>".to_owned()),
             ca_file: Some(PathBuf::from("/etc/profstage/smtp-ca.pem")),
             ..MailConfig::default()
+        },
+        turn: TurnConfig {
+            urls: vec!["turns:turn.example.org:443?transport=tcp".to_owned()],
+            shared_secret: Some(TurnSecret::new("t")),
+            ..TurnConfig::default()
         },
     }
 }
@@ -616,9 +623,78 @@ fn candidate_uses_public_host_and_port() {
         udp_listen: "0.0.0.0:50000".parse().unwrap(),
         public_host: Some("192.0.2.10".to_owned()),
         public_port: Some(40000),
+        ..MediaConfig::default()
     };
     let addr = media.candidate_addr().unwrap();
     assert_eq!(addr, "192.0.2.10:40000".parse().unwrap());
+}
+
+#[test]
+fn turn_urls_need_shared_secret() {
+    let error = load(
+        "[turn]\nurls = [\"turns:turn.example.org:443\"]\n",
+        &[],
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("turn.shared_secret"), "{error}");
+}
+
+#[test]
+fn turn_urls_must_be_turn_urls() {
+    let file = "[turn]\nurls = [\"https://turn.example.org\"]\nshared_secret = \"s\"\n";
+    let error = load(file, &[], &[]).unwrap_err().to_string();
+    assert!(error.contains("turn.urls"), "{error}");
+}
+
+#[test]
+fn turn_secret_from_environment_is_hidden() {
+    let loaded = load(
+        "[turn]\nurls = [\"turns:turn.example.org:443\"]\n",
+        &[("PROFSTAGE_TURN_SHARED_SECRET", "very-secret-value")],
+        &[],
+    )
+    .unwrap();
+    let secret = loaded
+        .turn
+        .shared_secret
+        .as_ref()
+        .expect("the secret is set");
+    assert_eq!(secret.expose(), b"very-secret-value");
+    assert!(!format!("{loaded:?}").contains("very-secret-value"));
+}
+
+#[test]
+fn tcp_candidate_off_by_default() {
+    assert_eq!(MediaConfig::default().tcp_candidate_addr().unwrap(), None);
+}
+
+#[test]
+fn tcp_candidate_uses_public_host_and_tcp_port() {
+    let mut media = MediaConfig {
+        udp_listen: "0.0.0.0:50000".parse().unwrap(),
+        public_host: Some("192.0.2.10".to_owned()),
+        public_port: Some(40000),
+        tcp_listen: Some("0.0.0.0:50001".parse().unwrap()),
+        public_tcp_port: None,
+    };
+    let addr = media.tcp_candidate_addr().unwrap();
+    assert_eq!(addr, Some("192.0.2.10:50001".parse().unwrap()));
+
+    media.public_tcp_port = Some(443);
+    let addr = media.tcp_candidate_addr().unwrap();
+    assert_eq!(addr, Some("192.0.2.10:443".parse().unwrap()));
+}
+
+#[test]
+fn tcp_candidate_needs_a_port() {
+    let media = MediaConfig {
+        tcp_listen: Some("0.0.0.0:0".parse().unwrap()),
+        ..MediaConfig::default()
+    };
+    let error = media.tcp_candidate_addr().unwrap_err().to_string();
+    assert!(error.contains("public_tcp_port"), "{error}");
 }
 
 #[test]

@@ -109,17 +109,21 @@ export class Browser {
   }
 }
 
-/** Launches headless Chromium with a fresh `--user-data-dir`. */
-export async function launchBrowser() {
+/**
+ * Launches headless Chromium with a fresh `--user-data-dir`. `executablePath` replaces
+ * Debian's Chromium, for example with a script that starts it in a network namespace, and
+ * `args` adds flags.
+ */
+export async function launchBrowser({ executablePath = CHROMIUM_PATH, args = [] } = {}) {
   if (!fs.existsSync(CHROMIUM_PATH)) {
     throw new Error(`${CHROMIUM_PATH} not found: install Debian's chromium package`);
   }
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'profstage-chromium-'));
   try {
     const context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM_PATH,
+      executablePath,
       headless: true,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS, ...args],
       viewport: { width: 1280, height: 800 },
     });
     return new Browser(context, userDataDir);

@@ -1,7 +1,9 @@
 // What a person does on the participant and expert pages, through their data-testid hooks.
 
-import { readSent } from './stats.mjs';
+import assert from 'node:assert/strict';
+import { readReceived, readSelectedPair, readSent } from './stats.mjs';
 import { waitFor } from './poll.mjs';
+import { sleep } from './server.mjs';
 
 const ACTION_TIMEOUT_MS = 20_000;
 
@@ -83,4 +85,62 @@ export async function waitForLiveTile(expert, identity) {
     },
     identity,
   );
+}
+
+/**
+ * Asserts that the expert page decodes at least `minFrames` new camera frames of `identity`
+ * in `intervalMs`, once the camera arrives.
+ */
+export async function expectCameraFrames(
+  expert,
+  identity,
+  { intervalMs = 3_000, minFrames = 5 } = {},
+) {
+  const read = () => readReceived(expert.page, identity);
+  const first = await waitFor(
+    `${expert.name} to receive the camera of ${identity}`,
+    read,
+    (received) => received?.camera,
+  );
+  await sleep(intervalMs);
+  const second = await read();
+  const before = first.camera.framesDecoded;
+  const now = second?.camera?.framesDecoded ?? 0;
+  assert.ok(
+    now - before >= minFrames,
+    `${expert.name}: camera framesDecoded went from ${before} to ${now} in ${intervalMs} ms, ` +
+      `expected at least ${minFrames} more`,
+  );
+}
+
+/**
+ * Opens a participant page of `stage`, joins and publishes. Returns `{page, identity, pair}`,
+ * where `pair` is the publishing connection's selected candidate pair.
+ */
+export async function participantPublishes(stage) {
+  const { page, identity } = await stage.openPage({
+    label: 'participant',
+    html: 'participant',
+    role: 'participant',
+    name: 'Иванова А. П.',
+  });
+  await joinAndPublish(page);
+  const pair = await readSelectedPair(page.page, 'publisher');
+  return { page, identity, pair };
+}
+
+/**
+ * Opens an expert page of `stage` in `browser` and checks that it shows `identity` live and
+ * decodes new camera frames.
+ */
+export async function expertDecodesCamera(stage, identity, browser) {
+  const { page } = await stage.openPage({
+    label: 'expert',
+    html: 'expert',
+    role: 'expert',
+    name: 'Эксперт',
+    browser,
+  });
+  await waitForLiveTile(page, identity);
+  await expectCameraFrames(page, identity);
 }

@@ -58,13 +58,13 @@ export function freeUdpPort() {
   });
 }
 
-function serverEnvironment(httpPort, udpPort, extra) {
+function serverEnvironment(host, httpPort, udpPort, extra) {
   const env = { ...process.env, ...extra };
   for (const name of HARNESS_VARIABLES) {
     delete env[name];
   }
-  env.PROFSTAGE_HTTP_LISTEN = `${HOST}:${httpPort}`;
-  env.PROFSTAGE_MEDIA_UDP_LISTEN = `${HOST}:${udpPort}`;
+  env.PROFSTAGE_HTTP_LISTEN = `${host}:${httpPort}`;
+  env.PROFSTAGE_MEDIA_UDP_LISTEN = `${host}:${udpPort}`;
   env.PROFSTAGE_WEB_ROOT = path.join(REPO_ROOT, 'web-client');
   env.RUST_LOG ??= 'info,profstage_server=debug,media_core=debug';
   return env;
@@ -76,13 +76,14 @@ export class ServerProcess {
   #exited;
   #logStream;
 
-  constructor(child, { httpPort, udpPort, dataDir, logPath }) {
+  constructor(child, { host, httpPort, udpPort, dataDir, logPath }) {
     this.#child = child;
+    this.host = host;
     this.httpPort = httpPort;
     this.udpPort = udpPort;
     this.dataDir = dataDir;
     this.logPath = logPath;
-    this.baseUrl = `http://${HOST}:${httpPort}`;
+    this.baseUrl = `http://${host}:${httpPort}`;
     this.exitStatus = null;
 
     this.#logStream = fs.createWriteStream(logPath);
@@ -203,7 +204,8 @@ export class ServerProcess {
  *
  * `env` adds settings such as `PROFSTAGE_RECORDING_SEGMENT_SECS`, and `args` command-line
  * flags such as `['--config', path]`. `dataDir` and the ports reuse those of an earlier
- * server, to restart it on the same spool and storage.
+ * server, to restart it on the same spool and storage. `host` replaces 127.0.0.1 as the
+ * address of HTTP and media; the ports are still chosen free on 127.0.0.1.
  */
 export async function spawnServer({
   env = {},
@@ -211,6 +213,7 @@ export async function spawnServer({
   dataDir = null,
   httpPort = null,
   udpPort = null,
+  host = HOST,
 } = {}) {
   const binary = serverBinary();
   httpPort ??= await freeTcpPort();
@@ -220,10 +223,10 @@ export async function spawnServer({
 
   const child = spawn(binary, args, {
     cwd: dataDir,
-    env: serverEnvironment(httpPort, udpPort, env),
+    env: serverEnvironment(host, httpPort, udpPort, env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return new ServerProcess(child, { httpPort, udpPort, dataDir, logPath });
+  return new ServerProcess(child, { host, httpPort, udpPort, dataDir, logPath });
 }
 
 /**
@@ -234,7 +237,7 @@ export async function spawnServer({
 export function runServerCommand(args, { dataDir, input = '' }) {
   const result = spawnSync(serverBinary(), args, {
     cwd: dataDir,
-    env: serverEnvironment(0, 0, {}),
+    env: serverEnvironment(HOST, 0, 0, {}),
     input,
     encoding: 'utf8',
     timeout: 60_000,

@@ -11,27 +11,34 @@ export const ARTIFACTS_ROOT = path.join(REPO_ROOT, 'tests', 'e2e', 'artifacts');
 export class Stage {
   failed = false;
 
-  constructor(name, server, browser, room) {
+  constructor(name, server, browsers, room) {
     this.name = name;
     this.server = server;
-    this.browser = browser;
+    this.browsers = browsers;
+    this.browser = browsers[0];
     this.room = room;
   }
 
   /**
    * Starts a server and a browser; `name` names the artifacts folder. `options` go to
-   * `spawnServer`, for example `{env: {PROFSTAGE_RECORDING_SEGMENT_SECS: '2'}}`.
+   * `spawnServer`, for example `{env: {PROFSTAGE_RECORDING_SEGMENT_SECS: '2'}}`, except
+   * `browsers`: a function that takes the started server and returns the `launchBrowser`
+   * options of each browser to start. The first one is `stage.browser`.
    */
-  static async open(name, options = {}) {
+  static async open(name, { browsers = () => [{}], ...options } = {}) {
     const server = await spawnServer(options);
-    let browser;
+    const launched = [];
     try {
       await server.waitHealthy();
-      browser = await launchBrowser();
+      for (const launchOptions of browsers(server)) {
+        launched.push(await launchBrowser(launchOptions));
+      }
       const room = await firstRoom(server);
-      return new Stage(name, server, browser, room);
+      return new Stage(name, server, launched, room);
     } catch (error) {
-      await browser?.close();
+      for (const browser of launched) {
+        await browser.close();
+      }
       await server.stop();
       saveServerLog(artifactsDir(name), server);
       server.removeDataDir();
@@ -43,7 +50,8 @@ export class Stage {
    * Opens `<html>.html` (participant, expert or briefing) with a new token for `name` in
    * `role`, for a room of `kind` (`contest` or `briefing`). `label` names the page in the
    * artifacts; `fragment` adds parameters to the URL fragment, such as `{codec: 'vp9'}`.
-   * `initScript` runs in the page before its own scripts. Returns `{page, identity, token}`.
+   * `initScript` runs in the page before its own scripts, and `browser` is one of
+   * `stage.browsers`, the first by default. Returns `{page, identity, token}`.
    */
   async openPage({
     label,
@@ -53,11 +61,12 @@ export class Stage {
     kind = 'contest',
     fragment = {},
     initScript = null,
+    browser = this.browser,
   }) {
     const { token, identity } = await this.server.devToken(this.room, name, role, kind);
     const params = new URLSearchParams({ token, ...fragment });
     const url = `${this.server.baseUrl}/${html}.html#${params}`;
-    const page = await this.browser.openPage(label, url, { initScript });
+    const page = await browser.openPage(label, url, { initScript });
     return { page, identity, token };
   }
 
@@ -71,13 +80,15 @@ export class Stage {
     }
   }
 
-  /** Saves artifacts if a step failed, then stops the browser and the server. */
+  /** Saves artifacts if a step failed, then stops the browsers and the server. */
   async close() {
     const dir = this.failed ? artifactsDir(this.name) : null;
-    if (dir) {
-      await this.browser.saveArtifacts(dir);
+    for (const browser of this.browsers) {
+      if (dir) {
+        await browser.saveArtifacts(dir);
+      }
+      await browser.close();
     }
-    await this.browser.close();
     await this.server.stop();
     if (dir) {
       saveServerLog(dir, this.server);

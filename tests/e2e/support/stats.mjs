@@ -157,3 +157,34 @@ export async function msToFirstCameraFrame(page, identity, timeoutMs) {
     { identity, timeoutMs },
   );
 }
+
+/**
+ * Returns the candidate pair that the page's `connection` (`publisher` or `subscriber`)
+ * sends on: `{local, remote}`, each `{candidateType, protocol, relayProtocol, port}` from
+ * the candidate's stats, or null while no pair is selected.
+ */
+export async function readSelectedPair(page, connection) {
+  return page.evaluate(async (connection) => {
+    const pc = window.profstage?.[connection];
+    if (!pc) {
+      return null;
+    }
+    const report = await pc.getStats();
+    const entries = [...report.values()];
+    const transport = entries.find((entry) => entry.type === 'transport');
+    const pair = report.get(transport?.selectedCandidatePairId);
+    if (!pair) {
+      return null;
+    }
+    const describe = (id) => {
+      const candidate = report.get(id);
+      return {
+        candidateType: candidate?.candidateType ?? null,
+        protocol: candidate?.protocol ?? null,
+        relayProtocol: candidate?.relayProtocol ?? null,
+        port: candidate?.port ?? null,
+      };
+    };
+    return { local: describe(pair.localCandidateId), remote: describe(pair.remoteCandidateId) };
+  }, connection);
+}

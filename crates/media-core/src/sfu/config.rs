@@ -11,6 +11,9 @@ pub struct SfuConfig {
     /// The address put in every ICE host candidate: where browsers send media. Behind NAT,
     /// the public address of the port forward.
     pub candidate: SocketAddr,
+    /// The address put in a passive TCP host candidate (RFC 6544), for browsers whose
+    /// network blocks UDP. `None` offers UDP only.
+    pub tcp_candidate: Option<SocketAddr>,
     /// Shortest time between two keyframe requests sent to a publisher for one track.
     pub keyframe_interval: Duration,
     /// How long the tracks of a lost publishing connection stay subscribed, waiting for
@@ -19,11 +22,12 @@ pub struct SfuConfig {
 }
 
 impl SfuConfig {
-    /// Returns a configuration with the default keyframe interval of one second and a
-    /// rejoin grace of 30 seconds.
+    /// Returns a configuration with a UDP candidate only, the default keyframe interval of
+    /// one second and a rejoin grace of 30 seconds.
     pub fn new(candidate: SocketAddr) -> Self {
         Self {
             candidate,
+            tcp_candidate: None,
             keyframe_interval: Duration::from_secs(1),
             rejoin_grace: Duration::from_secs(30),
         }

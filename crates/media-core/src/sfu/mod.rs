@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::media::Mid;
-use str0m::net::{Protocol, Receive, Transmit};
+use str0m::net::{Protocol, Receive, TcpType, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
 use crate::error::{AnswerError, PublishError};
@@ -51,8 +51,8 @@ pub struct Sfu {
     clients: HashMap<ClientId, Client>,
     peers: HashMap<PeerId, Peer>,
     tracks: HashMap<TrackId, TrackIn>,
-    /// Last peer that accepted a datagram from each remote address.
-    by_address: HashMap<SocketAddr, PeerId>,
+    /// Last peer that accepted a datagram from each remote address and transport.
+    by_address: HashMap<(Protocol, SocketAddr), PeerId>,
     next_id: u64,
     transmits: VecDeque<Transmit>,
     events: VecDeque<SfuEvent>,
@@ -282,14 +282,29 @@ impl Sfu {
         Ok(())
     }
 
-    /// Feeds one received UDP datagram. Returns false when no peer accepted it.
-    pub fn handle_receive(&mut self, now: Instant, source: SocketAddr, contents: &[u8]) -> bool {
-        let Ok(receive) = Receive::new(Protocol::Udp, source, self.config.candidate, contents)
-        else {
+    /// Feeds one received datagram: a UDP datagram, or with [`Protocol::Tcp`] one frame of
+    /// an RFC 4571 stream from `source`. Returns false when no peer accepted it, and for TCP
+    /// when the router has no TCP candidate.
+    pub fn handle_receive(
+        &mut self,
+        now: Instant,
+        protocol: Protocol,
+        source: SocketAddr,
+        contents: &[u8],
+    ) -> bool {
+        let destination = match protocol {
+            Protocol::Udp => self.config.candidate,
+            Protocol::Tcp => match self.config.tcp_candidate {
+                Some(candidate) => candidate,
+                None => return false,
+            },
+            Protocol::SslTcp | Protocol::Tls => return false,
+        };
+        let Ok(receive) = Receive::new(protocol, source, destination, contents) else {
             return false;
         };
         let input = Input::Receive(now, receive);
-        let Some(peer_id) = self.find_peer(source, &input) else {
+        let Some(peer_id) = self.find_peer(protocol, source, &input) else {
             return false;
         };
         let peer = self
@@ -385,13 +400,8 @@ impl Sfu {
             };
         }
         let mut rtc = builder.build(now);
-        match Candidate::host(self.config.candidate, "udp") {
-            Ok(candidate) => {
-                rtc.add_local_candidate(candidate);
-            }
-            Err(error) => {
-                tracing::error!(error = %error, "invalid host candidate address");
-            }
+        for candidate in self.host_candidates() {
+            rtc.add_local_candidate(candidate);
         }
         let peer = Peer {
             id,
@@ -406,6 +416,29 @@ impl Sfu {
         id
     }
 
+    /// Returns the UDP host candidate, and the passive TCP one when configured.
+    fn host_candidates(&self) -> Vec<Candidate> {
+        let udp = Candidate::builder()
+            .udp()
+            .host(self.config.candidate)
+            .build();
+        let tcp = self.config.tcp_candidate.map(|address| {
+            Candidate::builder()
+                .tcp()
+                .host(address)
+                .tcptype(TcpType::Passive)
+                .build()
+        });
+        let mut candidates = Vec::new();
+        for built in std::iter::once(udp).chain(tcp) {
+            match built {
+                Ok(candidate) => candidates.push(candidate),
+                Err(error) => tracing::error!(error = %error, "invalid host candidate address"),
+            }
+        }
+        candidates
+    }
+
     fn attach(&mut self, client: ClientId, peer: PeerId, kind: PeerKind) {
         if let Some(entry) = self.clients.get_mut(&client) {
             match kind {
@@ -415,14 +448,19 @@ impl Sfu {
         }
     }
 
-    fn find_peer(&mut self, source: SocketAddr, input: &Input) -> Option<PeerId> {
-        if let Some(peer) = self.by_address.get(&source) {
+    fn find_peer(
+        &mut self,
+        protocol: Protocol,
+        source: SocketAddr,
+        input: &Input,
+    ) -> Option<PeerId> {
+        if let Some(peer) = self.by_address.get(&(protocol, source)) {
             if self.peers.get(peer).is_some_and(|p| p.rtc.accepts(input)) {
                 return Some(*peer);
             }
         }
         let peer = self.peers.values().find(|p| p.rtc.accepts(input))?.id;
-        self.by_address.insert(source, peer);
+        self.by_address.insert((protocol, source), peer);
         Some(peer)
     }
 

@@ -11,7 +11,7 @@
 // Each test file uses a different part of the harness.
 #![allow(dead_code)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
@@ -32,6 +32,9 @@ use str0m::{Candidate, Event, Input, Output, Rtc};
 
 /// The address the SFU puts in its ICE candidates.
 pub const SFU_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 5000));
+
+/// The address the SFU puts in its passive TCP candidate, when a test configures one.
+pub const SFU_TCP_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 5001));
 
 /// Port of the first client connection. Each further connection takes the next port.
 const FIRST_CLIENT_PORT: u16 = 10_000;
@@ -82,6 +85,10 @@ pub struct Harness {
     pub media: Vec<MediaPacket>,
     endpoints: Vec<Endpoint>,
     in_flight: InFlight,
+    /// The transport of the host candidate of client connections created from now on.
+    pub client_protocol: Protocol,
+    /// Datagrams the SFU sent, by transport.
+    pub sent_by_protocol: HashMap<Protocol, usize>,
 }
 
 /// Datagrams an impairment holds back, in the order they become due.
@@ -359,10 +366,11 @@ pub fn member(room: &str) -> ClientOptions {
     }
 }
 
-/// Creates a client peer like a browser's: RTP mode, full ICE, one host candidate.
-pub fn client_rtc(now: Instant, addr: SocketAddr) -> Rtc {
+/// Creates a client peer like a browser's: RTP mode, full ICE, one host candidate on
+/// `protocol`.
+pub fn client_rtc(now: Instant, addr: SocketAddr, protocol: Protocol) -> Rtc {
     let mut rtc = Rtc::builder().set_rtp_mode(true).build(now);
-    let candidate = Candidate::host(addr, "udp").expect("loopback host candidate");
+    let candidate = Candidate::host(addr, protocol).expect("loopback host candidate");
     rtc.add_local_candidate(candidate);
     rtc
 }
@@ -382,6 +390,8 @@ impl Harness {
             media: Vec::new(),
             endpoints: Vec::new(),
             in_flight: InFlight::default(),
+            client_protocol: Protocol::Udp,
+            sent_by_protocol: HashMap::new(),
         }
     }
 
@@ -421,7 +431,7 @@ impl Harness {
     /// Gives an existing client a receiving connection that answers every offer of the SFU,
     /// including the one it may already have been sent.
     pub fn attach_subscriber(&mut self, client: ClientId) -> EndpointId {
-        let rtc = client_rtc(self.now, self.next_addr());
+        let rtc = client_rtc(self.now, self.next_addr(), self.client_protocol);
         let id = self.push_endpoint(client, Role::Subscriber, rtc);
         let pending = self.events.iter().rev().find_map(|(_, event)| match event {
             SfuEvent::SubscribeOffer {
@@ -455,7 +465,7 @@ impl Harness {
         client: ClientId,
         tracks: &[(MediaKind, TrackSource)],
     ) -> Result<EndpointId, PublishError> {
-        let mut rtc = client_rtc(self.now, self.next_addr());
+        let mut rtc = client_rtc(self.now, self.next_addr(), self.client_protocol);
         let mut change = rtc.sdp_api();
         let mids: Vec<Mid> = tracks
             .iter()
@@ -710,7 +720,7 @@ impl Harness {
             match delayed.towards {
                 Towards::Sfu => {
                     let t = delayed.transmit;
-                    self.sfu.handle_receive(now, t.source, &t.contents);
+                    self.sfu.handle_receive(now, t.proto, t.source, &t.contents);
                 }
                 Towards::Client(index) => self.hand_over(index, delayed.transmit),
             }
@@ -783,8 +793,12 @@ impl Harness {
                             self.in_flight.schedule(now + delay, Towards::Sfu, transmit);
                         }
                         _ => {
-                            self.sfu
-                                .handle_receive(now, transmit.source, &transmit.contents);
+                            self.sfu.handle_receive(
+                                now,
+                                transmit.proto,
+                                transmit.source,
+                                &transmit.contents,
+                            );
                         }
                     }
                 }
@@ -800,8 +814,13 @@ impl Harness {
     /// Hands one datagram of the SFU to its client peer and polls that peer at once, because
     /// a peer in RTP mode keeps only the newest received packet until it is polled.
     fn deliver(&mut self, transmit: Transmit) {
+        *self.sent_by_protocol.entry(transmit.proto).or_default() += 1;
+        let candidate = match transmit.proto {
+            Protocol::Tcp => SFU_TCP_ADDR,
+            _ => SFU_ADDR,
+        };
         assert_eq!(
-            transmit.source, SFU_ADDR,
+            transmit.source, candidate,
             "the SFU sends from its candidate"
         );
         let index = self
@@ -837,7 +856,7 @@ impl Harness {
             return;
         }
         let receive = Receive::new(
-            Protocol::Udp,
+            transmit.proto,
             transmit.source,
             transmit.destination,
             &transmit.contents,

@@ -3,6 +3,8 @@
 //! Each direction is one enum tagged by the field `type`. The full description, with
 //! examples and the order of messages, is in `docs/signalling.md`.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 /// Version of this protocol. A client sends it in [`ClientMessage::Join`]; the server
@@ -221,6 +223,10 @@ pub enum ServerMessage {
         /// Whether this session continues an earlier one: the server kept its published
         /// tracks, subscriptions and connections.
         resumed: bool,
+        /// TURN servers with a fresh credential, for the client's peer connections. Empty
+        /// without `[turn]` in the configuration.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ice_servers: Vec<IceServer>,
     },
     /// The SDP answer to [`ClientMessage::Publish`].
     PublishAnswer {
@@ -330,6 +336,28 @@ pub struct Talk {
     pub participant: String,
     /// When the talk started, in milliseconds since the Unix epoch on the server's clock.
     pub started_unix_ms: u64,
+}
+
+/// A TURN server and a credential for it, shaped as WebRTC's `RTCIceServer`. `Debug`
+/// hides the user name and the credential.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct IceServer {
+    /// TURN URLs, such as `turns:turn.example.org:443?transport=tcp`.
+    pub urls: Vec<String>,
+    /// `<expiry>:<identity>`, with the expiry in seconds since the Unix epoch.
+    pub username: String,
+    /// base64(HMAC-SHA1(shared secret, `username`)).
+    pub credential: String,
+}
+
+impl fmt::Debug for IceServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IceServer")
+            .field("urls", &self.urls)
+            .field("username", &"<hidden>")
+            .field("credential", &"<hidden>")
+            .finish()
+    }
 }
 
 /// The state of a briefing sent with [`ServerMessage::Welcome`].

@@ -1,7 +1,7 @@
 //! One signalling session: a WebSocket from join to leave.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::extract::ws::{Message, WebSocket};
 use media_core::{AnswerError, ClientId, PublishError, TrackSource};
@@ -381,6 +381,8 @@ impl Session {
             .map_err(|_| Failure::Close)?
             .map_err(join_failure)?;
         self.joined = Some(joined.client);
+        let turn = &self.state.config.turn;
+        let ice_servers = crate::turn::ice_servers(turn, &claims.sub, SystemTime::now());
         Ok(Some(ServerMessage::Welcome {
             protocol: PROTOCOL_VERSION,
             room: claims.room,
@@ -394,6 +396,7 @@ impl Session {
             talks: joined.talks,
             resume_token: joined.resume_token,
             resumed: joined.resumed,
+            ice_servers,
         }))
     }
 }

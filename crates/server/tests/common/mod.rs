@@ -203,6 +203,15 @@ pub async fn publish(client: &mut Client, kind: MediaKind, source: &str) -> Test
     let local = socket.local_addr().expect("the socket has an address");
     let mut rtc = Rtc::builder().set_rtp_mode(true).build(Instant::now());
     rtc.add_local_candidate(Candidate::host(local, "udp").expect("a host candidate"));
+    negotiate_publish(client, &mut rtc, kind, source).await;
+    let task = tokio::spawn(drive(rtc, socket, local));
+    TestPublisher { task }
+}
+
+/// Adds a send-only m-line of `kind` from `source` to `rtc`, sends `publish` with the offer
+/// and applies the server's answer. Other messages that arrive before the answer are
+/// skipped.
+pub async fn negotiate_publish(client: &mut Client, rtc: &mut Rtc, kind: MediaKind, source: &str) {
     let mut change = rtc.sdp_api();
     let mid = change.add_media(kind, Direction::SendOnly, None, None, None);
     let (offer, pending) = change.apply().expect("an offer with media");
@@ -224,8 +233,6 @@ pub async fn publish(client: &mut Client, kind: MediaKind, source: &str) -> Test
     rtc.sdp_api()
         .accept_answer(pending, answer)
         .expect("the answer applies");
-    let task = tokio::spawn(drive(rtc, socket, local));
-    TestPublisher { task }
 }
 
 /// Moves datagrams between the peer and its socket and runs its timers.
