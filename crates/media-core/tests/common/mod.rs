@@ -506,7 +506,7 @@ impl Harness {
         layers: &[(&str, (u16, u16))],
     ) -> EndpointId {
         let client = self.add_client(options);
-        let mut rtc = client_rtc(self.now, self.next_addr());
+        let mut rtc = client_rtc(self.now, self.next_addr(), self.client_protocol);
         let mut simulcast = Simulcast::new();
         for (rid, _) in layers.iter().rev() {
             simulcast.add_send_layer(SimulcastLayer::new(rid));
