@@ -22,7 +22,7 @@ pub use ids::{ClientId, PeerId, RoomId, TrackId, TrackSource};
 pub use peer::PeerKind;
 pub use sdp_check::SUPPORTED_CODECS;
 pub use sfu::{
-    ClientOptions, MediaPacket, OfferedTrack, Receives, SenderClock, Sfu, SfuConfig, SfuEvent,
+    offered_sources, ClientOptions, MediaPacket, OfferedTrack, Receives, SenderClock, Sfu, SfuConfig, SfuEvent,
     TrackSummary,
 };
 pub use str0m::format::Codec;

@@ -33,6 +33,7 @@ use crate::track::TrackIn;
 pub use config::{ClientOptions, Receives, SfuConfig};
 pub use events::{OfferedTrack, SfuEvent, TrackSummary};
 use rejoin::{offer_fingerprint, offer_ufrag};
+pub use talk::offered_sources;
 pub use tap::{MediaPacket, SenderClock};
 
 struct Client {
