@@ -65,20 +65,22 @@ describe('phone as the second camera', () => {
 
   it('phone publishes, stops and is announced', { timeout: TEST_TIMEOUT_MS }, () =>
     stage.step(async () => {
-      const participant = await stage.openPage({
+      const opened = await stage.openPage({
         label: 'participant',
         html: 'participant',
         role: 'participant',
         name: 'Телефонова Ольга',
       });
+      const participant = opened.page;
+      const identity = opened.identity;
       await joinAndPublish(participant);
-      const expert = await stage.openPage({
+      const { page: expert } = await stage.openPage({
         label: 'expert',
         html: 'expert',
         role: 'expert',
         name: 'Эксперт',
       });
-      await waitForLiveTile(expert, participant.identity);
+      await waitForLiveTile(expert, identity);
 
       await clickTestId(participant, 'phone-link-open');
       const first = await shownLink(participant);
@@ -97,7 +99,7 @@ describe('phone as the second camera', () => {
 
       const decoded = await waitFor(
         "the expert to decode the participant's second camera",
-        () => readReceived(expert.page, participant.identity),
+        () => readReceived(expert.page, identity),
         (received) => received?.camera2?.framesDecoded > 10,
         { timeoutMs: 20_000, intervalMs: 250 },
       );
@@ -130,13 +132,13 @@ describe('phone as the second camera', () => {
       );
       await waitFor(
         "the expert's tile to drop the second camera",
-        () => readReceived(expert.page, participant.identity),
+        () => readReceived(expert.page, identity),
         (received) => received?.camera2 === null,
       );
 
       await sleep(2_000);
       await clickTestId(participant, 'leave');
-      recorded = participant.identity;
+      recorded = identity;
     }),
   );
 

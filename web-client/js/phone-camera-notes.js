@@ -8,7 +8,7 @@ export class PhoneCameraNotes {
   #container;
   #states = new Map(); // identity → last state
 
-  /** @param {HTMLElement} container the grid element that holds the tiles */
+  /** @param {HTMLElement} container the grid element that contains the tiles */
   constructor(container) {
     this.#container = container;
   }

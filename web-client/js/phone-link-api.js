@@ -1,4 +1,4 @@
-// The phone camera link endpoints: a participant's page asks for a one-time link, and the
+// The phone camera link endpoints: a participant's page requests a one-time link, and the
 // phone exchanges its secret for a phone camera token. See docs/signalling.md, "Phone
 // camera".
 

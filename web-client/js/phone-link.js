@@ -1,6 +1,6 @@
-// "Use a phone as the second camera" on the participant page. It asks the server for a
-// one-time link, shows it as a QR code and as text, and asks for a new one when it expires
-// or a phone has used it. It shows what the phone does from `phone_camera` messages.
+// "Use a phone as the second camera" on the participant page. It requests a one-time link
+// from the server, shows it as a QR code and as text, and requests a new one when it
+// expires or a phone has used it. It shows what the phone does from `phone_camera` messages.
 
 import { setText } from './i18n.js';
 import { requestPhoneLink } from './phone-link-api.js';

@@ -1,7 +1,7 @@
 // phone.html: a phone as a participant's second camera. The page exchanges the one-time
 // secret of its link (`#link=...`) for a phone camera token, opens the rear camera and
 // publishes it as `camera2` of the participant. It stops for good when the camera stops,
-// the page goes to the background, or the socket or the connection is lost; scanning a
+// the page goes to the background, or the socket or the connection is lost. Scanning a
 // new QR code on the participant's page starts it again.
 
 import { describeError } from './errors.js';
@@ -129,7 +129,7 @@ function watchCamera() {
   window.addEventListener('pagehide', () => stop('phone.stopped_hidden'));
 }
 
-/** Ends publishing and tells the user how to resume. */
+/** Ends publishing and shows the user how to resume. */
 function stop(key) {
   if (phase === 'ended') {
     return;

@@ -35,7 +35,7 @@ pub struct Claims {
     pub exp: u64,
 }
 
-/// What a phone camera token allows: publishing only this source of its participant.
+/// The scope of a phone camera token: the one source of its participant it may publish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PhoneScope {

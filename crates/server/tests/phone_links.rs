@@ -63,7 +63,13 @@ async fn issue(w: &Api, room: &str, token: &str) -> Reply {
 }
 
 async fn redeem(w: &Api, secret: &str) -> Reply {
-    post(w, "/api/v1/phone-links/redeem", None, json!({"secret": secret})).await
+    post(
+        w,
+        "/api/v1/phone-links/redeem",
+        None,
+        json!({"secret": secret}),
+    )
+    .await
 }
 
 /// Returns the secret in the fragment of an issued link.
@@ -108,10 +114,7 @@ async fn link_works_once(w: Api) {
     let again = redeem(&w, &secret).await;
     assert_eq!(again.status, StatusCode::GONE);
     assert_eq!(again.code(), "link_used");
-    assert_eq!(
-        audit_actions(&w),
-        ["phone_link.issue", "phone_link.redeem"]
-    );
+    assert_eq!(audit_actions(&w), ["phone_link.issue", "phone_link.redeem"]);
 }
 
 async fn expired_link_is_rejected(w: Api) {
@@ -143,7 +146,13 @@ async fn wrong_room_is_forbidden(w: Api) {
 async fn only_contest_participants_issue(w: Api) {
     let expert = token(&w, "u-exp1", "demo", Role::Expert, RoomKind::Contest);
     let organiser = token(&w, "u-org1", "demo", Role::Organiser, RoomKind::Contest);
-    let briefing = token(&w, "u-phone1", "demo", Role::Participant, RoomKind::Briefing);
+    let briefing = token(
+        &w,
+        "u-phone1",
+        "demo",
+        Role::Participant,
+        RoomKind::Briefing,
+    );
     for bearer in [expert, organiser, briefing] {
         let reply = issue(&w, "demo", &bearer).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text());
@@ -164,7 +173,13 @@ async fn only_contest_participants_issue(w: Api) {
 }
 
 async fn unknown_room_is_not_found(w: Api) {
-    let bearer = token(&w, "u-phone1", "nowhere", Role::Participant, RoomKind::Contest);
+    let bearer = token(
+        &w,
+        "u-phone1",
+        "nowhere",
+        Role::Participant,
+        RoomKind::Contest,
+    );
     let reply = issue(&w, "nowhere", &bearer).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert_eq!(reply.code(), "unknown_room");
@@ -186,7 +201,13 @@ async fn bad_input_changes_nothing(w: Api) {
     }
     let missing = post(&w, path, Some(&token), json!({})).await;
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let extra = post(&w, path, Some(&token), json!({"page_url": PAGE_URL, "room": "x"})).await;
+    let extra = post(
+        &w,
+        path,
+        Some(&token),
+        json!({"page_url": PAGE_URL, "room": "x"}),
+    )
+    .await;
     assert_eq!(extra.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     for secret in ["", "abc", &"0".repeat(64), &"z".repeat(64)] {

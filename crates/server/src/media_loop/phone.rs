@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use media_core::{
-    offered_sources, ClientId, ClientOptions, PublishError, Receives, RoomId, TrackId,
-    TrackSource, TrackSummary,
+    offered_sources, ClientId, ClientOptions, PublishError, Receives, RoomId, TrackId, TrackSource,
+    TrackSummary,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -155,7 +155,12 @@ impl MediaLoop {
         phone.tracks.push(info.clone());
         let owner = phone.owner.clone();
         let source = info.source;
-        self.broadcast_track(track.client, &owner, source, &ServerMessage::TrackPublished(info));
+        self.broadcast_track(
+            track.client,
+            &owner,
+            source,
+            &ServerMessage::TrackPublished(info),
+        );
         self.announce_phone(&owner, PhoneCameraState::Publishing);
         self.tell_recorder(RecorderInput::TrackStarted {
             publisher: recorded_publisher(&owner),

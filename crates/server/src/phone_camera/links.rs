@@ -17,8 +17,8 @@ pub const LINK_TTL: Duration = Duration::from_secs(10 * 60);
 /// attempt gets the reason instead of "not found".
 const KEEP_AFTER_EXPIRY_MS: u64 = 10 * 60 * 1000;
 
-/// Most links kept per participant; issuing one more forgets the oldest. It bounds the
-/// memory a participant who asks for links in a loop can take.
+/// Maximum links kept per participant, so that issuing one more removes the oldest. It
+/// bounds the memory that a participant who requests links in a loop can take.
 const MAX_LINKS_PER_OWNER: usize = 8;
 
 /// Length of a secret in bytes before hex encoding: 256 bits.
@@ -251,7 +251,11 @@ mod tests {
         let links = PhoneLinks::default();
         links.issue(owner("u-1"), 0);
         for secret in ["", "abc", &"0".repeat(64), &"я".repeat(32), &"g".repeat(64)] {
-            assert_eq!(redeem(&links, secret, 1), Err(RedeemError::NotFound), "{secret:?}");
+            assert_eq!(
+                redeem(&links, secret, 1),
+                Err(RedeemError::NotFound),
+                "{secret:?}"
+            );
         }
     }
 

@@ -1,6 +1,6 @@
 //! A phone as a participant's second camera.
 //!
-//! The participant's page asks for a one-time link ([`links`]), shown as a QR code
+//! The participant's page requests a one-time link ([`links`]), shown as a QR code
 //! ([`qr`]). The phone opens it and exchanges the secret for a phone camera token
 //! ([`crate::token::PhoneClaims`]), which joins the room only to publish the participant's
 //! `camera2` (the media loop's `phone` module). The flow is described in

@@ -1,5 +1,5 @@
-//! What a phone camera session may do: join with a phone camera token, publish one video
-//! m-line as `camera2`, ping and leave. Everything else is rejected with `forbidden`, so
+//! Limits of a phone camera session: it may join with a phone camera token, publish one
+//! video m-line as `camera2`, ping and leave. Everything else is rejected with `forbidden`, so
 //! the phone receives no media and takes part in nothing else.
 
 use media_core::{offered_sources, MediaKind, TrackSource};
@@ -8,7 +8,7 @@ use super::protocol::{ClientMessage, Role, RoomKind};
 use crate::media_loop::Member;
 use crate::token::PhoneClaims;
 
-/// Text sent when a phone asks for something beyond publishing its camera.
+/// Text sent when a phone requests something beyond publishing its camera.
 pub(super) const FORBIDDEN: &str =
     "A phone camera session only publishes the participant's second camera (camera2).";
 
@@ -33,7 +33,9 @@ pub(super) fn check_offer(sdp: &str, sources: &[(String, TrackSource)]) -> Resul
         ));
     }
     match offered.first() {
-        Some((mid, kind, source)) if *kind != MediaKind::Video || *source != TrackSource::Camera2 => {
+        Some((mid, kind, source))
+            if *kind != MediaKind::Video || *source != TrackSource::Camera2 =>
+        {
             Err(format!(
                 "m-line {mid} sends {source:?} {kind:?}; a phone camera sends only camera2 video."
             ))
