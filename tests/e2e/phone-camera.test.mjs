@@ -106,6 +106,8 @@ describe('phone as the second camera', () => {
       assert.ok(decoded.camera2.frameWidth > 0, JSON.stringify(decoded));
       assert.ok(decoded.camera?.framesDecoded > 0, 'the first camera still plays');
       assert.equal(await stateOf(participant, 'phone-camera-state'), 'publishing');
+      const camera2Select = participant.page.getByTestId('camera2-select');
+      assert.equal(await camera2Select.isDisabled(), true, 'the local second camera is locked');
 
       // The used link was renewed on the participant page, and works no more.
       const second = await shownLink(participant, first.link);
@@ -129,6 +131,11 @@ describe('phone as the second camera', () => {
         'the participant page to show that the phone camera stopped',
         () => stateOf(participant, 'phone-camera-state'),
         (state) => state === 'stopped',
+      );
+      await waitFor(
+        'the local second camera to be offered again',
+        () => camera2Select.isEnabled(),
+        (enabled) => enabled,
       );
       await waitFor(
         "the expert's tile to drop the second camera",

@@ -145,6 +145,11 @@ async function join() {
   grid.bind(session);
   talkAudio.bind(session);
   phoneLink.bind(session);
+  session.addEventListener('phonecamera', ({ detail }) => {
+    if (detail.identity === session.room.self) {
+      secondCamera.lock(detail.state !== 'stopped');
+    }
+  });
   session.talks.addEventListener('change', showTalk);
   showTalk();
   await publishDevices();
@@ -213,6 +218,7 @@ async function stopSharing() {
 
 function onSessionEnded() {
   phoneLink.bind(null);
+  secondCamera.lock(false);
   screenShare?.release();
   ui.screenPreview.srcObject = null;
   publishing = false;

@@ -290,7 +290,7 @@ pub enum ServerMessage {
     PhoneCamera {
         /// The participant's identity.
         identity: String,
-        /// What the phone does now.
+        /// The phone's new state.
         state: PhoneCameraState,
     },
     /// A talk ended: by `talk_stop`, by a talk to someone else, or because the talker or

@@ -409,7 +409,7 @@ impl Session {
 
 impl Session {
     /// Joins a phone that publishes the second camera of the participant named in its
-    /// token. The phone sees nobody, and cannot resume: its `resume_token` is empty.
+    /// token. The phone receives no room events and cannot resume, so its `resume_token` is empty.
     async fn join_phone(&mut self, claims: PhoneClaims) -> Result<Option<ServerMessage>, Failure> {
         let Some(room_title) = self.room_title(&claims.room).await else {
             return Err(fatal(
