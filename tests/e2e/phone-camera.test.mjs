@@ -1,7 +1,7 @@
 // A phone as a participant's second camera. The participant page shows a one-time link as
 // a QR code; a second page, the "phone" with Chromium's fake camera, opens the link and
 // publishes. An expert decodes the participant's second camera, the link cannot be used
-// twice, and when the phone page closes both the expert and the participant page say that
+// twice, and when the phone page closes both the expert and the participant page show that
 // the phone camera stopped. The recording has the phone's video as the participant's
 // `camera2`. Run from tests/e2e with `node --test phone-camera.test.mjs`.
 
