@@ -61,6 +61,8 @@ struct IssuedLink {
     expires_in_ms: u64,
 }
 
+// NOTE: issuing is not rate limited. Each request appends one audit line, and the store
+// keeps at most 8 links per participant.
 /// Issues a one-time link that lets a phone publish the caller's second camera. Only a
 /// participant of a contest room may request one, for their own room.
 async fn issue(
