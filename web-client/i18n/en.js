@@ -37,6 +37,45 @@ export default {
   'participant.organisers': 'Organiser',
   'participant.talking': '{name} is talking to you',
 
+  'phone.title': 'Profstage: phone camera',
+  'phone.heading': 'Phone camera',
+  'phone.owner': 'Second camera of {name}',
+  'phone.hint':
+    'Point the phone at the workplace and keep this page open in the foreground. The camera stops when the phone locks or another app opens.',
+  'phone.no_link':
+    'The address has no link key. Scan the QR code on the participant page.',
+  'phone.connecting': 'Connecting…',
+  'phone.publishing': 'The camera is on: experts see the workplace.',
+  'phone.stopped_camera':
+    'The phone camera stopped. To resume, scan the QR code on the participant page again.',
+  'phone.stopped_hidden':
+    'The phone camera stopped because the page left the screen. To resume, scan the QR code on the participant page again.',
+  'phone.stopped_connection':
+    'The connection was lost and the phone camera stopped. To resume, scan the QR code on the participant page again.',
+
+  'phone_link.heading': 'Use a phone as the second camera',
+  'phone_link.hint':
+    'The phone shows the whole workplace to the experts and is recorded as your second camera.',
+  'phone_link.open': 'Show the QR code for the phone',
+  'phone_link.qr_alt': 'QR code of the link for the phone',
+  'phone_link.single_use':
+    'Scan the code with the phone camera. The link works once and for 10 minutes; a new one appears here by itself.',
+  'phone_link.request_failed': 'No link for the phone: {message}',
+  'phone_link.link_not_found':
+    'This link is not valid. Scan the QR code on the participant page again.',
+  'phone_link.link_expired':
+    'This link has expired. Scan the new QR code on the participant page.',
+  'phone_link.link_used':
+    'This link was already used. Scan the new QR code on the participant page.',
+  'phone_link.link_replaced':
+    'A newer link replaced this one. Scan the QR code on the participant page.',
+  'phone_link.failed': 'The link did not work: {message}',
+
+  'phone_camera.connected': 'Phone connected, its camera is starting…',
+  'phone_camera.publishing': 'Phone camera on',
+  'phone_camera.stopped':
+    'Phone camera stopped. Scanning a new QR code on the participant page resumes it.',
+
   'devices.heading': 'Your camera and microphone',
   'devices.camera_preview': 'This is what the experts will see',
   'devices.screen_preview': 'Your screen as the experts see it',
@@ -383,6 +422,10 @@ export default {
   'server_error.invalid_source': 'The source does not fit the track: {message}',
   'server_error.talk_busy': 'Another expert is already talking to this participant: {message}',
   'server_error.not_talking': 'You are not talking to anyone: {message}',
+  'server_error.participant_absent':
+    'The participant is not in the room. Join on the participant page, then scan a new QR code.',
+  'server_error.media_lost':
+    'The connection was lost and the phone camera stopped. To resume, scan the QR code on the participant page again.',
 
   'role.commission_member': 'Commission member',
   'role.support': 'Support',

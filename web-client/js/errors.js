@@ -27,6 +27,8 @@ const SERVER_ERROR_CODES = new Set([
   'invalid_source',
   'talk_busy',
   'not_talking',
+  'participant_absent',
+  'media_lost',
 ]);
 
 /** Returns `{key, vars}` describing `error` to the user. */

@@ -5,6 +5,7 @@
 import { clearError, initErrorBanner, showError } from './error-banner.js';
 import { describeError } from './errors.js';
 import { initLanguage, setText } from './i18n.js';
+import { PhoneCameraNotes } from './phone-camera-notes.js';
 import { PublishBar } from './publish-bar.js';
 import { Session } from './session.js';
 import { renderStatus } from './status-line.js';
@@ -44,6 +45,7 @@ const grid = new TileGrid(document.getElementById('grid'), {
   onTalk: (identity, start) => toggleTalk(identity, start),
 });
 const talkAudio = new TalkAudio(showSoundButton);
+const phoneCameraNotes = new PhoneCameraNotes(document.getElementById('grid'));
 const publishBar = new PublishBar(document.getElementById('publish-bar'));
 
 async function toggleTalk(identity, start) {
@@ -94,6 +96,7 @@ async function join() {
     session.talks.addEventListener('change', (event) => onTalkChange(event.detail));
     grid.bind(session);
     talkAudio.bind(session);
+    phoneCameraNotes.bind(session, grid);
     if (welcome.role === 'organiser') {
       publishBar.bind(session);
     }

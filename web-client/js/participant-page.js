@@ -1,11 +1,12 @@
 // participant.html: device check, then joining, publishing camera, microphone and an
-// optional second camera, and sharing the screen. Organisers' video, when they publish,
+// optional second camera, from this computer or from a phone, and sharing the screen. Organisers' video, when they publish,
 // appears below, and an expert who talks to the participant is heard and named.
 
 import { DeviceCheck } from './device-check.js';
 import { clearError, initErrorBanner, showError } from './error-banner.js';
 import { describeError, describeScreenError } from './errors.js';
 import { initLanguage, setText } from './i18n.js';
+import { PhoneLink } from './phone-link.js';
 import { ScreenShare } from './screen-share.js';
 import { SecondCamera } from './second-camera.js';
 import { Session } from './session.js';
@@ -55,6 +56,18 @@ const secondCamera = new SecondCamera(
     previewBox: document.getElementById('camera2-preview-box'),
   },
   reportError,
+);
+
+const phoneLink = new PhoneLink(
+  {
+    open: byTestId('phone-link-open'),
+    panel: byTestId('phone-link-panel'),
+    qr: byTestId('phone-link-qr'),
+    link: byTestId('phone-link-url'),
+    state: byTestId('phone-camera-state'),
+  },
+  token,
+  (error) => showError('phone_link.request_failed', { message: error.message }),
 );
 
 const showSoundButton = () => {
@@ -131,6 +144,12 @@ async function join() {
   }
   grid.bind(session);
   talkAudio.bind(session);
+  phoneLink.bind(session);
+  session.addEventListener('phonecamera', ({ detail }) => {
+    if (detail.identity === session.room.self) {
+      secondCamera.lock(detail.state !== 'stopped');
+    }
+  });
   session.talks.addEventListener('change', showTalk);
   showTalk();
   await publishDevices();
@@ -198,6 +217,8 @@ async function stopSharing() {
 }
 
 function onSessionEnded() {
+  phoneLink.bind(null);
+  secondCamera.lock(false);
   screenShare?.release();
   ui.screenPreview.srcObject = null;
   publishing = false;

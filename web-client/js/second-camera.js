@@ -14,6 +14,7 @@ export class SecondCamera extends EventTarget {
   #preview;
   #previewBox;
   #reportError;
+  #locked = false;
   track = null;
 
   /**
@@ -44,7 +45,16 @@ export class SecondCamera extends EventTarget {
     setText(off, 'devices.camera2_off');
     off.selected = this.track === null;
     this.#select.prepend(off);
-    this.#select.disabled = devices.cameras.length === 0;
+    this.#select.disabled = this.#locked || devices.cameras.length === 0;
+  }
+
+  /**
+   * Turns the choice off while a phone is the second camera, because the server rejects a
+   * second `camera2` from this computer then. A device already chosen stays on.
+   */
+  lock(locked) {
+    this.#locked = locked;
+    this.#select.disabled = locked || this.#select.options.length < 2;
   }
 
   /** Stops the camera, for when the page closes. */

@@ -7,7 +7,8 @@
 // "Network changes".
 //
 // Events: `statechange` when the phase or a connection state changes; `failure`
-// (detail: `{error, fatal}`) for errors the user should see; `ended` once, at the end.
+// (detail: `{error, fatal}`) for errors the user should see; `ended` once, at the end;
+// `phonecamera` (detail: the `phone_camera` message) when a phone camera changes state.
 
 import { Briefing } from './briefing.js';
 import { useIceServers } from './ice.js';
@@ -188,6 +189,8 @@ export class Session extends EventTarget {
       // hands, floor and chat reach the page through the briefing's events
     } else if (this.talks.handle(message)) {
       // talks reach the page through the talks' events
+    } else if (message.type === 'phone_camera') {
+      this.dispatchEvent(new CustomEvent('phonecamera', { detail: message }));
     } else if (message.type !== 'pong') {
       console.warn(`ignored signalling message of type ${message.type}`);
     }

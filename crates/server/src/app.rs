@@ -21,6 +21,7 @@ use crate::contest_api::submission_limit::SubmissionLimiter;
 use crate::http;
 use crate::media_loop::{self, MediaAddresses};
 use crate::notifier::CodeSender;
+use crate::phone_camera::PhoneCamera;
 use crate::recording::{self, RecordingIndex, RecordingRuntime};
 use crate::state::AppState;
 use crate::state::Recordings;
@@ -144,7 +145,9 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let recordings = recording
         .as_ref()
         .map(|runtime| Recordings::new(runtime, &config));
+    let phone_camera = PhoneCamera::new(AuditLog::new(data.join("audit.jsonl")));
     let state = Arc::new(AppState {
+        phone_camera,
         tokens: token_keys(&config),
         codes,
         config: Arc::new(config),

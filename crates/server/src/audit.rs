@@ -23,7 +23,8 @@ pub struct AuditEntry {
     /// Session identifier from the token, made of its issue time and identity.
     pub session: String,
     /// Action name: recording.list, recording.view, recording.media, recording.download,
-    /// recording.verify, recording.delete, recording.expire, briefing.attendance or briefing.events.
+    /// recording.verify, recording.delete, recording.expire, briefing.attendance, briefing.events,
+    /// phone_link.issue or phone_link.redeem.
     pub action: String,
     /// The recording concerned.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -66,6 +66,7 @@ fn api_routes(dev_mode: bool) -> Router<Arc<AppState>> {
         .route("/api/v1/info", get(info))
         .merge(crate::recording_api::routes())
         .merge(crate::briefing::api::routes())
+        .merge(crate::phone_camera::api::routes())
         .merge(crate::contest_api::routes());
     if dev_mode {
         let token = post(dev_token).layer(DefaultBodyLimit::max(DEV_TOKEN_BODY_LIMIT));

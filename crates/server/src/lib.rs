@@ -12,6 +12,7 @@ pub mod http;
 pub mod media_loop;
 pub mod notifier;
 pub mod pdf;
+pub mod phone_camera;
 pub mod recording;
 pub mod recording_api;
 pub mod retention;

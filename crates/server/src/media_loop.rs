@@ -26,11 +26,13 @@ use crate::signalling::protocol::{
 };
 
 mod briefing;
+mod phone;
 mod rejoin;
 mod talk;
 mod tcp;
 
 pub use briefing::{BriefingRejected, BriefingRequest};
+pub use phone::PhoneJoinRejected;
 use rejoin::Presence;
 pub use talk::{TalkRejected, TalkRequest};
 use tcp::{TcpMedia, TcpWake};
@@ -102,6 +104,11 @@ enum Command {
         resume: Option<String>,
         outbox: mpsc::Sender<ServerMessage>,
         reply: oneshot::Sender<Result<Joined, JoinRejected>>,
+    },
+    JoinPhone {
+        owner: Member,
+        outbox: mpsc::Sender<ServerMessage>,
+        reply: oneshot::Sender<Result<ClientId, PhoneJoinRejected>>,
     },
     Leave {
         client: ClientId,
@@ -178,6 +185,23 @@ impl MediaHandle {
         self.send(Command::Join {
             member,
             resume,
+            outbox,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| MediaStopped)
+    }
+
+    /// Adds a phone that publishes the second camera of `owner`, a participant in the room.
+    /// Messages for it go to `outbox`. [`Self::leave`] and [`Self::detach`] both end it.
+    pub async fn join_phone(
+        &self,
+        owner: Member,
+        outbox: mpsc::Sender<ServerMessage>,
+    ) -> Result<Result<ClientId, PhoneJoinRejected>, MediaStopped> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::JoinPhone {
+            owner,
             outbox,
             reply,
         })
@@ -400,6 +424,7 @@ pub async fn start(
         briefings: HashMap::new(),
         events,
         talks: talk::Talks::default(),
+        phones: phone::Phones::default(),
     };
     match tcp_local_addr {
         Some(tcp) => tracing::info!(udp = %local_addr, %tcp, "media loop started"),
@@ -453,6 +478,7 @@ struct MediaLoop {
     briefings: HashMap<String, BriefingRoom>,
     events: EventSender,
     talks: talk::Talks,
+    phones: phone::Phones,
 }
 
 /// Waits for the recorder's next keyframe request, or for ever when nothing is recorded.
@@ -582,6 +608,16 @@ impl MediaLoop {
                     None => self.join(now, member, outbox, reply),
                 }
             }
+            Command::JoinPhone {
+                owner,
+                outbox,
+                reply,
+            } => self.join_phone(now, owner, outbox, reply),
+            Command::Leave { client, .. } | Command::Detach { client, .. }
+                if self.is_phone(client) =>
+            {
+                self.end_phone(now, client);
+            }
             Command::Leave { client, outbox } => {
                 if self.is_session_of(client, &outbox) {
                     self.leave(now, client);
@@ -594,7 +630,9 @@ impl MediaLoop {
                 sources,
                 reply,
             } => {
-                let result = self.sfu.publish(now, client, &sdp, &sources);
+                let result = self
+                    .check_camera2(client, &sdp, &sources)
+                    .and_then(|()| self.sfu.publish(now, client, &sdp, &sources));
                 let _ = reply.send(result);
             }
             Command::SubscribeAnswer { client, sdp, reply } => {
@@ -725,6 +763,10 @@ impl MediaLoop {
     }
 
     fn leave(&mut self, now: Instant, client: ClientId) {
+        if let Some(joiner) = self.members.get(&client) {
+            let member = joiner.member.clone();
+            self.end_phone_of(now, &member);
+        }
         self.end_talks_of(now, client);
         self.sfu.remove_client(now, client);
         self.dispatch_events();
@@ -750,6 +792,9 @@ impl MediaLoop {
     fn dispatch(&mut self, event: SfuEvent) {
         match event {
             SfuEvent::TrackPublished { room, track } => {
+                if self.phone_track_published(&track) {
+                    return;
+                }
                 let Some(publisher) = self.members.get_mut(&track.client) else {
                     return;
                 };
@@ -776,6 +821,9 @@ impl MediaLoop {
                 track,
                 client,
             } => {
+                if self.phone_track_unpublished(client, track) {
+                    return;
+                }
                 let Some(publisher) = self.members.get_mut(&client) else {
                     return;
                 };
@@ -842,6 +890,11 @@ impl MediaLoop {
                     source: track.source,
                 });
             }
+            SfuEvent::Disconnected { client, .. } | SfuEvent::ClientFailed { client }
+                if self.is_phone(client) =>
+            {
+                self.phone_media_lost(Instant::now(), client);
+            }
             SfuEvent::Disconnected { client, kind } => {
                 let (room, identity) = self.names(client);
                 tracing::info!(room, identity, client = %client, ?kind, "media connection lost");
@@ -873,6 +926,10 @@ impl MediaLoop {
                 );
                 self.send_to(client, message);
                 self.end_talks_of(Instant::now(), client);
+                if let Some(joiner) = self.members.get(&client) {
+                    let member = joiner.member.clone();
+                    self.end_phone_of(Instant::now(), &member);
+                }
                 if let Some(left) = self.members.remove(&client) {
                     self.briefing_left(&left.member);
                     self.tell_recorder(RecorderInput::Left {
@@ -901,7 +958,8 @@ impl MediaLoop {
             .members
             .values()
             .flat_map(|m| m.tracks.iter())
-            .find(|t| t.track == id)?;
+            .find(|t| t.track == id)
+            .or_else(|| self.phone_track_info(&id))?;
         Some(SubscribedTrack {
             mid: mid.to_string(),
             info: info.clone(),
@@ -969,12 +1027,13 @@ impl MediaLoop {
     /// Describes `joiner`, the member `publisher`, with the tracks `viewer` learns of.
     fn peer_info(&self, viewer: ClientId, publisher: ClientId, joiner: &Joiner) -> PeerInfo {
         let member = &joiner.member;
-        let tracks = joiner
+        let mut tracks: Vec<TrackInfo> = joiner
             .tracks
             .iter()
             .filter(|t| self.learns_of_track(viewer, publisher, t.source))
             .cloned()
             .collect();
+        tracks.extend(self.phone_tracks(member));
         PeerInfo {
             identity: member.identity.clone(),
             name: member.name.clone(),

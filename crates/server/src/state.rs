@@ -12,6 +12,7 @@ use crate::contest_api::sign_in_limit::SignInLimiter;
 use crate::contest_api::submission_limit::SubmissionLimiter;
 use crate::media_loop::MediaHandle;
 use crate::notifier::CodeSender;
+use crate::phone_camera::PhoneCamera;
 use crate::recording::{RecordingIndex, RecordingRuntime};
 use crate::recording_api::TicketKeys;
 use crate::token::TokenKeys;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub submission_limits: SubmissionLimiter,
     /// The destination of one-time approval codes: e-mail or the outbox folder.
     pub codes: CodeSender,
+    /// One-time links that let a phone publish a participant's second camera.
+    pub phone_camera: PhoneCamera,
 }
 
 /// State of the recording routes.

@@ -1,6 +1,7 @@
-//! Access tokens: HMAC-SHA256 JWTs naming room, identity, display name and role.
+//! Access tokens: HMAC-SHA256 JWTs naming room, identity, display name and role, and
+//! phone camera tokens, which let a phone publish one participant's second camera.
 //!
-//! The claims are described in `docs/signalling.md` under "Access".
+//! The claims are described in `docs/signalling.md` under "Access" and "Phone camera".
 
 use std::fmt;
 
@@ -28,6 +29,34 @@ pub struct Claims {
     /// The purpose of the room. Tokens without the claim are for a contest room.
     #[serde(default, skip_serializing_if = "RoomKind::is_contest")]
     pub kind: RoomKind,
+    /// Issue time, in seconds since the Unix epoch.
+    pub iat: u64,
+    /// Expiry time, in seconds since the Unix epoch.
+    pub exp: u64,
+}
+
+/// The scope of a phone camera token: the one source of its participant it may publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhoneScope {
+    /// The participant's second camera, `camera2`.
+    Camera2,
+}
+
+/// The claims of a phone camera token. The token has no `role` claim, so
+/// [`TokenKeys::verify`] rejects it as malformed, and an access token has no `scope` claim,
+/// so [`TokenKeys::verify_phone`] rejects access tokens: neither kind passes for the other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneClaims {
+    /// Identity of the participant whose camera the phone is.
+    pub sub: String,
+    /// The participant's display name.
+    pub name: String,
+    /// Room identifier.
+    pub room: String,
+    /// The only source the phone may publish.
+    pub scope: PhoneScope,
     /// Issue time, in seconds since the Unix epoch.
     pub iat: u64,
     /// Expiry time, in seconds since the Unix epoch.
@@ -164,15 +193,41 @@ impl TokenKeys {
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
-            .map_err(|error| match error.kind() {
-                ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => {
-                    TokenError::InvalidSignature
-                }
-                ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Malformed,
-            })?;
+            .map_err(|error| token_error(&error))?;
         claims.validate()?;
         Ok(claims)
+    }
+
+    /// Signs phone camera claims with HS256 and returns the compact JWT.
+    pub fn issue_phone(&self, claims: &PhoneClaims) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .expect("HMAC signing cannot fail and PhoneClaims always serializes to JSON")
+    }
+
+    /// Checks a phone camera token's signature and expiry and returns its claims.
+    pub fn verify_phone(&self, token: &str) -> Result<PhoneClaims, TokenError> {
+        let claims = jsonwebtoken::decode::<PhoneClaims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|error| token_error(&error))?;
+        let member = Claims {
+            sub: claims.sub.clone(),
+            name: claims.name.clone(),
+            room: claims.room.clone(),
+            role: Role::Participant,
+            kind: RoomKind::Contest,
+            iat: claims.iat,
+            exp: claims.exp,
+        };
+        member.validate()?;
+        Ok(claims)
+    }
+}
+
+fn token_error(error: &jsonwebtoken::errors::Error) -> TokenError {
+    match error.kind() {
+        ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => TokenError::InvalidSignature,
+        ErrorKind::ExpiredSignature => TokenError::Expired,
+        _ => TokenError::Malformed,
     }
 }
 
@@ -306,6 +361,48 @@ mod tests {
         for token in ["", "abc", "a.b.c", "....", "ä.ö.ü"] {
             assert_eq!(keys.verify(token), Err(TokenError::Malformed), "{token:?}");
         }
+    }
+
+    fn phone_claims(exp: u64) -> PhoneClaims {
+        PhoneClaims {
+            sub: "u-1a2b3c".to_owned(),
+            name: "Иванов И. И.".to_owned(),
+            room: "demo".to_owned(),
+            scope: PhoneScope::Camera2,
+            iat: now(),
+            exp,
+        }
+    }
+
+    #[test]
+    fn phone_token_round_trips() {
+        let keys = TokenKeys::new(SECRET);
+        let original = phone_claims(now() + 600);
+        let token = keys.issue_phone(&original);
+        assert_eq!(keys.verify_phone(&token), Ok(original));
+    }
+
+    #[test]
+    fn phone_token_is_no_access_token() {
+        let keys = TokenKeys::new(SECRET);
+        let token = keys.issue_phone(&phone_claims(now() + 600));
+        assert_eq!(keys.verify(&token), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn access_token_is_no_phone_token() {
+        let keys = TokenKeys::new(SECRET);
+        let mut participant = claims(now() + 600);
+        participant.role = Role::Participant;
+        let token = keys.issue(&participant);
+        assert_eq!(keys.verify_phone(&token), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn phone_token_expires() {
+        let keys = TokenKeys::new(SECRET);
+        let token = keys.issue_phone(&phone_claims(now() - 2 * LEEWAY_SECS - 1));
+        assert_eq!(keys.verify_phone(&token), Err(TokenError::Expired));
     }
 
     #[test]

@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use axum::body::{to_bytes, Body};
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use profstage_server::audit::AuditLog;
 use profstage_server::config::{AuthConfig, Config, TokenSecret, WebConfig};
 use profstage_server::http::router;
 use profstage_server::media_loop::MediaHandle;
 use profstage_server::notifier::CodeSender;
+use profstage_server::phone_camera::PhoneCamera;
 use profstage_server::signalling::protocol::Role;
 use profstage_server::state::AppState;
 use profstage_server::token::TokenKeys;
@@ -33,6 +35,7 @@ async fn state_with(dev_mode: bool, web_root: PathBuf) -> Arc<AppState> {
     };
     config.validate().expect("test configuration is valid");
     Arc::new(AppState {
+        phone_camera: PhoneCamera::new(AuditLog::new(std::env::temp_dir().join("unused.jsonl"))),
         codes: CodeSender::from_config(&config).expect("mail setup"),
         config: Arc::new(config),
         tokens: TokenKeys::new(SECRET.as_bytes()),

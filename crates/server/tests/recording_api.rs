@@ -13,6 +13,7 @@ use profstage_server::config::{AuthConfig, Config, TokenSecret};
 use profstage_server::http::router;
 use profstage_server::media_loop::MediaHandle;
 use profstage_server::notifier::CodeSender;
+use profstage_server::phone_camera::PhoneCamera;
 use profstage_server::recording::RecordingIndex;
 use profstage_server::recording_api::TicketKeys;
 use profstage_server::signalling::protocol::{Role, RoomKind};
@@ -74,6 +75,7 @@ async fn fixture() -> Fixture {
         tickets: TicketKeys::generate(),
     };
     let state = Arc::new(AppState {
+        phone_camera: PhoneCamera::new(AuditLog::new(folder.path().join("audit.jsonl"))),
         codes: CodeSender::from_config(&config).expect("mail setup"),
         config: Arc::new(config),
         tokens: TokenKeys::new(SECRET.as_bytes()),

@@ -65,7 +65,7 @@ export async function readSent(page) {
 
 /**
  * Returns what the receiving connection gets from `identity`, found through that person's
- * tile: `{tileState, camera, screen, audio}`. `camera` and `screen` are the inbound-rtp
+ * tile: `{tileState, camera, camera2, screen, audio}`. The three videos are the inbound-rtp
  * `{framesDecoded, frameWidth, frameHeight, packetsReceived}` of the track the tile shows,
  * or null; `audio` lists `{packetsReceived, totalAudioEnergy, audioLevel}` for each audio
  * track the tile plays. Returns null while the page has no receiving connection.
@@ -79,7 +79,7 @@ export async function readReceived(page, identity) {
     const selector = `[data-testid="tile"][data-identity="${CSS.escape(identity)}"]`;
     const tile = document.querySelector(selector);
     if (!tile) {
-      return { tileState: null, camera: null, screen: null, audio: [] };
+      return { tileState: null, camera: null, camera2: null, screen: null, audio: [] };
     }
 
     const report = await pc.getStats();
@@ -116,6 +116,7 @@ export async function readReceived(page, identity) {
     return {
       tileState: tile.dataset.state ?? null,
       camera: video('camera'),
+      camera2: video('camera2'),
       screen: video('screen'),
       audio,
     };

@@ -34,6 +34,7 @@ use crate::track::TrackIn;
 pub use config::{ClientOptions, Receives, SfuConfig};
 pub use events::{OfferedTrack, SfuEvent, TrackSummary};
 use rejoin::{offer_fingerprint, offer_ufrag};
+pub use talk::offered_sources;
 pub(crate) use tap::RecorderFeed;
 pub use tap::{MediaPacket, SenderClock};
 

@@ -85,15 +85,14 @@ impl Sfu {
     }
 }
 
-/// Checks that every sending m-line of `offer` carries a source the client may publish, on
-/// an m-line of the kind the source needs. An m-line missing from `sources` is a camera
-/// (video) or a microphone (audio).
-pub(super) fn check_sources(
-    options: &ClientOptions,
+/// Returns the MID, kind and source of every sending m-line of `offer`, as the router
+/// reads them: an m-line missing from `sources` is a camera (video) or a microphone (audio).
+/// An offer that is not SDP has no m-lines.
+pub fn offered_sources(
     offer: &str,
     sources: &[(String, TrackSource)],
-) -> Result<(), PublishError> {
-    for (mid, kind) in sending_media(offer) {
+) -> Vec<(String, MediaKind, TrackSource)> {
+    let offered = sending_media(offer).into_iter().map(|(mid, kind)| {
         let kind = if kind == "audio" {
             MediaKind::Audio
         } else {
@@ -104,6 +103,20 @@ pub(super) fn check_sources(
             MediaKind::Audio => TrackSource::Microphone,
             MediaKind::Video => TrackSource::Camera,
         });
+        (mid, kind, source)
+    });
+    offered.collect()
+}
+
+/// Checks that every sending m-line of `offer` carries a source the client may publish, on
+/// an m-line of the kind the source needs. An m-line missing from `sources` is a camera
+/// (video) or a microphone (audio).
+pub(super) fn check_sources(
+    options: &ClientOptions,
+    offer: &str,
+    sources: &[(String, TrackSource)],
+) -> Result<(), PublishError> {
+    for (mid, kind, source) in offered_sources(offer, sources) {
         let reason = if source == TrackSource::Talk && !options.may_talk {
             Some("only experts and organisers may talk to a participant")
         } else if source != TrackSource::Talk && !options.may_publish {

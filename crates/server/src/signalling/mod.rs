@@ -1,5 +1,6 @@
 //! WebSocket signalling: protocol messages and one session per connection.
 
+mod phone;
 pub mod protocol;
 mod session;
 

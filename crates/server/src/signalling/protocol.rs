@@ -306,6 +306,14 @@ pub enum ServerMessage {
     /// An expert or organiser started talking to a participant. Sent to that participant
     /// and to every expert and organiser in the room.
     TalkStarted(Talk),
+    /// A phone that publishes a participant's second camera joined, started publishing or
+    /// stopped. Sent to that participant and to everyone who sees them.
+    PhoneCamera {
+        /// The participant's identity.
+        identity: String,
+        /// The phone's new state.
+        state: PhoneCameraState,
+    },
     /// A talk ended: by `talk_stop`, by a talk to someone else, or because the talker or
     /// the participant left. Sent to those who got [`ServerMessage::TalkStarted`].
     TalkStopped {
@@ -323,6 +331,19 @@ pub struct LayersWanted {
     pub mid: String,
     /// The RIDs of the encodings to send, lowest first. The client may pause the others.
     pub rids: Vec<String>,
+}
+
+/// The state of a phone camera, in [`ServerMessage::PhoneCamera`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhoneCameraState {
+    /// The phone joined; its camera is not published yet.
+    Connected,
+    /// The phone's camera is published as the participant's `camera2`.
+    Publishing,
+    /// The phone's session ended: its page closed or went to the background, its camera
+    /// stopped, or its connection was lost. Scanning a new link starts it again.
+    Stopped,
 }
 
 /// A talk between an expert or organiser and a participant.
@@ -515,6 +536,11 @@ pub enum ErrorCode {
     TalkBusy,
     /// `talk_stop` came when the client was not talking.
     NotTalking,
+    /// A phone camera joined while its participant is not in the room, or the participant
+    /// left. Fatal.
+    ParticipantAbsent,
+    /// A phone camera's media connection was lost; the phone stops. Fatal.
+    MediaLost,
 }
 
 #[cfg(test)]

@@ -7,10 +7,13 @@ use axum::extract::ws::{Message, WebSocket};
 use media_core::{AnswerError, ClientId, PublishError, TrackSource};
 use tokio::sync::mpsc;
 
-use super::protocol::{self, ClientMessage, ErrorCode, ServerMessage, PROTOCOL_VERSION};
+use super::phone;
+use super::protocol::{
+    self, ClientMessage, ErrorCode, Role, RoomKind, ServerMessage, PROTOCOL_VERSION,
+};
 use crate::media_loop::{error_message, BriefingRequest, JoinRejected, Member, TalkRequest};
 use crate::state::AppState;
-use crate::token::TokenError;
+use crate::token::{PhoneClaims, TokenError};
 use crate::token_bucket::TokenBucket;
 
 /// Messages queued for one session before the media loop starts dropping them.
@@ -50,6 +53,8 @@ struct Session {
     state: Arc<AppState>,
     outbox: mpsc::Sender<ServerMessage>,
     joined: Option<ClientId>,
+    /// Whether the session joined with a phone camera token.
+    phone: bool,
     messages: TokenBucket,
     publishes: TokenBucket,
     /// Whether the client got `rate_limited` since its last accepted message.
@@ -66,6 +71,7 @@ pub async fn run(state: Arc<AppState>, mut socket: WebSocket) {
         state,
         outbox,
         joined: None,
+        phone: false,
         messages: TokenBucket::new(MESSAGE_BURST, MESSAGES_PER_SECOND),
         publishes: TokenBucket::new(PUBLISH_BURST, PUBLISHES_PER_SECOND),
         throttled: false,
@@ -219,6 +225,9 @@ impl Session {
             return Err(failure(ErrorCode::MessageTooLarge, &message));
         }
         let message = parse(text)?;
+        if self.phone && !phone::allows(&message) {
+            return Err(failure(ErrorCode::Forbidden, phone::FORBIDDEN));
+        }
         match message {
             ClientMessage::Join {
                 protocol,
@@ -233,10 +242,14 @@ impl Session {
                         "Too many publish offers; wait a second and offer again.",
                     ));
                 }
-                let sources = tracks
+                let sources: Vec<_> = tracks
                     .into_iter()
                     .map(|t| (t.mid, source(t.source)))
                     .collect();
+                if self.phone {
+                    phone::check_offer(&sdp, &sources)
+                        .map_err(|message| failure(ErrorCode::Forbidden, &message))?;
+                }
                 let result = self.state.media.publish(client, sdp, sources).await;
                 let answer = result
                     .map_err(|_| Failure::Close)?
@@ -359,7 +372,14 @@ impl Session {
             );
             return Err(fatal(ErrorCode::UnsupportedProtocol, &message));
         }
-        let claims = self.state.tokens.verify(token).map_err(token_failure)?;
+        let claims = match self.state.tokens.verify(token) {
+            Ok(claims) => claims,
+            Err(TokenError::Malformed) => match self.state.tokens.verify_phone(token) {
+                Ok(phone) => return self.join_phone(phone).await,
+                Err(_) => return Err(token_failure(TokenError::Malformed)),
+            },
+            Err(error) => return Err(token_failure(error)),
+        };
         let Some(room_title) = self.room_title(&claims.room).await else {
             return Err(fatal(
                 ErrorCode::UnknownRoom,
@@ -397,6 +417,48 @@ impl Session {
             resume_token: joined.resume_token,
             resumed: joined.resumed,
             ice_servers,
+        }))
+    }
+}
+
+impl Session {
+    /// Joins a phone that publishes the second camera of the participant named in its
+    /// token. The phone receives no room events and cannot resume, so its `resume_token` is empty.
+    async fn join_phone(&mut self, claims: PhoneClaims) -> Result<Option<ServerMessage>, Failure> {
+        let Some(room_title) = self.room_title(&claims.room).await else {
+            return Err(fatal(
+                ErrorCode::UnknownRoom,
+                "The room named in the link does not exist.",
+            ));
+        };
+        let owner = phone::owner(&claims);
+        let client = self
+            .state
+            .media
+            .join_phone(owner, self.outbox.clone())
+            .await
+            .map_err(|_| Failure::Close)?
+            .map_err(|_| {
+                fatal(
+                    ErrorCode::ParticipantAbsent,
+                    "The participant is not in the room. Join on the participant's page, then scan a new QR code.",
+                )
+            })?;
+        self.joined = Some(client);
+        self.phone = true;
+        Ok(Some(ServerMessage::Welcome {
+            protocol: PROTOCOL_VERSION,
+            room: claims.room,
+            room_title,
+            identity: claims.sub,
+            name: claims.name,
+            role: Role::Participant,
+            kind: RoomKind::Contest,
+            peers: Vec::new(),
+            briefing: None,
+            talks: Vec::new(),
+            resume_token: String::new(),
+            resumed: false,
         }))
     }
 }

@@ -19,12 +19,14 @@ use axum::extract::ConnectInfo;
 use axum::http::{header, request, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use profstage_contest::{Actor, AuditFilter, Database, NewSession, Page};
+use profstage_server::audit::AuditLog;
 use profstage_server::config::{AuthConfig, Config, TokenSecret};
 use profstage_server::contest_api::sign_in_limit::SignInLimiter;
 use profstage_server::contest_api::submission_limit::SubmissionLimiter;
 use profstage_server::http::router;
 use profstage_server::media_loop::MediaHandle;
 use profstage_server::notifier::CodeSender;
+use profstage_server::phone_camera::PhoneCamera;
 use profstage_server::state::AppState;
 use profstage_server::token::TokenKeys;
 use serde_json::{json, Value};
@@ -179,6 +181,8 @@ pub struct Api {
     pub contest: Database,
     pub router: Router,
     pub url: String,
+    /// The folder of the audit log of phone camera links.
+    pub data: tempfile::TempDir,
     /// Whether a request that names no client comes from a new client address, so that
     /// the rate limit of submissions never builds up. Otherwise the request carries no
     /// client address at all.
@@ -215,7 +219,10 @@ impl Api {
                 SubmissionLimiter::restore(&contest).await,
             ),
         };
+        let data = tempfile::tempdir().expect("temporary folder");
+        let audit = AuditLog::new(data.path().join("audit.jsonl"));
         let state = Arc::new(AppState {
+            phone_camera: PhoneCamera::new(audit),
             codes: CodeSender::from_config(&config).expect("mail setup"),
             config: Arc::new(config),
             tokens: TokenKeys::new(SECRET.as_bytes()),
@@ -229,6 +236,7 @@ impl Api {
         Self {
             router: router(Arc::clone(&state)),
             state,
+            data,
             contest,
             url: url.to_owned(),
             fresh_clients: false,

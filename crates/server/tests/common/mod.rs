@@ -9,8 +9,8 @@ use futures_util::{SinkExt, StreamExt};
 use profstage_server::app::{self, RunningServer};
 use profstage_server::config::{Config, TokenSecret};
 use profstage_server::signalling::protocol::{Role, RoomKind, ServerMessage};
-use profstage_server::token::{Claims, TokenKeys};
-use str0m::change::SdpAnswer;
+use profstage_server::token::{Claims, PhoneClaims, PhoneScope, TokenKeys};
+use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::media::{Direction, MediaKind};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Input, Output, Rtc};
@@ -77,6 +77,19 @@ impl TestServer {
 
     pub fn token(&self, identity: &str, room: &str, role: Role) -> String {
         self.issue(&self.claims(identity, room, role))
+    }
+
+    /// Returns a phone camera token for the second camera of `identity` in `room`.
+    pub fn phone_token(&self, identity: &str, room: &str) -> String {
+        let claims = self.claims(identity, room, Role::Participant);
+        self.keys.issue_phone(&PhoneClaims {
+            sub: claims.sub,
+            name: claims.name,
+            room: claims.room,
+            scope: PhoneScope::Camera2,
+            iat: claims.iat,
+            exp: claims.exp,
+        })
     }
 }
 
@@ -212,16 +225,7 @@ pub async fn publish(client: &mut Client, kind: MediaKind, source: &str) -> Test
 /// and applies the server's answer. Other messages that arrive before the answer are
 /// skipped.
 pub async fn negotiate_publish(client: &mut Client, rtc: &mut Rtc, kind: MediaKind, source: &str) {
-    let mut change = rtc.sdp_api();
-    let mid = change.add_media(kind, Direction::SendOnly, None, None, None);
-    let (offer, pending) = change.apply().expect("an offer with media");
-    client
-        .send(serde_json::json!({
-            "type": "publish",
-            "sdp": offer.to_sdp_string(),
-            "tracks": [{"mid": mid.to_string(), "source": source}],
-        }))
-        .await;
+    let pending = send_offer(client, rtc, kind, source).await;
     let answer = loop {
         match client.receive().await {
             ServerMessage::PublishAnswer { sdp } => break sdp,
@@ -233,6 +237,27 @@ pub async fn negotiate_publish(client: &mut Client, rtc: &mut Rtc, kind: MediaKi
     rtc.sdp_api()
         .accept_answer(pending, answer)
         .expect("the answer applies");
+}
+
+/// Sends `publish` with an offer from `rtc` of one send-only m-line of `kind`, declared as
+/// `source`, and returns the offer for the answer to complete.
+pub async fn send_offer(
+    client: &mut Client,
+    rtc: &mut Rtc,
+    kind: MediaKind,
+    source: &str,
+) -> SdpPendingOffer {
+    let mut change = rtc.sdp_api();
+    let mid = change.add_media(kind, Direction::SendOnly, None, None, None);
+    let (offer, pending) = change.apply().expect("an offer with media");
+    client
+        .send(serde_json::json!({
+            "type": "publish",
+            "sdp": offer.to_sdp_string(),
+            "tracks": [{"mid": mid.to_string(), "source": source}],
+        }))
+        .await;
+    pending
 }
 
 /// Moves datagrams between the peer and its socket and runs its timers.
