@@ -28,6 +28,7 @@ mod publishing;
 mod rejoin;
 mod talk;
 mod tap;
+mod watching;
 
 use crate::track::TrackIn;
 pub use config::{ClientOptions, Receives, SfuConfig};
