@@ -20,3 +20,4 @@ pub mod state;
 pub mod telemetry;
 pub mod token;
 pub mod token_bucket;
+pub mod whip;

@@ -315,21 +315,6 @@ impl Session {
         })
     }
 
-    /// Returns the title of a configured room or of a contest room, or `None` when neither
-    /// exists or the database fails.
-    async fn room_title(&self, room: &str) -> Option<String> {
-        if let Some(configured) = self.state.config.room(room) {
-            return Some(configured.title.clone());
-        }
-        match self.state.contest.room_title(room).await {
-            Ok(title) => title,
-            Err(error) => {
-                tracing::error!(%error, room, "failed to look up a contest room");
-                None
-            }
-        }
-    }
-
     async fn join(
         &mut self,
         version: u32,
@@ -349,7 +334,7 @@ impl Session {
             return Err(fatal(ErrorCode::UnsupportedProtocol, &message));
         }
         let claims = self.state.tokens.verify(token).map_err(token_failure)?;
-        let Some(room_title) = self.room_title(&claims.room).await else {
+        let Some(room_title) = super::room_title(&self.state, &claims.room).await else {
             return Err(fatal(
                 ErrorCode::UnknownRoom,
                 "The room named in the link does not exist. Ask the organiser for a new link.",
