@@ -591,7 +591,16 @@ async fn rejected_requests_change_nothing() {
 
     let sdp = Some("application/sdp");
     let whip = "/api/v1/whip";
-    let cases: [Rejection; 12] = [
+    let oversized = "a".repeat(70 * 1024);
+    let cases: [Rejection; 13] = [
+        (
+            whip,
+            Some(&participant),
+            sdp,
+            &oversized,
+            413,
+            "invalid_body",
+        ),
         (whip, None, sdp, &video, 401, "unauthorized"),
         (whip, Some("not-a-token"), sdp, &video, 401, "unauthorized"),
         (

@@ -9,6 +9,7 @@ mod watch;
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::header::{self, HeaderValue};
 use axum::http::{HeaderMap, StatusCode};
@@ -74,10 +75,18 @@ fn respond(result: Result<Response, ApiError>) -> Response {
 async fn offer_request(
     state: &AppState,
     headers: &HeaderMap,
-    body: &Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(Claims, String), ApiError> {
     let claims = bearer_claims(state, headers)?;
     check_content_type(headers)?;
+    let body = body.map_err(|rejection| {
+        let message = format!(
+            "The offer could not be read: {}. Offers may have at most {} KiB.",
+            rejection.body_text(),
+            OFFER_LIMIT / 1024
+        );
+        ApiError::new(rejection.status(), "invalid_body", message)
+    })?;
     if crate::signalling::room_title(state, &claims.room)
         .await
         .is_none()
@@ -95,7 +104,7 @@ async fn offer_request(
             "WHIP and WHEP serve contest rooms only; briefings are joined from the browser.",
         ));
     }
-    let offer = parse_offer(body)?;
+    let offer = parse_offer(&body)?;
     Ok((claims, offer))
 }
 

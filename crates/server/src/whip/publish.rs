@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -19,15 +20,15 @@ use crate::state::AppState;
 pub(super) async fn open(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    respond(publish(&state, &headers, &body).await)
+    respond(publish(&state, &headers, body).await)
 }
 
 async fn publish(
     state: &AppState,
     headers: &HeaderMap,
-    body: &Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let (claims, offer) = offer_request(state, headers, body).await?;
     if claims.role == Role::Expert {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -24,16 +25,16 @@ pub(super) async fn open(
     State(state): State<Arc<AppState>>,
     Path(identity): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    respond(watch(&state, identity, &headers, &body).await)
+    respond(watch(&state, identity, &headers, body).await)
 }
 
 async fn watch(
     state: &AppState,
     target: String,
     headers: &HeaderMap,
-    body: &Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let (claims, offer) = offer_request(state, headers, body).await?;
     let Some(audit) = audit_log(state) else {
