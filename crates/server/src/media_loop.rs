@@ -31,7 +31,7 @@ mod rejoin;
 mod talk;
 
 pub use briefing::{BriefingRejected, BriefingRequest};
-pub use endpoints::{EndRejected, OpenRejected, Opened, WHIP_SOURCE};
+pub use endpoints::{EndRejected, OpenRejected, Opened, MAX_VIEWERS_PER_PERSON, WHIP_SOURCE};
 use rejoin::Presence;
 pub use talk::{TalkRejected, TalkRequest};
 

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{join_room, publish, Client, TestServer};
 use profstage_loadgen::payload::{vp8_frame, Kind, Probe};
+use profstage_server::media_loop::MAX_VIEWERS_PER_PERSON;
 use profstage_server::signalling::protocol::{
     ErrorCode, Role, RoomKind, ServerMessage, TrackSource,
 };
@@ -462,6 +463,49 @@ async fn whip_camera_reaches_expert_viewer_and_recording() {
         other => panic!("expected peer_left, got {other:?}"),
     }
     drop(publisher);
+}
+
+#[tokio::test]
+async fn whep_sessions_per_viewer_are_limited() {
+    let server = start_server().await;
+    let (mut expert, _) = join_room(&server, "e-1", Role::Expert, RoomKind::Contest).await;
+    let participant = server.token("p-1", "demo", Role::Participant);
+    let expert_token = server.token("e-1", "demo", Role::Expert);
+    let (_publisher, _) = whip_publish(&server, &participant).await;
+    let _ = next_room_event(&mut expert).await;
+    let _ = next_room_event(&mut expert).await;
+
+    let mut locations = Vec::new();
+    for attempt in 0..=MAX_VIEWERS_PER_PERSON {
+        let mut peer = Peer::new().await;
+        let (offer, _, _) = peer.offer(&[(MediaKind::Video, Direction::RecvOnly)]);
+        let path = "/api/v1/whep/p-1";
+        let sdp = Some("application/sdp");
+        let reply = request(&server, "POST", path, Some(&expert_token), sdp, &offer).await;
+        if attempt < MAX_VIEWERS_PER_PERSON {
+            assert_eq!(reply.status, 201, "session {attempt}: {}", reply.body);
+            locations.push(reply.header("location").unwrap().to_owned());
+        } else {
+            assert_eq!(reply.status, 429, "{}", reply.body);
+            assert_eq!(reply.code(), "too_many_sessions");
+        }
+    }
+
+    let ended = delete(&server, &locations[0], Some(&expert_token)).await;
+    assert_eq!(ended.status, 200, "{}", ended.body);
+    let mut peer = Peer::new().await;
+    let (offer, _, _) = peer.offer(&[(MediaKind::Video, Direction::RecvOnly)]);
+    let sdp = Some("application/sdp");
+    let reply = request(
+        &server,
+        "POST",
+        "/api/v1/whep/p-1",
+        Some(&expert_token),
+        sdp,
+        &offer,
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
 }
 
 #[tokio::test]

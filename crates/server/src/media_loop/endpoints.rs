@@ -26,6 +26,11 @@ use crate::signalling::protocol::{self, PeerInfo, Role, ServerMessage, TrackInfo
 /// The source of every track a WHIP session publishes.
 pub const WHIP_SOURCE: TrackSource = TrackSource::Camera2;
 
+/// WHEP sessions one person may have open at once. A viewer's connection is kept until
+/// it is deleted or its ICE connection is lost, so the limit bounds what one token can
+/// hold on the media port.
+pub const MAX_VIEWERS_PER_PERSON: usize = 8;
+
 /// Order in which a viewer's m-lines take the watched person's tracks of their kind.
 const WATCH_ORDER: [TrackSource; 5] = [
     TrackSource::Camera,
@@ -82,6 +87,9 @@ pub enum OpenRejected {
     /// The person publishes no track the viewer could receive.
     #[error("the person publishes nothing")]
     NotPublishing,
+    /// The viewer has [`MAX_VIEWERS_PER_PERSON`] WHEP sessions open already.
+    #[error("the viewer has {MAX_VIEWERS_PER_PERSON} WHEP sessions open already")]
+    TooManySessions,
 }
 
 /// The reason a request to end a session was rejected. Nothing changed.
@@ -228,6 +236,14 @@ impl MediaLoop {
         let tracks = self.watchable_tracks(&viewer.room, &sessions);
         if tracks.is_empty() {
             return Err(OpenRejected::NotPublishing);
+        }
+        let open = self
+            .viewers
+            .values()
+            .filter(|v| v.member.room == viewer.room && v.member.identity == viewer.identity)
+            .count();
+        if open >= MAX_VIEWERS_PER_PERSON {
+            return Err(OpenRejected::TooManySessions);
         }
 
         let options = ClientOptions {

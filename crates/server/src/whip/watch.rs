@@ -12,7 +12,7 @@ use media_core::WatchError;
 use super::{created, member, offer_request, respond, stopping, WHEP_SESSIONS};
 use crate::audit::{AuditEntry, AuditLog};
 use crate::http::ApiError;
-use crate::media_loop::{OpenRejected, Opened};
+use crate::media_loop::{OpenRejected, Opened, MAX_VIEWERS_PER_PERSON};
 use crate::state::AppState;
 use crate::token::Claims;
 
@@ -112,6 +112,14 @@ fn rejection(rejected: OpenRejected) -> ApiError {
             StatusCode::NOT_FOUND,
             "not_publishing",
             "This person publishes nothing now. Try again once their camera is on.",
+        ),
+        OpenRejected::TooManySessions => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_sessions",
+            format!(
+                "You have {MAX_VIEWERS_PER_PERSON} WHEP sessions open already. DELETE one \
+                 you no longer use, then try again."
+            ),
         ),
         OpenRejected::Watch(WatchError::InvalidSdp(detail)) => {
             tracing::debug!(%detail, "WHEP offer rejected by str0m");
