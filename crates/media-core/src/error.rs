@@ -86,3 +86,24 @@ pub enum AnswerError {
     #[error("the receiving connection failed and was closed")]
     Failed,
 }
+
+/// Errors of [`crate::Sfu::watch`]. Nothing changed when one is returned, except for
+/// [`WatchError::Failed`].
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// The client is not known.
+    #[error("client {0} is not connected")]
+    UnknownClient(ClientId),
+    /// The client already has a receiving connection.
+    #[error("client {0} already receives on another connection")]
+    AlreadyReceiving(ClientId),
+    /// The text is not a valid SDP offer, or str0m could not apply it.
+    #[error("invalid SDP offer: {0}")]
+    InvalidSdp(String),
+    /// The offer has no audio or video m-line on which the viewer receives.
+    #[error("the SDP offer has no audio or video m-line that receives")]
+    NoMedia,
+    /// The peer connection failed while applying the offer and was closed.
+    #[error("the receiving connection failed and was closed")]
+    Failed,
+}

@@ -18,11 +18,11 @@ mod sdp_check;
 mod sfu;
 mod track;
 
-pub use error::{AnswerError, PublishError};
+pub use error::{AnswerError, PublishError, WatchError};
 pub use ids::{ClientId, PeerId, RoomId, TrackId, TrackSource};
 pub use layer::ViewSize;
 pub use peer::PeerKind;
-pub use sdp_check::SUPPORTED_CODECS;
+pub use sdp_check::{media_lines, MediaLine, SUPPORTED_CODECS};
 pub use sfu::{
     offered_sources, ClientOptions, MediaPacket, OfferedTrack, Receives, SenderClock, Sfu,
     SfuConfig, SfuEvent, TrackSummary,

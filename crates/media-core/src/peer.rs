@@ -75,6 +75,9 @@ pub(crate) struct ReceivingSide {
     pub idle: Vec<IdleSlot>,
     /// Whether the next offer restarts ICE with new credentials.
     pub ice_restart: bool,
+    /// Whether the viewer made the offer and its m-lines stay as answered: the server
+    /// never offers on this connection, so a track that ends leaves its m-line silent.
+    pub viewer_offered: bool,
 }
 
 /// An m-line of a receiving connection that carries no track. M-lines are made inactive

@@ -1,6 +1,8 @@
 //! Checks on an SDP offer's text before it reaches str0m, so that an offer that cannot work
 //! is rejected without changing any connection state.
 
+use str0m::media::MediaKind;
+
 use crate::error::PublishError;
 
 /// Codec names (as in `a=rtpmap`) that the server forwards.
@@ -57,6 +59,40 @@ pub(crate) fn sending_media(offer: &str) -> Vec<(String, String)> {
         .filter(|s| s.is_audio_or_video && s.is_sending())
         .map(|s| (s.mid.unwrap_or_default(), s.kind))
         .collect()
+}
+
+/// An audio or video m-line of an SDP, as its text declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaLine {
+    /// Audio or video.
+    pub kind: MediaKind,
+    /// The `a=mid` value, when the m-line has one.
+    pub mid: Option<String>,
+    /// Whether the m-line's sender sends media on it: `sendrecv` or `sendonly`, port not 0.
+    pub sending: bool,
+    /// Whether the m-line's sender takes media on it: `sendrecv` or `recvonly`, port not 0.
+    pub receiving: bool,
+}
+
+/// Returns the audio and video m-lines of `sdp` in their order. Other m-lines, such as
+/// `application` for data channels, are left out.
+pub fn media_lines(sdp: &str) -> Vec<MediaLine> {
+    let lines = media_sections(sdp).into_iter().filter_map(|section| {
+        let kind = match section.kind.as_str() {
+            "audio" => MediaKind::Audio,
+            "video" => MediaKind::Video,
+            _ => return None,
+        };
+        let direction = section.direction.as_deref().unwrap_or("sendrecv");
+        let open = !section.port_zero;
+        Some(MediaLine {
+            kind,
+            sending: open && matches!(direction, "sendrecv" | "sendonly"),
+            receiving: open && matches!(direction, "sendrecv" | "recvonly"),
+            mid: section.mid,
+        })
+    });
+    lines.collect()
 }
 
 /// A video codec the server forwards.

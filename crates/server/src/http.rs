@@ -67,6 +67,7 @@ fn api_routes(dev_mode: bool) -> Router<Arc<AppState>> {
         .merge(crate::recording_api::routes())
         .merge(crate::briefing::api::routes())
         .merge(crate::phone_camera::api::routes())
+        .merge(crate::whip::routes())
         .merge(crate::contest_api::routes());
     if dev_mode {
         let token = post(dev_token).layer(DefaultBodyLimit::max(DEV_TOKEN_BODY_LIMIT));
@@ -326,6 +327,11 @@ impl ApiError {
             message: message.into(),
             fields: Vec::new(),
         }
+    }
+
+    /// Returns the HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
     }
 
     /// Adds the stable code of the specific cause.

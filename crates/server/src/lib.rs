@@ -22,3 +22,4 @@ pub mod telemetry;
 pub mod token;
 pub mod token_bucket;
 pub mod turn;
+pub mod whip;

@@ -26,12 +26,14 @@ use crate::signalling::protocol::{
 };
 
 mod briefing;
+mod endpoints;
 mod phone;
 mod rejoin;
 mod talk;
 mod tcp;
 
 pub use briefing::{BriefingRejected, BriefingRequest};
+pub use endpoints::{EndRejected, OpenRejected, Opened, MAX_VIEWERS_PER_PERSON, WHIP_SOURCE};
 pub use phone::PhoneJoinRejected;
 use rejoin::Presence;
 pub use talk::{TalkRejected, TalkRequest};
@@ -147,6 +149,24 @@ enum Command {
         client: ClientId,
         track: String,
         view: ViewSize,
+    },
+    OpenWhip {
+        member: Member,
+        offer: String,
+        mid: String,
+        reply: oneshot::Sender<Result<Opened, OpenRejected>>,
+    },
+    OpenWhep {
+        viewer: Member,
+        target: String,
+        offer: String,
+        reply: oneshot::Sender<Result<Opened, OpenRejected>>,
+    },
+    EndSession {
+        resource: String,
+        room: String,
+        identity: String,
+        reply: oneshot::Sender<Result<(), EndRejected>>,
     },
 }
 
@@ -307,6 +327,62 @@ impl MediaHandle {
         .await
     }
 
+    /// Starts a WHIP session of `member` that publishes the video m-line `mid` of `offer`
+    /// as the person's [`WHIP_SOURCE`], and returns the answer.
+    pub async fn open_whip(
+        &self,
+        member: Member,
+        offer: String,
+        mid: String,
+    ) -> Result<Result<Opened, OpenRejected>, MediaStopped> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::OpenWhip {
+            member,
+            offer,
+            mid,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| MediaStopped)
+    }
+
+    /// Starts a WHEP session in which `viewer` receives the tracks of the person `target`
+    /// on the m-lines of `offer`, and returns the answer.
+    pub async fn open_whep(
+        &self,
+        viewer: Member,
+        target: String,
+        offer: String,
+    ) -> Result<Result<Opened, OpenRejected>, MediaStopped> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::OpenWhep {
+            viewer,
+            target,
+            offer,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| MediaStopped)
+    }
+
+    /// Ends the WHIP or WHEP session `resource`, which must belong to `identity` in `room`.
+    pub async fn end_session(
+        &self,
+        resource: String,
+        room: String,
+        identity: String,
+    ) -> Result<Result<(), EndRejected>, MediaStopped> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::EndSession {
+            resource,
+            room,
+            identity,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| MediaStopped)
+    }
+
     async fn send(&self, command: Command) -> Result<(), MediaStopped> {
         self.commands.send(command).await.map_err(|_| MediaStopped)
     }
@@ -425,6 +501,7 @@ pub async fn start(
         events,
         talks: talk::Talks::default(),
         phones: phone::Phones::default(),
+        viewers: HashMap::new(),
     };
     match tcp_local_addr {
         Some(tcp) => tracing::info!(udp = %local_addr, %tcp, "media loop started"),
@@ -454,6 +531,8 @@ struct Joiner {
     outbox: Option<mpsc::Sender<ServerMessage>>,
     tracks: Vec<TrackInfo>,
     presence: Presence,
+    /// The resource identifier of a WHIP session; `None` for a browser's session.
+    whip: Option<String>,
 }
 
 /// The media loop's connection to the recorder: the destination of packets and the source
@@ -479,6 +558,8 @@ struct MediaLoop {
     events: EventSender,
     talks: talk::Talks,
     phones: phone::Phones,
+    /// WHEP viewers, which are not members of their room.
+    viewers: HashMap<ClientId, endpoints::Viewer>,
 }
 
 /// Waits for the recorder's next keyframe request, or for ever when nothing is recorded.
@@ -632,6 +713,7 @@ impl MediaLoop {
             } => {
                 let result = self
                     .check_camera2(client, &sdp, &sources)
+                    .and_then(|()| self.check_browser_sources(client, &sdp, &sources))
                     .and_then(|()| self.sfu.publish(now, client, &sdp, &sources));
                 let _ = reply.send(result);
             }
@@ -675,6 +757,30 @@ impl MediaLoop {
                     tracing::debug!(client = %client, track, "video size for a track the client does not receive");
                 }
             }
+            Command::OpenWhip {
+                member,
+                offer,
+                mid,
+                reply,
+            } => {
+                let _ = reply.send(self.open_whip(now, member, &offer, mid));
+            }
+            Command::OpenWhep {
+                viewer,
+                target,
+                offer,
+                reply,
+            } => {
+                let _ = reply.send(self.open_whep(now, viewer, &target, &offer));
+            }
+            Command::EndSession {
+                resource,
+                room,
+                identity,
+                reply,
+            } => {
+                let _ = reply.send(self.end_session(now, &resource, &room, &identity));
+            }
         }
     }
 
@@ -695,18 +801,13 @@ impl MediaLoop {
         // The client joins the router before the peers are listed, because the router
         // decides which talk tracks the client may learn of.
         let client = self.sfu.add_client(now, options);
-        let peers = self
-            .members
-            .iter()
-            .filter(|(_, m)| m.member.room == member.room && may_see(member.role, m.member.role))
-            .map(|(publisher, joiner)| self.peer_info(client, *publisher, joiner))
-            .collect();
+        let peers = self.peers_seen_by(client, &member);
         let presence = Presence::new();
         let announcement = ServerMessage::PeerJoined(PeerInfo {
             identity: member.identity.clone(),
             name: member.name.clone(),
             role: member.role,
-            tracks: Vec::new(),
+            tracks: self.tracks_of_other_sessions(&member),
             reconnecting: false,
         });
         self.broadcast(&member, None, &announcement);
@@ -719,6 +820,7 @@ impl MediaLoop {
             outbox: Some(outbox),
             tracks: Vec::new(),
             presence,
+            whip: None,
         };
         self.members.insert(client, joiner);
         let _ = reply.send(Ok(Joined {
@@ -746,10 +848,9 @@ impl MediaLoop {
     /// or a second device takes the person's place instead of appearing twice.
     fn replace_session(&mut self, now: Instant, member: &Member) {
         let earlier = self
-            .members
-            .iter()
-            .find(|(_, m)| m.member.room == member.room && m.member.identity == member.identity)
-            .map(|(client, _)| *client);
+            .sessions_of(&member.room, &member.identity)
+            .find(|(_, joiner)| joiner.whip.is_none())
+            .map(|(client, _)| client);
         let Some(earlier) = earlier else {
             return;
         };
@@ -772,15 +873,37 @@ impl MediaLoop {
         self.dispatch_events();
         if let Some(left) = self.members.remove(&client) {
             tracing::info!(room = %left.member.room, identity = %left.member.identity, client = %client, "left");
-            self.briefing_left(&left.member);
-            self.tell_recorder(RecorderInput::Left {
-                publisher: recorded_publisher(&left.member),
-            });
-            let message = ServerMessage::PeerLeft {
-                identity: left.member.identity.clone(),
-            };
-            self.broadcast(&left.member, None, &message);
+            self.person_left(&left.member);
         }
+    }
+
+    /// Tells the room and the recorder that a session of `member` ended, unless another
+    /// session of the same person, a browser's or a WHIP session, is still in the room.
+    fn person_left(&mut self, member: &Member) {
+        self.briefing_left(member);
+        if self.is_present(member) {
+            return;
+        }
+        self.tell_recorder(RecorderInput::Left {
+            publisher: recorded_publisher(member),
+        });
+        let message = ServerMessage::PeerLeft {
+            identity: member.identity.clone(),
+        };
+        self.broadcast(member, None, &message);
+    }
+
+    /// Lists the people in the room that `member`, the media core's `client`, sees, each
+    /// person once with the tracks of all their sessions.
+    fn peers_seen_by(&self, client: ClientId, member: &Member) -> Vec<PeerInfo> {
+        let peers = self
+            .members
+            .iter()
+            .filter(|(_, j)| j.member.room == member.room && j.member.identity != member.identity)
+            .filter(|(_, j)| may_see(member.role, j.member.role))
+            .map(|(publisher, joiner)| self.peer_info(client, *publisher, joiner))
+            .collect();
+        endpoints::merge_sessions(peers)
     }
 
     fn dispatch_events(&mut self) {
@@ -898,6 +1021,14 @@ impl MediaLoop {
             SfuEvent::Disconnected { client, kind } => {
                 let (room, identity) = self.names(client);
                 tracing::info!(room, identity, client = %client, ?kind, "media connection lost");
+                if self.remove_viewer(Instant::now(), client) {
+                    return;
+                }
+                if self.members.get(&client).is_some_and(|j| j.whip.is_some()) {
+                    // A WHIP encoder that comes back starts a new session.
+                    self.leave(Instant::now(), client);
+                    return;
+                }
                 self.set_media_lost(client, kind, true);
                 // A lost publishing connection leaves its tracks kept for the rejoin grace,
                 // and the client publishes on a new connection by itself.
@@ -930,15 +1061,9 @@ impl MediaLoop {
                     let member = joiner.member.clone();
                     self.end_phone_of(Instant::now(), &member);
                 }
+                self.viewers.remove(&client);
                 if let Some(left) = self.members.remove(&client) {
-                    self.briefing_left(&left.member);
-                    self.tell_recorder(RecorderInput::Left {
-                        publisher: recorded_publisher(&left.member),
-                    });
-                    let message = ServerMessage::PeerLeft {
-                        identity: left.member.identity.clone(),
-                    };
-                    self.broadcast(&left.member, None, &message);
+                    self.person_left(&left.member);
                 }
             }
         }

@@ -29,6 +29,7 @@ mod rejoin;
 mod simulcast;
 mod talk;
 mod tap;
+mod watching;
 
 use crate::track::TrackIn;
 pub use config::{ClientOptions, Receives, SfuConfig};

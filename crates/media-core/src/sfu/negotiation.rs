@@ -60,6 +60,11 @@ impl Sfu {
         let Side::Receiving(side) = &mut peer.side else {
             return;
         };
+        if side.viewer_offered {
+            side.to_add.clear();
+            side.to_deactivate.clear();
+            return;
+        }
         if side.pending.is_some() {
             return;
         }

@@ -68,6 +68,7 @@ impl MediaLoop {
         self.members
             .iter()
             .find(|(_, j)| j.member.room == member.room && j.member.identity == member.identity)
+            .filter(|(_, j)| j.whip.is_none())
             .filter(|(_, j)| same_secret(&j.presence.resume_token, token))
             .map(|(client, _)| *client)
     }
@@ -99,13 +100,7 @@ impl MediaLoop {
         let away_ms = away.map(|at| at.elapsed().as_millis() as u64);
         tracing::info!(room = %member.room, identity = %member.identity, client = %client, away_ms, "session resumed");
 
-        let peers = self
-            .members
-            .iter()
-            .filter(|(other, j)| **other != client && j.member.room == member.room)
-            .filter(|(_, j)| super::may_see(member.role, j.member.role))
-            .map(|(publisher, j)| self.peer_info(client, *publisher, j))
-            .collect();
+        let peers = self.peers_seen_by(client, &member);
         let briefing = self.briefing_state(&member);
         let talks = self.talks_for(&member);
         let _ = reply.send(Ok(Joined {
@@ -159,8 +154,11 @@ impl MediaLoop {
         if kind != PeerKind::Publishing {
             return;
         }
-        if let Some(joiner) = self.members.get_mut(&client) {
-            joiner.presence.media_lost = lost;
+        match self.members.get_mut(&client) {
+            // Viewers learn that a WHIP session ended from its tracks, not as reconnecting.
+            Some(joiner) if joiner.whip.is_some() => return,
+            Some(joiner) => joiner.presence.media_lost = lost,
+            None => {}
         }
         self.announce_presence(client);
     }

@@ -110,13 +110,9 @@ impl MediaLoop {
         identity: &str,
     ) -> Result<(), TalkRejected> {
         let target = self
-            .members
-            .iter()
-            .find(|(_, j)| {
-                let m = &j.member;
-                m.room == member.room && m.identity == identity && m.role == Role::Participant
-            })
-            .map(|(client, _)| *client);
+            .sessions_of(&member.room, identity)
+            .find(|(_, j)| j.member.role == Role::Participant && j.whip.is_none())
+            .map(|(client, _)| client);
         let Some(target) = target else {
             return Err(rejected(
                 ErrorCode::UnknownPeer,

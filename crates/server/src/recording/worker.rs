@@ -296,6 +296,9 @@ const TALK: &str = "talk";
 impl Recording {
     /// Returns the clock of `source`: the talk comes from another browser, whose sender
     /// clock has its own offset to the server's.
+    // NOTE: a second camera published over WHIP comes from another device too but shares
+    // the browser's clock, so a difference between the two devices' wall clocks shifts
+    // the person's sources against each other by up to that difference.
     fn clock_mut(&mut self, source: &str) -> &mut ClockMap {
         match source {
             TALK => &mut self.talk_clock,

@@ -18,3 +18,18 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<Arc<AppState>>) -
         .max_frame_size(protocol::MAX_FRAME_BYTES)
         .on_upgrade(move |socket| session::run(state, socket))
 }
+
+/// Returns the title of a configured room or of a contest room, or `None` when neither
+/// exists or the database fails.
+pub(crate) async fn room_title(state: &AppState, room: &str) -> Option<String> {
+    if let Some(configured) = state.config.room(room) {
+        return Some(configured.title.clone());
+    }
+    match state.contest.room_title(room).await {
+        Ok(title) => title,
+        Err(error) => {
+            tracing::error!(%error, room, "failed to look up a contest room");
+            None
+        }
+    }
+}

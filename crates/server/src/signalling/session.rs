@@ -339,21 +339,6 @@ impl Session {
         })
     }
 
-    /// Returns the title of a configured room or of a contest room, or `None` when neither
-    /// exists or the database fails.
-    async fn room_title(&self, room: &str) -> Option<String> {
-        if let Some(configured) = self.state.config.room(room) {
-            return Some(configured.title.clone());
-        }
-        match self.state.contest.room_title(room).await {
-            Ok(title) => title,
-            Err(error) => {
-                tracing::error!(%error, room, "failed to look up a contest room");
-                None
-            }
-        }
-    }
-
     async fn join(
         &mut self,
         version: u32,
@@ -380,7 +365,7 @@ impl Session {
             },
             Err(error) => return Err(token_failure(error)),
         };
-        let Some(room_title) = self.room_title(&claims.room).await else {
+        let Some(room_title) = super::room_title(&self.state, &claims.room).await else {
             return Err(fatal(
                 ErrorCode::UnknownRoom,
                 "The room named in the link does not exist. Ask the organiser for a new link.",
@@ -425,7 +410,7 @@ impl Session {
     /// Joins a phone that publishes the second camera of the participant named in its
     /// token. The phone receives no room events and cannot resume, so its `resume_token` is empty.
     async fn join_phone(&mut self, claims: PhoneClaims) -> Result<Option<ServerMessage>, Failure> {
-        let Some(room_title) = self.room_title(&claims.room).await else {
+        let Some(room_title) = super::room_title(&self.state, &claims.room).await else {
             return Err(fatal(
                 ErrorCode::UnknownRoom,
                 "The room named in the link does not exist.",
