@@ -37,6 +37,7 @@ export default {
   'participant.controls': 'Управление трансляцией',
   'participant.organisers': 'Организатор',
   'participant.talking': 'С вами говорит {name}',
+  'participant.talk_audio_only': '{name}: камеры нет, поэтому разговор только голосом.',
 
   'devices.heading': 'Ваши камера и микрофон',
   'devices.camera_preview': 'Так вас увидят эксперты',
@@ -180,6 +181,7 @@ export default {
   'expert.hint': 'Щёлкните по участнику, чтобы увеличить; Esc — вернуться.',
   'expert.empty': 'В комнате пока нет участников.',
   'expert.recordings': 'Записи комнаты',
+  'expert.talk_no_camera': 'Ваша камера недоступна, поэтому участник вас только слышит.',
 
   'organiser.bar': 'Трансляция организатора',
 
@@ -276,7 +278,7 @@ export default {
   'review.download_camera': 'Скачать камеру (WebM)',
   'review.download_screen': 'Скачать экран (WebM)',
   'review.camera2_caption': 'Вторая камера',
-  'review.talk_caption': 'Разговор экспертов с участником (звук)',
+  'review.talk_caption': 'Разговор экспертов с участником',
   'review.download_camera2': 'Скачать вторую камеру (WebM)',
   'review.download_talk': 'Скачать разговор (WebM)',
   'review.verify': 'Проверить целостность',
@@ -294,6 +296,7 @@ export default {
   'recording.source.screen-audio': 'Звук экрана',
   'recording.source.camera2': 'Вторая камера',
   'recording.source.talk': 'Разговор',
+  'recording.source.talk-video': 'Видео разговора',
   'recording.status.recording': 'Идёт запись',
   'recording.status.complete': 'Завершена',
   'recording.status.interrupted': 'Прервана',
