@@ -1,9 +1,10 @@
 // Talk between experts and a participant. An expert presses "talk" on the participant's
-// tile, and the participant and a second expert hear the expert. An expert who joins
-// during the talk sees it on the participant's tile. The expert stops and then publishes
-// nothing more. The participant's recording contains the talk audio and its start and end.
-// An organiser who talks without a camera has a tile that says so. Needs ffmpeg and
-// ffprobe on PATH. Run from tests/e2e with `node --test talk.test.mjs`.
+// tile, the participant sees and hears the expert, a second expert hears them, and another
+// participant gets nothing of the talk. An expert who joins during the talk sees it on the
+// participant's tile. The expert stops and then publishes nothing more. The participant's
+// recording contains the talk audio and video and the talk's start and end. An organiser
+// who talks without a camera is heard, and the pages say that the talk is audio only.
+// Needs ffmpeg and ffprobe on PATH. Run from tests/e2e with `node --test talk.test.mjs`.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -82,6 +83,68 @@ function readTalkAudio(page) {
   });
 }
 
+/**
+ * Returns the talk video a participant's page shows: `{shown, width, time}`, where `shown`
+ * is whether the panel and the video are visible, `width` the video's width in pixels and
+ * `time` its current time in seconds.
+ */
+function readTalkVideo(page) {
+  return page.page.evaluate(() => {
+    const panel = document.querySelector('[data-testid="talk-media"]');
+    const video = document.querySelector('[data-testid="talk-video"]');
+    return {
+      shown: Boolean(panel && video && !panel.hidden && !video.hidden),
+      width: video?.srcObject ? video.videoWidth : 0,
+      time: video?.srcObject ? video.currentTime : 0,
+    };
+  });
+}
+
+/** Waits until the talk video of a participant's page shows frames that advance. */
+async function waitForTalkFrames(page) {
+  const first = await waitFor(
+    `${page.name} to show the talk video`,
+    () => readTalkVideo(page),
+    (video) => video.shown && video.width > 0 && video.time > 0,
+    { timeoutMs: 20_000, intervalMs: 250 },
+  );
+  await waitFor(
+    `the talk video of ${page.name} to advance`,
+    () => readTalkVideo(page),
+    (video) => video.shown && video.time > first.time + 0.5,
+    { timeoutMs: 10_000, intervalMs: 250 },
+  );
+}
+
+/** Returns the number of video packets the receiving connection of a page got. */
+function receivedVideoPackets(page) {
+  return page.page.evaluate(async () => {
+    const pc = window.profstage?.subscriber;
+    if (!pc) {
+      return 0;
+    }
+    const report = await pc.getStats();
+    const video = [...report.values()].filter(
+      (stats) => stats.type === 'inbound-rtp' && stats.kind === 'video',
+    );
+    return video.reduce((sum, stats) => sum + (stats.packetsReceived ?? 0), 0);
+  });
+}
+
+/** Returns an `initScript` that makes every camera request fail as if there were none. */
+function noCameraScript() {
+  return () => {
+    const devices = navigator.mediaDevices;
+    const getUserMedia = devices.getUserMedia.bind(devices);
+    devices.getUserMedia = async (constraints) => {
+      if (constraints?.video) {
+        throw new DOMException('this test page has no camera', 'NotFoundError');
+      }
+      return getUserMedia(constraints);
+    };
+  };
+}
+
 /** Returns the directions of the publishing connection's transceivers with a track. */
 function sendingTransceivers(page) {
   return page.page.evaluate(() => {
@@ -96,6 +159,7 @@ function sendingTransceivers(page) {
 describe('talk between an expert and a participant', () => {
   let stage;
   let participant = null;
+  let bystander = null;
   let talker = null;
   let listener = null;
   let talk = null;
@@ -103,6 +167,13 @@ describe('talk between an expert and a participant', () => {
   /** Opens expert.html for a new person in `role`: an expert or an organiser. */
   const openExpertPage = (label, role, name) =>
     stage.openPage({ label, html: 'expert', role, name });
+
+  /** Opens participant.html for a new participant, who joins and publishes. */
+  const openParticipant = async (label, name) => {
+    const opened = await stage.openPage({ label, html: 'participant', role: 'participant', name });
+    await joinAndPublish(opened.page);
+    return opened;
+  };
 
   before(async () => {
     stage = await Stage.open('talk', { env: SERVER_ENV });
@@ -112,15 +183,10 @@ describe('talk between an expert and a participant', () => {
     await stage?.close();
   });
 
-  it('participant hears the expert who talks', { timeout: TEST_TIMEOUT_MS }, () =>
+  it('participant sees and hears the expert who talks', { timeout: TEST_TIMEOUT_MS }, () =>
     stage.step(async () => {
-      participant = await stage.openPage({
-        label: 'participant',
-        html: 'participant',
-        role: 'participant',
-        name: 'Слушаева Анна',
-      });
-      await joinAndPublish(participant.page);
+      participant = await openParticipant('participant', 'Слушаева Анна');
+      bystander = await openParticipant('participant-bystander', 'Сторонний Олег');
       talker = await stage.openPage({
         label: 'expert-talker',
         html: 'expert',
@@ -157,6 +223,13 @@ describe('talk between an expert and a participant', () => {
         );
         assert.equal(heard.length, 1, `one talk track: ${JSON.stringify(heard)}`);
       }
+      await waitForTalkFrames(participant.page);
+      const audioOnly = participant.page.page.getByTestId('talk-audio-only');
+      assert.equal(await audioOnly.isHidden(), true, 'the talk with a camera is audio only');
+      // Another participant receives no video at all: nobody else publishes to them.
+      assert.equal((await readTalkVideo(bystander.page)).shown, false);
+      assert.equal(await receivedVideoPackets(bystander.page), 0, 'the bystander gets video');
+      assert.deepEqual(await readTalkAudio(bystander.page), [], 'the bystander hears the talk');
 
       // An expert who joins now learns of the talk from `welcome` alone.
       const late = await openExpertPage('expert-late', 'expert', 'Опоздавший эксперт');
@@ -179,6 +252,11 @@ describe('talk between an expert and a participant', () => {
         'the expert to stop sending',
         () => sendingTransceivers(talker.page),
         (sending) => sending.every((t) => t.direction !== 'sendonly' && !t.track),
+      );
+      await waitFor(
+        'the talk video to go from the participant page',
+        () => readTalkVideo(participant.page),
+        (video) => !video.shown && video.width === 0,
       );
       const before = await readTalkAudio(participant.page);
       await sleep(1_500);
@@ -233,6 +311,15 @@ describe('talk between an expert and a participant', () => {
       );
       assert.ok(talkEnd - talkStart >= TALK_MS - 3_000, `talk audio ${talkEnd - talkStart} ms`);
 
+      const videoSegments = manifest.segments.filter((s) => s.source === 'talk-video');
+      assert.ok(videoSegments.length >= 1, `segments: ${JSON.stringify(manifest.segments)}`);
+      assert.ok(videoSegments.every((s) => s.width > 0), JSON.stringify(videoSegments));
+      const videoStart = Math.min(...videoSegments.map((s) => s.started_unix_ms));
+      assert.ok(
+        videoStart >= started.at_unix_ms - SYNC_TOLERANCE_MS,
+        `talk video starts at ${videoStart}, the talk at ${started.at_unix_ms}`,
+      );
+
       const verify = await api.verify(summary.id);
       assert.equal(verify.ok, true, `verify: ${JSON.stringify(verify.problems)}`);
       assert.ok(manifest.media?.talk, `media: ${JSON.stringify(manifest.media)}`);
@@ -243,7 +330,9 @@ describe('talk between an expert and a participant', () => {
         ...['-v', 'error', '-show_streams', '-of', 'json', file],
       ]);
       const streams = JSON.parse(stdout).streams.map((s) => `${s.codec_type}/${s.codec_name}`);
-      assert.deepEqual(streams, ['audio/opus']);
+      assert.equal(streams.length, 2, `streams: ${streams}`);
+      assert.ok(streams.includes('audio/opus'), `streams: ${streams}`);
+      assert.ok(streams.some((s) => s.startsWith('video/')), `streams: ${streams}`);
       assert.equal(await decodeErrors(file), '');
       talk.recording = summary.id;
       talk.mediaStartS = Math.min(...talkSegments.map((s) => s.media_start_ms)) / 1000;
@@ -312,50 +401,77 @@ describe('talk between an expert and a participant', () => {
       assert.ok(playing.currentTime < playing.sources.talk.duration, JSON.stringify(playing));
       assert.ok(drift < 0.5, `talk ${drift} s away: ${JSON.stringify(playing)}`);
       assert.equal(playing.sources.talk.paused, false);
+      const talkWidth = await review.page.evaluate(
+        () => document.querySelector('[data-testid="video-talk"]').videoWidth,
+      );
+      assert.ok(talkWidth > 0, 'the review page shows the talker');
     }),
   );
 
-  it('organiser talking without camera shows talk audio', { timeout: TEST_TIMEOUT_MS }, () =>
+  it('organiser without camera talks with audio only', { timeout: TEST_TIMEOUT_MS }, () =>
     stage.step(async () => {
-      const publishing = async (label, name) => {
-        const opened = await stage.openPage({ label, html: 'participant', role: 'participant', name });
-        await joinAndPublish(opened.page);
-        return opened;
-      };
-      const talkedTo = await publishing('participant-talked-to', 'Собеседникова Ирина');
-      const bystander = await publishing('participant-bystander', 'Сторонний Олег');
-      const organiser = await openExpertPage('organiser', 'organiser', 'Организаторова Ольга');
+      const talkedTo = await openParticipant('participant-talked-to', 'Собеседникова Ирина');
+      const organiser = await stage.openPage({
+        label: 'organiser',
+        html: 'expert',
+        role: 'organiser',
+        name: 'Организаторова Ольга',
+        initScript: noCameraScript(),
+      });
       await waitForLiveTile(organiser.page, talkedTo.identity);
       await pressTalk(organiser.page, talkedTo.identity);
 
-      const organiserTile = tileSelector(organiser.identity);
-      const stateText = (page) =>
-        page.page.locator(`${organiserTile} .tile-state`).textContent();
-      for (const viewer of [talkedTo, listener]) {
-        await waitInPage(
-          viewer.page,
-          "the organiser's tile to show talk audio",
-          (selector) => document.querySelector(selector)?.dataset.state === 'talk-audio',
-          organiserTile,
-        );
-        assert.equal(await stateText(viewer.page), 'Только звук разговора');
-      }
+      // The organiser learns that the participant only hears them.
+      await waitInPage(organiser.page, 'the no-camera notice', () => {
+        const notice = document.querySelector('[data-testid="talk-no-camera"]');
+        return notice && !notice.hidden && notice.textContent.length > 0;
+      });
+      const noCamera = await organiser.page.page.getByTestId('talk-no-camera').textContent();
+      assert.equal(noCamera, 'Ваша камера недоступна, поэтому участник вас только слышит.');
+
+      // The participant hears the organiser and reads that the talk is audio only.
+      await waitFor(
+        'the participant to hear the organiser',
+        () => readTalkAudio(talkedTo.page),
+        (audio) => audio.some((a) => a.packetsReceived > 50),
+        { timeoutMs: 20_000, intervalMs: 250 },
+      );
+      const audioOnly = talkedTo.page.page.getByTestId('talk-audio-only');
+      await audioOnly.waitFor({ state: 'visible', timeout: 10_000 });
+      assert.ok((await audioOnly.textContent()).includes('камеры нет'));
+      assert.equal((await readTalkVideo(talkedTo.page)).shown, false, 'a talk video is shown');
       await clickTestId(talkedTo.page, 'language');
       try {
-        assert.equal(await stateText(talkedTo.page), 'Talk audio only');
+        const english = await audioOnly.textContent();
+        assert.ok(english.includes('the talk is audio only'), english);
       } finally {
         await clickTestId(talkedTo.page, 'language'); // the choice is kept for later pages
       }
+      // The talk panel shows the organiser, so they get no tile of their own.
+      const tiles = await talkedTo.page.page.evaluate(() => window.profstage.tiles);
+      assert.equal(tiles[organiser.identity], undefined, JSON.stringify(tiles));
+
+      // An expert's page has a tile for the organiser, in the state talk-audio.
+      const organiserTile = tileSelector(organiser.identity);
+      await waitInPage(
+        listener.page,
+        "the organiser's tile to show talk audio",
+        (selector) => document.querySelector(selector)?.dataset.state === 'talk-audio',
+        organiserTile,
+      );
+      const stateText = listener.page.page.locator(`${organiserTile} .tile-state`);
+      assert.equal(await stateText.textContent(), 'Только звук разговора');
       const seen = await bystander.page.page.evaluate(() => window.profstage.tiles);
       assert.equal(seen[organiser.identity], undefined, `another participant's tiles: ${
         JSON.stringify(seen)}`);
+      assert.equal(await talkedTo.page.page.getByTestId('talk-media').isHidden(), false);
 
       await pressTalk(organiser.page, talkedTo.identity);
-      await waitInPage(
-        talkedTo.page,
-        "the organiser's tile to go",
-        (selector) => document.querySelector(selector) === null,
-        organiserTile,
+      await waitInPage(talkedTo.page, 'the talk panel to go', () =>
+        document.querySelector('[data-testid="talk-media"]').hidden,
+      );
+      await waitInPage(organiser.page, 'the no-camera notice to go', () =>
+        document.querySelector('[data-testid="talk-no-camera"]').hidden,
       );
     }),
   );

@@ -36,6 +36,7 @@ export default {
   'participant.controls': 'Stream controls',
   'participant.organisers': 'Organiser',
   'participant.talking': '{name} is talking to you',
+  'participant.talk_audio_only': '{name} has no camera, so the talk is audio only.',
 
   'phone.title': 'Profstage: phone camera',
   'phone.heading': 'Phone camera',
@@ -217,6 +218,7 @@ export default {
   'expert.hint': 'Click a participant to enlarge; Esc to return.',
   'expert.empty': 'No participants in the room yet.',
   'expert.recordings': 'Room recordings',
+  'expert.talk_no_camera': 'Your camera is not available, so the participant only hears you.',
 
   'organiser.bar': 'Organiser stream',
 
@@ -311,7 +313,7 @@ export default {
   'review.download_camera': 'Download camera (WebM)',
   'review.download_screen': 'Download screen (WebM)',
   'review.camera2_caption': 'Second camera',
-  'review.talk_caption': 'Experts talking to the participant (sound)',
+  'review.talk_caption': 'Experts talking to the participant',
   'review.download_camera2': 'Download second camera (WebM)',
   'review.download_talk': 'Download talk (WebM)',
   'review.verify': 'Verify integrity',
@@ -328,6 +330,7 @@ export default {
   'recording.source.screen-audio': 'Screen audio',
   'recording.source.camera2': 'Second camera',
   'recording.source.talk': 'Talk',
+  'recording.source.talk-video': 'Talk video',
   'recording.status.recording': 'Recording',
   'recording.status.complete': 'Complete',
   'recording.status.interrupted': 'Interrupted',

@@ -37,6 +37,7 @@ export default {
   'participant.controls': 'Управление трансляцией',
   'participant.organisers': 'Организатор',
   'participant.talking': 'С вами говорит {name}',
+  'participant.talk_audio_only': '{name}: камеры нет, поэтому разговор только голосом.',
 
   'phone.title': 'Profstage: камера телефона',
   'phone.heading': 'Камера телефона',
@@ -219,6 +220,7 @@ export default {
   'expert.hint': 'Щёлкните по участнику, чтобы увеличить; Esc — вернуться.',
   'expert.empty': 'В комнате пока нет участников.',
   'expert.recordings': 'Записи комнаты',
+  'expert.talk_no_camera': 'Ваша камера недоступна, поэтому участник вас только слышит.',
 
   'organiser.bar': 'Трансляция организатора',
 
@@ -315,7 +317,7 @@ export default {
   'review.download_camera': 'Скачать камеру (WebM)',
   'review.download_screen': 'Скачать экран (WebM)',
   'review.camera2_caption': 'Вторая камера',
-  'review.talk_caption': 'Разговор экспертов с участником (звук)',
+  'review.talk_caption': 'Разговор экспертов с участником',
   'review.download_camera2': 'Скачать вторую камеру (WebM)',
   'review.download_talk': 'Скачать разговор (WebM)',
   'review.verify': 'Проверить целостность',
@@ -333,6 +335,7 @@ export default {
   'recording.source.screen-audio': 'Звук экрана',
   'recording.source.camera2': 'Вторая камера',
   'recording.source.talk': 'Разговор',
+  'recording.source.talk-video': 'Видео разговора',
   'recording.status.recording': 'Идёт запись',
   'recording.status.complete': 'Завершена',
   'recording.status.interrupted': 'Прервана',

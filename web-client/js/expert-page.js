@@ -9,7 +9,7 @@ import { PhoneCameraNotes } from './phone-camera-notes.js';
 import { PublishBar } from './publish-bar.js';
 import { Session } from './session.js';
 import { renderStatus } from './status-line.js';
-import { TalkAudio } from './talk.js';
+import { TalkMedia } from './talk.js';
 import { TalkControl } from './talk-control.js';
 import { exposeTestHooks } from './test-hooks.js';
 import { TileGrid } from './tile-grid.js';
@@ -26,6 +26,7 @@ const ui = {
   recordings: byTestId('recordings-link'),
   empty: document.getElementById('empty'),
   noToken: document.getElementById('no-token'),
+  talkNoCamera: byTestId('talk-no-camera'),
 };
 
 const token = await tokenForPage();
@@ -44,7 +45,8 @@ const grid = new TileGrid(document.getElementById('grid'), {
   onAutoplayBlocked: showSoundButton,
   onTalk: (identity, start) => toggleTalk(identity, start),
 });
-const talkAudio = new TalkAudio(showSoundButton);
+// NOTE: this page plays the talk audio of every talk but shows no talk video.
+const talkMedia = new TalkMedia(showSoundButton);
 const phoneCameraNotes = new PhoneCameraNotes(document.getElementById('grid'));
 const publishBar = new PublishBar(document.getElementById('publish-bar'));
 
@@ -56,12 +58,26 @@ async function toggleTalk(identity, start) {
     const { key, vars } = describeError(error);
     showError(key, vars);
   }
+  showTalkCamera();
+}
+
+// Tells a talker without a camera that the participant only hears them.
+function showTalkCamera() {
+  ui.talkNoCamera.hidden = !talk?.participant || !talk.cameraError;
+}
+
+// Stops the devices of a talk that the server ended or rejected.
+function releaseTalk() {
+  talk
+    ?.release()
+    .catch(() => {})
+    .finally(showTalkCamera);
 }
 
 // The server ends a talk by itself when the participant leaves.
 function onTalkChange({ participant, talk: current }) {
   if (current === null && talk?.participant === participant) {
-    talk.release().catch(() => {});
+    releaseTalk();
   }
 }
 
@@ -80,13 +96,14 @@ async function join() {
   session.addEventListener('failure', (event) => {
     const { error } = event.detail;
     if (TALK_REJECTIONS.has(error.code)) {
-      talk?.release().catch(() => {});
+      releaseTalk();
     }
     const { key, vars } = describeError(error);
     showError(key, vars);
   });
   session.addEventListener('ended', () => {
     ui.enableSound.hidden = true;
+    ui.talkNoCamera.hidden = true;
     updateControls();
   });
   try {
@@ -95,7 +112,7 @@ async function join() {
     talk = new TalkControl(session);
     session.talks.addEventListener('change', (event) => onTalkChange(event.detail));
     grid.bind(session);
-    talkAudio.bind(session);
+    talkMedia.bind(session);
     phoneCameraNotes.bind(session, grid);
     if (welcome.role === 'organiser') {
       publishBar.bind(session);
@@ -121,7 +138,7 @@ function start() {
   ui.leave.addEventListener('click', () => session?.leave());
   ui.enableSound.addEventListener('click', () => {
     grid.resumeAudio();
-    talkAudio.resume();
+    talkMedia.resume();
     ui.enableSound.hidden = true;
   });
   grid.addEventListener('change', updateControls);

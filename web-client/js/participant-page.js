@@ -1,6 +1,7 @@
 // participant.html: device check, then joining, publishing camera, microphone and an
-// optional second camera, from this computer or from a phone, and sharing the screen. Organisers' video, when they publish,
-// appears below, and an expert who talks to the participant is heard and named.
+// optional second camera, from this computer or from a phone, and sharing the screen.
+// Organisers' video, when they publish, appears below, and an expert who talks to the
+// participant is named, seen and heard.
 
 import { DeviceCheck } from './device-check.js';
 import { clearError, initErrorBanner, showError } from './error-banner.js';
@@ -11,7 +12,7 @@ import { ScreenShare } from './screen-share.js';
 import { SecondCamera } from './second-camera.js';
 import { Session } from './session.js';
 import { renderStatus } from './status-line.js';
-import { TalkAudio } from './talk.js';
+import { TalkMedia, isTalkSource } from './talk.js';
 import { exposeTestHooks } from './test-hooks.js';
 import { TileGrid } from './tile-grid.js';
 import { tokenForPage } from './token.js';
@@ -30,6 +31,9 @@ const ui = {
   noToken: document.getElementById('no-token'),
   organisers: document.getElementById('organisers'),
   talkNotice: byTestId('talk-notice'),
+  talkMedia: byTestId('talk-media'),
+  talkVideo: byTestId('talk-video'),
+  talkAudioOnly: byTestId('talk-audio-only'),
 };
 
 const token = await tokenForPage();
@@ -77,17 +81,13 @@ const grid = new TileGrid(document.getElementById('organiser-grid'), {
   include: showsOrganiser,
   onAutoplayBlocked: showSoundButton,
 });
-const talkAudio = new TalkAudio(showSoundButton);
+const talkMedia = new TalkMedia(showSoundButton, ui.talkVideo);
 
-// An organiser's talk audio reaches only the participant talked to, so an organiser who
-// publishes nothing else gets a tile only while talking to this participant.
+// An organiser's talk audio and video play with the talk notice, so an organiser gets a
+// tile only for tracks that reach every participant.
 function showsOrganiser(peer) {
-  if (peer.role !== 'organiser') {
-    return false;
-  }
-  const talksToMe = session?.talks.to(session.room.self)?.talker === peer.identity;
-  const others = [...peer.tracks.values()].filter((info) => info.source !== 'talk');
-  return others.length > 0 || (talksToMe && peer.tracks.size > 0);
+  const tracks = [...peer.tracks.values()];
+  return peer.role === 'organiser' && tracks.some((info) => !isTalkSource(info.source));
 }
 
 function joined() {
@@ -143,7 +143,7 @@ async function join() {
     return;
   }
   grid.bind(session);
-  talkAudio.bind(session);
+  talkMedia.bind(session);
   phoneLink.bind(session);
   session.addEventListener('phonecamera', ({ detail }) => {
     if (detail.identity === session.room.self) {
@@ -155,12 +155,19 @@ async function join() {
   await publishDevices();
 }
 
-// Names the expert who talks to this participant.
+// Names the expert who talks to this participant and shows their video, or a note that the
+// talk is audio only once their sound arrives without video.
 function showTalk() {
   const talk = session?.talks.to(session.room.self) ?? null;
   ui.talkNotice.hidden = talk === null;
+  const video = talk !== null && talkMedia.receives(talk.talker, 'talk_video');
+  const audio = talk !== null && talkMedia.receives(talk.talker, 'talk');
+  ui.talkMedia.hidden = !video && !audio;
+  ui.talkVideo.hidden = !video;
+  ui.talkAudioOnly.hidden = video || !audio;
   if (talk) {
     setText(ui.talkNotice, 'participant.talking', { name: talk.name });
+    setText(ui.talkAudioOnly, 'participant.talk_audio_only', { name: talk.name });
   }
 }
 
@@ -224,6 +231,7 @@ function onSessionEnded() {
   publishing = false;
   ui.enableSound.hidden = true;
   ui.talkNotice.hidden = true;
+  ui.talkMedia.hidden = true;
   updateControls();
 }
 
@@ -243,7 +251,7 @@ function start() {
   ui.leave.addEventListener('click', leave);
   ui.enableSound.addEventListener('click', () => {
     grid.resumeAudio();
-    talkAudio.resume();
+    talkMedia.resume();
     ui.enableSound.hidden = true;
   });
   grid.addEventListener('change', () => {
@@ -255,6 +263,7 @@ function start() {
   secondCamera.addEventListener('trackchange', (event) => {
     onDeviceChanged(event.detail).catch((error) => showFailure(error));
   });
+  talkMedia.addEventListener('change', showTalk);
   window.addEventListener('pagehide', leave);
 
   updateControls();

@@ -4,7 +4,7 @@ import { currentLanguage, t } from './i18n.js';
 
 const LOCALES = { ru: 'ru-RU', en: 'en-GB' };
 const KNOWN_SOURCES = new Set([
-  'camera', 'microphone', 'screen', 'screen-audio', 'camera2', 'talk',
+  'camera', 'microphone', 'screen', 'screen-audio', 'camera2', 'talk', 'talk-video',
 ]);
 const KNOWN_STATUSES = new Set(['recording', 'complete', 'interrupted', 'no_media', 'failed']);
 const KNOWN_LIVE_STATES = new Set(['starting', 'recording', 'gap', 'failed']);

@@ -1,5 +1,5 @@
 // Plays a recording's files side by side as one: camera, second camera, screen and the
-// talk audio of experts. The longest file is the master clock, and the others follow it.
+// talk of experts. The longest file is the master clock, and the others follow it.
 // Play, pause, seek and rate go to all. While playing, a follower more than 0.25 s away from
 // the master is seeked back into step.
 //
@@ -19,7 +19,7 @@ const MEDIA_EVENTS = ['play', 'playing', 'pause', 'ended', 'waiting', 'seeking',
   'timeupdate'];
 const TIME_EVENTS = new Set(['timeupdate', 'seeking', 'seeked']);
 // Files whose sound plays: the camera file carries the microphone, and the talk file the
-// experts who talked to the participant.
+// voices of the experts who talked to the participant, with their cameras.
 const AUDIBLE = new Set(['camera', 'talk']);
 
 /** Duration of a video in seconds, or 0 while unknown. */

@@ -10,9 +10,8 @@ import { Timeline } from './recording-timeline.js';
 import { VerifyButton } from './recording-verify.js';
 
 const VIDEO_SOURCES = ['camera', 'camera2', 'screen'];
-// Every playable file and the element that plays it.
+// Every playable file. The talk file has the talker's camera unless they had none.
 const MEDIA_SOURCES = [...VIDEO_SOURCES, 'talk'];
-const elementTestId = (source) => (source === 'talk' ? 'audio-talk' : `video-${source}`);
 
 function byTestId(root, id) {
   return root.querySelector(`[data-testid="${id}"]`);
@@ -160,7 +159,7 @@ export class RecordingView {
   #buildPlayer(recording) {
     const videos = {};
     for (const source of MEDIA_SOURCES) {
-      videos[source] = byTestId(this.#root, elementTestId(source));
+      videos[source] = byTestId(this.#root, `video-${source}`);
       byTestId(this.#root, `player-${source}`).hidden = !recording.media[source];
     }
     this.#player = new SyncedPlayer(videos, recording.media, firstVideoFrame(recording));

@@ -87,18 +87,34 @@ export class Talks extends EventTarget {
   }
 }
 
+/** Checks whether a track `source` belongs to a talk: the talker's audio or camera. */
+export function isTalkSource(source) {
+  return source === 'talk' || source === 'talk_video';
+}
+
 /**
- * Plays every talk track the receiving connection carries, in hidden <audio> elements. A
- * talk track comes from an expert, who has no tile of their own, so it plays apart from
- * the tiles. `onAutoplayBlocked` runs when the browser blocks the sound.
+ * Plays the talk tracks of the receiving connection apart from the tiles: talk audio in
+ * hidden <audio> elements, and talk video in `video` when the page gives one. A talk track
+ * comes from an expert, who has no tile of their own. `onAutoplayBlocked` runs when the
+ * browser blocks the sound.
+ *
+ * Event: `change` when a talk track starts or stops.
  */
-export class TalkAudio {
+export class TalkMedia extends EventTarget {
   #box;
+  #video;
   #audios = new Map(); // track id → <audio>
+  #tracks = new Map(); // track id → offer entry `{identity, source, ...}`
   #onAutoplayBlocked;
 
-  constructor(onAutoplayBlocked) {
+  /**
+   * @param {() => void} onAutoplayBlocked runs when the browser holds sound back
+   * @param {HTMLVideoElement|null} video shows the talk video; without it the page shows none
+   */
+  constructor(onAutoplayBlocked, video = null) {
+    super();
     this.#onAutoplayBlocked = onAutoplayBlocked;
+    this.#video = video;
     this.#box = document.createElement('div');
     this.#box.hidden = true;
     this.#box.dataset.testid = 'talk-audio';
@@ -109,17 +125,23 @@ export class TalkAudio {
   bind(session) {
     session.subscriber.addEventListener('trackadded', (event) => {
       const { info, track } = event.detail;
-      if (info.source === 'talk') {
-        this.#play(track);
+      if (isTalkSource(info.source)) {
+        this.#add(info, track);
       }
     });
     session.subscriber.addEventListener('trackremoved', (event) => {
       const { info, track } = event.detail;
-      if (info.source === 'talk') {
-        this.#audios.get(track.id)?.remove();
-        this.#audios.delete(track.id);
+      if (isTalkSource(info.source)) {
+        this.#remove(track);
       }
     });
+  }
+
+  /** Checks whether a talk track from `source` of `talker` arrives now. */
+  receives(talker, source) {
+    return [...this.#tracks.values()].some(
+      (info) => info.identity === talker && info.source === source,
+    );
   }
 
   /** Retries sound that the browser's autoplay policy held back. */
@@ -129,8 +151,31 @@ export class TalkAudio {
     }
   }
 
-  #play(track) {
+  #add(info, track) {
+    this.#remove(track);
+    this.#tracks.set(track.id, info);
+    if (info.kind === 'audio') {
+      this.#play(track);
+    } else if (this.#video) {
+      // One talker at a time talks to a participant, so one element shows their video.
+      this.#video.srcObject = new MediaStream([track]);
+    }
+    this.dispatchEvent(new Event('change'));
+  }
+
+  #remove(track) {
+    if (!this.#tracks.delete(track.id)) {
+      return;
+    }
     this.#audios.get(track.id)?.remove();
+    this.#audios.delete(track.id);
+    if (this.#video?.srcObject?.getVideoTracks()[0] === track) {
+      this.#video.srcObject = null;
+    }
+    this.dispatchEvent(new Event('change'));
+  }
+
+  #play(track) {
     const audio = document.createElement('audio');
     audio.autoplay = true;
     audio.srcObject = new MediaStream([track]);

@@ -5,6 +5,7 @@
 //
 // Event: `change` when tiles are added or removed.
 
+import { isTalkSource } from './talk.js';
 import { Tile } from './tile.js';
 import { ViewSizes } from './view-sizes.js';
 
@@ -54,8 +55,8 @@ export class TileGrid extends EventTarget {
     });
     session.subscriber.addEventListener('trackadded', (event) => {
       const { info, track } = event.detail;
-      // Talk audio plays apart from the tiles (`TalkAudio`), also an organiser's.
-      if (info.source !== 'talk') {
+      // Talk audio and video play apart from the tiles (`TalkMedia`), also an organiser's.
+      if (!isTalkSource(info.source)) {
         this.#tileFor(info.identity)?.attach(info, track);
       }
     });

@@ -60,6 +60,9 @@ pub enum TrackSource {
     /// that participant and those who receive everyone, and only while the talk lasts
     /// ([`Sfu::set_talk_target`](crate::Sfu::set_talk_target)).
     Talk,
+    /// The camera of an expert or organiser while they talk to one participant, routed
+    /// exactly as their [`TrackSource::Talk`] audio.
+    TalkVideo,
 }
 
 impl TrackSource {
@@ -69,7 +72,14 @@ impl TrackSource {
         match self {
             Self::Camera2 => Some(crate::MediaKind::Video),
             Self::Talk => Some(crate::MediaKind::Audio),
+            Self::TalkVideo => Some(crate::MediaKind::Video),
             Self::Camera | Self::Microphone | Self::Screen | Self::ScreenAudio => None,
         }
+    }
+
+    /// Checks whether the source is part of a talk: [`TrackSource::Talk`] audio or
+    /// [`TrackSource::TalkVideo`].
+    pub fn is_talk(self) -> bool {
+        matches!(self, Self::Talk | Self::TalkVideo)
     }
 }

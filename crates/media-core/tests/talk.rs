@@ -1,6 +1,7 @@
-//! Talk in a contest room: an expert's talk audio reaches the one participant they talk to
-//! and every client that receives everyone, only while the talk lasts, and never another
-//! participant. Participants may not publish talk audio, and experts publish nothing else.
+//! Talk in a contest room: an expert's talk audio and talk video reach the one participant
+//! they talk to and every client that receives everyone, only while the talk lasts, and
+//! never another participant. Participants may not publish talk sources, and experts
+//! publish nothing else.
 
 mod common;
 
@@ -13,6 +14,10 @@ use media_core::{
 use str0m::media::Mid;
 
 const TALK: [(MediaKind, TrackSource); 1] = [(MediaKind::Audio, TrackSource::Talk)];
+const TALK_WITH_VIDEO: [(MediaKind, TrackSource); 2] = [
+    (MediaKind::Audio, TrackSource::Talk),
+    (MediaKind::Video, TrackSource::TalkVideo),
+];
 
 fn participant() -> ClientOptions {
     ClientOptions {
@@ -102,8 +107,12 @@ fn published_track(h: &Harness, client: ClientId, kind: MediaKind) -> TrackId {
 
 impl Room {
     fn received(&self, view: EndpointId) -> usize {
+        self.received_of(view, self.talk)
+    }
+
+    /// Counts the packets of `talk` that `view` received.
+    fn received_of(&self, view: EndpointId, talk: TrackId) -> usize {
         let endpoint = self.h.endpoint(view);
-        let talk = self.talk;
         // The newest offer that carried the talk, since a later one may have dropped it.
         let offered = endpoint
             .offers
@@ -259,6 +268,81 @@ fn talk_moves_to_another_participant() {
     );
 }
 
+/// Starts a room whose expert publishes talk audio and talk video, and returns it with
+/// the talk video track.
+fn start_with_video() -> (Room, TrackId) {
+    let r = start_with(expert(), &TALK_WITH_VIDEO);
+    let video = published_track(&r.h, r.talker, MediaKind::Video);
+    (r, video)
+}
+
+#[test]
+fn talk_video_reaches_only_target_and_experts() {
+    let (mut r, video) = start_with_video();
+    for client in [r.target, r.other, r.watcher] {
+        assert!(
+            !offered_to(&r.h, client).contains(&video),
+            "{client} is offered talk video before the talk starts"
+        );
+    }
+    assert!(r.set_target(Some(r.target)));
+    r.h.run_for(Duration::from_secs(1));
+
+    assert!(offered_to(&r.h, r.target).contains(&video));
+    assert!(offered_to(&r.h, r.watcher).contains(&video));
+    assert!(
+        r.received_of(r.target_view, video) > 0,
+        "the participant sees the expert"
+    );
+    assert!(
+        r.received_of(r.watcher_view, video) > 0,
+        "the other expert sees the talk"
+    );
+    assert!(
+        !offered_to(&r.h, r.other).contains(&video),
+        "another participant is offered the talk video"
+    );
+    assert_eq!(r.received_of(r.other_view, video), 0);
+}
+
+#[test]
+fn talk_video_follows_moved_target() {
+    let (mut r, video) = start_with_video();
+    r.set_target(Some(r.target));
+    assert!(r.set_target(Some(r.other)));
+    let left = r.received_of(r.target_view, video);
+    r.h.run_for(Duration::from_secs(2));
+
+    assert!(!offered_to(&r.h, r.target).contains(&video));
+    assert!(offered_to(&r.h, r.other).contains(&video));
+    assert!(offered_to(&r.h, r.watcher).contains(&video));
+    assert_eq!(
+        r.received_of(r.target_view, video),
+        left,
+        "the first participant still gets talk video"
+    );
+    assert!(
+        r.received_of(r.other_view, video) > 0,
+        "the new target sees the talk"
+    );
+}
+
+#[test]
+fn talk_video_stops_with_talk() {
+    let (mut r, video) = start_with_video();
+    r.set_target(Some(r.target));
+    assert!(r.received_of(r.target_view, video) > 0);
+
+    assert!(r.set_target(None));
+    let stopped = r.received_of(r.target_view, video);
+    let watched = r.received_of(r.watcher_view, video);
+    r.h.run_for(Duration::from_secs(2));
+    assert_eq!(r.received_of(r.target_view, video), stopped);
+    assert_eq!(r.received_of(r.watcher_view, video), watched);
+    assert!(!offered_to(&r.h, r.target).contains(&video));
+    assert!(!offered_to(&r.h, r.watcher).contains(&video));
+}
+
 #[test]
 fn talk_target_rejected_when_invalid() {
     let mut r = start();
@@ -301,6 +385,18 @@ fn participant_may_not_publish_talk() {
         ),
         "{result:?}"
     );
+    let talk_video = [(MediaKind::Video, TrackSource::TalkVideo)];
+    let result = h.publish(client, &talk_video);
+    assert!(
+        matches!(
+            result,
+            Err(PublishError::SourceNotAllowed {
+                declared: TrackSource::TalkVideo,
+                ..
+            })
+        ),
+        "{result:?}"
+    );
     assert!(h.published_tracks(client).is_empty());
 }
 
@@ -329,6 +425,12 @@ fn sources_need_their_kind() {
     let talker = h.add_client(expert());
     let video_talk = [(MediaKind::Video, TrackSource::Talk)];
     let result = h.publish(talker, &video_talk);
+    assert!(
+        matches!(result, Err(PublishError::SourceKindMismatch { .. })),
+        "{result:?}"
+    );
+    let audio_talk_video = [(MediaKind::Audio, TrackSource::TalkVideo)];
+    let result = h.publish(talker, &audio_talk_video);
     assert!(
         matches!(result, Err(PublishError::SourceKindMismatch { .. })),
         "{result:?}"

@@ -928,7 +928,7 @@ impl MediaLoop {
                 let source = info.source;
                 let message = ServerMessage::TrackPublished(info);
                 self.broadcast_track(track.client, &member, source, &message);
-                if self.talk_track_started(track.client, track.track, track.source) {
+                if self.talk_track_started(track.client, &track) {
                     return;
                 }
                 self.tell_recorder(RecorderInput::TrackStarted {
@@ -996,7 +996,7 @@ impl MediaLoop {
                 self.set_media_lost(client, kind, false);
             }
             SfuEvent::TrackResumed { room, track } => {
-                if self.talk_track_started(track.client, track.track, track.source) {
+                if self.talk_track_started(track.client, &track) {
                     return;
                 }
                 let Some(publisher) = self.members.get(&track.client) else {
@@ -1146,7 +1146,7 @@ impl MediaLoop {
         publisher: ClientId,
         source: protocol::TrackSource,
     ) -> bool {
-        source != protocol::TrackSource::Talk || self.sfu.hears_talk(viewer, publisher)
+        !source.is_talk() || self.sfu.hears_talk(viewer, publisher)
     }
 
     /// Describes `joiner`, the member `publisher`, with the tracks `viewer` learns of.
@@ -1222,8 +1222,8 @@ fn client_options(member: &Member, recorded: bool) -> ClientOptions {
             may_talk: true,
             presenter: false,
             receives: Receives::Everyone,
-            // An expert publishes only talk audio, which is recorded with the participant
-            // talked to.
+            // An expert publishes only talk audio and video, which are recorded with the
+            // participant talked to.
             recorded,
         },
         Role::Organiser => ClientOptions {
@@ -1252,6 +1252,7 @@ fn track_info(identity: &str, track: &TrackSummary) -> TrackInfo {
             TrackSource::ScreenAudio => protocol::TrackSource::ScreenAudio,
             TrackSource::Camera2 => protocol::TrackSource::Camera2,
             TrackSource::Talk => protocol::TrackSource::Talk,
+            TrackSource::TalkVideo => protocol::TrackSource::TalkVideo,
         },
     }
 }

@@ -408,13 +408,14 @@ async fn merge_task_events(
 }
 
 /// Playable files and the sources muxed into each: the camera with the microphone, the
-/// screen with the screen's sound, the second camera alone, and the talk audio alone. The
-/// talk is a file of its own because a player plays only one audio track of a file.
+/// screen with the screen's sound, the second camera alone, and the talk video with the
+/// talk audio. The talk is a file of its own because a player plays only one audio track
+/// of a file.
 const PLAYABLE: &[(&str, &[&str])] = &[
     ("camera", &["camera", "microphone"]),
     ("screen", &["screen", "screen-audio"]),
     ("camera2", &["camera2"]),
-    ("talk", &["talk"]),
+    ("talk", &["talk-video", "talk"]),
 ];
 
 fn playable_sources(manifest: &Manifest) -> Vec<&'static str> {

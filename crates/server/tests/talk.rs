@@ -1,7 +1,7 @@
 //! Talk in a contest room over a real WebSocket against a server on 127.0.0.1: who may talk
-//! to whom, who hears of it, who learns of the talk track, and bad input that gets a typed
-//! error and changes nothing. Forwarding of the talk audio is tested in the media core
-//! (`crates/media-core/tests/talk.rs`).
+//! to whom, who hears of it, who learns of the talk audio and talk video tracks, and bad
+//! input that gets a typed error and changes nothing. Forwarding of the talk tracks is
+//! tested in the media core (`crates/media-core/tests/talk.rs`).
 
 mod common;
 
@@ -9,10 +9,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::{join_room, publish, Client, TestPublisher, TestServer};
 use profstage_server::signalling::protocol::{
-    ErrorCode, Role, RoomKind, ServerMessage, Talk, TrackInfo, TrackSource,
+    ErrorCode, Role, RoomKind, ServerMessage, Talk, TrackInfo,
 };
 use serde_json::json;
 use str0m::media::MediaKind;
+
+/// The kind and the `source` name of the talk audio and of the talk video.
+const TALK_AUDIO: (MediaKind, &str) = (MediaKind::Audio, "talk");
+const TALK_VIDEO: (MediaKind, &str) = (MediaKind::Video, "talk_video");
 
 /// Largest difference between a talk's start on the server's clock and the test's clock, in
 /// milliseconds. Both read the same system clock, so this covers only the time between.
@@ -217,6 +221,18 @@ async fn participant_may_not_publish_talk() {
                a=rtpmap:111 opus/48000/2\r\n";
     r.participant
         .send(json!({"type": "publish", "sdp": sdp, "tracks": [{"mid": "0", "source": "talk"}]}))
+        .await;
+    expect_error(&mut r.participant, ErrorCode::Forbidden).await;
+}
+
+#[tokio::test]
+async fn participant_may_not_publish_talk_video() {
+    let mut r = room().await;
+    let sdp = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\na=sendonly\r\n\
+               a=rtpmap:96 VP8/90000\r\n";
+    let tracks = [json!({"mid": "0", "source": "talk_video"})];
+    r.participant
+        .send(json!({"type": "publish", "sdp": sdp, "tracks": tracks}))
         .await;
     expect_error(&mut r.participant, ErrorCode::Forbidden).await;
 }
@@ -431,7 +447,7 @@ async fn briefing_welcome_lists_no_talks() {
 async fn announced_talk(client: &mut Client, talker: &str) -> TrackInfo {
     loop {
         match client.receive().await {
-            ServerMessage::TrackPublished(info) if info.source == TrackSource::Talk => {
+            ServerMessage::TrackPublished(info) if info.source.is_talk() => {
                 assert_eq!(info.identity, talker, "a talk track of someone else");
                 return info;
             }
@@ -465,7 +481,7 @@ async fn drain(client: &mut Client) -> Vec<ServerMessage> {
 
 /// Returns whether `message` mentions a talk or the talk track `track`.
 fn mentions_talk(message: &ServerMessage, track: &str) -> bool {
-    let is_talk = |info: &TrackInfo| info.source == TrackSource::Talk || info.track == track;
+    let is_talk = |info: &TrackInfo| info.source.is_talk() || info.track == track;
     match message {
         ServerMessage::TalkStarted(_) | ServerMessage::TalkStopped { .. } => true,
         ServerMessage::TrackPublished(info) => is_talk(info),
@@ -502,9 +518,9 @@ fn welcome_tracks(welcome: &ServerMessage, identity: &str) -> Vec<TrackInfo> {
         .clone()
 }
 
-/// A talker `t1` in some role who talks to participant `p1` and publishes talk audio, the
-/// participant, another participant `p2` and an expert `e2` who watches, after the expert
-/// learned of the talk track.
+/// A talker `t1` in some role who talks to participant `p1` and publishes one talk track,
+/// the participant, another participant `p2` and an expert `e2` who watches, after the
+/// expert learned of the talk track.
 struct Talking {
     server: TestServer,
     talker: Client,
@@ -518,6 +534,11 @@ struct Talking {
 }
 
 async fn talking(role: Role) -> Talking {
+    talking_with(role, TALK_AUDIO).await
+}
+
+/// Starts a talk whose talker publishes a track of `kind` from `source`.
+async fn talking_with(role: Role, (kind, source): (MediaKind, &str)) -> Talking {
     let server = TestServer::start().await;
     let (participant, participant_resume) = resumable(&server, "p1", Role::Participant).await;
     let (other, other_resume) = resumable(&server, "p2", Role::Participant).await;
@@ -527,8 +548,9 @@ async fn talking(role: Role) -> Talking {
         .send(json!({"type": "talk_start", "identity": "p1"}))
         .await;
     assert_eq!(next_event(&mut talker).await, started("t1", "p1"));
-    let publisher = publish(&mut talker, MediaKind::Audio, "talk").await;
+    let publisher = publish(&mut talker, kind, source).await;
     let track = announced_talk(&mut watcher, "t1").await;
+    assert_eq!(json!(track.source), json!(source), "the announced source");
     Talking {
         server,
         talker,
@@ -554,7 +576,16 @@ impl Talking {
 
 #[tokio::test]
 async fn organiser_talk_track_reaches_only_participant_talked_to() {
-    let mut t = talking(Role::Organiser).await;
+    organiser_talk_reaches_only_target(TALK_AUDIO).await;
+}
+
+#[tokio::test]
+async fn organiser_talk_video_reaches_only_participant_talked_to() {
+    organiser_talk_reaches_only_target(TALK_VIDEO).await;
+}
+
+async fn organiser_talk_reaches_only_target(source: (MediaKind, &str)) {
+    let mut t = talking_with(Role::Organiser, source).await;
     let id = t.track.track.clone();
     assert_eq!(announced_talk(&mut t.participant, "t1").await, t.track);
     assert_no_talk(&drain(&mut t.other).await, &id);
@@ -570,7 +601,16 @@ async fn organiser_talk_track_reaches_only_participant_talked_to() {
 
 #[tokio::test]
 async fn expert_talk_track_reaches_only_participant_talked_to() {
-    let mut t = talking(Role::Expert).await;
+    expert_talk_reaches_only_target(TALK_AUDIO).await;
+}
+
+#[tokio::test]
+async fn expert_talk_video_reaches_only_participant_talked_to() {
+    expert_talk_reaches_only_target(TALK_VIDEO).await;
+}
+
+async fn expert_talk_reaches_only_target(source: (MediaKind, &str)) {
+    let mut t = talking_with(Role::Expert, source).await;
     let id = t.track.track.clone();
     let offered = loop {
         if let ServerMessage::SubscribeOffer { tracks, .. } = t.participant.receive().await {
@@ -587,7 +627,16 @@ async fn expert_talk_track_reaches_only_participant_talked_to() {
 
 #[tokio::test]
 async fn talk_track_follows_moved_talk() {
-    let mut t = talking(Role::Organiser).await;
+    talk_follows_moved_target(TALK_AUDIO).await;
+}
+
+#[tokio::test]
+async fn talk_video_follows_moved_talk() {
+    talk_follows_moved_target(TALK_VIDEO).await;
+}
+
+async fn talk_follows_moved_target(source: (MediaKind, &str)) {
+    let mut t = talking_with(Role::Organiser, source).await;
     let id = t.track.track.clone();
     assert_eq!(announced_talk(&mut t.participant, "t1").await, t.track);
 

@@ -53,7 +53,8 @@ pub struct ClientOptions {
     /// Whether the client may publish its own camera, microphone and screen.
     pub may_publish: bool,
     /// Whether the client may publish [`TrackSource::Talk`](crate::TrackSource::Talk) audio
-    /// and be given a talk target.
+    /// and [`TrackSource::TalkVideo`](crate::TrackSource::TalkVideo), and be given a talk
+    /// target.
     pub may_talk: bool,
     /// Whether the client's tracks go to clients that receive only presenters.
     /// [`Sfu::set_presenter`](super::Sfu::set_presenter) changes it while the client is in.

@@ -476,7 +476,7 @@ impl Sfu {
         if client == track.client || receiver.options.room != track.room {
             return false;
         }
-        if track.source == TrackSource::Talk {
+        if track.source.is_talk() {
             return self.hears_talk(client, track.client);
         }
         match receiver.options.receives {

@@ -1,6 +1,7 @@
-//! Talk: an expert's or organiser's microphone, published as [`TrackSource::Talk`], reaches
-//! the one participant they talk to and everyone who receives every track of the room. It
-//! reaches nobody while its publisher has no talk target.
+//! Talk: an expert's or organiser's microphone and camera, published as
+//! [`TrackSource::Talk`] and [`TrackSource::TalkVideo`], reach the one participant they talk
+//! to and everyone who receives every track of the room. They reach nobody while their
+//! publisher has no talk target.
 
 use std::time::Instant;
 
@@ -50,7 +51,7 @@ impl Sfu {
         let mut tracks: Vec<TrackId> = self
             .tracks
             .values()
-            .filter(|t| t.client == talker && t.source == TrackSource::Talk)
+            .filter(|t| t.client == talker && t.source.is_talk())
             .map(|t| t.id)
             .collect();
         tracks.sort();
@@ -117,10 +118,10 @@ pub(super) fn check_sources(
     sources: &[(String, TrackSource)],
 ) -> Result<(), PublishError> {
     for (mid, kind, source) in offered_sources(offer, sources) {
-        let reason = if source == TrackSource::Talk && !options.may_talk {
+        let reason = if source.is_talk() && !options.may_talk {
             Some("only experts and organisers may talk to a participant")
-        } else if source != TrackSource::Talk && !options.may_publish {
-            Some("this role publishes only talk audio")
+        } else if !source.is_talk() && !options.may_publish {
+            Some("this role publishes only talk audio and video")
         } else {
             None
         };

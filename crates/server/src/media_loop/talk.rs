@@ -1,13 +1,14 @@
 //! Talk in contest rooms: an expert or organiser talks to one participant. The router sends
-//! the talker's talk audio to that participant and to everyone who receives every track.
-//! This module checks who may talk to whom, sends `talk_started` and `talk_stopped` to the
-//! people concerned, announces the talk tracks to those the router sends them to, and hands
-//! the talk audio to the participant's recording as its `talk` source.
+//! the talker's talk audio and talk video to that participant and to everyone who receives
+//! every track. This module checks who may talk to whom, sends `talk_started` and
+//! `talk_stopped` to the people concerned, and announces the talk tracks to those the
+//! router sends them to. It hands the talk tracks to the participant's recording as its
+//! `talk` and `talk-video` sources.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
-use media_core::{ClientId, MediaKind, TrackId, TrackSource};
+use media_core::{ClientId, MediaKind, TrackId, TrackSource, TrackSummary};
 
 use super::{may_see, recorded_publisher, MediaLoop, Member};
 use crate::audit::now_ms;
@@ -43,13 +44,22 @@ fn rejected(code: ErrorCode, message: impl Into<String>) -> TalkRejected {
 }
 
 /// Talks in progress: whom each talker talks to and since when, and each talker's talk
-/// track.
+/// tracks.
 #[derive(Debug, Default)]
 pub(super) struct Talks {
     /// The talk of each talker.
     targets: HashMap<ClientId, Target>,
-    /// The talk track each talker publishes now.
-    tracks: HashMap<ClientId, TrackId>,
+    /// The talk tracks each talker publishes now: audio, and video unless the talker has
+    /// no camera.
+    tracks: HashMap<ClientId, Vec<TalkTrack>>,
+}
+
+/// One published talk track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TalkTrack {
+    track: TrackId,
+    kind: MediaKind,
+    source: TrackSource,
 }
 
 /// The other end of one talk.
@@ -152,7 +162,7 @@ impl MediaLoop {
         };
         self.talks.targets.insert(talker, started);
         tracing::info!(room = %member.room, client = %talker, target = %target, "talk started");
-        self.record_talk_track(talker);
+        self.record_talk_tracks(talker);
         self.record_talk_event(talker, target, "talk_started");
         let talk = Talk {
             talker: member.identity.clone(),
@@ -164,8 +174,8 @@ impl MediaLoop {
         Ok(())
     }
 
-    /// Ends the talk of `talker`, if any: the router stops its talk audio, the people
-    /// concerned get `talk_stopped`, and the recording closes the talk source.
+    /// Ends the talk of `talker`, if any: the router stops its talk tracks, the people
+    /// concerned get `talk_stopped`, and the recording closes the talk sources.
     pub(super) fn end_talk(&mut self, now: Instant, talker: ClientId) {
         let Some(Target {
             participant: target,
@@ -177,8 +187,8 @@ impl MediaLoop {
         let audience = self.talk_audience(talker);
         self.sfu.set_talk_target(now, talker, None);
         self.reannounce_talk_tracks(talker, &audience);
-        if let Some(track) = self.talks.tracks.get(&talker) {
-            self.tell_recorder(RecorderInput::TrackEnded { track: *track });
+        for talk in self.talks.tracks.get(&talker).into_iter().flatten() {
+            self.tell_recorder(RecorderInput::TrackEnded { track: talk.track });
         }
         self.record_talk_event(talker, target, "talk_ended");
         let identity = |client| self.members.get(&client).map(|j| j.member.identity.clone());
@@ -211,44 +221,57 @@ impl MediaLoop {
 
     /// Notes a published or resumed track; a talk track goes to the recording of the
     /// participant its publisher talks to. Returns whether the track is a talk track.
-    pub(super) fn talk_track_started(
-        &mut self,
-        client: ClientId,
-        track: TrackId,
-        source: TrackSource,
-    ) -> bool {
-        if source != TrackSource::Talk {
+    pub(super) fn talk_track_started(&mut self, client: ClientId, summary: &TrackSummary) -> bool {
+        if !summary.source.is_talk() {
             return false;
         }
-        self.talks.tracks.insert(client, track);
-        self.record_talk_track(client);
+        let talk = TalkTrack {
+            track: summary.track,
+            kind: summary.kind,
+            source: summary.source,
+        };
+        let tracks = self.talks.tracks.entry(client).or_default();
+        // A track of the same source replaces the old one, as after a new connection.
+        tracks.retain(|t| t.source != talk.source);
+        tracks.push(talk);
+        if let Some(target) = self.talk_target(client) {
+            self.record_talk_track(target, talk);
+        }
         true
     }
 
     /// Forgets a talk track that stopped.
     pub(super) fn talk_track_ended(&mut self, client: ClientId, track: TrackId) {
-        if self.talks.tracks.get(&client) == Some(&track) {
+        let Some(tracks) = self.talks.tracks.get_mut(&client) else {
+            return;
+        };
+        tracks.retain(|t| t.track != track);
+        if tracks.is_empty() {
             self.talks.tracks.remove(&client);
         }
     }
 
-    /// Starts the talk source of the target's recording with the talker's talk track, when
-    /// the talker talks and publishes one.
-    fn record_talk_track(&self, talker: ClientId) {
-        let (Some(target), Some(track)) =
-            (self.talk_target(talker), self.talks.tracks.get(&talker))
-        else {
+    /// Starts the talk sources of the target's recording with the talker's talk tracks.
+    fn record_talk_tracks(&self, talker: ClientId) {
+        let Some(target) = self.talk_target(talker) else {
             return;
         };
+        for talk in self.talks.tracks.get(&talker).into_iter().flatten() {
+            self.record_talk_track(target, *talk);
+        }
+    }
+
+    /// Starts the source of `talk` in the recording of `target`, the participant talked to.
+    fn record_talk_track(&self, target: ClientId, talk: TalkTrack) {
         let Some(participant) = self.members.get(&target) else {
             return;
         };
         self.tell_recorder(RecorderInput::TrackStarted {
             publisher: recorded_publisher(&participant.member),
             client: target,
-            track: *track,
-            kind: MediaKind::Audio,
-            source: TrackSource::Talk,
+            track: talk.track,
+            kind: talk.kind,
+            source: talk.source,
         });
     }
 
@@ -281,10 +304,7 @@ impl MediaLoop {
         let Some(joiner) = self.members.get(&talker) else {
             return;
         };
-        let talk_tracks = joiner
-            .tracks
-            .iter()
-            .filter(|t| t.source == protocol::TrackSource::Talk);
+        let talk_tracks = joiner.tracks.iter().filter(|t| t.source.is_talk());
         for info in talk_tracks {
             for viewer in self.members.keys().copied() {
                 let before = audience.contains(&viewer);

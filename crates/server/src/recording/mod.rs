@@ -201,6 +201,7 @@ pub fn source_name(source: TrackSource) -> &'static str {
         TrackSource::ScreenAudio => "screen-audio",
         TrackSource::Camera2 => "camera2",
         TrackSource::Talk => "talk",
+        TrackSource::TalkVideo => "talk-video",
     }
 }
 

@@ -271,7 +271,8 @@ struct Recording {
     manifest: Manifest,
     /// The participant's sender clock, shared by their sources.
     clock: ClockMap,
-    /// The sender clock of the `talk` source, which another person's browser sends.
+    /// The sender clock of the `talk` and `talk-video` sources, which another person's
+    /// browser sends.
     talk_clock: ClockMap,
     sources: FxHashMap<String, Source>,
     next_index: u32,
@@ -292,6 +293,8 @@ struct Recording {
 
 /// Source name of the audio of an expert or organiser talking to the participant.
 const TALK: &str = "talk";
+/// Source name of the camera of an expert or organiser talking to the participant.
+const TALK_VIDEO: &str = "talk-video";
 
 impl Recording {
     /// Returns the clock of `source`: the talk comes from another browser, whose sender
@@ -301,7 +304,7 @@ impl Recording {
     // the person's sources against each other by up to that difference.
     fn clock_mut(&mut self, source: &str) -> &mut ClockMap {
         match source {
-            TALK => &mut self.talk_clock,
+            TALK | TALK_VIDEO => &mut self.talk_clock,
             _ => &mut self.clock,
         }
     }

@@ -75,8 +75,8 @@ pub enum ClientMessage {
         text: String,
     },
     /// Contest rooms only, experts and organisers only: starts talking to a participant.
-    /// The client's [`TrackSource::Talk`] audio then reaches that participant and everyone
-    /// who receives every track of the room.
+    /// The client's [`TrackSource::Talk`] audio and [`TrackSource::TalkVideo`] then reach
+    /// that participant and everyone who receives every track of the room.
     TalkStart {
         /// The participant to talk to.
         identity: String,
@@ -163,6 +163,15 @@ pub enum TrackSource {
     ScreenAudio,
     /// An expert's or organiser's microphone while they talk to a participant.
     Talk,
+    /// An expert's or organiser's camera while they talk to a participant.
+    TalkVideo,
+}
+
+impl TrackSource {
+    /// Checks whether the source is part of a talk, audio or video.
+    pub fn is_talk(self) -> bool {
+        matches!(self, Self::Talk | Self::TalkVideo)
+    }
 }
 
 /// A person's role in a room, as named in the access token.

@@ -572,5 +572,6 @@ fn source(source: protocol::TrackSource) -> TrackSource {
         protocol::TrackSource::ScreenAudio => TrackSource::ScreenAudio,
         protocol::TrackSource::Camera2 => TrackSource::Camera2,
         protocol::TrackSource::Talk => TrackSource::Talk,
+        protocol::TrackSource::TalkVideo => TrackSource::TalkVideo,
     }
 }
