@@ -22,8 +22,8 @@ pub use ids::{ClientId, PeerId, RoomId, TrackId, TrackSource};
 pub use peer::PeerKind;
 pub use sdp_check::SUPPORTED_CODECS;
 pub use sfu::{
-    ClientOptions, MediaPacket, OfferedTrack, Receives, SenderClock, Sfu, SfuConfig, SfuEvent,
-    TrackSummary,
+    ClientOptions, ClientQuality, LinkQuality, MediaPacket, OfferedTrack, Receives, SenderClock,
+    Sfu, SfuConfig, SfuEvent, TrackQuality, TrackSummary,
 };
 pub use str0m::format::Codec;
 pub use str0m::media::MediaKind;

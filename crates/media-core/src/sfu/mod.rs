@@ -25,6 +25,7 @@ mod forwarding;
 mod negotiation;
 mod presenting;
 mod publishing;
+mod quality;
 mod rejoin;
 mod talk;
 mod tap;
@@ -32,6 +33,8 @@ mod tap;
 use crate::track::TrackIn;
 pub use config::{ClientOptions, Receives, SfuConfig};
 pub use events::{OfferedTrack, SfuEvent, TrackSummary};
+pub(crate) use quality::PeerFigures;
+pub use quality::{ClientQuality, LinkQuality, TrackQuality};
 use rejoin::{offer_fingerprint, offer_ufrag};
 pub use tap::{MediaPacket, SenderClock};
 
@@ -368,6 +371,7 @@ impl Sfu {
         let mut builder = Rtc::builder()
             .set_ice_lite(true)
             .set_rtp_mode(true)
+            .set_stats_interval(Some(self.config.stats_interval))
             .clear_codecs()
             .enable_opus(true, false);
         for codec in VideoCodec::ordered(preferred) {
@@ -395,6 +399,7 @@ impl Sfu {
             failed: false,
             interrupted: false,
             side,
+            figures: PeerFigures::default(),
         };
         self.peers.insert(id, peer);
         id
@@ -522,6 +527,11 @@ impl Sfu {
                     .map(|f| f.track);
                 if let Some(track) = track {
                     self.request_keyframe(now, track, request.kind);
+                }
+            }
+            Event::MediaIngressStats(_) | Event::MediaEgressStats(_) => {
+                if let Some(peer) = self.peers.get_mut(&peer_id) {
+                    peer.record_stats(event);
                 }
             }
             _ => {}

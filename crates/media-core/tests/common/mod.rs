@@ -108,7 +108,10 @@ pub struct Endpoint {
     pub tracks: Vec<SentTrack>,
     /// RTP packets dropped on the way from the SFU to this endpoint.
     pub dropped: Vec<RtpView>,
+    /// RTP packets dropped on the way from this endpoint to the SFU.
+    pub dropped_upstream: Vec<RtpView>,
     impairment: Option<Impairment>,
+    upstream_impairment: Option<Impairment>,
     timeout: Option<Instant>,
 }
 
@@ -210,7 +213,7 @@ impl RtpView {
     }
 }
 
-/// Loss on the path from the SFU to one client. It applies to RTP packets only, so that
+/// Loss on the path between the SFU and one client. It applies to RTP packets only, so that
 /// ICE, DTLS and RTCP feedback always pass.
 pub enum Impairment {
     /// Drops the packets the predicate selects.
@@ -404,6 +407,11 @@ impl Harness {
         self.endpoints[id.0].impairment = None;
     }
 
+    /// Sets the loss on the path from `id` to the SFU.
+    pub fn impair_upstream(&mut self, id: EndpointId, impairment: Impairment) {
+        self.endpoints[id.0].upstream_impairment = Some(impairment);
+    }
+
     /// Asks the SFU for a keyframe on a subscriber's m-line, as a decoder would with a PLI.
     pub fn request_keyframe(&mut self, id: EndpointId, mid: Mid) {
         self.request_keyframe_of_kind(id, mid, KeyframeRequestKind::Pli);
@@ -513,7 +521,9 @@ impl Harness {
             answers: Vec::new(),
             tracks: Vec::new(),
             dropped: Vec::new(),
+            dropped_upstream: Vec::new(),
             impairment: None,
+            upstream_impairment: None,
             timeout: None,
         });
         EndpointId(self.endpoints.len() - 1)
@@ -590,6 +600,9 @@ impl Harness {
                 }
                 Output::Transmit(transmit) => {
                     busy = true;
+                    if endpoint.drops_upstream(&transmit.contents) {
+                        continue;
+                    }
                     self.sfu
                         .handle_receive(now, transmit.source, &transmit.contents);
                 }
@@ -712,6 +725,21 @@ impl Endpoint {
     fn next_frame_at(&self) -> Option<Instant> {
         let next = self.tracks.iter().filter_map(|t| t.next_frame_at).min();
         self.connected_at.and(next)
+    }
+
+    /// Returns whether the upstream impairment drops this datagram, and files it if so.
+    fn drops_upstream(&mut self, datagram: &[u8]) -> bool {
+        let Some(rtp) = RtpView::parse(datagram) else {
+            return false;
+        };
+        let dropped = self
+            .upstream_impairment
+            .as_mut()
+            .is_some_and(|i| i.drops(&rtp));
+        if dropped {
+            self.dropped_upstream.push(rtp);
+        }
+        dropped
     }
 
     fn handle_event(&mut self, now: Instant, event: Event) {
