@@ -26,10 +26,12 @@ use crate::signalling::protocol::{
 };
 
 mod briefing;
+mod quality;
 mod rejoin;
 mod talk;
 
 pub use briefing::{BriefingRejected, BriefingRequest};
+pub use quality::{QualityGauges, QUALITY_REPORT_INTERVAL};
 use rejoin::Presence;
 pub use talk::{TalkRejected, TalkRequest};
 
@@ -43,6 +45,7 @@ const MAX_DATAGRAM: usize = 2048;
 pub struct MediaHandle {
     commands: mpsc::Sender<Command>,
     local_addr: SocketAddr,
+    quality: QualityGauges,
 }
 
 /// A person joining a room, as named in their token.
@@ -143,12 +146,18 @@ impl MediaHandle {
         Self {
             commands,
             local_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            quality: QualityGauges::default(),
         }
     }
 
     /// Returns the local address of the UDP socket.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Returns the connection quality gauges of the people in every room.
+    pub fn quality(&self) -> &QualityGauges {
+        &self.quality
     }
 
     /// Adds a client to a room. Messages for it go to `outbox`. With `resume`, the resume
@@ -313,6 +322,7 @@ pub async fn start(
     let (commands, receiver) = mpsc::channel(COMMAND_CAPACITY);
     let mut sfu_config = SfuConfig::new(candidate);
     sfu_config.rejoin_grace = rejoin_grace;
+    let quality = QualityGauges::default();
     let media = MediaLoop {
         socket,
         sfu: Sfu::new(sfu_config),
@@ -322,12 +332,14 @@ pub async fn start(
         briefings: HashMap::new(),
         events,
         talks: talk::Talks::default(),
+        quality: quality.clone(),
     };
     tracing::info!(udp = %local_addr, "media loop started");
     let task = tokio::spawn(media.run(receiver));
     let handle = MediaHandle {
         commands,
         local_addr,
+        quality,
     };
     Ok((handle, task))
 }
@@ -360,6 +372,7 @@ struct MediaLoop {
     briefings: HashMap<String, BriefingRoom>,
     events: EventSender,
     talks: talk::Talks,
+    quality: QualityGauges,
 }
 
 /// Waits for the recorder's next keyframe request, or for ever when nothing is recorded.
@@ -373,6 +386,8 @@ async fn next_keyframe_request(recorder: &mut Option<RecorderLink>) -> Option<Tr
 impl MediaLoop {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut buffer = vec![0u8; MAX_DATAGRAM];
+        let mut quality_tick = tokio::time::interval(QUALITY_REPORT_INTERVAL);
+        quality_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let wake = self
                 .sfu
@@ -398,6 +413,7 @@ impl MediaLoop {
                 Some(track) = next_keyframe_request(&mut self.recorder) => {
                     self.sfu.request_keyframe_for(Instant::now(), track);
                 }
+                _ = quality_tick.tick() => self.report_quality(),
             }
             self.hand_to_recorder();
             self.flush().await;
@@ -585,6 +601,8 @@ impl MediaLoop {
         self.dispatch_events();
         if let Some(left) = self.members.remove(&client) {
             tracing::info!(room = %left.member.room, identity = %left.member.identity, client = %client, "left");
+            self.quality
+                .remove(&left.member.room, &left.member.identity);
             self.briefing_left(&left.member);
             self.tell_recorder(RecorderInput::Left {
                 publisher: recorded_publisher(&left.member),

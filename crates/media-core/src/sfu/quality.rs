@@ -78,6 +78,8 @@ struct StreamFigures {
     packets: u64,
     /// Time of the latest event.
     at: Option<Instant>,
+    /// Whether two events have come, so that the rates are measured.
+    rated: bool,
     bitrate: f64,
     packet_rate: f64,
     loss: Option<f32>,
@@ -157,6 +159,7 @@ impl PeerFigures {
                 let packets = sample.packets.saturating_sub(entry.packets);
                 entry.bitrate = bytes as f64 * 8.0 / seconds;
                 entry.packet_rate = packets as f64 / seconds;
+                entry.rated = true;
             }
         }
         entry.bytes = sample.bytes;
@@ -172,18 +175,20 @@ impl PeerFigures {
             .retain(|_, s| s.at.is_some_and(|at| at + STALE_AFTER >= latest));
     }
 
-    /// Streams of the latest stats event. A stream str0m no longer reports counts as gone.
+    /// Streams of the latest stats event whose rates are measured. A stream str0m no
+    /// longer reports counts as gone.
     fn current(&self) -> impl Iterator<Item = (&Mid, &StreamFigures)> {
         let latest = self.latest;
         self.streams
             .iter()
-            .filter(move |(_, s)| s.at.is_some() && s.at == latest)
+            .filter(move |(_, s)| s.rated && s.at.is_some() && s.at == latest)
             .map(|((mid, _), s)| (mid, s))
     }
 }
 
 impl Sfu {
-    /// Returns the connection quality of every client that has a connection with figures.
+    /// Returns the connection quality of every client that has a connection with measured
+    /// figures.
     pub fn quality(&self) -> Vec<ClientQuality> {
         let mut clients: Vec<ClientId> = self.clients.keys().copied().collect();
         clients.sort();
@@ -193,8 +198,8 @@ impl Sfu {
             .collect()
     }
 
-    /// Returns the connection quality of one client, or `None` when neither of its
-    /// connections has reported stats yet.
+    /// Returns the connection quality of one client, or `None` until one of its
+    /// connections has carried media over two stats intervals.
     pub fn client_quality(&self, client: ClientId) -> Option<ClientQuality> {
         let entry = self.clients.get(&client)?;
         let link = |peer: Option<_>| {
@@ -211,7 +216,7 @@ impl Sfu {
     }
 
     fn link_quality(&self, peer: &Peer) -> Option<LinkQuality> {
-        peer.figures.latest?;
+        peer.figures.current().next()?;
         let mut link = LinkQuality {
             bitrate: 0,
             loss: None,
@@ -363,10 +368,19 @@ mod tests {
     fn stream_missing_from_latest_event_is_not_current() {
         let start = Instant::now();
         let mut figures = PeerFigures::default();
+        let second = start + Duration::from_secs(1);
         figures.record(sample("0", 1_000, 10, start, None));
-        figures.record(sample("1", 1_000, 10, start + Duration::from_secs(1), None));
+        figures.record(sample("1", 1_000, 10, start, None));
+        figures.record(sample("1", 2_000, 20, second, None));
         let mids: Vec<&Mid> = figures.current().map(|(mid, _)| mid).collect();
         assert_eq!(mids, vec![&Mid::from("1")]);
+    }
+
+    #[test]
+    fn single_event_has_no_rate() {
+        let mut figures = PeerFigures::default();
+        figures.record(sample("0", 1_000, 10, Instant::now(), None));
+        assert!(figures.current().next().is_none());
     }
 
     #[test]

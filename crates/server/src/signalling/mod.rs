@@ -1,6 +1,7 @@
 //! WebSocket signalling: protocol messages and one session per connection.
 
 pub mod protocol;
+pub mod quality;
 mod session;
 
 use std::sync::Arc;

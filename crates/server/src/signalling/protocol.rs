@@ -293,6 +293,10 @@ pub enum ServerMessage {
         /// The participant's identity.
         participant: String,
     },
+    /// How a person's media fares between their browser and the server, at most once per
+    /// [`QUALITY_REPORT_INTERVAL`](crate::media_loop::QUALITY_REPORT_INTERVAL). Sent to the
+    /// experts and organisers who may see the person.
+    ConnectionQuality(super::quality::QualityReport),
 }
 
 /// A talk between an expert or organiser and a participant.
