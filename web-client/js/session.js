@@ -11,6 +11,7 @@
 
 import { Briefing } from './briefing.js';
 import { Publisher } from './publisher.js';
+import { QualityReports } from './quality.js';
 import { Room } from './room.js';
 import { ServerError, Signalling } from './signalling.js';
 import { Subscriber } from './subscriber.js';
@@ -79,6 +80,8 @@ export class Session extends EventTarget {
   briefing = null; // a Briefing in briefing rooms
   publisher = null;
   subscriber = null;
+  /** Connection quality of the people in the room, for experts and organisers. */
+  quality = new QualityReports();
   /** True while the socket is lost and the session tries to resume on a new one. */
   reconnecting = false;
   #resumeToken = null;
@@ -186,6 +189,8 @@ export class Session extends EventTarget {
       // hands, floor and chat reach the page through the briefing's events
     } else if (this.talks.handle(message)) {
       // talks reach the page through the talks' events
+    } else if (this.quality.handle(message)) {
+      // quality reports reach the page through their events
     } else if (message.type !== 'pong') {
       console.warn(`ignored signalling message of type ${message.type}`);
     }
