@@ -52,7 +52,7 @@ describe('connection quality on the expert page', () => {
         participant.identity,
         REPORT_TIMEOUT_MS,
       );
-      const shown = await expert.page.page.evaluate((identity) => {
+      const badge = await expert.page.page.evaluate((identity) => {
         const tile = document.querySelector(
           `[data-testid="tile"][data-identity="${CSS.escape(identity)}"]`,
         );
@@ -67,14 +67,14 @@ describe('connection quality on the expert page', () => {
         };
       }, participant.identity);
 
-      assert.ok(['good', 'fair', 'poor'].includes(shown.level), `level ${shown.level}`);
+      assert.ok(['good', 'fair', 'poor'].includes(badge.level), `level ${badge.level}`);
       // Chromium 156 sent its fake camera and microphone at about 240 kbit/s in a trial, so
       // 50 kbit/s is far below what a working publisher shows.
-      assert.ok(shown.bitrate > 50_000, `bitrate ${shown.bitrate} bit/s`);
-      assert.ok(shown.label.startsWith('Связь'), `label "${shown.label}"`);
-      assert.match(shown.title, /^Отправляет \d/, 'the tooltip lists the figures');
-      assert.match(shown.detail, /потери/, 'the detail line lists the figures');
-      assert.doesNotMatch(shown.title, /quality\./, 'every text is translated');
+      assert.ok(badge.bitrate > 50_000, `bitrate ${badge.bitrate} bit/s`);
+      assert.ok(badge.label.startsWith('Связь'), `label "${badge.label}"`);
+      assert.match(badge.title, /^Отправляет \d/, 'the tooltip lists the figures');
+      assert.match(badge.detail, /потери/, 'the detail line lists the figures');
+      assert.doesNotMatch(badge.title, /quality\./, 'every text is translated');
     }),
   );
 });
