@@ -13,6 +13,7 @@
 import { Briefing } from './briefing.js';
 import { useIceServers } from './ice.js';
 import { Publisher } from './publisher.js';
+import { QualityReports } from './quality.js';
 import { Room } from './room.js';
 import { ServerError, Signalling } from './signalling.js';
 import { Subscriber } from './subscriber.js';
@@ -81,6 +82,8 @@ export class Session extends EventTarget {
   briefing = null; // a Briefing in briefing rooms
   publisher = null;
   subscriber = null;
+  /** Connection quality of the people in the room, for experts and organisers. */
+  quality = new QualityReports();
   /** True while the socket is lost and the session tries to resume on a new one. */
   reconnecting = false;
   #resumeToken = null;
@@ -191,6 +194,8 @@ export class Session extends EventTarget {
       // talks reach the page through the talks' events
     } else if (message.type === 'phone_camera') {
       this.dispatchEvent(new CustomEvent('phonecamera', { detail: message }));
+    } else if (this.quality.handle(message)) {
+      // quality reports reach the page through their events
     } else if (message.type !== 'pong') {
       console.warn(`ignored signalling message of type ${message.type}`);
     }

@@ -64,6 +64,9 @@ export class TileGrid extends EventTarget {
       const { info, track } = event.detail;
       this.#tiles.get(info.identity)?.detach(info, track);
     });
+    session.quality.addEventListener('change', (event) => {
+      this.#tiles.get(event.detail.identity)?.showQuality(event.detail.report);
+    });
     session.talks.addEventListener('change', (event) => {
       this.#showTalk(event.detail.participant);
       this.#syncAll(); // `include` may depend on who talks to whom
@@ -122,6 +125,7 @@ export class TileGrid extends EventTarget {
     }
     const tile = new Tile(identity, this.#onAutoplayBlocked, this.#onTalk, this.#viewSizes);
     tile.update(peer);
+    tile.showQuality(this.#session.quality.get(identity));
     this.#tiles.set(identity, tile);
     this.#showTalk(identity);
     this.#container.append(tile.element);

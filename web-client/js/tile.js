@@ -1,11 +1,13 @@
 // One person's tile: name, video of the camera, the second camera and the screen, audio
 // with a mute button, and a state: connecting, live, no-video, talk-audio (an expert's or
 // organiser's talk audio and no video), reconnecting or disconnected. A participant's tile on an expert's page also has a talk button and shows
-// who talks to the participant.
+// who talks to the participant. Experts and organisers also see each person's connection
+// quality.
 
 import { setText } from './i18n.js';
 import { FrameWatch } from './frame-watch.js';
 import { formatClock } from './recording-format.js';
+import { QualityBadge } from './quality-badge.js';
 import { publishes } from './room.js';
 
 const VIDEO_SOURCES = ['camera', 'camera2', 'screen'];
@@ -48,6 +50,7 @@ export class Tile {
   #talkLabel;
   #ownTalk = false;
   #viewSizes;
+  #quality = new QualityBadge();
   muted = false;
   state = 'connecting';
 
@@ -100,6 +103,11 @@ export class Tile {
     this.#talkButton.setAttribute('aria-pressed', String(this.#ownTalk));
     setText(this.#talkButton, this.#ownTalk ? 'tile.talk_stop' : 'tile.talk_start');
     this.element.classList.toggle('talking', Boolean(talk));
+  }
+
+  /** Shows the latest `connection_quality` report about this person, or nothing for null. */
+  showQuality(report) {
+    this.#quality.show(report);
   }
 
   /** Shows or plays a track from the receiving connection. */
@@ -217,7 +225,12 @@ export class Tile {
     this.#stateLabel = element('span', 'tile-state');
     this.#talkLabel = element('span', 'tile-talk', { 'data-testid': 'tile-talk' });
     this.#talkLabel.hidden = true;
-    this.#media.append(this.#placeholder, this.#stateLabel, this.#talkLabel);
+    this.#media.append(
+      this.#placeholder,
+      this.#stateLabel,
+      this.#talkLabel,
+      this.#quality.detail,
+    );
 
     const bar = element('div', 'tile-bar');
     this.#name = element('span', 'tile-name');
@@ -227,7 +240,7 @@ export class Tile {
     });
     this.#talkButton.hidden = true;
     this.#muteButton = element('button', 'tile-mute', { type: 'button', 'data-testid': 'mute' });
-    bar.append(this.#name, this.#talkButton, this.#muteButton);
+    bar.append(this.#name, this.#quality.indicator, this.#talkButton, this.#muteButton);
 
     this.#audioBox = element('div', 'tile-audio');
     this.#audioBox.hidden = true;

@@ -24,8 +24,8 @@ pub use layer::ViewSize;
 pub use peer::PeerKind;
 pub use sdp_check::{media_lines, MediaLine, SUPPORTED_CODECS};
 pub use sfu::{
-    offered_sources, ClientOptions, MediaPacket, OfferedTrack, Receives, SenderClock, Sfu,
-    SfuConfig, SfuEvent, TrackSummary,
+    offered_sources, ClientOptions, ClientQuality, LinkQuality, MediaPacket, OfferedTrack,
+    Receives, SenderClock, Sfu, SfuConfig, SfuEvent, TrackQuality, TrackSummary,
 };
 pub use str0m::format::Codec;
 pub use str0m::media::MediaKind;

@@ -13,6 +13,7 @@ use str0m::Rtc;
 use crate::ids::{ClientId, PeerId, TrackId, TrackSource};
 use crate::layer::ViewSize;
 use crate::rewrite::Rewriter;
+use crate::sfu::PeerFigures;
 
 /// Direction of media on a peer connection, seen from the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -33,6 +34,8 @@ pub(crate) struct Peer {
     /// Set while ICE has lost the client, until an ICE restart or new checks restore it.
     pub interrupted: bool,
     pub side: Side,
+    /// The latest stats of the connection's streams.
+    pub figures: PeerFigures,
 }
 
 pub(crate) enum Side {

@@ -28,6 +28,7 @@ use crate::signalling::protocol::{
 mod briefing;
 mod endpoints;
 mod phone;
+mod quality;
 mod rejoin;
 mod talk;
 mod tcp;
@@ -35,6 +36,7 @@ mod tcp;
 pub use briefing::{BriefingRejected, BriefingRequest};
 pub use endpoints::{EndRejected, OpenRejected, Opened, MAX_VIEWERS_PER_PERSON, WHIP_SOURCE};
 pub use phone::PhoneJoinRejected;
+pub use quality::{QualityGauges, QUALITY_REPORT_INTERVAL};
 use rejoin::Presence;
 pub use talk::{TalkRejected, TalkRequest};
 use tcp::{TcpMedia, TcpWake};
@@ -50,6 +52,7 @@ pub struct MediaHandle {
     commands: mpsc::Sender<Command>,
     local_addr: SocketAddr,
     tcp_local_addr: Option<SocketAddr>,
+    quality: QualityGauges,
 }
 
 /// A person joining a room, as named in their token.
@@ -179,6 +182,7 @@ impl MediaHandle {
             commands,
             local_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             tcp_local_addr: None,
+            quality: QualityGauges::default(),
         }
     }
 
@@ -190,6 +194,11 @@ impl MediaHandle {
     /// Returns the local address of the TCP listener, when ICE over TCP is on.
     pub fn tcp_local_addr(&self) -> Option<SocketAddr> {
         self.tcp_local_addr
+    }
+
+    /// Returns the connection quality gauges of the people in every room.
+    pub fn quality(&self) -> &QualityGauges {
+        &self.quality
     }
 
     /// Adds a client to a room. Messages for it go to `outbox`. With `resume`, the resume
@@ -475,6 +484,7 @@ pub async fn start(
     let local_addr = socket.local_addr().map_err(udp_error)?;
     let mut sfu_config = SfuConfig::new(with_port(addresses.udp_candidate, local_addr));
     sfu_config.rejoin_grace = rejoin_grace;
+    let quality = QualityGauges::default();
     let tcp = match addresses.tcp {
         Some((listen, candidate)) => {
             let tcp_error = |source| MediaStartError::BindTcp {
@@ -502,6 +512,7 @@ pub async fn start(
         talks: talk::Talks::default(),
         phones: phone::Phones::default(),
         viewers: HashMap::new(),
+        quality: quality.clone(),
     };
     match tcp_local_addr {
         Some(tcp) => tracing::info!(udp = %local_addr, %tcp, "media loop started"),
@@ -512,6 +523,7 @@ pub async fn start(
         commands,
         local_addr,
         tcp_local_addr,
+        quality,
     };
     Ok((handle, task))
 }
@@ -560,6 +572,7 @@ struct MediaLoop {
     phones: phone::Phones,
     /// WHEP viewers, which are not members of their room.
     viewers: HashMap<ClientId, endpoints::Viewer>,
+    quality: QualityGauges,
 }
 
 /// Waits for the recorder's next keyframe request, or for ever when nothing is recorded.
@@ -581,6 +594,8 @@ async fn next_tcp(tcp: &mut Option<TcpMedia>) -> TcpWake {
 impl MediaLoop {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut buffer = vec![0u8; MAX_DATAGRAM];
+        let mut quality_tick = tokio::time::interval(QUALITY_REPORT_INTERVAL);
+        quality_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let wake = self
                 .sfu
@@ -618,6 +633,7 @@ impl MediaLoop {
                 Some(track) = next_keyframe_request(&mut self.recorder) => {
                     self.sfu.request_keyframe_for(Instant::now(), track);
                 }
+                _ = quality_tick.tick() => self.report_quality(),
             }
             self.hand_to_recorder();
             self.flush().await;
@@ -884,6 +900,7 @@ impl MediaLoop {
         if self.is_present(member) {
             return;
         }
+        self.quality.remove(&member.room, &member.identity);
         self.tell_recorder(RecorderInput::Left {
             publisher: recorded_publisher(member),
         });

@@ -860,12 +860,20 @@ async fn audit(
     Ok(Json(AuditList { entries }))
 }
 
-/// Serves the recorder's counters in the Prometheus text exposition format.
+/// Serves the recorder's counters and the connection quality gauges in the Prometheus text
+/// exposition format.
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let mut body = state
+        .recordings
+        .as_ref()
+        .map(recorder_metrics)
+        .unwrap_or_default();
+    body.push_str(&state.media.quality().render());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+fn recorder_metrics(rec: &Recordings) -> String {
     use crate::recording::index::Stats;
-    let Some(rec) = state.recordings.as_ref() else {
-        return (StatusCode::OK, "").into_response();
-    };
     let stats = &rec.index.stats;
     let rows: [(&str, &str, &str, u64); 9] = [
         (
@@ -929,5 +937,5 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
         ));
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+    body
 }

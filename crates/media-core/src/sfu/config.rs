@@ -19,17 +19,21 @@ pub struct SfuConfig {
     /// How long the tracks of a lost publishing connection stay subscribed, waiting for
     /// the same client to publish them again on a new connection.
     pub rejoin_grace: Duration,
+    /// How often each peer connection reports its RTP statistics, the window over which
+    /// [`Sfu::quality`](super::Sfu::quality) measures bitrates.
+    pub stats_interval: Duration,
 }
 
 impl SfuConfig {
     /// Returns a configuration with a UDP candidate only, the default keyframe interval of
-    /// one second and a rejoin grace of 30 seconds.
+    /// one second, a rejoin grace of 30 seconds and stats every second.
     pub fn new(candidate: SocketAddr) -> Self {
         Self {
             candidate,
             tcp_candidate: None,
             keyframe_interval: Duration::from_secs(1),
             rejoin_grace: Duration::from_secs(30),
+            stats_interval: Duration::from_secs(1),
         }
     }
 }

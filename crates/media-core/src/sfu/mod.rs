@@ -25,6 +25,7 @@ mod forwarding;
 mod negotiation;
 mod presenting;
 mod publishing;
+mod quality;
 mod rejoin;
 mod simulcast;
 mod talk;
@@ -34,6 +35,8 @@ mod watching;
 use crate::track::TrackIn;
 pub use config::{ClientOptions, Receives, SfuConfig};
 pub use events::{OfferedTrack, SfuEvent, TrackSummary};
+pub(crate) use quality::PeerFigures;
+pub use quality::{ClientQuality, LinkQuality, TrackQuality};
 use rejoin::{offer_fingerprint, offer_ufrag};
 pub use talk::offered_sources;
 pub(crate) use tap::RecorderFeed;
@@ -391,6 +394,7 @@ impl Sfu {
         let mut builder = Rtc::builder()
             .set_ice_lite(true)
             .set_rtp_mode(true)
+            .set_stats_interval(Some(self.config.stats_interval))
             .clear_codecs()
             .enable_opus(true, false);
         for codec in VideoCodec::ordered(preferred) {
@@ -413,6 +417,7 @@ impl Sfu {
             failed: false,
             interrupted: false,
             side,
+            figures: PeerFigures::default(),
         };
         self.peers.insert(id, peer);
         id
@@ -570,6 +575,11 @@ impl Sfu {
                     .map(|f| (f.track, self.layer_for_keyframe(now, f)));
                 if let Some((track, layer)) = target {
                     self.request_keyframe(now, track, layer, request.kind);
+                }
+            }
+            Event::MediaIngressStats(_) | Event::MediaEgressStats(_) => {
+                if let Some(peer) = self.peers.get_mut(&peer_id) {
+                    peer.record_stats(event);
                 }
             }
             _ => {}

@@ -2,6 +2,7 @@
 
 mod phone;
 pub mod protocol;
+pub mod quality;
 mod session;
 
 use std::sync::Arc;

@@ -331,6 +331,10 @@ pub enum ServerMessage {
         /// The participant's identity.
         participant: String,
     },
+    /// How a person's media fares between their browser and the server, at most once per
+    /// [`QUALITY_REPORT_INTERVAL`](crate::media_loop::QUALITY_REPORT_INTERVAL). Sent to the
+    /// experts and organisers who may see the person.
+    ConnectionQuality(super::quality::QualityReport),
 }
 
 /// The simulcast layers of a published track that receivers or the recording need.

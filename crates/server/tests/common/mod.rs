@@ -11,9 +11,11 @@ use profstage_server::config::{Config, TokenSecret};
 use profstage_server::signalling::protocol::{Role, RoomKind, ServerMessage};
 use profstage_server::token::{Claims, PhoneClaims, PhoneScope, TokenKeys};
 use str0m::change::{SdpAnswer, SdpPendingOffer};
-use str0m::media::{Direction, MediaKind};
+use str0m::format::Codec;
+use str0m::media::{Direction, MediaKind, Mid};
 use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Input, Output, Rtc};
+use str0m::rtp::RtpWrite;
+use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::net::TcpStream;
 use tokio::net::UdpSocket;
 use tokio_tungstenite::tungstenite::Message;
@@ -212,20 +214,41 @@ impl Drop for TestPublisher {
 /// Other messages that arrive before the answer are skipped. The server announces the
 /// track once DTLS is up, because str0m reports the m-lines only then.
 pub async fn publish(client: &mut Client, kind: MediaKind, source: &str) -> TestPublisher {
+    publish_with(client, kind, source, false).await
+}
+
+/// Publishes as [`publish`] does, and once connected sends an audio packet of
+/// [`MEDIA_PAYLOAD_BYTES`] every [`MEDIA_PACKET_INTERVAL`]: 80 kbit/s of payload.
+pub async fn publish_media(client: &mut Client, source: &str) -> TestPublisher {
+    publish_with(client, MediaKind::Audio, source, true).await
+}
+
+async fn publish_with(
+    client: &mut Client,
+    kind: MediaKind,
+    source: &str,
+    sends_media: bool,
+) -> TestPublisher {
     let socket = UdpSocket::bind("127.0.0.1:0").await.expect("a UDP socket");
     let local = socket.local_addr().expect("the socket has an address");
     let mut rtc = Rtc::builder().set_rtp_mode(true).build(Instant::now());
     rtc.add_local_candidate(Candidate::host(local, "udp").expect("a host candidate"));
-    negotiate_publish(client, &mut rtc, kind, source).await;
-    let task = tokio::spawn(drive(rtc, socket, local));
+    let mid = negotiate_publish(client, &mut rtc, kind, source).await;
+    let media = sends_media.then(|| AudioSource::new(mid));
+    let task = tokio::spawn(drive(rtc, socket, local, media));
     TestPublisher { task }
 }
 
 /// Adds a send-only m-line of `kind` from `source` to `rtc`, sends `publish` with the offer
-/// and applies the server's answer. Other messages that arrive before the answer are
-/// skipped.
-pub async fn negotiate_publish(client: &mut Client, rtc: &mut Rtc, kind: MediaKind, source: &str) {
-    let pending = send_offer(client, rtc, kind, source).await;
+/// and applies the server's answer, then returns the m-line. Other messages that arrive
+/// before the answer are skipped.
+pub async fn negotiate_publish(
+    client: &mut Client,
+    rtc: &mut Rtc,
+    kind: MediaKind,
+    source: &str,
+) -> Mid {
+    let (mid, pending) = send_offer(client, rtc, kind, source).await;
     let answer = loop {
         match client.receive().await {
             ServerMessage::PublishAnswer { sdp } => break sdp,
@@ -237,16 +260,17 @@ pub async fn negotiate_publish(client: &mut Client, rtc: &mut Rtc, kind: MediaKi
     rtc.sdp_api()
         .accept_answer(pending, answer)
         .expect("the answer applies");
+    mid
 }
 
 /// Sends `publish` with an offer from `rtc` of one send-only m-line of `kind`, declared as
-/// `source`, and returns the offer for the answer to complete.
+/// `source`, and returns the m-line and the offer for the answer to complete.
 pub async fn send_offer(
     client: &mut Client,
     rtc: &mut Rtc,
     kind: MediaKind,
     source: &str,
-) -> SdpPendingOffer {
+) -> (Mid, SdpPendingOffer) {
     let mut change = rtc.sdp_api();
     let mid = change.add_media(kind, Direction::SendOnly, None, None, None);
     let (offer, pending) = change.apply().expect("an offer with media");
@@ -257,12 +281,60 @@ pub async fn send_offer(
             "tracks": [{"mid": mid.to_string(), "source": source}],
         }))
         .await;
-    pending
+    (mid, pending)
 }
 
-/// Moves datagrams between the peer and its socket and runs its timers.
-async fn drive(mut rtc: Rtc, socket: UdpSocket, local: SocketAddr) {
+/// Payload bytes of each packet a media-sending [`TestPublisher`] writes.
+pub const MEDIA_PAYLOAD_BYTES: usize = 200;
+/// Time between two packets of a media-sending [`TestPublisher`].
+pub const MEDIA_PACKET_INTERVAL: Duration = Duration::from_millis(20);
+
+/// Opus-numbered packets of filler bytes on one m-line, one per [`MEDIA_PACKET_INTERVAL`].
+struct AudioSource {
+    mid: Mid,
+    sequence: u64,
+    timestamp: u32,
+    next_at: Option<Instant>,
+}
+
+impl AudioSource {
+    fn new(mid: Mid) -> Self {
+        Self {
+            mid,
+            sequence: 1,
+            timestamp: 0,
+            next_at: None,
+        }
+    }
+
+    /// Writes the packets that are due and returns when the next one is.
+    fn write_due(&mut self, rtc: &mut Rtc, now: Instant) -> Option<Instant> {
+        let next_at = *self.next_at.get_or_insert(now);
+        if next_at > now {
+            return Some(next_at);
+        }
+        let pt = rtc
+            .codec_config()
+            .find(|p| p.spec().codec == Codec::Opus)
+            .map(|p| p.pt())?;
+        let mut api = rtc.direct_api();
+        let stream = api.stream_tx_by_mid(self.mid, None)?;
+        let payload = vec![0x5a; MEDIA_PAYLOAD_BYTES];
+        let write = RtpWrite::new(pt, self.sequence.into(), self.timestamp, now, payload);
+        stream.write_rtp(write);
+        self.sequence += 1;
+        self.timestamp = self.timestamp.wrapping_add(960);
+        let next = next_at + MEDIA_PACKET_INTERVAL;
+        self.next_at = Some(next);
+        Some(next)
+    }
+}
+
+/// Moves datagrams between the peer and its socket and runs its timers. With `media`, it
+/// also writes packets once ICE and DTLS are up.
+async fn drive(mut rtc: Rtc, socket: UdpSocket, local: SocketAddr, mut media: Option<AudioSource>) {
     let mut buffer = vec![0u8; 2048];
+    let mut connected = false;
     loop {
         let deadline = match rtc.poll_output() {
             Ok(Output::Transmit(transmit)) => {
@@ -271,10 +343,19 @@ async fn drive(mut rtc: Rtc, socket: UdpSocket, local: SocketAddr) {
                     .await;
                 continue;
             }
+            Ok(Output::Event(Event::Connected)) => {
+                connected = true;
+                continue;
+            }
             Ok(Output::Event(_)) => continue,
             Ok(Output::Timeout(at)) => at,
             Err(error) => panic!("the test publisher failed: {error}"),
         };
+        let media_at = match media.as_mut().filter(|_| connected) {
+            Some(source) => source.write_due(&mut rtc, Instant::now()),
+            None => None,
+        };
+        let deadline = media_at.map_or(deadline, |at| at.min(deadline));
         let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
         let input = tokio::select! {
             received = socket.recv_from(&mut buffer) => {
