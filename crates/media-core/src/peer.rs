@@ -11,7 +11,8 @@ use str0m::rtp::Ssrc;
 use str0m::Rtc;
 
 use crate::ids::{ClientId, PeerId, TrackId, TrackSource};
-use crate::layer::ViewSize;
+use crate::bitrate::LayerCap;
+use crate::layer::{Layers, ViewSize};
 use crate::rewrite::Rewriter;
 
 /// Direction of media on a peer connection, seen from the client.
@@ -75,6 +76,11 @@ pub(crate) struct ReceivingSide {
     pub idle: Vec<IdleSlot>,
     /// Whether the next offer restarts ICE with new credentials.
     pub ice_restart: bool,
+    /// The newest estimate of the bandwidth towards the client, from str0m's send-side
+    /// bandwidth estimation, in bits per second.
+    pub estimate: Option<u64>,
+    /// When the bandwidth is next shared among the forwarded tracks.
+    pub next_allocation: Option<Instant>,
 }
 
 /// An m-line of a receiving connection that carries no track. M-lines are made inactive
@@ -98,6 +104,8 @@ pub(crate) struct Forward {
     pub payload_type: Option<(Pt, Pt)>,
     /// The size the subscriber shows the video at, once it said so.
     pub view: Option<ViewSize>,
+    /// The highest layer the connection's bandwidth estimate allows.
+    pub cap: LayerCap,
 }
 
 impl Forward {
@@ -109,7 +117,14 @@ impl Forward {
             rewriter,
             payload_type: None,
             view: None,
+            cap: LayerCap::default(),
         }
+    }
+
+    /// Returns the layer of `layers` this forward should get: the one that suits its view,
+    /// or a lower one when the bandwidth estimate does not allow that.
+    pub fn target_layer(&self, layers: &Layers) -> usize {
+        layers.for_view_within(self.view, self.cap.limit())
     }
 
     /// Frees the m-line for another track.
