@@ -62,7 +62,7 @@ pub(crate) const RAISE_HOLD: Duration = Duration::from_secs(2);
 
 /// The highest layer a subscriber's bandwidth estimate allows for one track, with
 /// hysteresis: a lower limit applies at once, a higher one only after the estimate allowed
-/// it for [`RAISE_HOLD`] without a break.
+/// it, with headroom, for [`RAISE_HOLD`] without a break.
 #[derive(Debug, Default)]
 pub(crate) struct LayerCap {
     /// The highest layer allowed, or `None` when the estimate does not limit the track.
@@ -77,34 +77,42 @@ impl LayerCap {
         self.limit
     }
 
-    /// Applies the limit the newest allocation allows at `now` (`None`: no limit). Returns
-    /// whether the applied limit changed.
-    pub fn update(&mut self, now: Instant, allowed: Option<usize>) -> bool {
-        let raising = match (self.limit, allowed) {
-            (None, _) => false,
-            (Some(_), None) => true,
-            (Some(limit), Some(allowed)) => allowed > limit,
-        };
-        if !raising {
+    /// Applies the newest allocation at `now`. `keep` is the highest layer the whole
+    /// estimate allows and `raise` the highest one the estimate allows with headroom, and
+    /// `None` means no limit. Returns whether the applied limit changed.
+    pub fn update(&mut self, now: Instant, keep: Option<usize>, raise: Option<usize>) -> bool {
+        if is_below(keep, self.limit) {
+            self.limit = keep;
             self.raise_since = None;
-            let changed = self.limit != allowed;
-            self.limit = allowed;
-            return changed;
+            return true;
+        }
+        if !is_below(self.limit, raise) {
+            self.raise_since = None;
+            return false;
         }
         let since = *self.raise_since.get_or_insert(now);
         if now.saturating_duration_since(since) < RAISE_HOLD {
             return false;
         }
         self.raise_since = None;
-        self.limit = allowed;
+        self.limit = raise;
         true
+    }
+}
+
+/// Returns whether limit `a` is lower than limit `b`, where `None` is no limit.
+fn is_below(a: Option<usize>, b: Option<usize>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a < b,
+        (Some(_), None) => true,
+        (None, _) => false,
     }
 }
 
 /// One video track in a bandwidth allocation.
 #[derive(Debug)]
 pub(crate) struct VideoDemand {
-    /// Bitrate of each layer, lowest first. A layer not measured yet counts as zero.
+    /// Bitrate of each layer, lowest first, with zero for a layer not measured yet.
     pub layer_bitrates: Vec<u64>,
     /// The layer the subscriber's view calls for.
     pub target: usize,
@@ -113,9 +121,12 @@ pub(crate) struct VideoDemand {
 /// Shares `budget` bits per second among video tracks and returns the highest layer each
 /// may get. Every track gets at least its lowest layer. Then the tracks go up one layer at
 /// a time in turn, towards their targets, while the sum of their layers fits the budget.
+/// A layer costs at least as much as the layers below it, so that one not measured yet
+/// costs what the next measured one below it does.
 pub(crate) fn allocate(budget: u64, demands: &[VideoDemand]) -> Vec<usize> {
     let bitrate = |demand: &VideoDemand, layer: usize| -> u64 {
-        demand.layer_bitrates.get(layer).copied().unwrap_or(0)
+        let below = demand.layer_bitrates.iter().take(layer + 1);
+        below.copied().max().unwrap_or(0)
     };
     let mut levels = vec![0; demands.len()];
     let mut spent: u64 = demands.iter().map(|d| bitrate(d, 0)).sum();
@@ -174,16 +185,23 @@ mod tests {
     fn cap_lowers_at_once_and_raises_after_hold() {
         let start = Instant::now();
         let mut cap = LayerCap::default();
-        assert!(cap.update(start, Some(1)), "the first limit applies at once");
+        assert!(
+            cap.update(start, Some(1), Some(1)),
+            "the first limit applies at once"
+        );
         assert_eq!(cap.limit(), Some(1));
-        assert!(cap.update(start, Some(0)));
+        assert!(cap.update(start, Some(0), Some(0)));
         assert_eq!(cap.limit(), Some(0));
 
-        assert!(!cap.update(start, Some(2)));
+        assert!(
+            !cap.update(start, Some(2), Some(0)),
+            "no raise without headroom"
+        );
+        assert!(!cap.update(start, Some(2), Some(2)));
         assert_eq!(cap.limit(), Some(0), "a raise waits");
-        assert!(!cap.update(start + RAISE_HOLD / 2, Some(2)));
+        assert!(!cap.update(start + RAISE_HOLD / 2, Some(2), Some(2)));
         assert_eq!(cap.limit(), Some(0));
-        assert!(cap.update(start + RAISE_HOLD, Some(2)));
+        assert!(cap.update(start + RAISE_HOLD, Some(2), Some(2)));
         assert_eq!(cap.limit(), Some(2));
     }
 
@@ -191,12 +209,13 @@ mod tests {
     fn cap_raise_restarts_after_break() {
         let start = Instant::now();
         let mut cap = LayerCap::default();
-        cap.update(start, Some(0));
-        cap.update(start, None);
-        cap.update(start + RAISE_HOLD / 2, Some(0));
-        assert!(!cap.update(start + RAISE_HOLD, None), "the hold started again");
+        cap.update(start, Some(0), Some(0));
+        cap.update(start, None, None);
+        cap.update(start + RAISE_HOLD / 2, None, Some(0));
+        let restarted = cap.update(start + RAISE_HOLD, None, None);
+        assert!(!restarted, "the hold started again");
         assert_eq!(cap.limit(), Some(0));
-        assert!(cap.update(start + RAISE_HOLD * 2, None));
+        assert!(cap.update(start + RAISE_HOLD * 2, None, None));
         assert_eq!(cap.limit(), None);
     }
 
@@ -209,7 +228,16 @@ mod tests {
         assert_eq!(allocate(2_000, &[demand(2), demand(2)]), [2, 2]);
         assert_eq!(allocate(1_300, &[demand(2), demand(2)]), [2, 1]);
         assert_eq!(allocate(700, &[demand(2), demand(2)]), [1, 1]);
-        assert_eq!(allocate(50, &[demand(2), demand(1)]), [0, 0], "lowest always");
+        assert_eq!(
+            allocate(50, &[demand(2), demand(1)]),
+            [0, 0],
+            "lowest always"
+        );
         assert_eq!(allocate(2_000, &[demand(0), demand(1)]), [0, 1], "targets");
+        let unmeasured = VideoDemand {
+            layer_bitrates: vec![100, 0, 900],
+            target: 2,
+        };
+        assert_eq!(allocate(950, &[unmeasured]), [2], "costs the layer below");
     }
 }

@@ -10,8 +10,8 @@ use str0m::media::{MediaKind, Mid, Pt, Rid};
 use str0m::rtp::Ssrc;
 use str0m::Rtc;
 
-use crate::ids::{ClientId, PeerId, TrackId, TrackSource};
 use crate::bitrate::LayerCap;
+use crate::ids::{ClientId, PeerId, TrackId, TrackSource};
 use crate::layer::{Layers, ViewSize};
 use crate::rewrite::Rewriter;
 

@@ -15,8 +15,10 @@ use crate::peer::Side;
 /// second. str0m probes upwards from it.
 pub(super) const INITIAL_ESTIMATE: u64 = 1_000_000;
 
-/// The share of the estimate the forwarded layers may use. The rest absorbs the headers
-/// not counted in the measured bitrates, retransmissions and an estimate that is too high.
+/// The share of the estimate a higher layer must fit in before a subscriber gets it. The
+/// rest absorbs retransmissions, a layer that sends more for a while, and an estimate that
+/// is too high. Layers a subscriber has may use the whole estimate, so that a connection
+/// whose estimate hovers just above its rate does not flap.
 const HEADROOM: f64 = 0.85;
 
 /// How often each receiving connection shares its estimate among its tracks again, so
@@ -76,7 +78,7 @@ impl Sfu {
             return;
         };
 
-        let mut budget = (estimate as f64 * HEADROOM) as u64;
+        let mut audio: u64 = 0;
         let mut desired: u64 = 0;
         let mut video: Vec<Mid> = Vec::new();
         let mut demands: Vec<VideoDemand> = Vec::new();
@@ -92,7 +94,7 @@ impl Sfu {
             let wanted = layer_bitrates.get(target).copied().unwrap_or(0);
             desired += wanted;
             if forward.kind == MediaKind::Audio {
-                budget = budget.saturating_sub(wanted);
+                audio += wanted;
                 continue;
             }
             video.push(mid);
@@ -102,21 +104,32 @@ impl Sfu {
             });
         }
 
-        let levels = allocate(budget, &demands);
+        let video_budget = estimate.saturating_sub(audio);
+        let keep = allocate(video_budget, &demands);
+        let raise = allocate((video_budget as f64 * HEADROOM) as u64, &demands);
         let mut changed: Vec<TrackId> = Vec::new();
-        for ((mid, demand), level) in video.iter().zip(&demands).zip(levels) {
+        for (index, mid) in video.iter().enumerate() {
             let Some(forward) = side.forwards.get_mut(mid) else {
                 continue;
             };
-            let allowed = (level < demand.target).then_some(level);
-            if forward.cap.update(now, allowed) {
+            let target = demands[index].target;
+            let limit = |level: usize| (level < target).then_some(level);
+            if forward
+                .cap
+                .update(now, limit(keep[index]), limit(raise[index]))
+            {
                 tracing::debug!(peer = %peer_id, track = %forward.track, limit = ?forward.cap.limit(), estimate, "bandwidth cap changed");
                 changed.push(forward.track);
             }
         }
 
+        // While a track is capped, str0m pads up to what the views call for, within its
+        // estimate, so that the estimate can grow back to a higher layer: it rises only
+        // with what is sent.
+        let capped = side.forwards.values().any(|f| f.cap.limit().is_some());
         let desired = Bitrate::bps((desired as f64 / HEADROOM) as u64);
-        peer.guarded(|rtc| rtc.bwe().set_bitrate(Bitrate::ZERO, desired));
+        let minimum = if capped { desired } else { Bitrate::ZERO };
+        peer.guarded(|rtc| rtc.bwe().set_bitrate(minimum, desired));
         self.dirty.push(peer_id);
         for track in changed {
             self.update_wanted_layers(now, track);
