@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use str0m::media::Rid;
 use str0m::rtp::Ssrc;
 
+use crate::bitrate::BitrateMeter;
 use crate::track::KeyframeThrottle;
 
 /// A layer that sent nothing for this long counts as stopped, and receivers fall back to
@@ -43,6 +44,8 @@ pub(crate) struct Layer {
     /// Frame width and height, read from the layer's keyframes where the codec allows.
     pub size: Option<(u32, u32)>,
     pub keyframes: KeyframeThrottle,
+    /// What the layer sends, measured from its packets.
+    pub bitrate: BitrateMeter,
 }
 
 impl Layer {
@@ -53,6 +56,7 @@ impl Layer {
             last_arrival: None,
             size: None,
             keyframes: KeyframeThrottle::default(),
+            bitrate: BitrateMeter::default(),
         }
     }
 }
@@ -168,11 +172,19 @@ impl Layers {
         }
     }
 
+    /// Returns the measured bitrate of each layer in bits per second, lowest first, with
+    /// zero for a layer not measured yet.
+    pub fn bitrates(&self) -> Vec<u64> {
+        self.layers
+            .iter()
+            .map(|layer| layer.bitrate.bits_per_second().unwrap_or(0))
+            .collect()
+    }
+
     pub fn top(&self) -> usize {
         self.layers.len() - 1
     }
 
-    // TODO: a receiver's bandwidth estimate does not cap the layer yet.
     /// Returns the layer that suits a view of `view`: the lowest layer whose known frame
     /// size covers the view in width or height, so that it is scaled down or not at all.
     /// Without a view, or when no known size covers it, that is the top layer; a hidden
@@ -190,6 +202,12 @@ impl Layers {
                 .is_some_and(|(width, height)| width >= view.width || height >= view.height)
         };
         self.layers.iter().position(covers).unwrap_or(self.top())
+    }
+
+    /// Returns the layer that suits `view`, like [`Layers::for_view`], but at most `limit`.
+    pub fn for_view_within(&self, view: Option<ViewSize>, limit: Option<usize>) -> usize {
+        let target = self.for_view(view);
+        limit.map_or(target, |limit| target.min(limit))
     }
 
     /// Returns the layer to forward when `target` is wanted: `target` while it arrives,

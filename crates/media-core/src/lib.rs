@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+mod bitrate;
 mod error;
 mod ids;
 pub mod keyframe;

@@ -10,8 +10,9 @@ use str0m::media::{MediaKind, Mid, Pt, Rid};
 use str0m::rtp::Ssrc;
 use str0m::Rtc;
 
+use crate::bitrate::LayerCap;
 use crate::ids::{ClientId, PeerId, TrackId, TrackSource};
-use crate::layer::ViewSize;
+use crate::layer::{Layers, ViewSize};
 use crate::rewrite::Rewriter;
 use crate::sfu::PeerFigures;
 
@@ -81,6 +82,11 @@ pub(crate) struct ReceivingSide {
     /// Whether the viewer made the offer and its m-lines stay as answered: the server
     /// never offers on this connection, so a track that ends leaves its m-line silent.
     pub viewer_offered: bool,
+    /// The newest estimate of the bandwidth towards the client, from str0m's send-side
+    /// bandwidth estimation, in bits per second.
+    pub estimate: Option<u64>,
+    /// When the bandwidth is next shared among the forwarded tracks.
+    pub next_allocation: Option<Instant>,
 }
 
 /// An m-line of a receiving connection that carries no track. M-lines are made inactive
@@ -104,6 +110,8 @@ pub(crate) struct Forward {
     pub payload_type: Option<(Pt, Pt)>,
     /// The size the subscriber shows the video at, once it said so.
     pub view: Option<ViewSize>,
+    /// The highest layer the connection's bandwidth estimate allows.
+    pub cap: LayerCap,
 }
 
 impl Forward {
@@ -115,7 +123,14 @@ impl Forward {
             rewriter,
             payload_type: None,
             view: None,
+            cap: LayerCap::default(),
         }
+    }
+
+    /// Returns the layer of `layers` this forward should get: the one that suits its view,
+    /// or a lower one when the bandwidth estimate does not allow that.
+    pub fn target_layer(&self, layers: &Layers) -> usize {
+        layers.for_view_within(self.view, self.cap.limit())
     }
 
     /// Frees the m-line for another track.

@@ -105,6 +105,10 @@ impl Sfu {
         track
             .layers
             .note_packet(layer, packet.header.ssrc, now, size);
+        if let Some(entry) = track.layers.get_mut(layer) {
+            let bytes = packet.header.header_len + packet.payload.len();
+            entry.bitrate.record(now, bytes);
+        }
         self.tap(now, track_id, layer, keyframe, &packet, &params);
 
         let Some(track) = self.tracks.get(&track_id) else {
@@ -257,12 +261,13 @@ fn write_forward(
 
     let header = &packet.header;
     let spec = params.spec();
+    let target = forward.target_layer(layers);
     let rewriter = forward
         .rewriter
         .get_or_insert_with(|| Rewriter::new(spec.clock_rate.get()));
     let mut switched = false;
     if !rewriter.is_current(header.ssrc) {
-        let chosen = layers.fallback(layers.for_view(forward.view), now);
+        let chosen = layers.fallback(target, now);
         if chosen != Some(layer) {
             return Written::Skipped;
         }

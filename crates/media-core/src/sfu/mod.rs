@@ -9,6 +9,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::media::Mid;
 use str0m::net::{Protocol, Receive, TcpType, Transmit};
@@ -19,6 +20,7 @@ use crate::ids::{ClientId, PeerId, RoomId, TrackId, TrackSource};
 use crate::peer::{Peer, PeerKind, PublishingSide, Side};
 use crate::sdp_check::{check_offer, preferred_video_codec, VideoCodec};
 
+mod bandwidth;
 mod config;
 mod events;
 mod forwarding;
@@ -355,6 +357,7 @@ impl Sfu {
             self.send_keyframe_request(track, layer);
         }
         self.expire_orphans(now);
+        self.allocate_due(now);
         self.process(now);
     }
 
@@ -378,7 +381,11 @@ impl Sfu {
             .values()
             .flat_map(|t| t.layers.iter())
             .filter_map(|layer| layer.keyframes.due_at(interval));
-        peers.chain(keyframes).chain(self.orphan_deadline()).min()
+        peers
+            .chain(keyframes)
+            .chain(self.orphan_deadline())
+            .chain(self.allocation_deadline())
+            .min()
     }
 
     /// Creates a peer connection. `preferred` goes first among the video codecs, because
@@ -404,6 +411,11 @@ impl Sfu {
                 VideoCodec::Vp9 => builder.enable_vp9(true),
                 VideoCodec::Av1 => builder.enable_av1(true),
             };
+        }
+        if matches!(side, Side::Receiving(_)) {
+            // Send-side bandwidth estimation from the subscriber's TWCC feedback caps
+            // the simulcast layers it gets (`sfu/bandwidth.rs`).
+            builder = builder.enable_bwe(Some(Bitrate::bps(bandwidth::INITIAL_ESTIMATE)));
         }
         let mut rtc = builder.build(now);
         for candidate in self.host_candidates() {
@@ -563,6 +575,11 @@ impl Sfu {
                     self.restore(peer_id, client, kind);
                 }
                 self.forward(now, peer_id, packet);
+            }
+            Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. })
+                if kind == PeerKind::Receiving =>
+            {
+                self.note_estimate(now, peer_id, estimate);
             }
             Event::KeyframeRequest(request) if kind == PeerKind::Receiving => {
                 let target = self

@@ -32,18 +32,25 @@ impl Sfu {
             return false;
         };
         forward.view = Some(view);
-        let open = forward.open;
+        let (open, limit) = (forward.open, forward.cap.limit());
         self.update_wanted_layers(now, track);
         if open {
-            self.request_chosen_keyframe(now, track, view);
+            self.request_chosen_keyframe(now, track, view, limit);
         }
         self.process(now);
         true
     }
 
-    /// Asks for a keyframe of the layer that suits `view`, when it arrives, so that a
-    /// subscriber whose view changed switches without waiting for the encoder's next one.
-    fn request_chosen_keyframe(&mut self, now: Instant, track: TrackId, view: ViewSize) {
+    /// Asks for a keyframe of the layer that suits `view` within the bandwidth `limit`,
+    /// when it arrives, so that a subscriber whose view changed switches without waiting
+    /// for the encoder's next one.
+    fn request_chosen_keyframe(
+        &mut self,
+        now: Instant,
+        track: TrackId,
+        view: ViewSize,
+        limit: Option<usize>,
+    ) {
         let Some(entry) = self.tracks.get(&track) else {
             return;
         };
@@ -51,7 +58,8 @@ impl Sfu {
         if !layers.is_simulcast() {
             return;
         }
-        if let Some(layer) = layers.fallback(layers.for_view(Some(view)), now) {
+        let target = layers.for_view_within(Some(view), limit);
+        if let Some(layer) = layers.fallback(target, now) {
             self.request_keyframe(now, track, layer, KeyframeRequestKind::Pli);
         }
     }
@@ -67,7 +75,7 @@ impl Sfu {
         if let Some(layer) = current.and_then(|ssrc| layers.index_of_ssrc(ssrc)) {
             return layer;
         }
-        let target = layers.for_view(forward.view);
+        let target = forward.target_layer(layers);
         layers.fallback(target, now).unwrap_or(target)
     }
 
@@ -117,7 +125,7 @@ impl Sfu {
             side.forwards.get(mid)
         });
         for forward in forwards {
-            targets.push(entry.layers.for_view(forward.view));
+            targets.push(forward.target_layer(&entry.layers));
             let ssrc = forward.rewriter.as_ref().and_then(|r| r.current_ssrc());
             current.extend(ssrc.and_then(|ssrc| entry.layers.index_of_ssrc(ssrc)));
         }

@@ -46,6 +46,8 @@ const MIN_STEP: Duration = Duration::from_millis(1);
 pub const VIDEO_FRAME_INTERVAL: Duration = Duration::from_micros(33_333);
 /// 90 kHz clock ticks per video frame at 30 frames per second.
 pub const VIDEO_FRAME_TICKS: u32 = 3000;
+/// Length of each synthetic VP8 payload unless a test sets another.
+pub const VIDEO_PAYLOAD_SIZE: usize = 120;
 /// One Opus packet carries 20 ms.
 pub const AUDIO_PACKET_INTERVAL: Duration = Duration::from_millis(20);
 /// 48 kHz clock ticks per Opus packet.
@@ -219,6 +221,8 @@ pub struct SentTrack {
     pub paused: bool,
     /// Set while the test stops this layer, as a browser short of bandwidth would.
     pub stopped: bool,
+    /// Length of each video RTP payload in bytes, which sets the bitrate of the track.
+    pub payload_size: usize,
     /// Audio or video.
     pub kind: MediaKind,
     /// Packets written, in order.
@@ -301,6 +305,17 @@ pub enum Impairment {
         /// Longest delay of one packet.
         jitter: Duration,
     },
+    /// Sends packets one after another through a link of `rate` bits per second with a
+    /// drop-tail queue: a packet waits for those queued before it, and is dropped when it
+    /// would wait longer than `buffer`.
+    Bottleneck {
+        /// Capacity of the link in bits per second.
+        rate: u64,
+        /// Longest time a packet may wait in the queue.
+        buffer: Duration,
+        /// When the link has sent every queued packet.
+        free_at: Option<Instant>,
+    },
 }
 
 /// What an impairment does to one packet.
@@ -334,8 +349,33 @@ impl Impairment {
         }
     }
 
-    fn fate(&mut self, packet: &RtpView) -> Fate {
+    /// Sends packets through a link of `rate` bits per second that queues them for at most
+    /// `buffer` and drops what does not fit.
+    pub fn bottleneck(rate: u64, buffer: Duration) -> Self {
+        Self::Bottleneck {
+            rate,
+            buffer,
+            free_at: None,
+        }
+    }
+
+    /// Decides what happens at `now` to `packet`, a datagram of `len` bytes.
+    fn fate(&mut self, now: Instant, packet: &RtpView, len: usize) -> Fate {
         let dropped = match self {
+            Self::Bottleneck {
+                rate,
+                buffer,
+                free_at,
+            } => {
+                let start = free_at.map_or(now, |at| at.max(now));
+                let wait = start - now;
+                if wait > *buffer {
+                    return Fate::Drop;
+                }
+                let sending = Duration::from_secs_f64(len as f64 * 8.0 / *rate as f64);
+                *free_at = Some(start + sending);
+                return Fate::Delay(wait + sending);
+            }
             Self::Select(select) => select(packet),
             Self::Random { rng, probability } => rng.gen_bool(*probability),
             Self::Network { rng, loss, jitter } => {
@@ -784,7 +824,9 @@ impl Harness {
                         let impairment = endpoint.uplink_impairment.as_mut();
                         (
                             rtp,
-                            impairment.map_or(Fate::Delay(Duration::ZERO), |i| i.fate(&rtp)),
+                            impairment.map_or(Fate::Delay(Duration::ZERO), |i| {
+                                i.fate(now, &rtp, transmit.contents.len())
+                            }),
                         )
                     });
                     match fate {
@@ -831,8 +873,9 @@ impl Harness {
             return;
         };
         let endpoint = &mut self.endpoints[index];
+        let (now, len) = (self.now, transmit.contents.len());
         if let Some(rtp) = RtpView::parse(&transmit.contents) {
-            match endpoint.impairment.as_mut().map(|i| i.fate(&rtp)) {
+            match endpoint.impairment.as_mut().map(|i| i.fate(now, &rtp, len)) {
                 Some(Fate::Drop) => {
                     endpoint.dropped.push(rtp);
                     return;
@@ -1088,6 +1131,7 @@ impl SentTrack {
             size: None,
             paused: false,
             stopped: false,
+            payload_size: VIDEO_PAYLOAD_SIZE,
             kind,
             sent: Vec::new(),
             next_frame_at: None,
@@ -1153,7 +1197,13 @@ impl SentTrack {
                     self.keyframe_requested_at = None;
                 }
                 (
-                    vp8_frame(self.frames, keyframe, self.rid, self.size),
+                    vp8_frame(
+                        self.frames,
+                        keyframe,
+                        self.rid,
+                        self.size,
+                        self.payload_size,
+                    ),
                     keyframe,
                     VIDEO_FRAME_INTERVAL,
                     VIDEO_FRAME_TICKS,
@@ -1187,17 +1237,19 @@ impl SentTrack {
 /// Builds the RTP payloads of one synthetic VP8 frame: three packets for a keyframe, two otherwise.
 /// Each payload is unique, so that a receiver can tell which packet it got. The `rid` of a
 /// layer goes into the payload, so payloads also differ between the layers of one track.
-/// Builds the keyframe of a layer with a `size` to declare that size.
+/// Builds the keyframe of a layer with a `size` to declare that size. Each payload is
+/// `payload_size` bytes long, or longer when its header does not fit.
 fn vp8_frame(
     frame: u64,
     keyframe: bool,
     rid: Option<Rid>,
     size: Option<(u16, u16)>,
+    payload_size: usize,
 ) -> Vec<Vec<u8>> {
     let count = if keyframe { 3 } else { 2 };
     (0..count)
         .map(|index| {
-            let mut payload = Vec::with_capacity(120);
+            let mut payload = Vec::with_capacity(payload_size);
             if index == 0 {
                 // Payload descriptor with S=1 and PID=0, then the frame tag and, for a
                 // keyframe, the start code (RFC 6386 section 9.1).
@@ -1220,7 +1272,7 @@ fn vp8_frame(
             if let Some(rid) = rid {
                 payload.extend(rid.as_bytes());
             }
-            payload.resize(120, 0xa5);
+            payload.resize(payload_size.max(payload.len()), 0xa5);
             payload
         })
         .collect()
