@@ -431,6 +431,9 @@ impl Session {
             })?;
         self.joined = Some(client);
         self.phone = true;
+        // A phone on a mobile network may need the relay as much as a workplace computer.
+        let turn = &self.state.config.turn;
+        let ice_servers = crate::turn::ice_servers(turn, &claims.sub, SystemTime::now());
         Ok(Some(ServerMessage::Welcome {
             protocol: PROTOCOL_VERSION,
             room: claims.room,
@@ -444,6 +447,7 @@ impl Session {
             talks: Vec::new(),
             resume_token: String::new(),
             resumed: false,
+            ice_servers,
         }))
     }
 }

@@ -103,7 +103,9 @@ fn publish_error(error: PublishError) -> ApiError {
             tracing::debug!(%detail, "WHIP offer rejected by str0m");
             super::invalid_sdp()
         }
-        PublishError::NoMedia | PublishError::TooManyMedia { .. } => {
+        PublishError::NoMedia
+        | PublishError::TooManyMedia { .. }
+        | PublishError::TooManyLayers { .. } => {
             ApiError::new(StatusCode::BAD_REQUEST, "invalid_sdp", error.to_string())
         }
         PublishError::UnsupportedCodec { .. } => ApiError::new(
