@@ -193,6 +193,35 @@ impl Message {
     }
 }
 
+/// Returns the addresses of the ICE candidates in `sdp` that are not loopback addresses.
+/// Media must stay on this host's loopback interface, so a client rejects an SDP with any.
+pub fn outside_loopback(sdp: &str) -> Vec<String> {
+    sdp.lines()
+        .filter_map(|line| line.trim().strip_prefix("a=candidate:"))
+        .filter_map(|candidate| candidate.split_whitespace().nth(4))
+        .filter(|address| {
+            address
+                .parse::<std::net::IpAddr>()
+                .map_or(true, |ip| !ip.is_loopback())
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Returns `sdp`, or an error when it has a candidate outside loopback.
+pub fn loopback_only(sdp: &str) -> Result<&str, Error> {
+    let outside = outside_loopback(sdp);
+    if outside.is_empty() {
+        return Ok(sdp);
+    }
+    Err(Error::Setup(format!(
+        "Janus offered ICE candidates outside loopback ({}): the client does not send \
+         to them. Janus 1.1 with ice_enforce_list = \"127.0.0.1\" still gathers on other \
+         interfaces",
+        outside.join(", ")
+    )))
+}
+
 /// Parses one reply to a request.
 pub fn parse_reply(body: &[u8]) -> Result<Message, Error> {
     serde_json::from_slice(body).map_err(|e| Error::Signalling(format!("Janus reply: {e}")))
@@ -319,12 +348,15 @@ impl JanusSession {
     ) -> Result<(String, FeedId), Error> {
         let jsep = Some(jsep("offer", offer));
         self.message(publish_body(room, display), jsep).await?;
-        self.wait_for(|event| {
-            let answer = event.sdp("answer")?;
-            let feed = event.plugin_field("id")?.as_u64()?;
-            Some((answer.to_string(), feed))
-        })
-        .await
+        let (answer, feed) = self
+            .wait_for(|event| {
+                let answer = event.sdp("answer")?;
+                let feed = event.plugin_field("id")?.as_u64()?;
+                Some((answer.to_string(), feed))
+            })
+            .await?;
+        loopback_only(&answer)?;
+        Ok((answer, feed))
     }
 
     /// Asks to join `room` as a subscriber of `feeds`. Janus's offer arrives as an event.
@@ -522,6 +554,25 @@ mod tests {
     fn hangup_reason_is_reported() {
         let event = parse_reply(br#"{"janus": "hangup", "reason": "DTLS alert"}"#).unwrap();
         assert!(hangup(&event).to_string().contains("DTLS alert"));
+    }
+
+    #[test]
+    fn candidates_outside_loopback_are_found() {
+        let sdp = "v=0\r\na=candidate:1 1 udp 2015363327 192.0.2.2 42820 typ host\r\n\
+                   a=candidate:2 1 udp 2015363583 fd00::2 42096 typ host\r\n\
+                   a=candidate:3 1 udp 2015363839 127.0.0.1 42387 typ host\r\n\
+                   a=candidate:4 1 udp 2015363839 ::1 42388 typ host\r\n";
+        assert_eq!(outside_loopback(sdp), vec!["192.0.2.2", "fd00::2"]);
+        assert!(loopback_only(sdp).is_err());
+        let local = "a=candidate:3 1 udp 2015363839 127.0.0.1 42387 typ host\r\n";
+        assert!(outside_loopback(local).is_empty());
+        assert_eq!(loopback_only(local).unwrap(), local);
+    }
+
+    #[test]
+    fn mdns_candidate_is_outside_loopback() {
+        let sdp = "a=candidate:1 1 udp 1 0b1c2d3e.local 5000 typ host\r\n";
+        assert_eq!(outside_loopback(sdp), vec!["0b1c2d3e.local"]);
     }
 
     #[test]

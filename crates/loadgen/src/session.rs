@@ -119,17 +119,14 @@ impl Session {
                 _ => Incoming::Other,
             }),
             Self::Janus(session, _) => {
-                let event = match session.receive().await?.check() {
-                    Ok(event) => event,
-                    Err(error) => return Ok(Incoming::Fatal(error.to_string())),
-                };
+                let event = session.receive().await?.check()?;
                 if event.janus == "hangup" {
-                    return Ok(Incoming::Fatal(janus::hangup(&event).to_string()));
+                    return Err(janus::hangup(&event));
                 }
-                Ok(match event.sdp("offer") {
-                    Some(sdp) => Incoming::Offer(sdp.to_string()),
-                    None => Incoming::Other,
-                })
+                match event.sdp("offer") {
+                    Some(sdp) => Ok(Incoming::Offer(janus::loopback_only(sdp)?.to_string())),
+                    None => Ok(Incoming::Other),
+                }
             }
         }
     }
