@@ -274,8 +274,10 @@ function printComparison(ours, theirs, floorUs) {
     ['load generator CPU, s', 'load_generator_cpu_s', 1],
   ];
   console.log(`  ${''.padEnd(34)}${'Profstage'.padStart(12)}${'Janus'.padStart(12)}${'ratio'.padStart(8)}`);
+  // A failed run's figures are zeros or partial, so no ratio is printed against it.
+  const comparable = ours.passed && theirs.passed;
   for (const [label, key, digits] of rows) {
-    const r = ratio(ours[key], theirs[key]);
+    const r = comparable ? ratio(ours[key], theirs[key]) : null;
     console.log(
       `  ${label.padEnd(34)}${fixed(ours[key], digits).padStart(12)}` +
         `${fixed(theirs[key], digits).padStart(12)}${fixed(r, 2).padStart(8)}`,
