@@ -140,7 +140,7 @@ async fn publish(
         name: &name,
         role: spec.role,
     };
-    let mut session = Session::open(spec.target, server, &who).await?;
+    let mut session = Session::open(spec.target, server, &who, spec.ip).await?;
 
     let mut peer = Peer::new(spec.ip)?;
     let mut change = peer.rtc.sdp_api();

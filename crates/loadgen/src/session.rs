@@ -2,6 +2,8 @@
 //! signalling or Janus's REST API. Publishers and subscribers drive either through the same
 //! calls, so both servers get the same media and the same measurements.
 
+use std::net::IpAddr;
+
 use crate::janus::{self, FeedId, JanusSession, RoomId};
 use crate::options::Target;
 use crate::signalling::{ClientMessage, PublishedTrack, Server, ServerMessage, Signalling};
@@ -37,8 +39,14 @@ pub enum Incoming {
 }
 
 impl Session {
-    /// Opens a session of `target` at `server` for `who`.
-    pub async fn open(target: Target, server: &Server, who: &Identity<'_>) -> Result<Self, Error> {
+    /// Opens a session of `target` at `server` for `who`, whose media sockets are bound to
+    /// `own`.
+    pub async fn open(
+        target: Target,
+        server: &Server,
+        who: &Identity<'_>,
+        own: IpAddr,
+    ) -> Result<Self, Error> {
         match target {
             Target::Profstage => {
                 let token = server.token(who.room, who.name, who.role).await?;
@@ -47,7 +55,7 @@ impl Session {
             }
             Target::Janus => {
                 let room = janus_room(who.room)?;
-                Ok(Self::Janus(JanusSession::open(server).await?, room))
+                Ok(Self::Janus(JanusSession::open(server, own).await?, room))
             }
         }
     }
@@ -124,7 +132,9 @@ impl Session {
                     return Err(janus::hangup(&event));
                 }
                 match event.sdp("offer") {
-                    Some(sdp) => Ok(Incoming::Offer(janus::loopback_only(sdp)?.to_string())),
+                    Some(sdp) => Ok(Incoming::Offer(
+                        janus::host_only(sdp, session.own())?.to_string(),
+                    )),
                     None => Ok(Incoming::Other),
                 }
             }
@@ -165,7 +175,8 @@ pub async fn rooms(
     match target {
         Target::Profstage => server.rooms().await,
         Target::Janus => {
-            let mut session = JanusSession::open(server).await?;
+            // This session only creates rooms and carries no media.
+            let mut session = JanusSession::open(server, IpAddr::from([127, 0, 0, 1])).await?;
             let mut rooms = Vec::new();
             for _ in 0..count {
                 // Above Janus's sample rooms (1234, 5678) and below 2^53, which JavaScript

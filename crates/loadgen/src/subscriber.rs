@@ -117,7 +117,7 @@ async fn subscribe(
         name: &name,
         role: spec.role,
     };
-    let mut session = Session::open(spec.target, server, &who).await?;
+    let mut session = Session::open(spec.target, server, &who, spec.ip).await?;
     session.subscribe(&spec.feeds).await?;
     let mut peer = Peer::new(spec.ip)?;
     let mut ping = tokio::time::interval(PING_INTERVAL);

@@ -9,6 +9,12 @@
 // JSON reports (default: a new temporary folder). JANUS_RTP_PORTS sets Janus's UDP port
 // range (default 42000-42999). Method and figures: docs/benchmarks.md.
 //
+// Janus 1.1 gathers no ICE candidates on loopback, so its media needs another address that
+// reaches no other host. `scripts/bench-janus` runs this script in a network namespace of
+// its own with a dummy interface and names that interface's address in
+// BENCH_MEDIA_ADDRESS. Janus's ICE candidates and the load generator's sockets for Janus
+// use that address; everything else stays on 127.0.0.1.
+//
 // Each load runs on a fresh server process, first Profstage, then Janus, in per-publisher
 // mode: each publisher sends VP8 at 1.5 Mbit/s and 30 fps with Opus to its own room. The
 // Profstage server records nothing and logs warnings only; Janus runs the VideoRoom plugin
@@ -32,6 +38,12 @@ const LOADS = (process.argv[3] ?? '1x100,5x40').split(',').map((load) => {
 const RTP_PORTS = process.env.JANUS_RTP_PORTS ?? '42000-42999';
 const JANUS_CONFIG = '/etc/janus';
 const HOST = '127.0.0.1';
+const MEDIA_ADDRESS = process.env.BENCH_MEDIA_ADDRESS;
+if (!MEDIA_ADDRESS) {
+  throw new Error(
+    'BENCH_MEDIA_ADDRESS is not set: run scripts/bench-janus, which makes the network namespace',
+  );
+}
 const READY_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 5_000;
 
@@ -150,7 +162,7 @@ function writeJanusConfig(dir, httpPort) {
   setting(/^(\s*)debug_level = \d+/m, '$1debug_level = 3');
   setting(/^(\s*)#?rtp_port_range = "[^"]*"/m, `$1rtp_port_range = "${RTP_PORTS}"`);
   setting(/^(\s*)#?ignore_mdns = \w+/m, '$1ignore_mdns = true');
-  setting(/^(\s*)#?ice_enforce_list = "eth0"$/m, `$1ice_enforce_list = "${HOST}"`);
+  setting(/^(\s*)#?ice_enforce_list = "eth0"$/m, `$1ice_enforce_list = "${MEDIA_ADDRESS}"`);
   setting(/^(\s*)#?disable = "libjanus_voicemail[^"]*"/m, `$1disable = "${plugins}"`);
   setting(/^(\s*)#?disable = "libjanus_rabbitmq.so"/m, `$1disable = "${transports}"`);
   fs.writeFileSync(core, text);
@@ -205,6 +217,7 @@ async function runLoad(target, load) {
       '--subscribers', String(load.subscribers),
       '--duration', String(WINDOW_SECS),
       '--json', json,
+      '--bind', target === 'janus' ? MEDIA_ADDRESS : HOST,
     ]);
     if (!fs.existsSync(json)) {
       throw new Error(`profstage-load against ${target} exited with ${code} and wrote no report`);
