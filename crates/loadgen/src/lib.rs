@@ -4,13 +4,16 @@
 //! running server through its development token endpoint and WebSocket signalling, as a
 //! browser does. Publishers send synthetic VP8 and Opus with a probe in every packet;
 //! subscribers read the probes to count loss and to measure jitter and the latency the
-//! server adds. The run samples the server's CPU time and memory from `/proc`. See
+//! server adds. The run samples the server's CPU time and memory from `/proc`. The same
+//! load runs against Janus Gateway's VideoRoom plugin for comparison (`janus.rs`). See
 //! `docs/load.md`.
 
 use std::io;
 use std::time::Duration;
 
 pub mod clock;
+pub mod floor;
+pub mod janus;
 pub mod options;
 pub mod payload;
 pub mod peer;
@@ -18,17 +21,19 @@ pub mod procfs;
 pub mod publisher;
 pub mod report;
 pub mod run;
+pub mod session;
 pub mod signalling;
 pub mod stats;
 pub mod subscriber;
 mod table;
 pub mod udp;
 
-pub use options::{Mode, Options};
+pub use options::{Mode, Options, Target};
 pub use report::Report;
 pub use run::run;
 
-/// How often each client sends `ping` on its signalling socket.
+/// How often each client sends `ping` on its signalling socket, or `keepalive` to Janus,
+/// whose sessions time out after 60 s by default.
 pub const PING_INTERVAL: Duration = Duration::from_secs(20);
 
 /// The stage of a run, broadcast to every client.

@@ -18,6 +18,19 @@ pub enum Mode {
     WatchAll,
 }
 
+/// The kind of server under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    /// Profstage: clients get tokens from `POST /api/dev/token` and signal over its
+    /// WebSocket.
+    Profstage,
+    /// Janus Gateway with its VideoRoom plugin, signalled over its HTTP REST API. The run
+    /// creates its own rooms; `--url` names the API's base, such as
+    /// `http://127.0.0.1:8088/janus`.
+    Janus,
+}
+
 /// Options of one run.
 #[derive(Debug, Clone, Parser, Serialize)]
 #[command(
@@ -34,6 +47,10 @@ pub struct Options {
     #[arg(long, default_value = "http://127.0.0.1:8080/")]
     pub url: String,
 
+    /// The kind of server at --url
+    #[arg(long, value_enum, default_value_t = Target::Profstage)]
+    pub target: Target,
+
     /// Who watches whom
     #[arg(long, value_enum, default_value_t = Mode::PerPublisher)]
     pub mode: Mode,
@@ -48,7 +65,8 @@ pub struct Options {
     pub subscribers: u32,
 
     /// Room to use in watch-all mode, or with one publisher; other runs take the
-    /// server's rooms in order, one per publisher [default: the server's first room]
+    /// server's rooms in order, one per publisher [default: the server's first room].
+    /// Not used with --target janus, where the run creates its rooms
     #[arg(long)]
     pub room: Option<String>,
 

@@ -15,9 +15,11 @@ use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
 use crate::clock;
+use crate::options::Target;
 use crate::payload::{self, Kind, Probe};
 use crate::peer::{capped, Peer};
-use crate::signalling::{ClientMessage, PublishedTrack, Server, ServerMessage, Signalling};
+use crate::session::{Identity, Incoming, Session};
+use crate::signalling::{PublishedTrack, Server};
 use crate::{Error, Phase, PING_INTERVAL};
 
 /// Media a publisher sends.
@@ -48,6 +50,8 @@ pub struct PublisherLive {
     pub keyframes: AtomicU64,
     /// Keyframe requests (PLI or FIR) received.
     pub keyframe_requests: AtomicU64,
+    /// The publisher's feed id on Janus, which subscribers name; 0 until known.
+    pub feed: AtomicU64,
 }
 
 impl PublisherLive {
@@ -82,6 +86,8 @@ pub struct PublisherOutcome {
 pub struct PublisherSpec {
     /// Index within the run; written into every probe.
     pub index: u32,
+    /// The kind of server.
+    pub target: Target,
     /// Room to join.
     pub room: String,
     /// Role to join as: `organiser` when subscribers receive presenters only.
@@ -129,8 +135,12 @@ async fn publish(
 ) -> Result<(), Error> {
     let started = Instant::now();
     let name = format!("load publisher {}", spec.index);
-    let token = server.token(&spec.room, &name, spec.role).await?;
-    let (mut signalling, _identity) = Signalling::join(server, &token).await?;
+    let who = Identity {
+        room: &spec.room,
+        name: &name,
+        role: spec.role,
+    };
+    let mut session = Session::open(spec.target, server, &who, spec.ip).await?;
 
     let mut peer = Peer::new(spec.ip)?;
     let mut change = peer.rtc.sdp_api();
@@ -149,23 +159,12 @@ async fn publish(
             source: "microphone",
         },
     ];
-    signalling
-        .send(&ClientMessage::Publish {
-            sdp: offer.to_sdp_string(),
-            tracks,
-        })
+    let (answer, feed) = session
+        .publish(&name, offer.to_sdp_string(), tracks)
         .await?;
-    let answer = loop {
-        match signalling.receive().await? {
-            ServerMessage::PublishAnswer { sdp } => break sdp,
-            ServerMessage::Error { code, message, .. } => {
-                return Err(Error::Signalling(format!(
-                    "publish rejected: {code}: {message}"
-                )))
-            }
-            _ => continue,
-        }
-    };
+    if let Some(feed) = feed {
+        live.feed.store(feed, Ordering::Relaxed);
+    }
     let answer = SdpAnswer::from_sdp_string(&answer)
         .map_err(|e| Error::Rtc(format!("the server's answer: {e}")))?;
     peer.rtc
@@ -212,10 +211,10 @@ async fn publish(
                 audio.write_frame(&mut peer, spec.index, media, false, live)?;
                 peer.drain(clock::wall_ns(), events!())?;
             }
-            _ = ping.tick() => signalling.send(&ClientMessage::Ping).await?,
-            message = signalling.receive() => {
-                if let ServerMessage::Error { code, message, fatal: true } = message? {
-                    return Err(Error::Signalling(format!("{code}: {message}")));
+            _ = ping.tick() => session.keepalive().await?,
+            incoming = session.receive() => {
+                if let Incoming::Fatal(reason) = incoming? {
+                    return Err(Error::Signalling(reason));
                 }
             }
             changed = phase.changed() => {
@@ -230,7 +229,7 @@ async fn publish(
         }
     }
     outcome.send_drops = peer.send_drops;
-    signalling.leave().await;
+    session.leave().await;
     Ok(())
 }
 

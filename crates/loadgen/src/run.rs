@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::options::{Mode, Options};
+use crate::options::{Mode, Options, Target};
 use crate::procfs::{self, Sample};
 use crate::publisher::{self, MediaSpec, PublisherLive, PublisherOutcome, PublisherSpec};
 use crate::report::{Report, ServerSamples};
+use crate::session;
 use crate::signalling::Server;
 use crate::subscriber::{self, SubscriberLive, SubscriberOutcome, SubscriberSpec, Totals};
 use crate::{Error, Phase};
@@ -33,8 +34,12 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
         Some(pid) => Some(pid),
         None => procfs::pid_listening_on(server.addr.port()).unwrap_or(None),
     };
-    let rooms = server.rooms().await?;
-    let (publisher_specs, subscriber_specs) = plan(options, &rooms)?;
+    let (room_count, publishers_per_room) = match options.mode {
+        Mode::PerPublisher => (options.publishers, 1),
+        Mode::WatchAll => (1, options.publishers),
+    };
+    let rooms = session::rooms(options.target, &server, room_count, publishers_per_room).await?;
+    let (publisher_specs, mut subscriber_specs) = plan(options, &rooms)?;
     let subscribed_tracks = subscriber_specs.iter().map(|s| 2 * s.watches.len()).sum();
     let (phase, phase_watch) = watch::channel(Phase::Run);
     let totals = Arc::new(Totals::default());
@@ -62,6 +67,14 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
     })
     .await;
     let publishers_connected = started.elapsed();
+    for spec in &mut subscriber_specs {
+        spec.feeds = spec
+            .watches
+            .iter()
+            .filter_map(|&p| publishers.get(p as usize))
+            .map(|(live, _)| live.feed.load(Ordering::Relaxed))
+            .collect();
+    }
     tokio::time::sleep(SETTLE).await;
     samples.with_publishers = sample(pid);
 
@@ -153,6 +166,10 @@ fn validate(options: &Options) -> Result<(), Error> {
         (options.subscribers >= 1, "--subscribers must be at least 1"),
         (options.duration > 0.0, "--duration must be positive"),
         (options.fps >= 1, "--fps must be at least 1"),
+        (
+            options.target == Target::Profstage || options.room.is_none(),
+            "--room is not used with --target janus: the run creates its rooms",
+        ),
         (options.join_rate > 0.0, "--join-rate must be positive"),
         (
             options.join_timeout > 0.0,
@@ -208,6 +225,7 @@ fn plan(
             for index in 0..options.publishers {
                 publishers.push(PublisherSpec {
                     index,
+                    target: options.target,
                     room: first_room.clone(),
                     role: "participant",
                     media: media.clone(),
@@ -217,9 +235,11 @@ fn plan(
             for index in 0..options.subscribers {
                 subscribers.push(SubscriberSpec {
                     index,
+                    target: options.target,
                     room: first_room.clone(),
                     role: "expert",
                     watches: (0..options.publishers).collect(),
+                    feeds: Vec::new(),
                     ip: options.bind,
                 });
             }
@@ -242,6 +262,7 @@ fn plan(
             for (index, room) in (0..options.publishers).zip(chosen) {
                 publishers.push(PublisherSpec {
                     index,
+                    target: options.target,
                     room: room.clone(),
                     role: "organiser",
                     media: media.clone(),
@@ -250,9 +271,11 @@ fn plan(
                 for position in 0..options.subscribers {
                     subscribers.push(SubscriberSpec {
                         index: index * options.subscribers + position,
+                        target: options.target,
                         room: room.clone(),
                         role: "participant",
                         watches: vec![index],
+                        feeds: Vec::new(),
                         ip: options.bind,
                     });
                 }

@@ -30,6 +30,8 @@ pub struct Server {
     pub authority: String,
     /// The resolved address.
     pub addr: SocketAddr,
+    /// The URL's path without its trailing `/`: empty for `http://host:port/`.
+    pub path: String,
 }
 
 impl Server {
@@ -38,7 +40,12 @@ impl Server {
         let rest = url.strip_prefix("http://").ok_or_else(|| {
             Error::Setup(format!("{url}: the server URL must start with http://"))
         })?;
-        let authority = rest.split('/').next().unwrap_or_default().to_string();
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let authority = authority.to_string();
+        let path = match path.trim_end_matches('/') {
+            "" => String::new(),
+            path => format!("/{path}"),
+        };
         if authority.is_empty() {
             return Err(Error::Setup(format!("{url}: the URL names no host")));
         }
@@ -52,11 +59,25 @@ impl Server {
             .map_err(|e| Error::io("resolving the server's host", e))?
             .next()
             .ok_or_else(|| Error::Setup(format!("{authority} resolves to no address")))?;
-        Ok(Self { authority, addr })
+        Ok(Self {
+            authority,
+            addr,
+            path,
+        })
+    }
+
+    /// The base path of Janus's REST API: the URL's path, or `/janus`, Janus's default,
+    /// when the URL has none.
+    pub fn janus_base(&self) -> String {
+        if self.path.is_empty() {
+            "/janus".to_string()
+        } else {
+            self.path.clone()
+        }
     }
 
     /// Sends one HTTP/1.1 request and returns the status and body.
-    async fn request(
+    pub(crate) async fn request(
         &self,
         method: Method,
         path: &str,
@@ -431,6 +452,26 @@ mod tests {
             }
             other => panic!("expected error, got {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn url_path_becomes_janus_base() {
+        let janus = Server::resolve("http://127.0.0.1:8088/janus/")
+            .await
+            .unwrap();
+        assert_eq!(janus.authority, "127.0.0.1:8088");
+        assert_eq!(janus.path, "/janus");
+        assert_eq!(janus.janus_base(), "/janus");
+
+        let other = Server::resolve("http://127.0.0.1:8088/gateway/v1")
+            .await
+            .unwrap();
+        assert_eq!(other.janus_base(), "/gateway/v1");
+
+        let bare = Server::resolve("http://127.0.0.1:8080").await.unwrap();
+        assert_eq!(bare.path, "");
+        assert_eq!(bare.addr.port(), 8080);
+        assert_eq!(bare.janus_base(), "/janus");
     }
 
     #[test]

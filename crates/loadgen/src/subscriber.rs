@@ -12,9 +12,12 @@ use str0m::{Event, IceConnectionState};
 use tokio::sync::watch;
 
 use crate::clock;
+use crate::janus::FeedId;
+use crate::options::Target;
 use crate::payload::{Kind, Probe};
 use crate::peer::{capped, Peer};
-use crate::signalling::{ClientMessage, Server, ServerMessage, Signalling};
+use crate::session::{Identity, Incoming, Session};
+use crate::signalling::Server;
 use crate::stats::TrackReceiver;
 use crate::{Error, Phase, PING_INTERVAL};
 
@@ -32,12 +35,16 @@ pub struct Totals {
 pub struct SubscriberSpec {
     /// Index within the run.
     pub index: u32,
+    /// The kind of server.
+    pub target: Target,
     /// Room to join.
     pub room: String,
     /// Role to join as: `participant` to receive presenters, `expert` to receive everyone.
     pub role: &'static str,
     /// Publishers this subscriber should receive.
     pub watches: Vec<u32>,
+    /// Janus feed ids of the watched publishers, known once they have published.
+    pub feeds: Vec<FeedId>,
     /// Address for the UDP socket.
     pub ip: IpAddr,
 }
@@ -105,8 +112,13 @@ async fn subscribe(
 ) -> Result<(), Error> {
     let started = Instant::now();
     let name = format!("load subscriber {}", spec.index);
-    let token = server.token(&spec.room, &name, spec.role).await?;
-    let (mut signalling, _identity) = Signalling::join(server, &token).await?;
+    let who = Identity {
+        room: &spec.room,
+        name: &name,
+        role: spec.role,
+    };
+    let mut session = Session::open(spec.target, server, &who, spec.ip).await?;
+    session.subscribe(&spec.feeds).await?;
     let mut peer = Peer::new(spec.ip)?;
     let mut ping = tokio::time::interval(PING_INTERVAL);
     ping.tick().await;
@@ -171,12 +183,12 @@ async fn subscribe(
                 }
             }
             _ = ping.tick() => {
-                if let Err(e) = signalling.send(&ClientMessage::Ping).await {
+                if let Err(e) = session.keepalive().await {
                     break Err(e);
                 }
             }
-            message = signalling.receive() => match message {
-                Ok(ServerMessage::SubscribeOffer { sdp }) => {
+            incoming = session.receive() => match incoming {
+                Ok(Incoming::Offer(sdp)) => {
                     let answer = SdpOffer::from_sdp_string(&sdp)
                         .map_err(|e| Error::Rtc(format!("the server's offer: {e}")))
                         .and_then(|offer| {
@@ -186,10 +198,7 @@ async fn subscribe(
                                 .map_err(|e| Error::Rtc(format!("accepting the offer: {e}")))
                         });
                     let sent = match answer {
-                        Ok(answer) => {
-                            let sdp = answer.to_sdp_string();
-                            signalling.send(&ClientMessage::SubscribeAnswer { sdp }).await
-                        }
+                        Ok(answer) => session.answer(answer.to_sdp_string()).await,
                         Err(e) => Err(e),
                     };
                     if let Err(e) = sent.and_then(|()| peer.drain(clock::wall_ns(), &mut events)) {
@@ -197,10 +206,8 @@ async fn subscribe(
                     }
                     offers += 1;
                 }
-                Ok(ServerMessage::Error { code, message, fatal: true }) => {
-                    break Err(Error::Signalling(format!("{code}: {message}")));
-                }
-                Ok(_) => {}
+                Ok(Incoming::Fatal(reason)) => break Err(Error::Signalling(reason)),
+                Ok(Incoming::Other) => {}
                 Err(e) => break Err(e),
             },
             changed = phase.changed() => {
@@ -216,7 +223,7 @@ async fn subscribe(
     if let Some(failure) = failure {
         outcome.error.get_or_insert(failure);
     }
-    signalling.leave().await;
+    session.leave().await;
     result
 }
 

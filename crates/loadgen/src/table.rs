@@ -10,9 +10,15 @@ impl fmt::Display for Report {
         let o = &self.options;
         writeln!(
             f,
-            "profstage-load: {} publishers x {} subscribers ({:?}), {} kbit/s VP8 at {} fps \
+            "profstage-load: {:?}, {} publishers x {} subscribers ({:?}), {} kbit/s VP8 at {} fps \
              + Opus, {:.0} s window",
-            o.publishers, o.subscribers, o.mode, o.video_kbps, o.fps, self.packets.window_s
+            o.target,
+            o.publishers,
+            o.subscribers,
+            o.mode,
+            o.video_kbps,
+            o.fps,
+            self.packets.window_s
         )?;
         self.write_clients(f)?;
         self.write_packets(f)?;
