@@ -1,5 +1,5 @@
-// Runs the same load against Profstage and Janus Gateway on loopback, one after the other
-// in one run, measures the floor cost of one packet on this host, and prints the ratios.
+// Runs the same load against Profstage and Janus Gateway, one after the other in one run,
+// measures the floor cost of one packet on this host, and prints the ratios.
 //
 // Usage: node bench/janus.mjs [SECONDS] [LOADS]
 // (defaults: a 30 s window, loads "1x100,5x40": publishers x subscribers per publisher).
@@ -11,14 +11,14 @@
 //
 // Janus 1.1 gathers no ICE candidates on loopback, so its media needs another address that
 // reaches no other host. `scripts/bench-janus` runs this script in a network namespace of
-// its own with a dummy interface and names that interface's address in
-// BENCH_MEDIA_ADDRESS. Janus's ICE candidates and the load generator's sockets for Janus
-// use that address; everything else stays on 127.0.0.1.
+// its own, with a veth pair whose both ends stay inside it, and names the address of one
+// end in BENCH_MEDIA_ADDRESS. Janus's ICE candidates and the load generator's sockets for
+// Janus use that address. Everything else stays on 127.0.0.1.
 //
 // Each load runs on a fresh server process, first Profstage, then Janus, in per-publisher
 // mode: each publisher sends VP8 at 1.5 Mbit/s and 30 fps with Opus to its own room. The
 // Profstage server records nothing and logs warnings only; Janus runs the VideoRoom plugin
-// and the HTTP transport only, on 127.0.0.1, at log level 3 (warnings).
+// and the HTTP transport only, its API on 127.0.0.1, at log level 3 (warnings).
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
