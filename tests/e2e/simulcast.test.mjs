@@ -86,6 +86,17 @@ describe('simulcast camera', () => {
       );
       t.diagnostic(`enlarged tile: ${large.frameWidth}x${large.frameHeight}`);
       assert.ok(large.frameWidth > small.frameWidth);
+      // The tile's quality figures name the layer the server forwards to this expert.
+      const size = `${top.frameWidth}x${top.frameHeight}`;
+      const qualityTitle = () =>
+        expert.page.locator(`${tileSelector()} [data-testid="tile-quality"]`).getAttribute('title');
+      const title = await waitFor(
+        `the quality figures to name the ${size} layer`,
+        qualityTitle,
+        (text) => text?.includes(size),
+        { timeoutMs: SWITCH_TIMEOUT_MS },
+      );
+      assert.ok(title.includes(size), title);
 
       await expert.page.locator(tileSelector()).click();
       const again = await waitFor(

@@ -112,6 +112,8 @@ pub(crate) struct Forward {
     pub view: Option<ViewSize>,
     /// The highest layer the connection's bandwidth estimate allows.
     pub cap: LayerCap,
+    /// The layer the subscriber gets now, as an index into the track's layers.
+    pub layer: Option<usize>,
 }
 
 impl Forward {
@@ -124,6 +126,7 @@ impl Forward {
             payload_type: None,
             view: None,
             cap: LayerCap::default(),
+            layer: None,
         }
     }
 
@@ -163,6 +166,13 @@ impl Peer {
         match &mut self.side {
             Side::Publishing(side) => Some(side),
             Side::Receiving(_) => None,
+        }
+    }
+
+    pub fn receiving_side(&self) -> Option<&ReceivingSide> {
+        match &self.side {
+            Side::Receiving(side) => Some(side),
+            Side::Publishing(_) => None,
         }
     }
 

@@ -141,6 +141,13 @@ fn view_size_chooses_layer() {
             layers.iter().all(|l| *l == expected),
             "{view:?}: expected only {expected}, got {layers:?}"
         );
+        let client = setup.h.endpoint(setup.subscriber).client;
+        let reported = setup.h.sfu.forwarded_layer(client, setup.track);
+        assert_eq!(
+            reported.map(|(rid, _)| rid).as_deref(),
+            Some(expected),
+            "{view:?}: the layer the router reports"
+        );
     }
     assert_switches_at_keyframes(&setup);
 }

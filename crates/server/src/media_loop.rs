@@ -1142,6 +1142,18 @@ impl MediaLoop {
         message: &ServerMessage,
         addressed: impl Fn(ClientId) -> bool,
     ) {
+        self.broadcast_each(subject, except, addressed, |_| message.clone());
+    }
+
+    /// Sends each client that `broadcast_to` would address the message `message_for`
+    /// makes for it.
+    fn broadcast_each(
+        &self,
+        subject: &Member,
+        except: Option<ClientId>,
+        addressed: impl Fn(ClientId) -> bool,
+        message_for: impl Fn(ClientId) -> ServerMessage,
+    ) {
         for (client, joiner) in &self.members {
             let viewer = &joiner.member;
             let in_room = viewer.room == subject.room && Some(*client) != except;
@@ -1149,7 +1161,7 @@ impl MediaLoop {
                 continue;
             };
             if in_room && may_see(viewer.role, subject.role) && addressed(*client) {
-                deliver(*client, outbox, message.clone());
+                deliver(*client, outbox, message_for(*client));
             }
         }
     }

@@ -281,6 +281,9 @@ fn write_forward(
     else {
         return Written::Skipped;
     };
+    if switched {
+        forward.layer = Some(layer);
+    }
 
     let cached = forward.payload_type;
     let Some(out_pt) = subscriber_payload_type(peer, mid, cached, header.payload_type, params)

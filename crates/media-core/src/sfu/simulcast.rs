@@ -12,6 +12,25 @@ use crate::peer::Forward;
 use crate::track::TrackIn;
 
 impl Sfu {
+    /// Returns the simulcast layer of `track` that `client` receives now: its RTP stream id
+    /// and, when known, its frame size. `None` when the track has one layer or the client
+    /// has not received a packet of it yet.
+    pub fn forwarded_layer(
+        &self,
+        client: ClientId,
+        track: TrackId,
+    ) -> Option<(String, Option<(u32, u32)>)> {
+        let layers = &self.tracks.get(&track)?.layers;
+        if !layers.is_simulcast() {
+            return None;
+        }
+        let peer_id = self.clients.get(&client)?.receiving?;
+        let side = self.peers.get(&peer_id)?.receiving_side()?;
+        let forward = side.forwards.values().find(|f| f.track == track)?;
+        let layer = layers.get(forward.layer?)?;
+        Some((layer.rid?.to_string(), layer.size))
+    }
+
     /// Records that `client` shows `track` at `view`, so that it receives the layer that
     /// suits that size, from the next keyframe of that layer on. Returns false when the
     /// client does not receive the track.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use media_core::{ClientId, LinkQuality};
 
 use super::MediaLoop;
-use crate::signalling::protocol::{Role, ServerMessage};
+use crate::signalling::protocol::{Role, ServerMessage, TrackSource};
 use crate::signalling::quality::{LinkFigures, QualityReport};
 
 /// Time between two quality reports about one person.
@@ -97,6 +97,15 @@ impl QualityGauges {
     }
 }
 
+/// Names a forwarded layer by its frame size when known, such as `640x360`, else by its
+/// RTP stream id.
+fn describe_layer((rid, size): (String, Option<(u32, u32)>)) -> String {
+    match size {
+        Some((width, height)) => format!("{width}x{height}"),
+        None => rid,
+    }
+}
+
 /// Escapes a label value as the Prometheus text format requires.
 fn escape_label(value: &str) -> String {
     value
@@ -120,9 +129,20 @@ impl MediaLoop {
                 receiving: quality.receiving.as_ref().map(LinkFigures::from),
                 layer: None,
             };
-            let message = ServerMessage::ConnectionQuality(report);
+            let camera = joiner
+                .tracks
+                .iter()
+                .find(|t| t.source == TrackSource::Camera)
+                .and_then(|t| super::parse_track_id(&t.track));
+            let message_for = |viewer| {
+                let layer = camera.and_then(|track| self.sfu.forwarded_layer(viewer, track));
+                ServerMessage::ConnectionQuality(QualityReport {
+                    layer: layer.map(describe_layer),
+                    ..report.clone()
+                })
+            };
             let watches = |viewer| self.watches_quality(viewer);
-            self.broadcast_to(member, Some(quality.client), &message, watches);
+            self.broadcast_each(member, Some(quality.client), watches, message_for);
             let figures = Figures {
                 received: quality.publishing,
                 sent: quality.receiving,

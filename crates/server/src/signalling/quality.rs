@@ -18,8 +18,8 @@ pub struct QualityReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receiving: Option<LinkFigures>,
     /// The simulcast layer of the person's camera that the server forwards to the
-    /// recipient of the message.
-    // NOTE: always null until cameras are published in simulcast layers.
+    /// recipient of the message: its frame size such as `640x360` when known, else its RTP
+    /// stream id. Null while the recipient gets no layer of it or the camera has one layer.
     pub layer: Option<String>,
 }
 
