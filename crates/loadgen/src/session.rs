@@ -9,7 +9,7 @@ use crate::options::Target;
 use crate::signalling::{ClientMessage, PublishedTrack, Server, ServerMessage, Signalling};
 use crate::Error;
 
-/// Who a client is and where it joins.
+/// A client's name, role and the room it joins.
 pub struct Identity<'a> {
     /// Room to join: a Profstage room id, or a Janus VideoRoom number.
     pub room: &'a str,
@@ -27,7 +27,7 @@ pub enum Session {
     Janus(JanusSession, RoomId),
 }
 
-/// What a session delivered that the client acts on.
+/// A message of a session that the client acts on.
 pub enum Incoming {
     /// An SDP offer for the receiving connection, to be answered with
     /// [`Session::answer`].

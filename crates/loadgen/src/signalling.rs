@@ -66,8 +66,8 @@ impl Server {
         })
     }
 
-    /// The base path of Janus's REST API: the URL's path, or `/janus`, Janus's default,
-    /// when the URL has none.
+    /// Returns the base path of Janus's REST API: the URL's path, or `/janus`, Janus's
+    /// default, when the URL has none.
     pub fn janus_base(&self) -> String {
         if self.path.is_empty() {
             "/janus".to_string()

@@ -44,7 +44,7 @@ pub(crate) struct Layer {
     /// Frame width and height, read from the layer's keyframes where the codec allows.
     pub size: Option<(u32, u32)>,
     pub keyframes: KeyframeThrottle,
-    /// What the layer sends, measured from its packets.
+    /// The layer's bitrate, measured from its packets.
     pub bitrate: BitrateMeter,
 }
 

@@ -181,8 +181,8 @@ fn next_publisher_reuses_idle_mlines() {
         first_after.ssrc, last_before.0,
         "same outgoing SSRC on the m-line"
     );
-    // NOTE: packets that str0m's pacer (on because the SFU estimates bandwidth) still held
-    // when the m-line went inactive are not sent, although the rewriter numbered them, so
+    // NOTE: str0m's pacer is on because the SFU estimates bandwidth. Packets it still held
+    // when the m-line went inactive are not sent, although the rewriter numbered them. So
     // the subscriber may see a gap of a few packets at the change of publisher.
     let gap = first_after.sequence - last_before.1;
     assert!(

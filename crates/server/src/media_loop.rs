@@ -432,8 +432,8 @@ fn bind_media_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
     UdpSocket::from_std(socket.into())
 }
 
-/// Where the media loop listens, and the addresses it puts in its ICE candidates. A
-/// candidate with port 0 takes the port its socket is bound to.
+/// The addresses the media loop listens on and puts in its ICE candidates. A candidate
+/// with port 0 takes the port its socket is bound to.
 #[derive(Debug, Clone, Copy)]
 pub struct MediaAddresses {
     /// Address the UDP socket binds.
@@ -445,7 +445,7 @@ pub struct MediaAddresses {
     pub tcp: Option<(SocketAddr, SocketAddr)>,
 }
 
-/// Why the media loop could not start.
+/// The reason the media loop could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum MediaStartError {
     /// The UDP socket could not be bound.

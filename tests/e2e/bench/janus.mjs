@@ -229,7 +229,7 @@ async function runLoad(target, load) {
   return { target, load, loadavg: [loadBefore, os.loadavg()], report };
 }
 
-/** The figures compared, from one report. */
+/** Returns the figures compared, from one report. */
 function figures({ report }) {
   const server = report.server ?? {};
   const grown = (server.rss_end_kib ?? 0) - (server.rss_publishers_kib ?? 0);

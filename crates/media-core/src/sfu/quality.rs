@@ -22,7 +22,7 @@ const VIDEO_CLOCK_RATE: f64 = 90_000.0;
 /// How long figures of a stream that str0m stopped reporting are kept.
 const STALE_AFTER: Duration = Duration::from_secs(10);
 
-/// How media fares on one of a client's connections over the latest stats interval.
+/// The figures of one of a client's connections over the latest stats interval.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinkQuality {
     /// RTP bits per second on the connection, retransmissions included: received from
@@ -44,7 +44,7 @@ pub struct LinkQuality {
     pub tracks: Vec<TrackQuality>,
 }
 
-/// How media fares on one track of a connection.
+/// The figures of one track of a connection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackQuality {
     /// The track.
