@@ -1,7 +1,7 @@
 // What a person does on the participant and expert pages, through their data-testid hooks.
 
 import assert from 'node:assert/strict';
-import { readReceived, readSelectedPair, readSent } from './stats.mjs';
+import { describeIce, readReceived, readSelectedPair, readSent } from './stats.mjs';
 import { waitFor } from './poll.mjs';
 import { sleep } from './server.mjs';
 
@@ -47,13 +47,18 @@ export async function clickTestId(browserPage, testId) {
 /** Joins from the participant page and waits until the camera is sent. */
 export async function joinAndPublish(participant) {
   await clickTestId(participant, 'join');
-  await waitInPage(
-    participant,
-    'joining and connecting the publishing connection',
-    () =>
-      window.profstage?.phase === 'joined' &&
-      window.profstage.publisher?.connectionState === 'connected',
-  );
+  try {
+    await waitInPage(
+      participant,
+      'joining and connecting the publishing connection',
+      () =>
+        window.profstage?.phase === 'joined' &&
+        window.profstage.publisher?.connectionState === 'connected',
+    );
+  } catch (error) {
+    const ice = await describeIce(participant.page, 'publisher').catch((e) => String(e));
+    throw new Error(`${error.message}\n  ${ice}`);
+  }
   return waitFor(
     'the camera to be encoded and sent',
     () => readSent(participant.page),

@@ -189,3 +189,30 @@ export async function readSelectedPair(page, connection) {
     return { local: describe(pair.localCandidateId), remote: describe(pair.remoteCandidateId) };
   }, connection);
 }
+
+/**
+ * Describes the ICE state of connection `connection` of the page, for a failure message:
+ * its connection and ICE states, then each candidate pair as "local -> remote: state", with
+ * each candidate as type/protocol/address:port.
+ */
+export async function describeIce(page, connection) {
+  return page.evaluate(async (connection) => {
+    const pc = window.profstage?.[connection];
+    if (!pc) {
+      return `no ${connection} connection`;
+    }
+    const report = await pc.getStats();
+    const candidate = (id) => {
+      const c = report.get(id);
+      return c ? `${c.candidateType}/${c.protocol}/${c.address}:${c.port}` : 'unknown';
+    };
+    const pairs = [...report.values()]
+      .filter((entry) => entry.type === 'candidate-pair')
+      .map((p) => `${candidate(p.localCandidateId)} -> ${candidate(p.remoteCandidateId)}: ${p.state}`);
+    return [
+      `${connection}: connection ${pc.connectionState}, ICE ${pc.iceConnectionState}, ` +
+        `gathering ${pc.iceGatheringState}`,
+      ...pairs,
+    ].join('\n  ');
+  }, connection);
+}
