@@ -191,9 +191,8 @@ export async function readSelectedPair(page, connection) {
 }
 
 /**
- * Describes the ICE state of connection `connection` of the page, for a failure message:
- * its connection and ICE states, then each candidate pair as "local -> remote: state", with
- * each candidate as type/protocol/address:port.
+ * Describes the page's connection `connection` for a failure message: its states, then one
+ * line per candidate pair, with each candidate as type/protocol/address:port.
  */
 export async function describeIce(page, connection) {
   return page.evaluate(async (connection) => {
@@ -203,12 +202,17 @@ export async function describeIce(page, connection) {
     }
     const report = await pc.getStats();
     const candidate = (id) => {
-      const c = report.get(id);
-      return c ? `${c.candidateType}/${c.protocol}/${c.address}:${c.port}` : 'unknown';
+      const entry = report.get(id);
+      return entry
+        ? `${entry.candidateType}/${entry.protocol}/${entry.address}:${entry.port}`
+        : 'unknown';
     };
     const pairs = [...report.values()]
       .filter((entry) => entry.type === 'candidate-pair')
-      .map((p) => `${candidate(p.localCandidateId)} -> ${candidate(p.remoteCandidateId)}: ${p.state}`);
+      .map((pair) => {
+        const local = candidate(pair.localCandidateId);
+        return `${local} -> ${candidate(pair.remoteCandidateId)}: ${pair.state}`;
+      });
     return [
       `${connection}: connection ${pc.connectionState}, ICE ${pc.iceConnectionState}, ` +
         `gathering ${pc.iceGatheringState}`,
