@@ -62,6 +62,8 @@ export default {
   'phone_link.single_use':
     'Scan the code with the phone camera. The link works once and for 10 minutes; a new one appears here by itself.',
   'phone_link.request_failed': 'No link for the phone: {message}',
+  'phone_link.too_many_links':
+    'Too many links for the phone in the last minute. Wait a minute, then open the QR code again.',
   'phone_link.link_not_found':
     'This link is not valid. Scan the QR code on the participant page again.',
   'phone_link.link_expired':

@@ -71,7 +71,13 @@ const phoneLink = new PhoneLink(
     state: byTestId('phone-camera-state'),
   },
   token,
-  (error) => showError('phone_link.request_failed', { message: error.message }),
+  (error) => {
+    if (error.code === 'too_many_links') {
+      showError('phone_link.too_many_links');
+    } else {
+      showError('phone_link.request_failed', { message: error.message });
+    }
+  },
 );
 
 const showSoundButton = () => {

@@ -375,6 +375,13 @@ struct ErrorDetail<'a> {
     fields: &'a [profstage_contest::FieldError],
 }
 
+/// Lets a handler that returns a [`Response`] as its error use `?` on an [`ApiError`].
+impl From<ApiError> for axum::response::Response {
+    fn from(error: ApiError) -> Self {
+        error.into_response()
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {

@@ -220,8 +220,30 @@ async fn bad_input_changes_nothing(w: Api) {
     assert!(audit_actions(&w).is_empty());
 }
 
+async fn issuing_is_rate_limited(w: Api) {
+    let token = participant(&w);
+    let mut last = String::new();
+    for _ in 0..5 {
+        last = secret_of(&issue(&w, "demo", &token).await);
+    }
+    let rejected = issue(&w, "demo", &token).await;
+    assert_eq!(rejected.status, StatusCode::TOO_MANY_REQUESTS, "{}", rejected.text());
+    assert_eq!(rejected.code(), "too_many_links");
+    let retry_after: u64 = rejected.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "Retry-After: {retry_after}");
+    // The rejected request added no audit line and left the last link working.
+    assert_eq!(audit_actions(&w), vec!["phone_link.issue"; 5]);
+    let redeemed = redeem(&w, &last).await;
+    assert_eq!(redeemed.status, StatusCode::OK, "{}", redeemed.text());
+}
+
 scenarios!(
     link_works_once,
+    issuing_is_rate_limited,
     expired_link_is_rejected,
     newer_link_replaces_older,
     wrong_room_is_forbidden,

@@ -10,12 +10,13 @@
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::links::{LinkOwner, RedeemError};
+use super::links::{LinkOwner, RedeemError, TooManyLinks};
 use super::qr;
 use crate::audit::{now_ms, AuditEntry, AuditError};
 use crate::contest_api::extract::ApiBody;
@@ -61,8 +62,6 @@ struct IssuedLink {
     expires_in_ms: u64,
 }
 
-// NOTE: issuing is not rate limited. Each request appends one audit line, and the store
-// keeps at most 8 links per participant.
 /// Issues a one-time link that lets a phone publish the caller's second camera. Only a
 /// participant of a contest room may request one, for their own room.
 async fn issue(
@@ -70,7 +69,7 @@ async fn issue(
     Path(room): Path<String>,
     headers: HeaderMap,
     ApiBody(request): ApiBody<IssueRequest>,
-) -> Result<(StatusCode, Json<IssuedLink>), ApiError> {
+) -> Result<(StatusCode, Json<IssuedLink>), Response> {
     let claims = bearer_claims(&state, &headers)?;
     let allowed = claims.role == Role::Participant && claims.kind == RoomKind::Contest;
     if !allowed || claims.room != room {
@@ -78,12 +77,18 @@ async fn issue(
             StatusCode::FORBIDDEN,
             "forbidden",
             "Only a participant of this contest room may link a phone camera to it.",
-        ));
+        )
+        .into());
     }
     check_page_url(&request.page_url)?;
     if !room_exists(&state, &room).await? {
-        return Err(unknown_room());
+        return Err(unknown_room().into());
     }
+    let now = now_ms();
+    let links = &state.phone_camera.links;
+    links
+        .check_issue(&owner(&claims), now)
+        .map_err(|error| too_many_links(&claims, error))?;
     let entry = AuditEntry {
         participant: Some(claims.sub.clone()),
         ..AuditEntry::by(&claims, "phone_link.issue")
@@ -93,8 +98,9 @@ async fn issue(
         .audit
         .record(entry)
         .map_err(audit_failed)?;
-    let now = now_ms();
-    let issued = state.phone_camera.links.issue(owner(&claims), now);
+    let issued = links
+        .issue(owner(&claims), now)
+        .map_err(|error| too_many_links(&claims, error))?;
     let link = format!("{}#link={}", request.page_url, issued.secret);
     // The longest link has 512 + 6 + 64 bytes, far below the 2,331 a QR code holds, so this
     // fails only on a broken invariant, which leaves a stored link whose secret nobody has.
@@ -181,6 +187,20 @@ async fn redeem(
         name: claims.name,
         expires_at: claims.exp,
     }))
+}
+
+/// Builds the 429 response of a participant who requested too many links, with
+/// `Retry-After` in whole seconds.
+fn too_many_links(claims: &Claims, error: TooManyLinks) -> Response {
+    let wait = error.retry_after;
+    tracing::info!(room = %claims.room, identity = %claims.sub, retry_after_ms = wait.as_millis() as u64, "phone camera link rejected: too many requests");
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let message = format!(
+        "too many phone links requested in the last minute; try again in {seconds} seconds"
+    );
+    let error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_links", message);
+    let retry_after = [(header::RETRY_AFTER, seconds.to_string())];
+    (retry_after, error).into_response()
 }
 
 fn owner(claims: &Claims) -> LinkOwner {

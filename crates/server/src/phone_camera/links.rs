@@ -21,6 +21,14 @@ const KEEP_AFTER_EXPIRY_MS: u64 = 10 * 60 * 1000;
 /// bounds the memory that a participant who requests links in a loop can take.
 const MAX_LINKS_PER_OWNER: usize = 8;
 
+/// Links a participant may be issued per [`ISSUE_WINDOW_MS`]. The page requests one when
+/// the panel opens, when a phone connects and shortly before a link expires. Five a minute
+/// leaves room for retries and bounds the audit lines that a client in a loop can add.
+const MAX_ISSUES_PER_WINDOW: usize = 5;
+
+/// Window of [`MAX_ISSUES_PER_WINDOW`], in milliseconds: one minute.
+const ISSUE_WINDOW_MS: u64 = 60 * 1000;
+
 /// Length of a secret in bytes before hex encoding: 256 bits.
 const SECRET_BYTES: usize = 32;
 
@@ -61,6 +69,15 @@ pub enum RedeemError {
     Replaced,
 }
 
+/// A rejected request for a link: the participant was issued too many links in the last
+/// minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many phone camera links requested; try again in {} ms", retry_after.as_millis())]
+pub struct TooManyLinks {
+    /// Time until the oldest link of the window leaves it.
+    pub retry_after: Duration,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LinkState {
     Open,
@@ -71,6 +88,7 @@ enum LinkState {
 #[derive(Debug)]
 struct LinkRecord {
     owner: LinkOwner,
+    issued_at_ms: u64,
     expires_at_ms: u64,
     state: LinkState,
 }
@@ -99,15 +117,17 @@ impl PhoneLinks {
     }
 
     /// Issues a link for `owner` at `now_ms`. An open link the owner had before is replaced,
-    /// so each participant has at most one link that works.
-    pub fn issue(&self, owner: LinkOwner, now_ms: u64) -> IssuedLink {
+    /// so each participant has at most one link that works. Fails, changing nothing, when
+    /// the owner was issued [`MAX_ISSUES_PER_WINDOW`] links in the last minute.
+    pub fn issue(&self, owner: LinkOwner, now_ms: u64) -> Result<IssuedLink, TooManyLinks> {
+        let mut links = self.lock();
+        links.retain(|_, link| link.expires_at_ms.saturating_add(KEEP_AFTER_EXPIRY_MS) > now_ms);
+        check_limit(&links, &owner, now_ms)?;
+
         let mut bytes = [0u8; SECRET_BYTES];
         rand::thread_rng().fill_bytes(&mut bytes);
         let secret = hex::encode(bytes);
         let expires_at_ms = now_ms.saturating_add(self.ttl_ms.load(Ordering::Relaxed));
-
-        let mut links = self.lock();
-        links.retain(|_, link| link.expires_at_ms.saturating_add(KEEP_AFTER_EXPIRY_MS) > now_ms);
         forget_oldest(&mut links, &owner);
         let earlier = links
             .values_mut()
@@ -117,14 +137,20 @@ impl PhoneLinks {
         }
         let record = LinkRecord {
             owner,
+            issued_at_ms: now_ms,
             expires_at_ms,
             state: LinkState::Open,
         };
         links.insert(hash(&secret), record);
-        IssuedLink {
+        Ok(IssuedLink {
             secret,
             expires_at_ms,
-        }
+        })
+    }
+
+    /// Checks whether `owner` may be issued a link at `now_ms`, without issuing one.
+    pub fn check_issue(&self, owner: &LinkOwner, now_ms: u64) -> Result<(), TooManyLinks> {
+        check_limit(&self.lock(), owner, now_ms)
     }
 
     /// Checks `secret` at `now_ms`, and on success runs `accept` with the link's owner
@@ -163,6 +189,28 @@ impl PhoneLinks {
     }
 }
 
+/// Fails when `owner` was issued [`MAX_ISSUES_PER_WINDOW`] links in the minute before
+/// `now_ms`, with the time until the oldest of them leaves the window.
+fn check_limit(
+    links: &HashMap<[u8; 32], LinkRecord>,
+    owner: &LinkOwner,
+    now_ms: u64,
+) -> Result<(), TooManyLinks> {
+    let window_start = now_ms.saturating_sub(ISSUE_WINDOW_MS);
+    let mut recent: Vec<u64> = links
+        .values()
+        .filter(|link| link.owner == *owner && link.issued_at_ms > window_start)
+        .map(|link| link.issued_at_ms)
+        .collect();
+    if recent.len() < MAX_ISSUES_PER_WINDOW {
+        return Ok(());
+    }
+    recent.sort_unstable();
+    let frees_at = recent[recent.len() - MAX_ISSUES_PER_WINDOW] + ISSUE_WINDOW_MS;
+    let retry_after = Duration::from_millis(frees_at.saturating_sub(now_ms).max(1));
+    Err(TooManyLinks { retry_after })
+}
+
 /// Removes the owner's oldest links until there is room for one more.
 fn forget_oldest(links: &mut HashMap<[u8; 32], LinkRecord>, owner: &LinkOwner) {
     let mut own: Vec<([u8; 32], u64)> = links
@@ -193,6 +241,10 @@ mod tests {
         }
     }
 
+    fn issue(links: &PhoneLinks, owner: LinkOwner, now_ms: u64) -> IssuedLink {
+        links.issue(owner, now_ms).expect("under the issue limit")
+    }
+
     fn redeem(links: &PhoneLinks, secret: &str, now_ms: u64) -> Result<LinkOwner, RedeemError> {
         links
             .redeem(secret, now_ms, |owner| Ok::<_, ()>(owner.clone()))
@@ -202,8 +254,8 @@ mod tests {
     #[test]
     fn secret_has_256_random_bits() {
         let links = PhoneLinks::default();
-        let first = links.issue(owner("u-1"), 0).secret;
-        let second = links.issue(owner("u-2"), 0).secret;
+        let first = issue(&links, owner("u-1"), 0).secret;
+        let second = issue(&links, owner("u-2"), 0).secret;
         assert_eq!(first.len(), 64);
         assert!(first.bytes().all(|b| b.is_ascii_hexdigit()));
         assert_ne!(first, second);
@@ -212,7 +264,7 @@ mod tests {
     #[test]
     fn link_works_once() {
         let links = PhoneLinks::default();
-        let issued = links.issue(owner("u-1"), 1_000);
+        let issued = issue(&links, owner("u-1"), 1_000);
         assert_eq!(redeem(&links, &issued.secret, 2_000), Ok(owner("u-1")));
         assert_eq!(
             redeem(&links, &issued.secret, 3_000),
@@ -223,7 +275,7 @@ mod tests {
     #[test]
     fn link_expires() {
         let links = PhoneLinks::default();
-        let issued = links.issue(owner("u-1"), 1_000);
+        let issued = issue(&links, owner("u-1"), 1_000);
         assert_eq!(issued.expires_at_ms, 1_000 + LINK_TTL.as_millis() as u64);
         let late = issued.expires_at_ms;
         assert_eq!(
@@ -235,9 +287,9 @@ mod tests {
     #[test]
     fn newer_link_replaces_older() {
         let links = PhoneLinks::default();
-        let older = links.issue(owner("u-1"), 0);
-        let other = links.issue(owner("u-2"), 0);
-        let newer = links.issue(owner("u-1"), 10);
+        let older = issue(&links, owner("u-1"), 0);
+        let other = issue(&links, owner("u-2"), 0);
+        let newer = issue(&links, owner("u-1"), 10);
         assert_eq!(
             redeem(&links, &older.secret, 20),
             Err(RedeemError::Replaced)
@@ -249,7 +301,7 @@ mod tests {
     #[test]
     fn unknown_or_malformed_secret_is_not_found() {
         let links = PhoneLinks::default();
-        links.issue(owner("u-1"), 0);
+        issue(&links, owner("u-1"), 0);
         for secret in ["", "abc", &"0".repeat(64), &"я".repeat(32), &"g".repeat(64)] {
             assert_eq!(
                 redeem(&links, secret, 1),
@@ -262,7 +314,7 @@ mod tests {
     #[test]
     fn failed_accept_leaves_link_open() {
         let links = PhoneLinks::default();
-        let issued = links.issue(owner("u-1"), 0);
+        let issued = issue(&links, owner("u-1"), 0);
         let failed = links.redeem(&issued.secret, 1, |_| Err::<(), _>("audit failed"));
         assert_eq!(failed, Ok(Err("audit failed")));
         assert_eq!(redeem(&links, &issued.secret, 2), Ok(owner("u-1")));
@@ -271,13 +323,19 @@ mod tests {
     #[test]
     fn participant_keeps_a_bounded_number_of_links() {
         let links = PhoneLinks::default();
-        let first = links.issue(owner("u-1"), 0);
-        for now_ms in 1..=MAX_LINKS_PER_OWNER as u64 {
-            links.issue(owner("u-1"), now_ms);
+        let first = issue(&links, owner("u-1"), 0);
+        // Spaced so that the issue limit is never reached.
+        let spacing = ISSUE_WINDOW_MS / MAX_ISSUES_PER_WINDOW as u64;
+        for n in 1..=MAX_LINKS_PER_OWNER as u64 {
+            issue(&links, owner("u-1"), n * spacing);
         }
         assert_eq!(links.lock().len(), MAX_LINKS_PER_OWNER);
         assert_eq!(
-            redeem(&links, &first.secret, 100),
+            redeem(
+                &links,
+                &first.secret,
+                MAX_LINKS_PER_OWNER as u64 * ISSUE_WINDOW_MS
+            ),
             Err(RedeemError::NotFound)
         );
     }
@@ -285,12 +343,35 @@ mod tests {
     #[test]
     fn forgotten_long_after_expiry() {
         let links = PhoneLinks::default();
-        let old = links.issue(owner("u-1"), 0);
+        let old = issue(&links, owner("u-1"), 0);
         let much_later = old.expires_at_ms + KEEP_AFTER_EXPIRY_MS;
-        links.issue(owner("u-2"), much_later);
+        issue(&links, owner("u-2"), much_later);
         assert_eq!(
             redeem(&links, &old.secret, much_later),
             Err(RedeemError::NotFound)
         );
+    }
+
+    #[test]
+    fn issuing_limited_per_minute() {
+        let links = PhoneLinks::default();
+        let mut last = None;
+        for now_ms in 0..MAX_ISSUES_PER_WINDOW as u64 {
+            last = Some(issue(&links, owner("u-1"), 1_000 + now_ms));
+        }
+        let rejected = links.issue(owner("u-1"), 2_000);
+        assert_eq!(
+            rejected.map(|issued| issued.secret),
+            Err(TooManyLinks {
+                retry_after: Duration::from_millis(ISSUE_WINDOW_MS - 1_000)
+            })
+        );
+        // The rejected request replaced nothing, and other participants are not limited.
+        issue(&links, owner("u-2"), 2_000);
+        let last = last.expect("links were issued");
+        assert_eq!(redeem(&links, &last.secret, 3_000), Ok(owner("u-1")));
+
+        let next_window = 1_000 + ISSUE_WINDOW_MS;
+        assert!(links.issue(owner("u-1"), next_window).is_ok());
     }
 }
