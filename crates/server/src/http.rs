@@ -375,6 +375,19 @@ struct ErrorDetail<'a> {
     fields: &'a [profstage_contest::FieldError],
 }
 
+/// Builds a 429 response with error `code`, `Retry-After` as `wait` rounded up to whole
+/// seconds, and the message that `message` makes from those seconds.
+pub fn too_many_requests(
+    code: &'static str,
+    wait: std::time::Duration,
+    message: impl FnOnce(u64) -> String,
+) -> Response {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message(seconds));
+    let retry_after = [(header::RETRY_AFTER, seconds.to_string())];
+    (retry_after, error).into_response()
+}
+
 /// Lets a handler that returns a [`Response`] as its error use `?` on an [`ApiError`].
 impl From<ApiError> for axum::response::Response {
     fn from(error: ApiError) -> Self {

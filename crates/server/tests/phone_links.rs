@@ -227,14 +227,22 @@ async fn issuing_is_rate_limited(w: Api) {
         last = secret_of(&issue(&w, "demo", &token).await);
     }
     let rejected = issue(&w, "demo", &token).await;
-    assert_eq!(rejected.status, StatusCode::TOO_MANY_REQUESTS, "{}", rejected.text());
+    assert_eq!(
+        rejected.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        rejected.text()
+    );
     assert_eq!(rejected.code(), "too_many_links");
     let retry_after: u64 = rejected.headers[header::RETRY_AFTER]
         .to_str()
         .unwrap()
         .parse()
         .unwrap();
-    assert!((1..=60).contains(&retry_after), "Retry-After: {retry_after}");
+    assert!(
+        (1..=60).contains(&retry_after),
+        "Retry-After: {retry_after}"
+    );
     // The rejected request added no audit line and left the last link working.
     assert_eq!(audit_actions(&w), vec!["phone_link.issue"; 5]);
     let redeemed = redeem(&w, &last).await;

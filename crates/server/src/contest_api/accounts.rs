@@ -19,7 +19,7 @@ use super::extract::{
     domain_error, path_id, session_cookie_header, ApiBody, ClientAddress, SignedIn,
 };
 use super::sign_in_limit::SignInLimiter;
-use crate::http::ApiError;
+use crate::http::{too_many_requests, ApiError};
 use crate::signalling::protocol::Role as MediaRole;
 use crate::signalling::protocol::RoomKind;
 use crate::state::AppState;
@@ -125,13 +125,11 @@ pub async fn sign_in(
 
 /// Builds the 429 response of a rate-limited sign-in, with `Retry-After` in whole seconds.
 fn too_many_sign_ins(wait: Duration) -> Response {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let message = format!(
-        "too many failed sign-ins for this login or from this address; try again in {seconds} seconds"
-    );
-    let error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message);
-    let retry_after = [(header::RETRY_AFTER, seconds.to_string())];
-    (retry_after, error).into_response()
+    too_many_requests("too_many_attempts", wait, |seconds| {
+        format!(
+            "too many failed sign-ins for this login or from this address; try again in {seconds} seconds"
+        )
+    })
 }
 
 /// Opens an invite link: signs its person in. A link works once.

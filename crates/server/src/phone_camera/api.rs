@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,7 @@ use super::links::{LinkOwner, RedeemError, TooManyLinks};
 use super::qr;
 use crate::audit::{now_ms, AuditEntry, AuditError};
 use crate::contest_api::extract::ApiBody;
-use crate::http::{bearer_claims, ApiError};
+use crate::http::{bearer_claims, too_many_requests, ApiError};
 use crate::signalling::protocol::{Role, RoomKind};
 use crate::state::AppState;
 use crate::token::{Claims, PhoneClaims, PhoneScope};
@@ -194,13 +194,9 @@ async fn redeem(
 fn too_many_links(claims: &Claims, error: TooManyLinks) -> Response {
     let wait = error.retry_after;
     tracing::info!(room = %claims.room, identity = %claims.sub, retry_after_ms = wait.as_millis() as u64, "phone camera link rejected: too many requests");
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let message = format!(
-        "too many phone links requested in the last minute; try again in {seconds} seconds"
-    );
-    let error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_links", message);
-    let retry_after = [(header::RETRY_AFTER, seconds.to_string())];
-    (retry_after, error).into_response()
+    too_many_requests("too_many_links", wait, |seconds| {
+        format!("too many phone links requested in the last minute; try again in {seconds} seconds")
+    })
 }
 
 fn owner(claims: &Claims) -> LinkOwner {
