@@ -1,12 +1,14 @@
-// A workplace camera over WHIP. A page of the server publishes Chromium's fake camera with
-// fetch and RTCPeerConnection, as a browser-based WHIP encoder does, with a participant's
-// token. An expert page shows the participant's tile with that camera as the second camera
-// and decodes it. Deleting the session shows the participant as gone. Run from tests/e2e with
+// A workplace camera over WHIP, and a participant watched over WHEP. A page of the server
+// publishes Chromium's fake camera with fetch and RTCPeerConnection, as a browser-based WHIP
+// encoder does, with a participant's token. An expert page shows the participant's tile with
+// that camera as the second camera and decodes it. Deleting the session shows the
+// participant as gone. Then a WHEP player page, with an expert's token, watches a participant
+// who publishes from the participant page. Run from tests/e2e with
 // `node --test whip.test.mjs`.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { waitForLiveTile, waitInPage } from './support/pages.mjs';
+import { participantPublishes, waitForLiveTile, waitInPage } from './support/pages.mjs';
 import { waitFor } from './support/poll.mjs';
 import { Stage } from './support/stage.mjs';
 
@@ -56,6 +58,52 @@ function decodedCamera2(expert, identity) {
     );
     return stats ? { frames: stats.framesDecoded ?? 0, width: stats.frameWidth ?? 0 } : null;
   }, identity);
+}
+
+/**
+ * Sends a WHEP offer with one recvonly video and one recvonly audio m-line from
+ * `browserPage` for `identity`, with `token`. Returns the reply's status and `Location`, or
+ * its body when it is not 201. The connection stays in `window.whep`.
+ */
+function watchOverWhep(browserPage, identity, token) {
+  return browserPage.page.evaluate(
+    async ({ identity, token }) => {
+      const pc = new RTCPeerConnection();
+      pc.addTransceiver('video', { direction: 'recvonly' });
+      pc.addTransceiver('audio', { direction: 'recvonly' });
+      await pc.setLocalDescription(await pc.createOffer());
+      const response = await fetch(`/api/v1/whep/${encodeURIComponent(identity)}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/sdp' },
+        body: pc.localDescription.sdp,
+      });
+      const body = await response.text();
+      if (response.status !== 201) {
+        pc.close();
+        return { status: response.status, body };
+      }
+      await pc.setRemoteDescription({ type: 'answer', sdp: body });
+      const location = response.headers.get('Location');
+      window.whep = { pc, location };
+      return { status: response.status, location };
+    },
+    { identity, token },
+  );
+}
+
+/** Returns the video frames decoded and audio packets received by the WHEP player. */
+function whepReceived(player) {
+  return player.page.evaluate(async () => {
+    const report = await window.whep.pc.getStats();
+    const inbound = [...report.values()].filter((entry) => entry.type === 'inbound-rtp');
+    const video = inbound.find((entry) => entry.kind === 'video');
+    const audio = inbound.find((entry) => entry.kind === 'audio');
+    return {
+      frames: video?.framesDecoded ?? 0,
+      width: video?.frameWidth ?? 0,
+      audioPackets: audio?.packetsReceived ?? 0,
+    };
+  });
 }
 
 describe('workplace camera over WHIP', () => {
@@ -113,6 +161,48 @@ describe('workplace camera over WHIP', () => {
           return document.querySelector(selector)?.dataset.state === 'disconnected';
         },
         identity,
+      );
+    }),
+  );
+
+  it('expert watches a participant over WHEP', { timeout: TEST_TIMEOUT_MS }, () =>
+    stage.step(async () => {
+      const { identity } = await participantPublishes(stage);
+      const player = await stage.browser.openPage('whep-player', `${stage.server.baseUrl}/`);
+
+      const participant = await stage.server.devToken(stage.room, 'Ученик', 'participant');
+      const rejected = await watchOverWhep(player, identity, participant.token);
+      assert.equal(rejected.status, 403, JSON.stringify(rejected));
+
+      const expert = await stage.server.devToken(stage.room, 'Эксперт по WHEP', 'expert');
+      const watched = await watchOverWhep(player, identity, expert.token);
+      assert.equal(watched.status, 201, JSON.stringify(watched));
+      assert.match(watched.location, /^\/api\/v1\/whep\/sessions\/[0-9a-f]+$/);
+      const received = await waitFor(
+        'the WHEP player to decode the camera and receive the microphone',
+        () => whepReceived(player),
+        (got) => got.frames > 10 && got.audioPackets > 0,
+        { timeoutMs: 20_000, intervalMs: 250 },
+      );
+      assert.ok(received.width > 0, JSON.stringify(received));
+
+      const status = await player.page.evaluate(async (token) => {
+        const response = await fetch(window.whep.location, {
+          method: 'DELETE',
+          headers: { Authorization: `Bearer ${token}` },
+        });
+        return response.status;
+      }, expert.token);
+      assert.equal(status, 200);
+      await waitFor(
+        'the WHEP player to stop receiving once its session ended',
+        async () => {
+          const first = await whepReceived(player);
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          return { first, second: await whepReceived(player) };
+        },
+        ({ first, second }) => second.frames === first.frames,
+        { timeoutMs: 10_000, intervalMs: 250 },
       );
     }),
   );
