@@ -28,7 +28,7 @@ pub mod subscriber;
 mod table;
 pub mod udp;
 
-pub use options::{Mode, Options, Target};
+pub use options::{Mode, Options, Target, ViewSize};
 pub use report::Report;
 pub use run::run;
 

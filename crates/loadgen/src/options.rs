@@ -98,6 +98,17 @@ pub struct Options {
     #[arg(long, default_value_t = 80)]
     pub audio_bytes: usize,
 
+    /// Send the camera as three simulcast layers, as the web client does: RIDs q, h and f,
+    /// at a quarter, half and the full frame size, with a tenth, a third and all of
+    /// --video-kbps
+    #[arg(long)]
+    pub simulcast: bool,
+
+    /// Size that subscribers send in `video_size` for each video, as WIDTHxHEIGHT in device
+    /// pixels, which chooses their simulcast layer [default: none, which gets the top layer]
+    #[arg(long, value_name = "WIDTHxHEIGHT", value_parser = parse_view_size)]
+    pub view_size: Option<ViewSize>,
+
     /// Subscribers that start joining per second
     #[arg(long, default_value_t = 50.0)]
     pub join_rate: f64,
@@ -126,6 +137,24 @@ pub struct Options {
     /// Worker threads of the load generator
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+}
+
+/// A size at which a subscriber shows a video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ViewSize {
+    /// Width in device pixels.
+    pub width: u32,
+    /// Height in device pixels.
+    pub height: u32,
+}
+
+fn parse_view_size(text: &str) -> Result<ViewSize, String> {
+    let invalid = || format!("expected WIDTHxHEIGHT, such as 320x180, got {text:?}");
+    let (width, height) = text.split_once('x').ok_or_else(invalid)?;
+    Ok(ViewSize {
+        width: width.parse().map_err(|_| invalid())?,
+        height: height.parse().map_err(|_| invalid())?,
+    })
 }
 
 impl Options {

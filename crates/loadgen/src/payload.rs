@@ -12,7 +12,7 @@
 const MAGIC: [u8; 4] = *b"PSLG";
 
 /// Bytes of a probe, magic included.
-pub const PROBE_LEN: usize = 34;
+pub const PROBE_LEN: usize = 35;
 
 /// Largest payload of one RTP packet: with the RTP header, header extensions and the SRTP
 /// tag, a packet stays well below a 1280-byte path MTU.
@@ -68,6 +68,9 @@ pub struct Probe {
     pub parts: u16,
     /// Whether the frame is a keyframe.
     pub keyframe: bool,
+    /// Simulcast layer, from 0 for the lowest; 0 for audio and for video without
+    /// simulcast.
+    pub layer: u8,
 }
 
 impl Probe {
@@ -81,6 +84,7 @@ impl Probe {
         out.extend(self.part.to_be_bytes());
         out.extend(self.parts.to_be_bytes());
         out.push(u8::from(self.keyframe));
+        out.push(self.layer);
     }
 
     /// Finds and reads the probe in a payload built by this module. Returns `None` for any
@@ -101,6 +105,7 @@ impl Probe {
             part: u16_at(25)?,
             parts: u16_at(27)?,
             keyframe: bytes[29] != 0,
+            layer: bytes[30],
         })
     }
 }
@@ -219,6 +224,7 @@ mod tests {
             part: 0,
             parts: 0,
             keyframe,
+            layer: 2,
         }
     }
 

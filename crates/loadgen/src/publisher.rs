@@ -1,5 +1,6 @@
 //! A publisher: joins, offers one VP8 and one Opus track, and sends synthetic media with a
-//! probe in every packet once ICE and DTLS are up.
+//! probe in every packet once ICE and DTLS are up. With simulcast, the VP8 track has three
+//! layers, as the web client's camera has.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use str0m::change::SdpAnswer;
 use str0m::format::Codec;
-use str0m::media::{Direction, MediaKind, Mid, Pt};
+use str0m::media::{Direction, MediaKind, Mid, Pt, Rid, Simulcast, SimulcastLayer};
 use str0m::rtp::RtpWrite;
 use str0m::Event;
 use tokio::sync::watch;
@@ -19,6 +20,7 @@ use crate::options::Target;
 use crate::payload::{self, Kind, Probe};
 use crate::peer::{capped, Peer};
 use crate::session::{Identity, Incoming, Session};
+use crate::signalling::LayersWanted;
 use crate::signalling::{PublishedTrack, Server};
 use crate::{Error, Phase, PING_INTERVAL};
 
@@ -37,15 +39,26 @@ pub struct MediaSpec {
     pub height: u16,
     /// Bytes of each Opus payload; 50 are sent per second.
     pub audio_bytes: usize,
+    /// Whether the camera sends the three [`SIMULCAST_LAYERS`].
+    pub simulcast: bool,
 }
+
+/// A camera's simulcast layers, lowest first, as the web client sends them: the RID, the
+/// share of the video bitrate (150, 500 and 1,500 kbit/s at the web client's 1.5 Mbit/s), and
+/// the divisor of the frame size.
+pub const SIMULCAST_LAYERS: [(&str, f64, u16); 3] =
+    [("q", 0.1, 4), ("h", 1.0 / 3.0, 2), ("f", 1.0, 1)];
+
+/// Slots of [`PublisherLive::written`]: audio, then each video layer.
+const WRITTEN_SLOTS: usize = 1 + SIMULCAST_LAYERS.len();
 
 /// Counters of one publisher that the run reads while it goes on.
 #[derive(Debug, Default)]
 pub struct PublisherLive {
     /// Whether ICE and DTLS completed.
     pub connected: AtomicBool,
-    /// Packets written so far, for [`Kind::Audio`] and [`Kind::Video`]: the next index.
-    pub written: [AtomicU64; 2],
+    /// Packets written so far on audio and on each video layer: the next index.
+    pub written: [AtomicU64; WRITTEN_SLOTS],
     /// Keyframes sent.
     pub keyframes: AtomicU64,
     /// Keyframe requests (PLI or FIR) received.
@@ -55,16 +68,26 @@ pub struct PublisherLive {
 }
 
 impl PublisherLive {
-    /// Packets written on `kind` so far.
+    /// Packets written on `kind` so far, over all layers.
     pub fn written(&self, kind: Kind) -> u64 {
-        self.written[kind_slot(kind)].load(Ordering::Relaxed)
+        match kind {
+            Kind::Audio => self.written_on(kind, 0),
+            Kind::Video => (0..SIMULCAST_LAYERS.len() as u8)
+                .map(|layer| self.written_on(kind, layer))
+                .sum(),
+        }
+    }
+
+    /// Packets written so far on `kind` and simulcast `layer` (0 without simulcast).
+    pub fn written_on(&self, kind: Kind, layer: u8) -> u64 {
+        self.written[written_slot(kind, layer)].load(Ordering::Relaxed)
     }
 }
 
-fn kind_slot(kind: Kind) -> usize {
+fn written_slot(kind: Kind, layer: u8) -> usize {
     match kind {
         Kind::Audio => 0,
-        Kind::Video => 1,
+        Kind::Video => 1 + usize::from(layer).min(SIMULCAST_LAYERS.len() - 1),
     }
 }
 
@@ -121,6 +144,16 @@ struct Track {
     mid: Mid,
     pt: Pt,
     kind: Kind,
+    /// The simulcast layer's RID, or `None` without simulcast.
+    rid: Option<Rid>,
+    /// Index into [`SIMULCAST_LAYERS`], or 0 without simulcast.
+    layer: u8,
+    /// Share of the video bitrate this layer sends.
+    share: f64,
+    /// Divisor of the frame size that keyframes declare.
+    divisor: u16,
+    /// Whether the server wants this layer; a paused layer sends nothing.
+    active: bool,
     next_sequence: u64,
     next_timestamp: u32,
     frames: u32,
@@ -144,7 +177,15 @@ async fn publish(
 
     let mut peer = Peer::new(spec.ip)?;
     let mut change = peer.rtc.sdp_api();
-    let video = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+    // The offer lists the layers highest first, as the web client does.
+    let simulcast = spec.media.simulcast.then(|| {
+        let mut simulcast = Simulcast::new();
+        for (rid, _, _) in SIMULCAST_LAYERS.iter().rev() {
+            simulcast.add_send_layer(SimulcastLayer::new(rid));
+        }
+        simulcast
+    });
+    let video = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, simulcast);
     let audio = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
     let (offer, pending) = change
         .apply()
@@ -172,8 +213,15 @@ async fn publish(
         .accept_answer(pending, answer)
         .map_err(|e| Error::Rtc(format!("accepting the answer: {e}")))?;
 
-    let mut video = Track::new(&peer, video, Kind::Video, Codec::Vp8)?;
-    let mut audio = Track::new(&peer, audio, Kind::Audio, Codec::Opus)?;
+    let video_mid = video;
+    let mut videos = if spec.media.simulcast {
+        (0..SIMULCAST_LAYERS.len() as u8)
+            .map(|layer| Track::new(&peer, video, Kind::Video, Codec::Vp8, Some(layer)))
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        vec![Track::new(&peer, video, Kind::Video, Codec::Vp8, None)?]
+    };
+    let mut audio = Track::new(&peer, audio, Kind::Audio, Codec::Opus, None)?;
     let media = &spec.media;
     let mut video_tick =
         tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(media.fps.max(1))));
@@ -202,9 +250,11 @@ async fn publish(
                 peer.handle_timeout(events!())?;
             }
             _ = video_tick.tick(), if sending => {
-                let periodic = video.frames % media.keyframe_every.max(1) == 0;
-                let keyframe = std::mem::take(&mut state.keyframe_requested) || periodic;
-                video.write_frame(&mut peer, spec.index, media, keyframe, live)?;
+                for video in videos.iter_mut().filter(|video| video.active) {
+                    let periodic = video.frames % media.keyframe_every.max(1) == 0;
+                    let requested = state.take_keyframe_request(video.layer);
+                    video.write_frame(&mut peer, spec.index, media, requested || periodic, live)?;
+                }
                 peer.drain(clock::wall_ns(), events!())?;
             }
             _ = audio_tick.tick(), if sending => {
@@ -212,11 +262,11 @@ async fn publish(
                 peer.drain(clock::wall_ns(), events!())?;
             }
             _ = ping.tick() => session.keepalive().await?,
-            incoming = session.receive() => {
-                if let Incoming::Fatal(reason) = incoming? {
-                    return Err(Error::Signalling(reason));
-                }
-            }
+            incoming = session.receive() => match incoming? {
+                Incoming::Fatal(reason) => return Err(Error::Signalling(reason)),
+                Incoming::LayersWanted(wanted) => apply_layers_wanted(&mut videos, video_mid, &wanted),
+                _ => {}
+            },
             changed = phase.changed() => {
                 if changed.is_err() || *phase.borrow() == Phase::Leave {
                     break;
@@ -233,38 +283,87 @@ async fn publish(
     Ok(())
 }
 
+/// Sends only the layers of the camera that the server wants, as the web client does with
+/// `active` in `setParameters`. A track without simulcast always sends.
+fn apply_layers_wanted(videos: &mut [Track], mid: Mid, wanted: &LayersWanted) {
+    if wanted.mid != mid.to_string() {
+        return;
+    }
+    for video in videos.iter_mut() {
+        if let Some(rid) = &video.rid {
+            video.active = wanted.rids.iter().any(|wanted| wanted.as_str() == &**rid);
+        }
+    }
+}
+
 /// Facts the publisher learned from its peer's events.
 #[derive(Default)]
 struct State {
     connected: bool,
-    keyframe_requested: bool,
+    /// Layers asked for a keyframe, one bit per layer.
+    keyframe_requested: u8,
 }
 
 impl State {
     fn handle(&mut self, event: Event, live: &PublisherLive) {
         match event {
             Event::Connected => self.connected = true,
-            Event::KeyframeRequest(_) => {
-                self.keyframe_requested = true;
+            Event::KeyframeRequest(request) => {
+                let layer = request.rid.and_then(|rid| {
+                    SIMULCAST_LAYERS
+                        .iter()
+                        .position(|(name, _, _)| *name == &*rid)
+                });
+                self.keyframe_requested |= match layer {
+                    Some(layer) => 1 << layer,
+                    None => u8::MAX,
+                };
                 live.keyframe_requests.fetch_add(1, Ordering::Relaxed);
             }
             _ => {}
         }
     }
+
+    /// Returns whether `layer` was asked for a keyframe, and forgets the request.
+    fn take_keyframe_request(&mut self, layer: u8) -> bool {
+        let bit = 1 << layer;
+        let requested = self.keyframe_requested & bit != 0;
+        self.keyframe_requested &= !bit;
+        requested
+    }
 }
 
 impl Track {
-    fn new(peer: &Peer, mid: Mid, kind: Kind, codec: Codec) -> Result<Self, Error> {
+    /// Creates the track of m-line `mid`, or its simulcast layer `layer`.
+    fn new(
+        peer: &Peer,
+        mid: Mid,
+        kind: Kind,
+        codec: Codec,
+        layer: Option<u8>,
+    ) -> Result<Self, Error> {
         let pt = peer
             .rtc
             .codec_config()
             .find(|p| p.spec().codec == codec)
             .map(|p| p.pt())
             .ok_or_else(|| Error::Rtc(format!("no payload type for {codec:?}")))?;
+        let (rid, share, divisor) = match layer {
+            Some(layer) => {
+                let (rid, share, divisor) = SIMULCAST_LAYERS[usize::from(layer)];
+                (Some(Rid::from(rid)), share, divisor)
+            }
+            None => (None, 1.0, 1),
+        };
         Ok(Self {
             mid,
             pt,
             kind,
+            rid,
+            layer: layer.unwrap_or(0),
+            share,
+            divisor,
+            active: true,
             next_sequence: 1 + u64::from(rand::random::<u16>() % 10_000),
             next_timestamp: rand::random(),
             frames: 0,
@@ -280,7 +379,7 @@ impl Track {
         keyframe: bool,
         live: &PublisherLive,
     ) -> Result<(), Error> {
-        let slot = &live.written[kind_slot(self.kind)];
+        let slot = &live.written[written_slot(self.kind, self.layer)];
         let index = slot.load(Ordering::Relaxed);
         let probe = Probe {
             sent_ns: clock::wall_ns(),
@@ -291,17 +390,15 @@ impl Track {
             part: 0,
             parts: 1,
             keyframe,
+            layer: self.layer,
         };
         let (payloads, ticks) = match self.kind {
             Kind::Video => {
-                let size = payload::frame_size(
-                    media.video_bitrate,
-                    media.fps,
-                    media.keyframe_every,
-                    keyframe,
-                );
+                let bitrate = (media.video_bitrate as f64 * self.share) as u64;
+                let size = payload::frame_size(bitrate, media.fps, media.keyframe_every, keyframe);
                 let picture_id = (self.frames & 0x7fff) as u16;
-                let frame = payload::vp8_frame(probe, size, picture_id, media.width, media.height);
+                let (width, height) = (media.width / self.divisor, media.height / self.divisor);
+                let frame = payload::vp8_frame(probe, size, picture_id, width, height);
                 (frame, 90_000 / media.fps.max(1))
             }
             Kind::Audio => (vec![payload::opus_packet(probe, media.audio_bytes)], 960),
@@ -310,7 +407,7 @@ impl Track {
         let count = payloads.len();
         let mut api = peer.rtc.direct_api();
         let stream = api
-            .stream_tx_by_mid(self.mid, None)
+            .stream_tx_by_mid(self.mid, self.rid)
             .ok_or_else(|| Error::Rtc(format!("no sending stream on m-line {}", self.mid)))?;
         for (part, payload) in payloads.into_iter().enumerate() {
             let write = RtpWrite::new(

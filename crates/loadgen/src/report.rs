@@ -1,5 +1,6 @@
 //! The figures of a run, serialized as JSON; `table.rs` prints them for people.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -122,6 +123,12 @@ pub struct SubscriberRow {
     pub video_packets: u64,
     /// Distinct audio packets received.
     pub audio_packets: u64,
+    /// Simulcast layers of which video arrived, from 0 for the lowest; `[0]` without
+    /// simulcast.
+    pub video_layers: Vec<u8>,
+    /// For each watched publisher, the layer whose video arrived last: the one the
+    /// subscriber gets at the end of the run.
+    pub current_layers: Vec<u8>,
     /// Expected packets that never arrived.
     pub lost: u64,
     /// Join to the first whole keyframe, ms.
@@ -282,6 +289,11 @@ impl Report {
                 .get(publisher as usize)
                 .map_or(0, |live| live.written(kind))
         };
+        let written_on = |publisher: u32, kind: Kind, layer: u8| {
+            publisher_lives
+                .get(publisher as usize)
+                .map_or(0, |live| live.written_on(kind, layer))
+        };
 
         let (mut expected, mut received, mut lost, mut duplicates) = (0, 0, 0, 0);
         let mut jitter = [Vec::new(), Vec::new()];
@@ -293,6 +305,8 @@ impl Report {
                 index: subscriber.index,
                 video_packets: 0,
                 audio_packets: 0,
+                video_layers: Vec::new(),
+                current_layers: Vec::new(),
                 lost: 0,
                 first_frame_ms: subscriber.first_frame.map(ms),
                 all_frames_ms: subscriber.all_frames.map(ms),
@@ -304,13 +318,29 @@ impl Report {
             if subscriber.all_frames.is_none() {
                 without_frames.push(subscriber.index);
             }
-            for ((publisher, kind), track) in &subscriber.tracks {
-                let sent = written(*publisher, *kind);
+            // The layer of a publisher's track that arrived last is the one the subscriber
+            // gets now. The server may have switched it away from others before.
+            let mut latest: HashMap<(u32, Kind), (u64, u8)> = HashMap::new();
+            for ((publisher, kind, layer), track) in &subscriber.tracks {
+                let entry = latest.entry((*publisher, *kind)).or_insert((0, *layer));
+                if track.last_arrival_ns >= entry.0 {
+                    *entry = (track.last_arrival_ns, *layer);
+                }
+            }
+            for ((publisher, kind, layer), track) in &subscriber.tracks {
+                let current = latest.get(&(*publisher, *kind)).map(|&(_, l)| l) == Some(*layer);
+                if current && *kind == Kind::Video {
+                    row.current_layers.push(*layer);
+                }
+                let sent = track.expected_end(written_on(*publisher, *kind, *layer), current);
                 expected += track.expected(sent);
                 lost += track.lost(sent);
                 row.lost += track.lost(sent);
                 match kind {
-                    Kind::Video => row.video_packets += track.unique,
+                    Kind::Video => {
+                        row.video_packets += track.unique;
+                        row.video_layers.push(*layer);
+                    }
                     Kind::Audio => row.audio_packets += track.unique,
                 }
                 received += track.unique;
@@ -318,6 +348,9 @@ impl Report {
                 let slot = usize::from(*kind == Kind::Audio);
                 jitter[slot].push(track.jitter_ns / 1e6);
             }
+            row.video_layers.sort_unstable();
+            row.video_layers.dedup();
+            row.current_layers.sort_unstable();
             for (all, own) in latency.iter_mut().zip(&subscriber.latency_us) {
                 all.extend(own.iter().map(|&us| f64::from(us) / 1000.0));
             }

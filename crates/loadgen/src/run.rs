@@ -170,6 +170,14 @@ fn validate(options: &Options) -> Result<(), Error> {
             options.target == Target::Profstage || options.room.is_none(),
             "--room is not used with --target janus: the run creates its rooms",
         ),
+        (
+            options.target == Target::Profstage || !options.simulcast,
+            "--simulcast is not supported with --target janus",
+        ),
+        (
+            options.target == Target::Profstage || options.view_size.is_none(),
+            "--view-size is not supported with --target janus",
+        ),
         (options.join_rate > 0.0, "--join-rate must be positive"),
         (
             options.join_timeout > 0.0,
@@ -179,7 +187,7 @@ fn validate(options: &Options) -> Result<(), Error> {
         (
             options.audio_bytes > crate::payload::PROBE_LEN
                 && options.audio_bytes <= crate::payload::MAX_PAYLOAD,
-            "--audio-bytes must be from 35 to 1100",
+            "--audio-bytes must be from 36 to 1100",
         ),
         (
             (0.0..=1.0).contains(&options.max_loss),
@@ -204,6 +212,7 @@ fn plan(
         width: options.width,
         height: options.height,
         audio_bytes: options.audio_bytes,
+        simulcast: options.simulcast,
     };
     let first_room = match &options.room {
         Some(room) if !rooms.contains(room) => {
@@ -218,6 +227,7 @@ fn plan(
             .cloned()
             .ok_or_else(|| Error::Setup("the server has no rooms".into()))?,
     };
+    let view_size = options.view_size.map(|size| (size.width, size.height));
     let mut publishers = Vec::new();
     let mut subscribers = Vec::new();
     match options.mode {
@@ -241,6 +251,7 @@ fn plan(
                     watches: (0..options.publishers).collect(),
                     feeds: Vec::new(),
                     ip: options.bind,
+                    view_size,
                 });
             }
         }
@@ -277,6 +288,7 @@ fn plan(
                         watches: vec![index],
                         feeds: Vec::new(),
                         ip: options.bind,
+                        view_size,
                     });
                 }
             }

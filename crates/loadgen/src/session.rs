@@ -6,7 +6,9 @@ use std::net::IpAddr;
 
 use crate::janus::{self, FeedId, JanusSession, RoomId};
 use crate::options::Target;
-use crate::signalling::{ClientMessage, PublishedTrack, Server, ServerMessage, Signalling};
+use crate::signalling::{
+    ClientMessage, LayersWanted, PublishedTrack, Server, ServerMessage, Signalling,
+};
 use crate::Error;
 
 /// A client's name, role and the room it joins.
@@ -30,8 +32,16 @@ pub enum Session {
 /// A message of a session that the client acts on.
 pub enum Incoming {
     /// An SDP offer for the receiving connection, to be answered with
-    /// [`Session::answer`].
-    Offer(String),
+    /// [`Session::answer`], and the identifiers of the video tracks it carries (none on
+    /// Janus).
+    Offer {
+        /// The SDP offer.
+        sdp: String,
+        /// Identifiers of the video tracks, for [`Session::video_size`].
+        video_tracks: Vec<String>,
+    },
+    /// The simulcast layers of the client's camera that someone receives.
+    LayersWanted(LayersWanted),
     /// The server ended the session or the connection.
     Fatal(String),
     /// Anything else.
@@ -118,7 +128,15 @@ impl Session {
     pub async fn receive(&mut self) -> Result<Incoming, Error> {
         match self {
             Self::Profstage(signalling) => Ok(match signalling.receive().await? {
-                ServerMessage::SubscribeOffer { sdp } => Incoming::Offer(sdp),
+                ServerMessage::SubscribeOffer { sdp, tracks } => Incoming::Offer {
+                    sdp,
+                    video_tracks: tracks
+                        .into_iter()
+                        .filter(|t| t.kind == "video")
+                        .map(|t| t.track)
+                        .collect(),
+                },
+                ServerMessage::LayersWanted(wanted) => Incoming::LayersWanted(wanted),
                 ServerMessage::Error {
                     code,
                     message,
@@ -132,12 +150,28 @@ impl Session {
                     return Err(janus::hangup(&event));
                 }
                 match event.sdp("offer") {
-                    Some(sdp) => Ok(Incoming::Offer(
-                        janus::host_only(sdp, session.own())?.to_string(),
-                    )),
+                    Some(sdp) => Ok(Incoming::Offer {
+                        sdp: janus::host_only(sdp, session.own())?.to_string(),
+                        video_tracks: Vec::new(),
+                    }),
                     None => Ok(Incoming::Other),
                 }
             }
+        }
+    }
+
+    /// Tells Profstage the size at which video `track` is shown. Janus has no such message.
+    pub async fn video_size(&mut self, track: &str, width: u32, height: u32) -> Result<(), Error> {
+        match self {
+            Self::Profstage(signalling) => {
+                let message = ClientMessage::VideoSize {
+                    track,
+                    width,
+                    height,
+                };
+                signalling.send(&message).await
+            }
+            Self::Janus(..) => Ok(()),
         }
     }
 

@@ -180,6 +180,16 @@ pub enum ClientMessage<'a> {
         /// SDP answer.
         sdp: String,
     },
+    /// The size at which the client shows a video track it receives, which chooses the
+    /// simulcast layer the server sends.
+    VideoSize {
+        /// The track's identifier, from `subscribe_offer`.
+        track: &'a str,
+        /// Width in device pixels.
+        width: u32,
+        /// Height in device pixels.
+        height: u32,
+    },
     /// Keeps the session alive.
     Ping,
     /// Ends the session.
@@ -213,7 +223,12 @@ pub enum ServerMessage {
     SubscribeOffer {
         /// SDP offer.
         sdp: String,
+        /// The track on each m-line of the offer.
+        #[serde(default)]
+        tracks: Vec<OfferedTrack>,
     },
+    /// The simulcast layers of a published track that someone receives.
+    LayersWanted(LayersWanted),
     /// A failed request.
     Error {
         /// Stable code.
@@ -226,6 +241,24 @@ pub enum ServerMessage {
     /// Any other message.
     #[serde(other)]
     Other,
+}
+
+/// A track on an m-line of `subscribe_offer`; the tool reads only what it needs.
+#[derive(Debug, Deserialize)]
+pub struct OfferedTrack {
+    /// The track's identifier.
+    pub track: String,
+    /// `audio` or `video`.
+    pub kind: String,
+}
+
+/// The body of `layers_wanted`.
+#[derive(Debug, Deserialize)]
+pub struct LayersWanted {
+    /// The m-line of the client's `publish` offer.
+    pub mid: String,
+    /// The RIDs of the layers someone receives.
+    pub rids: Vec<String>,
 }
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -427,7 +460,11 @@ mod tests {
             }],
         };
         match reparse(&offer) {
-            ServerMessage::SubscribeOffer { sdp } => assert_eq!(sdp, "v=0\r\n"),
+            ServerMessage::SubscribeOffer { sdp, tracks } => {
+                assert_eq!(sdp, "v=0\r\n");
+                assert_eq!(tracks.len(), 1);
+                assert_eq!(tracks[0].track, "tr-9");
+            }
             other => panic!("expected subscribe_offer, got {other:?}"),
         }
     }

@@ -20,6 +20,10 @@ pub struct TrackReceiver {
     pub duplicates: u64,
     /// Packets older than the first one received.
     pub early: u64,
+    /// Highest packet index received.
+    pub highest_index: Option<u64>,
+    /// Arrival of the latest packet, in nanoseconds since the Unix epoch.
+    pub last_arrival_ns: u64,
     last_transit_ns: Option<i64>,
     /// Interarrival jitter (RFC 3550 section 6.4.1) of the transit time from send to
     /// arrival, in nanoseconds.
@@ -36,6 +40,8 @@ impl TrackReceiver {
             self.jitter_ns += (difference - self.jitter_ns) / 16.0;
         }
         self.last_transit_ns = Some(transit);
+        self.last_arrival_ns = self.last_arrival_ns.max(arrival_ns);
+        self.highest_index = self.highest_index.max(Some(probe.index));
 
         let first = *self.first_index.get_or_insert(probe.index);
         let Some(offset) = probe.index.checked_sub(first) else {
@@ -67,6 +73,16 @@ impl TrackReceiver {
         };
         let expected = written.saturating_sub(first).min(MAX_SPAN);
         expected.saturating_sub(self.unique)
+    }
+
+    /// Returns the index after the last packet this track should have received. That is
+    /// `written` for the layer the subscriber gets now. For a layer the server switched it
+    /// away from, it is the packet after the highest received.
+    pub fn expected_end(&self, written: u64, current: bool) -> u64 {
+        match self.highest_index {
+            Some(highest) if !current => (highest + 1).min(written),
+            _ => written,
+        }
     }
 
     /// Packets the publisher sent from the first one received on.
@@ -124,6 +140,7 @@ mod tests {
             part: 0,
             parts: 1,
             keyframe: false,
+            layer: 0,
         }
     }
 
@@ -138,6 +155,17 @@ mod tests {
         // Sent 10..=16: 12, 15 and 16 never arrived.
         assert_eq!(track.expected(17), 7);
         assert_eq!(track.lost(17), 3);
+    }
+
+    #[test]
+    fn left_layer_expects_no_tail() {
+        let mut track = TrackReceiver::default();
+        for index in [10, 11, 13] {
+            track.record(&probe(index, 0), 1000);
+        }
+        assert_eq!(track.expected_end(20, true), 20);
+        assert_eq!(track.expected_end(20, false), 14);
+        assert_eq!(track.lost(track.expected_end(20, false)), 1);
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub struct SubscriberSpec {
     pub feeds: Vec<FeedId>,
     /// Address for the UDP socket.
     pub ip: IpAddr,
+    /// Size sent in `video_size` for each video track, which chooses the simulcast layer
+    /// the server sends. With `None` no size is sent, and the server sends the top layer.
+    pub view_size: Option<(u32, u32)>,
 }
 
 /// State of one subscriber that the run reads while it goes on.
@@ -67,8 +70,8 @@ pub struct SubscriberOutcome {
     pub first_frame: Option<Duration>,
     /// From the start of the join to a whole keyframe of every watched publisher.
     pub all_frames: Option<Duration>,
-    /// Per publisher and kind.
-    pub tracks: HashMap<(u32, Kind), TrackReceiver>,
+    /// Per publisher, kind and simulcast layer.
+    pub tracks: HashMap<(u32, Kind, u8), TrackReceiver>,
     /// Latency samples within the measurement window, microseconds, video then audio.
     pub latency_us: [Vec<u32>; 2],
     /// RTP packets without a probe of this run.
@@ -128,6 +131,7 @@ async fn subscribe(
     let mut connected_at = None;
     let mut failure = None;
     let mut offers = 0;
+    let mut sized: Vec<String> = Vec::new();
     let mut events = |arrival_ns: u64, event: Event| match event {
         Event::Connected => connected_at = Some(started.elapsed()),
         Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
@@ -145,7 +149,7 @@ async fn subscribe(
             totals.received.fetch_add(1, Ordering::Relaxed);
             let track = outcome
                 .tracks
-                .entry((probe.publisher, probe.kind))
+                .entry((probe.publisher, probe.kind, probe.layer))
                 .or_default();
             let fresh = track.record(&probe, arrival_ns);
             if totals.measuring.load(Ordering::Relaxed) {
@@ -188,7 +192,7 @@ async fn subscribe(
                 }
             }
             incoming = session.receive() => match incoming {
-                Ok(Incoming::Offer(sdp)) => {
+                Ok(Incoming::Offer { sdp, video_tracks }) => {
                     let answer = SdpOffer::from_sdp_string(&sdp)
                         .map_err(|e| Error::Rtc(format!("the server's offer: {e}")))
                         .and_then(|offer| {
@@ -205,7 +209,11 @@ async fn subscribe(
                         break Err(e);
                     }
                     offers += 1;
+                    if let Err(e) = show(&mut session, spec.view_size, &video_tracks, &mut sized).await {
+                        break Err(e);
+                    }
                 }
+                Ok(Incoming::LayersWanted(_)) => {}
                 Ok(Incoming::Fatal(reason)) => break Err(Error::Signalling(reason)),
                 Ok(Incoming::Other) => {}
                 Err(e) => break Err(e),
@@ -225,6 +233,25 @@ async fn subscribe(
     }
     session.leave().await;
     result
+}
+
+/// Sends `view_size` once for each video track not sized yet, as a page does for each tile.
+async fn show(
+    session: &mut Session,
+    view_size: Option<(u32, u32)>,
+    video_tracks: &[String],
+    sized: &mut Vec<String>,
+) -> Result<(), Error> {
+    let Some((width, height)) = view_size else {
+        return Ok(());
+    };
+    for track in video_tracks {
+        if !sized.contains(track) {
+            session.video_size(track, width, height).await?;
+            sized.push(track.clone());
+        }
+    }
+    Ok(())
 }
 
 /// Counts one packet of a keyframe; returns whether it completed a keyframe of a publisher

@@ -10,13 +10,14 @@ impl fmt::Display for Report {
         let o = &self.options;
         writeln!(
             f,
-            "profstage-load: {:?}, {} publishers x {} subscribers ({:?}), {} kbit/s VP8 at {} fps \
-             + Opus, {:.0} s window",
+            "profstage-load: {:?}, {} publishers x {} subscribers ({:?}), {} kbit/s VP8{} at {} \
+             fps + Opus, {:.0} s window",
             o.target,
             o.publishers,
             o.subscribers,
             o.mode,
             o.video_kbps,
+            if o.simulcast { " in 3 layers" } else { "" },
             o.fps,
             self.packets.window_s
         )?;
@@ -58,7 +59,26 @@ impl Report {
             f,
             "join to every publisher's frame, ms",
             summary(&s.all_frames_ms),
-        )
+        )?;
+        if self.options.simulcast {
+            row(f, "final layer q / h / f, tracks", self.layer_counts())?;
+        }
+        Ok(())
+    }
+
+    /// Counts the subscribed video tracks by the simulcast layer they got last.
+    fn layer_counts(&self) -> String {
+        let mut counts = [0usize; 3];
+        for layer in self
+            .per_subscriber
+            .iter()
+            .flat_map(|row| &row.current_layers)
+        {
+            if let Some(count) = counts.get_mut(usize::from(*layer)) {
+                *count += 1;
+            }
+        }
+        format!("{} / {} / {}", counts[0], counts[1], counts[2])
     }
 
     fn write_packets(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

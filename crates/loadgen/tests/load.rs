@@ -2,7 +2,7 @@
 //! with its UDP media loop, signalling and recording, and str0m clients over real ICE,
 //! DTLS and SRTP.
 
-use profstage_loadgen::{run, Mode, Options, Report};
+use profstage_loadgen::{run, Mode, Options, Report, ViewSize};
 use profstage_server::app;
 use profstage_server::config::{Config, RoomConfig};
 
@@ -110,6 +110,45 @@ async fn every_expert_receives_every_publisher() {
     assert_eq!(report.subscribers.count, 3);
     assert_eq!(report.subscribers.subscribed_tracks, 12);
     assert_healthy(&report, 2);
+}
+
+/// Runs 2 simulcast publishers with 3 subscribers each that show videos at `view_size`.
+/// Returns, per subscriber, the layers it received and the layer it received last.
+async fn simulcast_layers(view_size: Option<ViewSize>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let data = tempfile::tempdir().unwrap();
+    let server = start_server(data.path()).await;
+    let mut options = options(&server, Mode::PerPublisher);
+    options.simulcast = true;
+    options.view_size = view_size;
+    let report = run(&options).await.unwrap();
+    assert_healthy(&report, 1);
+    report
+        .per_subscriber
+        .iter()
+        .map(|row| (row.video_layers.clone(), row.current_layers.clone()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_view_gets_lowest_layer() {
+    let small = ViewSize {
+        width: 320,
+        height: 180,
+    };
+    // Until the server has the view size, a subscriber may get a higher layer.
+    for (received, current) in simulcast_layers(Some(small)).await {
+        assert!(received.contains(&0), "{received:?}");
+        assert_eq!(current, [0]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_view_size_gets_top_layer() {
+    // The bandwidth estimate may start a subscriber on a lower layer.
+    for (received, current) in simulcast_layers(None).await {
+        assert!(received.contains(&2), "{received:?}");
+        assert_eq!(current, [2]);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
