@@ -258,6 +258,7 @@ fn send_frame(rtc: &mut Rtc, mid: Mid, frame: u32) {
         part: 0,
         parts: 1,
         keyframe,
+        layer: 0,
     };
     let size = if keyframe { 3000 } else { 800 };
     let payloads = vp8_frame(probe, size, frame as u16, 640, 480);
