@@ -89,6 +89,7 @@ describe('theory test with an identity snapshot', () => {
   let call;
   let testId;
   let nominationId;
+  let partId;
   let expertSession;
 
   before(async () => {
@@ -117,6 +118,7 @@ describe('theory test with an identity snapshot', () => {
     await call('PUT', `/api/v1/rooms/${room.id}/assignments/${person.id}`, undefined, 201);
 
     nominationId = nomination.id;
+    partId = part.id;
     const path = `/api/v1/nominations/${nomination.id}/theory-questions/import?format=json`;
     const imported = await call('POST', path, { questions: QUESTIONS }, 201);
     assert.equal(imported.imported, QUESTIONS.length);
@@ -363,6 +365,38 @@ describe('theory test with an identity snapshot', () => {
 
       const bank = await call('GET', bankPath, undefined, 200);
       assert.equal(bank.length, 3, 'the failed import and save added nothing');
+      assert.equal(await organiser.errorBanner(), null);
+    }));
+
+  it('organiser sets the latest first opening of a test', { timeout: TEST_TIMEOUT_MS }, () =>
+    stage.step(async () => {
+      const organiser = await stage.browser.openPage('opens-until', `${stage.server.baseUrl}/console.html`);
+      const page = organiser.page;
+      await page.getByTestId('theory-test').first().waitFor();
+      const field = page.getByTestId('theory-opens-until-field');
+      assert.equal(await field.isHidden(), true, 'hidden with a common start');
+      await page.getByTestId('theory-mode').selectOption('first_opening');
+      await field.waitFor({ state: 'visible' });
+
+      // Tomorrow at 10:00 local time, open for first openings until 10:30.
+      const day = new Date(Date.now() + 24 * 3600 * 1000);
+      const local = (hour, minute) => {
+        const pad = (n) => String(n).padStart(2, '0');
+        const date = `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}`;
+        return `${date}T${pad(hour)}:${pad(minute)}`;
+      };
+      await page.getByTestId('theory-title').fill('Повторный тур');
+      await page.getByTestId('theory-starts').fill(local(10, 0));
+      await page.getByTestId('theory-limit').fill('30');
+      await page.getByTestId('theory-opens-until').fill(local(10, 30));
+      await clickTestId(organiser, 'create-theory-test');
+      await page.getByTestId('theory-test').filter({ hasText: 'Повторный тур' }).waitFor();
+
+      const tasks = await call('GET', `/api/v1/parts/${partId}/tasks`, undefined, 200);
+      const created = tasks.items.find((task) => task.title === 'Повторный тур');
+      assert.ok(created, JSON.stringify(tasks));
+      assert.equal(created.limit_mode, 'first_opening');
+      assert.equal(created.opens_until, new Date(local(10, 30)).getTime());
       assert.equal(await organiser.errorBanner(), null);
     }));
 

@@ -51,6 +51,10 @@ export function initTheory(state, report) {
       element('span', { className: 'muted', text: formatTime(test.starts_at) }),
       ' ',
     ]);
+    if (test.opens_until !== null) {
+      const time = formatTime(test.opens_until);
+      item.append(element('span', { className: 'muted', key: 'tasks.opens_until_at', vars: { time } }), ' ');
+    }
     if (published) {
       item.append(element('span', { key: 'theory_console.published' }), ' ');
     } else {
@@ -136,14 +140,24 @@ export function initTheory(state, report) {
     return true;
   });
 
+  // The latest first opening applies only when the limit runs from each first opening.
+  const showOpensUntil = () => {
+    const firstOpening = testForm.elements.limit_mode.value === 'first_opening';
+    byTestId('theory-opens-until-field').hidden = !firstOpening;
+  };
+  testForm.elements.limit_mode.addEventListener('change', showOpensUntil);
+
   onSubmit(testForm, async () => {
     const count = testForm.elements.question_count.value;
+    const limitMode = testForm.elements.limit_mode.value;
     await post(`/parts/${state.part}/theory-tests`, {
       title: testForm.elements.title.value,
       starts_at: fromLocalInput(testForm.elements.starts_at.value),
       time_limit_secs: Number(testForm.elements.time_limit_secs.value) * 60,
-      limit_mode: testForm.elements.limit_mode.value,
+      limit_mode: limitMode,
       question_count: count === '' ? null : Number(count),
+      opens_until:
+        limitMode === 'first_opening' ? fromLocalInput(testForm.elements.opens_until.value) : null,
     });
     await reloadTests();
     return true;

@@ -1101,6 +1101,42 @@ async fn time_limit_passes_while_down(w: World) {
     assert_eq!(results["items"][0]["answered"], 0);
 }
 
+async fn first_opening_closes_at_opens_until(w: World) {
+    w.import_bank(scoring_bank()).await;
+    let organiser = w.as_(Who::Organiser);
+    let path = format!("/api/v1/parts/{}/theory-tests", w.part);
+    let now = now_ms();
+
+    let mut common = test_body(now - 1000, 600, "common_start", None);
+    common["opens_until"] = json!(now + 60_000);
+    let rejected = w.api.json(Method::POST, &path, organiser, common).await;
+    assert_eq!(rejected.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let errors = rejected.field_errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["field"], "opens_until");
+    assert_eq!(errors[0]["code"], "opens_until_not_allowed");
+
+    let opens_until = now + 1500;
+    let mut body = test_body(now - 1000, 600, "first_opening", None);
+    body["opens_until"] = json!(opens_until);
+    let id = w.test(body).await;
+    let opened = w.start(Who::Participant, &id).await;
+    assert_eq!(opened["opens_until"].as_i64(), Some(opens_until));
+    assert_eq!(opened["state"], "open");
+
+    let sent = w.snapshot(Who::Other, &id, JPEG).await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.json());
+    let wait = opens_until - now_ms() + 200;
+    tokio::time::sleep(Duration::from_millis(wait.max(0) as u64)).await;
+    let open_path = format!("/api/v1/theory-tests/{id}/open");
+    let late = w.api.post(&open_path, w.as_(Who::Other)).await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "{:?}", late.json());
+    assert_eq!(late.json()["error"]["reason"], "opening_closed");
+    // A participant who opened the test in time may open it again.
+    let again = w.api.post(&open_path, w.as_(Who::Participant)).await;
+    assert_eq!(again.status, StatusCode::OK, "{:?}", again.json());
+}
+
 async fn openapi_lists_theory_routes(w: World) {
     let doc = w
         .api
@@ -1143,5 +1179,6 @@ scenarios!(
     results_import_by_application_number,
     practice_part_takes_no_test,
     time_limit_passes_while_down,
+    first_opening_closes_at_opens_until,
     openapi_lists_theory_routes,
 );

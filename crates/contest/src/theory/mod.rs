@@ -57,6 +57,11 @@ pub struct NewTheoryTest {
     /// Questions each participant draws at random from the bank; all of them when missing.
     #[serde(default)]
     pub question_count: Option<i64>,
+    /// The latest first opening, in Unix milliseconds, as for a task: only with the
+    /// `first_opening` limit mode, after `starts_at`. A participant who has not opened the
+    /// test by then can no longer open it. Missing means no such bound.
+    #[serde(default)]
+    pub opens_until: Option<i64>,
 }
 
 impl NewTheoryTest {
@@ -67,9 +72,7 @@ impl NewTheoryTest {
             starts_at: self.starts_at,
             time_limit_secs: self.time_limit_secs,
             limit_mode: self.limit_mode,
-            // NOTE: a theory test has no `opens_until` field yet, so a participant may open
-            // it for the first time at any moment after its start.
-            opens_until: None,
+            opens_until: self.opens_until,
         }
     }
 }
