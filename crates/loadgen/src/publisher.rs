@@ -205,11 +205,11 @@ async fn publish(
                 let periodic = video.frames % media.keyframe_every.max(1) == 0;
                 let keyframe = std::mem::take(&mut state.keyframe_requested) || periodic;
                 video.write_frame(&mut peer, spec.index, media, keyframe, live)?;
-                peer.drain(clock::wall_ns(), events!())?;
+                peer.send_written(events!())?;
             }
             _ = audio_tick.tick(), if sending => {
                 audio.write_frame(&mut peer, spec.index, media, false, live)?;
-                peer.drain(clock::wall_ns(), events!())?;
+                peer.send_written(events!())?;
             }
             _ = ping.tick() => session.keepalive().await?,
             incoming = session.receive() => {
