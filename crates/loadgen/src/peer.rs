@@ -125,6 +125,17 @@ impl Peer {
         Ok(())
     }
 
+    /// Sends media just written at once. str0m queues written packets until its next
+    /// timeout, which it sets to a moment already past. A tokio timer fires no earlier than
+    /// the next millisecond tick, so waiting for it would add up to a millisecond between
+    /// the time in a probe and the send.
+    pub fn send_written(&mut self, on_event: &mut impl FnMut(u64, Event)) -> Result<(), Error> {
+        self.rtc
+            .handle_input(Input::Timeout(Instant::now()))
+            .map_err(|e| Error::Rtc(format!("timeout: {e}")))?;
+        self.drain(clock::wall_ns(), on_event)
+    }
+
     /// Lets str0m act on time passing, then drains it.
     pub fn handle_timeout(&mut self, on_event: &mut impl FnMut(u64, Event)) -> Result<(), Error> {
         let now = Instant::now();

@@ -255,11 +255,11 @@ async fn publish(
                     let requested = state.take_keyframe_request(video.layer);
                     video.write_frame(&mut peer, spec.index, media, requested || periodic, live)?;
                 }
-                peer.drain(clock::wall_ns(), events!())?;
+                peer.send_written(events!())?;
             }
             _ = audio_tick.tick(), if sending => {
                 audio.write_frame(&mut peer, spec.index, media, false, live)?;
-                peer.drain(clock::wall_ns(), events!())?;
+                peer.send_written(events!())?;
             }
             _ = ping.tick() => session.keepalive().await?,
             incoming = session.receive() => match incoming? {

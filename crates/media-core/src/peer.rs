@@ -30,6 +30,9 @@ pub(crate) struct Peer {
     pub client: ClientId,
     pub rtc: Rtc,
     pub next_timeout: Option<Instant>,
+    /// The latest time given to the `Rtc` with a timeout it asked for one pacer step
+    /// ahead. It runs ahead of the caller's clock by a microsecond per packet of a burst.
+    pub pacer_clock: Instant,
     /// Set when str0m panicked inside this peer; the peer is then removed.
     pub failed: bool,
     /// Set while ICE has lost the client, until an ICE restart or new checks restore it.

@@ -2,7 +2,8 @@
 
 mod common;
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use common::{announced_ssrc, assert_contiguous, member, EndpointId, Harness};
 use media_core::{MediaKind, TrackSource};
@@ -73,4 +74,80 @@ fn video_reaches_subscriber_unchanged() {
 fn audio_reaches_subscriber_unchanged() {
     // 2 s at 50 packets per second, minus the start.
     check_forwarded(MediaKind::Audio, 80);
+}
+
+#[test]
+fn video_frame_forwarded_without_delay() {
+    let (h, publisher, subscriber) = publisher_and_subscriber();
+    let track = h.track_of(publisher, MediaKind::Video);
+    let mid = h.mid_for(subscriber, track);
+    let received = h.endpoint(subscriber).received_on(mid);
+    let sent = &h.endpoint(publisher).sent_track(MediaKind::Video).sent;
+
+    let mut frames: BTreeMap<u32, Vec<Instant>> = BTreeMap::new();
+    for packet in &received {
+        frames.entry(packet.timestamp).or_default().push(packet.at);
+        let written = sent
+            .iter()
+            .find(|p| p.payload == packet.payload)
+            .expect("every received payload was sent");
+        // The harness's publisher sends what it wrote at its next step, 1 ms on; the
+        // router must add no step of its own.
+        let delay = packet.at - written.at;
+        assert!(
+            delay <= Duration::from_millis(1),
+            "packet {} arrived {delay:?} after it was written",
+            packet.sequence
+        );
+    }
+    assert!(frames.len() >= 50, "{} frames received", frames.len());
+    for (timestamp, arrivals) in &frames {
+        assert!(arrivals.len() >= 2, "frame {timestamp} has every packet");
+        let spread = *arrivals.iter().max().unwrap() - *arrivals.iter().min().unwrap();
+        assert_eq!(
+            spread,
+            Duration::ZERO,
+            "frame {timestamp} arrived in one burst"
+        );
+    }
+}
+
+#[test]
+fn large_keyframe_forwarded_in_one_burst() {
+    let mut h = Harness::new();
+    let subscriber = h.add_subscriber(member("hall"));
+    let publisher = h.add_publisher(member("hall"), &[(MediaKind::Video, TrackSource::Camera)]);
+    // 40 packets of 1000 bytes: about 80 ms at the subscriber's first bandwidth estimate
+    // of 1 Mbit/s, far beyond the 40 ms burst str0m's pacer lets out at once.
+    for track in &mut h.endpoint_mut(publisher).tracks {
+        track.payload_size = 1000;
+        track.keyframe_packets = 40;
+    }
+    h.connect_all();
+    h.run_for(Duration::from_secs(2));
+    let track = h.track_of(publisher, MediaKind::Video);
+    let mid = h.mid_for(subscriber, track);
+    h.request_keyframe(subscriber, mid);
+    h.run_for(Duration::from_secs(1));
+
+    let sent = &h.endpoint(publisher).sent_track(MediaKind::Video).sent;
+    let keyframe = sent
+        .iter()
+        .rev()
+        .find(|p| p.keyframe)
+        .expect("the publisher sent a keyframe");
+    let received: Vec<_> = h
+        .endpoint(subscriber)
+        .received_on(mid)
+        .into_iter()
+        .filter(|p| p.timestamp == keyframe.timestamp)
+        .collect();
+    assert_eq!(received.len(), 40, "every packet of the keyframe arrived");
+    let first = received.iter().map(|p| p.at).min().unwrap();
+    let last = received.iter().map(|p| p.at).max().unwrap();
+    assert_eq!(
+        last - first,
+        Duration::ZERO,
+        "the keyframe arrived in one burst"
+    );
 }

@@ -127,15 +127,20 @@ fn loss_to_subscriber_is_reported() {
         subscriber,
     } = camera_and_microphone_to_one_subscriber();
     h.impair(subscriber, Impairment::random(11, 0.1));
-    h.run_for(Duration::from_secs(6));
-
-    let link = quality_of(&h, subscriber)
-        .receiving
-        .expect("figures of the receiving connection");
-    let lost = loss(&link);
+    let client = h.endpoint(subscriber).client;
+    let mut reported = Vec::new();
+    for _ in 0..12 {
+        h.run_for(Duration::from_millis(500));
+        let quality = h.sfu.client_quality(client);
+        reported.extend(quality.and_then(|q| q.receiving).and_then(|l| l.loss));
+    }
     // Retransmissions repair most dropped video packets before the next receiver report,
-    // and RTCP counts a repaired packet as received.
-    assert!((0.005..0.2).contains(&lost), "loss {lost}, 10% dropped");
+    // and RTCP counts a repaired packet as received, so some reports show no loss.
+    let lost = reported.iter().copied().fold(0.0, f32::max);
+    assert!(
+        (0.005..0.2).contains(&lost),
+        "largest loss {lost} of {reported:?}, 10% dropped"
+    );
     let upstream = quality_of(&h, publisher)
         .publishing
         .expect("figures of the publishing connection");

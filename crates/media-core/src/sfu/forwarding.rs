@@ -312,6 +312,11 @@ fn write_forward(
     let written = peer.guarded(|rtc| {
         let mut api = rtc.direct_api();
         let stream = api.stream_tx_by_mid(mid, None)?;
+        // Forwarded media leaves as it arrives, because the publisher paced it already and
+        // the bandwidth estimate caps the layer rather than the send rate. str0m still paces
+        // its padding and probes. Its pacer would otherwise hold back the part of a keyframe
+        // beyond 40 ms at 1.1 times the estimate.
+        stream.set_unpaced(true);
         stream.write_rtp(write);
         Some(())
     });

@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer};
@@ -43,6 +43,16 @@ use rejoin::{offer_fingerprint, offer_ufrag};
 pub use talk::offered_sources;
 pub(crate) use tap::RecorderFeed;
 pub use tap::{MediaPacket, SenderClock};
+
+/// How far after the time it was last given str0m's leaky-bucket pacer sets its timeout
+/// after each packet it lets out (str0m 0.25, `pacer/leaky.rs`). It lets out one packet
+/// per timeout, even when it has no reason to wait.
+const PACER_STEP: Duration = Duration::from_micros(1);
+
+/// Maximum number of timeouts [`Sfu::drain`] handles on the spot for one peer, so that a
+/// peer that keeps asking for an immediate timeout cannot hold up the others. The rest
+/// wait for the next [`Sfu::handle_timeout`].
+const MAX_IMMEDIATE_TIMEOUTS: u32 = 1000;
 
 struct Client {
     options: ClientOptions,
@@ -426,6 +436,7 @@ impl Sfu {
             client,
             rtc,
             next_timeout: None,
+            pacer_clock: now,
             failed: false,
             interrupted: false,
             side,
@@ -507,7 +518,7 @@ impl Sfu {
     fn process(&mut self, now: Instant) {
         loop {
             while let Some(peer) = self.dirty.pop() {
-                self.drain(peer);
+                self.drain(now, peer);
             }
             let Some((peer, event)) = self.work.pop_front() else {
                 break;
@@ -517,15 +528,31 @@ impl Sfu {
         self.reap(now);
     }
 
-    fn drain(&mut self, peer_id: PeerId) {
+    /// Takes every datagram and event out of a peer. A timeout that is due by `now`, or
+    /// one step of str0m's pacer after the time the peer was last given, is handled on
+    /// the spot. So a burst of packets leaves in this call, not one packet per wake-up of
+    /// the caller.
+    fn drain(&mut self, now: Instant, peer_id: PeerId) {
         let Some(peer) = self.peers.get_mut(&peer_id) else {
             return;
         };
+        let mut clock = now.max(peer.pacer_clock);
+        let mut immediate = 0;
         loop {
             match peer.guarded(|rtc| rtc.poll_output()) {
                 Some(Ok(Output::Transmit(transmit))) => self.transmits.push_back(transmit),
                 Some(Ok(Output::Event(event))) => self.work.push_back((peer_id, event)),
                 Some(Ok(Output::Timeout(at))) => {
+                    if at <= clock + PACER_STEP && immediate < MAX_IMMEDIATE_TIMEOUTS {
+                        clock = clock.max(at);
+                        peer.pacer_clock = clock;
+                        immediate += 1;
+                        let handled = peer.guarded(|rtc| rtc.handle_input(Input::Timeout(clock)));
+                        if let Some(Err(error)) = handled {
+                            tracing::debug!(peer = %peer_id, error = %error, "timeout input failed");
+                        }
+                        continue;
+                    }
                     peer.next_timeout = Some(at);
                     break;
                 }
@@ -688,7 +715,7 @@ impl Sfu {
         if !self.dirty.is_empty() || !self.work.is_empty() {
             // Removing tracks renegotiates other peers; send those offers out now.
             while let Some(peer) = self.dirty.pop() {
-                self.drain(peer);
+                self.drain(now, peer);
             }
             // Events of peers being torn down carry nothing that needs handling.
             self.work.retain(|(peer, _)| self.peers.contains_key(peer));

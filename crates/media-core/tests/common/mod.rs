@@ -223,6 +223,8 @@ pub struct SentTrack {
     pub stopped: bool,
     /// Length of each video RTP payload in bytes, which sets the bitrate of the track.
     pub payload_size: usize,
+    /// Packets in each keyframe; a delta frame has two.
+    pub keyframe_packets: usize,
     /// Audio or video.
     pub kind: MediaKind,
     /// Packets written, in order.
@@ -1132,6 +1134,7 @@ impl SentTrack {
             paused: false,
             stopped: false,
             payload_size: VIDEO_PAYLOAD_SIZE,
+            keyframe_packets: 3,
             kind,
             sent: Vec::new(),
             next_frame_at: None,
@@ -1203,6 +1206,7 @@ impl SentTrack {
                         self.rid,
                         self.size,
                         self.payload_size,
+                        self.keyframe_packets,
                     ),
                     keyframe,
                     VIDEO_FRAME_INTERVAL,
@@ -1234,7 +1238,8 @@ impl SentTrack {
     }
 }
 
-/// Builds the RTP payloads of one synthetic VP8 frame: three packets for a keyframe, two otherwise.
+/// Builds the RTP payloads of one synthetic VP8 frame: `keyframe_packets` packets for a
+/// keyframe, two otherwise.
 /// Each payload is unique, so that a receiver can tell which packet it got. The `rid` of a
 /// layer goes into the payload, so payloads also differ between the layers of one track.
 /// Builds the keyframe of a layer with a `size` to declare that size. Each payload is
@@ -1245,8 +1250,9 @@ fn vp8_frame(
     rid: Option<Rid>,
     size: Option<(u16, u16)>,
     payload_size: usize,
+    keyframe_packets: usize,
 ) -> Vec<Vec<u8>> {
-    let count = if keyframe { 3 } else { 2 };
+    let count = if keyframe { keyframe_packets } else { 2 };
     (0..count)
         .map(|index| {
             let mut payload = Vec::with_capacity(payload_size);
@@ -1268,7 +1274,7 @@ fn vp8_frame(
                 payload.push(0x00);
             }
             payload.extend(frame.to_be_bytes());
-            payload.push(index);
+            payload.push(u8::try_from(index).expect("a frame has at most 255 packets"));
             if let Some(rid) = rid {
                 payload.extend(rid.as_bytes());
             }
