@@ -1,6 +1,6 @@
 //! Keyframe requests from many subscribers reach a publisher at most once per second per
 //! track, and a request that comes too early is delayed, not lost, unless a keyframe
-//! answers it meanwhile. A subscriber that joins waits at most 200 ms for a request.
+//! of the layer arrives meanwhile. A subscriber that joins waits at most 200 ms for a request.
 
 mod common;
 
@@ -15,9 +15,9 @@ const INTERVAL: Duration = Duration::from_secs(1);
 const WAITING_INTERVAL: Duration = Duration::from_millis(200);
 /// Time the SFU and the simulated network take to pass a request or a packet on.
 const SLACK: Duration = Duration::from_millis(30);
-/// Longest time from a keyframe request reaching the publisher to the keyframe arriving at
+/// Maximum time from a keyframe request reaching the publisher to the keyframe arriving at
 /// a subscriber: the publisher's response delay, the wait for the next frame, and `SLACK`.
-const ANSWER: Duration = KEYFRAME_RESPONSE_DELAY
+const KEYFRAME_DELIVERY: Duration = KEYFRAME_RESPONSE_DELAY
     .saturating_add(VIDEO_FRAME_INTERVAL)
     .saturating_add(SLACK);
 /// Spread of the arrival times of requests at the publisher around the times the SFU sent
@@ -209,7 +209,7 @@ fn joins_300_ms_apart_each_get_a_request() {
         );
         let video = first_video_after(&h, publisher, subscriber, answered_at);
         assert!(
-            video.is_some_and(|v| v <= SLACK + ANSWER),
+            video.is_some_and(|v| v <= SLACK + KEYFRAME_DELIVERY),
             "first video {video:?} after the join"
         );
     }
@@ -244,7 +244,7 @@ fn join_flood_spaces_requests_by_short_gap() {
         "{} requests for 2 s of joins",
         requests.len()
     );
-    let longest = WAITING_INTERVAL + SLACK + ANSWER;
+    let longest = WAITING_INTERVAL + SLACK + KEYFRAME_DELIVERY;
     for (subscriber, answered_at) in joined {
         let video = first_video_after(&h, publisher, subscriber, answered_at);
         assert!(
@@ -267,7 +267,7 @@ fn keyframe_drops_held_request() {
     let start = h.now;
     h.request_keyframe(subscriber, mid);
     h.run_for(Duration::from_millis(20));
-    // Held: the publisher has not answered the first request yet.
+    // Held: no keyframe followed the first request yet.
     h.request_keyframe(subscriber, mid);
     h.run_for(Duration::from_millis(1500));
 
