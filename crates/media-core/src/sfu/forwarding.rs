@@ -13,19 +13,21 @@ use crate::keyframe::{starts_keyframe, vp8_keyframe_size};
 use crate::layer::{Layers, ARRIVAL_TIMEOUT};
 use crate::peer::Peer;
 use crate::rewrite::Rewriter;
+use crate::track::KeyframeNeed;
 
 impl Sfu {
-    /// Asks the publisher of `track` for a keyframe on `layer`, at most once per keyframe
-    /// interval per layer. A FIR that comes while a request is held makes the held request
-    /// a FIR.
+    /// Asks the publisher of `track` for a keyframe on `layer`, as often as the layer's
+    /// [`KeyframeThrottle`](crate::track::KeyframeThrottle) lets `need` go. A FIR that
+    /// comes while a request is held makes the held request a FIR.
     pub(super) fn request_keyframe(
         &mut self,
         now: Instant,
         track: TrackId,
         layer: usize,
+        need: KeyframeNeed,
         kind: KeyframeRequestKind,
     ) {
-        let interval = self.config.keyframe_interval;
+        let gaps = self.config.keyframe_gaps();
         let Some(entry) = self.tracks.get_mut(&track) else {
             return;
         };
@@ -38,9 +40,21 @@ impl Sfu {
         let Some(throttle) = entry.layers.get_mut(layer).map(|l| &mut l.keyframes) else {
             return;
         };
-        if throttle.request(now, interval) {
+        if throttle.request(now, need, gaps) {
             self.send_keyframe_request(track, layer);
         }
+    }
+
+    /// Asks the publisher of `track` for a keyframe on `layer` for a receiver that waits
+    /// for its first picture of the layer.
+    pub(super) fn request_waiting_keyframe(&mut self, now: Instant, track: TrackId, layer: usize) {
+        self.request_keyframe(
+            now,
+            track,
+            layer,
+            KeyframeNeed::Waiting,
+            KeyframeRequestKind::Pli,
+        );
     }
 
     pub(super) fn send_keyframe_request(&mut self, track: TrackId, layer: usize) {
@@ -108,6 +122,9 @@ impl Sfu {
         if let Some(entry) = track.layers.get_mut(layer) {
             let bytes = packet.header.header_len + packet.payload.len();
             entry.bitrate.record(now, bytes);
+            if keyframe {
+                entry.keyframes.keyframe_arrived();
+            }
         }
         self.tap(now, track_id, layer, keyframe, &packet, &params);
 
@@ -141,7 +158,7 @@ impl Sfu {
                 .wanted_checked_at
                 .is_none_or(|at| now.saturating_duration_since(at) >= WANTED_RECHECK);
         if wants_keyframe {
-            self.request_keyframe(now, track_id, layer, KeyframeRequestKind::Pli);
+            self.request_waiting_keyframe(now, track_id, layer);
         }
         if learned_size || switched || recheck {
             // A view may now fit a smaller layer than the top one chosen without sizes, no

@@ -34,7 +34,7 @@ mod talk;
 mod tap;
 mod watching;
 
-use crate::track::TrackIn;
+use crate::track::{KeyframeNeed, TrackIn};
 pub use config::{ClientOptions, Receives, SfuConfig};
 pub use events::{OfferedTrack, SfuEvent, TrackSummary};
 pub(crate) use quality::PeerFigures;
@@ -354,11 +354,11 @@ impl Sfu {
                 self.dirty.push(peer_id);
             }
         }
-        let interval = self.config.keyframe_interval;
+        let gaps = self.config.keyframe_gaps();
         let mut due_keyframes: Vec<(TrackId, usize)> = Vec::new();
         for track in self.tracks.values_mut() {
             for (index, layer) in track.layers.iter_mut().enumerate() {
-                if layer.keyframes.take_due(now, interval) {
+                if layer.keyframes.take_due(now, gaps) {
                     due_keyframes.push((track.id, index));
                 }
             }
@@ -384,13 +384,13 @@ impl Sfu {
     /// Returns when [`Sfu::handle_timeout`] must be called next, or `None` when nothing waits.
     // NOTE: this scans every peer and track; a timer wheel would serve thousands of peers better.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let interval = self.config.keyframe_interval;
+        let gaps = self.config.keyframe_gaps();
         let peers = self.peers.values().filter_map(|p| p.next_timeout);
         let keyframes = self
             .tracks
             .values()
             .flat_map(|t| t.layers.iter())
-            .filter_map(|layer| layer.keyframes.due_at(interval));
+            .filter_map(|layer| layer.keyframes.due_at(gaps));
         peers
             .chain(keyframes)
             .chain(self.orphan_deadline())
@@ -618,7 +618,7 @@ impl Sfu {
                     })
                     .map(|f| (f.track, self.layer_for_keyframe(now, f)));
                 if let Some((track, layer)) = target {
-                    self.request_keyframe(now, track, layer, request.kind);
+                    self.request_keyframe(now, track, layer, KeyframeNeed::Repair, request.kind);
                 }
             }
             Event::MediaIngressStats(_) | Event::MediaEgressStats(_) => {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use str0m::media::{Direction, KeyframeRequestKind, MediaKind};
+use str0m::media::{Direction, MediaKind};
 
 use super::{OfferedTrack, Sfu, SfuEvent};
 use crate::ids::{ClientId, PeerId, TrackId};
@@ -153,7 +153,7 @@ impl Sfu {
                 })
                 .map(|f| self.layer_for_keyframe(now, f))
                 .unwrap_or(0);
-            self.request_keyframe(now, track, layer, KeyframeRequestKind::Pli);
+            self.request_waiting_keyframe(now, track, layer);
             self.update_wanted_layers(now, track);
         }
     }

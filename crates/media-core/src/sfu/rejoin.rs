@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use str0m::media::{KeyframeRequestKind, MediaKind, Mid};
+use str0m::media::{MediaKind, Mid};
 
 use super::{summary, Sfu, SfuEvent};
 use crate::ids::{ClientId, PeerId, TrackId, TrackSource};
@@ -128,7 +128,7 @@ impl Sfu {
         // requests until they can be sent.
         let layers = track.layers.len();
         for layer in 0..layers {
-            self.request_keyframe(now, id, layer, KeyframeRequestKind::Pli);
+            self.request_waiting_keyframe(now, id, layer);
         }
         self.update_wanted_layers(now, id);
         Some(id)

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use str0m::media::{KeyframeRequestKind, MediaKind, Rid};
+use str0m::media::{MediaKind, Rid};
 
 use super::{Sfu, SfuEvent};
 use crate::ids::{ClientId, TrackId};
@@ -79,7 +79,7 @@ impl Sfu {
         }
         let target = layers.for_view_within(Some(view), limit);
         if let Some(layer) = layers.fallback(target, now) {
-            self.request_keyframe(now, track, layer, KeyframeRequestKind::Pli);
+            self.request_waiting_keyframe(now, track, layer);
         }
     }
 

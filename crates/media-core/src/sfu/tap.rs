@@ -15,7 +15,7 @@ use str0m::rtp::{RtpPacket, Ssrc};
 
 use super::Sfu;
 use crate::ids::{ClientId, RoomId, TrackId, TrackSource};
-use crate::track::TrackIn;
+use crate::track::{KeyframeNeed, TrackIn};
 use crate::MediaKind;
 
 /// The sender's wall clock at one RTP time, from its latest RTCP sender report.
@@ -72,7 +72,13 @@ impl Sfu {
         let Some(layer) = self.tracks.get(&track).map(|t| recorded_layer(t, now)) else {
             return;
         };
-        self.request_keyframe(now, track, layer, KeyframeRequestKind::Pli);
+        self.request_keyframe(
+            now,
+            track,
+            layer,
+            KeyframeNeed::Repair,
+            KeyframeRequestKind::Pli,
+        );
         self.process(now);
     }
 
@@ -102,7 +108,7 @@ impl Sfu {
                     return;
                 }
                 if !keyframe {
-                    self.request_keyframe(now, track, layer, KeyframeRequestKind::Pli);
+                    self.request_waiting_keyframe(now, track, layer);
                     return;
                 }
                 let clock_rate = params.spec().clock_rate.get();
