@@ -266,7 +266,7 @@ mod tests {
         assert_eq!(queue.dropped(), 1);
     }
 
-    /// Binds a receiving socket whose buffer holds every datagram a test sends it.
+    /// Binds a receiving socket with room in its buffer for every datagram a test sends.
     fn receiver() -> std::net::UdpSocket {
         let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         socket
@@ -298,7 +298,7 @@ mod tests {
         let mut queue = SendQueue::default();
         for index in 0..200u16 {
             let target = if index % 3 == 0 { &first } else { &second };
-            // Small datagrams, so that the kernel's default buffer of 208 KiB holds all
+            // Small datagrams, so that a default receive buffer of 208 KiB has room for all
             // 133 where `net.core.rmem_max` caps the larger buffer asked for.
             let contents = [index.to_be_bytes().as_slice(), &[7; 62]].concat();
             queue.push(target.local_addr().unwrap(), contents);
