@@ -32,6 +32,7 @@ mod quality;
 mod rejoin;
 mod talk;
 mod tcp;
+mod udp;
 
 pub use briefing::{BriefingRejected, BriefingRequest};
 pub use endpoints::{EndRejected, OpenRejected, Opened, MAX_VIEWERS_PER_PERSON, WHIP_SOURCE};
@@ -502,6 +503,7 @@ pub async fn start(
     let (commands, receiver) = mpsc::channel(COMMAND_CAPACITY);
     let media = MediaLoop {
         socket,
+        outgoing: udp::SendQueue::default(),
         tcp,
         sfu: Sfu::new(sfu_config),
         rejoin_grace,
@@ -558,6 +560,8 @@ pub struct RecorderLink {
 
 struct MediaLoop {
     socket: UdpSocket,
+    /// Datagrams for `socket` that the router emitted and the loop has not sent yet.
+    outgoing: udp::SendQueue,
     /// The listener and connections of ICE over TCP, when it is on.
     tcp: Option<TcpMedia>,
     sfu: Sfu,
@@ -680,14 +684,10 @@ impl MediaLoop {
                 }
                 continue;
             }
-            if let Err(error) = self
-                .socket
-                .send_to(&transmit.contents, transmit.destination)
-                .await
-            {
-                tracing::debug!(error = %error, "UDP send failed");
-            }
+            self.outgoing
+                .push(transmit.destination, transmit.contents.into());
         }
+        self.outgoing.send_all(&self.socket).await;
     }
 
     fn handle_command(&mut self, command: Command) {
