@@ -22,11 +22,16 @@ pub struct SfuConfig {
     /// How often each peer connection reports its RTP statistics, the window over which
     /// [`Sfu::quality`](super::Sfu::quality) measures bitrates.
     pub stats_interval: Duration,
+    /// The first client, peer and track number the router hands out, and the step between
+    /// two numbers. Routers that share a process and take the same step with different
+    /// first numbers never hand out the same identifier.
+    pub ids: (u64, u64),
 }
 
 impl SfuConfig {
     /// Returns a configuration with a UDP candidate only, the default keyframe interval of
-    /// one second, a rejoin grace of 30 seconds and stats every second.
+    /// one second, a rejoin grace of 30 seconds, stats every second and identifiers counted
+    /// from 1.
     pub fn new(candidate: SocketAddr) -> Self {
         Self {
             candidate,
@@ -34,6 +39,7 @@ impl SfuConfig {
             keyframe_interval: Duration::from_secs(1),
             rejoin_grace: Duration::from_secs(30),
             stats_interval: Duration::from_secs(1),
+            ids: (1, 1),
         }
     }
 }
