@@ -179,7 +179,7 @@ async fn publisher_connects_over_tcp() {
 /// The first worker accepts every TCP connection; a room on the second worker gets its
 /// frames from it and sends back through it.
 #[tokio::test]
-async fn tcp_publisher_reaches_a_room_of_the_second_worker() {
+async fn tcp_reaches_second_worker() {
     let server = TestServer::start_with(|config| {
         config.media.tcp_listen = Some("127.0.0.1:0".parse().unwrap());
         config.media.workers = 2;

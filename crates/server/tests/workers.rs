@@ -23,7 +23,7 @@ fn worker_of_track(track: &str) -> u64 {
     (number - 1) % 2
 }
 
-/// Waits until `expert` has been told of a track of each of `publishers`, and returns the
+/// Waits until `expert` has received `track_published` for a track of each of `publishers`, and returns the
 /// tracks' ids.
 async fn tracks_seen(expert: &mut Client, publishers: &[String]) -> Vec<String> {
     let mut tracks = vec![None; publishers.len()];
@@ -39,7 +39,7 @@ async fn tracks_seen(expert: &mut Client, publishers: &[String]) -> Vec<String> 
 }
 
 #[tokio::test]
-async fn each_room_stays_on_one_worker_and_every_publisher_connects() {
+async fn rooms_stay_whole_across_workers() {
     let server = TestServer::start_with(|config| {
         config.media.workers = 2;
         for room in 0..ROOMS {
@@ -80,8 +80,8 @@ async fn each_room_stays_on_one_worker_and_every_publisher_connects() {
     }
 
     // Each publisher has its own UDP port, and the kernel picks one of the two sockets by
-    // a hash of the addresses, so about half of them reach the worker that does not serve
-    // their room: they connect only when that worker hands their datagrams over.
+    // a hash of the addresses. So about half of them reach the worker that does not serve
+    // their room, and they connect only when that worker hands their datagrams over.
     let mut workers = Vec::new();
     for (expert, room_names) in experts.iter_mut().zip(&names) {
         let tracks = tracks_seen(expert, room_names).await;

@@ -10,7 +10,7 @@
 //! source address and port are those of every other worker.
 //!
 //! ICE over TCP stays with the first worker, which accepts every connection and reads and
-//! writes its frames: frames go to the worker that owns their remote address as datagrams
+//! writes its frames. Frames go to the worker that owns their remote address as datagrams
 //! do, and that worker's TCP transmits come back to the first worker.
 
 use std::collections::HashMap;
