@@ -127,8 +127,9 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         audit: AuditLog::new(data.join("audit.jsonl")),
     };
     let rejoin_grace = Duration::from_secs(config.signalling.rejoin_grace_secs);
+    let workers = media_loop::worker_count(config.media.workers);
     let (media, _media_task) =
-        media_loop::start(addresses, rejoin_grace, link, briefing_events).await?;
+        media_loop::start(addresses, workers, rejoin_grace, link, briefing_events).await?;
     let udp_addr = media.local_addr();
     let tcp_addr = media.tcp_local_addr();
     let contest = open_database(&config).await?;

@@ -132,6 +132,9 @@ pub struct MediaConfig {
     pub tcp_listen: Option<SocketAddr>,
     /// Port put in the passive TCP candidate, for a NAT port forward.
     pub public_tcp_port: Option<u16>,
+    /// Number of media workers, threads that each serve a share of the rooms on their own
+    /// socket of the media port. 0: one per core the process may run on, at most 16.
+    pub workers: usize,
 }
 
 impl Default for MediaConfig {
@@ -142,6 +145,7 @@ impl Default for MediaConfig {
             public_port: None,
             tcp_listen: None,
             public_tcp_port: None,
+            workers: 0,
         }
     }
 }
@@ -688,6 +692,9 @@ const ENV_VARS: &[(&str, &str, EnvSetter)] = &[
     ("PROFSTAGE_MEDIA_PUBLIC_TCP_PORT", EXPECT_PORT, |c, v| {
         set_optional(&mut c.media.public_tcp_port, v)
     }),
+    ("PROFSTAGE_MEDIA_WORKERS", EXPECT_COUNT, |c, v| {
+        set(&mut c.media.workers, v)
+    }),
     ("PROFSTAGE_AUTH_TOKEN_SECRET", "a string", |c, v| {
         set_optional(&mut c.auth.token_secret, v)
     }),
@@ -861,6 +868,7 @@ const EXPECT_HOST: &str = "an IP address or hostname";
 const EXPECT_PORT: &str = "a port number from 1 to 65535";
 const EXPECT_SECS: &str = "a whole number of seconds";
 const EXPECT_BYTES: &str = "a whole number of bytes";
+const EXPECT_COUNT: &str = "a whole number";
 
 fn set<T: FromStr>(field: &mut T, value: &str) -> Result<(), InvalidValue> {
     *field = value.parse().map_err(|_| InvalidValue)?;

@@ -1,13 +1,16 @@
-//! The task that owns the media sockets and drives the media core.
+//! The workers that own the media sockets and drive the media core.
 //!
-//! One task owns the UDP socket, the TCP listener for ICE over TCP, the [`Sfu`] and the list of who is in which room. Signalling
-//! sessions talk to it through [`MediaHandle`]; it talks back through each session's
+//! Each worker is a thread that owns a UDP socket on the media port, an [`Sfu`] and the list
+//! of who is in which of its rooms; the first worker also owns the TCP listener for ICE over
+//! TCP. A room lives on one worker (see [`workers`]). Signalling sessions talk to the
+//! worker of their room through [`MediaHandle`]; it talks back through each session's
 //! outgoing message channel. Keeping the room list in the same task as the router means that
 //! room events reach every session in the order the router produced them.
 
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use media_core::{
@@ -33,6 +36,7 @@ mod rejoin;
 mod talk;
 mod tcp;
 mod udp;
+mod workers;
 
 pub use briefing::{BriefingRejected, BriefingRequest};
 pub use endpoints::{EndRejected, OpenRejected, Opened, MAX_VIEWERS_PER_PERSON, WHIP_SOURCE};
@@ -41,16 +45,20 @@ pub use quality::{QualityGauges, QUALITY_REPORT_INTERVAL};
 use rejoin::Presence;
 pub use talk::{TalkRejected, TalkRequest};
 use tcp::{TcpMedia, TcpWake};
+pub use workers::worker_count;
+use workers::{Crew, Handoff, Placement};
 
 /// Capacity of the command channel into the media loop.
 const COMMAND_CAPACITY: usize = 1024;
 /// Largest UDP datagram read; WebRTC packets stay below the path MTU.
 const MAX_DATAGRAM: usize = 2048;
 
-/// A cloneable channel into the media loop.
+/// A cloneable channel into the media workers.
 #[derive(Clone)]
 pub struct MediaHandle {
-    commands: mpsc::Sender<Command>,
+    /// Each worker's command queue, by worker number.
+    commands: Arc<[mpsc::Sender<Command>]>,
+    placement: Arc<Placement>,
     local_addr: SocketAddr,
     tcp_local_addr: Option<SocketAddr>,
     quality: QualityGauges,
@@ -180,7 +188,8 @@ impl MediaHandle {
     pub fn detached() -> Self {
         let (commands, _) = mpsc::channel(1);
         Self {
-            commands,
+            commands: Arc::from([commands]),
+            placement: Arc::new(Placement::new(1)),
             local_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             tcp_local_addr: None,
             quality: QualityGauges::default(),
@@ -394,25 +403,58 @@ impl MediaHandle {
     }
 
     async fn send(&self, command: Command) -> Result<(), MediaStopped> {
-        self.commands.send(command).await.map_err(|_| MediaStopped)
+        let worker = self.worker_for(&command);
+        self.commands[worker]
+            .send(command)
+            .await
+            .map_err(|_| MediaStopped)
+    }
+
+    /// Returns the worker that serves the room a command concerns. A client belongs to the
+    /// worker whose router numbered it.
+    fn worker_for(&self, command: &Command) -> usize {
+        let workers = self.commands.len();
+        if workers == 1 {
+            return 0;
+        }
+        match command {
+            Command::Join { member, .. }
+            | Command::JoinPhone { owner: member, .. }
+            | Command::OpenWhip { member, .. }
+            | Command::OpenWhep { viewer: member, .. } => self.placement.place(&member.room),
+            // A session of a room never used is not found on any worker.
+            Command::EndSession { room, .. } => self.placement.find(room).unwrap_or(0),
+            Command::Leave { client, .. }
+            | Command::Detach { client, .. }
+            | Command::Publish { client, .. }
+            | Command::SubscribeAnswer { client, .. }
+            | Command::RestartIce { client, .. }
+            | Command::Briefing { client, .. }
+            | Command::Talk { client, .. }
+            | Command::VideoSize { client, .. } => workers::owner_of_id(client.0, workers),
+        }
     }
 }
 
-/// Bytes of kernel buffer asked for on the media socket, each way. One loop task serves every
-/// peer, so the receive buffer must hold what arrives while the task is busy or waits for a
-/// CPU: Linux's default of 208 KiB is about 170 full-size datagrams, 14 ms of 50 cameras at
-/// 1.5 Mbit/s.
+/// Bytes of kernel buffer asked for on each media socket, each way. One worker serves every
+/// peer of its rooms, so the receive buffer must hold what arrives while the worker is busy or
+/// waits for a CPU: Linux's default of 208 KiB is about 170 full-size datagrams, 14 ms of 50
+/// cameras at 1.5 Mbit/s.
 const MEDIA_SOCKET_BUFFER: usize = 4 * 1024 * 1024;
 
-/// Binds the media socket with [`MEDIA_SOCKET_BUFFER`] of buffer each way. The kernel caps
+/// Binds a media socket with [`MEDIA_SOCKET_BUFFER`] of buffer each way. The kernel caps
 /// the request at `net.core.rmem_max` and `net.core.wmem_max`; a smaller result is logged.
-fn bind_media_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
+/// A `shared` socket lets the other workers' sockets bind the same address and port.
+fn bind_media_socket(addr: SocketAddr, shared: bool) -> io::Result<std::net::UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
 
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if addr.is_ipv6() {
         // An IPv6 wildcard takes IPv4 peers too, as std's bind does on Linux.
         socket.set_only_v6(false)?;
+    }
+    if shared {
+        socket.set_reuse_port(true)?;
     }
     socket.set_nonblocking(true)?;
     socket.set_recv_buffer_size(MEDIA_SOCKET_BUFFER)?;
@@ -430,7 +472,7 @@ fn bind_media_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
         );
     }
     socket.bind(&addr.into())?;
-    UdpSocket::from_std(socket.into())
+    Ok(socket.into())
 }
 
 /// The addresses the media loop listens on and puts in its ICE candidates. A candidate
@@ -465,24 +507,34 @@ pub enum MediaStartError {
         /// The cause.
         source: io::Error,
     },
+    /// A worker's thread could not be started.
+    #[error("failed to start a media worker thread: {0}")]
+    Spawn(io::Error),
 }
 
-/// Binds the UDP socket, and the TCP listener when ICE over TCP is on, and spawns the media
-/// loop on the current tokio runtime. The loop ends when every [`MediaHandle`] is dropped.
-/// Briefing events go to `events`. A client whose socket or publishing connection is lost
-/// keeps its place for `rejoin_grace`.
+/// Binds the UDP sockets, and the TCP listener when ICE over TCP is on, and starts `workers`
+/// media workers, each on a thread of its own. They stop when every [`MediaHandle`] is
+/// dropped, and the returned task ends when they have. Briefing events go to `events`. A
+/// client whose socket or publishing connection is lost keeps its place for `rejoin_grace`.
 pub async fn start(
     addresses: MediaAddresses,
+    workers: usize,
     rejoin_grace: Duration,
     recorder: Option<RecorderLink>,
     events: EventSender,
 ) -> Result<(MediaHandle, JoinHandle<()>), MediaStartError> {
+    let workers = workers.max(1);
     let udp_error = |source| MediaStartError::BindUdp {
         addr: addresses.udp_listen,
         source,
     };
-    let socket = bind_media_socket(addresses.udp_listen).map_err(udp_error)?;
-    let local_addr = socket.local_addr().map_err(udp_error)?;
+    let shared = workers > 1;
+    let first = bind_media_socket(addresses.udp_listen, shared).map_err(udp_error)?;
+    let local_addr = first.local_addr().map_err(udp_error)?;
+    let mut sockets = vec![first];
+    for _ in 1..workers {
+        sockets.push(bind_media_socket(local_addr, shared).map_err(udp_error)?);
+    }
     let mut sfu_config = SfuConfig::new(with_port(addresses.udp_candidate, local_addr));
     sfu_config.rejoin_grace = rejoin_grace;
     let quality = QualityGauges::default();
@@ -492,7 +544,7 @@ pub async fn start(
                 addr: listen,
                 source,
             };
-            let tcp = TcpMedia::bind(listen).await.map_err(tcp_error)?;
+            let tcp = TcpMedia::bind(listen).map_err(tcp_error)?;
             let tcp_local = tcp.local_addr().map_err(tcp_error)?;
             sfu_config.tcp_candidate = Some(with_port(candidate, tcp_local));
             Some(tcp)
@@ -500,34 +552,143 @@ pub async fn start(
         None => None,
     };
     let tcp_local_addr = tcp.as_ref().and_then(|tcp| tcp.local_addr().ok());
-    let (commands, receiver) = mpsc::channel(COMMAND_CAPACITY);
-    let media = MediaLoop {
-        socket,
-        outgoing: udp::SendQueue::default(),
-        tcp,
-        sfu: Sfu::new(sfu_config),
-        rejoin_grace,
-        members: HashMap::new(),
-        recorder,
-        briefings: HashMap::new(),
-        events,
-        talks: talk::Talks::default(),
-        phones: phone::Phones::default(),
-        viewers: HashMap::new(),
-        quality: quality.clone(),
-    };
-    match tcp_local_addr {
-        Some(tcp) => tracing::info!(udp = %local_addr, %tcp, "media loop started"),
-        None => tracing::info!(udp = %local_addr, "media loop started"),
+    let mut links = split_recorder(recorder, workers);
+    let (queues, mut handoffs): (Vec<_>, Vec<_>) = (0..workers)
+        .map(|_| mpsc::channel(workers::HANDOFF_CAPACITY))
+        .unzip();
+    let queues: Arc<[mpsc::Sender<Handoff>]> = queues.into();
+    let routes = Arc::new(workers::Routes::default());
+    let mut commands = Vec::new();
+    let mut threads = Vec::new();
+    let mut tcp = tcp;
+    for (index, socket) in sockets.into_iter().enumerate().rev() {
+        let (sender, receiver) = mpsc::channel(COMMAND_CAPACITY);
+        commands.push(sender);
+        let mut config = sfu_config.clone();
+        config.ids = workers::id_space(index, workers);
+        let crew = Crew::new(index, Arc::clone(&routes), Arc::clone(&queues));
+        let parts = WorkerParts {
+            socket,
+            tcp: if index == 0 { tcp.take() } else { None },
+            config,
+            crew,
+            handoffs: handoffs.pop().expect("one hand-off queue per worker"),
+            recorder: links.pop().flatten(),
+        };
+        let media = (rejoin_grace, events.clone(), quality.clone());
+        let thread = std::thread::Builder::new()
+            .name(format!("media-{index}"))
+            .spawn(move || run_worker(parts, media, receiver))
+            .map_err(MediaStartError::Spawn)?;
+        threads.push(thread);
     }
-    let task = tokio::spawn(media.run(receiver));
+    commands.reverse();
+    match tcp_local_addr {
+        Some(tcp) => tracing::info!(udp = %local_addr, %tcp, workers, "media workers started"),
+        None => tracing::info!(udp = %local_addr, workers, "media workers started"),
+    }
+    let task = tokio::task::spawn_blocking(move || {
+        for thread in threads {
+            let _ = thread.join();
+        }
+        tracing::info!("media workers stopped");
+    });
     let handle = MediaHandle {
-        commands,
+        commands: commands.into(),
+        placement: Arc::new(Placement::new(workers)),
         local_addr,
         tcp_local_addr,
         quality,
     };
     Ok((handle, task))
+}
+
+/// What one worker owns before its thread starts.
+struct WorkerParts {
+    socket: std::net::UdpSocket,
+    tcp: Option<std::net::TcpListener>,
+    config: SfuConfig,
+    crew: Crew,
+    handoffs: mpsc::Receiver<Handoff>,
+    recorder: Option<RecorderLink>,
+}
+
+/// Runs one worker on a runtime of its own thread until its command queue closes.
+fn run_worker(
+    parts: WorkerParts,
+    (rejoin_grace, events, quality): (Duration, EventSender, QualityGauges),
+    commands: mpsc::Receiver<Command>,
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(error = %error, "media worker runtime failed to start");
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let sockets = UdpSocket::from_std(parts.socket)
+            .and_then(|udp| Ok((udp, parts.tcp.map(TcpMedia::new).transpose()?)));
+        let (socket, tcp) = match sockets {
+            Ok(sockets) => sockets,
+            Err(error) => {
+                tracing::error!(error = %error, "media worker failed to take its sockets");
+                return;
+            }
+        };
+        let media = MediaLoop {
+            socket,
+            outgoing: udp::SendQueue::default(),
+            tcp,
+            sfu: Sfu::new(parts.config),
+            crew: parts.crew,
+            handoffs: parts.handoffs,
+            rejoin_grace,
+            members: HashMap::new(),
+            recorder: parts.recorder,
+            briefings: HashMap::new(),
+            events,
+            talks: talk::Talks::default(),
+            phones: phone::Phones::default(),
+            viewers: HashMap::new(),
+            quality,
+        };
+        media.run(commands).await;
+    });
+}
+
+/// Gives each of `workers` workers its link to the recorder. A keyframe request goes to the
+/// worker whose router numbered the track.
+fn split_recorder(recorder: Option<RecorderLink>, workers: usize) -> Vec<Option<RecorderLink>> {
+    let Some(link) = recorder else {
+        return (0..workers).map(|_| None).collect();
+    };
+    if workers == 1 {
+        return vec![Some(link)];
+    }
+    let RecorderLink {
+        handle,
+        mut keyframes,
+    } = link;
+    let (senders, links): (Vec<_>, Vec<_>) = (0..workers)
+        .map(|_| {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            let link = RecorderLink {
+                handle: handle.clone(),
+                keyframes: receiver,
+            };
+            (sender, Some(link))
+        })
+        .unzip();
+    tokio::spawn(async move {
+        while let Some(track) = keyframes.recv().await {
+            let _ = senders[workers::owner_of_id(track.0, workers)].send(track);
+        }
+    });
+    links
 }
 
 /// Returns `candidate`, with the port of `bound` when its own port is 0.
@@ -562,9 +723,14 @@ struct MediaLoop {
     socket: UdpSocket,
     /// Datagrams for `socket` that the router emitted and the loop has not sent yet.
     outgoing: udp::SendQueue,
-    /// The listener and connections of ICE over TCP, when it is on.
+    /// The listener and connections of ICE over TCP, when it is on and this is the first
+    /// worker.
     tcp: Option<TcpMedia>,
     sfu: Sfu,
+    /// The other workers and the map of who serves which remote address.
+    crew: Crew,
+    /// Work the other workers hand to this one.
+    handoffs: mpsc::Receiver<Handoff>,
     /// How long a client whose socket was lost keeps its place.
     rejoin_grace: Duration,
     members: HashMap<ClientId, Joiner>,
@@ -620,12 +786,13 @@ impl MediaLoop {
                 received = self.socket.recv_from(&mut buffer) => match received {
                     Ok((length, source)) => {
                         let datagram = &buffer[..length];
-                        self.sfu.handle_receive(Instant::now(), Protocol::Udp, source, datagram);
+                        self.receive(Instant::now(), Protocol::Udp, source, datagram);
                     }
                     // ICMP errors from earlier sends surface here on Linux; they concern
                     // one remote address, not the socket.
                     Err(error) => tracing::debug!(error = %error, "UDP receive failed"),
                 },
+                Some(handoff) = self.handoffs.recv() => self.take_handoff(handoff),
                 tcp_wake = next_tcp(&mut self.tcp) => self.handle_tcp(tcp_wake),
                 () = sleep_until_some(tcp_deadline) => {
                     if let Some(tcp) = &mut self.tcp {
@@ -637,13 +804,16 @@ impl MediaLoop {
                 Some(track) = next_keyframe_request(&mut self.recorder) => {
                     self.sfu.request_keyframe_for(Instant::now(), track);
                 }
-                _ = quality_tick.tick() => self.report_quality(),
+                _ = quality_tick.tick() => {
+                    self.report_quality();
+                    self.forget_idle_addresses(Instant::now());
+                }
             }
             self.hand_to_recorder();
             self.flush().await;
             self.dispatch_events();
         }
-        tracing::info!("media loop stopped");
+        tracing::debug!(worker = self.crew.index, "media worker stopped");
     }
 
     fn hand_to_recorder(&mut self) {
@@ -662,7 +832,7 @@ impl MediaLoop {
     }
 
     fn handle_tcp(&mut self, wake: TcpWake) {
-        let Some(tcp) = &mut self.tcp else {
+        let Some(mut tcp) = self.tcp.take() else {
             return;
         };
         let now = Instant::now();
@@ -672,16 +842,17 @@ impl MediaLoop {
                 let open = tcp.connection_count();
                 tracing::warn!(error = %error, open, "accepting a TCP media connection failed");
             }
-            TcpWake::Inbound(inbound) => tcp.handle(inbound, &mut self.sfu, now),
+            TcpWake::Inbound(inbound) => tcp.handle(inbound, |remote, frame| {
+                self.receive(now, Protocol::Tcp, remote, frame)
+            }),
         }
+        self.tcp = Some(tcp);
     }
 
     async fn flush(&mut self) {
         while let Some(transmit) = self.sfu.poll_transmit() {
             if transmit.proto == Protocol::Tcp {
-                if let Some(tcp) = &mut self.tcp {
-                    tcp.send(transmit);
-                }
+                self.send_tcp(transmit);
                 continue;
             }
             self.outgoing

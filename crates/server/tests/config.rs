@@ -78,6 +78,7 @@ fn every_key_set() -> Config {
             public_port: Some(50000),
             tcp_listen: Some(addr("127.0.0.1:50000")),
             public_tcp_port: Some(443),
+            workers: 3,
         },
         auth: AuthConfig {
             token_secret: Some(TokenSecret::new(SECRET)),
@@ -678,6 +679,7 @@ fn tcp_candidate_uses_public_host_and_tcp_port() {
         public_port: Some(40000),
         tcp_listen: Some("0.0.0.0:50001".parse().unwrap()),
         public_tcp_port: None,
+        workers: 0,
     };
     let addr = media.tcp_candidate_addr().unwrap();
     assert_eq!(addr, Some("192.0.2.10:50001".parse().unwrap()));

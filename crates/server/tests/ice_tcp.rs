@@ -7,7 +7,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{join_room, negotiate_publish, Client, TestServer};
+use common::{add_room, join_named_room, join_room, negotiate_publish, Client, TestServer};
 use profstage_server::signalling::protocol::{Role, RoomKind, ServerMessage};
 use str0m::media::MediaKind;
 use str0m::net::{Protocol, Receive};
@@ -137,8 +137,9 @@ fn take_frame(buffer: &mut Vec<u8>) -> Option<Vec<u8>> {
 }
 
 /// Joins an expert and a participant, publishes a camera over TCP and returns once the
-/// expert receives `track_published`, which the server sends when DTLS is up.
-async fn expert_sees_tcp_publisher(server: &TestServer) -> TcpPublisher {
+/// expert receives `track_published`, which the server sends when DTLS is up, with the
+/// track's id.
+async fn expert_sees_tcp_publisher(server: &TestServer) -> (TcpPublisher, String) {
     let (mut expert, _) = join_room(server, "expert-1", Role::Expert, RoomKind::Contest).await;
     let (mut participant, _) = join_room(
         server,
@@ -154,11 +155,12 @@ async fn expert_sees_tcp_publisher(server: &TestServer) -> TcpPublisher {
     );
     loop {
         match expert.receive_within(CONNECT_TIMEOUT).await {
-            ServerMessage::TrackPublished(info) if info.identity == "participant-1" => break,
+            ServerMessage::TrackPublished(info) if info.identity == "participant-1" => {
+                return (publisher, info.track)
+            }
             _ => continue,
         }
     }
-    publisher
 }
 
 /// Returns whether the server closes `stream` within two seconds.
@@ -172,6 +174,34 @@ async fn closed_by_server(stream: &mut TcpStream) -> bool {
 async fn publisher_connects_over_tcp() {
     let server = tcp_server().await;
     let _publisher = expert_sees_tcp_publisher(&server).await;
+}
+
+/// The first worker accepts every TCP connection; a room on the second worker gets its
+/// frames from it and sends back through it.
+#[tokio::test]
+async fn tcp_reaches_second_worker() {
+    let server = TestServer::start_with(|config| {
+        config.media.tcp_listen = Some("127.0.0.1:0".parse().unwrap());
+        config.media.workers = 2;
+        add_room(config, "first");
+    })
+    .await;
+    // The first room used goes to the first worker, so `demo` goes to the second.
+    let (_first, _) = join_named_room(
+        &server,
+        "first",
+        "expert-1",
+        Role::Expert,
+        RoomKind::Contest,
+    )
+    .await;
+    let (_publisher, track) = expert_sees_tcp_publisher(&server).await;
+    let number: u64 = track.strip_prefix("tr-").unwrap().parse().unwrap();
+    assert_eq!(
+        (number - 1) % 2,
+        1,
+        "{track} was numbered by the second worker"
+    );
 }
 
 #[tokio::test]

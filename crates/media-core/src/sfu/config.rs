@@ -30,12 +30,16 @@ pub struct SfuConfig {
     /// How often each peer connection reports its RTP statistics, the window over which
     /// [`Sfu::quality`](super::Sfu::quality) measures bitrates.
     pub stats_interval: Duration,
+    /// The first client, peer and track number the router hands out, and the step between
+    /// two numbers. Routers that share a process and take the same step with different
+    /// first numbers never hand out the same identifier.
+    pub ids: (u64, u64),
 }
 
 impl SfuConfig {
     /// Returns a configuration with a UDP candidate only, a keyframe interval of one second
-    /// and of 200 ms for waiting receivers, a rejoin grace of 30 seconds and stats every
-    /// second.
+    /// and of 200 ms for waiting receivers, a rejoin grace of 30 seconds, stats every second
+    /// and identifiers counted from 1.
     ///
     /// With 200 ms a subscriber that joins on loopback receives its first frame within
     /// about 300 ms: about 50 ms to connect, at most 200 ms until the request goes, and a frame
@@ -49,6 +53,7 @@ impl SfuConfig {
             waiting_keyframe_interval: Duration::from_millis(200),
             rejoin_grace: Duration::from_secs(30),
             stats_interval: Duration::from_secs(1),
+            ids: (1, 1),
         }
     }
 

@@ -85,12 +85,12 @@ impl Sfu {
     /// Creates an empty router.
     pub fn new(config: SfuConfig) -> Self {
         Self {
+            next_id: config.ids.0,
             config,
             clients: HashMap::new(),
             peers: HashMap::new(),
             tracks: HashMap::new(),
             by_address: HashMap::new(),
-            next_id: 1,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             media: VecDeque::new(),
@@ -101,7 +101,7 @@ impl Sfu {
 
     fn allocate_id(&mut self) -> u64 {
         let id = self.next_id;
-        self.next_id += 1;
+        self.next_id += self.config.ids.1.max(1);
         id
     }
 

@@ -25,11 +25,15 @@ struct Figures {
     sent: Option<LinkQuality>,
 }
 
+/// The figures of the people of one worker's rooms, by room and identity.
+type People = BTreeMap<(String, String), Figures>;
+
 /// The latest figures of everyone in every room, by room and identity, for `/metrics`.
 /// Names and e-mail addresses never reach it: a person is labelled by their identity.
 #[derive(Debug, Clone, Default)]
 pub struct QualityGauges {
-    people: Arc<Mutex<BTreeMap<(String, String), Figures>>>,
+    /// Each media worker's figures, by worker number.
+    people: Arc<Mutex<BTreeMap<usize, People>>>,
 }
 
 /// A gauge of one connection: name, help text and how to read it in base units.
@@ -63,11 +67,12 @@ impl QualityGauges {
     /// labelled by room, identity and direction: `in` for media the server receives from
     /// the person, `out` for media it sends to them.
     pub fn render(&self) -> String {
-        let people = self.people.lock().unwrap_or_else(PoisonError::into_inner);
+        let workers = self.people.lock().unwrap_or_else(PoisonError::into_inner);
+        let people: BTreeMap<_, _> = workers.values().flatten().collect();
         let mut body = String::new();
         for (name, help, read) in GAUGES {
             let _ = writeln!(body, "# HELP {name} {help}\n# TYPE {name} gauge");
-            for ((room, identity), figures) in people.iter() {
+            for ((room, identity), figures) in &people {
                 let links = [("in", &figures.received), ("out", &figures.sent)];
                 for (direction, link) in links {
                     let Some(value) = link.as_ref().and_then(read) else {
@@ -85,15 +90,19 @@ impl QualityGauges {
         body
     }
 
-    fn replace(&self, figures: BTreeMap<(String, String), Figures>) {
-        *self.people.lock().unwrap_or_else(PoisonError::into_inner) = figures;
+    /// Replaces the figures of the rooms of `worker`.
+    fn replace(&self, worker: usize, figures: People) {
+        let mut workers = self.people.lock().unwrap_or_else(PoisonError::into_inner);
+        workers.insert(worker, figures);
     }
 
     /// Removes a person's series, so that the label set stays that of the people present.
     pub(super) fn remove(&self, room: &str, identity: &str) {
         let key = (room.to_owned(), identity.to_owned());
-        let mut people = self.people.lock().unwrap_or_else(PoisonError::into_inner);
-        people.remove(&key);
+        let mut workers = self.people.lock().unwrap_or_else(PoisonError::into_inner);
+        for people in workers.values_mut() {
+            people.remove(&key);
+        }
     }
 }
 
@@ -149,7 +158,7 @@ impl MediaLoop {
             };
             gauges.insert((member.room.clone(), member.identity.clone()), figures);
         }
-        self.quality.replace(gauges);
+        self.quality.replace(self.crew.index, gauges);
     }
 
     /// Returns whether `viewer` gets quality reports: experts and organisers do,
@@ -183,7 +192,7 @@ mod tests {
             sent: None,
         };
         let key = ("hall \"A\"".to_owned(), "u-12bc".to_owned());
-        gauges.replace(BTreeMap::from([(key, figures)]));
+        gauges.replace(0, BTreeMap::from([(key, figures)]));
         let text = gauges.render();
         let labels = r#"{room="hall \"A\"",identity="u-12bc",direction="in"}"#;
         let bitrate = format!("profstage_connection_bitrate_bits_per_second{labels} 800000");
@@ -205,7 +214,7 @@ mod tests {
             sent: Some(link(2)),
         };
         let key = ("hall".to_owned(), "u-12bc".to_owned());
-        gauges.replace(BTreeMap::from([(key, figures)]));
+        gauges.replace(0, BTreeMap::from([(key, figures)]));
         gauges.remove("hall", "u-12bc");
         assert!(!gauges.render().contains("u-12bc"));
     }

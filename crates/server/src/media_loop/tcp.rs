@@ -13,7 +13,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use media_core::{Protocol, Sfu, Transmit};
+use media_core::Transmit;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
@@ -170,9 +170,22 @@ pub(super) struct TcpMedia {
 }
 
 impl TcpMedia {
-    /// Binds the listener.
-    pub(super) async fn bind(addr: SocketAddr) -> io::Result<Self> {
-        let listener = TcpListener::bind(addr).await?;
+    /// Binds the listener, outside any runtime, for [`Self::new`].
+    pub(super) fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+        use socket2::{Domain, Socket, Type};
+
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+        // As tokio's own bind does, so that a restarted server gets its port back at once.
+        socket.set_reuse_address(true)?;
+        socket.set_nonblocking(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(1024)?;
+        Ok(socket.into())
+    }
+
+    /// Serves a listener from [`Self::bind`] on the current runtime.
+    pub(super) fn new(listener: std::net::TcpListener) -> io::Result<Self> {
+        let listener = TcpListener::from_std(listener)?;
         let (inbound_sender, inbound) = mpsc::channel(INBOUND_QUEUE);
         Ok(Self {
             listener,
@@ -183,10 +196,6 @@ impl TcpMedia {
             accept_paused_until: None,
             dropped: 0,
         })
-    }
-
-    pub(super) fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
     }
 
     /// Number of open connections.
@@ -277,8 +286,13 @@ impl TcpMedia {
         true
     }
 
-    /// Hands a frame to the media core, or removes a closed connection.
-    pub(super) fn handle(&mut self, inbound: Inbound, sfu: &mut Sfu, now: Instant) {
+    /// Hands a frame to `receive`, which returns whether a peer connection claims it, or
+    /// removes a closed connection.
+    pub(super) fn handle(
+        &mut self,
+        inbound: Inbound,
+        receive: impl FnOnce(SocketAddr, &[u8]) -> bool,
+    ) {
         match inbound {
             Inbound::Frame {
                 connection,
@@ -291,7 +305,7 @@ impl TcpMedia {
                 if open.id != connection || frame.is_empty() {
                     return;
                 }
-                if sfu.handle_receive(now, Protocol::Tcp, remote, &frame) {
+                if receive(remote, &frame) {
                     open.claimed = true;
                 }
             }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt, StreamExt};
 use profstage_server::app::{self, RunningServer};
-use profstage_server::config::{Config, TokenSecret};
+use profstage_server::config::{Config, RoomConfig, TokenSecret};
 use profstage_server::signalling::protocol::{Role, RoomKind, ServerMessage};
 use profstage_server::token::{Claims, PhoneClaims, PhoneScope, TokenKeys};
 use str0m::change::{SdpAnswer, SdpPendingOffer};
@@ -95,6 +95,15 @@ impl TestServer {
     }
 }
 
+/// Adds the room `id` to the rooms of `config`.
+pub fn add_room(config: &mut Config, id: &str) {
+    config.rooms.push(RoomConfig {
+        id: id.parse().expect("a room id"),
+        title: format!("Room {id}"),
+        retention_days: None,
+    });
+}
+
 /// Joins room `demo` as `identity` in `role` with a token for a room of `kind`, and returns
 /// the client with its `welcome`.
 pub async fn join_room(
@@ -103,8 +112,19 @@ pub async fn join_room(
     role: Role,
     kind: RoomKind,
 ) -> (Client, ServerMessage) {
+    join_named_room(server, "demo", identity, role, kind).await
+}
+
+/// Joins `room` as [`join_room`] joins `demo`.
+pub async fn join_named_room(
+    server: &TestServer,
+    room: &str,
+    identity: &str,
+    role: Role,
+    kind: RoomKind,
+) -> (Client, ServerMessage) {
     let mut client = Client::connect(server).await;
-    let mut claims = server.claims(identity, "demo", role);
+    let mut claims = server.claims(identity, room, role);
     claims.kind = kind;
     let token = server.issue(&claims);
     client
