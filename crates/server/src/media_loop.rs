@@ -576,9 +576,15 @@ pub async fn start(
             recorder: links.pop().flatten(),
         };
         let media = (rejoin_grace, events.clone(), quality.clone());
+        // A worker logs to the subscriber of the thread that started it, which need not be
+        // the global one (a test captures the log of its own server).
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
         let thread = std::thread::Builder::new()
             .name(format!("media-{index}"))
-            .spawn(move || run_worker(parts, media, receiver))
+            .spawn(move || {
+                let _logging = tracing::dispatcher::set_default(&dispatch);
+                run_worker(parts, media, receiver)
+            })
             .map_err(MediaStartError::Spawn)?;
         threads.push(thread);
     }
