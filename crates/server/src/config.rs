@@ -1205,6 +1205,9 @@ fn unknown_env(name: &str) -> ConfigError {
     }
 }
 
+/// Most media workers a configuration may ask for: each is a thread with its own socket.
+const MAX_MEDIA_WORKERS: usize = 256;
+
 impl MediaConfig {
     /// Resolves the address put in the ICE host candidate.
     ///
@@ -1254,6 +1257,13 @@ impl MediaConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         if let Some(host) = &self.public_host {
             check_public_host(host)?;
+        }
+        if self.workers > MAX_MEDIA_WORKERS {
+            return Err(ConfigError::invalid(
+                "media.workers",
+                self.workers,
+                format!("must be at most {MAX_MEDIA_WORKERS}; 0 takes one per core"),
+            ));
         }
         let ports = [
             ("media.public_port", self.public_port),

@@ -424,6 +424,7 @@ fn zero_limits_are_rejected() {
             "auth.dev_token_ttl_secs",
         ),
         ("[media]\npublic_port = 0\n", "media.public_port"),
+        ("[media]\nworkers = 257\n", "media.workers"),
     ];
     for (file, key) in cases {
         let message = load(file, &[], &[]).unwrap_err().to_string();
