@@ -324,7 +324,7 @@ impl State {
         }
     }
 
-    /// Returns whether `layer` was asked for a keyframe, and forgets the request.
+    /// Returns whether a keyframe of `layer` was requested, and clears the request.
     fn take_keyframe_request(&mut self, layer: u8) -> bool {
         let bit = 1 << layer;
         let requested = self.keyframe_requested & bit != 0;

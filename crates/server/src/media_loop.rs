@@ -1,7 +1,7 @@
 //! The workers that own the media sockets and drive the media core.
 //!
 //! Each worker is a thread that owns a UDP socket on the media port, an [`Sfu`] and the list
-//! of who is in which of its rooms; the first worker also owns the TCP listener for ICE over
+//! of who is in which of its rooms. The first worker also owns the TCP listener for ICE over
 //! TCP. A room lives on one worker (see [`workers`]). Signalling sessions talk to the
 //! worker of their room through [`MediaHandle`]; it talks back through each session's
 //! outgoing message channel. Keeping the room list in the same task as the router means that
@@ -436,15 +436,15 @@ impl MediaHandle {
     }
 }
 
-/// Bytes of kernel buffer asked for on each media socket, each way. One worker serves every
-/// peer of its rooms, so the receive buffer must hold what arrives while the worker is busy or
-/// waits for a CPU: Linux's default of 208 KiB is about 170 full-size datagrams, 14 ms of 50
-/// cameras at 1.5 Mbit/s.
+/// Bytes of kernel buffer requested on each media socket, each way. One worker serves every
+/// peer of its rooms, so the receive buffer must keep what arrives while the worker is busy
+/// or waits for a CPU. Linux's default of 208 KiB is about 170 full-size datagrams, which is
+/// 14 ms of 50 cameras at 1.5 Mbit/s.
 const MEDIA_SOCKET_BUFFER: usize = 4 * 1024 * 1024;
 
 /// Binds a media socket with [`MEDIA_SOCKET_BUFFER`] of buffer each way. The kernel caps
 /// the request at `net.core.rmem_max` and `net.core.wmem_max`; a smaller result is logged.
-/// A `shared` socket lets the other workers' sockets bind the same address and port.
+/// With `shared`, the other workers' sockets may bind the same address and port.
 fn bind_media_socket(addr: SocketAddr, shared: bool) -> io::Result<std::net::UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
 
@@ -609,7 +609,7 @@ pub async fn start(
     Ok((handle, task))
 }
 
-/// What one worker owns before its thread starts.
+/// The parts one worker owns, handed to its thread when it starts.
 struct WorkerParts {
     socket: std::net::UdpSocket,
     tcp: Option<std::net::TcpListener>,

@@ -19,7 +19,7 @@ pub const BATCH: usize = 64;
 
 /// One datagram waiting to be sent.
 pub struct Datagram {
-    /// Where the datagram goes.
+    /// The datagram's destination.
     pub destination: SocketAddr,
     /// The UDP payload.
     pub contents: Vec<u8>,

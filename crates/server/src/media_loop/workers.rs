@@ -64,7 +64,7 @@ pub(super) enum Handoff {
         contents: Vec<u8>,
         tries: usize,
     },
-    /// A TCP transmit for the first worker, which holds the connections.
+    /// A TCP transmit for the first worker, which owns the connections.
     TcpTransmit(Transmit),
 }
 
@@ -98,7 +98,7 @@ impl Routes {
 
 /// One worker's place among the others.
 pub(super) struct Crew {
-    /// This worker's number; 0 holds the TCP listener.
+    /// This worker's number. Worker 0 owns the TCP listener.
     pub(super) index: usize,
     pub(super) routes: Arc<Routes>,
     /// Every worker's hand-off queue, this one's included, by number.
@@ -132,8 +132,8 @@ impl Crew {
     }
 }
 
-/// Which worker serves each room. A room goes to the worker that serves the fewest rooms
-/// when it is first used, and stays there.
+/// The worker of each room. A room goes to the worker that serves the fewest rooms when it
+/// is first used, and stays there.
 // NOTE: a room keeps its worker after everyone left, so the map grows by one short entry
 // per room name ever used.
 pub(super) struct Placement {
@@ -248,7 +248,7 @@ impl MediaLoop {
         }
     }
 
-    /// Sends a TCP transmit through the first worker, which holds the connections.
+    /// Sends a TCP transmit through the first worker, which owns the connections.
     pub(super) fn send_tcp(&mut self, transmit: Transmit) {
         match &mut self.tcp {
             Some(tcp) => tcp.send(transmit),
