@@ -406,7 +406,7 @@ describe('recording of a participant', () => {
       await waitForPlayer(review);
       const loaded = (await state()).recording;
       assert.equal(loaded.master, 'camera');
-      assert.equal(loaded.sources.camera.failed, false);
+      assert.equal(loaded.sources.camera.failed, false, JSON.stringify(loaded.sources.camera));
 
       const segmentsShown = await review.page.evaluate(() => {
         const rows = document.querySelectorAll('.timeline-source[data-source]');

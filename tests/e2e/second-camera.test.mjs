@@ -200,7 +200,7 @@ describe('second camera of a participant', () => {
       const state = await review.page.evaluate(() => window.profstage.review.state().recording);
       assert.ok(state.sources.camera, JSON.stringify(state));
       assert.ok(state.sources.camera2, JSON.stringify(state));
-      assert.equal(state.sources.camera2.failed, false);
+      assert.equal(state.sources.camera2.failed, false, JSON.stringify(state.sources.camera2));
       assert.equal(await review.page.getByTestId('player-camera2').isVisible(), true);
 
       await clickTestId(review, 'play');

@@ -356,7 +356,7 @@ describe('talk between an expert and a participant', () => {
       const loaded = await state();
       assert.equal(loaded.master, 'camera', JSON.stringify(loaded));
       assert.ok(loaded.sources.talk, JSON.stringify(loaded));
-      assert.equal(loaded.sources.talk.failed, false);
+      assert.equal(loaded.sources.talk.failed, false, JSON.stringify(loaded.sources.talk));
       assert.equal(loaded.sources.talk.muted, false, 'the talk is heard');
       assert.equal(loaded.sources.camera.muted, false, 'the participant is heard');
 

@@ -141,6 +141,8 @@ export class SyncedPlayer extends EventTarget {
         ended: video.ended,
         ready: this.#ready.has(source),
         failed: this.#failed.has(source),
+        // The browser's MediaError, such as code 3 (decode) with its message, once failed.
+        error: video.error ? { code: video.error.code, message: video.error.message } : null,
         playbackRate: video.playbackRate,
         muted: video.muted,
       };
@@ -214,6 +216,7 @@ export class SyncedPlayer extends EventTarget {
 
   #onError(source) {
     const video = this.#videos.get(source);
+    console.warn(`recording ${source} failed to play:`, video.error?.code, video.error?.message);
     video.pause();
     this.#failed.add(source);
     this.#ready.delete(source);
