@@ -164,7 +164,7 @@ fn fir_reaches_publisher_as_fir() {
     );
 }
 
-/// Adds a subscriber and returns it with when it answered the SFU's offer.
+/// Adds a subscriber and returns it with the time it sent its SDP answer to the SFU.
 fn join(h: &mut Harness) -> (EndpointId, Instant) {
     let subscriber = h.add_subscriber(member("hall"));
     let answered_at = h

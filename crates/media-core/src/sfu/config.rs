@@ -43,7 +43,7 @@ impl SfuConfig {
     ///
     /// With 200 ms a subscriber that joins on loopback receives its first frame within
     /// about 300 ms: about 50 ms to connect, at most 200 ms until the request goes, and a frame
-    /// time (33 ms at 30 frames per second) for the encoder to answer. A flood of joins
+    /// time (33 ms at 30 frames per second) for the encoder to respond. A flood of joins
     /// then brings the publisher at most five keyframe requests a second.
     pub fn new(candidate: SocketAddr) -> Self {
         Self {

@@ -183,13 +183,7 @@ impl MediaLoop {
         }
         match self.crew.routes.owner(&(protocol, source)) {
             Some(owner) if owner != self.crew.index => {
-                let handoff = Handoff::Datagram {
-                    protocol,
-                    source,
-                    contents: contents.to_vec(),
-                    tries: workers - 1,
-                };
-                self.crew.hand(owner, handoff);
+                self.hand_datagram(owner, protocol, source, contents, workers - 1);
                 true
             }
             owner => self.try_receive(now, protocol, source, contents, workers - 1, owner),
@@ -217,15 +211,27 @@ impl MediaLoop {
         }
         if tries > 0 {
             let next = (self.crew.index + 1) % self.crew.size();
-            let handoff = Handoff::Datagram {
-                protocol,
-                source,
-                contents: contents.to_vec(),
-                tries: tries - 1,
-            };
-            self.crew.hand(next, handoff);
+            self.hand_datagram(next, protocol, source, contents, tries - 1);
         }
         false
+    }
+
+    /// Hands a copy of a datagram to `worker`, which may offer it to `tries` more workers.
+    fn hand_datagram(
+        &self,
+        worker: usize,
+        protocol: Protocol,
+        source: SocketAddr,
+        contents: &[u8],
+        tries: usize,
+    ) {
+        let handoff = Handoff::Datagram {
+            protocol,
+            source,
+            contents: contents.to_vec(),
+            tries,
+        };
+        self.crew.hand(worker, handoff);
     }
 
     /// Takes work another worker handed over.
