@@ -139,6 +139,15 @@ struct TicketQuery {
     ticket: Option<String>,
 }
 
+#[derive(Deserialize)]
+struct MediaQuery {
+    ticket: Option<String>,
+    /// Index of the last segment the file may contain. The manifest's media links carry the
+    /// last index at the time they were made, so every range request of one player reads the
+    /// same file while the recording grows.
+    upto: Option<u32>,
+}
+
 #[derive(Serialize)]
 struct RecordingSummary {
     id: String,
@@ -353,10 +362,12 @@ async fn manifest(
     let manifest = accessible(rec, &claims, &id).await?;
     audit_entry(rec, &claims, "recording.view", Some(&manifest), None)?;
     let ticket = rec.tickets.issue(&id, &claims);
+    let upto = manifest.segments.iter().map(|s| s.index).max().unwrap_or(0);
     let media = playable_sources(&manifest)
         .into_iter()
         .map(|source| {
-            let url = format!("/api/v1/recordings/{id}/media/{source}.webm?ticket={ticket}");
+            let url =
+                format!("/api/v1/recordings/{id}/media/{source}.webm?ticket={ticket}&upto={upto}");
             (source.to_owned(), url)
         })
         .collect();
@@ -454,7 +465,7 @@ fn media_reviewer(
 async fn media(
     State(state): State<Arc<AppState>>,
     UrlPath((id, file)): UrlPath<(String, String)>,
-    ApiQuery(query): ApiQuery<TicketQuery>,
+    ApiQuery(query): ApiQuery<MediaQuery>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let rec = recordings(&state)?;
@@ -479,7 +490,7 @@ async fn media(
         )?;
         rec.tickets.note_audited(access);
     }
-    let path = exported(rec, &manifest, source, parts).await?;
+    let path = exported(rec, &manifest, source, parts, query.upto).await?;
     serve_file(&path, request, None, &manifest.recording).await
 }
 
@@ -510,7 +521,7 @@ async fn download(
         Some(&manifest),
         Some(source.to_owned()),
     )?;
-    let path = exported(rec, &manifest, source, parts).await?;
+    let path = exported(rec, &manifest, source, parts, None).await?;
     let name = format!("recording-{}-{source}.webm", manifest.recording);
     serve_file(&path, request, Some(&name), &manifest.recording).await
 }
@@ -563,20 +574,46 @@ fn logged_internal(
 /// Serialises exports, so that two players opening one recording do not build it twice.
 static EXPORTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// Returns the exported file of `source`, building it from its segments when it is missing
-/// or out of date. The file name contains the manifest's chain head, which changes with
-/// every new segment.
+/// Exports not read for this long are removed when another export of the same source is
+/// built. A player that comes back to one later gets it built again, with the same content.
+const EXPORT_KEPT_UNREAD: Duration = Duration::from_secs(60 * 60);
+
+/// Segments of `parts` up to the index `upto` (all without it), and the file name of their
+/// export: `source`, then the start of the hash chain link of the last of them. That link
+/// covers every segment before it, so the name changes only when `source` gains a segment,
+/// not when other sources do.
+fn export_plan<'m>(
+    manifest: &'m Manifest,
+    source: &str,
+    parts: &[&str],
+    upto: Option<u32>,
+) -> Option<(Vec<&'m recorder::manifest::SegmentEntry>, String)> {
+    let included: Vec<_> = manifest
+        .segments
+        .iter()
+        .filter(|s| parts.contains(&s.source.as_str()) && upto.is_none_or(|upto| s.index <= upto))
+        .collect();
+    let last = included.iter().max_by_key(|s| s.index)?;
+    let link: String = last.chain.chars().take(16).collect();
+    Some((included, format!("{source}-{link}.webm")))
+}
+
+/// Returns the exported file of `source` with the segments up to `upto`, building it from
+/// them when it is missing. A built file never changes, so range requests of one player
+/// read consistent bytes.
 async fn exported(
     rec: &Recordings,
     manifest: &Manifest,
     source: &str,
     parts: &[&str],
+    upto: Option<u32>,
 ) -> Result<PathBuf, ApiError> {
-    let head: String = manifest.chain_head.chars().take(16).collect();
+    let (included, name) = export_plan(manifest, source, parts, upto).ok_or_else(not_found)?;
     let folder = rec.exports.join(&manifest.recording);
-    let path = folder.join(format!("{source}-{head}.webm"));
+    let path = folder.join(&name);
     let _guard = EXPORTS.lock().await;
     if path.is_file() {
+        mark_read(&path);
         return Ok(path);
     }
 
@@ -588,10 +625,10 @@ async fn exported(
     let mut tracks = Vec::new();
     for part in parts {
         let mut segments = Vec::new();
-        let mut entries: Vec<_> = manifest
-            .segments
+        let mut entries: Vec<_> = included
             .iter()
             .filter(|s| s.source == *part)
+            .copied()
             .collect();
         entries.sort_by_key(|s| s.started_unix_ms);
         for segment in entries {
@@ -623,7 +660,41 @@ async fn exported(
     ensure_dir(&folder, recording)?;
     std::fs::rename(&output, &path)
         .map_err(|error| logged_internal(recording, EXPORT_UNWRITABLE, error))?;
+    remove_unread_exports(&folder, source, &path);
     Ok(path)
+}
+
+/// Sets the file's modification time to now: it is the time it was last read.
+fn mark_read(path: &Path) {
+    if let Ok(file) = std::fs::File::options().append(true).open(path) {
+        let _ = file.set_modified(std::time::SystemTime::now());
+    }
+}
+
+/// Removes the exports of `source` in `folder`, other than `keep`, that were not read for
+/// [`EXPORT_KEPT_UNREAD`]. A response still sending one keeps its open file.
+fn remove_unread_exports(folder: &Path, source: &str, keep: &Path) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    let prefix = format!("{source}-");
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if path == keep || !name.starts_with(&prefix) || !name.ends_with(".webm") {
+            continue;
+        }
+        let unread = entry
+            .metadata()
+            .and_then(|meta| meta.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|age| age >= EXPORT_KEPT_UNREAD);
+        if unread {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
 }
 
 const EXPORT_FAILED: &str = "Preparing the recording for playback failed.";
@@ -635,8 +706,10 @@ fn ensure_dir<'a>(path: &'a Path, recording: &str) -> Result<&'a Path, ApiError>
     Ok(path)
 }
 
-/// Returns a local path to a segment: its spool file while it is not uploaded, otherwise a
-/// copy fetched from storage into `work`.
+/// Returns a path in `work` to a segment's file: a hard link to (or else a copy of) its
+/// spool file while it is not uploaded, otherwise a copy fetched from storage. The uploader
+/// removes a spool file once it is stored, and that may happen during the export. The link
+/// keeps the file until the export is done.
 async fn segment_file(
     rec: &Recordings,
     manifest: &Manifest,
@@ -648,11 +721,11 @@ async fn segment_file(
         .join(&manifest.recording)
         .join(&segment.source)
         .join(format!("{:06}.webm", segment.index));
-    if spooled.is_file() {
-        return Ok(spooled);
+    let path = work.join(format!("{}-{:06}.webm", segment.source, segment.index));
+    if std::fs::hard_link(&spooled, &path).is_ok() || std::fs::copy(&spooled, &path).is_ok() {
+        return Ok(path);
     }
     let bytes = fetch(rec, &manifest.recording, &segment.key).await?;
-    let path = work.join(format!("{}-{:06}.webm", segment.source, segment.index));
     std::fs::write(&path, &bytes)
         .map_err(|error| logged_internal(&manifest.recording, EXPORT_UNWRITABLE, error))?;
     Ok(path)

@@ -171,14 +171,21 @@ impl Fixture {
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(body.to_owned()))
             .unwrap();
+        let (status, bytes) = self.respond(request).await;
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, json)
+    }
+
+    async fn respond(&self, request: Request<Body>) -> (StatusCode, axum::body::Bytes) {
         let response = router(Arc::clone(&self.state))
             .oneshot(request)
             .await
             .unwrap();
         let status = response.status();
-        let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        (status, json)
+        (
+            status,
+            to_bytes(response.into_body(), 1 << 24).await.unwrap(),
+        )
     }
 
     fn audit_actions(&self) -> Vec<String> {
@@ -620,5 +627,154 @@ async fn metrics_report_recorder_counters() {
     assert!(
         lines.contains(&"# TYPE profstage_recording_segments_remuxed_total counter"),
         "{text}"
+    );
+}
+
+/// Writes a WebM file with GStreamer from the source part of a pipeline description.
+fn gst_file(path: &Path, source: &str) {
+    use gstreamer::prelude::*;
+    gstreamer::init().expect("GStreamer initialises");
+    let description = format!(
+        "{source} ! webmmux ! filesink location=\"{}\"",
+        path.display()
+    );
+    let pipeline = gstreamer::parse::launch(&description).expect("valid pipeline");
+    pipeline.set_state(gstreamer::State::Playing).unwrap();
+    let bus = pipeline.bus().unwrap();
+    let message = bus
+        .timed_pop_filtered(
+            gstreamer::ClockTime::from_seconds(60),
+            &[gstreamer::MessageType::Eos, gstreamer::MessageType::Error],
+        )
+        .expect("pipeline ends within 60 s");
+    assert!(
+        matches!(message.view(), gstreamer::MessageView::Eos(_)),
+        "pipeline `{description}` failed"
+    );
+    pipeline.set_state(gstreamer::State::Null).unwrap();
+}
+
+/// Stores a real one-second segment of `source` (VP8 for `camera`, Opus otherwise) that
+/// starts `at_ms` into the recording, and lists it in `manifest` and the index.
+async fn add_media_segment(f: &Fixture, manifest: &mut Manifest, source: &str, at_ms: u64) {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("segment.webm");
+    let (codec, size) = if source == "camera" {
+        gst_file(
+            &path,
+            "videotestsrc num-buffers=30 pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 \
+             ! vp8enc deadline=1 keyframe-max-dist=30",
+        );
+        (Codec::Vp8, Some(320))
+    } else {
+        gst_file(
+            &path,
+            "audiotestsrc num-buffers=50 samplesperbuffer=960 \
+             ! audio/x-raw,rate=48000,channels=1 ! opusenc",
+        );
+        (Codec::Opus, None)
+    };
+    let bytes = std::fs::read(&path).unwrap();
+    let index = manifest.segments.len() as u32;
+    let key = format!("recordings/demo/p-2/rec-2/{source}/{index:06}.webm");
+    f.storage
+        .put(&ObjectKey::new(key.clone()).unwrap(), bytes.clone().into())
+        .await
+        .unwrap();
+    manifest.push_segment(SegmentEntry {
+        index,
+        source: source.into(),
+        key,
+        started_unix_ms: manifest.started_unix_ms + at_ms,
+        media_start_ms: at_ms,
+        duration_ms: 1_000,
+        size: bytes.len() as u64,
+        sha256: recorder::manifest::sha256_hex(&bytes),
+        chain: String::new(),
+        codec,
+        width: size,
+        height: size.map(|width| width * 3 / 4),
+        missing_packets: 0,
+        uploaded: true,
+    });
+    let recordings = f.state.recordings.as_ref().unwrap();
+    recordings.index.put(manifest.clone());
+}
+
+impl Fixture {
+    /// Returns the body of a media link from a manifest view, read with its ticket.
+    async fn media_bytes(&self, url: &str) -> Vec<u8> {
+        let request = Request::builder()
+            .uri(url)
+            .header(header::RANGE, "bytes=0-")
+            .body(Body::empty())
+            .unwrap();
+        let (status, bytes) = self.respond(request).await;
+        assert!(status.is_success(), "{url}: {status} {bytes:?}");
+        bytes.to_vec()
+    }
+
+    async fn media_links(&self, token: &str) -> (String, String) {
+        let (status, view) = self
+            .send(Method::GET, "/api/v1/recordings/rec-2", token, "")
+            .await;
+        assert_eq!(status, StatusCode::OK, "{view}");
+        let link = |source: &str| view["media"][source].as_str().unwrap().to_owned();
+        (link("camera"), link("talk"))
+    }
+}
+
+fn same_file(read: &[u8], first: &[u8], what: &str) {
+    let differ = read.iter().zip(first).position(|(a, b)| a != b);
+    assert!(
+        read == first,
+        "{what}: {} bytes, first read {} bytes, first difference at {differ:?}",
+        read.len(),
+        first.len()
+    );
+}
+
+/// A player reads one file through many range requests, so a media link must keep giving
+/// the same bytes while the recording gains segments, of its own source or of others.
+#[tokio::test]
+async fn media_link_after_new_segments() {
+    let f = fixture().await;
+    let expert = f.token("expert-1", ROOM, Role::Expert);
+    let mut manifest = Manifest::new("rec-2", ROOM, "p-2", 2_000_000, 1_000);
+    add_media_segment(&f, &mut manifest, "camera", 0).await;
+    add_media_segment(&f, &mut manifest, "talk", 0).await;
+
+    let (camera, talk) = f.media_links(&expert).await;
+    assert!(camera.contains("upto=1"), "{camera}");
+    let first_camera = f.media_bytes(&camera).await;
+    let first_talk = f.media_bytes(&talk).await;
+
+    add_media_segment(&f, &mut manifest, "camera", 1_000).await;
+    same_file(&f.media_bytes(&camera).await, &first_camera, "camera link");
+    same_file(&f.media_bytes(&talk).await, &first_talk, "talk link");
+
+    let (newer_camera, newer_talk) = f.media_links(&expert).await;
+    assert!(newer_camera.contains("upto=2"), "{newer_camera}");
+    let grown = f.media_bytes(&newer_camera).await;
+    assert!(
+        grown.len() > first_camera.len(),
+        "the newer link has the second second"
+    );
+    same_file(
+        &f.media_bytes(&newer_talk).await,
+        &first_talk,
+        "newer talk link",
+    );
+
+    let exports = f._folder.path().join("exports/rec-2");
+    let mut names: Vec<_> = std::fs::read_dir(&exports)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names.len(),
+        3,
+        "two camera files and one talk file: {names:?}"
     );
 }
