@@ -1,9 +1,11 @@
 // Talk between experts and a participant. An expert presses "talk" on the participant's
 // tile, the participant sees and hears the expert, a second expert hears them, and another
 // participant gets nothing of the talk. An expert who joins during the talk sees it on the
-// participant's tile. The expert stops and then publishes nothing more. The participant's
-// recording contains the talk audio and video and the talk's start and end. An organiser
-// who talks without a camera is heard, and the pages say that the talk is audio only.
+// participant's tile. The other experts see the talker's camera in a corner of the
+// participant's tile, and the talker sees their own camera there. The expert stops and
+// then publishes nothing more. The participant's recording contains the talk audio and
+// video and the talk's start and end. An organiser who talks without a camera is heard,
+// and the pages say that the talk is audio only.
 // Needs ffmpeg and ffprobe on PATH. Run from tests/e2e with `node --test talk.test.mjs`.
 
 import assert from 'node:assert/strict';
@@ -116,6 +118,34 @@ async function waitForTalkFrames(page) {
   );
 }
 
+/**
+ * Returns the talk inset on the tile of `identity` as the test hooks of an expert's page
+ * report it: `{talker, name, self, video, audioOnly, videoWidth}`, or null without one.
+ */
+function readTalkInset(page, identity) {
+  return page.page.evaluate((identity) => window.profstage.talkInsets[identity] ?? null, identity);
+}
+
+/** Waits until the talk inset on the tile of `identity` shows decoded frames of `talker`. */
+function waitForInsetFrames(page, identity, talker) {
+  return waitFor(
+    `${page.name} to show the camera of ${talker} on the tile of ${identity}`,
+    () => readTalkInset(page, identity),
+    (inset) => inset?.talker === talker && inset.video && inset.videoWidth > 0,
+    { timeoutMs: 20_000, intervalMs: 250 },
+  );
+}
+
+/** Waits until the tile of `identity` has no talk inset. */
+function waitForNoInset(page, identity) {
+  return waitFor(
+    `the talk inset to go from the tile of ${identity} on ${page.name}`,
+    () => readTalkInset(page, identity),
+    (inset) => inset === null,
+    { timeoutMs: 10_000, intervalMs: 250 },
+  );
+}
+
 /** Returns the number of video packets the receiving connection of a page got. */
 function receivedVideoPackets(page) {
   return page.page.evaluate(async () => {
@@ -224,6 +254,27 @@ describe('talk between an expert and a participant', () => {
         assert.equal(heard.length, 1, `one talk track: ${JSON.stringify(heard)}`);
       }
       await waitForTalkFrames(participant.page);
+
+      // The other expert sees the talker's camera in the corner of the participant's tile,
+      // and the talker sees their own camera there.
+      const seen = await waitForInsetFrames(listener.page, participant.identity, talker.identity);
+      assert.equal(seen.name, EXPERT_NAME, `the inset names the talker: ${JSON.stringify(seen)}`);
+      assert.equal(seen.self, false, JSON.stringify(seen));
+      assert.equal(seen.audioOnly, false, JSON.stringify(seen));
+      const own = await waitForInsetFrames(talker.page, participant.identity, talker.identity);
+      assert.equal(own.self, true, `the talker's inset is a self-view: ${JSON.stringify(own)}`);
+      assert.ok(own.name.includes(EXPERT_NAME), `the self-view names the talker: ${own.name}`);
+      const ownTrack = await talker.page.page.evaluate((identity) => {
+        const selector = `[data-testid="tile"][data-identity="${CSS.escape(identity)}"]`;
+        const video = document.querySelector(`${selector} [data-testid="tile-talk-inset-video"]`);
+        const track = video?.srcObject?.getVideoTracks()[0];
+        const sent = window.profstage.publisher
+          ?.getSenders()
+          .some((sender) => sender.track === track);
+        return { muted: video?.muted, local: Boolean(track) && sent };
+      }, participant.identity);
+      const expected = { muted: true, local: true };
+      assert.deepEqual(ownTrack, expected, 'the self-view shows the camera it sends');
       const audioOnly = participant.page.page.getByTestId('talk-audio-only');
       assert.equal(await audioOnly.isHidden(), true, 'the talk with a camera is audio only');
       // Another participant receives no video at all: nobody else publishes to them.
@@ -234,6 +285,7 @@ describe('talk between an expert and a participant', () => {
       // An expert who joins now learns of the talk from `welcome` alone.
       const late = await openExpertPage('expert-late', 'expert', 'Опоздавший эксперт');
       await waitForTileTalk(late.page, participant.identity, talker.identity);
+      await waitForInsetFrames(late.page, participant.identity, talker.identity);
       const tile = late.page.page.locator(tileSelector(participant.identity));
       const label = await tile.getByTestId('tile-talk').textContent();
       assert.ok(label.includes(EXPERT_NAME), `the late expert's label names the talker: ${label}`);
@@ -244,7 +296,12 @@ describe('talk between an expert and a participant', () => {
       await pressTalk(talker.page, participant.identity);
       for (const page of [talker.page, listener.page, late.page]) {
         await waitForTileTalk(page, participant.identity, null);
+        await waitForNoInset(page, participant.identity);
       }
+      const insetShown = await listener.page.page
+        .locator(`${tileSelector(participant.identity)} [data-testid="tile-talk-inset"]`)
+        .isVisible();
+      assert.equal(insetShown, false, 'the talk inset is visible after the talk');
       await waitInPage(participant.page, 'the talk notice to go', () =>
         document.querySelector('[data-testid="talk-notice"]').hidden,
       );
@@ -461,6 +518,20 @@ describe('talk between an expert and a participant', () => {
       );
       const stateText = listener.page.page.locator(`${organiserTile} .tile-state`);
       assert.equal(await stateText.textContent(), 'Только звук разговора');
+
+      // The participant's tile names the organiser and says that the talk is audio only.
+      const inset = await waitFor(
+        'the talk inset to say that the talk is audio only',
+        () => readTalkInset(listener.page, talkedTo.identity),
+        (inset) => inset?.audioOnly === true,
+        { timeoutMs: 20_000, intervalMs: 250 },
+      );
+      assert.equal(inset.name, 'Организаторова Ольга', JSON.stringify(inset));
+      assert.equal(inset.video, false, `an audio-only talk shows video: ${JSON.stringify(inset)}`);
+      const ownInset = await readTalkInset(organiser.page, talkedTo.identity);
+      assert.equal(ownInset?.self, true, JSON.stringify(ownInset));
+      assert.equal(ownInset.audioOnly, true, JSON.stringify(ownInset));
+      assert.equal(ownInset.video, false, JSON.stringify(ownInset));
       const seen = await bystander.page.page.evaluate(() => window.profstage.tiles);
       assert.equal(seen[organiser.identity], undefined, `another participant's tiles: ${
         JSON.stringify(seen)}`);
@@ -473,6 +544,7 @@ describe('talk between an expert and a participant', () => {
       await waitInPage(organiser.page, 'the no-camera notice to go', () =>
         document.querySelector('[data-testid="talk-no-camera"]').hidden,
       );
+      await waitForNoInset(listener.page, talkedTo.identity);
     }),
   );
 });

@@ -255,6 +255,9 @@ export default {
   'tile.talk_start': 'Talk',
   'tile.talk_stop': 'Stop talking',
   'tile.talking': '{name} is talking, since {since}',
+  'tile.talk_inset_name': '{name}',
+  'tile.talk_inset_self': '{name} (you)',
+  'tile.talk_inset_audio_only': 'Audio only, no camera',
 
   'capture.denied.camera':
     'No access to the camera. Allow it in the browser settings and reload the page.',

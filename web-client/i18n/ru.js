@@ -257,6 +257,9 @@ export default {
   'tile.talk_start': 'Говорить',
   'tile.talk_stop': 'Закончить разговор',
   'tile.talking': 'Говорит {name}, с {since}',
+  'tile.talk_inset_name': '{name}',
+  'tile.talk_inset_self': '{name} (вы)',
+  'tile.talk_inset_audio_only': 'Только голос, без камеры',
 
   'capture.denied.camera':
     'Нет доступа к камере. Разрешите доступ в настройках браузера и обновите страницу.',

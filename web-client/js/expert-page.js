@@ -1,6 +1,7 @@
 // expert.html: joins on load and shows every participant of the room in a grid, with a
-// talk button on each participant's tile. Organisers also get a bar to publish their own
-// camera and screen.
+// talk button on each participant's tile. During a talk the participant's tile shows the
+// talker's camera in a corner: as received, or on the talker's own page a local view.
+// Organisers also get a bar to publish their own camera and screen.
 
 import { clearError, initErrorBanner, showError } from './error-banner.js';
 import { describeError } from './errors.js';
@@ -44,8 +45,9 @@ const grid = new TileGrid(document.getElementById('grid'), {
     peer.role === 'participant' || (peer.role === 'organiser' && peer.tracks.size > 0),
   onAutoplayBlocked: showSoundButton,
   onTalk: (identity, start) => toggleTalk(identity, start),
+  talkView: (current, own) => talkView(current, own),
 });
-// NOTE: this page plays the talk audio of every talk but shows no talk video.
+// Talk audio plays in hidden elements, and talk video shows in the tile talked to.
 const talkMedia = new TalkMedia(showSoundButton);
 const phoneCameraNotes = new PhoneCameraNotes(document.getElementById('grid'));
 const publishBar = new PublishBar(document.getElementById('publish-bar'));
@@ -61,9 +63,24 @@ async function toggleTalk(identity, start) {
   showTalkCamera();
 }
 
-// Tells a talker without a camera that the participant only hears them.
+// Tells a talker without a camera that the participant only hears them, and shows their
+// camera, once open or stopped, on the participant's tile.
 function showTalkCamera() {
   ui.talkNoCamera.hidden = !talk?.participant || !talk.cameraError;
+  grid.refreshTalks();
+}
+
+// Returns the camera to show in the tile talked to. The talker sees their own camera
+// without a round trip through the server. A talk is audio only once its sound arrives
+// without video, or when the talker's own camera failed to open.
+function talkView(current, own) {
+  if (own) {
+    const camera = talk?.participant === current.participant ? talk.camera : null;
+    return { track: camera, audioOnly: camera === null && Boolean(talk?.cameraError), self: true };
+  }
+  const track = talkMedia.videoOf(current.talker);
+  const audioOnly = track === null && talkMedia.receives(current.talker, 'talk');
+  return { track, audioOnly, self: false };
 }
 
 // Stops the devices of a talk that the server ended or rejected.
@@ -142,6 +159,7 @@ function start() {
     ui.enableSound.hidden = true;
   });
   grid.addEventListener('change', updateControls);
+  talkMedia.addEventListener('change', () => grid.refreshTalks());
   window.addEventListener('pagehide', () => session?.leave());
 
   updateControls();

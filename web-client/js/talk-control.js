@@ -18,7 +18,12 @@ export class TalkControl {
     this.#session = session;
   }
 
-  /** The participant talked to, or null. */
+  /** The camera track sent with the current talk, or null for a talk with audio only. */
+  get camera() {
+    return this.#participant === null ? null : this.#camera;
+  }
+
+    /** The participant talked to, or null. */
   get participant() {
     return this.#participant;
   }

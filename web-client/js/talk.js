@@ -104,7 +104,7 @@ export class TalkMedia extends EventTarget {
   #box;
   #video;
   #audios = new Map(); // track id → <audio>
-  #tracks = new Map(); // track id → offer entry `{identity, source, ...}`
+  #tracks = new Map(); // track id → {info: offer entry `{identity, source, ...}`, track}
   #onAutoplayBlocked;
 
   /**
@@ -140,8 +140,18 @@ export class TalkMedia extends EventTarget {
   /** Checks whether a talk track from `source` of `talker` arrives now. */
   receives(talker, source) {
     return [...this.#tracks.values()].some(
-      (info) => info.identity === talker && info.source === source,
+      ({ info }) => info.identity === talker && info.source === source,
     );
+  }
+
+  /** Returns the talk video track of `talker` that arrives now, or null. */
+  videoOf(talker) {
+    for (const { info, track } of this.#tracks.values()) {
+      if (info.identity === talker && info.source === 'talk_video') {
+        return track;
+      }
+    }
+    return null;
   }
 
   /** Retries sound that the browser's autoplay policy held back. */
@@ -153,7 +163,7 @@ export class TalkMedia extends EventTarget {
 
   #add(info, track) {
     this.#remove(track);
-    this.#tracks.set(track.id, info);
+    this.#tracks.set(track.id, { info, track });
     if (info.kind === 'audio') {
       this.#play(track);
     } else if (this.#video) {

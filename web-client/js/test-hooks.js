@@ -3,6 +3,8 @@
 //   subscriber  the receiving RTCPeerConnection, or null
 //   tiles       the state of each tile by identity: connecting, live, no-video,
 //               talk-audio, reconnecting, disconnected
+//   talkInsets  the talker's camera in the corner of each tile talked to, by identity:
+//               {talker, name, self, video, audioOnly, videoWidth}
 //   phase       the session phase: idle, connecting, joined, ended
 //   simulateNetworkLoss(ms)  drops the socket and the publishing connection for `ms`
 //   restartIce()             restarts ICE on the publishing connection
@@ -22,6 +24,9 @@ export function exposeTestHooks(currentSession, grid) {
     },
     get tiles() {
       return grid ? grid.summary() : {};
+    },
+    get talkInsets() {
+      return grid ? grid.talkInsets() : {};
     },
     get phase() {
       return currentSession()?.phase ?? 'idle';

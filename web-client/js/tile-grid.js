@@ -16,6 +16,7 @@ export class TileGrid extends EventTarget {
   #include;
   #onAutoplayBlocked;
   #onTalk;
+  #talkView;
   #tiles = new Map(); // identity → Tile
   #session = null;
   #enlarged = null;
@@ -25,14 +26,17 @@ export class TileGrid extends EventTarget {
    * @param {HTMLElement} container the grid element
    * @param {object} options `include(peer)` decides who gets a tile; `onAutoplayBlocked`
    *   runs when the browser blocks sound until a user gesture; `onTalk(identity, start)`,
-   *   when given, puts a talk button on participants' tiles
+   *   when given, puts a talk button on participants' tiles. `talkView(talk, own)`, when
+   *   given, returns the talker's camera for the corner of the tile talked to, in the form
+   *   `TalkInset.show` takes.
    */
-  constructor(container, { include, onAutoplayBlocked, onTalk = null }) {
+  constructor(container, { include, onAutoplayBlocked, onTalk = null, talkView = null }) {
     super();
     this.#container = container;
     this.#include = include;
     this.#onAutoplayBlocked = onAutoplayBlocked;
     this.#onTalk = onTalk;
+    this.#talkView = talkView;
     container.addEventListener('click', (event) => this.#onClick(event));
     container.addEventListener('keydown', (event) => this.#onKey(event));
     document.addEventListener('keydown', (event) => {
@@ -79,6 +83,25 @@ export class TileGrid extends EventTarget {
     return Object.fromEntries([...this.#tiles].map(([identity, tile]) => [identity, tile.state]));
   }
 
+  /** Returns what the talk inset of each tile that has one shows, by identity. */
+  talkInsets() {
+    const insets = {};
+    for (const [identity, tile] of this.#tiles) {
+      const inset = tile.talkInset();
+      if (inset) {
+        insets[identity] = inset;
+      }
+    }
+    return insets;
+  }
+
+  /** Shows the talk on every tile again, after the talk media changed. */
+  refreshTalks() {
+    for (const identity of this.#tiles.keys()) {
+      this.#showTalk(identity);
+    }
+  }
+
   /** The number of tiles. */
   get size() {
     return this.#tiles.size;
@@ -111,7 +134,8 @@ export class TileGrid extends EventTarget {
   #showTalk(identity) {
     const talk = this.#session?.talks.to(identity) ?? null;
     const own = talk !== null && talk.talker === this.#session.room.self;
-    this.#tiles.get(identity)?.showTalk(talk, own);
+    const view = talk && this.#talkView ? this.#talkView(talk, own) : null;
+    this.#tiles.get(identity)?.showTalk(talk, own, view);
   }
 
   #tileFor(identity) {

@@ -1,14 +1,16 @@
 // One person's tile: name, video of the camera, the second camera and the screen, audio
 // with a mute button, and a state: connecting, live, no-video, talk-audio (an expert's or
-// organiser's talk audio and no video), reconnecting or disconnected. A participant's tile on an expert's page also has a talk button and shows
-// who talks to the participant. Experts and organisers also see each person's connection
-// quality.
+// organiser's talk audio and no video), reconnecting or disconnected. A participant's tile
+// on an expert's page also has a talk button and shows who talks to the participant, with
+// the talker's camera in a corner. Experts and organisers also see each person's
+// connection quality.
 
 import { setText } from './i18n.js';
 import { FrameWatch } from './frame-watch.js';
 import { formatClock } from './recording-format.js';
 import { QualityBadge } from './quality-badge.js';
 import { publishes } from './room.js';
+import { TalkInset } from './talk-inset.js';
 
 const VIDEO_SOURCES = ['camera', 'camera2', 'screen'];
 
@@ -48,6 +50,7 @@ export class Tile {
   #onTalk;
   #talkButton;
   #talkLabel;
+  #talkInset = new TalkInset();
   #ownTalk = false;
   #viewSizes;
   #quality = new QualityBadge();
@@ -90,8 +93,10 @@ export class Tile {
   /**
    * Shows the talk to this person: `talk` is `{talker, name, started_unix_ms}` or null, and
    * `own` is true when the viewer is the talker. Someone else's talk disables the button.
+   * `view`, when given, puts the talker's camera in a corner (see `TalkInset.show`).
    */
-  showTalk(talk, own) {
+  showTalk(talk, own, view = null) {
+    this.#talkInset.show(talk, view);
     this.#ownTalk = Boolean(talk) && own;
     this.#talkLabel.hidden = !talk;
     if (talk) {
@@ -103,6 +108,11 @@ export class Tile {
     this.#talkButton.setAttribute('aria-pressed', String(this.#ownTalk));
     setText(this.#talkButton, this.#ownTalk ? 'tile.talk_stop' : 'tile.talk_start');
     this.element.classList.toggle('talking', Boolean(talk));
+  }
+
+  /** Returns what the talk inset shows, or null without one (`TalkInset.summary`). */
+  talkInset() {
+    return this.#talkInset.summary();
   }
 
   /** Shows the latest `connection_quality` report about this person, or nothing for null. */
@@ -229,6 +239,7 @@ export class Tile {
       this.#placeholder,
       this.#stateLabel,
       this.#talkLabel,
+      this.#talkInset.element,
       this.#quality.detail,
     );
 
