@@ -466,23 +466,33 @@ async fn whip_camera_reaches_expert_viewer_and_recording() {
     drop(publisher);
 }
 
+/// Publishes p-1's camera over WHIP while e-1 is in the room, and returns the publisher
+/// and e-1's token once e-1 has seen the camera.
+async fn published_to_expert(server: &TestServer) -> (Running, String) {
+    let (mut expert, _) = join_room(server, "e-1", Role::Expert, RoomKind::Contest).await;
+    let participant = server.token("p-1", "demo", Role::Participant);
+    let (publisher, _) = whip_publish(server, &participant).await;
+    let _ = next_room_event(&mut expert).await;
+    let _ = next_room_event(&mut expert).await;
+    (publisher, server.token("e-1", "demo", Role::Expert))
+}
+
+/// Offers to watch p-1's video over WHEP with `token`, and returns the reply.
+async fn whep_post(server: &TestServer, token: &str) -> Reply {
+    let mut peer = Peer::new().await;
+    let (offer, _, _) = peer.offer(&[(MediaKind::Video, Direction::RecvOnly)]);
+    let sdp = Some("application/sdp");
+    request(server, "POST", "/api/v1/whep/p-1", Some(token), sdp, &offer).await
+}
+
 #[tokio::test]
 async fn whep_sessions_per_viewer_are_limited() {
     let server = start_server().await;
-    let (mut expert, _) = join_room(&server, "e-1", Role::Expert, RoomKind::Contest).await;
-    let participant = server.token("p-1", "demo", Role::Participant);
-    let expert_token = server.token("e-1", "demo", Role::Expert);
-    let (_publisher, _) = whip_publish(&server, &participant).await;
-    let _ = next_room_event(&mut expert).await;
-    let _ = next_room_event(&mut expert).await;
+    let (_publisher, expert_token) = published_to_expert(&server).await;
 
     let mut locations = Vec::new();
     for attempt in 0..=MAX_VIEWERS_PER_PERSON {
-        let mut peer = Peer::new().await;
-        let (offer, _, _) = peer.offer(&[(MediaKind::Video, Direction::RecvOnly)]);
-        let path = "/api/v1/whep/p-1";
-        let sdp = Some("application/sdp");
-        let reply = request(&server, "POST", path, Some(&expert_token), sdp, &offer).await;
+        let reply = whep_post(&server, &expert_token).await;
         if attempt < MAX_VIEWERS_PER_PERSON {
             assert_eq!(reply.status, 201, "session {attempt}: {}", reply.body);
             locations.push(reply.header("location").unwrap().to_owned());
@@ -494,18 +504,7 @@ async fn whep_sessions_per_viewer_are_limited() {
 
     let ended = delete(&server, &locations[0], Some(&expert_token)).await;
     assert_eq!(ended.status, 200, "{}", ended.body);
-    let mut peer = Peer::new().await;
-    let (offer, _, _) = peer.offer(&[(MediaKind::Video, Direction::RecvOnly)]);
-    let sdp = Some("application/sdp");
-    let reply = request(
-        &server,
-        "POST",
-        "/api/v1/whep/p-1",
-        Some(&expert_token),
-        sdp,
-        &offer,
-    )
-    .await;
+    let reply = whep_post(&server, &expert_token).await;
     assert_eq!(reply.status, 201, "{}", reply.body);
 }
 
@@ -745,4 +744,32 @@ async fn rejected_requests_change_nothing() {
         other => panic!("expected track_published, got {other:?}"),
     }
     expect_nothing_sent(&mut expert).await;
+}
+
+/// A WHEP session whose audit entry cannot be written is ended at once: it does not count
+/// against the viewer's limit of sessions.
+#[tokio::test]
+async fn whep_without_audit_is_refused() {
+    let server = start_server().await;
+    let (_publisher, expert_token) = published_to_expert(&server).await;
+
+    // A folder where the audit file should be makes every append fail.
+    let audit = server.data.path().join("data/audit.jsonl");
+    let kept = server.data.path().join("data/audit.kept");
+    let existed = std::fs::rename(&audit, &kept).is_ok();
+    std::fs::create_dir(&audit).unwrap();
+    for attempt in 0..=MAX_VIEWERS_PER_PERSON {
+        let reply = whep_post(&server, &expert_token).await;
+        assert_eq!(reply.status, 503, "attempt {attempt}: {}", reply.body);
+        assert_eq!(reply.code(), "audit_unavailable");
+    }
+
+    std::fs::remove_dir(&audit).unwrap();
+    if existed {
+        std::fs::rename(&kept, &audit).unwrap();
+    }
+    for attempt in 0..MAX_VIEWERS_PER_PERSON {
+        let reply = whep_post(&server, &expert_token).await;
+        assert_eq!(reply.status, 201, "session {attempt}: {}", reply.body);
+    }
 }
