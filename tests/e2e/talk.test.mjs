@@ -443,6 +443,20 @@ describe('talk between an expert and a participant', () => {
         await clickTestId(review, 'language'); // the choice is kept for later pages
       }
 
+      // Played from the start, the talk waits paused at its first frame: a seek to before
+      // that frame would fail the file for good.
+      t.diagnostic(`talk starts ${talk.mediaStartS} s into the recording`);
+      assert.ok(talk.mediaStartS > 2, `the talk starts at ${talk.mediaStartS} s`);
+      await clickTestId(review, 'play');
+      await waitInPage(review, 'playback to pass 1.5 s', () => {
+        return window.profstage.review.currentTime() > 1.5;
+      });
+      const early = await state();
+      await clickTestId(review, 'play'); // pauses
+      assert.equal(early.sources.talk.failed, false, JSON.stringify(early.sources.talk));
+      assert.equal(early.sources.talk.paused, true, JSON.stringify(early));
+      assert.ok(early.sources.talk.currentTime >= talk.mediaStartS, JSON.stringify(early));
+
       // Both sides play together within the talk.
       const from = talk.mediaStartS + 1;
       await review.page.evaluate((seconds) => window.profstage.review.seek(seconds), from);

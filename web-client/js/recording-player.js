@@ -4,7 +4,9 @@
 // the master is seeked back into step.
 //
 // Every file starts at the recording's start (t = 0 is manifest.started_unix_ms), so equal
-// currentTime means equal wall-clock time of the session.
+// currentTime means equal wall-clock time of the session. A file whose media begins later,
+// such as a talk or a second camera added midway, waits paused at its first frame until the
+// master gets there: Chromium fails a file for good when asked to seek before that frame.
 //
 // Events: `timeupdate` (the master's time moved), `statechange` (play, pause, rate, which
 // files are ready) and `mediaerror` (detail: {source}) when a file cannot be played.
@@ -39,20 +41,23 @@ export class SyncedPlayer extends EventTarget {
   #seekLatencyS = 0.1;
   #driftTimer = null;
   #listeners = new AbortController();
-  #earliest = 0;
+  #starts = new Map(); // <video> → seconds before which it is never seeked
 
   /**
    * @param {Object<string, HTMLMediaElement>} elements by source: `camera`, `camera2`,
    *   `screen` and `talk`
    * @param {Object<string, string>} media the recording's `media` URLs by source
-   * @param {number} earliest seconds before which no seek goes: the first video frame of
-   *   the files. Chromium cannot seek a WebM file to before its first video frame when its
+   * @param {Object<string, number>} starts by source, the seconds before which no seek
+   *   goes: just after the file's first video frame, or its first sound in a file without
+   *   video. Chromium cannot seek a WebM file to before its first video frame when its
    *   audio blocks carry no keyframe flags, as GStreamer writes them.
    */
-  constructor(elements, media, earliest = 0) {
+  constructor(elements, media, starts = {}) {
     super();
-    this.#earliest = Math.max(0, earliest);
     this.#videos = new Map();
+    for (const [source, video] of Object.entries(elements)) {
+      this.#starts.set(video, Math.max(0, starts[source] ?? 0));
+    }
     for (const [source, video] of Object.entries(elements)) {
       const url = media?.[source];
       video.hidden = !url;
@@ -111,7 +116,8 @@ export class SyncedPlayer extends EventTarget {
     if (!this.#master || !Number.isFinite(seconds)) {
       return;
     }
-    const target = Math.min(Math.max(this.#earliest, seconds), this.duration || seconds);
+    const start = this.#startOf(this.#master);
+    const target = Math.min(Math.max(start, seconds), this.duration || seconds);
     this.#master.currentTime = target; // the master's `seeking` event moves the followers
   }
 
@@ -245,8 +251,8 @@ export class SyncedPlayer extends EventTarget {
     if (!master) {
       return;
     }
-    if (time > 0) {
-      master.currentTime = time;
+    if (time > 0 || this.#startOf(master) > 0) {
+      master.currentTime = Math.max(time, this.#startOf(master));
     }
     if (wasPlaying) {
       master.play().catch(() => {});
@@ -295,9 +301,13 @@ export class SyncedPlayer extends EventTarget {
   /** Seeks `follower` to `seconds` plus `leadS`, or parks it at its end. */
   #followTo(follower, seconds, leadS) {
     const end = knownDuration(follower);
-    const target = Math.min(Math.max(this.#earliest, seconds + leadS), end);
+    const target = Math.min(Math.max(this.#startOf(follower), seconds + leadS), end);
     follower.currentTime = target;
     this.#seekStartedAt.set(follower, performance.now());
+  }
+
+  #startOf(video) {
+    return this.#starts.get(video) ?? 0;
   }
 
   #syncFollowers() {
@@ -313,10 +323,19 @@ export class SyncedPlayer extends EventTarget {
       return;
     }
     const atEnd = master.currentTime >= knownDuration(follower) - END_MARGIN_S;
-    if (atEnd || master.paused) {
+    const start = this.#startOf(follower);
+    const early = master.currentTime < start - MAX_DRIFT_S;
+    if (atEnd || early || master.paused) {
       follower.pause();
     }
     if (atEnd) {
+      return;
+    }
+    if (early) {
+      // Parked at its first frame until the master reaches it.
+      if (Math.abs(follower.currentTime - start) > MAX_DRIFT_S) {
+        this.#followTo(follower, start, 0);
+      }
       return;
     }
     if (Math.abs(follower.currentTime - master.currentTime) > MAX_DRIFT_S) {

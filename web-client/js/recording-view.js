@@ -12,6 +12,13 @@ import { VerifyButton } from './recording-verify.js';
 const VIDEO_SOURCES = ['camera', 'camera2', 'screen'];
 // Every playable file. The talk file has the talker's camera unless they had none.
 const MEDIA_SOURCES = [...VIDEO_SOURCES, 'talk'];
+// The recorded sources in each playable file: its video, then its sound.
+const FILE_PARTS = {
+  camera: ['camera', 'microphone'],
+  camera2: ['camera2', null],
+  screen: ['screen', 'screen-audio'],
+  talk: ['talk-video', 'talk'],
+};
 
 function byTestId(root, id) {
   return root.querySelector(`[data-testid="${id}"]`);
@@ -162,7 +169,7 @@ export class RecordingView {
       videos[source] = byTestId(this.#root, `video-${source}`);
       byTestId(this.#root, `player-${source}`).hidden = !recording.media[source];
     }
-    this.#player = new SyncedPlayer(videos, recording.media, firstVideoFrame(recording));
+    this.#player = new SyncedPlayer(videos, recording.media, mediaStarts(recording));
     byTestId(this.#root, 'no-media').hidden = this.#player.sources.length > 0;
     this.#player.addEventListener('statechange', () => this.#onPlayerState());
     this.#player.addEventListener('timeupdate', () => this.#renderTime());
@@ -232,10 +239,21 @@ export class RecordingView {
  * before the target (its pre-roll), and that point must not fall before the first video
  * keyframe, the first entry of the file's cues.
  */
-function firstVideoFrame(recording) {
-  const starts = VIDEO_SOURCES.filter((source) => recording.media?.[source])
-    .map((source) => recording.segments.filter((s) => s.source === source))
-    .filter((segments) => segments.length > 0)
-    .map((segments) => Math.min(...segments.map((s) => s.media_start_ms)));
-  return starts.length > 0 ? Math.max(...starts) / 1000 + 0.2 : 0;
+/**
+ * Returns, by playable source, the seconds just after its file's first video frame, or
+ * after its first sound when the file has no video.
+ */
+function mediaStarts(recording) {
+  const starts = {};
+  for (const [source, [video, sound]] of Object.entries(FILE_PARTS)) {
+    const first = (part) => {
+      const times = recording.segments.filter((s) => s.source === part).map((s) => s.media_start_ms);
+      return times.length > 0 ? Math.min(...times) : null;
+    };
+    const ms = first(video) ?? (sound ? first(sound) : null);
+    if (recording.media?.[source] && ms !== null) {
+      starts[source] = ms / 1000 + 0.2;
+    }
+  }
+  return starts;
 }
