@@ -12,7 +12,7 @@ use profstage_contest::{
     Actor, Database, NewExpertGroup, NewPerson, NewRoom, NewStagePart, PartKind, PersonId, Role,
     StageId,
 };
-use profstage_server::config::{Config, MailSecurity};
+use profstage_server::config::{Config, MailPassword, MailSecurity};
 use serde_json::{json, Value};
 
 use api::{scenarios, test_config, world, Api, Reply, Session};
@@ -1561,6 +1561,69 @@ async fn code_is_mailed_over_tls() {
             "{security:?}"
         );
     }
+}
+
+/// Sends a code to the chair through an SMTP server that requires STARTTLS and a login as
+/// `mailer`, logging in with `password`. A failed login gets no reply when `silent`.
+/// Returns the reply, the messages the server received, and the log of the request.
+async fn login_delivery(password: &str, silent: bool) -> (Reply, usize, String) {
+    let certificate = TestCertificate::generate();
+    let smtp = SmtpServer::start_with_login(&certificate, "mailer", "secret-Пароль", silent);
+    let folder = tempfile::tempdir().unwrap();
+    let w = mail_world(folder.path(), smtp.port(), |config| {
+        config.mail.security = MailSecurity::Starttls;
+        config.mail.ca_file = Some(certificate.cert.clone());
+        config.mail.username = Some("mailer".to_owned());
+        config.mail.password = Some(MailPassword::new(password));
+        config.mail.timeout_secs = 1;
+    })
+    .await;
+    let protocol = w.locked_protocol().await;
+    let path = format!("/api/v1/protocols/{protocol}/approval-code");
+    let (log, _guard) = Captured::install(tracing::Level::DEBUG);
+    let reply = w.call(Method::POST, &path, Who::Chair, None).await;
+    (reply, smtp.messages().len(), log.text())
+}
+
+#[tokio::test]
+async fn code_is_mailed_after_login() {
+    let (reply, messages, _) = login_delivery("secret-Пароль", false).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.json());
+    assert_eq!(messages, 1);
+
+    let (reply, messages, log) = login_delivery("wrong-password", false).await;
+    assert_eq!(reply.status, StatusCode::BAD_GATEWAY, "{}", reply.json());
+    let error = &reply.json()["error"];
+    assert_eq!(error["code"], "code_not_sent");
+    assert_eq!(error["reason"], "mail_rejected");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("535"), "{message}");
+    assert_eq!(messages, 0);
+    assert!(
+        !log.contains("wrong-password"),
+        "the password reached the log: {log}"
+    );
+}
+
+#[tokio::test]
+async fn silent_mail_server_times_out() {
+    let started = std::time::Instant::now();
+    let (reply, messages, log) = login_delivery("wrong-password", true).await;
+    let waited = started.elapsed();
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.json()
+    );
+    assert_eq!(reply.json()["error"]["reason"], "mail_unavailable");
+    assert_eq!(messages, 0);
+    assert!(log.contains("timed out after 4 s"), "{log}");
+    // Four steps of 1 s, plus the setup of the world; the server would wait 300 s.
+    assert!(
+        waited < std::time::Duration::from_secs(60),
+        "waited {waited:?}"
+    );
 }
 
 #[tokio::test]

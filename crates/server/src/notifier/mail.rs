@@ -22,7 +22,14 @@ const SUBJECT: &str = "Код подтверждения протокола / Pr
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    /// Bound of a whole delivery: [`STEPS_PER_DELIVERY`] times the per-step timeout.
+    limit: Duration,
 }
+
+/// Steps of an exchange that the whole delivery may take, each at most `mail.timeout_secs`:
+/// connecting, the greeting and TLS, the login, and the message. The client's own timeout
+/// did not end a login that got no reply: such a server held a request for 300 s.
+const STEPS_PER_DELIVERY: u32 = 4;
 
 /// A `[mail]` section that passed validation but still cannot be used.
 #[derive(Debug, Error)]
@@ -72,15 +79,19 @@ impl Mailer {
         Ok(Self {
             transport: builder.build(),
             from,
+            limit: Duration::from_secs(config.timeout_secs) * STEPS_PER_DELIVERY,
         })
     }
 
     /// Sends the code to the e-mail address it was issued with.
     pub async fn deliver(&self, code: &IssuedCode) -> Result<(), DeliveryError> {
         let message = self.message(code)?;
-        match self.transport.send(message).await {
-            Ok(_) => Ok(()),
-            Err(error) => Err(smtp_failure(&error)),
+        match tokio::time::timeout(self.limit, self.transport.send(message)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) => Err(smtp_failure(&error)),
+            Err(_) => Err(DeliveryError::Unavailable {
+                cause: format!("timed out after {} s", self.limit.as_secs()),
+            }),
         }
     }
 

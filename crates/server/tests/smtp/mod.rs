@@ -31,6 +31,28 @@ for message in mailbox.Maildir(sys.argv[1], factory=parse, create=False):
 print(json.dumps(messages))
 "#;
 
+/// An aiosmtpd server that requires STARTTLS and then a login. Arguments: host, port,
+/// Maildir, user, password, certificate file, key file, and `silent` to send no reply to a
+/// failed login, or `answer` to send 535.
+const LOGIN_SERVER: &str = r#"
+import signal, ssl, sys
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import AuthResult, LoginPassword
+host, port, maildir, user, password, cert, key, failed = sys.argv[1:9]
+def authenticate(server, session, envelope, mechanism, data):
+    ok = isinstance(data, LoginPassword) and data.login == user.encode() \
+        and data.password == password.encode()
+    return AuthResult(success=ok, handled=not ok and failed == "silent")
+context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+context.load_cert_chain(cert, key)
+controller = Controller(Mailbox(maildir), hostname=host, port=int(port),
+    authenticator=authenticate, auth_required=True, auth_require_tls=True,
+    require_starttls=True, tls_context=context)
+controller.start()
+signal.sigwait({signal.SIGTERM, signal.SIGINT})
+"#;
+
 /// One message the server accepted.
 #[derive(Debug, Deserialize)]
 pub struct Mail {
@@ -61,23 +83,53 @@ impl SmtpServer {
     /// Starts aiosmtpd with `args` added to its command line, such as `["-s", "100"]` for
     /// a size limit, and waits until it accepts connections.
     pub fn start(args: &[&str]) -> Self {
+        Self::spawn(|addr, maildir| {
+            let mut command = Command::new(PYTHON);
+            command
+                .args(["-m", "aiosmtpd", "-n", "-l", &addr.to_string()])
+                .args(args)
+                .args(["-c", "aiosmtpd.handlers.Mailbox"])
+                .arg(maildir);
+            command
+        })
+    }
+
+    /// Starts aiosmtpd so that it takes a message only after STARTTLS with `certificate` and
+    /// a login (PLAIN or LOGIN) as `user` with `password`. A failed login gets 535, or no
+    /// reply at all when `silent`.
+    pub fn start_with_login(
+        certificate: &TestCertificate,
+        user: &str,
+        password: &str,
+        silent: bool,
+    ) -> Self {
+        Self::spawn(|addr, maildir| {
+            let mut command = Command::new(PYTHON);
+            command
+                .args(["-c", LOGIN_SERVER])
+                .arg(addr.ip().to_string())
+                .arg(addr.port().to_string())
+                .arg(maildir)
+                .args([user, password])
+                .arg(&certificate.cert)
+                .arg(&certificate.key)
+                .arg(if silent { "silent" } else { "answer" });
+            command
+        })
+    }
+
+    fn spawn(command: impl FnOnce(SocketAddr, &std::path::Path) -> Command) -> Self {
         let folder = tempfile::tempdir().unwrap();
         let maildir = folder.path().join("maildir");
         let addr = free_loopback_addr();
         // The log goes to a file, because the tests provoke failed TLS handshakes on purpose.
         let log = folder.path().join("aiosmtpd.log");
-        let child = Command::new(PYTHON)
-            .args(["-m", "aiosmtpd", "-n", "-l", &addr.to_string()])
-            .args(args)
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&maildir)
+        let child = command(addr, &maildir)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap_or_else(|error| {
-                panic!(
-                    "failed to start {PYTHON} -m aiosmtpd ({error}); run scripts/install-deps test"
-                )
+                panic!("failed to start {PYTHON} ({error}); run scripts/install-deps test")
             });
         let mut server = Self {
             child,
