@@ -49,7 +49,11 @@ async fn create_organiser(config: &Config, login: &str, name: &str) -> ExitCode 
     database.close().await;
     match created {
         Ok(person) => {
-            println!("created organiser {login} with id {}", person.id);
+            println!(
+                "created organiser {login} with id {} in {}",
+                person.id,
+                database_name(config)
+            );
             ExitCode::SUCCESS
         }
         Err(profstage_contest::Error::Invalid(fields)) => {
@@ -63,6 +67,17 @@ async fn create_organiser(config: &Config, login: &str, name: &str) -> ExitCode 
             ExitCode::FAILURE
         }
     }
+}
+
+/// Names the database that [`open_database`] opens: a relative data folder depends on the
+/// working folder, so the server started elsewhere would not find the account.
+fn database_name(config: &Config) -> String {
+    if config.database.url.is_some() {
+        return "the PostgreSQL database of database.url".to_owned();
+    }
+    let path = config.recording.data_dir.join(crate::config::SQLITE_FILE);
+    let path = std::path::absolute(&path).unwrap_or(path);
+    format!("the SQLite file {}", path.display())
 }
 
 /// Reads the password: at a prompt without echo, asked twice, when standard input is a

@@ -49,6 +49,11 @@ async fn organiser_signs_in_after_creation() {
     let text = printed(&output);
     assert!(output.status.success(), "{text}");
     assert!(text.contains("created organiser anna"), "{text}");
+    let file = folder.path().join("data/profstage.db");
+    assert!(
+        text.contains(&format!("in the SQLite file {}", file.display())),
+        "{text}"
+    );
     assert!(!text.contains(PASSWORD), "the password was printed: {text}");
 
     let db = Database::open_sqlite(&folder.path().join("data/profstage.db"))
