@@ -52,6 +52,10 @@ use workers::{Crew, Handoff, Placement};
 const COMMAND_CAPACITY: usize = 1024;
 /// Largest UDP datagram read; WebRTC packets stay below the path MTU.
 const MAX_DATAGRAM: usize = 2048;
+/// Maximum number of incoming datagrams the media loop takes before it sends what they
+/// produced: enough for the few packets of a delta frame, and few enough that the first of
+/// them waits little.
+const RECEIVE_BATCH: usize = 8;
 
 /// A cloneable channel into the media workers.
 #[derive(Clone)]
@@ -648,6 +652,7 @@ fn run_worker(
         let media = MediaLoop {
             socket,
             outgoing: udp::SendQueue::default(),
+            batched: false,
             tcp,
             sfu: Sfu::new(parts.config),
             crew: parts.crew,
@@ -729,6 +734,8 @@ struct MediaLoop {
     socket: UdpSocket,
     /// Datagrams for `socket` that the router emitted and the loop has not sent yet.
     outgoing: udp::SendQueue,
+    /// Set when the loop took more than one incoming datagram since the last flush.
+    batched: bool,
     /// The listener and connections of ICE over TCP, when it is on and this is the first
     /// worker.
     tcp: Option<TcpMedia>,
@@ -793,6 +800,7 @@ impl MediaLoop {
                     Ok((length, source)) => {
                         let datagram = &buffer[..length];
                         self.receive(Instant::now(), Protocol::Udp, source, datagram);
+                        self.receive_waiting(&mut buffer);
                     }
                     // ICMP errors from earlier sends surface here on Linux; they concern
                     // one remote address, not the socket.
@@ -855,6 +863,27 @@ impl MediaLoop {
         self.tcp = Some(tcp);
     }
 
+    /// Takes the datagrams that already wait on the socket, up to [`RECEIVE_BATCH`] with the
+    /// one just received, so that the packets of one video frame reach each subscriber in
+    /// one send (`udp::SendQueue`). A packet then waits for those after it in the batch,
+    /// which leave sooner because their sends cost less.
+    fn receive_waiting(&mut self, buffer: &mut [u8]) {
+        let mut attempts = 1;
+        while attempts < RECEIVE_BATCH {
+            match self.socket.try_recv_from(buffer) {
+                Ok((length, source)) => {
+                    self.receive(Instant::now(), Protocol::Udp, source, &buffer[..length]);
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) => tracing::debug!(error = %error, "UDP receive failed"),
+            }
+            attempts += 1;
+        }
+        if attempts > 1 {
+            self.batched = true;
+        }
+    }
+
     async fn flush(&mut self) {
         while let Some(transmit) = self.sfu.poll_transmit() {
             if transmit.proto == Protocol::Tcp {
@@ -863,6 +892,9 @@ impl MediaLoop {
             }
             self.outgoing
                 .push(transmit.destination, transmit.contents.into());
+        }
+        if std::mem::take(&mut self.batched) {
+            self.outgoing.group_by_destination();
         }
         self.outgoing.send_all(&self.socket).await;
     }
