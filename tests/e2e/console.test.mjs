@@ -169,7 +169,8 @@ describe('organiser console, invite link and personal page', () => {
         organiser,
         {
           'task-title': TASK,
-          'task-text': '# Задание\n\nСварите стыковой шов пластин.',
+          // A heading directly followed by its text, with no blank line between.
+          'task-text': '# Задание\nСварите стыковой шов пластин.',
           'task-starts': localInput(-0.05),
           'task-limit': '30',
           'task-mode': 'common_start',
@@ -230,6 +231,10 @@ describe('organiser console, invite link and personal page', () => {
       await waitInPage(participant, 'the task text', () =>
         /стыковой шов/.test(document.querySelector('[data-testid="task-text"]')?.textContent ?? ''),
       );
+      const rendered = await page.getByTestId('task-text').evaluate((text) =>
+        [...text.children].map((child) => `${child.tagName}:${child.textContent}`),
+      );
+      assert.deepEqual(rendered, ['H2:Задание', 'P:Сварите стыковой шов пластин.']);
       await page.goBack();
       await page.waitForURL(/\/me\.html$/);
 

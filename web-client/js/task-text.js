@@ -14,13 +14,27 @@ function element(tag, text) {
   return node;
 }
 
-/** Splits the text into blocks separated by blank lines. */
+/**
+ * Splits the text into blocks separated by blank lines. A heading is a block of its own
+ * even when the lines next to it are not blank.
+ */
 function blocks(text) {
-  return text
-    .replace(/\r\n?/g, '\n')
-    .split(/\n\s*\n/)
-    .map((block) => block.split('\n').filter((line) => line.trim() !== ''))
-    .filter((lines) => lines.length > 0);
+  const result = [];
+  for (const block of text.replace(/\r\n?/g, '\n').split(/\n\s*\n/)) {
+    let lines = [];
+    for (const line of block.split('\n').filter((each) => each.trim() !== '')) {
+      if (HEADING.test(line)) {
+        result.push(...(lines.length > 0 ? [lines] : []), [line]);
+        lines = [];
+      } else {
+        lines.push(line);
+      }
+    }
+    if (lines.length > 0) {
+      result.push(lines);
+    }
+  }
+  return result;
 }
 
 function renderBlock(lines) {
