@@ -187,12 +187,20 @@ impl World {
         generated["id"].as_str().unwrap().to_owned()
     }
 
-    /// Requests a code as `who` and reads it from the outbox.
+    /// Requests a code as `who` and reads it from the outbox, which names the recipient.
     async fn code(&self, who: Who, protocol: &str) -> String {
         let path = format!("/api/v1/protocols/{protocol}/approval-code");
         self.expect(Method::POST, &path, who, None, StatusCode::ACCEPTED)
             .await;
-        newest_code(&self.outbox)
+        let (code, message) = newest_code(&self.outbox);
+        let name = match who {
+            Who::Chair => "Председатель Смирнова",
+            Who::Member => "Эксперт Кузнецов",
+            Who::Commission => "Член комиссии Сидоров",
+            _ => panic!("{who:?} approves no protocol"),
+        };
+        assert_eq!(message["to_name"], name, "{message}");
+        code
     }
 
     async fn approve(&self, who: Who, protocol: &str) -> Value {
@@ -205,8 +213,8 @@ impl World {
     }
 }
 
-/// Returns the code of the newest message in the outbox.
-fn newest_code(outbox: &Path) -> String {
+/// Returns the code of the newest message in the outbox, and the message.
+fn newest_code(outbox: &Path) -> (String, Value) {
     let mut files: Vec<_> = std::fs::read_dir(outbox)
         .expect("the outbox exists")
         .map(|e| e.unwrap())
@@ -217,7 +225,7 @@ fn newest_code(outbox: &Path) -> String {
     assert_eq!(message["kind"], "approval_code");
     let code = message["code"].as_str().unwrap().to_owned();
     assert!(message["text"].as_str().unwrap().contains(&code));
-    code
+    (code, message)
 }
 
 async fn signed_in(

@@ -133,12 +133,15 @@ pub struct IssuedCode {
     pub person_id: PersonId,
     /// The person's e-mail address, for [`CodeChannel::Email`]; `None` otherwise.
     pub email: Option<String>,
+    /// The person's full name and telephone number, for an operator who forwards the code.
+    pub name: String,
+    pub phone: Option<String>,
     /// Expiry, in Unix milliseconds.
     pub expires_at: i64,
 }
 
 impl std::fmt::Debug for IssuedCode {
-    /// Shows the ids and expiry but neither the code nor the address.
+    /// Shows the ids and expiry but neither the code nor the person's contact details.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IssuedCode")
             .field("protocol_id", &self.protocol_id)
@@ -536,6 +539,11 @@ impl Database {
             CodeChannel::Operator => None,
             CodeChannel::Email => Some(email_of(&mut tx, &person).await?),
         };
+        let (name, phone): (String, Option<String>) =
+            sqlx::query_as("SELECT full_name, phone FROM people WHERE id = $1")
+                .bind(person.clone())
+                .fetch_one(&mut *tx)
+                .await?;
         let code = format!("{:06}", OsRng.gen_range(0..1_000_000u32));
         let now = now_ms();
         let expires_at = now + APPROVAL_CODE_LIFETIME_MS;
@@ -568,6 +576,8 @@ impl Database {
             protocol_id: id.clone(),
             person_id: person,
             email,
+            name,
+            phone,
             expires_at,
         })
     }

@@ -15,7 +15,10 @@ pub struct FileOutbox {
 /// One message of the outbox, as written.
 #[derive(Debug, Serialize)]
 struct OutboxMessage<'a> {
+    /// The person's id, full name and telephone number.
     to: &'a str,
+    to_name: &'a str,
+    to_phone: Option<&'a str>,
     kind: &'static str,
     protocol_id: &'a str,
     code: &'a str,
@@ -39,6 +42,8 @@ impl FileOutbox {
         let minutes = profstage_contest::scoring::APPROVAL_CODE_LIFETIME_MS / 60_000;
         let message = OutboxMessage {
             to: code.person_id.as_str(),
+            to_name: &code.name,
+            to_phone: code.phone.as_deref(),
             kind: "approval_code",
             protocol_id: code.protocol_id.as_str(),
             code: &code.code,
