@@ -133,8 +133,9 @@ pub struct IssuedCode {
     pub person_id: PersonId,
     /// The person's e-mail address, for [`CodeChannel::Email`]; `None` otherwise.
     pub email: Option<String>,
-    /// The person's full name and telephone number, for an operator who forwards the code.
+    /// The person's full name, for an operator who forwards the code.
     pub name: String,
+    /// The person's telephone number, if their record has one.
     pub phone: Option<String>,
     /// Expiry, in Unix milliseconds.
     pub expires_at: i64,
