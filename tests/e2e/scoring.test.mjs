@@ -415,7 +415,15 @@ describe('scoring page', () => {
     await waitInPage(browserPage, 'the code notice', () =>
       !document.querySelector('[data-testid="code-sent"]').hidden);
     await waitFor('the code in the outbox', count, (now) => now > before);
-    await browserPage.page.getByTestId('approval-code').fill(newestCode(world.outbox, person));
+    const code = newestCode(world.outbox, person);
+    // A wrong code is named under the code field.
+    const wrong = `${(Number(code[0]) + 1) % 10}${code.slice(1)}`;
+    await browserPage.page.getByTestId('approval-code').fill(wrong);
+    await clickTestId(browserPage, 'approve');
+    const note = browserPage.page.getByTestId('field-error-code');
+    await note.waitFor();
+    assert.match(await note.textContent(), /Код неверен|The code is wrong/);
+    await browserPage.page.getByTestId('approval-code').fill(code);
     await clickTestId(browserPage, 'approve');
     await waitInPage(browserPage, 'the approval', (id) =>
       document.querySelector(`[data-testid="approval"][data-person="${id}"]`)?.dataset.approved === 'true',

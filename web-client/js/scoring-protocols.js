@@ -3,7 +3,7 @@
 
 import { get, post } from './contest-api.js';
 import { button, element } from './dom.js';
-import { errorText } from './form-errors.js';
+import { clearFormErrors, errorText, showFormErrors } from './form-errors.js';
 import { setText } from './i18n.js';
 import { formatTime } from './time-format.js';
 
@@ -33,12 +33,11 @@ function approvalForm(protocol, onDone) {
     testid: 'approval-code',
     attrs: { name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: '6' },
   });
-  const fail = (error) => {
-    line.textContent = errorText(error);
-    line.hidden = false;
-  };
+  let form = null;
+  // A wrong code is a field error: it goes under the code input, the rest in the line.
+  const fail = (error) => showFormErrors(form, error);
   const requestCode = button('scoring.request_code', 'request-code', async () => {
-    line.hidden = true;
+    clearFormErrors(form);
     try {
       const reply = await post(`/protocols/${protocol.id}/approval-code`);
       setText(sent, 'scoring.code_sent', { time: formatTime(reply.expires_at) });
@@ -48,7 +47,7 @@ function approvalForm(protocol, onDone) {
     }
   });
   const approve = button('scoring.approve', 'approve', async () => {
-    line.hidden = true;
+    clearFormErrors(form);
     try {
       await post(`/protocols/${protocol.id}/approve`, { code: code.value.trim() });
       onDone();
@@ -60,7 +59,8 @@ function approvalForm(protocol, onDone) {
     element('span', { key: 'scoring.code' }),
     code,
   ]);
-  return element('div', { className: 'inline-form' }, [requestCode, sent, label, approve, line]);
+  form = element('div', { className: 'inline-form' }, [requestCode, sent, label, approve, line]);
+  return form;
 }
 
 /** Renders one protocol for a person who may read it. */
