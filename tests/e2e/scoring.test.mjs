@@ -221,6 +221,19 @@ describe('scoring page', () => {
       await frame.locator('[data-testid="tile"][data-state="live"]').first()
         .waitFor({ timeout: 60_000 });
 
+      // The recordings open in the same frame, tall enough to use and without a second header.
+      await clickTestId(member, 'show-recordings');
+      await waitInPage(member, 'the recordings view', () =>
+        document.querySelector('[data-testid="viewer-frame"]').dataset.view === 'recordings');
+      await frame.locator('[data-testid="live-panel"]').waitFor();
+      assert.equal(await frame.locator('.site-header').isVisible(), false, 'no second header');
+      const height = await member.page.getByTestId('viewer-frame')
+        .evaluate((element) => element.getBoundingClientRect().height);
+      assert.ok(height >= 480, `frame ${height} px tall`);
+      await clickTestId(member, 'show-live');
+      await frame.locator('[data-testid="tile"][data-state="live"]').first()
+        .waitFor({ timeout: 60_000 });
+
       // Marks save as the member types; a mark above the maximum is rejected under its input.
       const weld = member.page.locator(`[data-criterion="${world.weld.id}"]`);
       await weld.fill('12');

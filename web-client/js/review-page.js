@@ -154,6 +154,8 @@ function showTokenProblem(key) {
 }
 
 function start() {
+  // Inside the scoring page's frame, that page's header already names the participant.
+  document.body.classList.toggle('embedded', window.self !== window.top);
   initLanguage();
   exposeTestHooks();
   onLanguageChange(rerender);
