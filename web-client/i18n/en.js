@@ -211,6 +211,14 @@ export default {
   'applications.reason_required': 'Give a reason for the rejection.',
   'applications.cancel': 'Cancel',
   'applications.failed': 'The action failed: {message}',
+  'applications.wrong_status.register':
+    'Only an application in status "{required}" can be registered, but the application of {name} is "{current}".',
+  'applications.wrong_status.start_review':
+    'Review can start only for an application in status "{required}", but the application of {name} is "{current}".',
+  'applications.wrong_status.accept':
+    'Only an application in status "{required}" can be accepted, but the application of {name} is "{current}".',
+  'applications.wrong_status.reject':
+    'Only an application in status "{required}" can be rejected, but the application of {name} is "{current}".',
   'applications.unreachable': 'The server is unreachable. Try again in a minute.',
 
   'expert.title': 'Profstage: expert',

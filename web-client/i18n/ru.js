@@ -213,6 +213,14 @@ export default {
   'applications.reason_required': 'Укажите причину отказа.',
   'applications.cancel': 'Отмена',
   'applications.failed': 'Действие не выполнено: {message}',
+  'applications.wrong_status.register':
+    'Зарегистрировать можно только заявку в статусе «{required}», а заявка «{name}» — в статусе «{current}».',
+  'applications.wrong_status.start_review':
+    'Начать рассмотрение можно только для заявки в статусе «{required}», а заявка «{name}» — в статусе «{current}».',
+  'applications.wrong_status.accept':
+    'Принять можно только заявку в статусе «{required}», а заявка «{name}» — в статусе «{current}».',
+  'applications.wrong_status.reject':
+    'Отклонить можно только заявку в статусе «{required}», а заявка «{name}» — в статусе «{current}».',
   'applications.unreachable': 'Сервер недоступен. Попробуйте ещё раз через минуту.',
 
   'expert.title': 'Profstage — эксперт',
