@@ -1,8 +1,9 @@
 // The organiser console end to end: an organiser made with `profstage create-organiser`
 // signs in, builds a contest down to a room, adds a participant, assigns them, creates
 // their invite link, schedules a briefing and publishes a task. The participant, in a
-// browser of their own, opens the link, lands on their personal page, opens the task, and
-// joins the briefing; the organiser then sees the task's opening in the console.
+// browser of their own, opens the link, lands on their personal page, opens and answers
+// the task, and joins the briefing; the organiser then sees the task's opening and answer in
+// the console.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -230,6 +231,11 @@ describe('organiser console, invite link and personal page', () => {
       await waitInPage(participant, 'the task text', () =>
         /стыковой шов/.test(document.querySelector('[data-testid="task-text"]')?.textContent ?? ''),
       );
+      await page.getByTestId('answer').fill('Зачищаю кромки и прихватываю шов.');
+      await page.getByTestId('save-answer').click();
+      await waitInPage(participant, 'the answer saved', () =>
+        /\d/.test(document.querySelector('[data-testid="answer-status"]').textContent),
+      );
       await page.goBack();
       await page.waitForURL(/\/me\.html$/);
 
@@ -239,6 +245,9 @@ describe('organiser console, invite link and personal page', () => {
       const opening = organiser.page.getByTestId('task-opening').filter({ hasText: PARTICIPANT });
       await opening.waitFor();
       assert.match(await opening.textContent(), /да$/);
+      // The answer's kind is named in the page's language.
+      const answer = organiser.page.getByTestId('task-submission').filter({ hasText: PARTICIPANT });
+      assert.equal(await answer.locator('td').nth(1).textContent(), 'Текст');
 
       await join.click();
       await page.waitForURL(/\/briefing\.html#room=/);

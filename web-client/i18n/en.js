@@ -371,6 +371,10 @@ export default {
   'recording.event.stopped': 'Recording stopped',
   'recording.event.talk_started': 'Talk started',
   'recording.event.talk_ended': 'Talk ended',
+  'recording.event.task_opened': 'Task opened',
+  'recording.event.task_answer': 'Task answer saved',
+  'recording.event.task_upload': 'Task file uploaded',
+  'recording.event.task_time_up': 'Time for the task is up',
   'recording.gap_reason.no_media': 'no media arrived',
 
   'live.heading': 'Now recording',
@@ -382,6 +386,7 @@ export default {
   'live.state.recording': 'recording',
   'live.state.gap': 'gap',
   'live.state.failed': 'failed',
+  'live.state.ended': 'ended',
 
   'player.controls': 'Playback controls',
   'player.play': 'Play',
@@ -851,6 +856,10 @@ export default {
   'tasks.submitted_at': 'Received',
   'tasks.yes': 'yes',
   'tasks.no': 'no',
+  'tasks.submission_kind.text': 'Text',
+  'tasks.submission_kind.pdf': 'PDF',
+  'tasks.submission_kind.jpeg': 'JPEG',
+  'tasks.submission_kind.png': 'PNG',
 
   'audit.target_id': 'Record id',
   'audit.actor_id': 'Actor id',

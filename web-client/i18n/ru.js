@@ -376,6 +376,10 @@ export default {
   'recording.event.stopped': 'Запись остановлена',
   'recording.event.talk_started': 'Начало разговора',
   'recording.event.talk_ended': 'Конец разговора',
+  'recording.event.task_opened': 'Задание открыто',
+  'recording.event.task_answer': 'Ответ на задание сохранён',
+  'recording.event.task_upload': 'Файл к заданию загружен',
+  'recording.event.task_time_up': 'Время на задание вышло',
   'recording.gap_reason.no_media': 'медиа не поступало',
 
   'live.heading': 'Идёт запись',
@@ -387,6 +391,7 @@ export default {
   'live.state.recording': 'запись',
   'live.state.gap': 'пропуск',
   'live.state.failed': 'сбой',
+  'live.state.ended': 'запись окончена',
 
   'player.controls': 'Управление воспроизведением',
   'player.play': 'Воспроизвести',
@@ -856,6 +861,10 @@ export default {
   'tasks.submitted_at': 'Получено',
   'tasks.yes': 'да',
   'tasks.no': 'нет',
+  'tasks.submission_kind.text': 'Текст',
+  'tasks.submission_kind.pdf': 'PDF',
+  'tasks.submission_kind.jpeg': 'JPEG',
+  'tasks.submission_kind.png': 'PNG',
 
   'audit.target_id': 'Id записи',
   'audit.actor_id': 'Id того, кто действовал',
