@@ -3,7 +3,8 @@
 // their invite link, schedules a briefing and publishes a task. The participant, in a
 // browser of their own, opens the link, lands on their personal page, opens and answers
 // the task, and joins the briefing; the organiser then sees the task's opening and answer in
-// the console.
+// the console. The organiser, not assigned to the participant's room, is told so on the
+// expert page.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -221,7 +222,23 @@ describe('organiser console, invite link and personal page', () => {
       assert.equal(await join.getAttribute('href'), `briefing.html#room=${briefingRoom}`);
       const room = page.getByTestId('my-room').filter({ hasText: 'Сварочный пост 1' });
       await room.waitFor();
-      assert.match(await room.getByTestId('open-room').getAttribute('href'), /^participant\.html#room=/);
+      const roomLink = await room.getByTestId('open-room').getAttribute('href');
+      assert.match(roomLink, /^participant\.html#room=/);
+
+      // The organiser is not assigned to the room, and the expert page names that cause.
+      const roomFragment = roomLink.slice(roomLink.indexOf('#'));
+      const unassigned = await stage.browser.openPage(
+        'organiser-unassigned',
+        `${stage.server.baseUrl}/expert.html${roomFragment}`,
+      );
+      await waitInPage(unassigned, 'the notice without a token', () => {
+        const notice = document.getElementById('no-token');
+        return !notice.hidden && notice.dataset.i18n !== 'token.missing';
+      });
+      const notice = await unassigned.page.locator('#no-token').textContent();
+      assert.match(notice, /^Вы не назначены в эту комнату/, notice);
+      assert.match(notice, /«Назначения в комнаты»/, `the notice says whom to ask: ${notice}`);
+      await unassigned.page.close();
 
       const task = page.getByTestId('my-task').filter({ hasText: TASK });
       await task.waitFor();

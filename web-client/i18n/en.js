@@ -30,6 +30,14 @@ export default {
 
   'token.missing':
     'The link has no access key. Open the personal link that the organiser sent you.',
+  'token.not_assigned':
+    'You are not assigned to this room. Ask the organiser of the stage to assign you to it (in the console: "Room assignments"), then open the room again.',
+  'token.room_not_found':
+    'This room does not exist. Open the room again from your personal page.',
+  'token.briefing_cancelled':
+    'This briefing is cancelled.',
+  'token.unavailable':
+    'The server did not give access to this room. Reload the page in a minute.',
 
   'participant.title': 'Profstage: participant',
   'participant.heading': 'Participant workplace',
