@@ -3,7 +3,8 @@
 // create-organiser`, signs in on applications.html, registers the application, starts the
 // review and accepts it. The private status page then shows it accepted with its number.
 // A second application is rejected through the dialog, which needs a reason, and its status
-// page shows that reason.
+// page shows that reason. Accepting it before its review names its status and the one
+// required.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -180,6 +181,25 @@ describe('application from the public form to a participant', () => {
       const token = await submitDirectly(stage.server.baseUrl, nomination.id, SECOND);
       await clickTestId(organiser, 'apply-filters');
       await waitForRowStatus(organiser, SECOND, 'submitted');
+
+      // Accepting a submitted application fails with both statuses named in words.
+      const submitted = organiser.page.locator('[data-testid="application-row"]', {
+        hasText: SECOND,
+      });
+      await submitted.getByTestId('select').check();
+      await clickTestId(organiser, 'bulk-accept');
+      await waitInPage(organiser, 'the wrong status message', () => {
+        const banner = document.querySelector('[data-testid="error"]');
+        return !banner.hidden && banner.textContent.includes('Принять');
+      });
+      const banner = await organiser.errorBanner();
+      assert.ok(banner.includes('«На рассмотрении»'), `the required status: ${banner}`);
+      assert.ok(banner.includes('«Подана»'), `the current status: ${banner}`);
+      assert.ok(banner.includes(SECOND), `the applicant's name: ${banner}`);
+      assert.doesNotMatch(banner, /[0-9a-f]{8}-[0-9a-f]{4}-/, 'the message shows an id');
+      assert.doesNotMatch(banner, /under_review|submitted/, 'the message shows a raw status');
+      await submitted.getByTestId('select').uncheck();
+
       await applyAction(organiser, SECOND, 'register', 'registered');
       await applyAction(organiser, SECOND, 'start_review', 'under_review');
 

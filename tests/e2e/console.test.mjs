@@ -1,8 +1,10 @@
 // The organiser console end to end: an organiser made with `profstage create-organiser`
 // signs in, builds a contest down to a room, adds a participant, assigns them, creates
 // their invite link, schedules a briefing and publishes a task. The participant, in a
-// browser of their own, opens the link, lands on their personal page, opens the task, and
-// joins the briefing; the organiser then sees the task's opening in the console.
+// browser of their own, opens the link, lands on their personal page, opens and answers
+// the task, and joins the briefing; the organiser then sees the task's opening and answer in
+// the console. The organiser, not assigned to the participant's room, is told so on the
+// expert page.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -221,7 +223,23 @@ describe('organiser console, invite link and personal page', () => {
       assert.equal(await join.getAttribute('href'), `briefing.html#room=${briefingRoom}`);
       const room = page.getByTestId('my-room').filter({ hasText: 'Сварочный пост 1' });
       await room.waitFor();
-      assert.match(await room.getByTestId('open-room').getAttribute('href'), /^participant\.html#room=/);
+      const roomLink = await room.getByTestId('open-room').getAttribute('href');
+      assert.match(roomLink, /^participant\.html#room=/);
+
+      // The organiser is not assigned to the room, and the expert page names that cause.
+      const roomFragment = roomLink.slice(roomLink.indexOf('#'));
+      const unassigned = await stage.browser.openPage(
+        'organiser-unassigned',
+        `${stage.server.baseUrl}/expert.html${roomFragment}`,
+      );
+      await waitInPage(unassigned, 'the notice without a token', () => {
+        const notice = document.getElementById('no-token');
+        return !notice.hidden && notice.dataset.i18n !== 'token.missing';
+      });
+      const notice = await unassigned.page.locator('#no-token').textContent();
+      assert.match(notice, /^Вы не назначены в эту комнату/, notice);
+      assert.match(notice, /«Назначения в комнаты»/, `the notice says whom to ask: ${notice}`);
+      await unassigned.page.close();
 
       const task = page.getByTestId('my-task').filter({ hasText: TASK });
       await task.waitFor();
@@ -235,6 +253,11 @@ describe('organiser console, invite link and personal page', () => {
         [...text.children].map((child) => `${child.tagName}:${child.textContent}`),
       );
       assert.deepEqual(rendered, ['H2:Задание', 'P:Сварите стыковой шов пластин.']);
+      await page.getByTestId('answer').fill('Зачищаю кромки и прихватываю шов.');
+      await page.getByTestId('save-answer').click();
+      await waitInPage(participant, 'the answer saved', () =>
+        /\d/.test(document.querySelector('[data-testid="answer-status"]').textContent),
+      );
       await page.goBack();
       await page.waitForURL(/\/me\.html$/);
 
@@ -244,6 +267,9 @@ describe('organiser console, invite link and personal page', () => {
       const opening = organiser.page.getByTestId('task-opening').filter({ hasText: PARTICIPANT });
       await opening.waitFor();
       assert.match(await opening.textContent(), /да$/);
+      // The answer's kind is named in the page's language.
+      const answer = organiser.page.getByTestId('task-submission').filter({ hasText: PARTICIPANT });
+      assert.equal(await answer.locator('td').nth(1).textContent(), 'Текст');
 
       await join.click();
       await page.waitForURL(/\/briefing\.html#room=/);

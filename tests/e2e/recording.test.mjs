@@ -420,6 +420,31 @@ describe('recording of a participant', () => {
       assert.ok(segmentsShown.camera >= 1, `timeline: ${JSON.stringify(segmentsShown)}`);
       assert.ok(segmentsShown.microphone >= 1, `timeline: ${JSON.stringify(segmentsShown)}`);
 
+      // The live panel and the timeline name every state and event in the page's language,
+      // and a task event shows none of the ids in its detail.
+      const words = await review.page.evaluate(async () => {
+        const format = await import('/js/recording-format.js');
+        const detail = 'task=9ba7e1c2 submission=5d31aa07';
+        return {
+          ended: format.liveStateName('ended'),
+          opened: format.eventName('task_opened'),
+          answer: format.eventName('task_answer'),
+          upload: format.eventName('task_upload'),
+          timeUp: format.eventName('task_time_up'),
+          openedDetail: format.eventDetail({ kind: 'task_opened', detail: 'task=9ba7e1c2' }),
+          answerDetail: format.eventDetail({ kind: 'task_answer', detail: `${detail} kind=text` }),
+          uploadDetail: format.eventDetail({ kind: 'task_upload', detail: `${detail} kind=pdf` }),
+        };
+      });
+      assert.equal(words.ended, 'запись окончена');
+      assert.equal(words.opened, 'Задание открыто');
+      assert.equal(words.answer, 'Ответ на задание сохранён');
+      assert.equal(words.upload, 'Файл к заданию загружен');
+      assert.equal(words.timeUp, 'Время на задание вышло');
+      assert.equal(words.openedDetail, null, 'an opening shows its task id');
+      assert.equal(words.answerDetail, null, 'an answer shows its ids');
+      assert.equal(words.uploadDetail, 'PDF', 'an upload shows the kind of its file');
+
       await clickTestId(review, 'play');
       await waitInPage(review, 'playback to pass 1 s', () =>
         window.profstage.review.currentTime() > 1,

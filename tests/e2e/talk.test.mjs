@@ -19,6 +19,7 @@ import { waitFor } from './support/poll.mjs';
 import { RecordingApi, decodeErrors } from './support/recordings.mjs';
 import { sleep } from './support/server.mjs';
 import { Stage } from './support/stage.mjs';
+import { MIN_TILE_WIDTH, readTileBar } from './support/tile-bar.mjs';
 
 const run = promisify(execFile);
 
@@ -263,6 +264,10 @@ describe('talk between an expert and a participant', () => {
       assert.equal(seen.audioOnly, false, JSON.stringify(seen));
       const own = await waitForInsetFrames(talker.page, participant.identity, talker.identity);
       assert.equal(own.self, true, `the talker's inset is a self-view: ${JSON.stringify(own)}`);
+      // The longer label of the talk button still fits the narrowest tile.
+      const bar = await readTileBar(talker.page, participant.identity, MIN_TILE_WIDTH);
+      assert.equal(bar.nameCut, false, 'the name is cut in the narrowest tile while talking');
+      assert.deepEqual(bar.cut, [], 'controls cut off in the narrowest tile while talking');
       assert.ok(own.name.includes(EXPERT_NAME), `the self-view names the talker: ${own.name}`);
       const ownTrack = await talker.page.page.evaluate((identity) => {
         const selector = `[data-testid="tile"][data-identity="${CSS.escape(identity)}"]`;

@@ -3,7 +3,8 @@
 // each in Chromium with the page's Date moved 5 minutes ahead or behind. The countdown still
 // shows the server's remaining time, the page closes at the server's deadline, and the
 // server then rejects an answer. A task whose latest first opening has passed shows as
-// closed on the personal page and does not open.
+// closed on the personal page and does not open. An upload of the wrong kind is rejected
+// with a translated message.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -147,6 +148,19 @@ describe('task page with a skewed computer clock', () => {
           await waitInPage(participant, 'the answer saved', () =>
             /\d/.test(document.querySelector('[data-testid="answer-status"]').textContent),
           );
+
+          // A file of another kind is rejected with the field's message in Russian.
+          await page.getByTestId('files').setInputFiles({
+            name: 'ответ.txt',
+            mimeType: 'text/plain',
+            buffer: Buffer.from('не PDF'),
+          });
+          await waitInPage(participant, 'the rejected upload', () => {
+            const banner = document.querySelector('[data-testid="error"]');
+            return !banner.hidden;
+          });
+          const rejected = await participant.errorBanner();
+          assert.match(rejected, /Нужен файл PDF, JPEG или PNG/, rejected);
 
           await waitInPage(
             participant,

@@ -30,6 +30,14 @@ export default {
 
   'token.missing':
     'The link has no access key. Open the personal link that the organiser sent you.',
+  'token.not_assigned':
+    'You are not assigned to this room. Ask the organiser of the stage to assign you to it (in the console: "Room assignments"), then open the room again.',
+  'token.room_not_found':
+    'This room does not exist. Open the room again from your personal page.',
+  'token.briefing_cancelled':
+    'This briefing is cancelled.',
+  'token.unavailable':
+    'The server did not give access to this room. Reload the page in a minute.',
 
   'participant.title': 'Profstage: participant',
   'participant.heading': 'Participant workplace',
@@ -211,6 +219,14 @@ export default {
   'applications.reason_required': 'Give a reason for the rejection.',
   'applications.cancel': 'Cancel',
   'applications.failed': 'The action failed: {message}',
+  'applications.wrong_status.register':
+    'Only an application in status "{required}" can be registered, but the application of {name} is "{current}".',
+  'applications.wrong_status.start_review':
+    'Review can start only for an application in status "{required}", but the application of {name} is "{current}".',
+  'applications.wrong_status.accept':
+    'Only an application in status "{required}" can be accepted, but the application of {name} is "{current}".',
+  'applications.wrong_status.reject':
+    'Only an application in status "{required}" can be rejected, but the application of {name} is "{current}".',
   'applications.unreachable': 'The server is unreachable. Try again in a minute.',
 
   'expert.title': 'Profstage: expert',
@@ -363,6 +379,10 @@ export default {
   'recording.event.stopped': 'Recording stopped',
   'recording.event.talk_started': 'Talk started',
   'recording.event.talk_ended': 'Talk ended',
+  'recording.event.task_opened': 'Task opened',
+  'recording.event.task_answer': 'Task answer saved',
+  'recording.event.task_upload': 'Task file uploaded',
+  'recording.event.task_time_up': 'Time for the task is up',
   'recording.gap_reason.no_media': 'no media arrived',
 
   'live.heading': 'Now recording',
@@ -374,6 +394,7 @@ export default {
   'live.state.recording': 'recording',
   'live.state.gap': 'gap',
   'live.state.failed': 'failed',
+  'live.state.ended': 'ended',
 
   'player.controls': 'Playback controls',
   'player.play': 'Play',
@@ -843,6 +864,10 @@ export default {
   'tasks.submitted_at': 'Received',
   'tasks.yes': 'yes',
   'tasks.no': 'no',
+  'tasks.submission_kind.text': 'Text',
+  'tasks.submission_kind.pdf': 'PDF',
+  'tasks.submission_kind.jpeg': 'JPEG',
+  'tasks.submission_kind.png': 'PNG',
 
   'audit.target_id': 'Record id',
   'audit.actor_id': 'Actor id',

@@ -31,6 +31,14 @@ export default {
 
   'token.missing':
     'В ссылке нет ключа доступа. Откройте персональную ссылку, которую прислал организатор.',
+  'token.not_assigned':
+    'Вы не назначены в эту комнату. Попросите организатора этапа назначить вас в неё (в консоли: «Назначения в комнаты») и откройте комнату снова.',
+  'token.room_not_found':
+    'Такой комнаты нет. Откройте комнату заново со своей личной страницы.',
+  'token.briefing_cancelled':
+    'Этот инструктаж отменён.',
+  'token.unavailable':
+    'Сервер не дал доступ к этой комнате. Обновите страницу через минуту.',
 
   'participant.title': 'Profstage — участник',
   'participant.heading': 'Рабочее место участника',
@@ -213,6 +221,14 @@ export default {
   'applications.reason_required': 'Укажите причину отказа.',
   'applications.cancel': 'Отмена',
   'applications.failed': 'Действие не выполнено: {message}',
+  'applications.wrong_status.register':
+    'Зарегистрировать можно только заявку в статусе «{required}», а заявка «{name}» — в статусе «{current}».',
+  'applications.wrong_status.start_review':
+    'Начать рассмотрение можно только для заявки в статусе «{required}», а заявка «{name}» — в статусе «{current}».',
+  'applications.wrong_status.accept':
+    'Принять можно только заявку в статусе «{required}», а заявка «{name}» — в статусе «{current}».',
+  'applications.wrong_status.reject':
+    'Отклонить можно только заявку в статусе «{required}», а заявка «{name}» — в статусе «{current}».',
   'applications.unreachable': 'Сервер недоступен. Попробуйте ещё раз через минуту.',
 
   'expert.title': 'Profstage — эксперт',
@@ -368,6 +384,10 @@ export default {
   'recording.event.stopped': 'Запись остановлена',
   'recording.event.talk_started': 'Начало разговора',
   'recording.event.talk_ended': 'Конец разговора',
+  'recording.event.task_opened': 'Задание открыто',
+  'recording.event.task_answer': 'Ответ на задание сохранён',
+  'recording.event.task_upload': 'Файл к заданию загружен',
+  'recording.event.task_time_up': 'Время на задание вышло',
   'recording.gap_reason.no_media': 'медиа не поступало',
 
   'live.heading': 'Идёт запись',
@@ -379,6 +399,7 @@ export default {
   'live.state.recording': 'запись',
   'live.state.gap': 'пропуск',
   'live.state.failed': 'сбой',
+  'live.state.ended': 'запись окончена',
 
   'player.controls': 'Управление воспроизведением',
   'player.play': 'Воспроизвести',
@@ -848,6 +869,10 @@ export default {
   'tasks.submitted_at': 'Получено',
   'tasks.yes': 'да',
   'tasks.no': 'нет',
+  'tasks.submission_kind.text': 'Текст',
+  'tasks.submission_kind.pdf': 'PDF',
+  'tasks.submission_kind.jpeg': 'JPEG',
+  'tasks.submission_kind.png': 'PNG',
 
   'audit.target_id': 'Id записи',
   'audit.actor_id': 'Id того, кто действовал',

@@ -16,9 +16,17 @@ import {
 import { initParticipantInvite, showParticipant } from './application-invite.js';
 import { renderDetail, renderRows } from './applications-table.js';
 import { clearError, initErrorBanner, showError } from './error-banner.js';
-import { initLanguage, onLanguageChange, setText } from './i18n.js';
+import { errorText } from './form-errors.js';
+import { initLanguage, onLanguageChange, setText, t } from './i18n.js';
 
 const PAGE_SIZE = 50;
+// The status an application needs for each bulk action, as the server checks it.
+const REQUIRED_STATUS = {
+  register: 'submitted',
+  start_review: 'registered',
+  accept: 'under_review',
+  reject: 'under_review',
+};
 
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
 const filters = document.getElementById('filters');
@@ -156,13 +164,37 @@ async function openDetail(id) {
 
 function showFailure(error) {
   if (error instanceof ApiError && error.status < 500) {
-    showError('applications.failed', { message: error.message });
+    showError('applications.failed', { message: errorText(error) });
   } else {
     showError('applications.unreachable');
   }
 }
 
-/** Applies `action` to every selected application; all change or none does. */
+/**
+ * Shows why `action` failed on the applications `ids`. When one of them has the wrong
+ * status, the list is reloaded and the message names the first selected application whose
+ * status does not allow the action, with its status and the one required.
+ */
+async function showActionFailure(action, ids, error) {
+  if (!(error instanceof ApiError) || error.reason !== 'invalid_transition') {
+    showFailure(error);
+    return;
+  }
+  await loadPage(state.offset);
+  const required = REQUIRED_STATUS[action];
+  const blocked = state.items.find((item) => ids.includes(item.id) && item.status !== required);
+  if (!blocked) {
+    showFailure(error);
+    return;
+  }
+  showError(`applications.wrong_status.${action}`, {
+    name: blocked.full_name,
+    current: t(`application.status.${blocked.status}`),
+    required: t(`application.status.${required}`),
+  });
+}
+
+/** Applies `action` to every selected application, all or none, and shows any error. */
 async function runAction(action, reason) {
   clearError();
   const ids = [...state.selected];
@@ -175,9 +207,8 @@ async function runAction(action, reason) {
       // The participant now exists: show the details, which offer their invite link.
       await openDetail(ids[0]);
     }
-    return null;
   } catch (error) {
-    return error;
+    await showActionFailure(action, ids, error);
   }
 }
 
@@ -188,10 +219,7 @@ async function onBulk(action) {
     rejectDialog.showModal();
     return;
   }
-  const error = await runAction(action);
-  if (error) {
-    showFailure(error);
-  }
+  await runAction(action);
 }
 
 async function onRejectClose() {
@@ -206,10 +234,7 @@ async function onRejectClose() {
     rejectDialog.showModal();
     return;
   }
-  const error = await runAction('reject', reason);
-  if (error) {
-    showFailure(error);
-  }
+  await runAction('reject', reason);
 }
 
 function wireWorkspace() {

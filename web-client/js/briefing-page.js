@@ -34,7 +34,7 @@ const ui = {
   noToken: document.getElementById('no-token'),
 };
 
-const token = await tokenForPage();
+const { token, problem: tokenProblem } = await tokenForPage();
 let session = null;
 let speaking = Promise.resolve(); // floor changes of this client, applied in order
 let ownTracks = { camera: null, microphone: null };
@@ -211,6 +211,9 @@ function start() {
   initErrorBanner();
   exposeTestHooks(() => session, speakerGrid);
   ui.noToken.hidden = token !== null;
+  if (tokenProblem !== null) {
+    setText(ui.noToken, tokenProblem);
+  }
 
   ui.join.addEventListener('click', join);
   ui.leave.addEventListener('click', () => session?.leave());

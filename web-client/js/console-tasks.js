@@ -169,7 +169,7 @@ export function initTasks(state, report) {
       element('tr', { testid: 'task-submission' }, [
         element('td', { text: names.get(submission.person_id) ?? submission.person_id }),
         element('td', {}, [element('a', {
-          text: submission.kind,
+          key: `tasks.submission_kind.${submission.kind}`,
           attrs: {
             href: `/api/v1/task-submissions/${encodeURIComponent(submission.id)}`,
             target: '_blank',

@@ -30,7 +30,7 @@ const ui = {
   talkNoCamera: byTestId('talk-no-camera'),
 };
 
-const token = await tokenForPage();
+const { token, problem: tokenProblem } = await tokenForPage();
 let session = null;
 let talk = null;
 
@@ -146,6 +146,9 @@ function start() {
   initErrorBanner();
   exposeTestHooks(() => session, grid);
   ui.noToken.hidden = token !== null;
+  if (tokenProblem !== null) {
+    setText(ui.noToken, tokenProblem);
+  }
   if (token !== null) {
     ui.recordings.href = pageLink('review.html', token);
     ui.recordings.hidden = false;

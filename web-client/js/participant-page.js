@@ -36,7 +36,7 @@ const ui = {
   talkAudioOnly: byTestId('talk-audio-only'),
 };
 
-const token = await tokenForPage();
+const { token, problem: tokenProblem } = await tokenForPage();
 let session = null;
 let screenShare = null;
 let publishing = false;
@@ -250,6 +250,9 @@ function start() {
   initErrorBanner();
   exposeTestHooks(() => session, grid);
   ui.noToken.hidden = token !== null;
+  if (tokenProblem !== null) {
+    setText(ui.noToken, tokenProblem);
+  }
 
   ui.join.addEventListener('click', () => act(join));
   ui.shareScreen.addEventListener('click', () => act(shareScreen, describeScreenError));

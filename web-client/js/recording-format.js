@@ -7,11 +7,13 @@ const KNOWN_SOURCES = new Set([
   'camera', 'microphone', 'screen', 'screen-audio', 'camera2', 'talk', 'talk-video',
 ]);
 const KNOWN_STATUSES = new Set(['recording', 'complete', 'interrupted', 'no_media', 'failed']);
-const KNOWN_LIVE_STATES = new Set(['starting', 'recording', 'gap', 'failed']);
+const KNOWN_LIVE_STATES = new Set(['starting', 'recording', 'gap', 'failed', 'ended']);
 const KNOWN_EVENTS = new Set([
   'track_started', 'track_ended', 'left', 'loss', 'no_media', 'source_failed',
   'segment_failed', 'interrupted', 'stopped', 'talk_started', 'talk_ended',
+  'task_opened', 'task_answer', 'task_upload', 'task_time_up',
 ]);
+const KNOWN_SUBMISSION_KINDS = new Set(['text', 'pdf', 'jpeg', 'png']);
 // The `reason` of a gap in a manifest → its key under `recording.gap_reason.`. The server
 // writes only `no media`: the source sent nothing for longer than the gap threshold.
 const GAP_REASON_KEYS = new Map([['no media', 'no_media']]);
@@ -85,6 +87,24 @@ export function liveStateName(state) {
 /** Translates the kind of a recording event and returns an unknown one unchanged. */
 export function eventName(kind) {
   return KNOWN_EVENTS.has(kind) ? t(`recording.event.${kind}`) : String(kind);
+}
+
+/** Translates a task submission's kind ("text", "pdf", ...), or returns an unknown one. */
+export function submissionKindName(kind) {
+  return KNOWN_SUBMISSION_KINDS.has(kind) ? t(`tasks.submission_kind.${kind}`) : String(kind);
+}
+
+/**
+ * Returns the detail of a recording event to show, or null. A task event's detail, such as
+ * `task=<id> submission=<id> kind=pdf`, is mostly ids, so only an upload's file kind shows.
+ */
+export function eventDetail(event) {
+  // NOTE: the review page loads no task titles, so a task event does not name its task.
+  if (!event.kind.startsWith('task_')) {
+    return event.detail || null;
+  }
+  const kind = /(?:^| )kind=(\S+)/.exec(event.detail ?? '')?.[1];
+  return event.kind === 'task_upload' && kind ? submissionKindName(kind) : null;
 }
 
 /** Translates the reason of a gap and returns an unknown one unchanged. */

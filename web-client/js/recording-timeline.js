@@ -7,7 +7,13 @@
 // Event: `seek` (detail: {seconds} from the recording's start).
 
 import { t } from './i18n.js';
-import { eventName, formatClock, gapReasonName, sourceName } from './recording-format.js';
+import {
+  eventDetail,
+  eventName,
+  formatClock,
+  gapReasonName,
+  sourceName,
+} from './recording-format.js';
 
 const SOURCE_ORDER = ['camera', 'microphone', 'screen'];
 // Segments closer than this are drawn as one run, so a long recording stays a few elements.
@@ -197,7 +203,8 @@ export class Timeline extends EventTarget {
       parts.push(`(${sourceName(event.source)})`);
     }
     const text = parts.join(' ');
-    return event.detail ? `${text}: ${event.detail}` : text;
+    const detail = eventDetail(event);
+    return detail ? `${text}: ${detail}` : text;
   }
 
   #onPointer(event) {

@@ -5,6 +5,7 @@
 
 import { ApiError } from './applications-api.js';
 import { clearError, initErrorBanner, showError } from './error-banner.js';
+import { fieldText } from './form-errors.js';
 import { currentLanguage, initLanguage, onLanguageChange, setText } from './i18n.js';
 import { ServerClock, formatRemaining } from './server-clock.js';
 import { renderTaskText } from './task-text.js';
@@ -102,7 +103,7 @@ function showApiError(error, fallback) {
     setClosed();
     showError('task.time_up');
   } else if (error instanceof ApiError && error.status === 422) {
-    showError('task.invalid', { message: error.fields.map((f) => f.message).join('; ') });
+    showError('task.invalid', { message: error.fields.map(fieldText).join(' ') });
   } else {
     showError(fallback);
   }

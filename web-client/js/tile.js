@@ -83,6 +83,7 @@ export class Tile {
     this.#peer = peer;
     if (peer) {
       this.#name.textContent = peer.name;
+      this.#name.title = peer.name;
       this.element.setAttribute('aria-label', peer.name);
       this.#connectionFailed = false;
     }
@@ -251,7 +252,9 @@ export class Tile {
     });
     this.#talkButton.hidden = true;
     this.#muteButton = element('button', 'tile-mute', { type: 'button', 'data-testid': 'mute' });
-    bar.append(this.#name, this.#quality.indicator, this.#talkButton, this.#muteButton);
+    const actions = element('span', 'tile-actions');
+    actions.append(this.#talkButton, this.#muteButton);
+    bar.append(this.#name, this.#quality.indicator, actions);
 
     this.#audioBox = element('div', 'tile-audio');
     this.#audioBox.hidden = true;

@@ -10,31 +10,43 @@ export function tokenFromFragment(fragment = window.location.hash) {
   return token ? token : null;
 }
 
+// The i18n key that explains, by HTTP status, why the server issued no media token for a
+// room link. 403 also covers a role that may join no room, but the usual cause is a contest
+// room the person is not assigned to.
+const ROOM_TOKEN_PROBLEMS = {
+  401: 'token.missing',
+  403: 'token.not_assigned',
+  404: 'token.room_not_found',
+  409: 'token.briefing_cancelled',
+};
+
 /**
- * Returns the media token of this page: the one in `#token=...`, or, for a link of the form
- * `#room=ROOM` from the personal page, a new one that the signed-in session requests for
- * that room. Returns null when there is neither, or the server refuses; the reason goes to
- * the console.
+ * Returns `{token, problem}` for this page. `token` is the one in `#token=...`, or, for a
+ * link of the form `#room=ROOM` from the personal page, a new one that the signed-in session
+ * requests for that room. Without a token it is null, and `problem` is the i18n key that
+ * explains why; the server's reason also goes to the console.
  */
 export async function tokenForPage(fragment = window.location.hash) {
   const token = tokenFromFragment(fragment);
   if (token !== null) {
-    return token;
+    return { token, problem: null };
   }
+  const missing = { token: null, problem: 'token.missing' };
   const room = new URLSearchParams(fragment.replace(/^#/, '')).get('room');
   if (!room) {
-    return null;
+    return missing;
   }
   try {
     const session = await currentSession();
     if (session === null) {
-      return null;
+      return missing;
     }
     const issued = await post(`/rooms/${encodeURIComponent(room)}/media-token`);
-    return issued.token;
+    return { token: issued.token, problem: null };
   } catch (error) {
     console.warn(`no media token for the room: ${error.message}`);
-    return null;
+    const problem = ROOM_TOKEN_PROBLEMS[error.status] ?? 'token.unavailable';
+    return { token: null, problem };
   }
 }
 
