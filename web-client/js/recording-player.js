@@ -17,6 +17,9 @@ const DRIFT_CHECK_MS = 250;
 // It aims ahead by the last seek's duration times the rate, at most this far.
 const MAX_SEEK_LEAD_S = 2;
 const END_MARGIN_S = 0.05;
+// A file whose seek failed is reloaded this many times, its start this much later each time.
+const MAX_SEEK_RETRIES = 3;
+const SEEK_RETRY_STEP_S = 0.5;
 const MEDIA_EVENTS = ['play', 'playing', 'pause', 'ended', 'waiting', 'seeking', 'seeked',
   'timeupdate'];
 const TIME_EVENTS = new Set(['timeupdate', 'seeking', 'seeked']);
@@ -33,6 +36,7 @@ export class SyncedPlayer extends EventTarget {
   #videos; // source → <video> or <audio>, only sources that have a file
   #ready = new Set();
   #failed = new Set();
+  #seekRetries = new Map(); // source → reloads after a failed seek
   #master = null;
   #followers = [];
   #rate = 1;
@@ -222,6 +226,9 @@ export class SyncedPlayer extends EventTarget {
 
   #onError(source) {
     const video = this.#videos.get(source);
+    if (this.#retrySeek(source, video)) {
+      return;
+    }
     console.warn(`recording ${source} failed to play:`, video.error?.code, video.error?.message);
     video.pause();
     this.#failed.add(source);
@@ -304,6 +311,27 @@ export class SyncedPlayer extends EventTarget {
     const target = Math.min(Math.max(this.#startOf(follower), seconds + leadS), end);
     follower.currentTime = target;
     this.#seekStartedAt.set(follower, performance.now());
+  }
+
+  /**
+   * Reloads a file that Chromium failed to seek, with its start moved later, and returns
+   * whether it did. A recorded start can precede the file's first keyframe a little, and
+   * a seek before that keyframe fails the file.
+   */
+  #retrySeek(source, video) {
+    const retries = this.#seekRetries.get(source) ?? 0;
+    const seekFailed = /seek/i.test(video.error?.message ?? '');
+    if (!seekFailed || retries >= MAX_SEEK_RETRIES) {
+      return false;
+    }
+    console.warn(`recording ${source}: seek failed, reloading:`, video.error?.message);
+    this.#seekRetries.set(source, retries + 1);
+    this.#starts.set(video, this.#startOf(video) + SEEK_RETRY_STEP_S);
+    const url = video.src;
+    video.removeAttribute('src');
+    video.load();
+    video.src = url;
+    return true;
   }
 
   #startOf(video) {
