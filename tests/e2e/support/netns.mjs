@@ -92,8 +92,14 @@ export class Namespace {
 
   #setUp() {
     run(IP, ['netns', 'add', this.name]);
+    // Without IPv6, no link-local address finishes duplicate address detection a second
+    // after the link comes up: Chromium takes that for a network change and aborts every
+    // request in flight (net::ERR_NETWORK_CHANGED), such as the page's own scripts.
+    this.#disableIpv6('default');
+    this.#disableIpv6('all');
     run(IP, ['link', 'add', this.hostLink, 'type', 'veth', 'peer', 'name', this.link]);
     run(IP, ['link', 'set', this.link, 'netns', this.name]);
+    this.#disableIpv6(this.link);
     for (const address of [this.hostAddress, ...this.extraHostAddresses]) {
       run(IP, ['addr', 'add', `${address}/24`, 'dev', this.hostLink]);
     }
@@ -102,6 +108,12 @@ export class Namespace {
     this.exec(IP, ['link', 'set', this.link, 'up']);
     this.exec(IP, ['link', 'set', 'lo', 'up']);
     this.exec(IP, ['route', 'add', 'default', 'via', this.hostAddress]);
+  }
+
+  /** Turns IPv6 off for `device` (or `all`, `default`) inside the namespace, if the kernel has it. */
+  #disableIpv6(device) {
+    const setting = `/proc/sys/net/ipv6/conf/${device}/disable_ipv6`;
+    this.exec('sh', ['-c', `if [ -w ${setting} ]; then echo 1 > ${setting}; fi`]);
   }
 
   /** Runs a command inside the namespace and returns its output. */
