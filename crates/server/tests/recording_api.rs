@@ -724,11 +724,11 @@ impl Fixture {
     }
 }
 
-fn same_file(read: &[u8], first: &[u8], what: &str) {
+fn same_file(read: &[u8], first: &[u8], link: &str) {
     let differ = read.iter().zip(first).position(|(a, b)| a != b);
     assert!(
         read == first,
-        "{what}: {} bytes, first read {} bytes, first difference at {differ:?}",
+        "{link}: {} bytes, first read {} bytes, first difference at {differ:?}",
         read.len(),
         first.len()
     );

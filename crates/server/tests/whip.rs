@@ -755,8 +755,8 @@ async fn whep_without_audit_is_refused() {
 
     // A folder where the audit file should be makes every append fail.
     let audit = server.data.path().join("data/audit.jsonl");
-    let kept = server.data.path().join("data/audit.kept");
-    let existed = std::fs::rename(&audit, &kept).is_ok();
+    let set_aside = server.data.path().join("data/audit.kept");
+    let existed = std::fs::rename(&audit, &set_aside).is_ok();
     std::fs::create_dir(&audit).unwrap();
     for attempt in 0..=MAX_VIEWERS_PER_PERSON {
         let reply = whep_post(&server, &expert_token).await;
@@ -766,7 +766,7 @@ async fn whep_without_audit_is_refused() {
 
     std::fs::remove_dir(&audit).unwrap();
     if existed {
-        std::fs::rename(&kept, &audit).unwrap();
+        std::fs::rename(&set_aside, &audit).unwrap();
     }
     for attempt in 0..MAX_VIEWERS_PER_PERSON {
         let reply = whep_post(&server, &expert_token).await;
