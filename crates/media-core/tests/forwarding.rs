@@ -113,6 +113,49 @@ fn video_frame_forwarded_without_delay() {
 }
 
 #[test]
+fn burst_costs_one_timeout_per_packet() {
+    let mut h = Harness::new();
+    let subscribers: Vec<_> = (0..5).map(|_| h.add_subscriber(member("hall"))).collect();
+    let publisher = h.add_publisher(
+        member("hall"),
+        &[
+            (MediaKind::Video, TrackSource::Camera),
+            (MediaKind::Audio, TrackSource::Microphone),
+        ],
+    );
+    for track in &mut h.endpoint_mut(publisher).tracks {
+        track.keyframe_packets = 40;
+    }
+    h.connect_all();
+    h.run_for(Duration::from_secs(2));
+    let mids: Vec<_> = [MediaKind::Video, MediaKind::Audio]
+        .into_iter()
+        .map(|kind| h.track_of(publisher, kind))
+        .flat_map(|track| subscribers.iter().map(move |&s| (s, track)))
+        .map(|(subscriber, track)| (subscriber, h.mid_for(subscriber, track)))
+        .collect();
+    let received = |h: &Harness| -> usize {
+        mids.iter()
+            .map(|&(subscriber, mid)| h.endpoint(subscriber).received_on(mid).len())
+            .sum()
+    };
+    let (inputs_before, packets_before) = (h.sfu.timer_inputs(), received(&h));
+    let (first, first_mid) = mids[0];
+    h.request_keyframe(first, first_mid);
+    h.run_for(Duration::from_millis(200));
+
+    // With the pacer's gate reopened at once after each packet, each packet costs two.
+    let inputs = h.sfu.timer_inputs() - inputs_before;
+    let packets = received(&h) - packets_before;
+    assert!(packets >= 5 * 40, "{packets} packets forwarded");
+    let per_packet = inputs as f64 / packets as f64;
+    assert!(
+        per_packet < 1.4,
+        "{inputs} timer inputs for {packets} forwarded packets ({per_packet:.2} each)"
+    );
+}
+
+#[test]
 fn large_keyframe_forwarded_in_one_burst() {
     let mut h = Harness::new();
     let subscriber = h.add_subscriber(member("hall"));

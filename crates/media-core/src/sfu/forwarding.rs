@@ -337,10 +337,14 @@ fn write_forward(
         stream.write_rtp(write);
         Some(())
     });
-    match written.flatten() {
-        Some(()) if switched => Written::Switched,
-        Some(()) => Written::Sent,
-        None => Written::Skipped,
+    if written.flatten().is_none() {
+        return Written::Skipped;
+    }
+    peer.forwarded = true;
+    if switched {
+        Written::Switched
+    } else {
+        Written::Sent
     }
 }
 

@@ -13,7 +13,7 @@ use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::media::Mid;
 use str0m::net::{Protocol, Receive, TcpType, Transmit};
-use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, PacerReason, Reason, Rtc};
 
 use crate::error::{AnswerError, PublishError};
 use crate::ids::{ClientId, PeerId, RoomId, TrackId, TrackSource};
@@ -54,6 +54,13 @@ const PACER_STEP: Duration = Duration::from_micros(1);
 /// wait for the next [`Sfu::handle_timeout`].
 const MAX_IMMEDIATE_TIMEOUTS: u32 = 1000;
 
+/// How long [`Sfu::drain`] may leave str0m's pacer gate closed behind a forwarded packet.
+/// str0m 0.25's leaky-bucket pacer (`pacer/leaky.rs`) lets out one packet per timeout, and
+/// each timeout runs all of the connection's timers. Forwarded media is unpaced, so nothing
+/// normally waits behind the gate, and the timeout of the next forwarded packet opens it.
+/// A received datagram opens it at once, and a probe or padding packet waits this long at most.
+const GATE_WAIT: Duration = Duration::from_millis(1);
+
 struct Client {
     options: ClientOptions,
     publishing: Option<PeerId>,
@@ -79,6 +86,8 @@ pub struct Sfu {
     work: VecDeque<(PeerId, Event)>,
     /// Peers given input since they were last polled.
     dirty: Vec<PeerId>,
+    /// Timeouts given to peer connections, for [`Sfu::timer_inputs`].
+    timer_inputs: u64,
 }
 
 impl Sfu {
@@ -96,6 +105,7 @@ impl Sfu {
             media: VecDeque::new(),
             work: VecDeque::new(),
             dirty: Vec::new(),
+            timer_inputs: 0,
         }
     }
 
@@ -347,6 +357,7 @@ impl Sfu {
             .collect();
         for peer_id in due {
             if let Some(peer) = self.peers.get_mut(&peer_id) {
+                self.timer_inputs += 1;
                 let result = peer.guarded(|rtc| rtc.handle_input(Input::Timeout(now)));
                 if let Some(Err(error)) = result {
                     tracing::debug!(peer = %peer_id, error = %error, "timeout input failed");
@@ -369,6 +380,13 @@ impl Sfu {
         self.expire_orphans(now);
         self.allocate_due(now);
         self.process(now);
+    }
+
+    /// Returns how many timeouts the router has given its peer connections so far. str0m
+    /// runs all of a connection's timers for each, so this is a measure of the router's
+    /// work besides the packets themselves, for benchmarks and tests.
+    pub fn timer_inputs(&self) -> u64 {
+        self.timer_inputs
     }
 
     /// Returns the next datagram to send.
@@ -437,6 +455,7 @@ impl Sfu {
             rtc,
             next_timeout: None,
             pacer_clock: now,
+            forwarded: false,
             failed: false,
             interrupted: false,
             side,
@@ -538,15 +557,30 @@ impl Sfu {
         };
         let mut clock = now.max(peer.pacer_clock);
         let mut immediate = 0;
+        let forwarded = std::mem::take(&mut peer.forwarded);
+        // Whether a datagram left after the latest timeout handled here, with the pacer's
+        // gate open.
+        let mut sent = false;
         loop {
             match peer.guarded(|rtc| rtc.poll_output()) {
-                Some(Ok(Output::Transmit(transmit))) => self.transmits.push_back(transmit),
+                Some(Ok(Output::Transmit(transmit))) => {
+                    sent = true;
+                    self.transmits.push_back(transmit);
+                }
                 Some(Ok(Output::Event(event))) => self.work.push_back((peer_id, event)),
                 Some(Ok(Output::Timeout(at))) => {
+                    let gate = Reason::Pacer(PacerReason::Immediate);
+                    if forwarded && sent && immediate > 0 && peer.rtc.last_timeout_reason() == gate
+                    {
+                        peer.next_timeout = Some(at + GATE_WAIT);
+                        break;
+                    }
                     if at <= clock + PACER_STEP && immediate < MAX_IMMEDIATE_TIMEOUTS {
                         clock = clock.max(at);
                         peer.pacer_clock = clock;
                         immediate += 1;
+                        sent = false;
+                        self.timer_inputs += 1;
                         let handled = peer.guarded(|rtc| rtc.handle_input(Input::Timeout(clock)));
                         if let Some(Err(error)) = handled {
                             tracing::debug!(peer = %peer_id, error = %error, "timeout input failed");
