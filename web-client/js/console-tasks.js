@@ -77,7 +77,7 @@ export function initTasks(state, report) {
         vars: { time: formatTime(task.opens_until) },
         testid: 'task-opens-until-at',
       }),
-      ' ',
+      ' · ',
     ];
     const item = element('li', {
       className: 'item',
@@ -87,12 +87,12 @@ export function initTasks(state, report) {
       element('strong', { text: task.title }),
       ' ',
       element('span', { className: 'muted', text: formatTime(task.starts_at) }),
-      ' ',
+      ' · ',
       element('span', {
         key: `tasks.limit_${task.limit_mode}`,
         vars: { minutes },
       }),
-      ' ',
+      ' · ',
       ...opensUntil,
       element('span', { key: taskStatusKey(task, now), testid: 'task-status' }),
     ]);
