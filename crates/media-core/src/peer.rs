@@ -33,8 +33,8 @@ pub(crate) struct Peer {
     /// The latest time given to the `Rtc` with a timeout it asked for one pacer step
     /// ahead. It runs ahead of the caller's clock by a microsecond per packet of a burst.
     pub pacer_clock: Instant,
-    /// Set when the router wrote a forwarded packet that the next drain sends. That drain
-    /// may leave the pacer's gate closed behind the packet (`Sfu::drain`).
+    /// Whether the router wrote a forwarded packet since the last drain, which may then
+    /// leave the pacer's gate closed behind the packet (`Sfu::drain`).
     pub forwarded: bool,
     /// Set when str0m panicked inside this peer; the peer is then removed.
     pub failed: bool,

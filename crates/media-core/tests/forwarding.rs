@@ -144,7 +144,7 @@ fn burst_costs_one_timeout_per_packet() {
     h.request_keyframe(first, first_mid);
     h.run_for(Duration::from_millis(200));
 
-    // With the pacer's gate reopened at once after each packet, each packet costs two.
+    // Reopening the pacer's gate at once after each packet costs two timeouts per packet.
     let inputs = h.sfu.timer_inputs() - inputs_before;
     let packets = received(&h) - packets_before;
     assert!(packets >= 5 * 40, "{packets} packets forwarded");

@@ -552,7 +552,7 @@ impl Sfu {
     /// Takes every datagram and event out of a peer. A timeout that is due by `now`, or
     /// one step of str0m's pacer after the time the peer was last given, is handled on
     /// the spot. So a burst of packets leaves in this call, not one packet per wake-up of
-    /// the caller.
+    /// the caller. Behind a forwarded packet, the pacer's gate stays closed for [`GATE_WAIT`].
     fn drain(&mut self, now: Instant, peer_id: PeerId) {
         let Some(peer) = self.peers.get_mut(&peer_id) else {
             return;
@@ -560,8 +560,7 @@ impl Sfu {
         let mut clock = now.max(peer.pacer_clock);
         let mut immediate = 0;
         let forwarded = std::mem::take(&mut peer.forwarded);
-        // Whether a datagram left after the latest timeout handled here, with the pacer's
-        // gate open.
+        // Whether a datagram left since the latest timeout handled here, which opened the gate.
         let mut sent = false;
         loop {
             match peer.guarded(|rtc| rtc.poll_output()) {
