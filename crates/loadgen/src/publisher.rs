@@ -239,8 +239,15 @@ async fn publish(
         };
     }
     peer.drain(clock::wall_ns(), events!())?;
+    let mut phased = false;
+    let keyframe_phase = rand::random::<u32>() % media.keyframe_every.max(1);
     loop {
         let sending = state.connected && *phase.borrow() == Phase::Run;
+        if sending && !phased {
+            start_at_random_phase(&mut video_tick);
+            start_at_random_phase(&mut audio_tick);
+            phased = true;
+        }
         tokio::select! {
             readable = peer.readable() => {
                 readable.map_err(|e| Error::io("waiting for the socket", e))?;
@@ -251,7 +258,7 @@ async fn publish(
             }
             _ = video_tick.tick(), if sending => {
                 for video in videos.iter_mut().filter(|video| video.active) {
-                    let periodic = video.frames % media.keyframe_every.max(1) == 0;
+                    let periodic = keyframe_due(video.frames, keyframe_phase, media.keyframe_every);
                     let requested = state.take_keyframe_request(video.layer);
                     video.write_frame(&mut peer, spec.index, media, requested || periodic, live)?;
                 }
@@ -281,6 +288,24 @@ async fn publish(
     outcome.send_drops = peer.send_drops;
     session.leave().await;
     Ok(())
+}
+
+/// Moves the first tick of `tick` to a random point within one period from now.
+///
+/// Cameras in different workplaces capture frames at unrelated moments. Publishers that
+/// connect within the same few milliseconds would otherwise send their frames together, and
+/// the server would see one burst of all their frames each period instead of frames spread
+/// over it.
+fn start_at_random_phase(tick: &mut tokio::time::Interval) {
+    let offset = tick.period().mul_f64(rand::random::<f64>());
+    tick.reset_at(tokio::time::Instant::now() + offset);
+}
+
+/// Tells whether frame `frame` is a periodic keyframe: the first frame, and then one in
+/// every `every` frames, shifted by `phase`. Cameras started together with different phases
+/// send their periodic keyframes at different times.
+fn keyframe_due(frame: u32, phase: u32, every: u32) -> bool {
+    frame == 0 || (frame + phase).is_multiple_of(every.max(1))
 }
 
 /// Sends only the layers of the camera that the server wants, as the web client does with
@@ -429,5 +454,48 @@ impl Track {
         self.frames += 1;
         self.next_timestamp = self.next_timestamp.wrapping_add(ticks);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periodic_keyframe_once_per_interval() {
+        for phase in [0, 1, 45, 89] {
+            assert!(keyframe_due(0, phase, 90), "phase {phase}");
+            for start in [1, 90, 181] {
+                let due = (start..start + 90)
+                    .filter(|&frame| keyframe_due(frame, phase, 90))
+                    .count();
+                assert_eq!(due, 1, "phase {phase}, frames {start} to {}", start + 89);
+            }
+        }
+        assert!(keyframe_due(90, 0, 90));
+        assert!(!keyframe_due(90, 1, 90));
+        assert!(keyframe_due(89, 1, 90));
+    }
+
+    #[tokio::test]
+    async fn first_ticks_spread_over_one_period() {
+        let period = Duration::from_millis(100);
+        let start = tokio::time::Instant::now();
+        let ticks = (0..50).map(|_| async move {
+            let mut tick = tokio::time::interval(period);
+            start_at_random_phase(&mut tick);
+            tick.tick().await - start
+        });
+        let offsets = futures_util::future::join_all(ticks).await;
+        // Each interval is set up a few microseconds after `start`.
+        let latest_allowed = period + Duration::from_millis(5);
+        assert!(
+            offsets.iter().all(|offset| *offset < latest_allowed),
+            "{offsets:?}"
+        );
+        let earliest = offsets.iter().min().copied().unwrap_or_default();
+        let latest = offsets.iter().max().copied().unwrap_or_default();
+        // 50 uniform draws fall within half the period with a chance of about 2^-44.
+        assert!(latest - earliest > period / 2, "{offsets:?}");
     }
 }
