@@ -290,12 +290,9 @@ async fn publish(
     Ok(())
 }
 
-/// Moves the first tick of `tick` to a random point within one period from now.
-///
-/// Cameras in different workplaces capture frames at unrelated moments. Publishers that
-/// connect within the same few milliseconds would otherwise send their frames together, and
-/// the server would see one burst of all their frames each period instead of frames spread
-/// over it.
+/// Moves the first tick of `tick` to a random point within one period from now. Publishers
+/// that connect together would otherwise send their frames in the same millisecond of every
+/// period, unlike cameras in different workplaces.
 fn start_at_random_phase(tick: &mut tokio::time::Interval) {
     let offset = tick.period().mul_f64(rand::random::<f64>());
     tick.reset_at(tokio::time::Instant::now() + offset);
