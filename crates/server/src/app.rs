@@ -1,6 +1,5 @@
 //! Starting and stopping the whole server: media loop, token keys and HTTP listener.
 
-use std::future::IntoFuture;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -165,17 +164,18 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         tokio::spawn(crate::retention::run(Arc::clone(&state)));
     }
     let (stop, stopped) = oneshot::channel::<()>();
-    // NOTE: axum::serve sets no timeout for reading request headers or bodies, so slow or
-    // stalled clients hold their connections. In production the TLS reverse proxy in front
-    // (see README) enforces those timeouts.
     // The peer address, or the client that a trusted proxy names, keys the rate limits of
-    // sign-in and of public application submissions.
-    let service =
-        http::router(Arc::clone(&state)).into_make_service_with_connect_info::<SocketAddr>();
-    let serve = axum::serve(listener, service).with_graceful_shutdown(async move {
-        let _ = stopped.await;
-    });
-    let http = tokio::spawn(serve.into_future());
+    // sign-in and of public application submissions (`ConnectInfo` from `serve::serve`).
+    let header_timeout = Duration::from_secs(state.config.http.header_timeout_secs);
+    let serve = crate::serve::serve(
+        listener,
+        http::router(Arc::clone(&state)),
+        header_timeout,
+        async move {
+            let _ = stopped.await;
+        },
+    );
+    let http = tokio::spawn(serve);
 
     Ok(RunningServer {
         http_addr,

@@ -106,14 +106,34 @@ pub struct HttpConfig {
     /// Reverse proxies whose `X-Forwarded-For` header names the client, as addresses or
     /// CIDR blocks. Empty: the TCP peer is the client.
     pub trusted_proxies: Vec<TrustedProxy>,
+    /// Seconds a client has to send a request's headers, on a new connection or between
+    /// the requests of a kept-alive one, before the server closes the connection.
+    pub header_timeout_secs: u64,
 }
+
+/// Longest accepted `http.header_timeout_secs`.
+const MAX_HEADER_TIMEOUT_SECS: u64 = 600;
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             trusted_proxies: Vec::new(),
+            header_timeout_secs: 30,
         }
+    }
+}
+
+impl HttpConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=MAX_HEADER_TIMEOUT_SECS).contains(&self.header_timeout_secs) {
+            return Err(ConfigError::invalid(
+                "http.header_timeout_secs",
+                self.header_timeout_secs,
+                format!("must be from 1 to {MAX_HEADER_TIMEOUT_SECS} seconds"),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -677,6 +697,9 @@ const ENV_VARS: &[(&str, &str, EnvSetter)] = &[
         "comma-separated IP addresses or CIDR blocks such as 127.0.0.1,10.0.0.0/8",
         |c, v| set_list(&mut c.http.trusted_proxies, v),
     ),
+    ("PROFSTAGE_HTTP_HEADER_TIMEOUT_SECS", EXPECT_SECS, |c, v| {
+        set(&mut c.http.header_timeout_secs, v)
+    }),
     ("PROFSTAGE_MEDIA_UDP_LISTEN", EXPECT_ADDR, |c, v| {
         set(&mut c.media.udp_listen, v)
     }),
@@ -1125,6 +1148,7 @@ impl Config {
     /// Checks every value's rules. The error names the key and the value.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_dev_mode()?;
+        self.http.validate()?;
         self.media.validate()?;
         self.validate_auth()?;
         self.validate_rooms()?;

@@ -16,6 +16,7 @@ pub mod phone_camera;
 pub mod recording;
 pub mod recording_api;
 pub mod retention;
+pub mod serve;
 pub mod signalling;
 pub mod state;
 pub mod telemetry;

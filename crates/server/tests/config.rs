@@ -442,6 +442,14 @@ fn lifetimes_outside_bounds_are_rejected() {
         ),
         ("[auth]\ninvite_ttl_hours = 0\n", "auth.invite_ttl_hours"),
         ("[auth]\ninvite_ttl_hours = 721\n", "auth.invite_ttl_hours"),
+        (
+            "[http]\nheader_timeout_secs = 0\n",
+            "http.header_timeout_secs",
+        ),
+        (
+            "[http]\nheader_timeout_secs = 601\n",
+            "http.header_timeout_secs",
+        ),
     ];
     for (file, key) in cases {
         let message = load(file, &[], &[]).unwrap_err().to_string();
