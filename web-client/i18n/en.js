@@ -1051,6 +1051,7 @@ export default {
   'scoring.total': 'Total',
   'scoring.generate': 'Generate the protocol',
   'scoring.summary_pdf': 'Summary sheet (PDF)',
+  'scoring.handed_over_note': 'The protocol has been handed over to the regional commission, so it can no longer be generated again and no sheet can be reopened.',
   'scoring.protocols': 'Protocols',
   'scoring.code_hint': 'To approve a protocol, request a one-time code and enter it here. The code is valid for 5 minutes and only in this session.',
   'scoring.no_protocols': 'No protocol yet.',
