@@ -303,7 +303,14 @@ describe('scoring page', () => {
       await waitInPage(chair, 'the chair view', () =>
         document.querySelector('[data-testid="chair-group"]')?.dataset.complete === 'true');
       const row = chair.page.getByTestId('group-sheet').filter({ hasText: 'Кузнецов' });
-      await row.getByTestId('reopen-reason').fill('Пересмотреть качество шва');
+      // The reason field has a visible label, which also names it for screen readers.
+      const caption = row.getByText('Причина повторного открытия');
+      const box = await caption.boundingBox();
+      assert.ok(box.width > 20, `label ${box.width} px wide`);
+      assert.ok(box.height > 5, `label ${box.height} px tall`);
+      const reason = row.getByLabel('Причина повторного открытия');
+      assert.equal(await reason.getAttribute('data-testid'), 'reopen-reason');
+      await reason.fill('Пересмотреть качество шва');
       await row.getByTestId('reopen-sheet').click();
       await waitInPage(chair, 'the reopened sheet', () =>
         document.querySelector('[data-testid="chair-group"]')?.dataset.complete === 'false');

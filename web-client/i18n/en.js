@@ -1045,7 +1045,7 @@ export default {
   'scoring.expert': 'Expert',
   'scoring.state': 'Sheet',
   'scoring.reopen': 'Reopen',
-  'scoring.reopen_reason': 'Reason',
+  'scoring.reopen_reason': 'Reason for reopening',
   'scoring.progress': 'Sheets locked: {locked} of {expected}',
   'scoring.rank': 'Rank',
   'scoring.total': 'Total',

@@ -1050,7 +1050,7 @@ export default {
   'scoring.expert': 'Эксперт',
   'scoring.state': 'Лист',
   'scoring.reopen': 'Открыть снова',
-  'scoring.reopen_reason': 'Причина',
+  'scoring.reopen_reason': 'Причина повторного открытия',
   'scoring.progress': 'Заблокировано листов: {locked} из {expected}',
   'scoring.rank': 'Место',
   'scoring.total': 'Итого',

@@ -28,8 +28,8 @@ function reopenForm(sheet, onChange) {
       line.hidden = false;
     }
   });
-  const label = element('label', {}, [
-    element('span', { className: 'visually-hidden', key: 'scoring.reopen_reason' }),
+  const label = element('label', { className: 'field' }, [
+    element('span', { key: 'scoring.reopen_reason' }),
     reason,
   ]);
   return element('span', { className: 'inline-form' }, [label, reopen, line]);
