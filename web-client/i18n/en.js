@@ -166,6 +166,7 @@ export default {
 
   'applications.title': 'Profstage: applications',
   'applications.heading': 'Applications',
+  'applications.console_link': 'Organiser console',
   'applications.loading': 'Loading…',
   'applications.sign_in': 'Sign in for organisers',
   'applications.login': 'Login',

@@ -168,6 +168,7 @@ export default {
 
   'applications.title': 'Profstage — заявки',
   'applications.heading': 'Заявки',
+  'applications.console_link': 'Консоль организатора',
   'applications.loading': 'Загрузка…',
   'applications.sign_in': 'Вход для организаторов',
   'applications.login': 'Логин',
