@@ -4,7 +4,7 @@
 // review and accepts it. The private status page then shows it accepted with its number.
 // A second application is rejected through the dialog, which needs a reason, and its status
 // page shows that reason. Accepting it before its review names its status and the one
-// required.
+// required. Last, the header's link takes the organiser back to the console.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -133,6 +133,13 @@ describe('application from the public form to a participant', () => {
         const form = document.querySelector('[data-testid="sign-in"]');
         return form && !form.hidden;
       });
+      // The header leads back to the console, as the console's menu leads here.
+      const consoleLink = page.locator('header').getByTestId('console-link');
+      assert.equal(await consoleLink.count(), 1, 'one console link in the header');
+      assert.equal(await consoleLink.getAttribute('href'), 'console.html');
+      assert.equal(await consoleLink.textContent(), 'Консоль организатора');
+      assert.equal(await consoleLink.isVisible(), true);
+
       await page.fill('#login', LOGIN);
       await page.fill('#password', PASSWORD);
       await clickTestId(organiser, 'sign-in-submit');
@@ -228,6 +235,11 @@ describe('application from the public form to a participant', () => {
         return label?.dataset.status === 'rejected';
       });
       assert.equal(await status.page.getByTestId('reason').textContent(), REASON);
+
+      // The header's link opens the console in the same session.
+      await clickTestId(organiser, 'console-link');
+      await organiser.page.waitForURL(/\/console\.html$/);
+      await waitInPage(organiser, 'the console', () => !document.getElementById('console').hidden);
     }),
   );
 });

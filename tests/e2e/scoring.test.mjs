@@ -4,8 +4,9 @@
 // chair's sheet is filled over HTTP; the chair then generates the protocol on the page,
 // and both approve it with one-time codes read from the server's outbox folder. The chair
 // then reopens the member's sheet with a reason, the member changes and locks it again,
-// and the new protocol goes to the regional commission, whose member finds it waiting on
-// their page and approves it. Last, the organiser adds a criterion in the console and it
+// and the new protocol goes to the regional commission, after which the chair can neither
+// generate it again nor reopen a sheet. The commission's member finds it waiting on their
+// page and approves it. Last, the organiser adds a criterion in the console and it
 // shows on the member's sheet.
 
 import assert from 'node:assert/strict';
@@ -302,7 +303,14 @@ describe('scoring page', () => {
       await waitInPage(chair, 'the chair view', () =>
         document.querySelector('[data-testid="chair-group"]')?.dataset.complete === 'true');
       const row = chair.page.getByTestId('group-sheet').filter({ hasText: 'Кузнецов' });
-      await row.getByTestId('reopen-reason').fill('Пересмотреть качество шва');
+      // The reason field has a visible label, which also names it for screen readers.
+      const caption = row.getByText('Причина повторного открытия');
+      const box = await caption.boundingBox();
+      assert.ok(box.width > 20, `label ${box.width} px wide`);
+      assert.ok(box.height > 5, `label ${box.height} px tall`);
+      const reason = row.getByLabel('Причина повторного открытия');
+      assert.equal(await reason.getAttribute('data-testid'), 'reopen-reason');
+      await reason.fill('Пересмотреть качество шва');
       await row.getByTestId('reopen-sheet').click();
       await waitInPage(chair, 'the reopened sheet', () =>
         document.querySelector('[data-testid="chair-group"]')?.dataset.complete === 'false');
@@ -358,6 +366,12 @@ describe('scoring page', () => {
       await clickTestId(chair, 'hand-over');
       await waitInPage(chair, 'the commission protocol', () =>
         document.querySelector('[data-testid="protocol"][data-kind="commission"]') !== null);
+
+      // The page redraws the chair's view before the protocols, so it is current here. The
+      // server rejects generating and reopening after the hand-over, and the view shows why.
+      assert.equal(await chair.page.getByTestId('generate-protocol').isDisabled(), true);
+      assert.equal(await chair.page.getByTestId('handed-over-note').isVisible(), true);
+      assert.equal(await chair.page.getByTestId('reopen-sheet').count(), 0, 'no reopen form');
     }));
 
   it('shows the commission member the protocol waiting for them', { timeout: TEST_TIMEOUT_MS }, () =>

@@ -1,5 +1,7 @@
 // The chair's part of the scoring page: every sheet of the group with its state, reopening
 // a locked sheet with a reason, the summary sheet and generating the group's protocol.
+// Once the protocol is handed over to the regional commission, the server rejects both
+// reopening and generating, so the view offers neither and shows why.
 
 import { get, post } from './contest-api.js';
 import { button, element } from './dom.js';
@@ -26,20 +28,20 @@ function reopenForm(sheet, onChange) {
       line.hidden = false;
     }
   });
-  const label = element('label', {}, [
-    element('span', { className: 'visually-hidden', key: 'scoring.reopen_reason' }),
+  const label = element('label', { className: 'field' }, [
+    element('span', { key: 'scoring.reopen_reason' }),
     reason,
   ]);
   return element('span', { className: 'inline-form' }, [label, reopen, line]);
 }
 
-function sheetRow(sheet, partTitles, onChange) {
+function sheetRow(sheet, partTitles, handedOver, onChange) {
   const row = element('tr', { testid: 'group-sheet' });
   row.dataset.id = sheet.id;
   row.dataset.locked = String(sheet.locked_at !== null);
   const state = sheet.locked_at !== null ? 'scoring.state_locked' : 'scoring.state_open';
   const action = element('td');
-  if (sheet.locked_at !== null) {
+  if (sheet.locked_at !== null && !handedOver) {
     action.append(reopenForm(sheet, onChange));
   }
   row.append(
@@ -79,10 +81,13 @@ function summaryTable(summary) {
 
 /** Loads and renders the chair's view of `group` into `container`. */
 export async function showChairGroup(container, group, onChange) {
-  const [{ items: sheets }, summary] = await Promise.all([
+  const [{ items: sheets }, summary, { items: protocols }] = await Promise.all([
     get(`/expert-groups/${group.id}/sheets`),
     get(`/expert-groups/${group.id}/summary`),
+    get(`/expert-groups/${group.id}/protocols`),
   ]);
+  const handedOver = protocols.some((protocol) =>
+    protocol.kind === 'expert_group' && protocol.handed_over_at !== null);
   const partTitles = new Map(group.parts.map((part) => [part.id, part.title]));
   const sheetTable = element('table', { className: 'recordings' }, [
     element('thead', {}, [element('tr', {}, [
@@ -92,7 +97,7 @@ export async function showChairGroup(container, group, onChange) {
       element('th', { key: 'scoring.state' }),
       element('th', {}),
     ])]),
-    element('tbody', {}, sheets.map((sheet) => sheetRow(sheet, partTitles, onChange))),
+    element('tbody', {}, sheets.map((sheet) => sheetRow(sheet, partTitles, handedOver, onChange))),
   ]);
   const progress = element('p', {
     testid: 'summary-progress',
@@ -111,7 +116,13 @@ export async function showChairGroup(container, group, onChange) {
       line.hidden = false;
     }
   }, 'button primary');
-  generate.disabled = !summary.complete;
+  generate.disabled = !summary.complete || handedOver;
+  const handedOverNote = element('p', {
+    className: 'muted',
+    testid: 'handed-over-note',
+    key: 'scoring.handed_over_note',
+  });
+  handedOverNote.hidden = !handedOver;
   const pdf = element('a', {
     className: 'button',
     key: 'scoring.summary_pdf',
@@ -124,6 +135,7 @@ export async function showChairGroup(container, group, onChange) {
     progress,
     element('div', { className: 'table-scroll' }, [summaryTable(summary)]),
     element('div', { className: 'toolbar' }, [generate, pdf]),
+    handedOverNote,
     line,
   ]);
   section.dataset.complete = String(summary.complete);
