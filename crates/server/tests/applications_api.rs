@@ -338,6 +338,7 @@ async fn no_consent_text_before_first() {
     let reply = api.get("/api/v1/consent-texts/current", &organiser).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text());
     assert_eq!(reply.code(), "not_found");
+    assert_eq!(reply.json()["error"]["reason"], "consent_text_not_found");
 }
 
 async fn application_goes_from_form_to_participant(w: World) {
