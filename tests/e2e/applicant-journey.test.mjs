@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { launchBrowser } from './support/browser.mjs';
 import {
   applyAction,
+  fillApplication,
   localInput,
   organiserApi,
   submitForm,
@@ -29,7 +30,6 @@ const PASSWORD = 'journey organiser password';
 const APPLICANT = 'Воронцова Мария Сергеевна';
 const ROOM = 'Сварочный пост 2';
 const BRIEFING = 'Инструктаж перед практикой';
-const PDF = Buffer.from('%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n');
 
 describe('applicant journey from the form to the briefing', () => {
   let stage;
@@ -91,18 +91,7 @@ describe('applicant journey from the form to the briefing', () => {
         const form = document.querySelector('[data-testid="application-form"]');
         return form && !form.hidden;
       });
-      await page.fill('#full_name', APPLICANT);
-      await page.fill('#birth_date', '1993-07-21');
-      await page.fill('#employer', 'ООО «Тверьстальконструкция»');
-      await page.fill('#position', 'Электрогазосварщик');
-      await page.fill('#experience_years', '7');
-      await page.fill('#email', 'maria@example.org');
-      await page.fill('#phone', '+7 (910) 555-00-11');
-      await page.setInputFiles('#attachments', {
-        name: 'удостоверение.pdf',
-        mimeType: 'application/pdf',
-        buffer: PDF,
-      });
+      await fillApplication(page, APPLICANT, 'maria@example.org');
       await page.getByTestId('consent').check();
       await clickTestId(applicant, 'submit');
       await waitInPage(applicant, 'the receipt', () => {

@@ -9,7 +9,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createOrganiser } from './support/contest.mjs';
-import { applyAction, organiserApi, waitForRowStatus } from './support/contest-pages.mjs';
+import {
+  PDF,
+  applyAction,
+  fillApplication,
+  organiserApi,
+  waitForRowStatus,
+} from './support/contest-pages.mjs';
 import { clickTestId, waitInPage } from './support/pages.mjs';
 import { Stage } from './support/stage.mjs';
 
@@ -19,7 +25,6 @@ const PASSWORD = 'organiser password for e2e';
 const APPLICANT = 'Семёнова Ольга Игоревна';
 const SECOND = 'Кузнецов Андрей Павлович';
 const REASON = 'Стаж по профессии меньше трёх лет';
-const PDF = Buffer.from('%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n');
 
 /** Sends an application through the public API, as the form would, and returns its token. */
 async function submitDirectly(baseUrl, nominationId, fullName) {
@@ -89,18 +94,7 @@ describe('application from the public form to a participant', () => {
       const consentText = await page.getByTestId('consent-text').textContent();
       assert.match(consentText, /согласие на обработку/);
 
-      await page.fill('#full_name', APPLICANT);
-      await page.fill('#birth_date', '1991-03-14');
-      await page.fill('#employer', 'АО «Тверской вагоностроительный завод»');
-      await page.fill('#position', 'Электросварщик');
-      await page.fill('#experience_years', '9');
-      await page.fill('#email', 'olga@example.org');
-      await page.fill('#phone', '+7 (910) 555-12-34');
-      await page.setInputFiles('#attachments', {
-        name: 'диплом.pdf',
-        mimeType: 'application/pdf',
-        buffer: PDF,
-      });
+      await fillApplication(page, APPLICANT, 'olga@example.org');
 
       // Without consent the server rejects the form and names the field.
       await clickTestId(applicant, 'submit');

@@ -4,7 +4,8 @@
 // browser of their own, opens the link, lands on their personal page, opens and answers
 // the task, and joins the briefing; the organiser then sees the task's opening and answer in
 // the console. The organiser, not assigned to the participant's room, is told so on the
-// expert page.
+// expert page. The organiser then publishes the consent text for personal data in the
+// console, and an applicant follows the nomination's link shown there and sends the form.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -12,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { launchBrowser } from './support/browser.mjs';
-import { localInput, submitForm, waitChosen } from './support/contest-pages.mjs';
+import { fillApplication, localInput, submitForm, waitChosen } from './support/contest-pages.mjs';
 import { clickTestId, waitInPage } from './support/pages.mjs';
 import { runServerCommand } from './support/server.mjs';
 import { Stage } from './support/stage.mjs';
@@ -23,6 +24,8 @@ const PASSWORD = 'e2e organiser password 2027';
 const PARTICIPANT = 'Алексеева Анна Андреевна';
 const BRIEFING = 'Инструктаж участников';
 const TASK = 'Сварка стыкового шва';
+const APPLICANT = 'Лебедева Ирина Сергеевна';
+const CONSENT = 'Я даю согласие на обработку моих персональных данных для участия в конкурсе.';
 
 describe('organiser console, invite link and personal page', () => {
   let stage;
@@ -291,6 +294,87 @@ describe('organiser console, invite link and personal page', () => {
     }),
   );
 
+  it('console opens the application form', { timeout: TEST_TIMEOUT_MS }, (t) =>
+    stage.step(async () => {
+      if (organiser === null) {
+        t.skip('the organiser did not sign in');
+        return;
+      }
+      const page = organiser.page;
+      const current = page.getByTestId('consent-current');
+      assert.equal(
+        await current.textContent(),
+        'Текст согласия ещё не опубликован, поэтому форма заявки не открывается.',
+      );
+
+      // The link of the chosen stage's nomination: absolute, with both ids.
+      const item = page.getByTestId('application-link-item').filter({ hasText: 'Сварщик' });
+      await item.waitFor();
+      const link = await item.getByTestId('application-link').inputValue();
+      const url = new URL(link);
+      assert.equal(url.origin, new URL(stage.server.baseUrl).origin);
+      assert.equal(url.pathname, '/apply.html');
+      assert.equal(url.searchParams.get('stage'), await page.getByTestId('stage-select').inputValue());
+      assert.equal(
+        url.searchParams.get('nomination'),
+        await page.getByTestId('nomination-select').inputValue(),
+      );
+      assert.equal(await item.getByTestId('open-application-link').getAttribute('href'), link);
+      await item.getByTestId('copy-application-link').click();
+      await waitInPage(organiser, 'the copy button to report', () =>
+        Boolean(document.querySelector('[data-testid="application-link-item"] [role="status"]')
+          ?.textContent),
+      );
+
+      // Without a consent text the form does not open.
+      const early = await stage.browser.openPage('applicant-early', link);
+      await waitInPage(early, 'the closed form', () =>
+        !document.querySelector('[data-testid="error"]').hidden,
+      );
+      assert.equal(await early.page.getByTestId('application-form').isHidden(), true);
+      await early.page.close();
+
+      await submitForm(
+        organiser,
+        { 'consent-version': '2027-01', 'consent-body': CONSENT },
+        'publish-consent',
+      );
+      await waitInPage(organiser, 'the published version', () =>
+        /2027-01/.test(document.querySelector('[data-testid="consent-current"]').textContent),
+      );
+      assert.match(await current.textContent(), /^Действует версия 2027-01, опубликована \S/);
+      assert.equal(await page.getByTestId('consent-current-body').textContent(), CONSENT);
+
+      // A version is published once, and the form explains a repeat in Russian.
+      await submitForm(
+        organiser,
+        { 'consent-version': '2027-01', 'consent-body': 'Другая редакция.' },
+        'publish-consent',
+      );
+      const error = page.locator('#consent-form .form-error');
+      await error.waitFor({ state: 'visible' });
+      assert.equal(await error.textContent(), 'Такая версия согласия уже есть.');
+      assert.equal(await page.getByTestId('consent-current-body').textContent(), CONSENT);
+
+      const applicant = await stage.browser.openPage('applicant', link);
+      const form = applicant.page;
+      await waitInPage(applicant, 'the form loading', () =>
+        !document.querySelector('[data-testid="application-form"]').hidden,
+      );
+      assert.equal(await form.getByTestId('consent-text').textContent(), CONSENT);
+      assert.equal(await form.getByTestId('profession').textContent(), 'Сварщик');
+      await fillApplication(form, APPLICANT, 'irina@example.org');
+      await form.getByTestId('consent').check();
+      await clickTestId(applicant, 'submit');
+      await waitInPage(applicant, 'the receipt', () =>
+        !document.querySelector('[data-testid="sent"]').hidden,
+      );
+      const statusLink = await form.getByTestId('status-link').getAttribute('href');
+      assert.match(statusLink, /\/application-status\.html#[0-9a-f]{64}$/);
+      await form.close();
+    }),
+  );
+
   it('organiser corrects and deletes records', { timeout: TEST_TIMEOUT_MS }, (t) =>
     stage.step(async () => {
       if (organiser === null) {
@@ -348,7 +432,7 @@ describe('organiser console, invite link and personal page', () => {
     stage.step(async () => {
       const log = fs.readFileSync(stage.server.logPath, 'utf8');
       assert.match(log, /scheduled a briefing/, 'the log is the server log');
-      for (const secret of [PARTICIPANT, PASSWORD, inviteLink.split('#')[1]]) {
+      for (const secret of [PARTICIPANT, APPLICANT, PASSWORD, inviteLink.split('#')[1]]) {
         assert.ok(!log.includes(secret), `the server log contains "${secret}"`);
       }
     }),

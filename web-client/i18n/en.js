@@ -730,6 +730,25 @@ export default {
   'console.scoring': 'Scoring',
   'console.applications': 'Applications',
   'console.me': 'My page',
+  'console.intake': 'Opening applications',
+  'intake.intro':
+    'Applicants fill in the public form by the link of their nomination. The form opens only after a consent text for the processing of personal data is published.',
+  'intake.consent_heading': 'Consent to the processing of personal data',
+  'intake.consent_current': 'In force: version {version}, published {time}.',
+  'intake.consent_none':
+    'No consent text is published yet, so the application form does not open.',
+  'intake.consent_show': 'Show the text in force',
+  'intake.version': 'Version',
+  'intake.version_hint': 'Up to 50 characters, such as 2027-01. Each version is published once.',
+  'intake.body': 'Consent text',
+  'intake.body_hint':
+    'The new version replaces the one in force at once. Applicants who opened the form earlier must reload it.',
+  'intake.publish': 'Publish',
+  'intake.links_heading': 'Links to the application form',
+  'intake.of': 'Stage: {stage}. Send each nomination\'s link to its applicants.',
+  'intake.no_stage': 'Choose a stage under "Contests and stages".',
+  'intake.no_nominations': 'The stage has no nominations yet.',
+  'intake.open': 'Open',
   'console.failed': 'That did not work. {reason}',
 
   'structure.none': '— none —',

@@ -3,7 +3,7 @@
 // the console.
 
 import { createInvite } from './applications-api.js';
-import { setText } from './i18n.js';
+import { copyLink } from './dom.js';
 
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
 let personId = null; // the participant of the application shown
@@ -14,17 +14,6 @@ export function showParticipant(application) {
   byTestId('detail-participant').hidden = personId === null;
   byTestId('detail-new-invite').hidden = true;
   byTestId('detail-invite-link').value = '';
-}
-
-async function copyLink() {
-  const input = byTestId('detail-invite-link');
-  try {
-    await navigator.clipboard.writeText(input.value);
-    setText(byTestId('detail-copy-status'), 'invites.copied');
-  } catch {
-    input.select();
-    setText(byTestId('detail-copy-status'), 'invites.copy_by_hand');
-  }
 }
 
 /** Wires the block's buttons; `onError` receives a failed request's error. */
@@ -43,5 +32,7 @@ export function initParticipantInvite(onError) {
       onError(error);
     }
   });
-  byTestId('detail-copy-invite').addEventListener('click', copyLink);
+  byTestId('detail-copy-invite').addEventListener('click', () =>
+    copyLink(byTestId('detail-invite-link'), byTestId('detail-copy-status')),
+  );
 }

@@ -1,12 +1,14 @@
 // console.html: the organiser's console. It checks the session, then wires each section:
-// structure, people and invites, room assignments, expert groups, briefings, tasks, the
-// theory stage with its question bank, scoring criteria and rules, and the audit log.
+// structure, the opening of applications, people and invites, room assignments, expert
+// groups, briefings, tasks, the theory stage with its question bank, scoring criteria and
+// rules, and the audit log.
 // Anyone who is not a signed-in organiser is sent to the sign-in page.
 
 import { currentSession, remove } from './contest-api.js';
 import { initAudit } from './console-audit.js';
 import { initBriefings } from './console-briefings.js';
 import { initGroups } from './console-groups.js';
+import { initIntake } from './console-intake.js';
 import { initAssignments, initPeople } from './console-people.js';
 import { ConsoleState } from './console-state.js';
 import { initStructure } from './console-structure.js';
@@ -40,6 +42,7 @@ async function start() {
 
   const loaders = [
     initStructure(state, report),
+    initIntake(state, report),
     initPeople(state, report),
     initAssignments(state, report),
     initGroups(state, report),

@@ -3,7 +3,7 @@
 // links, which the organiser creates, copies and revokes.
 
 import { get, listAll, post, put, remove } from './contest-api.js';
-import { button, element, fillSelect } from './dom.js';
+import { button, copyLink, element, fillSelect } from './dom.js';
 import { clearFormErrors, onSubmit, showFormErrors } from './form-errors.js';
 import { setText, t } from './i18n.js';
 import { formatTime } from './time-format.js';
@@ -195,17 +195,6 @@ export function initPeople(state, report) {
     await reloadInvites();
   }
 
-  async function copyLink() {
-    const input = byTestId('invite-link');
-    try {
-      await navigator.clipboard.writeText(input.value);
-      setText(byTestId('copy-status'), 'invites.copied');
-    } catch {
-      input.select();
-      setText(byTestId('copy-status'), 'invites.copy_by_hand');
-    }
-  }
-
   onSubmit(personForm, async () => {
     await post('/people', personFields());
     stopEditing();
@@ -225,7 +214,9 @@ export function initPeople(state, report) {
     return false;
   });
 
-  byTestId('copy-invite').addEventListener('click', copyLink);
+  byTestId('copy-invite').addEventListener('click', () =>
+    copyLink(byTestId('invite-link'), byTestId('copy-status')),
+  );
   state.addEventListener('people', renderPeople);
   // A new stage is chosen as soon as it is created, so that event also refreshes the list.
   state.addEventListener('contest', reloadStages);

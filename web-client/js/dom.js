@@ -47,3 +47,17 @@ export function fillSelect(select, items, value, label, emptyKey = null) {
     select.value = previous;
   }
 }
+
+/**
+ * Copies the link in `input` to the clipboard and reports it in `status`. When the browser
+ * rejects the copy, it selects the link and asks for a copy by hand.
+ */
+export async function copyLink(input, status) {
+  try {
+    await navigator.clipboard.writeText(input.value);
+    setText(status, 'invites.copied');
+  } catch {
+    input.select();
+    setText(status, 'invites.copy_by_hand');
+  }
+}

@@ -620,6 +620,13 @@ impl Database {
         .ok_or(Error::NotFound("consent text"))
     }
 
+    /// Returns the newest consent text to someone who may publish the next one, so that
+    /// they see which version is in force. [`Error::NotFound`] before the first one.
+    pub async fn consent_text_in_force(&self, actor: &Actor) -> Result<ConsentText, Error> {
+        actor.check(Action::ManageStructure)?;
+        self.current_consent().await
+    }
+
     /// Returns what the public form shows for a nomination of a stage. Needs no actor,
     /// because the form is public and holds no personal data. A nomination of another
     /// stage is [`Error::NotFound`], and so is a missing consent text: no applications

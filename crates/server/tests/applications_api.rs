@@ -242,6 +242,12 @@ async fn every_endpoint_checks_role(w: World) {
             organiser,
         ),
         (
+            Method::GET,
+            "/api/v1/consent-texts/current".into(),
+            Payload::Empty,
+            organiser,
+        ),
+        (
             Method::POST,
             "/api/v1/consent-texts".into(),
             consent,
@@ -278,6 +284,61 @@ async fn every_endpoint_checks_role(w: World) {
             assert_eq!(after, before, "a rejected request changed state: {what}");
         }
     }
+}
+
+/// Reads the consent text in force as the organiser.
+async fn consent_in_force(w: &World) -> Reply {
+    w.api
+        .get("/api/v1/consent-texts/current", &w.organiser)
+        .await
+}
+
+async fn newest_consent_text_is_in_force(w: World) {
+    let first = consent_in_force(&w).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+    let first = first.json();
+    assert_eq!(first["version"], CONSENT);
+    assert!(first["body"].as_str().unwrap().contains("согласен"));
+    assert!(first["created_at"].as_i64().unwrap() > 0);
+
+    let next = json!({"version": "2027-02", "body": "Новая редакция согласия."});
+    let reply = w
+        .api
+        .post_json("/api/v1/consent-texts", &w.organiser, next)
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    let audit_before = w.api.audit_len().await;
+    let second = consent_in_force(&w).await.json();
+    assert_eq!(second["version"], "2027-02");
+    assert_eq!(second["body"], "Новая редакция согласия.");
+    assert_eq!(second, reply.json(), "the reply to the publication");
+    assert_eq!(
+        w.api.audit_len().await,
+        audit_before,
+        "a read of a public text"
+    );
+
+    let path = format!(
+        "/api/v1/application-form?stage={}&nomination={}",
+        w.stage, w.nomination
+    );
+    let form = w.api.call(Method::GET, &path, None, Payload::Empty).await;
+    assert_eq!(
+        form.json()["consent"],
+        second,
+        "the form shows the same text"
+    );
+}
+
+#[tokio::test]
+async fn no_consent_text_before_first() {
+    let folder = tempfile::tempdir().unwrap();
+    let api = Api::start(&sqlite_url(folder.path())).await;
+    let (_, organiser) = world::organiser(&api.contest).await;
+    let reply = api.get("/api/v1/consent-texts/current", &organiser).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text());
+    assert_eq!(reply.code(), "not_found");
+    assert_eq!(reply.json()["error"]["reason"], "consent_text_not_found");
 }
 
 async fn application_goes_from_form_to_participant(w: World) {
@@ -1004,6 +1065,7 @@ async fn openapi_lists_application_routes(w: World) {
         "/api/v1/applications",
         "/api/v1/application-status",
         "/api/v1/consent-texts",
+        "/api/v1/consent-texts/current",
         "/api/v1/applications/{id}",
         "/api/v1/applications/{id}/transition",
         "/api/v1/applications/transition",
@@ -1067,6 +1129,7 @@ async fn log_holds_no_applicant_data() {
 
 scenarios!(
     every_endpoint_checks_role,
+    newest_consent_text_is_in_force,
     application_goes_from_form_to_participant,
     rejection_and_bulk_changes,
     bad_submissions_save_nothing,

@@ -84,3 +84,25 @@ export function waitForRowStatus(organiser, name, status) {
     [name, status],
   );
 }
+
+/** A minimal PDF, which the server accepts as an attachment. */
+export const PDF = Buffer.from('%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n');
+
+/**
+ * Fills the loaded form of apply.html for `fullName` with valid answers, the e-mail `email`
+ * and a PDF. Consent and sending are left to the caller.
+ */
+export async function fillApplication(page, fullName, email) {
+  await page.fill('#full_name', fullName);
+  await page.fill('#birth_date', '1991-03-14');
+  await page.fill('#employer', 'АО «Тверской вагоностроительный завод»');
+  await page.fill('#position', 'Электросварщик');
+  await page.fill('#experience_years', '9');
+  await page.fill('#email', email);
+  await page.fill('#phone', '+7 (910) 555-12-34');
+  await page.setInputFiles('#attachments', {
+    name: 'диплом.pdf',
+    mimeType: 'application/pdf',
+    buffer: PDF,
+  });
+}

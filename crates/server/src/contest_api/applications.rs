@@ -52,6 +52,19 @@ pub async fn create_consent_text(
     Ok((StatusCode::CREATED, Json(text.map_err(domain_error)?)))
 }
 
+/// Returns the consent text in force, the newest, which the public form shows, or 404
+/// before the first one is published. The read is not audited, because the public form
+/// shows the same text to anyone.
+#[utoipa::path(get, path = "/api/v1/consent-texts/current", tag = "applications",
+    responses((status = 200, body = ConsentText), (status = "4XX", body = super::openapi::ErrorBody)))]
+pub async fn current_consent_text(
+    State(state): State<Arc<AppState>>,
+    SignedIn(session): SignedIn,
+) -> Result<Json<ConsentText>, ApiError> {
+    let text = state.contest.consent_text_in_force(&session.actor()).await;
+    Ok(Json(text.map_err(domain_error)?))
+}
+
 /// Filters and page of `GET /api/v1/applications`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

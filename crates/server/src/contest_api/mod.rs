@@ -253,6 +253,10 @@ fn application_routes() -> Router<Arc<AppState>> {
             post(applications::create_consent_text),
         )
         .route(
+            "/api/v1/consent-texts/current",
+            get(applications::current_consent_text),
+        )
+        .route(
             "/api/v1/applications/transition",
             post(applications::transition_many),
         )

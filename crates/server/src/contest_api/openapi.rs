@@ -89,6 +89,7 @@ pub struct ErrorDetail {
         super::application_form::submit,
         super::application_form::status,
         super::applications::create_consent_text,
+        super::applications::current_consent_text,
         super::applications::list,
         super::applications::get,
         super::applications::download_attachment,
