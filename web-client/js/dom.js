@@ -50,7 +50,7 @@ export function fillSelect(select, items, value, label, emptyKey = null) {
 
 /**
  * Copies the link in `input` to the clipboard and reports it in `status`. When the browser
- * rejects the copy, it selects the link and asks for a copy by hand.
+ * rejects the copy, it selects the link and prompts the user to copy it by hand.
  */
 export async function copyLink(input, status) {
   try {

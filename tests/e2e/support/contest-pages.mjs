@@ -89,7 +89,7 @@ export function waitForRowStatus(organiser, name, status) {
 export const PDF = Buffer.from('%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n');
 
 /**
- * Fills the loaded form of apply.html for `fullName` with valid answers, the e-mail `email`
+ * Fills the loaded form of apply.html for `fullName` with valid values, the e-mail `email`
  * and a PDF. Consent and sending are left to the caller.
  */
 export async function fillApplication(page, fullName, email) {
